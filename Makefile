@@ -1,0 +1,39 @@
+# Two commands on a fresh machine (Python 3.11 and git): `make demo`, `make test`.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+TEST_STAMP := $(VENV)/.installed-test
+
+.PHONY: demo test lint docs clean
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+
+$(STAMP): $(BIN)/python pyproject.toml
+	$(BIN)/python -m pip install --quiet -e .
+	touch $@
+
+$(TEST_STAMP): $(STAMP)
+	$(BIN)/python -m pip install --quiet -e '.[test]'
+	touch $@
+
+demo: $(STAMP)
+	@echo "== validate the embedded European XFEL catalog"
+	$(BIN)/calcat-git validate .
+	@echo "== mapping of SPB_DET_AGIPD1M-1 as it was on 2020-01-07"
+	$(BIN)/calcat-git mapping SPB_DET_AGIPD1M-1 --at 2020-01-07T12:00:00Z
+
+lint: $(TEST_STAMP)
+	$(BIN)/ruff check calcat_git tests
+	$(BIN)/mypy
+
+test: lint
+	$(BIN)/python -m pytest
+
+docs: $(STAMP)
+	$(BIN)/python -m calcat_git.clidoc README.md
+
+clean:
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

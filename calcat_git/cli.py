@@ -1,0 +1,111 @@
+"""The ``calcat-git`` command line. Imports are lazy so that start-up stays fast."""
+
+from __future__ import annotations
+
+import json
+import sys
+from typing import Any
+
+import click
+
+
+class _Group(click.Group):
+    """Turns our own exceptions into one line on stderr and exit code 1."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        from .errors import CalcatGitError
+
+        try:
+            return super().invoke(ctx)
+        except CalcatGitError as exc:
+            click.echo(f"error: {exc}", err=True)
+            sys.exit(1)
+
+
+def _emit_json(data: Any) -> None:
+    click.echo(json.dumps(data, indent=2, ensure_ascii=False))
+
+
+@click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(package_name="calcat-git")
+def main() -> None:
+    """calcat-git: a calibration catalog kept as validated YAML in git.
+
+    Run a command with --help to learn more, e.g. `calcat-git validate --help`.
+    """
+
+
+@main.command()
+@click.argument("path", default=".", type=click.Path(file_okay=False))
+@click.option("--json", "as_json", is_flag=True, help="Print problems as JSON.")
+@click.option("--list", "list_checks", is_flag=True, help="List the checks and exit.")
+@click.option("--skip", multiple=True, metavar="CHECK", help="Skip a check (repeatable).")
+def validate(path: str, as_json: bool, list_checks: bool, skip: tuple[str, ...]) -> None:
+    """Validate the catalog files under PATH (default: the current folder).
+
+    Reads the working tree as it is on disk, runs every check and reports all
+    problems at once as FILE:LINE: FIELD: MESSAGE [CHECK]. Exit code 1 if any.
+    """
+    from .validation import all_check_names
+
+    if list_checks:
+        for name, doc in all_check_names().items():
+            click.echo(f"{name:20} {doc}")
+        return
+    from .catalog import Catalog
+
+    catalog = Catalog.open(path)
+    problems = catalog.validate(skip)
+    reg = catalog.registry
+    counts = {
+        "detector_types": len(reg.detector_types), "detectors": len(reg.detectors),
+        "pdus": len(reg.pdus), "mappings": len(reg.mappings),
+        "constant_batches": len(reg.batches),
+        "ccvs": sum(len(b.constants) for b in reg.batches.values()),
+    }
+    if as_json:
+        _emit_json({"ok": not problems, "counts": counts, "problems": [p.to_dict() for p in problems]})
+    else:
+        for problem in problems:
+            click.echo(str(problem))
+        summary = ", ".join(f"{v} {k.replace('_', ' ')}" for k, v in counts.items())
+        files = len({p.file for p in problems})
+        verdict = f"{len(problems)} problem(s) in {files} file(s)" if problems else "valid"
+        click.echo(f"{verdict}: {summary}", err=bool(problems))
+    if problems:
+        sys.exit(1)
+
+
+@main.command()
+@click.argument("kind")
+def schema(kind: str) -> None:
+    """Print the JSON Schema of a file KIND.
+
+    KIND is one of: detector_type, calibration, parameter, instrument, pdu,
+    detector, mapping, constants.
+    """
+    from .schema import schema_text
+
+    click.echo(schema_text(kind), nl=False)
+
+
+@main.command()
+@click.argument("detector")
+@click.option("--at", "at", default="now", show_default=True,
+              help="Validity time: ISO-8601 with Z or an offset, e.g. 2024-05-01T10:00:00Z.")
+@click.option("--repo", default=".", show_default=True, type=click.Path(file_okay=False),
+              help="Catalog root.")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+def mapping(detector: str, at: str, repo: str, as_json: bool) -> None:
+    """Print which PDU sits in each module slot of DETECTOR at a time."""
+    from .catalog import Catalog
+    from .timeutil import format_timestamp, now_utc, parse_timestamp
+
+    moment = now_utc() if at == "now" else parse_timestamp(at, "--at time")
+    modules = Catalog.open(repo).mapping(detector, at=moment)
+    if as_json:
+        _emit_json({"detector": detector, "at": format_timestamp(moment), "modules": modules})
+        return
+    click.echo(f"{detector} at {format_timestamp(moment)}")
+    for aggregator, pdu in modules.items():
+        click.echo(f"  {aggregator}  {pdu or '(empty)'}")

@@ -1,0 +1,48 @@
+"""Exceptions of calcat-git. Each one says what to do next.
+
+They subclass ``KeyError`` or ``ValueError`` so that callers who catch the builtin
+kinds keep working; the CLI turns any :class:`CalcatGitError` into one line on stderr
+and exit code 1.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+class CalcatGitError(Exception):
+    """Base class of every error this package raises on purpose."""
+
+    def __str__(self) -> str:  # KeyError would repr() its message otherwise
+        return str(self.args[0]) if self.args else self.__class__.__name__
+
+
+class NotFoundError(CalcatGitError, KeyError):
+    """A named entity (detector, PDU, calibration, …) does not exist."""
+
+
+class InvalidInputError(CalcatGitError, ValueError):
+    """Input given by a user (a timestamp, an option) is malformed."""
+
+
+class CatalogInvalidError(CalcatGitError, ValueError):
+    """The catalog files do not pass validation; ``problems`` lists why."""
+
+    def __init__(self, message: str, problems: list[Any] | None = None) -> None:
+        super().__init__(message)
+        self.problems = problems or []
+
+
+class RepositoryError(CalcatGitError, ValueError):
+    """The git repository is missing, or not in a state we can read."""
+
+
+def closest_names(name: str, candidates: list[str], n: int = 3) -> str:
+    """A ``did you mean`` suffix for unknown-name errors ('' when nothing is close)."""
+    import difflib
+
+    lowered = {c.lower(): c for c in candidates}
+    close = difflib.get_close_matches(name.lower(), list(lowered), n=n, cutoff=0.6)
+    if not close:
+        return ""
+    return " (did you mean " + ", ".join(lowered[c] for c in close) + "?)"

@@ -1,0 +1,200 @@
+"""The catalog's records: frozen dataclasses with explicit ``from_dict``/``to_dict``.
+
+``from_dict`` expects data that passed the kind's JSON schema; it normalises
+timestamps to UTC. ``to_dict`` writes the canonical form (UTC ``Z`` timestamps, optional
+keys only when set), so ``X.from_dict(x.to_dict()) == x`` for every record.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+# Optional keys every kind accepts, in the order to_dict writes them.
+COMMON_OPTIONAL = ("calcat_id", "description", "source")
+
+
+def _common(d: dict[str, Any]) -> dict[str, Any]:
+    return {k: d[k] for k in COMMON_OPTIONAL if k in d}
+
+
+def _with_common(out: dict[str, Any], record: Any) -> dict[str, Any]:
+    for key in COMMON_OPTIONAL:
+        value = getattr(record, key)
+        if value is not None:
+            out[key] = value
+    return out
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class DetectorType:
+    identifier: str
+    aggregator_prefix: str
+    calibrations: tuple[str, ...]
+    parameters: tuple[str, ...]
+    calcat_id: int | None = None
+    description: str | None = None
+    source: str | None = None
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> DetectorType:
+        return cls(
+            identifier=d["identifier"], aggregator_prefix=d["aggregator_prefix"],
+            calibrations=tuple(d["calibrations"]), parameters=tuple(d["parameters"]),
+            **_common(d),
+        )
+
+    def to_dict(self) -> dict[str, Any]:
+        return _with_common({
+            "identifier": self.identifier, "aggregator_prefix": self.aggregator_prefix,
+            "calibrations": list(self.calibrations), "parameters": list(self.parameters),
+        }, self)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Calibration:
+    identifier: str
+    calcat_id: int | None = None
+    description: str | None = None
+    source: str | None = None
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> Calibration:
+        return cls(identifier=d["identifier"], **_common(d))
+
+    def to_dict(self) -> dict[str, Any]:
+        return _with_common({"identifier": self.identifier}, self)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Parameter:
+    identifier: str
+    spellings: tuple[str, ...]
+    unit: str
+    lower_deviation: float
+    upper_deviation: float
+    calcat_ids: tuple[tuple[str, int], ...] = ()
+    calcat_id: int | None = None
+    description: str | None = None
+    source: str | None = None
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> Parameter:
+        return cls(
+            identifier=d["identifier"], spellings=tuple(d["spellings"]), unit=d["unit"],
+            lower_deviation=d["lower_deviation"], upper_deviation=d["upper_deviation"],
+            calcat_ids=tuple(d.get("calcat_ids", {}).items()), **_common(d),
+        )
+
+    def to_dict(self) -> dict[str, Any]:
+        out: dict[str, Any] = {
+            "identifier": self.identifier, "spellings": list(self.spellings),
+            "unit": self.unit, "lower_deviation": self.lower_deviation,
+            "upper_deviation": self.upper_deviation,
+        }
+        if self.calcat_ids:
+            out["calcat_ids"] = dict(self.calcat_ids)
+        return _with_common(out, self)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Instrument:
+    identifier: str
+    name: str
+    calcat_id: int | None = None
+    description: str | None = None
+    source: str | None = None
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> Instrument:
+        return cls(identifier=d["identifier"], name=d["name"], **_common(d))
+
+    def to_dict(self) -> dict[str, Any]:
+        return _with_common({"identifier": self.identifier, "name": self.name}, self)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class PDU:
+    physical_name: str
+    detector_type: str
+    uuid: int
+    status: str = "active"
+    calcat_id: int | None = None
+    description: str | None = None
+    source: str | None = None
+
+    @property
+    def identifier(self) -> str:
+        return self.physical_name
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> PDU:
+        return cls(
+            physical_name=d["physical_name"], detector_type=d["detector_type"],
+            uuid=d["uuid"], status=d["status"], **_common(d),
+        )
+
+    def to_dict(self) -> dict[str, Any]:
+        return _with_common({
+            "physical_name": self.physical_name, "detector_type": self.detector_type,
+            "uuid": self.uuid, "status": self.status,
+        }, self)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Module:
+    """One slot of a detector."""
+
+    aggregator: str
+    virtual_device_name: str
+    module_number: int
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> Module:
+        return cls(
+            aggregator=d["aggregator"], virtual_device_name=d["virtual_device_name"],
+            module_number=d["module_number"],
+        )
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "aggregator": self.aggregator, "virtual_device_name": self.virtual_device_name,
+            "module_number": self.module_number,
+        }
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Detector:
+    identifier: str
+    detector_type: str
+    instruments: tuple[str, ...]
+    karabo_id_control: str
+    source_name_pattern: str
+    experts: tuple[str, ...]
+    modules: tuple[Module, ...]
+    calcat_id: int | None = None
+    description: str | None = None
+    source: str | None = None
+
+    @property
+    def aggregators(self) -> tuple[str, ...]:
+        return tuple(m.aggregator for m in self.modules)
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> Detector:
+        return cls(
+            identifier=d["identifier"], detector_type=d["detector_type"],
+            instruments=tuple(d["instruments"]), karabo_id_control=d["karabo_id_control"],
+            source_name_pattern=d["source_name_pattern"], experts=tuple(d["experts"]),
+            modules=tuple(Module.from_dict(m) for m in d["modules"]), **_common(d),
+        )
+
+    def to_dict(self) -> dict[str, Any]:
+        return _with_common({
+            "identifier": self.identifier, "detector_type": self.detector_type,
+            "instruments": list(self.instruments),
+            "karabo_id_control": self.karabo_id_control,
+            "source_name_pattern": self.source_name_pattern,
+            "experts": list(self.experts),
+            "modules": [m.to_dict() for m in self.modules],
+        }, self)

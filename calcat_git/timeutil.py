@@ -1,0 +1,68 @@
+"""Strict timezone-aware timestamps: parse, normalise to UTC, format."""
+
+from __future__ import annotations
+
+import re
+from datetime import UTC, datetime
+
+from .errors import InvalidInputError
+
+_ISO = re.compile(
+    r"^(\d{4})-(\d{2})-(\d{2})(?:[T ](\d{2}):(\d{2})(?::(\d{2})(\.\d{1,9})?)?)?"
+    r"\s*(Z|[+-]\d{2}:?\d{2})?$"
+)
+
+
+def parse_timestamp(text: str, what: str = "timestamp") -> datetime:
+    """Parse an ISO-8601 timestamp with ``Z`` or an offset into a UTC datetime.
+
+    A naive timestamp (no ``Z`` and no offset) is an error, never a guess.
+    A date alone (``2024-05-01``) is not accepted either: it has no zone.
+    """
+    if not isinstance(text, str):
+        raise InvalidInputError(f"{what} must be a string, got {text!r}")
+    match = _ISO.match(text.strip())
+    if not match or match.group(4) is None:
+        raise InvalidInputError(
+            f"malformed {what} {text!r}: use ISO-8601 with Z or an offset, "
+            "e.g. 2024-05-01T10:00:00Z"
+        )
+    if match.group(8) is None:
+        raise InvalidInputError(
+            f"naive {what} {text!r} has no time zone: add Z for UTC or an offset "
+            "such as +02:00"
+        )
+    normal = text.strip().replace(" ", "T", 1).replace("Z", "+00:00")
+    frac = match.group(7)
+    if frac and len(frac) > 7:  # fromisoformat takes at most microseconds
+        normal = normal.replace(frac, frac[:7], 1)
+    try:
+        parsed = datetime.fromisoformat(normal)
+    except ValueError as exc:
+        raise InvalidInputError(f"impossible {what} {text!r}: {exc}") from None
+    return parsed.astimezone(UTC)
+
+
+def format_timestamp(value: datetime) -> str:
+    """Format a UTC datetime as ``2024-05-01T10:00:00Z`` (microseconds if any)."""
+    if value.tzinfo is None:
+        raise InvalidInputError(f"naive datetime {value!r}: attach a time zone")
+    value = value.astimezone(UTC)
+    spec = "%Y-%m-%dT%H:%M:%S.%fZ" if value.microsecond else "%Y-%m-%dT%H:%M:%SZ"
+    return value.strftime(spec)
+
+
+def ensure_utc(value: datetime | str, what: str = "timestamp") -> datetime:
+    """Accept an aware datetime or an ISO string; refuse naive datetimes."""
+    if isinstance(value, str):
+        return parse_timestamp(value, what)
+    if value.tzinfo is None or value.utcoffset() is None:
+        raise InvalidInputError(
+            f"naive {what} {value.isoformat()}: pass a timezone-aware datetime "
+            "(e.g. datetime(..., tzinfo=timezone.utc))"
+        )
+    return value.astimezone(UTC)
+
+
+def now_utc() -> datetime:
+    return datetime.now(UTC)

@@ -1,0 +1,186 @@
+"""Strict YAML loading for untrusted catalog files.
+
+Safe by construction: the C (or pure-Python) event parser feeds a small builder that
+only knows maps, lists and the plain scalar types. Anchors and aliases, duplicate keys,
+non-string keys, explicit tags, tabs, a BOM, non-UTF-8 bytes, deep nesting and oversized
+files are errors. Every value's line is recorded under its dotted path so that later
+checks can point at ``file:line``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import yaml
+
+try:  # the C parser is ~10x faster; fall back when libyaml is missing
+    from yaml import CSafeLoader as _Loader
+except ImportError:  # pragma: no cover
+    from yaml import SafeLoader as _Loader  # type: ignore[assignment]
+
+MAX_BYTES = 4 * 1024 * 1024
+MAX_DEPTH = 32
+
+_resolver = yaml.resolver.Resolver()
+_constructor = yaml.constructor.SafeConstructor()
+_SCALAR_TAGS = {
+    "tag:yaml.org,2002:str": None,
+    "tag:yaml.org,2002:int": _constructor.construct_yaml_int,
+    "tag:yaml.org,2002:float": _constructor.construct_yaml_float,
+    "tag:yaml.org,2002:bool": _constructor.construct_yaml_bool,
+    "tag:yaml.org,2002:null": _constructor.construct_yaml_null,
+    # unquoted timestamps stay strings; the schema and model decide what they mean
+    "tag:yaml.org,2002:timestamp": None,
+}
+
+
+@dataclass(slots=True)
+class YamlError(Exception):
+    """A problem in one YAML file; ``line`` is 1-based."""
+
+    message: str
+    line: int
+    path: str = ""
+
+    def __str__(self) -> str:
+        return self.message
+
+
+@dataclass(slots=True)
+class LoadedYaml:
+    """The data of one file and the line of every dotted path in it."""
+
+    data: Any
+    lines: dict[str, int] = field(default_factory=dict)
+
+    def line_of(self, path: str) -> int:
+        """Line of ``path`` or of its nearest existing parent (1 if none)."""
+        while path:
+            if path in self.lines:
+                return self.lines[path]
+            path = path.rpartition(".")[0]
+        return self.lines.get("", 1)
+
+
+def _decode(raw: bytes) -> str:
+    if len(raw) > MAX_BYTES:
+        raise YamlError(f"file is {len(raw)} bytes, over the {MAX_BYTES} byte limit", 1)
+    if raw.startswith(b"\xef\xbb\xbf"):
+        raise YamlError("file starts with a byte order mark (BOM): save it as UTF-8 without BOM", 1)
+    if b"\x00" in raw:
+        line = raw[: raw.index(b"\x00")].count(b"\n") + 1
+        raise YamlError("binary content (NUL byte): catalog files are UTF-8 text", line)
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = raw[: exc.start].count(b"\n") + 1
+        raise YamlError(f"not UTF-8 (byte 0x{raw[exc.start]:02x}): save the file as UTF-8", line) from None
+    if "\t" in text:
+        line = text[: text.index("\t")].count("\n") + 1
+        raise YamlError("tab character: indent and separate with spaces only", line)
+    return text
+
+
+def _line(mark: Any) -> int:
+    return mark.line + 1 if mark is not None else 1
+
+
+def _scalar(event: yaml.ScalarEvent) -> Any:
+    line = _line(event.start_mark)
+    if event.tag is not None and event.tag != "!":
+        raise YamlError(f"explicit tag {event.tag!r} is not allowed", line)
+    tag: str = _resolver.resolve(yaml.ScalarNode, event.value, event.implicit)  # type: ignore[no-untyped-call]
+    if tag not in _SCALAR_TAGS:
+        raise YamlError(f"value {event.value!r} has unsupported type {tag}", line)
+    convert = _SCALAR_TAGS[tag]
+    if convert is None:
+        return event.value
+    return convert(yaml.ScalarNode(tag, event.value))
+
+
+def _key_name(key: Any, line: int) -> str:
+    if not isinstance(key, str):
+        raise YamlError(
+            f"key {key!r} is a {type(key).__name__}, not a string: quote it", line
+        )
+    return key
+
+
+class _Builder:
+    """Turns parser events into plain Python objects, recording lines."""
+
+    def __init__(self) -> None:
+        self.lines: dict[str, int] = {}
+        # each frame: [container, dotted path, pending key or None, key line]
+        self.stack: list[list[Any]] = []
+        self.root: Any = None
+
+    def _child_path(self, frame: list[Any]) -> str:
+        container, path = frame[0], frame[1]
+        name = frame[2] if isinstance(container, dict) else str(len(container))
+        return f"{path}.{name}" if path else name
+
+    def add(self, value: Any, line: int, opens: bool = False) -> None:
+        if not self.stack:
+            self.root = value
+            self.lines[""] = line
+            if opens:
+                self.stack.append([value, "", None, line])
+            return
+        frame = self.stack[-1]
+        container = frame[0]
+        if isinstance(container, dict) and frame[2] is None:
+            if opens:
+                raise YamlError("a map or list used as a key: keys must be strings", line)
+            key = _key_name(value, line)
+            if key in container:
+                first = self.lines[f"{frame[1]}.{key}" if frame[1] else key]
+                raise YamlError(f"duplicate key {key!r} (first defined on line {first})", line, key)
+            frame[2], frame[3] = key, line
+            return
+        path = self._child_path(frame)
+        self.lines[path] = frame[3] if isinstance(container, dict) else line
+        if isinstance(container, dict):
+            container[frame[2]] = value
+            frame[2] = None
+        else:
+            container.append(value)
+        if opens:
+            if len(self.stack) >= MAX_DEPTH:
+                raise YamlError(f"nesting deeper than {MAX_DEPTH} levels", line, path)
+            self.stack.append([value, path, None, line])
+
+
+def load_yaml(raw: bytes) -> LoadedYaml:
+    """Parse one YAML document strictly. Raises :class:`YamlError`."""
+    text = _decode(raw)
+    builder = _Builder()
+    documents = 0
+    try:
+        for event in yaml.parse(text, Loader=_Loader):
+            line = _line(event.start_mark)
+            if isinstance(event, yaml.AliasEvent) or getattr(event, "anchor", None):
+                raise YamlError("anchors and aliases (&, *) are not allowed: write values out", line)
+            if isinstance(event, yaml.ScalarEvent):
+                builder.add(_scalar(event), line)
+            elif isinstance(event, yaml.MappingStartEvent | yaml.SequenceStartEvent):
+                if event.tag is not None:
+                    raise YamlError(f"explicit tag {event.tag!r} is not allowed", line)
+                empty: Any = {} if isinstance(event, yaml.MappingStartEvent) else []
+                builder.add(empty, line, opens=True)
+            elif isinstance(event, yaml.MappingEndEvent | yaml.SequenceEndEvent):
+                builder.stack.pop()
+            elif isinstance(event, yaml.DocumentStartEvent):
+                documents += 1
+                if documents > 1:
+                    raise YamlError("more than one YAML document (---) in the file", line)
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        line = mark.line + 1 if mark else 1
+        raise YamlError(f"YAML syntax error: {exc.problem or exc.context}", line) from None
+    except yaml.YAMLError as exc:  # pragma: no cover - reader errors carry no mark
+        raise YamlError(f"YAML error: {exc}", 1) from None
+    if documents == 0:
+        raise YamlError("empty file: expected a YAML map", 1)
+    return LoadedYaml(builder.root, builder.lines)

@@ -1,0 +1,98 @@
+"""The command line, run as a real subprocess against real catalogs."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from .conftest import REPO_ROOT, edit
+
+MAP = "registry/mappings/MID_DET_AGIPD1M-1.yaml"
+
+
+def run(*args: str, cwd: Path = REPO_ROOT) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "calcat_git", *args], cwd=cwd, capture_output=True, text=True,
+                          check=False)
+
+
+def test_embedded_catalog_is_valid() -> None:
+    result = run("validate", "--json")
+    report = json.loads(result.stdout)
+    assert result.returncode == 0, result.stdout
+    assert report["ok"] and report["problems"] == []
+    assert report["counts"]["detectors"] >= 8 and report["counts"]["detector_types"] >= 8
+
+
+def test_validate_reports_every_problem_and_exits_1(mini: Path) -> None:
+    batch = "constants_index/MID_DET_AGIPD1M-1/2024/20240501T100000Z-dark.yaml"
+    edit(mini, batch, "calibration: Noise", "calibration: Noize")
+    edit(mini, MAP, '"2024-01-01T00:00:00Z"', '"2024-01-01T00:00:00"')
+    result = run("validate", str(mini))
+    assert result.returncode == 1
+    lines = result.stdout.splitlines()
+    assert lines[0].startswith(f"{batch}:15: constants.1.calibration: unknown calibration 'Noize'")
+    assert lines[1].startswith(f"{MAP}:12: changes.2.from: naive timestamp")
+    assert result.stderr.startswith("2 problem(s) in 2 file(s)")
+    skipped = run("validate", str(mini), "--skip", "references", "--skip", "schema")
+    assert skipped.returncode == 0, skipped.stdout
+
+
+def test_validate_list_names_every_check() -> None:
+    result = run("validate", "--list")
+    names = [line.split()[0] for line in result.stdout.splitlines()]
+    assert {"yaml", "schema", "one-slot", "references", "store-paths", "mapping-order"} <= set(names)
+
+
+def test_mapping_json_shape(mini: Path) -> None:
+    result = run("mapping", "MID_DET_AGIPD1M-1", "--at", "2023-05-10T08:00:00+02:00", "--repo", str(mini), "--json")
+    assert result.returncode == 0, result.stderr
+    assert json.loads(result.stdout) == {
+        "detector": "MID_DET_AGIPD1M-1", "at": "2023-05-10T06:00:00Z",
+        "modules": {"AGIPD00": "AGIPD_M1", "AGIPD01": "AGIPD_M3"},
+    }
+    before = json.loads(run("mapping", "MID_DET_AGIPD1M-1", "--at", "2023-05-10T05:59:59Z", "--repo", str(mini),
+                            "--json").stdout)
+    assert before["modules"]["AGIPD01"] == "AGIPD_M2"
+    emptied = json.loads(run("mapping", "MID_DET_AGIPD1M-1", "--at", "2024-06-01T00:00:00Z", "--repo", str(mini),
+                             "--json").stdout)
+    assert emptied["modules"] == {"AGIPD00": None, "AGIPD01": "AGIPD_M3"}
+
+
+def test_embedded_real_fact() -> None:
+    """AGIPD_SIV1_AGIPDV11_M315 sat in AGIPD01 of SPB_DET_AGIPD1M-1 in January 2020 (CALCAT reply)."""
+    result = run("mapping", "SPB_DET_AGIPD1M-1", "--at", "2020-01-07T12:00:00Z", "--json")
+    assert json.loads(result.stdout)["modules"]["AGIPD01"] == "AGIPD_SIV1_AGIPDV11_M315"
+
+
+@pytest.mark.parametrize(("args", "message"), [
+    (["mapping", "SPB_DET_AGIPD1M", "--at", "2020-01-07T12:00:00Z"],
+     "error: unknown detector 'SPB_DET_AGIPD1M' (did you mean SPB_DET_AGIPD1M-1"),
+    (["mapping", "SPB_DET_AGIPD1M-1", "--at", "2020-01-07 12:00"],
+     "error: naive --at time '2020-01-07 12:00' has no time zone"),
+    (["mapping", "SPB_DET_AGIPD1M-1", "--at", "07.01.2020"], "error: malformed --at time '07.01.2020'"),
+    (["schema", "pdus"], "error: no schema kind 'pdus' (did you mean pdu?)"),
+    (["validate", "--skip", "one-slt"], "error: no check named 'one-slt' (did you mean one-slot?)"),
+    (["mapping", "X", "--repo", "/nonexistent"], "error: /nonexistent has no registry/ folder"),
+])
+def test_errors_are_one_line_exit_1(args: list[str], message: str) -> None:
+    result = run(*args)
+    assert result.returncode == 1
+    assert result.stderr.startswith(message), result.stderr
+    assert len(result.stderr.splitlines()) == 1 and "Traceback" not in result.stderr
+
+
+def test_schema_prints_json_schema() -> None:
+    result = run("schema", "mapping")
+    schema = json.loads(result.stdout)
+    assert schema["$schema"].endswith("2020-12/schema") and schema["additionalProperties"] is False
+
+
+def test_readme_cli_reference_is_in_sync() -> None:
+    from calcat_git.clidoc import render
+
+    readme = (REPO_ROOT / "README.md").read_text("utf-8")
+    assert render(readme) == readme, "README CLI reference is stale: run `make docs`"
