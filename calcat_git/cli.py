@@ -22,7 +22,7 @@ class _Group(click.Group):
             sys.exit(1)
 
 
-def _emit_json(data: Any) -> None:
+def emit_json(data: Any) -> None:
     click.echo(json.dumps(data, indent=2, ensure_ascii=False))
 
 
@@ -54,7 +54,7 @@ def validate(path: str, as_json: bool, list_checks: bool, skip: tuple[str, ...])
         return
     from .catalog import Catalog
 
-    catalog = Catalog.open(path)
+    catalog = Catalog.open(path, worktree=True)
     problems = catalog.validate(skip)
     reg = catalog.registry
     counts = {
@@ -64,7 +64,7 @@ def validate(path: str, as_json: bool, list_checks: bool, skip: tuple[str, ...])
         "ccvs": sum(len(b.constants) for b in reg.batches.values()),
     }
     if as_json:
-        _emit_json({"ok": not problems, "counts": counts, "problems": [p.to_dict() for p in problems]})
+        emit_json({"ok": not problems, "counts": counts, "problems": [p.to_dict() for p in problems]})
     else:
         for problem in problems:
             click.echo(str(problem))
@@ -92,20 +92,44 @@ def schema(kind: str) -> None:
 @main.command()
 @click.argument("detector")
 @click.option("--at", "at", default="now", show_default=True,
-              help="Validity time: ISO-8601 with Z or an offset, e.g. 2024-05-01T10:00:00Z.")
-@click.option("--repo", default=".", show_default=True, type=click.Path(file_okay=False),
-              help="Catalog root.")
+              help="Validity time (RAW data creation): ISO-8601 with Z or an offset, e.g. 2024-05-01T10:00:00Z.")
+@click.option("--snapshot-at", default=None, metavar="T|SHA",
+              help="Read the catalog as committed at this time or commit [default: newest].")
+@click.option("--repo", default=".", show_default=True, type=click.Path(file_okay=False), help="Catalog root.")
+@click.option("--branch", default=None, help="Branch to read [default: main, else HEAD].")
+@click.option("--worktree", is_flag=True, help="Read the files on disk instead of git (uncommitted edits).")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
-def mapping(detector: str, at: str, repo: str, as_json: bool) -> None:
-    """Print which PDU sits in each module slot of DETECTOR at a time."""
+def mapping(detector: str, at: str, snapshot_at: str | None, repo: str, branch: str | None, worktree: bool,
+            as_json: bool) -> None:
+    """Print which PDU sits in each module slot of DETECTOR at a time.
+
+    --at picks the validity time; --snapshot-at picks what the catalog knew then
+    (`--snapshot-at` equal to `--at` reproduces classic CALCAT answers).
+    """
     from .catalog import Catalog
     from .timeutil import format_timestamp, now_utc, parse_timestamp
 
     moment = now_utc() if at == "now" else parse_timestamp(at, "--at time")
-    modules = Catalog.open(repo).mapping(detector, at=moment)
+    catalog = Catalog.open(repo, branch=branch, worktree=worktree)
+    if snapshot_at is not None:
+        catalog = catalog.at(snapshot_at)
+    modules = catalog.mapping(detector, at=moment)
+    committed = format_timestamp(catalog.committed_at) if catalog.committed_at else None
     if as_json:
-        _emit_json({"detector": detector, "at": format_timestamp(moment), "modules": modules})
+        emit_json({"detector": detector, "at": format_timestamp(moment), "commit": catalog.commit,
+                   "committed_at": committed, "modules": modules})
         return
-    click.echo(f"{detector} at {format_timestamp(moment)}")
+    source = f"commit {catalog.commit[:12]} of {committed}" if catalog.commit else "working tree"
+    click.echo(f"{detector} at {format_timestamp(moment)} (read from {source})")
     for aggregator, pdu in modules.items():
         click.echo(f"  {aggregator}  {pdu or '(empty)'}")
+
+
+def _attach() -> None:
+    from .cli_history import history, snapshot, verify_history
+
+    for command in (snapshot, history, verify_history):
+        main.add_command(command)
+
+
+_attach()

@@ -29,4 +29,23 @@ def edit(root: Path, rel: str, old: str, new: str) -> None:
 def problems(root: Path, skip: tuple[str, ...] = ()) -> list[str]:
     from calcat_git import Catalog
 
-    return [str(p) for p in Catalog.open(root).validate(skip)]
+    return [str(p) for p in Catalog.open(root, worktree=True).validate(skip)]
+
+
+def git(root: Path, *args: str, date: str | None = None, author: str = "Ada Expert") -> str:
+    """Run git in ``root`` with fixed identities and, if given, author/committer date."""
+    import os
+    import subprocess
+
+    env = {**os.environ, "GIT_AUTHOR_NAME": author, "GIT_AUTHOR_EMAIL": "a@example.org",
+           "GIT_COMMITTER_NAME": author, "GIT_COMMITTER_EMAIL": "a@example.org"}
+    if date:
+        env.update(GIT_AUTHOR_DATE=date, GIT_COMMITTER_DATE=date)
+    result = subprocess.run(["git", "-C", str(root), *args], env=env, capture_output=True, text=True, check=True)
+    return result.stdout.strip()
+
+
+def commit_all(root: Path, message: str, date: str, author: str = "Ada Expert") -> str:
+    git(root, "add", "-A")
+    git(root, "commit", "-q", "-m", message, date=date, author=author)
+    return git(root, "rev-parse", "HEAD")

@@ -48,16 +48,17 @@ def test_validate_list_names_every_check() -> None:
 
 
 def test_mapping_json_shape(mini: Path) -> None:
-    result = run("mapping", "MID_DET_AGIPD1M-1", "--at", "2023-05-10T08:00:00+02:00", "--repo", str(mini), "--json")
+    result = run("mapping", "MID_DET_AGIPD1M-1", "--at", "2023-05-10T08:00:00+02:00", "--repo", str(mini),
+                 "--worktree", "--json")
     assert result.returncode == 0, result.stderr
     assert json.loads(result.stdout) == {
-        "detector": "MID_DET_AGIPD1M-1", "at": "2023-05-10T06:00:00Z",
+        "detector": "MID_DET_AGIPD1M-1", "at": "2023-05-10T06:00:00Z", "commit": None, "committed_at": None,
         "modules": {"AGIPD00": "AGIPD_M1", "AGIPD01": "AGIPD_M3"},
     }
-    before = json.loads(run("mapping", "MID_DET_AGIPD1M-1", "--at", "2023-05-10T05:59:59Z", "--repo", str(mini),
+    before = json.loads(run("mapping", "MID_DET_AGIPD1M-1", "--at", "2023-05-10T05:59:59Z", "--repo", str(mini), "--worktree",
                             "--json").stdout)
     assert before["modules"]["AGIPD01"] == "AGIPD_M2"
-    emptied = json.loads(run("mapping", "MID_DET_AGIPD1M-1", "--at", "2024-06-01T00:00:00Z", "--repo", str(mini),
+    emptied = json.loads(run("mapping", "MID_DET_AGIPD1M-1", "--at", "2024-06-01T00:00:00Z", "--repo", str(mini), "--worktree",
                              "--json").stdout)
     assert emptied["modules"] == {"AGIPD00": None, "AGIPD01": "AGIPD_M3"}
 
@@ -76,7 +77,8 @@ def test_embedded_real_fact() -> None:
     (["mapping", "SPB_DET_AGIPD1M-1", "--at", "07.01.2020"], "error: malformed --at time '07.01.2020'"),
     (["schema", "pdus"], "error: no schema kind 'pdus' (did you mean pdu?)"),
     (["validate", "--skip", "one-slt"], "error: no check named 'one-slt' (did you mean one-slot?)"),
-    (["mapping", "X", "--repo", "/nonexistent"], "error: /nonexistent has no registry/ folder"),
+    (["mapping", "X", "--repo", "/nonexistent"], "error: /nonexistent is not a git repository"),
+    (["mapping", "X", "--repo", "/nonexistent", "--worktree"], "error: /nonexistent has no registry/ folder"),
 ])
 def test_errors_are_one_line_exit_1(args: list[str], message: str) -> None:
     result = run(*args)

@@ -72,7 +72,7 @@ def test_batch_round_trip_and_schema(batch: ConstantBatch) -> None:
 def test_real_files_round_trip(mini: Path) -> None:
     import yaml
 
-    catalog = Catalog.open(mini)
+    catalog = Catalog.open(mini, worktree=True)
     reg = catalog.registry
     assert reg.load_problems == []
     for (kind, key), path in reg.files.items():

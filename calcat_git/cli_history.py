@@ -1,0 +1,96 @@
+"""Time-travel commands: snapshot, history, verify-history (attached in ``cli``)."""
+
+from __future__ import annotations
+
+import sys
+
+import click
+
+REPO_OPTION = click.option("--repo", default=".", show_default=True, type=click.Path(file_okay=False),
+                           help="Catalog repository.")
+BRANCH_OPTION = click.option("--branch", default=None, help="Branch to read [default: main, else HEAD].")
+JSON_OPTION = click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+
+
+@click.command()
+@click.argument("when")
+@REPO_OPTION
+@BRANCH_OPTION
+@JSON_OPTION
+def snapshot(when: str, repo: str, branch: str | None, as_json: bool) -> None:
+    """Show which commit answers for WHEN (a timestamp with Z or an offset, or a sha).
+
+    That is the newest commit on the first-parent history of the branch whose
+    committer time is at or before WHEN.
+    """
+    from .catalog import Catalog
+    from .cli import emit_json
+    from .timeutil import format_timestamp, parse_timestamp
+
+    catalog = Catalog.open(repo, branch=branch)
+    commit = catalog.snapshot(when if _is_sha(when) else parse_timestamp(when, "snapshot time"))
+    if as_json:
+        emit_json({"at": when, "commit": commit.sha, "committed_at": format_timestamp(commit.committed_at)})
+    else:
+        click.echo(f"{commit.sha}  {format_timestamp(commit.committed_at)}  {commit.message}")
+
+
+def _is_sha(text: str) -> bool:
+    from .gitrepo import SHA_LIKE
+
+    return bool(SHA_LIKE.match(text))
+
+
+@click.command()
+@click.argument("name")
+@REPO_OPTION
+@BRANCH_OPTION
+@click.option("--grace-hours", default=24.0, show_default=True,
+              help="A change whose validity starts earlier than its commit by more than this is backdated.")
+@JSON_OPTION
+def history(name: str, repo: str, branch: str | None, grace_hours: float, as_json: bool) -> None:
+    """Every mapping change of a detector, or naming a PDU, with both clocks.
+
+    Each line: validity 'from', the commit that introduced the change, its committer
+    time and author, and BACKDATED when the change re-maps data taken before it was
+    committed.
+    """
+    from datetime import timedelta
+
+    from .catalog import Catalog
+    from .cli import emit_json
+    from .timeutil import format_timestamp
+
+    entries = Catalog.open(repo, branch=branch).history(name, grace=timedelta(hours=grace_hours))
+    if as_json:
+        emit_json({"name": name, "changes": [e.to_dict() for e in entries]})
+        return
+    for e in entries:
+        slots = ", ".join(f"{agg}={pdu or '(empty)'}" for agg, pdu in e.modules)
+        flag = f"  BACKDATED by {e.backdated_by}" if e.backdated else ""
+        click.echo(f"{format_timestamp(e.valid_from)}  {e.detector}: {slots}{flag}")
+        click.echo(f"    {e.commit[:12]} {format_timestamp(e.committed_at)} {e.author}: {e.message}")
+
+
+@click.command("verify-history")
+@REPO_OPTION
+@BRANCH_OPTION
+@click.option("--since", default=None, metavar="SHA", help="Only check commits after SHA.")
+def verify_history(repo: str, branch: str | None, since: str | None) -> None:
+    """Check that transaction time can be trusted.
+
+    First-parent committer times never decrease, and the branch only grows: the head
+    recorded by the previous run (in .git/calcat-git/) is still an ancestor.
+    Exit code 1 with one line per problem otherwise.
+    """
+    from .gitrepo import GitRepo
+    from .history import verify_history as verify
+
+    git = GitRepo(repo)
+    rev = git.resolve_branch(branch)
+    problems = verify(git, rev, since)
+    for problem in problems:
+        click.echo(f"error: {problem}", err=True)
+    if problems:
+        sys.exit(1)
+    click.echo(f"ok: history of {rev} is append-only with non-decreasing committer times")

@@ -1,0 +1,158 @@
+"""Snapshots (transaction time) against validity time, in real git repositories."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from datetime import datetime, timedelta
+from pathlib import Path
+
+import pytest
+
+from calcat_git import Catalog, RepositoryError
+
+from .conftest import commit_all, edit, git
+
+MID = "registry/mappings/MID_DET_AGIPD1M-1.yaml"
+SPB = "registry/mappings/SPB_DET_AGIPD1M-1.yaml"
+LATE_MID = '''  - from: "2024-01-01T00:00:00Z"
+    reason: Q1M1 sent to SPB
+    modules:
+      AGIPD00: null
+'''
+LATE_SPB = '''  - from: "2024-02-01T00:00:00Z"
+    reason: Q1M1 arrives from MID
+    modules:
+      AGIPD00: AGIPD_M1
+'''
+SWAP = '''  - from: "2023-05-10T08:00:00+02:00"
+    reason: Q1M2 replaced after a damaged ASIC
+    modules:
+      AGIPD01: AGIPD_M3
+'''
+
+
+def t(text: str) -> datetime:
+    return datetime.fromisoformat(text.replace("Z", "+00:00"))
+
+
+@pytest.fixture
+def repo(mini: Path) -> dict[str, str]:
+    """The mini catalog committed in three steps; the last one is a late, backdated fix."""
+    git(mini, "init", "-q", "-b", "main")
+    edit(mini, MID, LATE_MID, "")
+    edit(mini, MID, SWAP, "")
+    edit(mini, SPB, LATE_SPB, "")
+    shas = {"initial": commit_all(mini, "initial catalog", "2019-03-02T00:00:00Z")}
+    edit(mini, MID, "      AGIPD01: AGIPD_M2\n", "      AGIPD01: AGIPD_M2\n" + SWAP)
+    shas["swap"] = commit_all(mini, "Q1M2 swap", "2023-05-10T07:00:00Z", author="Bea Expert")
+    edit(mini, MID, SWAP, SWAP + LATE_MID)
+    edit(mini, SPB, "      AGIPD01: AGIPD_M5\n", "      AGIPD01: AGIPD_M5\n" + LATE_SPB)
+    shas["late"] = commit_all(mini, "record the M1 move to SPB, late", "2024-03-01T00:00:00Z", author="Cy Expert")
+    return shas
+
+
+def test_snapshot_resolution(mini: Path, repo: dict[str, str]) -> None:
+    catalog = Catalog.open(mini)
+    assert catalog.commit == repo["late"] and catalog.committed_at == t("2024-03-01T00:00:00Z")
+    assert catalog.at("2023-05-10T07:00:00Z").commit == repo["swap"]  # committer time == T is included
+    assert catalog.at("2023-05-10T06:59:59Z").commit == repo["initial"]
+    assert catalog.at(t("2030-01-01T00:00:00Z")).commit == repo["late"]
+    assert catalog.at(repo["swap"][:10]).commit == repo["swap"]  # a sha pins a commit
+    with pytest.raises(RepositoryError, match="first commit is at 2019-03-02T00:00:00Z"):
+        catalog.at("2019-03-01T00:00:00Z")
+
+
+def test_late_backdated_fix_snapshot_vs_default(mini: Path, repo: dict[str, str]) -> None:
+    catalog = Catalog.open(mini)
+    event = t("2024-02-15T00:00:00Z")  # RAW data taken after the move, before it was recorded
+    as_then = catalog.at(event)
+    assert as_then.mapping("SPB_DET_AGIPD1M-1", at=event)["AGIPD00"] == "AGIPD_M4"  # classic CALCAT answer
+    assert catalog.mapping("SPB_DET_AGIPD1M-1", at=event)["AGIPD00"] == "AGIPD_M1"  # best current knowledge
+    assert catalog.mapping("MID_DET_AGIPD1M-1", at=event) == {"AGIPD00": None, "AGIPD01": "AGIPD_M3"}
+    assert as_then.mapping("MID_DET_AGIPD1M-1", at=event) == {"AGIPD00": "AGIPD_M1", "AGIPD01": "AGIPD_M3"}
+
+
+def test_naive_times_are_refused(mini: Path, repo: dict[str, str]) -> None:
+    from calcat_git import InvalidInputError
+
+    catalog = Catalog.open(mini)
+    with pytest.raises(InvalidInputError, match="naive"):
+        catalog.mapping("MID_DET_AGIPD1M-1", at=datetime(2024, 1, 1))
+    with pytest.raises(InvalidInputError, match="naive"):
+        catalog.at(datetime(2024, 1, 1))
+
+
+def test_history_of_detector_and_pdu(mini: Path, repo: dict[str, str]) -> None:
+    catalog = Catalog.open(mini)
+    spb = catalog.history("SPB_DET_AGIPD1M-1")
+    assert [(e.valid_from, e.commit, e.backdated) for e in spb] == [
+        (t("2019-01-01T00:00:00Z"), repo["initial"], True),  # installation recorded later
+        (t("2024-02-01T00:00:00Z"), repo["late"], True),
+    ]
+    assert spb[1].author == "Cy Expert" and spb[1].message == "record the M1 move to SPB, late"
+    assert spb[1].backdated_by == timedelta(days=29)
+    m1 = catalog.history("AGIPD_M1")
+    assert [(e.detector, e.valid_from) for e in m1] == [
+        ("MID_DET_AGIPD1M-1", t("2019-03-01T00:00:00Z")),
+        ("MID_DET_AGIPD1M-1", t("2024-01-01T00:00:00Z")),  # its slot emptied
+        ("SPB_DET_AGIPD1M-1", t("2024-02-01T00:00:00Z")),
+    ]
+    swap = catalog.history("AGIPD_M3")
+    assert len(swap) == 1 and swap[0].commit == repo["swap"] and not swap[0].backdated
+    assert catalog.at(repo["swap"]).history("SPB_DET_AGIPD1M-1")[-1].commit == repo["initial"]
+
+
+def test_first_parent_merge(mini: Path, repo: dict[str, str]) -> None:
+    git(mini, "checkout", "-q", "-b", "feature", repo["late"])
+    (mini / "registry/calibrations/SlopesPC.yaml").write_text("identifier: SlopesPC\n")
+    feature = commit_all(mini, "add SlopesPC", "2024-04-01T00:00:00Z")
+    git(mini, "checkout", "-q", "main")
+    (mini / "registry/calibrations/BadPixelsFF.yaml").write_text("identifier: BadPixelsFF\n")
+    main_side = commit_all(mini, "add BadPixelsFF", "2024-04-05T00:00:00Z")
+    git(mini, "merge", "-q", "--no-ff", "-m", "Merge feature", "feature", date="2024-04-10T00:00:00Z")
+    merge = git(mini, "rev-parse", "HEAD")
+    catalog = Catalog.open(mini)
+    # the feature commit is older than main's, but only reaches main with the merge
+    before_merge = catalog.at("2024-04-09T00:00:00Z")
+    assert before_merge.commit == main_side and "SlopesPC" not in before_merge.registry.calibrations
+    after = catalog.at("2024-04-10T00:00:00Z")
+    assert after.commit == merge and "SlopesPC" in after.registry.calibrations
+    assert catalog.at("2024-04-02T00:00:00Z").commit == repo["late"]
+    assert feature not in {c.sha for c in catalog._timeline.commits}  # type: ignore[union-attr]
+
+
+def _cli(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "calcat_git", *args], capture_output=True, text=True, check=False)
+
+
+def test_verify_history(mini: Path, repo: dict[str, str]) -> None:
+    ok = _cli("verify-history", "--repo", str(mini))
+    assert ok.returncode == 0, ok.stderr
+    (mini / "registry/calibrations/SlopesPC.yaml").write_text("identifier: SlopesPC\n")
+    commit_all(mini, "clock went back", "2024-02-01T00:00:00Z")
+    back = _cli("verify-history", "--repo", str(mini))
+    assert back.returncode == 1 and "committer time goes back" in back.stderr
+    git(mini, "reset", "-q", "--hard", repo["swap"])  # rewrite: drop 'late'
+    rewritten = _cli("verify-history", "--repo", str(mini))
+    assert rewritten.returncode == 1
+    assert f"the last seen head {repo['late'][:12]} of main is not an ancestor" in rewritten.stderr
+    assert _cli("verify-history", "--repo", str(mini), "--since", repo["swap"]).returncode == 1  # still rewritten
+
+
+def test_cli_snapshot_mapping_history(mini: Path, repo: dict[str, str]) -> None:
+    import json
+
+    snap = json.loads(_cli("snapshot", "2024-02-15T00:00:00Z", "--repo", str(mini), "--json").stdout)
+    assert snap == {"at": "2024-02-15T00:00:00Z", "commit": repo["swap"], "committed_at": "2023-05-10T07:00:00Z"}
+    args = ["mapping", "SPB_DET_AGIPD1M-1", "--at", "2024-02-15T00:00:00Z", "--repo", str(mini), "--json"]
+    now = json.loads(_cli(*args).stdout)
+    then = json.loads(_cli(*args, "--snapshot-at", "2024-02-15T00:00:00Z").stdout)
+    assert (now["modules"]["AGIPD00"], now["commit"]) == ("AGIPD_M1", repo["late"])
+    assert (then["modules"]["AGIPD00"], then["commit"]) == ("AGIPD_M4", repo["swap"])
+    hist = _cli("history", "SPB_DET_AGIPD1M-1", "--repo", str(mini))
+    assert "BACKDATED by 29 days" in hist.stdout and repo["late"][:12] in hist.stdout
+    missing = _cli("history", "AGIPD_M9", "--repo", str(mini))
+    assert missing.returncode == 1 and "'AGIPD_M9' is neither a detector nor a PDU (did you mean" in missing.stderr
+    early = _cli("snapshot", "2010-01-01T00:00:00Z", "--repo", str(mini))
+    assert early.returncode == 1 and early.stderr.startswith("error: no snapshot at 2010-01-01T00:00:00Z")
