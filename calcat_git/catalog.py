@@ -10,12 +10,14 @@ from typing import TypeVar
 from .errors import NotFoundError, RepositoryError, closest_names
 from .gitrepo import SHA_LIKE, Commit, GitRepo, Timeline
 from .history import DEFAULT_GRACE, HistoryEntry, mapping_history
+from .index import Index
 from .loading import Registry, load_registry, load_worktree
 from .model import PDU, Calibration, Detector, DetectorType, Instrument, Parameter
 from .problems import Problem
 from .timeutil import ensure_utc, now_utc
 
 T = TypeVar("T")
+R = TypeVar("R")
 
 
 def _get(table: dict[str, T], kind: str, name: str) -> T:
@@ -31,24 +33,29 @@ def _get(table: dict[str, T], kind: str, name: str) -> T:
 class Catalog:
     """One state of a catalog repository: a snapshot (commit) or the working tree.
 
-    ``Catalog.open(path)`` reads the newest commit of ``main`` from git objects;
-    ``catalog.at(T)`` is the catalog as of the newest first-parent commit with committer
-    time ≤ T, ``catalog.at(sha)`` pins a commit. ``worktree=True`` reads the files on
-    disk as they are (uncommitted edits included), for validation and previews.
+    ``Catalog.open(path)`` reads the newest commit of ``main`` from git objects, through
+    the index (built or updated on first use); ``catalog.at(T)`` is the catalog as of the
+    newest first-parent commit with committer time ≤ T, ``catalog.at(sha)`` pins a
+    commit. ``worktree=True`` reads the files on disk as they are (uncommitted edits
+    included), for validation and previews; ``index=False`` reads every file at the
+    commit instead of the index (the naive way, for checks and baselines).
     """
 
-    def __init__(self, registry: Registry, root: Path, *, repo: GitRepo | None = None,
-                 timeline: Timeline | None = None, commit: Commit | None = None, rev: str = "HEAD") -> None:
-        self.registry = registry
+    def __init__(self, root: Path, *, registry: Registry | None = None, repo: GitRepo | None = None,
+                 index: Index | None = None, timeline: Timeline | None = None, commit: Commit | None = None,
+                 seq: int | None = None, rev: str = "HEAD") -> None:
         self.root = root
+        self._registry = registry
         self._repo = repo
+        self._index = index
         self._timeline = timeline
         self._commit = commit
+        self._seq = seq  # position on the indexed first-parent line, if there
         self._rev = rev
 
     @classmethod
-    def open(cls, path: str | os.PathLike[str] = ".", *, branch: str | None = None,
-             worktree: bool = False) -> Catalog:
+    def open(cls, path: str | os.PathLike[str] = ".", *, branch: str | None = None, worktree: bool = False,
+             index: bool = True) -> Catalog:
         """Open the catalog at ``path``; ``branch`` defaults to ``main`` (else ``HEAD``)."""
         root = Path(path)
         if worktree:
@@ -57,16 +64,24 @@ class Catalog:
                     f"{root} has no registry/ folder: pass the root of a calcat-git catalog "
                     "(the folder holding registry/ and constants_index/)"
                 )
-            return cls(load_worktree(root), root)
+            return cls(root, registry=load_worktree(root))
         repo = GitRepo(root)
         rev = repo.resolve_branch(branch)
+        if index:
+            idx = Index.open(repo, rev)
+            seq, commit = idx.latest()
+            return cls(root, repo=repo, index=idx, commit=commit, seq=seq, rev=rev)
         timeline = Timeline(repo.first_parent_log(rev))
-        return cls._at_commit(root, repo, timeline, timeline.commits[-1], rev)
+        return cls(root, repo=repo, timeline=timeline, commit=timeline.commits[-1], rev=rev)
 
-    @classmethod
-    def _at_commit(cls, root: Path, repo: GitRepo, timeline: Timeline, commit: Commit, rev: str) -> Catalog:
-        return cls(load_registry(repo.tree_files(commit.sha)), root, repo=repo, timeline=timeline,
-                   commit=commit, rev=rev)
+    @property
+    def registry(self) -> Registry:
+        """Every record of this snapshot, loaded from git on first use."""
+        if self._registry is None:
+            repo, _ = self._git()
+            assert self._commit is not None
+            self._registry = load_registry(repo.tree_files(self._commit.sha))
+        return self._registry
 
     @property
     def commit(self) -> str | None:
@@ -77,37 +92,49 @@ class Catalog:
     def committed_at(self) -> datetime | None:
         return self._commit.committed_at if self._commit else None
 
-    def _git(self) -> tuple[GitRepo, Timeline]:
-        if self._repo is None or self._timeline is None:
+    def _git(self) -> tuple[GitRepo, Commit]:
+        if self._repo is None or self._commit is None:
             raise RepositoryError("this catalog was read from a working tree: open it without worktree=True "
                                   "to travel in time")
-        return self._repo, self._timeline
+        return self._repo, self._commit
+
+    def _locate(self, snapshot: datetime | str) -> tuple[int | None, Commit]:
+        repo, _ = self._git()
+        if isinstance(snapshot, str) and SHA_LIKE.match(snapshot):
+            sha = repo.rev_parse(snapshot)
+            found = self._index.by_sha(sha) if self._index else None
+            if found:
+                return found
+            if self._timeline and sha in self._timeline.by_sha:
+                return None, self._timeline.by_sha[sha]
+            return None, repo.commit_info(sha)  # off the first-parent line: read naively
+        moment = ensure_utc(snapshot, "snapshot time")
+        if self._index:
+            return self._index.snapshot(moment)
+        assert self._timeline is not None
+        return None, self._timeline.at(moment)
 
     def snapshot(self, snapshot: datetime | str) -> Commit:
         """The commit answering for ``snapshot``: a timestamp or a commit sha."""
-        repo, timeline = self._git()
-        if isinstance(snapshot, str) and SHA_LIKE.match(snapshot):
-            sha = repo.rev_parse(snapshot)
-            return timeline.by_sha.get(sha) or repo.commit_info(sha)
-        return timeline.at(ensure_utc(snapshot, "snapshot time"))
+        return self._locate(snapshot)[1]
 
     def at(self, snapshot: datetime | str) -> Catalog:
         """The catalog as of ``snapshot`` (a timestamp or a commit sha)."""
-        repo, timeline = self._git()
-        commit = self.snapshot(snapshot)
+        seq, commit = self._locate(snapshot)
         if commit.sha == self.commit:
             return self
-        return self._at_commit(self.root, repo, timeline, commit, self._rev)
+        return Catalog(self.root, repo=self._repo, index=self._index if seq is not None else None,
+                       timeline=self._timeline, commit=commit, seq=seq, rev=self._rev)
 
     def history(self, name: str, grace: timedelta = DEFAULT_GRACE) -> list[HistoryEntry]:
-        """Every mapping change of a detector, or naming a PDU, with the commit that
+        """Every mapping change of a detector, or moving a PDU, with the commit that
         introduced it (up to this snapshot), oldest first; backdated ones are marked."""
-        repo, _ = self._git()
+        repo, commit = self._git()
         is_detector = name in self.registry.detectors
         if not is_detector and name not in self.registry.pdus:
             known = list(self.registry.detectors) + list(self.registry.pdus)
             raise NotFoundError(f"{name!r} is neither a detector nor a PDU{closest_names(name, known)}")
-        entries = mapping_history(repo, self.commit or self._rev, grace)
+        entries = mapping_history(repo, commit.sha, grace)
         if is_detector:
             return [e for e in entries if e.detector == name]
         return [e for e in entries if self._moves_pdu(e, name)]
@@ -125,20 +152,29 @@ class Catalog:
 
         return run_checks(self.registry, skip)
 
+    def _record(self, kind: str, cls: type[R], table: str, name: str) -> R:
+        if self._index is not None and self._seq is not None and self._registry is None:
+            data = self._index.entity(kind, name, self._seq)
+            if data is not None:
+                return cls.from_dict(data)  # type: ignore[attr-defined, no-any-return]
+            known = self._index.names(kind, self._seq)
+            raise NotFoundError(f"unknown {kind.replace('_', ' ')} {name!r}{closest_names(name, known)}")
+        return _get(getattr(self.registry, table), kind.replace("_", " "), name)  # type: ignore[no-any-return]
+
     def detector(self, name: str) -> Detector:
-        return _get(self.registry.detectors, "detector", name)
+        return self._record("detector", Detector, "detectors", name)
 
     def detector_type(self, name: str) -> DetectorType:
-        return _get(self.registry.detector_types, "detector type", name)
+        return self._record("detector_type", DetectorType, "detector_types", name)
 
     def pdu(self, name: str) -> PDU:
-        return _get(self.registry.pdus, "PDU", name)
+        return self._record("pdu", PDU, "pdus", name)
 
     def calibration(self, name: str) -> Calibration:
-        return _get(self.registry.calibrations, "calibration", name)
+        return self._record("calibration", Calibration, "calibrations", name)
 
     def instrument(self, name: str) -> Instrument:
-        return _get(self.registry.instruments, "instrument", name)
+        return self._record("instrument", Instrument, "instruments", name)
 
     def parameter(self, spelling: str) -> Parameter:
         return _get(self.registry.parameter_by_spelling(), "parameter", spelling)
@@ -150,6 +186,9 @@ class Catalog:
         """
         det = self.detector(detector)
         moment = now_utc() if at is None else ensure_utc(at, "'at' time")
-        mapping = self.registry.mappings.get(detector)
-        state = mapping.state_at(moment) if mapping else {}
+        if self._index is not None and self._seq is not None and self._registry is None:
+            state = self._index.mapping(detector, moment, self._seq)
+        else:
+            mapping = self.registry.mappings.get(detector)
+            state = mapping.state_at(moment) if mapping else {}
         return {agg: state.get(agg) for agg in det.aggregators}

@@ -119,7 +119,10 @@ def test_first_parent_merge(mini: Path, repo: dict[str, str]) -> None:
     after = catalog.at("2024-04-10T00:00:00Z")
     assert after.commit == merge and "SlopesPC" in after.registry.calibrations
     assert catalog.at("2024-04-02T00:00:00Z").commit == repo["late"]
-    assert feature not in {c.sha for c in catalog._timeline.commits}  # type: ignore[union-attr]
+    assert catalog.snapshot("2024-04-01T00:00:00Z").sha == repo["late"]  # the feature commit is never a snapshot
+    pinned = catalog.at(feature)  # but a sha off the first-parent line can still be pinned
+    assert pinned.commit == feature and "SlopesPC" in pinned.registry.calibrations
+    assert pinned.mapping("SPB_DET_AGIPD1M-1", at="2024-03-01T00:00:00Z")["AGIPD00"] == "AGIPD_M1"
 
 
 def _cli(*args: str) -> subprocess.CompletedProcess[str]:
