@@ -49,3 +49,38 @@ def commit_all(root: Path, message: str, date: str, author: str = "Ada Expert") 
     git(root, "add", "-A")
     git(root, "commit", "-q", "-m", message, date=date, author=author)
     return git(root, "rev-parse", "HEAD")
+
+
+MID = "registry/mappings/MID_DET_AGIPD1M-1.yaml"
+SPB = "registry/mappings/SPB_DET_AGIPD1M-1.yaml"
+LATE_MID = '''  - from: "2024-01-01T00:00:00Z"
+    reason: Q1M1 sent to SPB
+    modules:
+      AGIPD00: null
+'''
+LATE_SPB = '''  - from: "2024-02-01T00:00:00Z"
+    reason: Q1M1 arrives from MID
+    modules:
+      AGIPD00: AGIPD_M1
+'''
+SWAP = '''  - from: "2023-05-10T08:00:00+02:00"
+    reason: Q1M2 replaced after a damaged ASIC
+    modules:
+      AGIPD01: AGIPD_M3
+'''
+
+
+@pytest.fixture
+def repo(mini: Path) -> dict[str, str]:
+    """The mini catalog committed in three steps; the last one is a late, backdated fix."""
+    git(mini, "init", "-q", "-b", "main")
+    edit(mini, MID, LATE_MID, "")
+    edit(mini, MID, SWAP, "")
+    edit(mini, SPB, LATE_SPB, "")
+    shas = {"initial": commit_all(mini, "initial catalog", "2019-03-02T00:00:00Z")}
+    edit(mini, MID, "      AGIPD01: AGIPD_M2\n", "      AGIPD01: AGIPD_M2\n" + SWAP)
+    shas["swap"] = commit_all(mini, "Q1M2 swap", "2023-05-10T07:00:00Z", author="Bea Expert")
+    edit(mini, MID, SWAP, SWAP + LATE_MID)
+    edit(mini, SPB, "      AGIPD01: AGIPD_M5\n", "      AGIPD01: AGIPD_M5\n" + LATE_SPB)
+    shas["late"] = commit_all(mini, "record the M1 move to SPB, late", "2024-03-01T00:00:00Z", author="Cy Expert")
+    return shas

@@ -12,7 +12,6 @@ from calcat_git.gitrepo import GitRepo
 from calcat_git.index import Index, index_path
 
 from .conftest import commit_all, edit, git
-from .test_time_travel import repo  # noqa: F401  (fixture)
 
 SPB = "registry/mappings/SPB_DET_AGIPD1M-1.yaml"
 BATCH = "constants_index/MID_DET_AGIPD1M-1/2024/20240501T100000Z-dark.yaml"

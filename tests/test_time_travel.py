@@ -11,45 +11,11 @@ import pytest
 
 from calcat_git import Catalog, RepositoryError
 
-from .conftest import commit_all, edit, git
-
-MID = "registry/mappings/MID_DET_AGIPD1M-1.yaml"
-SPB = "registry/mappings/SPB_DET_AGIPD1M-1.yaml"
-LATE_MID = '''  - from: "2024-01-01T00:00:00Z"
-    reason: Q1M1 sent to SPB
-    modules:
-      AGIPD00: null
-'''
-LATE_SPB = '''  - from: "2024-02-01T00:00:00Z"
-    reason: Q1M1 arrives from MID
-    modules:
-      AGIPD00: AGIPD_M1
-'''
-SWAP = '''  - from: "2023-05-10T08:00:00+02:00"
-    reason: Q1M2 replaced after a damaged ASIC
-    modules:
-      AGIPD01: AGIPD_M3
-'''
+from .conftest import commit_all, git
 
 
 def t(text: str) -> datetime:
     return datetime.fromisoformat(text.replace("Z", "+00:00"))
-
-
-@pytest.fixture
-def repo(mini: Path) -> dict[str, str]:
-    """The mini catalog committed in three steps; the last one is a late, backdated fix."""
-    git(mini, "init", "-q", "-b", "main")
-    edit(mini, MID, LATE_MID, "")
-    edit(mini, MID, SWAP, "")
-    edit(mini, SPB, LATE_SPB, "")
-    shas = {"initial": commit_all(mini, "initial catalog", "2019-03-02T00:00:00Z")}
-    edit(mini, MID, "      AGIPD01: AGIPD_M2\n", "      AGIPD01: AGIPD_M2\n" + SWAP)
-    shas["swap"] = commit_all(mini, "Q1M2 swap", "2023-05-10T07:00:00Z", author="Bea Expert")
-    edit(mini, MID, SWAP, SWAP + LATE_MID)
-    edit(mini, SPB, "      AGIPD01: AGIPD_M5\n", "      AGIPD01: AGIPD_M5\n" + LATE_SPB)
-    shas["late"] = commit_all(mini, "record the M1 move to SPB, late", "2024-03-01T00:00:00Z", author="Cy Expert")
-    return shas
 
 
 def test_snapshot_resolution(mini: Path, repo: dict[str, str]) -> None:
