@@ -24,6 +24,8 @@ demo: $(STAMP)
 	$(BIN)/calcat-git validate .
 	@echo "== mapping of SPB_DET_AGIPD1M-1 as it was on 2020-01-07"
 	$(BIN)/calcat-git mapping SPB_DET_AGIPD1M-1 --at 2020-01-07T12:00:00Z
+	@echo "== replay the catalog's history with historical commit times: snapshot vs validity"
+	$(BIN)/python -m calcat_git.demo
 
 lint: $(TEST_STAMP)
 	$(BIN)/ruff check calcat_git tests

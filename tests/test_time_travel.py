@@ -125,3 +125,14 @@ def test_cli_snapshot_mapping_history(mini: Path, repo: dict[str, str]) -> None:
     assert missing.returncode == 1 and "'AGIPD_M9' is neither a detector nor a PDU (did you mean" in missing.stderr
     early = _cli("snapshot", "2010-01-01T00:00:00Z", "--repo", str(mini))
     assert early.returncode == 1 and early.stderr.startswith("error: no snapshot at 2010-01-01T00:00:00Z")
+
+
+def test_demo_replay_shows_the_late_swap(tmp_path: Path) -> None:
+    from .conftest import REPO_ROOT
+
+    out = subprocess.run([sys.executable, "-m", "calcat_git.demo", "--source", str(REPO_ROOT), "--out",
+                          str(tmp_path / "replay")], capture_output=True, text=True, check=True).stdout
+    assert out.count("<- late fix applies") == 2
+    assert "BACKDATED by 10 days" in out
+    replayed = Catalog.open(tmp_path / "replay")
+    assert replayed.validate() == []  # every replayed state is a valid catalog
