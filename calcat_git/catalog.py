@@ -161,6 +161,12 @@ class Catalog:
             raise NotFoundError(f"unknown {kind.replace('_', ' ')} {name!r}{closest_names(name, known)}")
         return _get(getattr(self.registry, table), kind.replace("_", " "), name)  # type: ignore[no-any-return]
 
+    def names(self, kind: str) -> list[str]:
+        """Identifiers of every record of ``kind`` (``detector``, ``pdu``, …) in this snapshot."""
+        if self._index is not None and self._seq is not None and self._registry is None:
+            return self._index.names(kind, self._seq)
+        return sorted(self.registry.table(kind))
+
     def detector(self, name: str) -> Detector:
         return self._record("detector", Detector, "detectors", name)
 

@@ -126,9 +126,9 @@ def mapping(detector: str, at: str, snapshot_at: str | None, repo: str, branch: 
 
 
 def _attach() -> None:
-    from .cli_history import history, snapshot, verify_history
+    from .cli_history import history, index_command, snapshot, verify_history
 
-    for command in (snapshot, history, verify_history):
+    for command in (snapshot, history, verify_history, index_command):
         main.add_command(command)
 
 

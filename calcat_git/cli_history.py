@@ -94,3 +94,40 @@ def verify_history(repo: str, branch: str | None, since: str | None) -> None:
     if problems:
         sys.exit(1)
     click.echo(f"ok: history of {rev} is append-only with non-decreasing committer times")
+
+
+@click.command("index")
+@REPO_OPTION
+@BRANCH_OPTION
+@click.option("--rebuild", is_flag=True, help="Throw the index away and build it from scratch.")
+@JSON_OPTION
+def index_command(repo: str, branch: str | None, rebuild: bool, as_json: bool) -> None:
+    """Build or update the index of a catalog repository and show what it holds.
+
+    The index is a cache in .git/calcat-git/: every command builds or updates it when
+    needed (only files changed since the last run are parsed), so running this is
+    optional. A damaged, foreign or outdated index is rebuilt automatically.
+    """
+    import time
+
+    from .cli import emit_json
+    from .gitrepo import GitRepo
+    from .index import Index, index_path
+    from .timeutil import format_timestamp
+
+    git = GitRepo(repo)
+    rev = git.resolve_branch(branch)
+    if rebuild:
+        index_path(git, rev).unlink(missing_ok=True)
+    start = time.perf_counter()
+    idx = Index.open(git, rev)
+    seq, head = idx.latest()
+    report = {"path": str(idx.path), "branch": rev, "commit": head.sha, "committed_at": format_timestamp(head.committed_at),
+              "commits": seq + 1, "counts": idx.counts(seq), "invalid_files": idx.invalid_files,
+              "last_build": idx.last_build[0], "files_parsed": idx.last_build[1],
+              "seconds": round(time.perf_counter() - start, 3)}
+    if as_json:
+        emit_json(report)
+        return
+    for key, value in report.items():
+        click.echo(f"{key:14} {value}")

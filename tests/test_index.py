@@ -99,3 +99,16 @@ def test_index_agrees_with_naive_reading(mini: Path, repo: dict[str, str]) -> No
                 b = naive.at(snapshot)
                 assert a.commit == b.commit
                 assert a.mapping(det, at=event) == b.mapping(det, at=event), (snapshot, event, det)
+
+
+def test_index_cli_reports_counts(mini: Path, repo: dict[str, str]) -> None:
+    import json
+    import subprocess
+    import sys
+
+    out = subprocess.run([sys.executable, "-m", "calcat_git", "index", "--repo", str(mini), "--rebuild", "--json"],
+                         capture_output=True, text=True, check=True).stdout
+    report = json.loads(out)
+    assert report["commit"] == repo["late"] and report["commits"] == 3 and report["last_build"] == "full"
+    assert report["counts"] == {"calibration": 3, "detector": 2, "detector_type": 2, "instrument": 2, "mapping": 2,
+                                "parameter": 2, "pdu": 6, "ccvs": 2}

@@ -1,0 +1,60 @@
+"""The scale benchmark at a small size: index answers equal naive answers (no timings)."""
+
+from __future__ import annotations
+
+import sys
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+sys.path.insert(0, str(Path(__file__).parent / "benchmarks"))
+
+from bench import NaiveReader, run
+from generate import generate
+
+from calcat_git import Catalog, RepositoryError
+
+
+@pytest.fixture(scope="module")
+def synthetic(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    repo = tmp_path_factory.mktemp("bench") / "catalog"
+    generate(repo, ccvs=5000, commits=500, seed=7)
+    return repo
+
+
+def test_benchmark_runs_and_agrees_with_naive(synthetic: Path, tmp_path: Path) -> None:
+    import shutil
+
+    copy = tmp_path / "catalog"
+    shutil.copytree(synthetic, copy)  # the benchmark adds a commit
+    result = run(copy, queries=200, seed=1)
+    assert result["mismatches"] == 0 and result["queries"] == 200
+    assert result["figures"]["incremental_s"]["files_parsed"] == 1
+    assert result["figures"]["build_s"]["invalid_files"] == 0
+
+
+@pytest.fixture(scope="module")
+def readers(synthetic: Path) -> tuple[Catalog, NaiveReader]:
+    return Catalog.open(synthetic), NaiveReader(synthetic)
+
+
+moments = st.datetimes(min_value=datetime(2017, 6, 1), max_value=datetime(2026, 6, 1), timezones=st.just(UTC))
+
+
+@settings(max_examples=150, deadline=None)
+@given(event=moments, snapshot=moments, which=st.integers(0, 1000))
+def test_index_equals_naive_for_random_times(readers: tuple[Catalog, NaiveReader], event: datetime, snapshot: datetime,
+                                              which: int) -> None:
+    catalog, naive = readers
+    detectors = catalog.names("detector")
+    detector = detectors[which % len(detectors)]
+    first = naive.timeline.times[0]
+    if snapshot < first:
+        with pytest.raises(RepositoryError, match="no snapshot at"):
+            catalog.at(snapshot)
+        return
+    fast = catalog.at(snapshot)
+    assert (fast.commit, fast.mapping(detector, at=event)) == naive.mapping(detector, event, snapshot)
