@@ -154,9 +154,9 @@ class Catalog:
 
     def _record(self, kind: str, cls: type[R], table: str, name: str) -> R:
         if self._index is not None and self._seq is not None and self._registry is None:
-            data = self._index.entity(kind, name, self._seq)
-            if data is not None:
-                return cls.from_dict(data)  # type: ignore[attr-defined, no-any-return]
+            record = self._index.record(kind, name, self._seq, cls)
+            if record is not None:
+                return record
             known = self._index.names(kind, self._seq)
             raise NotFoundError(f"unknown {kind.replace('_', ' ')} {name!r}{closest_names(name, known)}")
         return _get(getattr(self.registry, table), kind.replace("_", " "), name)  # type: ignore[no-any-return]
@@ -193,7 +193,7 @@ class Catalog:
         det = self.detector(detector)
         moment = now_utc() if at is None else ensure_utc(at, "'at' time")
         if self._index is not None and self._seq is not None and self._registry is None:
-            state = self._index.mapping(detector, moment, self._seq)
+            state = self._index.mapping(detector, moment, self._seq, det.aggregators)
         else:
             mapping = self.registry.mappings.get(detector)
             state = mapping.state_at(moment) if mapping else {}

@@ -10,6 +10,7 @@ corrupted, foreign or older-format file is detected and rebuilt.
 
 from __future__ import annotations
 
+import bisect
 import fcntl
 import json
 import math
@@ -19,7 +20,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from .blobs import micros
 from .errors import RepositoryError
@@ -28,6 +29,8 @@ from .timeutil import format_timestamp
 
 FORMAT = "1"
 APPLICATION_ID = 0x43414C47  # "CALG"
+R = TypeVar("R")
+SQL_SNAPSHOTS = 32  # snapshot look-ups answered by SQL before commit times are loaded
 VISIBLE = "tx_from <= :s AND (tx_to IS NULL OR tx_to > :s)"
 
 SCHEMA = """
@@ -91,6 +94,11 @@ class Index:
         self.rev: str = meta["rev"]
         self.invalid_files = int(meta.get("invalid_files", "0"))
         self.last_build = (meta.get("last_build", ""), int(meta.get("last_parsed", "0")))
+        self._records: dict[tuple[str, str], list[tuple[int, int | None, Any]]] = {}
+        self._times: list[int] | None = None  # committer times by seq, once loaded
+        self._snapshot_calls = 0
+        self._commits: dict[int, Commit] = {}
+        self._slots: dict[str, tuple[list[int], list[tuple[int, int | None, str, str | None]]]] = {}
 
     @classmethod
     def open(cls, repo: GitRepo, rev: str, *, progress: bool | None = None) -> Index:
@@ -136,15 +144,35 @@ class Index:
 
     # --- queries -------------------------------------------------------------------------
     def snapshot(self, moment: datetime) -> tuple[int, Commit]:
-        row = self.conn.execute(
-            "SELECT seq, sha, committed_at, author, message FROM commits WHERE committed_at <= ? "
-            "ORDER BY committed_at DESC, seq DESC LIMIT 1", (math.floor(moment.timestamp()),)).fetchone()
-        if row is None:
+        """Position and commit of the newest commit with committer time ≤ ``moment``.
+
+        The first calls ask SQLite (cheap for a one-shot CLI); a process that keeps
+        asking loads the commit times once and bisects them in memory.
+        """
+        stamp = math.floor(moment.timestamp())
+        self._snapshot_calls += 1
+        if self._times is None and self._snapshot_calls > SQL_SNAPSHOTS:
+            self._times = [r[0] for r in self.conn.execute("SELECT committed_at FROM commits ORDER BY seq")]
+        if self._times is not None:
+            seq = bisect.bisect_right(self._times, stamp) - 1
+        else:
+            row = self.conn.execute("SELECT seq FROM commits WHERE committed_at <= ? "
+                                    "ORDER BY committed_at DESC, seq DESC LIMIT 1", (stamp,)).fetchone()
+            seq = -1 if row is None else row[0]
+        if seq < 0:
             first = self.conn.execute("SELECT committed_at FROM commits ORDER BY seq LIMIT 1").fetchone()
             when = format_timestamp(datetime.fromtimestamp(first[0], UTC)) if first else "never"
             raise RepositoryError(f"no snapshot at {format_timestamp(moment)}: the catalog's first commit is at "
                                   f"{when}; ask for a later time")
-        return row[0], _commit_row(row[1:])
+        return seq, self.commit_at(seq)
+
+    def commit_at(self, seq: int) -> Commit:
+        commit = self._commits.get(seq)
+        if commit is None:
+            row = self.conn.execute("SELECT sha, committed_at, author, message FROM commits WHERE seq = ?",
+                                    (seq,)).fetchone()
+            commit = self._commits[seq] = _commit_row(row)
+        return commit
 
     def by_sha(self, sha: str) -> tuple[int, Commit] | None:
         row = self.conn.execute("SELECT seq, sha, committed_at, author, message FROM commits WHERE sha = ?",
@@ -156,22 +184,53 @@ class Index:
                                 "ORDER BY seq DESC LIMIT 1").fetchone()
         return row[0], _commit_row(row[1:])
 
-    def entity(self, kind: str, key: str, seq: int) -> dict[str, Any] | None:
-        row = self.conn.execute(f"SELECT data FROM files WHERE kind = :k AND key = :key AND {VISIBLE}",
-                                {"k": kind, "key": key, "s": seq}).fetchone()
-        return None if row is None else json.loads(row[0])
+    def record(self, kind: str, key: str, seq: int, cls: type[R]) -> R | None:
+        """The record ``kind``/``key`` visible in snapshot ``seq``, parsed once and kept.
+
+        Every version of the record is loaded on first use; a version's rows never
+        change for the snapshots this index was opened at, so the cache needs no
+        invalidation.
+        """
+        versions = self._records.get((kind, key))
+        if versions is None:
+            rows = self.conn.execute("SELECT tx_from, tx_to, data FROM files WHERE kind = ? AND key = ? "
+                                     "ORDER BY tx_from", (kind, key))
+            versions = [(f, t, cls.from_dict(json.loads(d))) for f, t, d in rows]  # type: ignore[attr-defined]
+            self._records[(kind, key)] = versions
+        for tx_from, tx_to, record in versions:
+            if tx_from <= seq and (tx_to is None or tx_to > seq):
+                return record  # type: ignore[no-any-return]
+        return None
 
     def names(self, kind: str, seq: int) -> list[str]:
         rows = self.conn.execute(f"SELECT key FROM files WHERE kind = :k AND {VISIBLE} ORDER BY key",
                                  {"k": kind, "s": seq})
         return [r[0] for r in rows]
 
-    def mapping(self, detector: str, at: datetime, seq: int) -> dict[str, str | None]:
-        """Slot → PDU folded up to validity time ``at`` in snapshot ``seq`` (named slots only)."""
-        rows = self.conn.execute(
-            f"SELECT aggregator, pdu, MAX(valid_from) FROM slots WHERE detector = :d AND valid_from <= :t "
-            f"AND {VISIBLE} GROUP BY aggregator", {"d": detector, "t": micros(at), "s": seq})
-        return {aggregator: pdu for aggregator, pdu, _ in rows}
+    def mapping(self, detector: str, at: datetime, seq: int, slots: tuple[str, ...]) -> dict[str, str | None]:
+        """Slot → PDU folded up to validity time ``at`` in snapshot ``seq`` (named slots only).
+
+        Walks the detector's slot entries back from ``at`` (newest validity first) and
+        keeps the first entry visible in ``seq`` per slot; stops once all of ``slots``
+        (the detector's aggregators) are known. The entries of a detector are loaded once, sorted by validity.
+        """
+        timeline = self._slots.get(detector)
+        if timeline is None:
+            rows = self.conn.execute("SELECT valid_from, tx_from, tx_to, aggregator, pdu FROM slots "
+                                     "WHERE detector = ? ORDER BY valid_from", (detector,)).fetchall()
+            timeline = ([r[0] for r in rows], [r[1:] for r in rows])
+            self._slots[detector] = timeline
+        times, entries = timeline
+        found: dict[str, str | None] = {}
+        wanted = set(slots)
+        for i in range(bisect.bisect_right(times, micros(at)) - 1, -1, -1):
+            tx_from, tx_to, aggregator, pdu = entries[i]
+            if aggregator in wanted and tx_from <= seq and (tx_to is None or tx_to > seq):
+                found[aggregator] = pdu
+                wanted.discard(aggregator)
+                if not wanted:
+                    break
+        return found
 
     def counts(self, seq: int) -> dict[str, int]:
         ccvs = self.conn.execute(f"SELECT COUNT(*) FROM ccvs WHERE {VISIBLE}", {"s": seq}).fetchone()[0]
