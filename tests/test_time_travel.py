@@ -136,3 +136,18 @@ def test_demo_replay_shows_the_late_swap(tmp_path: Path) -> None:
     assert "BACKDATED by 10 days" in out
     replayed = Catalog.open(tmp_path / "replay")
     assert replayed.validate() == []  # every replayed state is a valid catalog
+
+
+def test_rebased_commit_counts_from_its_committer_time(mini: Path, repo: dict[str, str]) -> None:
+    """A rebase or squash keeps the old author date; only the committer time counts."""
+    import os
+
+    (mini / "registry/calibrations/SlopesPC.yaml").write_text("identifier: SlopesPC\n")
+    git(mini, "add", "-A")
+    env = {**os.environ, "GIT_AUTHOR_NAME": "R", "GIT_AUTHOR_EMAIL": "r@example.org", "GIT_COMMITTER_NAME": "R",
+           "GIT_COMMITTER_EMAIL": "r@example.org", "GIT_AUTHOR_DATE": "2024-03-02T00:00:00Z",
+           "GIT_COMMITTER_DATE": "2024-05-01T00:00:00Z"}
+    subprocess.run(["git", "-C", str(mini), "commit", "-q", "-m", "rebased"], env=env, check=True)
+    catalog = Catalog.open(mini)
+    assert catalog.at("2024-04-01T00:00:00Z").commit == repo["late"]
+    assert "SlopesPC" in catalog.at("2024-05-01T00:00:00Z").registry.calibrations
