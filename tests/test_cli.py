@@ -65,7 +65,7 @@ def test_mapping_json_shape(mini: Path) -> None:
 
 def test_embedded_real_fact() -> None:
     """AGIPD_SIV1_AGIPDV11_M315 sat in AGIPD01 of SPB_DET_AGIPD1M-1 in January 2020 (CALCAT reply)."""
-    result = run("mapping", "SPB_DET_AGIPD1M-1", "--at", "2020-01-07T12:00:00Z", "--json")
+    result = run("mapping", "SPB_DET_AGIPD1M-1", "--at", "2020-01-07T12:00:00Z", "--worktree", "--json")
     assert json.loads(result.stdout)["modules"]["AGIPD01"] == "AGIPD_SIV1_AGIPDV11_M315"
 
 
