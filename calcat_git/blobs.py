@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import json
 import subprocess
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from typing import IO, Any
 
 from .constants import ConstantBatch
@@ -27,6 +27,14 @@ Parsed = tuple[Any, ...]
 def micros(moment: datetime) -> int:
     """A UTC datetime as integer microseconds since the epoch (exact, sortable)."""
     return int(moment.timestamp()) * 1_000_000 + moment.microsecond
+
+
+EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+
+
+def from_micros(value: int) -> datetime:
+    """Inverse of :func:`micros`."""
+    return EPOCH + timedelta(microseconds=value)
 
 
 class BlobReader:

@@ -153,7 +153,7 @@ class Catalog:
         return run_checks(self.registry, skip)
 
     def _record(self, kind: str, cls: type[R], table: str, name: str) -> R:
-        if self._index is not None and self._seq is not None and self._registry is None:
+        if self._index is not None and self._seq is not None:
             record = self._index.record(kind, name, self._seq, cls)
             if record is not None:
                 return record
@@ -163,7 +163,7 @@ class Catalog:
 
     def names(self, kind: str) -> list[str]:
         """Identifiers of every record of ``kind`` (``detector``, ``pdu``, …) in this snapshot."""
-        if self._index is not None and self._seq is not None and self._registry is None:
+        if self._index is not None and self._seq is not None:
             return self._index.names(kind, self._seq)
         return sorted(self.registry.table(kind))
 
@@ -183,7 +183,25 @@ class Catalog:
         return self._record("instrument", Instrument, "instruments", name)
 
     def parameter(self, spelling: str) -> Parameter:
-        return _get(self.registry.parameter_by_spelling(), "parameter", spelling)
+        for name in self.names("parameter"):
+            record = self._record("parameter", Parameter, "parameters", name)
+            if spelling in record.spellings:
+                return record
+        raise NotFoundError(f"unknown parameter {spelling!r}")
+
+    def parameter_deviations(self) -> dict[str, tuple[float, float]]:
+        """Default (lower, upper) deviation of every parameter spelling."""
+        out = {}
+        for name in self.names("parameter"):
+            record = self._record("parameter", Parameter, "parameters", name)
+            out.update({s: (float(record.lower_deviation), float(record.upper_deviation)) for s in record.spellings})
+        return out
+
+    def index_at_snapshot(self) -> tuple[Index, int] | None:
+        """The index and this snapshot's position in it, when look-ups can use it."""
+        if self._index is not None and self._seq is not None:
+            return self._index, self._seq
+        return None
 
     def mapping(self, detector: str, at: datetime | str | None = None) -> dict[str, str | None]:
         """Slot (aggregator) → PDU of ``detector`` valid at ``at`` (default: now).
@@ -192,7 +210,7 @@ class Catalog:
         """
         det = self.detector(detector)
         moment = now_utc() if at is None else ensure_utc(at, "'at' time")
-        if self._index is not None and self._seq is not None and self._registry is None:
+        if self._index is not None and self._seq is not None:
             state = self._index.mapping(detector, moment, self._seq, det.aggregators)
         else:
             mapping = self.registry.mappings.get(detector)

@@ -126,6 +126,34 @@ class GitRepo:
             pos = end + 1 + size + 1
         return contents
 
+    def commit_file(self, branch: str, path: str, content: bytes, message: str, when: int | None = None) -> str:
+        """Commit ``content`` at ``path`` onto ``branch`` (created from HEAD if missing)
+        without touching the working tree or the user's index; returns the new commit."""
+        import os
+        import tempfile
+
+        exists = subprocess.run(["git", "-C", str(self.path), "rev-parse", "--verify", "--quiet",
+                                 f"refs/heads/{branch}"], capture_output=True, check=False).returncode == 0
+        parent = self.rev_parse(branch if exists else "HEAD")
+        with tempfile.TemporaryDirectory() as tmp:
+            env = {**os.environ, "GIT_INDEX_FILE": os.path.join(tmp, "index")}
+            if when is not None:
+                env["GIT_COMMITTER_DATE"] = f"{when} +0000"
+
+            def git(*args: str, data: bytes | None = None) -> str:
+                done = subprocess.run(["git", "-C", str(self.path), *args], env=env, input=data, capture_output=True,
+                                      check=False)
+                if done.returncode != 0:
+                    raise RepositoryError(f"git {args[0]}: {done.stderr.decode(errors='replace').strip()}")
+                return done.stdout.decode().strip()
+
+            blob = git("hash-object", "-w", "--stdin", data=content)
+            git("read-tree", parent)
+            git("update-index", "--add", "--cacheinfo", f"100644,{blob},{path}")
+            commit = git("commit-tree", git("write-tree"), "-p", parent, "-m", message)
+            git("update-ref", f"refs/heads/{branch}", commit, parent)
+        return commit
+
     def tree_files(self, sha: str) -> Iterator[tuple[str, bytes | Problem]]:
         """Every data file at commit ``sha`` (symbolic links refused, not followed)."""
         out = self._git_bytes("ls-tree", "-r", "-z", "--full-tree", sha, "--", *DATA_ROOTS)

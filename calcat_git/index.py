@@ -25,11 +25,14 @@ from typing import Any, TypeVar
 from .blobs import micros
 from .errors import RepositoryError
 from .gitrepo import Commit, GitRepo
+from .selection import Asked, CCVRow, Deviations, choose, condition_mismatch
 from .timeutil import format_timestamp
 
-FORMAT = "1"
+FORMAT = "2"
 APPLICATION_ID = 0x43414C47  # "CALG"
 R = TypeVar("R")
+ROW_COLUMNS = ("ccv_id, detector, calibration, pdu, begin_at, end_at, file, dataset, sha256, good_quality, deployed, "
+               "condition_id, batch, report_id, report_path, calcat_id")
 SQL_SNAPSHOTS = 32  # snapshot look-ups answered by SQL before commit times are loaded
 VISIBLE = "tx_from <= :s AND (tx_to IS NULL OR tx_to > :s)"
 
@@ -44,8 +47,9 @@ CREATE TABLE slots(path TEXT NOT NULL, detector TEXT NOT NULL, aggregator TEXT N
 CREATE TABLE ccvs(ccv_id TEXT NOT NULL, detector TEXT NOT NULL, calibration TEXT NOT NULL, pdu TEXT NOT NULL,
                   begin_at INTEGER NOT NULL, end_at INTEGER, file TEXT NOT NULL, dataset TEXT NOT NULL,
                   sha256 TEXT NOT NULL, good_quality INTEGER NOT NULL, deployed INTEGER NOT NULL,
-                  conditions TEXT NOT NULL, batch TEXT NOT NULL, report_id INTEGER, report_path TEXT NOT NULL,
+                  condition_id INTEGER NOT NULL, batch TEXT NOT NULL, report_id INTEGER, report_path TEXT NOT NULL,
                   injected_at INTEGER NOT NULL, calcat_id INTEGER, tx_from INTEGER NOT NULL, tx_to INTEGER);
+CREATE TABLE conditions(id INTEGER PRIMARY KEY, text TEXT NOT NULL UNIQUE);
 CREATE TABLE invalid(path TEXT NOT NULL, seq INTEGER NOT NULL, message TEXT NOT NULL);
 CREATE INDEX files_open ON files(path) WHERE tx_to IS NULL;
 CREATE INDEX slots_open ON slots(path) WHERE tx_to IS NULL;
@@ -55,7 +59,7 @@ QUERY_INDEXES = """
 CREATE INDEX IF NOT EXISTS commits_time ON commits(committed_at, seq);
 CREATE INDEX IF NOT EXISTS files_key ON files(kind, key, tx_from);
 CREATE INDEX IF NOT EXISTS slots_query ON slots(detector, valid_from);
-CREATE INDEX IF NOT EXISTS ccvs_query ON ccvs(detector, calibration, pdu, begin_at);
+CREATE INDEX IF NOT EXISTS ccvs_lookup ON ccvs(pdu, calibration, condition_id, begin_at);
 """
 
 
@@ -98,6 +102,8 @@ class Index:
         self._times: list[int] | None = None  # committer times by seq, once loaded
         self._snapshot_calls = 0
         self._commits: dict[int, Commit] = {}
+        self._conditions: dict[int, dict[str, Any]] | None = None
+        self._matches: dict[str, tuple[int, ...]] = {}
         self._slots: dict[str, tuple[list[int], list[tuple[int, int | None, str, str | None]]]] = {}
 
     @classmethod
@@ -231,6 +237,51 @@ class Index:
                 if not wanted:
                     break
         return found
+
+    # --- constants ------------------------------------------------------------------------
+    def condition_sets(self) -> dict[int, dict[str, Any]]:
+        """Every distinct condition set, by id (loaded once)."""
+        if self._conditions is None:
+            self._conditions = {i: json.loads(t) for i, t in self.conn.execute("SELECT id, text FROM conditions")}
+        return self._conditions
+
+    def matching_conditions(self, asked: Asked, defaults: Deviations) -> tuple[int, ...]:
+        """Ids of the condition sets that match ``asked`` (cached per question)."""
+        key = json.dumps([asked, defaults], sort_keys=True)
+        ids = self._matches.get(key)
+        if ids is None:
+            ids = tuple(i for i, stored in self.condition_sets().items()
+                        if condition_mismatch(stored, asked, defaults) is None)
+            self._matches[key] = ids
+        return ids
+
+    def _rows(self, where: str, params: dict[str, Any]) -> list[CCVRow]:
+        sets = self.condition_sets()
+        rows = self.conn.execute(f"SELECT {ROW_COLUMNS} FROM ccvs WHERE {where}", params).fetchall()
+        return [CCVRow(ccv_id=r[0], detector=r[1], calibration=r[2], pdu=r[3], begin_at=r[4], end_at=r[5], file=r[6],
+                       dataset=r[7], sha256=r[8], good_quality=bool(r[9]), deployed=bool(r[10]),
+                       conditions=sets[r[11]], batch=r[12], report_id=r[13], report_path=r[14], calcat_id=r[15])
+                for r in rows]
+
+    def best_ccv(self, pdu: str, calibration: str, condition_ids: tuple[int, ...], seq: int, event_us: int,
+                 strategy: str, include_bad: bool) -> CCVRow | None:
+        """The CCV the selection rules choose (see ``selection``), in SQL."""
+        if not condition_ids:
+            return None
+        where = (f"pdu = :p AND calibration = :c AND condition_id IN ({','.join(map(str, condition_ids))}) "
+                 f"AND {VISIBLE} AND (:bad OR (good_quality = 1 AND deployed = 1)) "
+                 "AND (end_at IS NULL OR end_at > :e)")
+        params = {"p": pdu, "c": calibration, "s": seq, "e": event_us, "bad": int(include_bad)}
+        before = self._rows(f"{where} AND begin_at <= :e ORDER BY begin_at DESC, ccv_id DESC LIMIT 1", params)
+        if strategy == "prior":
+            return before[0] if before else None
+        after = self._rows(f"{where} AND begin_at > :e ORDER BY begin_at ASC, ccv_id DESC LIMIT 1", params)
+        return choose(before + after, event_us, strategy)
+
+    def ccvs_of(self, pdu: str, calibration: str, seq: int) -> list[CCVRow]:
+        """Every CCV of a PDU and calibration visible in snapshot ``seq``."""
+        return self._rows(f"pdu = :p AND calibration = :c AND {VISIBLE} ORDER BY begin_at",
+                          {"p": pdu, "c": calibration, "s": seq})
 
     def counts(self, seq: int) -> dict[str, int]:
         ccvs = self.conn.execute(f"SELECT COUNT(*) FROM ccvs WHERE {VISIBLE}", {"s": seq}).fetchone()[0]

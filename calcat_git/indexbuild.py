@@ -18,7 +18,7 @@ from .gitrepo import Commit, FileChange, GitRepo
 CHUNK = 256  # files per worker task
 PARALLEL_FROM = 2 * CHUNK  # fewer files than this are parsed in-process
 CCV_COLUMNS = ("ccv_id, detector, calibration, pdu, begin_at, end_at, file, dataset, sha256, good_quality, deployed, "
-               "conditions, batch, report_id, report_path, injected_at, calcat_id")
+               "condition_id, batch, report_id, report_path, injected_at, calcat_id")
 
 
 class Progress:
@@ -63,6 +63,14 @@ def _close(conn: sqlite3.Connection, table: str, rowids: Iterable[int], seq: int
     conn.executemany(f"UPDATE {table} SET tx_to = ? WHERE rowid = ?", [(seq, r) for r in rowids])
 
 
+def _condition_id(conn: sqlite3.Connection, text: str) -> int:
+    """The id of a condition set (JSON text), added on first sight."""
+    row = conn.execute("SELECT id FROM conditions WHERE text = ?", (text,)).fetchone()
+    if row is not None:
+        return int(row[0])
+    return int(conn.execute("INSERT INTO conditions(text) VALUES (?)", (text,)).lastrowid or 0)
+
+
 def _apply(conn: sqlite3.Connection, seq: int, path: str, parsed: blobs.Parsed | None) -> None:
     """Make the open rows of ``path`` equal to ``parsed`` (None: the file was deleted)."""
     kind = parsed[0] if parsed else "deleted"
@@ -83,7 +91,7 @@ def _apply(conn: sqlite3.Connection, seq: int, path: str, parsed: blobs.Parsed |
     _close(conn, "slots", (rowid for key, rowid in old.items() if key not in new), seq)
     conn.executemany("INSERT INTO slots VALUES (?, ?, ?, ?, ?, ?, NULL)",
                      [(path, *key, seq) for key in new if key not in old])
-    new_ccvs = set(parsed[1]) if kind == "constants" else set()  # type: ignore[index]
+    new_ccvs = {(*r[:11], _condition_id(conn, r[11]), *r[12:]) for r in parsed[1]} if kind == "constants" else set()  # type: ignore[index]
     old_ccvs = {row[1:]: row[0] for row in conn.execute(
         f"SELECT rowid, {CCV_COLUMNS} FROM ccvs WHERE batch = ? AND tx_to IS NULL", (path,))}
     _close(conn, "ccvs", (rowid for key, rowid in old_ccvs.items() if key not in new_ccvs), seq)

@@ -18,6 +18,19 @@ def mini(tmp_path: Path) -> Path:
     return root
 
 
+@pytest.fixture(scope="session")
+def synthetic(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A synthetic catalog repository (5k CCVs, 500 commits), shared read-only; copy it to change it."""
+    import sys
+
+    sys.path.insert(0, str(HERE / "benchmarks"))
+    from generate import generate
+
+    repo = tmp_path_factory.mktemp("synthetic") / "catalog"
+    generate(repo, ccvs=5000, commits=500, seed=7)
+    return repo
+
+
 def edit(root: Path, rel: str, old: str, new: str) -> None:
     """Replace the one occurrence of ``old`` in file ``rel`` by ``new``."""
     path = root / rel

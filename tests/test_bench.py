@@ -18,13 +18,6 @@ from generate import generate
 from calcat_git import Catalog, RepositoryError
 
 
-@pytest.fixture(scope="module")
-def synthetic(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    repo = tmp_path_factory.mktemp("bench") / "catalog"
-    generate(repo, ccvs=5000, commits=500, seed=7)
-    return repo
-
-
 def test_benchmark_runs_and_agrees_with_naive(synthetic: Path, tmp_path: Path) -> None:
     import shutil
 

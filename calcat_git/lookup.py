@@ -1,0 +1,145 @@
+"""The constant look-up engine: the selection rules of ``selection`` applied per
+calibration and module, through the index when there is one, else over the records
+read at the snapshot (the brute-force way the tests compare against)."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from .blobs import from_micros, micros
+from .catalog import Catalog
+from .errors import InvalidInputError, NotFoundError, closest_names
+from .model import Detector
+from .selection import (
+    STRATEGIES,
+    Asked,
+    CCVRow,
+    Deviations,
+    choose,
+    condition_mismatch,
+    eligibility,
+    why_missing,
+)
+from .timeutil import ensure_utc, format_timestamp, now_utc
+
+
+@dataclass
+class Outcome:
+    """What a look-up found, per calibration and module, and why not elsewhere."""
+
+    catalog: Catalog
+    detector: Detector
+    event_at: datetime
+    strategy: str
+    pdus: dict[str, str | None]
+    found: dict[str, dict[str, CCVRow]] = field(default_factory=dict)
+    missing: dict[str, dict[str, str]] = field(default_factory=dict)
+
+
+def registry_rows(catalog: Catalog) -> dict[tuple[str, str], list[CCVRow]]:
+    """Every CCV of the snapshot's records by (PDU, calibration): the brute-force source."""
+    rows: dict[tuple[str, str], list[CCVRow]] = defaultdict(list)
+    for path, batch in catalog.registry.batches.items():
+        for ccv in batch.constants:
+            conditions = {c.name: c.to_item() for c in batch.conditions_for(ccv)}
+            rows[(ccv.pdu, ccv.calibration)].append(CCVRow(
+                ccv_id=ccv.identity(batch), detector=batch.detector, calibration=ccv.calibration, pdu=ccv.pdu,
+                begin_at=micros(ccv.begin_at), end_at=micros(ccv.end_at) if ccv.end_at else None, file=ccv.file,
+                dataset=ccv.dataset, sha256=ccv.sha256, good_quality=ccv.good_quality, deployed=ccv.deployed,
+                conditions=conditions, batch=path, report_id=batch.report.id, report_path=batch.report.path,
+                calcat_id=ccv.calcat_id))
+    return rows
+
+
+class Engine:
+    """Look-ups in one catalog snapshot."""
+
+    def __init__(self, catalog: Catalog) -> None:
+        self.catalog = catalog
+        self.index = catalog.index_at_snapshot()
+        self._brute: dict[tuple[str, str], list[CCVRow]] | None = None
+        self._defaults: Deviations | None = None
+
+    @property
+    def defaults(self) -> Deviations:
+        if self._defaults is None:
+            self._defaults = self.catalog.parameter_deviations()
+        return self._defaults
+
+    def candidates(self, pdu: str, calibration: str) -> list[CCVRow]:
+        """Every CCV of ``pdu`` and ``calibration`` in this snapshot."""
+        if self.index is not None:
+            return self.index[0].ccvs_of(pdu, calibration, self.index[1])
+        if self._brute is None:
+            self._brute = registry_rows(self.catalog)
+        return self._brute.get((pdu, calibration), [])
+
+    def best(self, pdu: str, calibration: str, asked: Asked, event_us: int, strategy: str,
+             include_bad: bool) -> CCVRow | None:
+        if self.index is not None:
+            index, seq = self.index
+            ids = index.matching_conditions(asked, self.defaults)
+            return index.best_ccv(pdu, calibration, ids, seq, event_us, strategy, include_bad)
+        usable = [r for r in self.candidates(pdu, calibration)
+                  if condition_mismatch(r.conditions, asked, self.defaults) is None
+                  and eligibility(r, event_us, include_bad) is None]
+        return choose(usable, event_us, strategy)
+
+    def run(self, detector: str, asked: dict[str, Asked], event_at: datetime | str | None = None,
+            strategy: str = "closest", include_bad: bool = False) -> Outcome:
+        if strategy not in STRATEGIES:
+            raise InvalidInputError(f"unknown begin_at strategy {strategy!r}: use one of {', '.join(STRATEGIES)}")
+        moment = now_utc() if event_at is None else ensure_utc(event_at, "event_at")
+        det = self.catalog.detector(detector)
+        known = self.catalog.detector_type(det.detector_type).calibrations
+        for calibration in asked:
+            if calibration not in known:
+                raise NotFoundError(f"{det.detector_type} has no calibration {calibration!r}"
+                                    f"{closest_names(calibration, list(known))}")
+        outcome = Outcome(catalog=self.catalog, detector=det, event_at=moment, strategy=strategy,
+                          pdus=self.catalog.mapping(detector, at=moment))
+        event_us = micros(moment)
+        for calibration, conditions in asked.items():
+            found, missing = outcome.found.setdefault(calibration, {}), outcome.missing.setdefault(calibration, {})
+            for aggregator, pdu in outcome.pdus.items():
+                if pdu is None:
+                    missing[aggregator] = f"no PDU mapped to {aggregator} at {format_timestamp(moment)}"
+                    continue
+                row = self.best(pdu, calibration, conditions, event_us, strategy, include_bad)
+                if row is not None:
+                    found[aggregator] = row
+                else:
+                    missing[aggregator] = f"{pdu}: " + why_missing(self.candidates(pdu, calibration), conditions,
+                                                                    self.defaults, event_us, strategy, include_bad)
+        return outcome
+
+    def explain(self, outcome: Outcome, asked: dict[str, Asked], include_bad: bool = False) -> list[str]:
+        """Every candidate considered per calibration and module, and why it won or lost."""
+        lines = []
+        event_us = micros(outcome.event_at)
+        for calibration, conditions in asked.items():
+            for aggregator, pdu in outcome.pdus.items():
+                winner = outcome.found.get(calibration, {}).get(aggregator)
+                head = f"{calibration} {aggregator} ({pdu or 'no PDU'}):"
+                lines.append(f"{head} " + (f"chose {winner.ccv_id[:12]}" if winner else
+                                           outcome.missing[calibration][aggregator]))
+                for row in self.candidates(pdu, calibration) if pdu else []:
+                    lines.append(f"    {row.ccv_id[:12]} begin_at {format_timestamp(from_micros(row.begin_at))}: "
+                                 + self._verdict(row, winner, conditions, event_us, outcome.strategy, include_bad))
+        return lines
+
+    def _verdict(self, row: CCVRow, winner: CCVRow | None, asked: Asked, event_us: int, strategy: str,
+                 include_bad: bool) -> str:
+        if winner is not None and row.ccv_id == winner.ccv_id:
+            return "WINNER"
+        why = condition_mismatch(row.conditions, asked, self.defaults) or eligibility(row, event_us, include_bad)
+        if why:
+            return f"lost: {why}"
+        if strategy == "prior" and row.begin_at > event_us:
+            return "lost: begins after event_at ('prior')"
+        if winner is None:
+            return "lost"
+        return f"lost: {abs(row.begin_at - event_us) / 3.6e9:.1f} h from event_at, winner " \
+               f"{abs(winner.begin_at - event_us) / 3.6e9:.1f} h" if strategy == "closest" else "lost: an older begin_at"

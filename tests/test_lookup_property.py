@@ -1,0 +1,48 @@
+"""Property: the index-backed look-up equals a brute-force selection over all CCVs."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from calcat_git import Catalog
+from calcat_git.lookup import Engine
+
+
+@pytest.fixture(scope="module")
+def catalogs(synthetic: Path) -> tuple[Catalog, Catalog, list[dict[str, float | str]]]:
+    fast = Catalog.open(synthetic)
+    found = fast.index_at_snapshot()
+    assert found is not None
+    asked = [{k: (v["value"] if isinstance(v, dict) else v) for k, v in cond.items()}
+             for cond in found[0].condition_sets().values()]
+    return fast, Catalog.open(synthetic, index=False), asked
+
+
+moments = st.datetimes(min_value=datetime(2018, 1, 1), max_value=datetime(2026, 3, 1), timezones=st.just(UTC))
+
+
+@settings(max_examples=40, deadline=None)
+@given(event=moments, snapshot=moments, which=st.integers(0, 10_000), shift=st.sampled_from([0.0, 0.0, 3.0, 50.0]),
+       strategy=st.sampled_from(["closest", "prior"]), include_bad=st.booleans())
+def test_index_lookup_equals_brute_force(catalogs: tuple[Catalog, Catalog, list[dict[str, float | str]]],
+                                         event: datetime, snapshot: datetime, which: int, shift: float,
+                                         strategy: str, include_bad: bool) -> None:
+    fast, naive, condition_sets = catalogs
+    detectors = fast.names("detector")
+    detector = detectors[which % len(detectors)]
+    dtype = fast.detector_type(fast.detector(detector).detector_type)
+    calibrations = dtype.calibrations
+    of_type = [c for c in condition_sets if set(c) <= set(dtype.parameters)] or condition_sets
+    base = of_type[which % len(of_type)]
+    asked = {cal: {k: (v + shift if isinstance(v, float | int) and k == "Sensor Bias Voltage" else v)
+                   for k, v in base.items()} for cal in calibrations}
+    a = Engine(fast.at(snapshot)).run(detector, asked, event, strategy, include_bad)
+    b = Engine(naive.at(snapshot)).run(detector, asked, event, strategy, include_bad)
+    assert {c: {m: r.ccv_id for m, r in mods.items()} for c, mods in a.found.items()} == \
+           {c: {m: r.ccv_id for m, r in mods.items()} for c, mods in b.found.items()}
+    assert a.missing == b.missing
