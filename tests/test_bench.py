@@ -13,7 +13,6 @@ from hypothesis import strategies as st
 sys.path.insert(0, str(Path(__file__).parent / "benchmarks"))
 
 from bench import NaiveReader, run
-from generate import generate
 
 from calcat_git import Catalog, RepositoryError
 
