@@ -24,6 +24,12 @@ demo: $(STAMP)
 	$(BIN)/calcat-git validate .
 	@echo "== mapping of SPB_DET_AGIPD1M-1 as it was on 2020-01-07"
 	$(BIN)/calcat-git mapping SPB_DET_AGIPD1M-1 --at 2020-01-07T12:00:00Z
+	@echo "== constants: write the demo store (.store, see calcat-git.yaml), check it, look up"
+	$(BIN)/python -m calcat_git.demo_constants --store .store --show
+	$(BIN)/calcat-git verify-store
+	$(BIN)/calcat-git lookup MID_DET_AGIPD1M-1 --event-at 2024-03-01T00:00:00Z --calibration Offset \
+		--condition "Sensor Bias Voltage=300" --condition "Memory cells=202" --condition "Acquisition rate=1.1" \
+		--condition "Gain setting=0" --condition "Pixels X=512" --condition "Pixels Y=128"
 	@echo "== replay the catalog's history with historical commit times: snapshot vs validity"
 	$(BIN)/python -m calcat_git.demo
 

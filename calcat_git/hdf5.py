@@ -45,7 +45,7 @@ def write_constant(path: str | Path, *, pdu: str, uuid: int, detector_type: str,
     import numpy as np
 
     begin = parse_timestamp(begin_at) if isinstance(begin_at, str) else begin_at
-    with h5py.File(path, "a", libver=("earliest", "v110")) as handle:
+    with h5py.File(path, "a", libver=("v110", "v110")) as handle:  # fixed format: same bytes, smaller
         unit = handle.require_group(pdu)
         unit.attrs["uuid"] = np.int64(uuid)
         unit.attrs["detector_type"] = detector_type
