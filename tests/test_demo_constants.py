@@ -1,0 +1,88 @@
+"""The embedded catalog's constants: a regenerated store matches constants_index/,
+and EXtra-style look-ups work on real files."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from calcat_git import Catalog
+from calcat_git.calibration import CalibrationData
+from calcat_git.conditions import AGIPDConditions
+from calcat_git.demo_constants import generate
+from calcat_git.storecheck import verify
+
+from .conftest import REPO_ROOT
+
+AGIPD = AGIPDConditions(sensor_bias_voltage=300, memory_cells=202, acquisition_rate=1.1, gain_setting=0, gain_mode=0)
+
+
+@pytest.fixture(scope="session")
+def demo_store(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    store = tmp_path_factory.mktemp("demo") / "store"
+    generate(REPO_ROOT, store)
+    return store
+
+
+def test_regenerated_store_matches_the_checksums_in_git(demo_store: Path) -> None:
+    report = verify(Catalog.open(REPO_ROOT, worktree=True), demo_store)
+    assert report["checked"] > 500 and report["missing"] == [] and report["mismatch"] == []
+
+
+def test_damaged_store_is_reported(demo_store: Path, tmp_path: Path) -> None:
+    import shutil
+
+    store = tmp_path / "store"
+    shutil.copytree(demo_store, store)
+    files = sorted(p for p in store.rglob("*.h5"))
+    files[0].unlink()
+    files[1].write_bytes(files[1].read_bytes() + b"x")
+    out = subprocess.run([sys.executable, "-m", "calcat_git", "verify-store", "--worktree", "--store", str(store),
+                          "--repo", str(REPO_ROOT), "--json"], capture_output=True, text=True, check=False)
+    report = json.loads(out.stdout)
+    assert out.returncode == 1 and len(report["missing"]) == 1 and len(report["mismatch"]) == 1
+
+
+def test_extra_style_lookup_on_real_files(demo_store: Path) -> None:
+    catalog = Catalog.open(REPO_ROOT, worktree=True)
+    found = CalibrationData.from_condition(AGIPD, "MID_DET_AGIPD1M-1", calibrations=["Offset", "Noise"],
+                                           catalog=catalog, event_at="2024-03-01T00:00:00Z")
+    assert found.missing == {} and set(found) == {"Offset", "Noise"}
+    offset = found["Offset"]
+    assert offset.ndarray(demo_store).shape == (16, 2, 4, 4)
+    assert offset[1] is offset["AGIPD01"] is offset["Q1M2"] is offset[offset["AGIPD01"].pdu_name]
+    assert offset.module_nums == list(range(16))
+
+
+def test_bad_quality_constant_is_skipped_unless_asked() -> None:
+    catalog = Catalog.open(REPO_ROOT, worktree=True)
+    batch = next(b for b in catalog.registry.batches.values() if any(not c.good_quality for c in b.constants))
+    bad = next(c for c in batch.constants if not c.good_quality)
+    args = dict(calibrations=[bad.calibration], catalog=catalog, event_at=bad.begin_at, begin_at_strategy="prior")
+    normal = CalibrationData.from_condition(AGIPD, batch.detector, **args)  # type: ignore[arg-type]
+    lenient = CalibrationData.from_condition(AGIPD, batch.detector, include_bad_quality=True, **args)  # type: ignore[arg-type]
+    module = next(a for a, c in lenient[bad.calibration].items() if c.pdu_name == bad.pdu)
+    assert lenient[bad.calibration][module].ccv_id == bad.identity(batch)
+    assert normal[bad.calibration][module].begin_at < bad.begin_at  # the previous good one
+
+
+def test_swapped_in_module_has_constants_only_after_the_swap() -> None:
+    common = ["HED_DET_AGIPD500K2G", "--calibration", "Offset", "--strategy", "prior", "--worktree",
+              "--repo", str(REPO_ROOT), "--event-at", "2025-03-01T00:00:00Z"] + [f"--condition={c}" for c in (
+                  "Sensor Bias Voltage=300", "Memory cells=202", "Acquisition rate=1.1", "Gain setting=0",
+                  "Pixels X=512", "Pixels Y=128")]
+    out = subprocess.run([sys.executable, "-m", "calcat_git", "lookup", *common, "--json"],
+                         capture_output=True, text=True, check=False)
+    result = json.loads(out.stdout)
+    assert out.returncode == 1
+    assert result["missing"]["Offset"]["AGIPD00"] == ("AGIPD_SIV1_AGIPDV12_T119IN: only constants after "
+                                                      "event_at under 'prior'")
+    assert result["constants"]["Offset"]["AGIPD02"]["pdu"] == "AGIPD_SIV1_AGIPDV11_T001IN"
+    assert set(result) == {"detector", "event_at", "commit", "committed_at", "strategy", "constants", "missing"}
+    explain = subprocess.run([sys.executable, "-m", "calcat_git", "explain", *common], capture_output=True, text=True,
+                             check=True).stdout
+    assert "lost: begins after event_at ('prior')" in explain and "WINNER" in explain
