@@ -28,7 +28,7 @@ from .gitrepo import Commit, GitRepo
 from .selection import Asked, CCVRow, Deviations, choose, condition_mismatch
 from .timeutil import format_timestamp
 
-FORMAT = "2"
+FORMAT = "3"
 APPLICATION_ID = 0x43414C47  # "CALG"
 R = TypeVar("R")
 ROW_COLUMNS = ("ccv_id, detector, calibration, pdu, begin_at, end_at, file, dataset, sha256, good_quality, deployed, "
@@ -59,7 +59,7 @@ QUERY_INDEXES = """
 CREATE INDEX IF NOT EXISTS commits_time ON commits(committed_at, seq);
 CREATE INDEX IF NOT EXISTS files_key ON files(kind, key, tx_from);
 CREATE INDEX IF NOT EXISTS slots_query ON slots(detector, valid_from);
-CREATE INDEX IF NOT EXISTS ccvs_lookup ON ccvs(pdu, calibration, condition_id, begin_at);
+CREATE INDEX IF NOT EXISTS ccvs_lookup ON ccvs(pdu, calibration, condition_id, begin_at, ccv_id, tx_from, tx_to);
 """
 
 
@@ -255,33 +255,49 @@ class Index:
             self._matches[key] = ids
         return ids
 
-    def _rows(self, where: str, params: dict[str, Any]) -> list[CCVRow]:
+    def _rows(self, where: str, params: dict[str, Any] | tuple[Any, ...]) -> list[CCVRow]:
+        return self._to_rows(self.conn.execute(f"SELECT {ROW_COLUMNS} FROM ccvs WHERE {where}", params).fetchall())
+
+    def _to_rows(self, rows: list[Any]) -> list[CCVRow]:
         sets = self.condition_sets()
-        rows = self.conn.execute(f"SELECT {ROW_COLUMNS} FROM ccvs WHERE {where}", params).fetchall()
         return [CCVRow(ccv_id=r[0], detector=r[1], calibration=r[2], pdu=r[3], begin_at=r[4], end_at=r[5], file=r[6],
                        dataset=r[7], sha256=r[8], good_quality=bool(r[9]), deployed=bool(r[10]),
                        conditions=sets[r[11]], batch=r[12], report_id=r[13], report_path=r[14], calcat_id=r[15])
                 for r in rows]
 
-    def best_ccv(self, pdu: str, calibration: str, condition_ids: tuple[int, ...], seq: int, event_us: int,
-                 strategy: str, include_bad: bool) -> CCVRow | None:
-        """The CCV the selection rules choose (see ``selection``), in SQL."""
-        if not condition_ids:
-            return None
-        where = (f"pdu = :p AND calibration = :c AND condition_id IN ({','.join(map(str, condition_ids))}) "
-                 f"AND {VISIBLE} AND (:bad OR (good_quality = 1 AND deployed = 1)) "
-                 "AND (end_at IS NULL OR end_at > :e)")
-        params = {"p": pdu, "c": calibration, "s": seq, "e": event_us, "bad": int(include_bad)}
-        before = self._rows(f"{where} AND begin_at <= :e ORDER BY begin_at DESC, ccv_id DESC LIMIT 1", params)
-        if strategy == "prior":
-            return before[0] if before else None
-        after = self._rows(f"{where} AND begin_at > :e ORDER BY begin_at ASC, ccv_id DESC LIMIT 1", params)
-        return choose(before + after, event_us, strategy)
+    def best_ccvs(self, pdus: list[str], calibration: str, condition_ids: tuple[int, ...], seq: int, event_us: int,
+                  strategy: str, include_bad: bool) -> dict[str, CCVRow]:
+        """Per PDU, the CCV the selection rules choose (see ``selection``): for each
+        matching condition, the nearest row before and (for 'closest') after
+        ``event_us`` — each a single index seek — then the rule picks among them."""
+        where = ("pdu = ? AND calibration = ? AND condition_id = ? AND tx_from <= ? AND (tx_to IS NULL OR tx_to > ?) "
+                 "AND (? OR (good_quality = 1 AND deployed = 1)) AND (end_at IS NULL OR end_at > ?)")
+        sides = ["begin_at <= ? ORDER BY begin_at DESC"] + (["begin_at > ? ORDER BY begin_at ASC"]
+                                                           if strategy != "prior" else [])
+        chosen = {}
+        for pdu in pdus:
+            rows = [r for cid in condition_ids for side in sides
+                    for r in self._rows(f"{where} AND {side}, ccv_id DESC LIMIT 1",
+                                        (pdu, calibration, cid, seq, seq, int(include_bad), event_us, event_us))]
+            row = choose(rows, event_us, strategy)
+            if row is not None:
+                chosen[pdu] = row
+        return chosen
 
-    def ccvs_of(self, pdu: str, calibration: str, seq: int) -> list[CCVRow]:
-        """Every CCV of a PDU and calibration visible in snapshot ``seq``."""
-        return self._rows(f"pdu = :p AND calibration = :c AND {VISIBLE} ORDER BY begin_at",
+    def ccvs_of(self, pdu: str, calibration: str, seq: int, condition_ids: tuple[int, ...] | None = None
+                ) -> list[CCVRow]:
+        """The CCVs of a PDU and calibration visible in snapshot ``seq`` (optionally only
+        those with one of ``condition_ids``)."""
+        only = "" if condition_ids is None else f"AND condition_id IN ({','.join(map(str, condition_ids)) or 'NULL'})"
+        return self._rows(f"pdu = :p AND calibration = :c AND {VISIBLE} {only} ORDER BY begin_at",
                           {"p": pdu, "c": calibration, "s": seq})
+
+    def condition_summary(self, pdu: str, calibration: str, seq: int) -> list[tuple[dict[str, Any], int]]:
+        """Each distinct condition of a PDU's CCVs of a calibration, with its newest begin_at."""
+        sets = self.condition_sets()
+        rows = self.conn.execute(f"SELECT condition_id, MAX(begin_at) FROM ccvs WHERE pdu = :p AND calibration = :c "
+                                 f"AND {VISIBLE} GROUP BY condition_id", {"p": pdu, "c": calibration, "s": seq})
+        return [(sets[cid], newest) for cid, newest in rows]
 
     def counts(self, seq: int) -> dict[str, int]:
         ccvs = self.conn.execute(f"SELECT COUNT(*) FROM ccvs WHERE {VISIBLE}", {"s": seq}).fetchone()[0]

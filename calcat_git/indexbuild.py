@@ -146,6 +146,9 @@ def build_full(repo: GitRepo, rev: str, head: str, path: Path, progress: bool | 
         for suffix in ("-journal", "-wal", "-shm"):  # a stale journal must never meet the new file
             path.with_name(path.name + suffix).unlink(missing_ok=True)
         os.replace(tmp, path)
+        for old in path.parent.glob(path.name.replace(f".v{FORMAT}.", ".v*.")):  # older formats: dead weight
+            if old != path:
+                old.unlink(missing_ok=True)
     finally:
         tmp.unlink(missing_ok=True)
     return {"files_parsed": parsed}

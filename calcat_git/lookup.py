@@ -4,9 +4,11 @@ read at the snapshot (the brute-force way the tests compare against)."""
 
 from __future__ import annotations
 
+import json
 from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Any
 
 from .blobs import from_micros, micros
 from .catalog import Catalog
@@ -76,16 +78,39 @@ class Engine:
             self._brute = registry_rows(self.catalog)
         return self._brute.get((pdu, calibration), [])
 
-    def best(self, pdu: str, calibration: str, asked: Asked, event_us: int, strategy: str,
-             include_bad: bool) -> CCVRow | None:
+    def best(self, pdus: list[str], calibration: str, asked: Asked, event_us: int, strategy: str,
+             include_bad: bool) -> dict[str, CCVRow]:
+        """Per PDU, the CCV the selection rules choose (PDUs with none are left out)."""
         if self.index is not None:
             index, seq = self.index
             ids = index.matching_conditions(asked, self.defaults)
-            return index.best_ccv(pdu, calibration, ids, seq, event_us, strategy, include_bad)
-        usable = [r for r in self.candidates(pdu, calibration)
-                  if condition_mismatch(r.conditions, asked, self.defaults) is None
-                  and eligibility(r, event_us, include_bad) is None]
-        return choose(usable, event_us, strategy)
+            return index.best_ccvs(pdus, calibration, ids, seq, event_us, strategy, include_bad)
+        chosen = {}
+        for pdu in pdus:
+            usable = [r for r in self.candidates(pdu, calibration)
+                      if condition_mismatch(r.conditions, asked, self.defaults) is None
+                      and eligibility(r, event_us, include_bad) is None]
+            row = choose(usable, event_us, strategy)
+            if row is not None:
+                chosen[pdu] = row
+        return chosen
+
+    def why_missing(self, pdu: str, calibration: str, asked: Asked, event_us: int, strategy: str,
+                    include_bad: bool) -> str:
+        if self.index is not None:
+            index, seq = self.index
+            sets = index.condition_summary(pdu, calibration, seq)
+            matching = index.ccvs_of(pdu, calibration, seq, index.matching_conditions(asked, self.defaults)) \
+                if sets else []
+        else:
+            rows = self.candidates(pdu, calibration)
+            newest: dict[str, tuple[dict[str, Any], int]] = {}
+            for r in rows:
+                key = json.dumps(r.conditions, sort_keys=True)
+                newest[key] = (r.conditions, max(r.begin_at, newest.get(key, ({}, r.begin_at))[1]))
+            sets = list(newest.values())
+            matching = [r for r in rows if condition_mismatch(r.conditions, asked, self.defaults) is None]
+        return why_missing(sets, matching, asked, self.defaults, event_us, strategy, include_bad)
 
     def run(self, detector: str, asked: dict[str, Asked], event_at: datetime | str | None = None,
             strategy: str = "closest", include_bad: bool = False) -> Outcome:
@@ -101,18 +126,18 @@ class Engine:
         outcome = Outcome(catalog=self.catalog, detector=det, event_at=moment, strategy=strategy,
                           pdus=self.catalog.mapping(detector, at=moment))
         event_us = micros(moment)
+        mapped = sorted({pdu for pdu in outcome.pdus.values() if pdu is not None})
         for calibration, conditions in asked.items():
             found, missing = outcome.found.setdefault(calibration, {}), outcome.missing.setdefault(calibration, {})
+            chosen = self.best(mapped, calibration, conditions, event_us, strategy, include_bad)
             for aggregator, pdu in outcome.pdus.items():
                 if pdu is None:
                     missing[aggregator] = f"no PDU mapped to {aggregator} at {format_timestamp(moment)}"
-                    continue
-                row = self.best(pdu, calibration, conditions, event_us, strategy, include_bad)
-                if row is not None:
-                    found[aggregator] = row
+                elif pdu in chosen:
+                    found[aggregator] = chosen[pdu]
                 else:
-                    missing[aggregator] = f"{pdu}: " + why_missing(self.candidates(pdu, calibration), conditions,
-                                                                    self.defaults, event_us, strategy, include_bad)
+                    missing[aggregator] = f"{pdu}: " + self.why_missing(pdu, calibration, conditions, event_us, strategy,
+                                                                         include_bad)
         return outcome
 
     def explain(self, outcome: Outcome, asked: dict[str, Asked], include_bad: bool = False) -> list[str]:

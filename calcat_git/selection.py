@@ -19,9 +19,13 @@ For each calibration and module:
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
+
+from .blobs import from_micros
+from .timeutil import format_timestamp
 
 Asked = dict[str, float | str]
 Deviations = dict[str, tuple[float, float]]  # parameter spelling -> default (lower, upper)
@@ -92,12 +96,11 @@ def choose(rows: Iterable[CCVRow], event_us: int, strategy: str) -> CCVRow | Non
         before = [r for r in rows if r.begin_at <= event_us]
         return max(before, key=lambda r: (r.begin_at, r.ccv_id), default=None)
     if strategy == "closest":
-        return min(rows, key=lambda r: (abs(r.begin_at - event_us), r.begin_at, _desc(r.ccv_id)), default=None)
+        if not rows:
+            return None
+        best = min((abs(r.begin_at - event_us), r.begin_at) for r in rows)
+        return max((r for r in rows if (abs(r.begin_at - event_us), r.begin_at) == best), key=lambda r: r.ccv_id)
     raise ValueError(f"unknown begin_at strategy {strategy!r}: use one of {', '.join(STRATEGIES)}")
-
-
-def _desc(text: str) -> tuple[int, ...]:
-    return tuple(-ord(ch) for ch in text)
 
 
 def _differing(stored: dict[str, Any], asked: Asked, defaults: Deviations) -> int:
@@ -107,26 +110,22 @@ def _differing(stored: dict[str, Any], asked: Asked, defaults: Deviations) -> in
                or condition_mismatch({name: stored[name]}, {name: asked[name]}, defaults) is not None)
 
 
-def nearest_condition(rows: list[CCVRow], asked: Asked, defaults: Deviations) -> tuple[CCVRow, str] | None:
-    """The non-matching candidate whose condition differs least from ``asked``, and how."""
-    scored = [(_differing(r.conditions, asked, defaults), -r.begin_at, r.ccv_id, r) for r in rows]
-    for *_, row in sorted(scored, key=lambda s: s[:3]):
-        why = condition_mismatch(row.conditions, asked, defaults)
-        if why is not None:
-            return row, why
-    return None
+ConditionSet = tuple[dict[str, Any], int]  # a stored condition set and the newest begin_at using it
 
 
-def why_missing(rows: list[CCVRow], asked: Asked, defaults: Deviations, event_us: int, strategy: str,
-                include_bad: bool) -> str:
-    """A one-line reason why no CCV was chosen from ``rows`` (all CCVs of a PDU and calibration)."""
-    if not rows:
+def why_missing(condition_sets: list[ConditionSet], matching: list[CCVRow], asked: Asked, defaults: Deviations,
+                event_us: int, strategy: str, include_bad: bool) -> str:
+    """A one-line reason why no CCV was chosen for a PDU and calibration.
+
+    ``condition_sets``: every distinct condition of its CCVs; ``matching``: its CCVs
+    whose condition matches ``asked``."""
+    if not condition_sets:
         return "no constant of this calibration for this PDU"
-    matching = [r for r in rows if condition_mismatch(r.conditions, asked, defaults) is None]
     if not matching:
-        near = nearest_condition(rows, asked, defaults)
-        assert near is not None
-        return f"no constant for these conditions; nearest is {near[0].ccv_id[:12]} where {near[1]}"
+        conditions, newest = min(condition_sets, key=lambda cs: (
+            _differing(cs[0], asked, defaults), -cs[1], json.dumps(cs[0], sort_keys=True)))
+        return (f"no constant for these conditions; the nearest condition (used until "
+                f"{format_timestamp(from_micros(newest))}) differs: {condition_mismatch(conditions, asked, defaults)}")
     usable = [r for r in matching if eligibility(r, event_us, include_bad) is None]
     if not usable:
         reasons = sorted({eligibility(r, event_us, include_bad) or "" for r in matching})

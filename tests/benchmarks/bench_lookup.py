@@ -1,0 +1,105 @@
+"""Look-up figures of the scale benchmark (called by bench.py).
+
+A query: a random 16-module AGIPD detector, 5 calibrations, random event and snapshot
+times, strategy 'closest', and per calibration the conditions of the detector's newest
+CCV before the event (as the RAW data's conditions would usually be).
+Naive: read and parse every batch file of the detector at the resolved commit, then
+apply the selection rules (generous to naive: CCVs filed under other detectors are
+not read).
+"""
+
+from __future__ import annotations
+
+import random
+import subprocess
+import sys
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from calcat_git import Catalog, ConstantBatch
+from calcat_git.blobs import micros
+from calcat_git.gitrepo import GitRepo, Timeline
+from calcat_git.lookup import Engine
+from calcat_git.selection import CCVRow, choose, condition_mismatch, eligibility
+from calcat_git.yamlload import load_yaml
+
+Query = tuple[str, datetime, datetime, dict[str, dict[str, float | str]]]
+
+
+def lookup_queries(cat: Catalog, n: int, seed: int) -> list[Query]:
+    found = cat.index_at_snapshot()
+    assert found is not None
+    index, seq = found
+    rng = random.Random(seed)
+    detectors = [d for d in cat.names("detector")
+                 if cat.detector(d).detector_type == "AGIPD-Type" and len(cat.detector(d).modules) == 16]
+    calibrations = list(cat.detector_type("AGIPD-Type").calibrations)[:5]
+    times = [c.committed_at.timestamp() for c in (index.commit_at(1), index.commit_at(seq))]
+    queries = []
+    for _ in range(n):
+        det = rng.choice(detectors)
+        event, snapshot = (datetime.fromtimestamp(rng.uniform(*times), UTC) for _ in range(2))
+        asked = {}
+        for cal in calibrations:
+            row = index.conn.execute("SELECT condition_id FROM ccvs WHERE detector = ? AND calibration = ? "
+                                     "AND begin_at <= ? ORDER BY begin_at DESC LIMIT 1",
+                                     (det, cal, micros(event))).fetchone()
+            conditions = index.condition_sets()[row[0]] if row else {}
+            asked[cal] = {k: (v["value"] if isinstance(v, dict) else v) for k, v in conditions.items()}
+        queries.append((det, event, snapshot, asked))
+    return queries
+
+
+def naive_lookup(repo: GitRepo, timeline: Timeline, cat: Catalog, query: Query) -> dict[str, dict[str, str]]:
+    det, event, snapshot, asked = query
+    sha = timeline.at(snapshot).sha
+    listing = repo._git("ls-tree", "-r", sha, f"constants_index/{det}").splitlines()
+    rows: list[CCVRow] = []
+    for raw, path in zip(repo.read_blobs([line.split()[2] for line in listing]),
+                         [line.split("\t", 1)[1] for line in listing], strict=True):
+        batch = ConstantBatch.from_dict(load_yaml(raw).data)
+        for ccv in batch.constants:
+            rows.append(CCVRow(ccv_id=ccv.identity(batch), detector=det, calibration=ccv.calibration, pdu=ccv.pdu,
+                               begin_at=micros(ccv.begin_at), end_at=None, file=ccv.file, dataset=ccv.dataset,
+                               sha256=ccv.sha256, good_quality=ccv.good_quality, deployed=ccv.deployed,
+                               conditions={c.name: c.to_item() for c in batch.conditions_for(ccv)}, batch=path,
+                               report_id=batch.report.id, report_path=batch.report.path, calcat_id=None))
+    at = cat.at(sha)
+    pdus, defaults, event_us = at.mapping(det, at=event), at.parameter_deviations(), micros(event)
+    out: dict[str, dict[str, str]] = {}
+    for cal, conditions in asked.items():
+        for agg, pdu in pdus.items():
+            usable = [r for r in rows if r.pdu == pdu and r.calibration == cal
+                      and condition_mismatch(r.conditions, conditions, defaults) is None
+                      and eligibility(r, event_us, False) is None]
+            winner = choose(usable, event_us, "closest")
+            if winner:
+                out.setdefault(cal, {})[agg] = winner.ccv_id
+    return out
+
+
+def lookup_figures(repo: Path, cat: Catalog, time_each: Any, ratio: Any, n: int, seed: int) -> dict[str, Any]:
+    queries = lookup_queries(cat, n, seed)
+
+    def fast(det: str, event: datetime, snapshot: datetime, asked: dict[str, dict[str, float | str]]) -> Any:
+        return Engine(cat.at(snapshot)).run(det, asked, event, "closest")
+
+    for query in queries[:20]:  # warm caches, as a long-running correction process would
+        fast(*query)
+    warm = time_each(fast, queries)
+    git_repo = GitRepo(repo)
+    timeline = Timeline(git_repo.first_parent_log("main"))
+    naive = time_each(lambda q: naive_lookup(git_repo, timeline, cat, q), [(q,) for q in queries[:3]])
+    figure = ratio(warm, naive, "parse the detector's batch YAML at the resolved commit, then select")
+    figure["found_per_query"] = sum(len(m) for m in fast(*queries[0]).found.values())
+    det, event, snapshot, asked = queries[0]
+    cli = [str(Path(sys.executable).with_name("calcat-git")), "lookup", det, "--event-at", event.isoformat(),
+           "--snapshot-at", snapshot.isoformat(), "--repo", str(repo), "--json"]
+    for cal, conditions in asked.items():
+        cli += ["--calibration", cal]
+    cli += [f"--condition={k}={v}" for k, v in next(iter(asked.values())).items()]
+    cold = time_each(lambda: subprocess.run(cli, capture_output=True, check=False), [()] * 5)
+    mismatch = sum(1 for q in queries[:3] if {c: {a: r.ccv_id for a, r in m.items()} for c, m in fast(*q).found.items()
+                                              if m} != naive_lookup(git_repo, timeline, cat, q))
+    return {"lookup_ms": figure, "cold_lookup_cli_s": {"value": round(cold, 4)}, "lookup_mismatches": mismatch}
