@@ -96,7 +96,7 @@ def lookup_figures(repo: Path, cat: Catalog, time_each: Any, ratio: Any, n: int,
     det, event, snapshot, asked = queries[0]
     cli = [str(Path(sys.executable).with_name("calcat-git")), "lookup", det, "--event-at", event.isoformat(),
            "--snapshot-at", snapshot.isoformat(), "--repo", str(repo), "--json"]
-    for cal, conditions in asked.items():
+    for cal in asked:
         cli += ["--calibration", cal]
     cli += [f"--condition={k}={v}" for k, v in next(iter(asked.values())).items()]
     cold = time_each(lambda: subprocess.run(cli, capture_output=True, check=False), [()] * 5)
