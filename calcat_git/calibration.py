@@ -12,7 +12,7 @@ from typing import Any
 from .blobs import from_micros
 from .catalog import Catalog
 from .conditions import ConditionsBase
-from .errors import InvalidInputError
+from .errors import InvalidInputError, NotFoundError
 from .lookup import Engine, Outcome
 from .model import Detector
 from .selection import CCVRow
@@ -153,6 +153,30 @@ class CalibrationData(Mapping[str, MultiModuleConstant]):
         asked = {n: condition.make_dict(condition.calibration_types[n]) for n in names}
         engine = Engine(cat)
         return cls.from_outcome(engine.run(detector_name, asked, event_at, begin_at_strategy, include_bad_quality))
+
+    @classmethod
+    def from_report(cls, report: int | str, catalog: Catalog | str | Path | None = None,
+                    snapshot_at: datetime | str | None = None) -> CalibrationData:
+        """The constants one report (id, or its store path) produced, by calibration and
+        module (the module its PDU sat in at the constant's begin_at)."""
+        cat = catalog if isinstance(catalog, Catalog) else Catalog.open(catalog or ".")
+        if snapshot_at is not None:
+            cat = cat.at(snapshot_at)
+        rows = Engine(cat).report_rows(report)
+        if not rows:
+            raise NotFoundError(f"no constants of report {report!r} in this snapshot: pass its id (int) or path")
+        detectors = {r.detector for r in rows}
+        if len(detectors) != 1:
+            raise InvalidInputError(f"report {report!r} has constants of several detectors: {sorted(detectors)}")
+        det = cat.detector(detectors.pop())
+        outcome = Outcome(catalog=cat, detector=det, event_at=from_micros(min(r.begin_at for r in rows)),
+                          strategy="report", pdus={})
+        for row in rows:
+            slots = cat.mapping(det.identifier, at=from_micros(row.begin_at))
+            aggregator = next((a for a, p in slots.items() if p == row.pdu), None)
+            if aggregator is not None:
+                outcome.found.setdefault(row.calibration, {})[aggregator] = row
+        return cls.from_outcome(outcome)
 
     @classmethod
     def from_outcome(cls, outcome: Outcome) -> CalibrationData:

@@ -292,6 +292,10 @@ class Index:
         return self._rows(f"pdu = :p AND calibration = :c AND {VISIBLE} {only} ORDER BY begin_at",
                           {"p": pdu, "c": calibration, "s": seq})
 
+    def report_ccvs(self, report: int | str, seq: int) -> list[CCVRow]:
+        column = "report_id" if isinstance(report, int) else "report_path"
+        return self._rows(f"{column} = :r AND {VISIBLE} ORDER BY begin_at", {"r": report, "s": seq})
+
     def condition_summary(self, pdu: str, calibration: str, seq: int) -> list[tuple[dict[str, Any], int]]:
         """Each distinct condition of a PDU's CCVs of a calibration, with its newest begin_at."""
         sets = self.condition_sets()

@@ -95,6 +95,15 @@ class Engine:
                 chosen[pdu] = row
         return chosen
 
+    def report_rows(self, report: int | str) -> list[CCVRow]:
+        """Every CCV of a report (by id or store path) in this snapshot."""
+        if self.index is not None:
+            index, seq = self.index
+            return index.report_ccvs(report, seq)
+        if self._brute is None:
+            self._brute = registry_rows(self.catalog)
+        return [r for rows in self._brute.values() for r in rows if report in (r.report_id, r.report_path)]
+
     def why_missing(self, pdu: str, calibration: str, asked: Asked, event_us: int, strategy: str,
                     include_bad: bool) -> str:
         if self.index is not None:

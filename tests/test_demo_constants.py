@@ -86,3 +86,18 @@ def test_swapped_in_module_has_constants_only_after_the_swap() -> None:
     explain = subprocess.run([sys.executable, "-m", "calcat_git", "explain", *common], capture_output=True, text=True,
                              check=True).stdout
     assert "lost: begins after event_at ('prior')" in explain and "WINNER" in explain
+
+
+def test_from_report_groups_a_reports_constants() -> None:
+    catalog = Catalog.open(REPO_ROOT, worktree=True)
+    batch = next(b for _, b in sorted(catalog.registry.batches.items()) if b.detector == "SPB_DET_AGIPD1M-1")
+    assert batch.report.id is not None
+    by_id = CalibrationData.from_report(batch.report.id, catalog=catalog)
+    by_path = CalibrationData.from_report(batch.report.path, catalog=catalog)
+    assert by_id.to_dict()["constants"] == by_path.to_dict()["constants"]
+    assert sum(len(group) for group in by_id.values()) == len(batch.constants)
+    assert set(by_id) == {c.calibration for c in batch.constants}
+    from calcat_git import NotFoundError
+
+    with pytest.raises(NotFoundError, match="no constants of report 1"):
+        CalibrationData.from_report(1, catalog=catalog)
