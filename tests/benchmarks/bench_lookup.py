@@ -100,6 +100,6 @@ def lookup_figures(repo: Path, cat: Catalog, time_each: Any, ratio: Any, n: int,
         cli += ["--calibration", cal]
     cli += [f"--condition={k}={v}" for k, v in next(iter(asked.values())).items()]
     cold = time_each(lambda: subprocess.run(cli, capture_output=True, check=False), [()] * 5)
-    mismatch = sum(1 for q in queries[:3] if {c: {a: r.ccv_id for a, r in m.items()} for c, m in fast(*q).found.items()
-                                              if m} != naive_lookup(git_repo, timeline, cat, q))
-    return {"lookup_ms": figure, "cold_lookup_cli_s": {"value": round(cold, 4)}, "lookup_mismatches": mismatch}
+    # No answer check against this naive: it skips CCVs filed under other detectors (moved PDUs) on
+    # purpose; tests/test_lookup_property.py checks the index against a full brute force instead.
+    return {"lookup_ms": figure, "cold_lookup_cli_s": {"value": round(cold, 4)}}
