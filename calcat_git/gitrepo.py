@@ -126,6 +126,11 @@ class GitRepo:
             pos = end + 1 + size + 1
         return contents
 
+    def show_file(self, sha: str, path: str) -> bytes | None:
+        """The content of ``path`` at commit ``sha``, or None if it has no such file."""
+        done = subprocess.run(["git", "-C", str(self.path), "show", f"{sha}:{path}"], capture_output=True, check=False)
+        return done.stdout if done.returncode == 0 else None
+
     def commit_file(self, branch: str, path: str, content: bytes, message: str, when: int | None = None) -> str:
         """Commit ``content`` at ``path`` onto ``branch`` (created from HEAD if missing)
         without touching the working tree or the user's index; returns the new commit."""
@@ -151,12 +156,12 @@ class GitRepo:
             git("read-tree", parent)
             git("update-index", "--add", "--cacheinfo", f"100644,{blob},{path}")
             commit = git("commit-tree", git("write-tree"), "-p", parent, "-m", message)
-            git("update-ref", f"refs/heads/{branch}", commit, parent)
+            git("update-ref", f"refs/heads/{branch}", commit, parent if exists else "0" * 40)
         return commit
 
-    def tree_files(self, sha: str) -> Iterator[tuple[str, bytes | Problem]]:
-        """Every data file at commit ``sha`` (symbolic links refused, not followed)."""
-        out = self._git_bytes("ls-tree", "-r", "-z", "--full-tree", sha, "--", *DATA_ROOTS)
+    def tree_files(self, sha: str, paths: Iterable[str] = DATA_ROOTS) -> Iterator[tuple[str, bytes | Problem]]:
+        """Every data file at commit ``sha`` under ``paths`` (symbolic links refused, not followed)."""
+        out = self._git_bytes("ls-tree", "-r", "-z", "--full-tree", sha, "--", *paths)
         entries, blobs = [], []
         for item in out.split(b"\x00"):
             if not item:

@@ -70,11 +70,11 @@ class Registry:
         table: dict[str, Any] = getattr(self, {"constants": "batches"}.get(kind, kind + "s"))
         return table
 
-    def problem(self, path: str, field: str, message: str, check: str) -> Problem:
+    def problem(self, path: str, field: str, message: str, check: str, severity: str = "error") -> Problem:
         """A problem at ``field`` of the file at ``path``, with its line looked up."""
         loaded = self.sources.get(path)
         line = loaded.line_of(field) if loaded else 1
-        return Problem(file=path, line=line, field=field, message=message, check=check)
+        return Problem(file=path, line=line, field=field, message=message, check=check, severity=severity)
 
     def where(self, kind: str, key: str) -> str:
         return self.files[(kind, key)]

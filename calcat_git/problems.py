@@ -13,16 +13,18 @@ class Problem:
     field: str
     message: str
     check: str
+    severity: str = "error"  # or "warning": reported to reviewers, does not fail
 
     def __str__(self) -> str:
         where = f"{self.file}:{self.line}"
         field = f" {self.field}:" if self.field else ""
-        return f"{where}:{field} {self.message} [{self.check}]"
+        prefix = "warning: " if self.severity == "warning" else ""
+        return f"{where}:{field} {prefix}{self.message} [{self.check}]"
 
     def to_dict(self) -> dict[str, Any]:
         return {
             "file": self.file, "line": self.line, "field": self.field,
-            "message": self.message, "check": self.check,
+            "message": self.message, "check": self.check, "severity": self.severity,
         }
 
     def sort_key(self) -> tuple[str, int, str, str]:

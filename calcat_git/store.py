@@ -11,11 +11,10 @@ import hashlib
 import os
 from pathlib import Path
 
+from .config import CONFIG_FILE, load_config
 from .constant_checks import store_path_problem
 from .errors import InvalidInputError, NotFoundError
-from .yamlload import YamlError, load_yaml
 
-CONFIG_FILE = "calcat-git.yaml"
 ENV = "CALCAT_GIT_STORE"
 
 
@@ -26,14 +25,9 @@ def store_root(explicit: str | os.PathLike[str] | None = None, catalog_root: str
     if os.environ.get(ENV):
         return Path(os.environ[ENV])
     if catalog_root is not None:
-        config = Path(catalog_root) / CONFIG_FILE
-        if config.is_file():
-            try:
-                data = load_yaml(config.read_bytes()).data
-            except YamlError as exc:
-                raise InvalidInputError(f"{config}:{exc.line}: {exc}") from None
-            if isinstance(data, dict) and isinstance(data.get("store"), str):
-                return (Path(catalog_root) / str(data["store"])).resolve()
+        configured = load_config(Path(catalog_root)).get("store")
+        if configured:
+            return (Path(catalog_root) / str(configured)).resolve()
     raise NotFoundError(f"no constant store given: pass --store DIR, set {ENV}, or write `store: DIR` "
                         f"into {CONFIG_FILE} at the catalog root")
 
