@@ -34,7 +34,7 @@ from calcat_git.gitrepo import GitRepo, Timeline  # noqa: E402
 from calcat_git.yamlload import load_yaml  # noqa: E402
 
 TARGETS = {"snapshot_ms": 0.5, "mapping_ms": 1.0, "cold_cli_s": 0.3, "incremental_s": 0.3, "build_s": 90,
-           "build_rss_mib": 1024, "query_rss_mib": 150, "lookup_ms": 5.0, "cold_lookup_cli_s": 0.4}
+           "build_rss_mib": 1024, "query_rss_mib": 150, "lookup_ms": 5.0, "cold_lookup_cli_s": 0.4, "check_pr_s": 5.0}
 
 
 class NaiveReader:
@@ -186,6 +186,9 @@ def run(repo: Path, queries: int = 2000, seed: int = 0) -> dict[str, Any]:
     rebuild = _child(BUILD, str(repo))["seconds"]
     figures["incremental_s"] = _ratio(incremental, rebuild, "full rebuild after the same commit", ms=False)
     figures["incremental_s"]["files_parsed"] = updated.last_build[1]
+    check = [str(Path(sys.executable).with_name("calcat-git")), "check", "--base", "main~1", "--head", "main", "--repo",
+             str(repo), "--json"]
+    figures["check_pr_s"] = {"value": round(_time_each(lambda: subprocess.run(check, capture_output=True), [()] * 3), 3)}
     from bench_lookup import lookup_figures
 
     figures.update(lookup_figures(repo, Catalog.open(repo), _time_each, _ratio, min(queries, 200), seed))
