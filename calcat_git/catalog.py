@@ -12,6 +12,7 @@ from .gitrepo import SHA_LIKE, Commit, GitRepo, Timeline
 from .history import DEFAULT_GRACE, HistoryEntry, mapping_history
 from .index import Index
 from .loading import Registry, load_registry, load_worktree
+from .mapping import Mapping
 from .model import PDU, Calibration, Detector, DetectorType, Instrument, Parameter
 from .problems import Problem
 from .timeutil import ensure_utc, now_utc
@@ -130,12 +131,11 @@ class Catalog:
         """Every mapping change of a detector, or moving a PDU, with the commit that
         introduced it (up to this snapshot), oldest first; backdated ones are marked."""
         repo, commit = self._git()
-        is_detector = name in self.registry.detectors
-        if not is_detector and name not in self.registry.pdus:
-            known = list(self.registry.detectors) + list(self.registry.pdus)
-            raise NotFoundError(f"{name!r} is neither a detector nor a PDU{closest_names(name, known)}")
+        detectors, pdus = self.names("detector"), self.names("pdu")
+        if name not in detectors and name not in pdus:
+            raise NotFoundError(f"{name!r} is neither a detector nor a PDU{closest_names(name, detectors + pdus)}")
         entries = mapping_history(repo, commit.sha, grace)
-        if is_detector:
+        if name in detectors:
             return [e for e in entries if e.detector == name]
         return [e for e in entries if self._moves_pdu(e, name)]
 
@@ -143,8 +143,11 @@ class Catalog:
         """Does ``entry`` put ``pdu`` into a slot or take it out of one?"""
         if any(name == pdu for _, name in entry.modules):
             return True
-        mapping = self.registry.mappings.get(entry.detector)
-        before = mapping.state_at(entry.valid_from - timedelta(microseconds=1)) if mapping else {}
+        try:
+            mapping = self._record("mapping", Mapping, "mappings", entry.detector)
+        except NotFoundError:
+            return False
+        before = mapping.state_at(entry.valid_from - timedelta(microseconds=1))
         return any(before.get(aggregator) == pdu for aggregator, _ in entry.modules)
 
     def validate(self, skip: tuple[str, ...] = ()) -> list[Problem]:
