@@ -134,7 +134,8 @@ def _add_typical_commit(repo: Path) -> None:
     batch = next(p for p in git._git("ls-tree", "-r", "--name-only", head, "constants_index").splitlines()
                  if p.endswith(".yaml"))
     text = git.read_blobs([git._git("rev-parse", f"{head}:{batch}").strip()])[0]
-    name = f"{batch.rsplit('/', 1)[0]}/29991231T000000Z-bench-{head[:8]}.yaml"  # new on every run
+    folder = batch.rsplit("/", 1)[0]
+    name = f"{folder}/{folder[-4:]}1231T235959Z-bench-{head[:8]}.yaml"  # valid, and new on every run
     git.commit_file("main", name, text.replace(b"good_quality: true", b"good_quality: false"),
                     "bench: one more dark run", when=int(latest.timestamp()) + 60)
 
