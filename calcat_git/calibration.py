@@ -155,6 +155,22 @@ class CalibrationData(Mapping[str, MultiModuleConstant]):
         return cls.from_outcome(engine.run(detector_name, asked, event_at, begin_at_strategy, include_bad_quality))
 
     @classmethod
+    def from_data(cls, run: Any, detector_name: str, condition: ConditionsBase, calibrations: list[str] | None = None,
+                  catalog: Catalog | str | Path | None = None, snapshot_at: datetime | str | None = None,
+                  begin_at_strategy: str = "closest", include_bad_quality: bool = False) -> CalibrationData:
+        """Like :meth:`from_condition`, with ``event_at`` the first train's timestamp of an
+        ``extra_data`` run (``pip install calcat-git[xfel]``). Unlike EXtra, the conditions
+        are given, not read from the run."""
+        stamps = run.train_timestamps(pydatetime=True)
+        first = next((t for t in stamps if t is not None), None)
+        if first is None:
+            raise InvalidInputError("the run has no train timestamps (RAW data older than format 1.0?): "
+                                    "call from_condition with event_at instead")
+        return cls.from_condition(condition, detector_name, calibrations, catalog, event_at=first,
+                                  snapshot_at=snapshot_at, begin_at_strategy=begin_at_strategy,
+                                  include_bad_quality=include_bad_quality)
+
+    @classmethod
     def from_report(cls, report: int | str, catalog: Catalog | str | Path | None = None,
                     snapshot_at: datetime | str | None = None) -> CalibrationData:
         """The constants one report (id, or its store path) produced, by calibration and

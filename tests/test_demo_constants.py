@@ -101,3 +101,17 @@ def test_from_report_groups_a_reports_constants() -> None:
 
     with pytest.raises(NotFoundError, match="no constants of report 1"):
         CalibrationData.from_report(1, catalog=catalog)
+
+
+def test_from_data_takes_the_first_train_time(tmp_path: Path) -> None:
+    """A real (example) RAW run written by extra_data's own test helpers."""
+    from extra_data import RunDirectory
+    from extra_data.tests.make_examples import make_agipd1m_run
+
+    make_agipd1m_run(str(tmp_path))
+    run = RunDirectory(str(tmp_path))
+    first = run.train_timestamps(pydatetime=True)[0]
+    found = CalibrationData.from_data(run, "MID_DET_AGIPD1M-1", AGIPD, calibrations=["Offset"],
+                                      catalog=Catalog.open(REPO_ROOT, worktree=True))
+    assert found.event_at == first and first.tzinfo is not None
+    assert len(found["Offset"]) == 16
