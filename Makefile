@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 TEST_STAMP := $(VENV)/.installed-test
 
-.PHONY: demo test lint docs clean
+.PHONY: demo test lint docs clean chromium site
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -37,8 +37,15 @@ lint: $(TEST_STAMP)
 	$(BIN)/ruff check calcat_git tests
 	$(BIN)/mypy
 
-test: lint
+test: lint chromium
 	$(BIN)/python -m pytest
+
+# Browser tests drive Debian's chromium (never a downloaded browser).
+chromium:
+	@command -v chromium >/dev/null || (apt-get update -qq && apt-get install -y -qq chromium >/dev/null)
+
+site: $(STAMP)
+	$(BIN)/calcat-git site build
 
 docs: $(STAMP)
 	$(BIN)/python -m calcat_git.clidoc README.md

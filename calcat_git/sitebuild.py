@@ -1,0 +1,47 @@
+"""``calcat-git site build``: generate the pages, then run the site engine."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from importlib import resources
+from pathlib import Path
+
+from .catalog import Catalog
+from .errors import InvalidInputError
+from .sitegen import generate
+
+
+def prepare(root: Path, docs: Path, at: str | None = None, worktree: bool = False) -> dict[str, int]:
+    """Hand-written pages of ``root/site`` plus the generated catalog, into ``docs``."""
+    catalog = Catalog.open(root, worktree=worktree)
+    if at:
+        catalog = catalog.at(at)
+    counts = generate(catalog, docs, root / "site")
+    from .clidoc import reference
+
+    (docs / "guide").mkdir(parents=True, exist_ok=True)
+    (docs / "guide" / "cli.md").write_text("# CLI reference\n\n" + reference() + "\n", "utf-8")
+    return counts
+
+
+def build(root: Path, out: Path | None, at: str | None, worktree: bool, engine: str) -> dict[str, int]:
+    docs = root / ".site-src"
+    counts = prepare(root, docs, at, worktree)
+    env = {**os.environ, "CALCAT_GIT_SITE_READY": "1"}
+    site_dir = (out or root / ".site-build").resolve()
+    config = root / "mkdocs.yml"
+    if not config.is_file():  # a catalog without its own site configuration gets ours
+        config = root / ".site-mkdocs.yml"
+        config.write_text(resources.files("calcat_git").joinpath("site_defaults/mkdocs.yml").read_text("utf-8"))
+    if engine == "mkdocs":
+        cmd = [sys.executable, "-m", "mkdocs", "build", "--strict", "-f", str(config), "--site-dir", str(site_dir)]
+    elif engine == "zensical":
+        cmd = ["zensical", "build"]
+    else:
+        raise InvalidInputError(f"unknown site engine {engine!r}: use mkdocs or zensical")
+    done = subprocess.run(cmd, cwd=root, env=env, capture_output=True, text=True, check=False)
+    if done.returncode != 0:
+        raise InvalidInputError(f"{engine} build failed: {(done.stderr or done.stdout).strip()[-2000:]}")
+    return counts

@@ -1,0 +1,63 @@
+"""The static site: a real mkdocs build, escaping of catalog text, the static JSON API."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from .conftest import commit_all, edit, git
+
+EVIL = "<script>alert('x')</script> [click](javascript:alert(1)) **bold** <img src=x onerror=alert(2)>"
+
+
+@pytest.fixture
+def built(mini: Path, tmp_path: Path) -> Path:
+    edit(mini, "registry/calibrations/Offset.yaml", "identifier: Offset", f"identifier: Offset\ndescription: \"{EVIL}\"")
+    edit(mini, "registry/mappings/MID_DET_AGIPD1M-1.yaml", "reason: initial installation",
+         "reason: \"initial <b>installation</b> | pipe\"")
+    git(mini, "init", "-q", "-b", "main")
+    commit_all(mini, "catalog", "2024-05-02T00:00:00Z")
+    out = tmp_path / "html"
+    done = subprocess.run([sys.executable, "-m", "calcat_git", "site", "build", "--repo", str(mini), "--out", str(out)],
+                          capture_output=True, text=True, check=False)
+    assert done.returncode == 0, done.stderr
+    return out
+
+
+def test_pages_exist_and_link(built: Path) -> None:
+    detector = (built / "catalog/detectors/MID_DET_AGIPD1M-1.html").read_text()
+    assert detector.count('class="slot"') == 2  # one timeline row per module
+    assert 'data-pdu="AGIPD_M3"' in detector and "../pdus/AGIPD_M3.html" in detector
+    assert (built / "catalog/pdus/AGIPD_M1.html").exists() and (built / "catalog/types/AGIPD-Type.html").exists()
+    home = (built / "index.html").read_text()
+    assert "2 detectors" in home and "Built from catalog commit" in home
+    assert (built / "guide/cli.html").exists() and (built / "search/search_index.json").exists()
+
+
+def test_catalog_text_is_escaped(built: Path) -> None:
+    html = "".join(p.read_text() for p in built.rglob("*.html"))
+    assert "<script>alert" not in html and "<img src=x" not in html
+    assert 'href="javascript:' not in html
+    assert "&lt;script&gt;alert" in html
+    assert "<b>installation</b>" not in html
+
+
+def test_static_api(built: Path) -> None:
+    detectors = json.loads((built / "api/v1/detectors.json").read_text())
+    assert set(detectors) == {"MID_DET_AGIPD1M-1", "SPB_DET_AGIPD1M-1"}
+    ccvs = json.loads((built / "api/v1/ccvs/MID_DET_AGIPD1M-1.json").read_text())
+    assert len(ccvs) == 2 and {c["calibration"] for c in ccvs} == {"Offset", "Noise"}
+    one = json.loads((built / "api/v1/detectors/MID_DET_AGIPD1M-1.json").read_text())
+    assert one["mapping"]["changes"][1]["modules"] == {"AGIPD01": "AGIPD_M3"}
+
+
+def test_no_external_resources(built: Path) -> None:
+    import re
+
+    for page in built.rglob("*.html"):
+        for url in re.findall(r'(?:src|href)="(https?://[^"]+)"', page.read_text()):
+            assert "squidfunk.github.io" in url, f"{page.name} loads {url}"  # the 'Made with' link is no resource

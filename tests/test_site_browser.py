@@ -1,0 +1,66 @@
+"""The built site in a real headless browser (Debian chromium driven by Playwright)."""
+
+from __future__ import annotations
+
+import functools
+import http.server
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from .test_site import built  # noqa: F401  (fixture)
+
+CHROMIUM = "/usr/bin/chromium"
+ARGS = ["--no-sandbox", "--disable-background-networking", "--disable-component-update", "--disable-gpu",
+        "--no-first-run", "--disable-sync"]
+
+
+@pytest.fixture
+def served(built: Path) -> Iterator[str]:  # noqa: F811
+    handler = functools.partial(http.server.SimpleHTTPRequestHandler, directory=str(built))
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_address[1]}"
+    server.shutdown()
+
+
+def test_browse_detector_timeline_pdu_and_search(served: str, tmp_path: Path) -> None:
+    if not Path(CHROMIUM).exists():
+        pytest.fail("Debian chromium is missing: `make test` installs it (apt-get install chromium)")
+    from playwright.sync_api import sync_playwright
+
+    errors: list[str] = []
+    outside: list[str] = []
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=CHROMIUM, headless=True, args=ARGS)
+        page = browser.new_page()
+        page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+        page.on("pageerror", lambda e: errors.append(str(e)))
+
+        def guard(route):  # type: ignore[no-untyped-def]
+            if route.request.url.startswith(served):
+                route.continue_()
+            else:
+                outside.append(route.request.url)
+                route.abort()
+
+        page.route("**/*", guard)
+        page.goto(f"{served}/index.html")
+        page.screenshot(path=str(tmp_path / "home.png"))
+        page.locator("article a", has_text="MID_DET_AGIPD1M-1").first.click()
+        assert page.url.endswith("catalog/detectors/MID_DET_AGIPD1M-1.html")
+        assert page.locator("svg.calcat-timeline g.slot").count() == 2
+        page.screenshot(path=str(tmp_path / "detector.png"), full_page=True)
+        page.locator("article table a", has_text="AGIPD_M3").first.click()
+        assert page.url.endswith("catalog/pdus/AGIPD_M3.html")
+        assert page.locator("svg.calcat-timeline rect[data-pdu='AGIPD_M3']").count() == 1
+        page.keyboard.press("/")  # material's search shortcut
+        page.fill("input.md-search__input", "AGIPD_M5")
+        page.wait_for_selector(".md-search-result__item", timeout=10_000)
+        assert "AGIPD_M5" in page.locator(".md-search-result").inner_text()
+        page.screenshot(path=str(tmp_path / "search.png"))
+        browser.close()
+    assert errors == [] and outside == []
