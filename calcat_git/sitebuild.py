@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import sys
 from importlib import resources
@@ -37,11 +38,14 @@ def build(root: Path, out: Path | None, at: str | None, worktree: bool, engine: 
         config.write_text(resources.files("calcat_git").joinpath("site_defaults/mkdocs.yml").read_text("utf-8"))
     if engine == "mkdocs":
         cmd = [sys.executable, "-m", "mkdocs", "build", "--strict", "-f", str(config), "--site-dir", str(site_dir)]
-    elif engine == "zensical":
-        cmd = ["zensical", "build"]
+    elif engine == "zensical":  # reads mkdocs.yml; writes its site_dir, copied to --out below
+        cmd = [str(Path(sys.executable).with_name("zensical")), "build", "--clean", "-f", str(config)]
     else:
         raise InvalidInputError(f"unknown site engine {engine!r}: use mkdocs or zensical")
     done = subprocess.run(cmd, cwd=root, env=env, capture_output=True, text=True, check=False)
     if done.returncode != 0:
         raise InvalidInputError(f"{engine} build failed: {(done.stderr or done.stdout).strip()[-2000:]}")
+    if engine == "zensical" and site_dir != (root / ".site-build").resolve():
+        shutil.rmtree(site_dir, ignore_errors=True)
+        shutil.copytree(root / ".site-build", site_dir)
     return counts

@@ -61,3 +61,15 @@ def test_no_external_resources(built: Path) -> None:
     for page in built.rglob("*.html"):
         for url in re.findall(r'(?:src|href)="(https?://[^"]+)"', page.read_text()):
             assert "squidfunk.github.io" in url, f"{page.name} loads {url}"  # the 'Made with' link is no resource
+
+
+def test_zensical_builds_the_same_pages(mini: Path, tmp_path: Path) -> None:
+    git(mini, "init", "-q", "-b", "main")
+    commit_all(mini, "catalog", "2024-05-02T00:00:00Z")
+    out = tmp_path / "zensical"
+    done = subprocess.run([sys.executable, "-m", "calcat_git", "site", "build", "--repo", str(mini), "--out", str(out),
+                           "--engine", "zensical"], capture_output=True, text=True, check=False)
+    assert done.returncode == 0, done.stderr
+    detector = (out / "catalog/detectors/MID_DET_AGIPD1M-1.html").read_text()
+    assert detector.count('class="slot"') == 2
+    assert json.loads((out / "api/v1/detectors.json").read_text()).keys() == {"MID_DET_AGIPD1M-1", "SPB_DET_AGIPD1M-1"}
