@@ -30,7 +30,7 @@ def served(built: Path) -> Iterator[str]:  # noqa: F811
 def test_browse_detector_timeline_pdu_and_search(served: str, tmp_path: Path) -> None:
     if not Path(CHROMIUM).exists():
         pytest.fail("Debian chromium is missing: `make test` installs it (apt-get install chromium)")
-    from playwright.sync_api import sync_playwright
+    from playwright.sync_api import expect, sync_playwright
 
     errors: list[str] = []
     outside: list[str] = []
@@ -51,16 +51,17 @@ def test_browse_detector_timeline_pdu_and_search(served: str, tmp_path: Path) ->
         page.goto(f"{served}/index.html")
         page.screenshot(path=str(tmp_path / "home.png"))
         page.locator("article a", has_text="MID_DET_AGIPD1M-1").first.click()
-        assert page.url.endswith("catalog/detectors/MID_DET_AGIPD1M-1.html")
-        assert page.locator("svg.calcat-timeline g.slot").count() == 2
+        page.wait_for_url("**/catalog/detectors/MID_DET_AGIPD1M-1.html")
+        expect(page.locator("svg.calcat-timeline g.slot")).to_have_count(2)  # waits for the page
         page.screenshot(path=str(tmp_path / "detector.png"), full_page=True)
         page.locator("article table a", has_text="AGIPD_M3").first.click()
-        assert page.url.endswith("catalog/pdus/AGIPD_M3.html")
-        assert page.locator("svg.calcat-timeline rect[data-pdu='AGIPD_M3']").count() == 1
-        page.keyboard.press("/")  # material's search shortcut
-        page.fill("input.md-search__input", "AGIPD_M5")
-        page.wait_for_selector(".md-search-result__item", timeout=10_000)
-        assert "AGIPD_M5" in page.locator(".md-search-result").inner_text()
+        page.wait_for_url("**/catalog/pdus/AGIPD_M3.html")
+        expect(page.locator("svg.calcat-timeline rect[data-pdu='AGIPD_M3']")).to_have_count(1)
+        page.wait_for_load_state("networkidle")  # the search index is loaded by a worker
+        search = page.locator("input.md-search__input")
+        search.click()
+        search.press_sequentially("AGIPD_M5", delay=20)
+        expect(page.locator(".md-search-result__item").first).to_contain_text("AGIPD_M5", timeout=10_000)
         page.screenshot(path=str(tmp_path / "search.png"))
         browser.close()
     assert errors == [] and outside == []
