@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import json
 import shutil
-from collections import defaultdict
+from collections import Counter, defaultdict
 from datetime import timedelta
 from html import escape
 from pathlib import Path
@@ -58,6 +58,7 @@ class Site:
         self.catalog, self.out = catalog, out
         self.reg = _registry_only(catalog)
         self.ccvs = _ccvs_by_detector(catalog)
+        self.per_pdu = Counter(r.pdu for rows in self.ccvs.values() for r in rows)
         self.now = now_utc()
         self.stamp = (f"catalog commit `{catalog.commit[:12]}` of {format_timestamp(catalog.committed_at)}"
                       if catalog.commit and catalog.committed_at else "the working tree")
@@ -180,8 +181,7 @@ class Site:
                       f"{format_timestamp(p.interval.until) if p.interval.until else 'now'} |" for d, p in held]
         else:
             lines.append("Never mapped.")
-        count = sum(1 for rows in self.ccvs.values() for r in rows if r.pdu == name)
-        lines += ["", "## Constants", "", f"{count} constants."]
+        lines += ["", "## Constants", "", f"{self.per_pdu[name]} constants."]
         self.write(f"catalog/pdus/{name}.md", "\n".join(lines))
 
     def registry_pages(self) -> None:
