@@ -11,13 +11,10 @@ corrupted, foreign or older-format file is detected and rebuilt.
 from __future__ import annotations
 
 import bisect
-import fcntl
 import json
 import math
 import sqlite3
 import sys
-from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, TypeVar
@@ -25,6 +22,7 @@ from typing import Any, TypeVar
 from .blobs import micros
 from .errors import RepositoryError
 from .gitrepo import Commit, GitRepo
+from .locks import exclusive
 from .selection import Asked, CCVRow, Deviations, choose, condition_mismatch
 from .timeutil import format_timestamp
 
@@ -68,21 +66,6 @@ def index_path(repo: GitRepo, rev: str) -> Path:
     return repo.git_dir / "calcat-git" / f"index-{safe}.v{FORMAT}.sqlite"
 
 
-@contextmanager
-def _write_lock(path: Path) -> Iterator[None]:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with open(path.with_suffix(".lock"), "w") as handle:
-        try:
-            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            print(f"calcat-git: waiting for another process updating {path.name} …", file=sys.stderr)
-            fcntl.flock(handle, fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(handle, fcntl.LOCK_UN)
-
-
 def _commit_row(row: tuple[Any, ...]) -> Commit:
     return Commit(sha=row[0], committed_at=datetime.fromtimestamp(row[1], UTC), author=row[2], message=row[3])
 
@@ -116,7 +99,7 @@ class Index:
         index = cls._try_open(path)
         if index is not None and index.head == head:
             return index
-        with _write_lock(path):
+        with exclusive(path.with_suffix(".lock"), f"waiting for another process updating {path.name} …"):
             index = cls._try_open(path)  # another process may have done the work meanwhile
             if index is not None and index.head == head:
                 return index

@@ -8,13 +8,11 @@ again: a failed injection leaves no partial batch and no orphaned store file.
 
 from __future__ import annotations
 
-import fcntl
 import os
 import re
 import shutil
 import subprocess
-from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -27,6 +25,7 @@ from .errors import CalcatGitError, InvalidInputError
 from .gitrepo import GitRepo
 from .hdf5 import FileCCV, read_constant_file
 from .loading import Registry
+from .locks import exclusive
 from .store import content_path, file_sha256, store_file, store_root
 from .timeutil import format_timestamp, now_utc
 
@@ -100,17 +99,9 @@ def build_batch(reg: Registry, items: list[tuple[FileCCV, str]], report_path: st
                       "conditions": shared, "constants": constants}
 
 
-@contextmanager
-def _lock(root: Path) -> Iterator[None]:
+def _lock(root: Path) -> AbstractContextManager[None]:
     lock_dir = root / ".git" / "calcat-git" if (root / ".git").is_dir() else root
-    lock_dir.mkdir(parents=True, exist_ok=True)
-    with open(lock_dir / "inject.lock", "w") as handle:
-        try:
-            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            print("calcat-git: another injection is running in this catalog; waiting for it …", flush=True)
-            fcntl.flock(handle, fcntl.LOCK_EX)
-        yield
+    return exclusive(lock_dir / "inject.lock", "another injection is running in this catalog; waiting for it …")
 
 
 def _copy_into_store(store: Path, source: Path, sha: str) -> bool:
