@@ -16,6 +16,7 @@ from .blobs import from_micros
 from .catalog import Catalog
 from .errors import RepositoryError
 from .gitrepo import GitRepo
+from .history import HistoryEntry, mapping_history
 from .loading import Registry, load_registry
 from .lookup import registry_rows
 from .selection import CCVRow
@@ -59,6 +60,7 @@ class Site:
         self.reg = _registry_only(catalog)
         self.ccvs = _ccvs_by_detector(catalog)
         self.per_pdu = Counter(r.pdu for rows in self.ccvs.values() for r in rows)
+        self._history_all: list[HistoryEntry] | None = None
         self.now = now_utc()
         self.stamp = (f"catalog commit `{catalog.commit[:12]}` of {format_timestamp(catalog.committed_at)}"
                       if catalog.commit and catalog.committed_at else "the working tree")
@@ -131,11 +133,14 @@ class Site:
                  if e.backdated]
         return timeline(rows, mapping.changes[0].valid_from - timedelta(days=30), self.now, marks)
 
-    def _entries(self, name: str) -> list[Any]:
-        try:
-            return self.catalog.history(name)
-        except RepositoryError:  # a working tree has no history
-            return []
+    def _entries(self, name: str) -> list[HistoryEntry]:
+        if self._history_all is None:
+            try:  # one walk of the history for all detectors
+                repo, commit = self.catalog._git()
+                self._history_all = mapping_history(repo, commit.sha)
+            except RepositoryError:  # a working tree has no history
+                self._history_all = []
+        return [e for e in self._history_all if e.detector == name]
 
     def _history(self, name: str) -> str:
         entries = self._entries(name)
