@@ -61,6 +61,7 @@ class Site:
         self.ccvs = _ccvs_by_detector(catalog)
         self.per_pdu = Counter(r.pdu for rows in self.ccvs.values() for r in rows)
         self._history_all: list[HistoryEntry] | None = None
+        self._condition_keys: dict[int, str] = {}
         self.now = now_utc()
         self.stamp = (f"catalog commit `{catalog.commit[:12]}` of {format_timestamp(catalog.committed_at)}"
                       if catalog.commit and catalog.committed_at else "the working tree")
@@ -73,7 +74,7 @@ class Site:
     def api(self, rel: str, data: Any) -> None:
         path = self.out / "api" / "v1" / rel
         path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(json.dumps(data, indent=1, sort_keys=True), "utf-8")
+        path.write_text(json.dumps(data, separators=(",", ":")), "utf-8")
 
     def build(self) -> dict[str, int]:
         pages = 0
@@ -167,11 +168,18 @@ class Site:
                  "| calibration | PDU | newest begin_at | count | condition sets |", "|---|---|---|---:|---:|"]
         for (cal, pdu), group in sorted(groups.items())[:PAGE_ROWS]:
             newest = max(group, key=lambda r: r.begin_at)
-            sets = len({json.dumps(r.conditions, sort_keys=True) for r in group})
+            sets = len({self._condition_key(r.conditions) for r in group})
             lines.append(f"| {md(cal)} | [{md(pdu)}](../pdus/{pdu}.md) | {format_timestamp(from_micros(newest.begin_at))}"
                          f" | {len(group)} | {sets} |")
         self.api(f"ccvs/{name}.json", [_row_json(r) for r in rows])
         return "\n".join(lines)
+
+    def _condition_key(self, conditions: dict[str, Any]) -> str:
+        """A condition set's JSON text, computed once per (shared) dict."""
+        key = self._condition_keys.get(id(conditions))
+        if key is None:
+            key = self._condition_keys[id(conditions)] = json.dumps(conditions, sort_keys=True)
+        return key
 
     def pdu(self, name: str) -> None:
         pdu = self.reg.pdus[name]
