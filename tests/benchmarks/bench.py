@@ -34,7 +34,8 @@ from calcat_git.gitrepo import GitRepo, Timeline  # noqa: E402
 from calcat_git.yamlload import load_yaml  # noqa: E402
 
 TARGETS = {"snapshot_ms": 0.5, "mapping_ms": 1.0, "cold_cli_s": 0.3, "incremental_s": 0.3, "build_s": 90,
-           "build_rss_mib": 1024, "query_rss_mib": 150, "lookup_ms": 5.0, "cold_lookup_cli_s": 0.4, "check_pr_s": 5.0}
+           "build_rss_mib": 1024, "query_rss_mib": 150, "lookup_ms": 5.0, "cold_lookup_cli_s": 0.4, "check_pr_s": 5.0,
+           "site_build_s": 600}
 
 
 class NaiveReader:
@@ -83,6 +84,17 @@ from calcat_git.index import Index, index_path
 repo = GitRepo(sys.argv[1]); index_path(repo, 'main').unlink(missing_ok=True)
 t = time.perf_counter(); idx = Index.open(repo, 'main', progress=False)
 out = {'seconds': time.perf_counter() - t, 'invalid_files': idx.invalid_files}
+"""
+SITE = """
+import shutil, tempfile
+from pathlib import Path
+from calcat_git.sitebuild import build
+out = Path(tempfile.mkdtemp(prefix="calcat-bench-site-"))
+t = time.perf_counter(); counts = build(Path(sys.argv[1]).resolve(), out, None, False, "mkdocs")
+size = sum(p.stat().st_size for p in out.rglob("*") if p.is_file())
+out_dict = {"seconds": time.perf_counter() - t, "pages": counts["pages"], "mib": round(size / 2**20, 1)}
+shutil.rmtree(out); shutil.rmtree(Path(sys.argv[1]) / ".site-src", ignore_errors=True)
+out = out_dict
 """
 QUERY_PROCESS = """
 from datetime import datetime, timezone
@@ -193,6 +205,9 @@ def run(repo: Path, queries: int = 2000, seed: int = 0) -> dict[str, Any]:
     from bench_lookup import lookup_figures
 
     figures.update(lookup_figures(repo, Catalog.open(repo), _time_each, _ratio, min(queries, 200), seed))
+    site = _child(SITE, str(repo))
+    figures["site_build_s"] = {"value": round(site["seconds"], 1), "rss_mib": site["rss_mib"], "pages": site["pages"],
+                               "size_mib": site["mib"]}
     qp = _child(QUERY_PROCESS, str(repo), json.dumps([(d, e.isoformat(), s.isoformat()) for d, e, s in qs[:1000]]))
     figures["query_rss_mib"] = {"value": qp["rss_mib"]}
     for name, target in TARGETS.items():
