@@ -24,6 +24,14 @@ from .svg import timeline
 from .timeutil import format_timestamp, now_utc
 
 PAGE_ROWS = 50  # CCV rows in a page's HTML; the rest is in JSON shards
+CCV_TABLE = """<div class="ccv-table" data-src="{src}" markdown="0">
+<select data-filter="calibration"><option value="">all calibrations</option></select>
+<input data-filter="pdu" placeholder="PDU name">
+<input data-filter="since" type="date"> – <input data-filter="until" type="date">
+<span class="ccv-count"></span>
+<table><thead><tr><th>calibration</th><th>PDU</th><th>begin_at</th><th>good</th><th>CCV</th></tr></thead>
+<tbody></tbody></table>
+</div>"""
 
 
 def md(text: object) -> str:
@@ -172,6 +180,7 @@ class Site:
             lines.append(f"| {md(cal)} | [{md(pdu)}](../pdus/{pdu}.md) | {format_timestamp(from_micros(newest.begin_at))}"
                          f" | {len(group)} | {sets} |")
         self.api(f"ccvs/{name}.json", [_row_json(r) for r in rows])
+        lines += ["", "### All constants", "", CCV_TABLE.format(src=f"../../api/v1/ccvs/{name}.json")]
         return "\n".join(lines)
 
     def _condition_key(self, conditions: dict[str, Any]) -> str:
@@ -231,5 +240,6 @@ def generate(catalog: Catalog, out: Path, sources: Path | None = None) -> dict[s
         shutil.rmtree(out)
     if sources is not None and sources.is_dir():
         shutil.copytree(sources, out)
+    shutil.copytree(Path(__file__).parent / "site_defaults" / "assets", out / "assets", dirs_exist_ok=True)
     out.mkdir(parents=True, exist_ok=True)
     return Site(catalog, out).build()
