@@ -32,6 +32,23 @@ CCV_TABLE = """<div class="ccv-table" data-src="{src}" markdown="0">
 <table><thead><tr><th>calibration</th><th>PDU</th><th>begin_at</th><th>good</th><th>CCV</th></tr></thead>
 <tbody></tbody></table>
 </div>"""
+LOOKUP_PAGE = """# Look up constants
+
+Choose a detector, the creation time of the RAW data and the conditions: the page resolves
+the mapping and picks a constant per module and calibration with the same rules as the Python
+API (`calcat-git lookup --help` states them), from the static JSON API of catalog
+commit `{commit}`. The address of the page is a permalink to the answer.
+
+<div id="lookup" markdown="0">
+<p><label>Detector <select id="lk-detector">{detectors}</select></label>
+<label>RAW data taken at (UTC) <input id="lk-event" size="24" placeholder="2024-05-01T10:00:00Z"></label>
+<label>Strategy <select id="lk-strategy"><option>closest</option><option>prior</option></select></label></p>
+<p><label>Conditions, one per line, CALCAT spelling<br>
+<textarea id="lk-conditions" rows="6" cols="50" placeholder="Memory cells=352"></textarea></label></p>
+<p><button id="lk-go" type="button">Look up</button> <span id="lk-status"></span></p>
+<table id="lk-result"><thead><tr><th>calibration</th><th>module</th><th>PDU</th><th>constant</th>
+<th>begin_at</th><th>why</th></tr></thead><tbody></tbody></table>
+</div>"""
 
 
 def md(text: object) -> str:
@@ -96,6 +113,7 @@ class Site:
         self.registry_pages()
         self.api("detectors.json", {n: d.to_dict() for n, d in sorted(self.reg.detectors.items())})
         self.api("pdus.json", {n: p.to_dict() for n, p in sorted(self.reg.pdus.items())})
+        self.lookup_page()
         return {"detector_pages": len(self.reg.detectors), "pdu_pages": len(self.reg.pdus), "pages": pages + 3}
 
     def home(self) -> None:
@@ -128,7 +146,10 @@ class Site:
         lines += ["", "## Mapping timeline", "", self._timeline(name), "", self._history(name)]
         lines += ["", "## Constants", "", self._constants(name)]
         self.write(f"catalog/detectors/{name}.md", "\n".join(lines))
-        self.api(f"detectors/{name}.json", {"detector": det.to_dict(), "mapping": mapping.to_dict() if mapping else None})
+        self.api(f"detectors/{name}.json", {"detector": det.to_dict(), "mapping": mapping.to_dict() if mapping else None,
+                                            "calibrations": list(reg.detector_types[det.detector_type].calibrations)
+                                            if det.detector_type in reg.detector_types else [],
+                                            "ccv_shards": self._shards_for(name)})
 
     def _timeline(self, name: str) -> str:
         mapping = self.reg.mappings.get(name)
@@ -183,6 +204,22 @@ class Site:
         lines += ["", "### All constants", "", CCV_TABLE.format(src=f"../../api/v1/ccvs/{name}.json")]
         return "\n".join(lines)
 
+    def _shards_for(self, name: str) -> list[str]:
+        """Detectors whose CCV shards may hold constants of this detector's PDUs (they moved)."""
+        mapping = self.reg.mappings.get(name)
+        pdus = {p for c in mapping.changes for _, p in c.modules if p} if mapping else set()
+        return sorted({d for d, m in self.reg.mappings.items() for c in m.changes for _, p in c.modules if p in pdus}
+                      | {name})
+
+    def lookup_page(self) -> None:
+        """The look-up page: the selection rules run in the browser on the static JSON API."""
+        deviations = {s: [p.lower_deviation, p.upper_deviation] for p in self.reg.parameters.values()
+                      for s in p.spellings}
+        self.api("parameters.json", deviations)
+        self.write("lookup.md", LOOKUP_PAGE.format(commit=md(self.catalog.commit or "working tree"),
+                                                   detectors="".join(f'<option value="{escape(d)}">{escape(d)}</option>'
+                                                                     for d in sorted(self.reg.detectors))))
+
     def _condition_key(self, conditions: dict[str, Any]) -> str:
         """A condition set's JSON text, computed once per (shared) dict."""
         key = self._condition_keys.get(id(conditions))
@@ -231,7 +268,9 @@ class Site:
 def _row_json(row: CCVRow) -> dict[str, Any]:
     return {"ccv_id": row.ccv_id, "calibration": row.calibration, "pdu": row.pdu,
             "begin_at": format_timestamp(from_micros(row.begin_at)), "file": row.file, "dataset": row.dataset,
-            "good_quality": row.good_quality, "conditions": row.conditions, "report": row.report_path}
+            "good_quality": row.good_quality, "deployed": row.deployed,
+            "end_at": format_timestamp(from_micros(row.end_at)) if row.end_at is not None else None,
+            "conditions": row.conditions, "report": row.report_path}
 
 
 def generate(catalog: Catalog, out: Path, sources: Path | None = None) -> dict[str, int]:

@@ -1,0 +1,127 @@
+// The look-up page: the selection rules of calcat_git/selection.py, run in the browser on
+// the static JSON API. The address (#detector=…&event=…&strategy=…&c=Name=value…) is a
+// permalink; a test compares this page with the Python API on many queries.
+(function () {
+  "use strict";
+  const box = document.getElementById("lookup");
+  if (!box) return;
+  const api = (path) => fetch(new URL("api/v1/" + path, document.baseURI)).then((r) => r.json());
+  const time = (text) => Date.parse(text);
+  const $ = (id) => document.getElementById(id);
+
+  function unpack(raw, dflt) {
+    if (raw !== null && typeof raw === "object") {
+      return [raw.value, raw.lower_deviation ?? dflt[0], raw.upper_deviation ?? dflt[1]];
+    }
+    return [raw, dflt[0], dflt[1]];
+  }
+
+  function mismatch(stored, asked, deviations) {
+    for (const k of Object.keys(asked).sort()) if (!(k in stored)) return `constant has no '${k}'`;
+    for (const k of Object.keys(stored).sort()) if (!(k in asked)) return `constant also has '${k}'`;
+    for (const [k, want] of Object.entries(asked)) {
+      const [value, lower, upper] = unpack(stored[k], deviations[k] || [0, 0]);
+      if (typeof want === "string" || typeof value === "string") {
+        if (String(value) !== String(want)) return `${k}: asked ${want}, constant has ${value}`;
+      } else if (!(value - lower <= want && want <= value + upper)) {
+        return `${k}: asked ${want}, constant has ${value} (-${lower}/+${upper})`;
+      }
+    }
+    return null;
+  }
+
+  const usable = (r, event) => r.good_quality && r.deployed && !(r.end_at && time(r.end_at) <= event);
+
+  function choose(rows, event, strategy) {
+    let best = null;
+    for (const r of rows) {
+      const b = time(r.begin_at);
+      if (strategy === "prior") {
+        if (b > event) continue;
+        if (!best || b > time(best.begin_at) || (b === time(best.begin_at) && r.ccv_id > best.ccv_id)) best = r;
+      } else {
+        const d = Math.abs(b - event), bd = best && Math.abs(time(best.begin_at) - event);
+        if (!best || d < bd || (d === bd && (b < time(best.begin_at) ||
+            (b === time(best.begin_at) && r.ccv_id > best.ccv_id)))) best = r;
+      }
+    }
+    return best;
+  }
+
+  function mappingAt(mapping, event) {
+    const state = {};
+    const changes = [...(mapping ? mapping.changes : [])].sort((a, b) => time(a.from) - time(b.from));
+    for (const change of changes) if (time(change.from) <= event) Object.assign(state, change.modules);
+    return state;
+  }
+
+  function parseConditions(text) {
+    const asked = {};
+    for (const line of text.split("\n").map((l) => l.trim()).filter(Boolean)) {
+      const at = line.indexOf("=");
+      if (at < 1) throw new Error(`not NAME=VALUE: ${line}`);
+      const value = line.slice(at + 1).trim();
+      asked[line.slice(0, at).trim()] = value !== "" && !isNaN(Number(value)) ? Number(value) : value;
+    }
+    return asked;
+  }
+
+  function row(cells, data) {
+    const tr = document.createElement("tr");
+    Object.assign(tr.dataset, data);
+    for (const text of cells) {
+      const td = document.createElement("td");
+      td.textContent = text;
+      tr.appendChild(td);
+    }
+    $("lk-result").querySelector("tbody").appendChild(tr);
+  }
+
+  async function run() {
+    const name = $("lk-detector").value, strategy = $("lk-strategy").value, event = time($("lk-event").value);
+    $("lk-result").querySelector("tbody").replaceChildren();
+    $("lk-status").textContent = "running …";
+    if (isNaN(event)) { $("lk-status").textContent = "give the RAW data time as ISO-8601 with Z"; return; }
+    const asked = parseConditions($("lk-conditions").value);
+    const [info, deviations] = await Promise.all([api(`detectors/${name}.json`), api("parameters.json")]);
+    const shards = await Promise.all(info.ccv_shards.map((d) => api(`ccvs/${d}.json`).catch(() => [])));
+    const rows = shards.flat();
+    const slots = mappingAt(info.mapping, event);
+    let found = 0;
+    for (const calibration of info.calibrations) {
+      for (const module of info.detector.modules) {
+        const pdu = slots[module.aggregator] || null;
+        const candidates = rows.filter((r) => r.pdu === pdu && r.calibration === calibration);
+        const matching = candidates.filter((r) => mismatch(r.conditions, asked, deviations) === null);
+        const best = pdu && choose(matching.filter((r) => usable(r, event)), event, strategy);
+        const why = !pdu ? "no PDU mapped" : best ? `${strategy}: ${((time(best.begin_at) - event) / 3.6e6).toFixed(1)} h`
+          : !candidates.length ? "no constant of this calibration" : !matching.length ? "no constant for these conditions"
+          : "none usable";
+        row([calibration, module.aggregator, pdu || "", best ? best.ccv_id.slice(0, 12) : "", best ? best.begin_at : "", why],
+            { cal: calibration, agg: module.aggregator, ccv: best ? best.ccv_id : "" });
+        found += best ? 1 : 0;
+      }
+    }
+    $("lk-status").textContent = `done: ${found} constants`;
+  }
+
+  function fromHash() {
+    const q = new URLSearchParams(location.hash.slice(1));
+    if (!q.has("detector")) return false;
+    $("lk-detector").value = q.get("detector");
+    $("lk-event").value = q.get("event") || "";
+    $("lk-strategy").value = q.get("strategy") || "closest";
+    $("lk-conditions").value = q.getAll("c").join("\n");
+    return true;
+  }
+
+  $("lk-go").addEventListener("click", () => {
+    const q = new URLSearchParams({ detector: $("lk-detector").value, event: $("lk-event").value,
+                                    strategy: $("lk-strategy").value });
+    $("lk-conditions").value.split("\n").map((l) => l.trim()).filter(Boolean).forEach((c) => q.append("c", c));
+    history.replaceState(null, "", "#" + q.toString());
+    run().catch((e) => { $("lk-status").textContent = String(e); });
+  });
+  window.addEventListener("hashchange", () => fromHash() && run().catch((e) => { $("lk-status").textContent = String(e); }));
+  if (fromHash()) run().catch((e) => { $("lk-status").textContent = String(e); });
+})();

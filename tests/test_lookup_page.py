@@ -1,0 +1,63 @@
+"""The site's look-up page (JavaScript on the static JSON API) answers like the Python API."""
+
+from __future__ import annotations
+
+import random
+import shutil
+import subprocess
+import sys
+from datetime import UTC, datetime
+from pathlib import Path
+from urllib.parse import urlencode
+
+from calcat_git import Catalog
+from calcat_git.lookup import Engine
+
+from .test_site_browser import ARGS, CHROMIUM, serve
+
+
+def test_lookup_page_equals_python_api(synthetic: Path, tmp_path: Path) -> None:
+    from playwright.sync_api import sync_playwright
+
+    repo = tmp_path / "catalog"
+    shutil.copytree(synthetic, repo)
+    out = tmp_path / "html"
+    subprocess.run([sys.executable, "-m", "calcat_git", "site", "build", "--repo", str(repo), "--out", str(out)],
+                   check=True, capture_output=True)
+    catalog = Catalog.open(repo)
+    index, _ = catalog.index_at_snapshot() or (None, 0)
+    assert index is not None
+    condition_sets = list(index.condition_sets().values())
+    rng = random.Random(3)
+    compared = found = 0
+    with serve(out) as url, sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=CHROMIUM, headless=True, args=ARGS)
+        page = browser.new_page()
+        for n in range(25):
+            detector = rng.choice(catalog.names("detector"))
+            dtype = catalog.detector_type(catalog.detector(detector).detector_type)
+            base = rng.choice([c for c in condition_sets if set(c) <= set(dtype.parameters)] or condition_sets)
+            lines = [f"{k}={v['value'] if isinstance(v, dict) else v}" for k, v in base.items()]
+            event = datetime.fromtimestamp(rng.uniform(1.52e9, 1.77e9), UTC).replace(microsecond=0)
+            strategy = rng.choice(["closest", "prior"])
+            query = [("detector", detector), ("event", event.isoformat().replace("+00:00", "Z")),
+                     ("strategy", strategy)] + [("c", line) for line in lines]
+            page.goto(f"{url}/lookup.html?n={n}#{urlencode(query)}")
+            page.wait_for_function("document.getElementById('lk-status').textContent.startsWith('done')")
+            rows = page.eval_on_selector_all("#lk-result tbody tr",
+                                             "trs => trs.map(t => [t.dataset.cal, t.dataset.agg, t.dataset.ccv])")
+            in_browser = {(cal, agg): ccv for cal, agg, ccv in rows if ccv}
+            asked = {}
+            for line in lines:
+                key, _, value = line.partition("=")
+                try:
+                    asked[key] = float(value)
+                except ValueError:
+                    asked[key] = value
+            outcome = Engine(catalog).run(detector, dict.fromkeys(dtype.calibrations, asked), event, strategy)
+            in_python = {(cal, agg): row.ccv_id for cal, rows_ in outcome.found.items() for agg, row in rows_.items()}
+            assert in_browser == in_python, (detector, event, strategy, lines)
+            compared += len(rows)
+            found += len(in_python)
+        browser.close()
+    assert compared > 500 and found > 50  # the queries do find constants, and do miss some
