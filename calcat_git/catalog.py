@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import TypeVar
+from typing import TYPE_CHECKING, TypeVar
 
 from .errors import NotFoundError, RepositoryError, closest_names
 from .gitrepo import SHA_LIKE, Commit, GitRepo, Timeline
@@ -16,6 +16,9 @@ from .mapping import Mapping
 from .model import PDU, Calibration, Detector, DetectorType, Instrument, Parameter
 from .problems import Problem
 from .timeutil import ensure_utc, now_utc
+
+if TYPE_CHECKING:
+    from .sitecatalog import SiteCatalog
 
 T = TypeVar("T")
 R = TypeVar("R")
@@ -74,6 +77,13 @@ class Catalog:
             return cls(root, repo=repo, index=idx, commit=commit, seq=seq, rev=rev)
         timeline = Timeline(repo.first_parent_log(rev))
         return cls(root, repo=repo, timeline=timeline, commit=timeline.commits[-1], rev=rev)
+
+    @staticmethod
+    def from_site(url_or_path: str | os.PathLike[str]) -> SiteCatalog:
+        """Read-only look-ups from a published site's static JSON API (folder or URL)."""
+        from .sitecatalog import SiteCatalog
+
+        return SiteCatalog(url_or_path)
 
     @property
     def registry(self) -> Registry:

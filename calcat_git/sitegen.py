@@ -19,6 +19,7 @@ from .gitrepo import GitRepo
 from .history import HistoryEntry, mapping_history
 from .loading import Registry, load_registry
 from .lookup import registry_rows
+from .schema import schema_text
 from .selection import CCVRow
 from .svg import timeline
 from .timeutil import format_timestamp, now_utc
@@ -279,6 +280,10 @@ def generate(catalog: Catalog, out: Path, sources: Path | None = None) -> dict[s
         shutil.rmtree(out)
     if sources is not None and sources.is_dir():
         shutil.copytree(sources, out)
-    shutil.copytree(Path(__file__).parent / "site_defaults" / "assets", out / "assets", dirs_exist_ok=True)
+    defaults = Path(__file__).parent / "site_defaults"
+    shutil.copytree(defaults / "assets", out / "assets", dirs_exist_ok=True)
+    shutil.copytree(defaults / "api-schemas", out / "api" / "v1" / "schemas", dirs_exist_ok=True)
+    for kind in ("detector", "pdu", "mapping"):  # the entity schemas the API refers to
+        (out / "api" / "v1" / "schemas" / f"{kind}-entity.json").write_text(schema_text(kind), "utf-8")
     out.mkdir(parents=True, exist_ok=True)
     return Site(catalog, out).build()

@@ -10,6 +10,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from urllib.parse import urlencode
 
+import pytest
+
 from calcat_git import Catalog
 from calcat_git.lookup import Engine
 
@@ -61,3 +63,33 @@ def test_lookup_page_equals_python_api(synthetic: Path, tmp_path: Path) -> None:
             found += len(in_python)
         browser.close()
     assert compared > 500 and found > 50  # the queries do find constants, and do miss some
+
+
+def test_catalog_from_site_reads_the_static_api(synthetic: Path, tmp_path: Path) -> None:
+    repo = tmp_path / "catalog"
+    shutil.copytree(synthetic, repo)
+    out = tmp_path / "html"
+    subprocess.run([sys.executable, "-m", "calcat_git", "site", "build", "--repo", str(repo), "--out", str(out)],
+                   check=True, capture_output=True)
+    catalog, site = Catalog.open(repo), Catalog.from_site(out)
+    found = catalog.index_at_snapshot()
+    assert found is not None
+    rng = random.Random(5)
+    hits = 0
+    for _ in range(30):
+        detector = rng.choice(site.names())
+        event = datetime.fromtimestamp(rng.uniform(1.52e9, 1.77e9), UTC)
+        assert site.mapping(detector, at=event) == catalog.mapping(detector, at=event)
+        dtype = catalog.detector_type(catalog.detector(detector).detector_type)
+        base = rng.choice([c for c in found[0].condition_sets().values() if set(c) <= set(dtype.parameters)])
+        asked = {k: (v["value"] if isinstance(v, dict) else v) for k, v in base.items()}
+        wanted = dict.fromkeys(dtype.calibrations, asked)
+        from_site = {(c, a): r.ccv_id for c, m in site.lookup(detector, wanted, event).items() for a, r in m.items()}
+        outcome = Engine(catalog).run(detector, wanted, event)
+        assert from_site == {(c, a): r.ccv_id for c, m in outcome.found.items() for a, r in m.items()}
+        hits += len(from_site)
+    assert hits > 20
+    from calcat_git import InvalidInputError
+
+    with pytest.raises(InvalidInputError, match="would leave the site"):
+        site._get("detectors/../../../etc/passwd")

@@ -74,3 +74,19 @@ def test_zensical_builds_the_same_pages(mini: Path, tmp_path: Path) -> None:
     detector = (out / "catalog/detectors/MID_DET_AGIPD1M-1.html").read_text()
     assert detector.count('class="slot"') == 2
     assert json.loads((out / "api/v1/detectors.json").read_text()).keys() == {"MID_DET_AGIPD1M-1", "SPB_DET_AGIPD1M-1"}
+
+
+def test_api_files_match_their_published_schemas(built: Path) -> None:
+    import jsonschema
+    from referencing import Registry, Resource
+
+    schemas = built / "api/v1/schemas"
+    entity = {f"https://calcat-git.example/schemas/{k}.json": json.loads((schemas / f"{k}-entity.json").read_text())
+              for k in ("detector", "pdu")}
+    registry = Registry().with_resources((uri, Resource.from_contents(s)) for uri, s in entity.items())
+    pairs = [("detectors.json", "detectors.json"), ("pdus.json", "pdus.json"), ("parameters.json", "parameters.json"),
+             ("detectors/MID_DET_AGIPD1M-1.json", "detector.json"), ("ccvs/MID_DET_AGIPD1M-1.json", "ccvs.json")]
+    for data_file, schema_file in pairs:
+        schema = json.loads((schemas / schema_file).read_text())
+        data = json.loads((built / "api/v1" / data_file).read_text())
+        jsonschema.Draft202012Validator(schema, registry=registry).validate(data)
