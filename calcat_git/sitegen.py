@@ -21,6 +21,7 @@ from .loading import Registry, load_registry
 from .lookup import registry_rows
 from .schema import schema_text
 from .selection import CCVRow
+from .sitepages import calibration_pages, parameter_pages, report_pages, report_slug
 from .svg import timeline
 from .timeutil import format_timestamp, now_utc
 
@@ -112,6 +113,9 @@ class Site:
             self.pdu(name)
             pages += 1
         self.registry_pages()
+        calibration_pages(self)
+        parameter_pages(self)
+        report_pages(self)
         self.api("detectors.json", {n: d.to_dict() for n, d in sorted(self.reg.detectors.items())})
         self.api("pdus.json", {n: p.to_dict() for n, p in sorted(self.reg.pdus.items())})
         self.lookup_page()
@@ -129,7 +133,8 @@ class Site:
                  "## Newest mapping changes", ""]
         lines += [f"- {format_timestamp(t)} [{md(n)}](catalog/detectors/{n}.md): {md(c.reason)}" for t, n, c in changes]
         lines += ["", "## Newest constant injections", ""]
-        lines += [f"- {format_timestamp(from_micros(b))} {md(d)}: {md(r)}" for _, d, r, b in batches]
+        lines += [f"- {format_timestamp(from_micros(b))} {md(d)}: [{md(r)}](catalog/reports/{report_slug(r)}.md)"
+                  for _, d, r, b in batches]
         self.write("index.md", "\n".join(lines))
 
     def detector(self, name: str) -> None:
@@ -261,8 +266,11 @@ class Site:
         lines += [f"| [{md(n)}](detectors/{n}.md) | {md(d.detector_type)} | {', '.join(md(i) for i in d.instruments)} "
                   f"| {len(d.modules)} |" for n, d in sorted(reg.detectors.items())]
         lines += ["", "# Instruments", "", *[f"- **{md(i)}** {md(r.name)}" for i, r in sorted(reg.instruments.items())]]
-        lines += ["", "# Calibrations", "", *[f"- {md(c)}" + (f": {md(r.description)}" if r.description else "")
+        lines += ["", "# Calibrations", "", *[f"- [{md(c)}](calibrations/{c}.md)" + (f": {md(r.description)}"
+                                                                                     if r.description else "")
                                                for c, r in sorted(reg.calibrations.items())]]
+        lines += ["", "# Parameters", "", *[f"- [{md(p)}](parameters/{p}.md): {', '.join(md(s) for s in r.spellings)}"
+                                             for p, r in sorted(reg.parameters.items())]]
         self.write("catalog/index.md", "\n".join(lines))
 
 

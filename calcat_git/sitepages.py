@@ -1,0 +1,61 @@
+"""Site pages of calibrations, parameters and reports (called by ``sitegen.Site``)."""
+
+from __future__ import annotations
+
+import hashlib
+from collections import Counter, defaultdict
+from typing import TYPE_CHECKING
+
+from .blobs import from_micros
+from .selection import CCVRow
+from .timeutil import format_timestamp
+
+if TYPE_CHECKING:
+    from .sitegen import Site
+
+
+def report_slug(path: str) -> str:
+    """A report's page name: stable, file-system safe, whatever its store path looks like."""
+    return "r-" + hashlib.sha256(path.encode()).hexdigest()[:12]
+
+
+def calibration_pages(site: Site) -> None:
+    from .sitegen import md
+
+    per = Counter((r.calibration, r.detector) for rows in site.ccvs.values() for r in rows)
+    for name, cal in sorted(site.reg.calibrations.items()):
+        types = [t for t, dt in sorted(site.reg.detector_types.items()) if name in dt.calibrations]
+        lines = [f"# {md(name)}", "", md(cal.description or ""), "", "Detector types: "
+                 + ", ".join(f"[{md(t)}](../types/{t}.md)" for t in types), "", "| detector | constants |", "|---|---:|"]
+        lines += [f"| [{md(d)}](../detectors/{d}.md) | {n} |" for (c, d), n in sorted(per.items()) if c == name]
+        site.write(f"catalog/calibrations/{name}.md", "\n".join(lines))
+
+
+def parameter_pages(site: Site) -> None:
+    from .sitegen import md
+
+    for name, par in sorted(site.reg.parameters.items()):
+        types = [t for t, dt in sorted(site.reg.detector_types.items()) if set(par.spellings) & set(dt.parameters)]
+        lines = [f"# {md(name)}", "", "| spellings | unit | lower deviation | upper deviation |", "|---|---|---:|---:|",
+                 f"| {', '.join(md(s) for s in par.spellings)} | {md(par.unit)} | {par.lower_deviation} | "
+                 f"{par.upper_deviation} |", "", "Used by: " + ", ".join(f"[{md(t)}](../types/{t}.md)" for t in types)]
+        site.write(f"catalog/parameters/{name}.md", "\n".join(lines))
+
+
+def report_pages(site: Site) -> None:
+    from .sitegen import md
+
+    by_report: dict[str, list[CCVRow]] = defaultdict(list)
+    for rows in site.ccvs.values():
+        for row in rows:
+            by_report[row.report_path].append(row)
+    for path, rows in by_report.items():
+        groups = Counter((r.detector, r.calibration) for r in rows)
+        first = min(r.begin_at for r in rows)
+        ids = {r.report_id for r in rows if r.report_id is not None}
+        lines = [f"# Report {md(path)}", "", f"Id {', '.join(map(str, sorted(ids))) or '—'} · {len(rows)} constants, "
+                 f"begin_at from {format_timestamp(from_micros(first))}", "",
+                 "| detector | calibration | constants |", "|---|---|---:|"]
+        lines += [f"| [{md(d)}](../detectors/{d}.md) | [{md(c)}](../calibrations/{c}.md) | {n} |"
+                  for (d, c), n in sorted(groups.items())]
+        site.write(f"catalog/reports/{report_slug(path)}.md", "\n".join(lines))
