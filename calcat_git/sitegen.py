@@ -26,12 +26,15 @@ from .svg import timeline
 from .timeutil import format_timestamp, now_utc
 
 PAGE_ROWS = 50  # CCV rows in a page's HTML; the rest is in JSON shards
-CCV_TABLE = """<div class="ccv-table" data-src="{src}" markdown="0">
+CCV_TABLE = """<div class="ccv-table" data-src="{src}" data-detector="{detector}" markdown="0">
 <select data-filter="calibration"><option value="">all calibrations</option></select>
+<input data-filter="module" placeholder="module, e.g. AGIPD01" size="14">
 <input data-filter="pdu" placeholder="PDU name">
+<input data-filter="condition" placeholder="condition, e.g. Memory cells=352">
 <input data-filter="since" type="date"> – <input data-filter="until" type="date">
 <span class="ccv-count"></span>
-<table><thead><tr><th>calibration</th><th>PDU</th><th>begin_at</th><th>good</th><th>CCV</th></tr></thead>
+<table><thead><tr><th>calibration</th><th>module</th><th>PDU</th><th>begin_at</th><th>conditions</th><th>good</th>
+<th>CCV</th></tr></thead>
 <tbody></tbody></table>
 </div>"""
 LOOKUP_PAGE = """# Look up constants
@@ -207,7 +210,8 @@ class Site:
             lines.append(f"| {md(cal)} | [{md(pdu)}](../pdus/{pdu}.md) | {format_timestamp(from_micros(newest.begin_at))}"
                          f" | {len(group)} | {sets} |")
         self.api(f"ccvs/{name}.json", [_row_json(r) for r in rows])
-        lines += ["", "### All constants", "", CCV_TABLE.format(src=f"../../api/v1/ccvs/{name}.json")]
+        lines += ["", "### All constants", "", CCV_TABLE.format(src=f"../../api/v1/ccvs/{name}.json",
+                                                                 detector=f"../../api/v1/detectors/{name}.json")]
         return "\n".join(lines)
 
     def _shards_for(self, name: str) -> list[str]:

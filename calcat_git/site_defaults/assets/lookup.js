@@ -5,6 +5,11 @@
   "use strict";
   const box = document.getElementById("lookup");
   if (!box) return;
+  if (location.protocol === "file:") {
+    document.getElementById("lk-status").textContent =
+      "This page reads the site's JSON, which browsers refuse from file://: serve the folder over http(s).";
+    return;
+  }
   const api = (path) => fetch(new URL("api/v1/" + path, document.baseURI)).then((r) => r.json());
   const time = (text) => Date.parse(text);
   const $ = (id) => document.getElementById(id);
