@@ -44,7 +44,7 @@ the mapping and picks a constant per module and calibration with the same rules 
 API (`calcat-git lookup --help` states them), from the static JSON API of catalog
 commit `{commit}`. The address of the page is a permalink to the answer.
 
-<div id="lookup" markdown="0">
+<div id="lookup" data-commit="{commit_sha}" markdown="0">
 <p><label>Detector <select id="lk-detector">{detectors}</select></label>
 <label>RAW data taken at (UTC) <input id="lk-event" size="24" placeholder="2024-05-01T10:00:00Z"></label>
 <label>Strategy <select id="lk-strategy"><option>closest</option><option>prior</option></select></label></p>
@@ -227,6 +227,7 @@ class Site:
                       for s in p.spellings}
         self.api("parameters.json", deviations)
         self.write("lookup.md", LOOKUP_PAGE.format(commit=md(self.catalog.commit or "working tree"),
+                                                   commit_sha=escape(self.catalog.commit or ""),
                                                    detectors="".join(f'<option value="{escape(d)}">{escape(d)}</option>'
                                                                      for d in sorted(self.reg.detectors))))
 

@@ -107,7 +107,7 @@
         found += best ? 1 : 0;
       }
     }
-    $("lk-status").textContent = `done: ${found} constants`;
+    $("lk-status").textContent = `done: ${found} constants` + (box.dataset.note || "");
   }
 
   function fromHash() {
@@ -117,12 +117,15 @@
     $("lk-event").value = q.get("event") || "";
     $("lk-strategy").value = q.get("strategy") || "closest";
     $("lk-conditions").value = q.getAll("c").join("\n");
+    box.dataset.note = q.get("commit") && q.get("commit") !== box.dataset.commit
+      ? ` (this link was made on catalog commit ${q.get("commit").slice(0, 12)}; this site shows ` +
+        `${box.dataset.commit.slice(0, 12)}: answers may differ)` : "";
     return true;
   }
 
   $("lk-go").addEventListener("click", () => {
     const q = new URLSearchParams({ detector: $("lk-detector").value, event: $("lk-event").value,
-                                    strategy: $("lk-strategy").value });
+                                    strategy: $("lk-strategy").value, commit: box.dataset.commit });
     $("lk-conditions").value.split("\n").map((l) => l.trim()).filter(Boolean).forEach((c) => q.append("c", c));
     history.replaceState(null, "", "#" + q.toString());
     run().catch((e) => { $("lk-status").textContent = String(e); });
