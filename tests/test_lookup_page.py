@@ -61,7 +61,7 @@ def test_lookup_page_equals_python_api(synthetic: Path, tmp_path: Path) -> None:
             assert in_browser == in_python, (detector, event, strategy, lines)
             compared += len(rows)
             found += len(in_python)
-        page.goto(f"{url}/lookup.html#{urlencode(query + [('commit', 'f' * 40)])}")  # a link made elsewhere
+        page.goto(f"{url}/lookup.html#{urlencode([*query, ('commit', 'f' * 40)])}")  # a link made elsewhere
         page.wait_for_function("document.getElementById('lk-status').textContent.startsWith('done')")
         assert "this link was made on catalog commit ffffffffffff" in page.inner_text("#lk-status")
         page.click("#lk-go")  # the button writes the permalink, with this site's commit
