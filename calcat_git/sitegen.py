@@ -136,7 +136,7 @@ class Site:
                  "## Newest mapping changes", ""]
         lines += [f"- {format_timestamp(t)} [{md(n)}](catalog/detectors/{n}.md): {md(c.reason)}" for t, n, c in changes]
         lines += ["", "## Newest constant injections", ""]
-        lines += [f"- {format_timestamp(from_micros(b))} {md(d)}: [{md(r)}](catalog/reports/{report_slug(r)}.md)"
+        lines += [f"- {format_timestamp(from_micros(b))} {md(d)}: [{md(r)}](catalog/reports/{d}.md#{report_slug(r)})"
                   for _, d, r, b in batches]
         self.write("index.md", "\n".join(lines))
 
@@ -201,7 +201,7 @@ class Site:
         groups: dict[tuple[str, str], list[CCVRow]] = defaultdict(list)
         for row in rows:
             groups[(row.calibration, row.pdu)].append(row)
-        lines = [f"{len(rows)} constants. Newest per calibration and PDU (all rows: "
+        lines = [f"{len(rows)} constants ([reports](../reports/{name}.md)). Newest per calibration and PDU (all rows: "
                  f"[JSON](../../api/v1/ccvs/{name}.json)):", "",
                  "| calibration | PDU | newest begin_at | count | condition sets |", "|---|---|---|---:|---:|"]
         for (cal, pdu), group in sorted(groups.items())[:PAGE_ROWS]:

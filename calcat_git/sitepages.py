@@ -43,19 +43,23 @@ def parameter_pages(site: Site) -> None:
 
 
 def report_pages(site: Site) -> None:
+    """One page per detector listing its reports (reports grow with injections: one page
+    each would not scale), each report an anchor."""
     from .sitegen import md
 
-    by_report: dict[str, list[CCVRow]] = defaultdict(list)
+    by_report: dict[tuple[str, str], list[CCVRow]] = defaultdict(list)
     for rows in site.ccvs.values():
         for row in rows:
-            by_report[row.report_path].append(row)
-    for path, rows in by_report.items():
-        groups = Counter((r.detector, r.calibration) for r in rows)
-        first = min(r.begin_at for r in rows)
-        ids = {r.report_id for r in rows if r.report_id is not None}
-        lines = [f"# Report {md(path)}", "", f"Id {', '.join(map(str, sorted(ids))) or '—'} · {len(rows)} constants, "
-                 f"begin_at from {format_timestamp(from_micros(first))}", "",
-                 "| detector | calibration | constants |", "|---|---|---:|"]
-        lines += [f"| [{md(d)}](../detectors/{d}.md) | [{md(c)}](../calibrations/{c}.md) | {n} |"
-                  for (d, c), n in sorted(groups.items())]
-        site.write(f"catalog/reports/{report_slug(path)}.md", "\n".join(lines))
+            by_report[(row.detector, row.report_path)].append(row)
+    pages: dict[str, list[str]] = defaultdict(list)
+    for (detector, path), rows in sorted(by_report.items(), key=lambda kv: -min(r.begin_at for r in kv[1])):
+        groups = Counter(r.calibration for r in rows)
+        ids = sorted({r.report_id for r in rows if r.report_id is not None})
+        pages[detector].append(
+            f'| <span id="{report_slug(path)}"></span>{md(path)} | {", ".join(map(str, ids)) or "—"} | '
+            f"{format_timestamp(from_micros(min(r.begin_at for r in rows)))} | "
+            + ", ".join(f"[{md(c)}](../calibrations/{c}.md) × {n}" for c, n in sorted(groups.items())) + " |")
+    for detector, lines in pages.items():
+        head = [f"# Reports of {md(detector)}", "", f"[{md(detector)}](../detectors/{detector}.md) · {len(lines)} "
+                "reports, newest first", "", "| report | id | first begin_at | constants |", "|---|---|---|---|"]
+        site.write(f"catalog/reports/{detector}.md", "\n".join(head + lines))

@@ -39,9 +39,10 @@ def test_pages_exist_and_link(built: Path) -> None:
     assert (built / "guide/cli.html").exists() and (built / "search/search_index.json").exists()
     from calcat_git.sitepages import report_slug
 
-    report = (built / f"catalog/reports/{report_slug('xfel/reports/MID/AGIPD/dark_r0012.pdf')}.html").read_text()
-    assert "Id 3757" in report and "../detectors/MID_DET_AGIPD1M-1.html" in report
-    assert "catalog/reports/r-" in home
+    report = (built / "catalog/reports/MID_DET_AGIPD1M-1.html").read_text()
+    slug = report_slug("xfel/reports/MID/AGIPD/dark_r0012.pdf")
+    assert f'id="{slug}"' in report and "3757" in report and "../detectors/MID_DET_AGIPD1M-1.html" in report
+    assert f"catalog/reports/MID_DET_AGIPD1M-1.html#{slug}" in home
     offset = (built / "catalog/calibrations/Offset.html").read_text()
     assert "../types/AGIPD-Type.html" in offset and "&lt;script&gt;" in offset
     assert "Memory Cells" in (built / "catalog/parameters/memory_cells.html").read_text()
