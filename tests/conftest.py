@@ -10,6 +10,14 @@ REPO_ROOT = HERE.parent
 MINI = HERE / "data" / "mini"
 
 
+@pytest.fixture(autouse=True)
+def git_identity(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Commits made by the code under test need an identity, also on machines without a git config."""
+    for key, value in (("GIT_AUTHOR_NAME", "Test Expert"), ("GIT_AUTHOR_EMAIL", "test@example.org"),
+                       ("GIT_COMMITTER_NAME", "Test Expert"), ("GIT_COMMITTER_EMAIL", "test@example.org")):
+        monkeypatch.setenv(key, value)
+
+
 @pytest.fixture
 def mini(tmp_path: Path) -> Path:
     """A private copy of the small test catalog (2 detectors, 6 PDUs, 1 batch)."""
