@@ -19,9 +19,9 @@ from .selection import (
     Asked,
     CCVRow,
     Deviations,
-    choose,
     condition_mismatch,
     eligibility,
+    select,
     why_missing,
 )
 from .timeutil import ensure_utc, format_timestamp, now_utc
@@ -87,10 +87,7 @@ class Engine:
             return index.best_ccvs(pdus, calibration, ids, seq, event_us, strategy, include_bad)
         chosen = {}
         for pdu in pdus:
-            usable = [r for r in self.candidates(pdu, calibration)
-                      if condition_mismatch(r.conditions, asked, self.defaults) is None
-                      and eligibility(r, event_us, include_bad) is None]
-            row = choose(usable, event_us, strategy)
+            row = select(self.candidates(pdu, calibration), asked, self.defaults, event_us, strategy, include_bad)
             if row is not None:
                 chosen[pdu] = row
         return chosen

@@ -103,6 +103,14 @@ def choose(rows: Iterable[CCVRow], event_us: int, strategy: str) -> CCVRow | Non
     raise ValueError(f"unknown begin_at strategy {strategy!r}: use one of {', '.join(STRATEGIES)}")
 
 
+def select(rows: Iterable[CCVRow], asked: Asked, defaults: Deviations, event_us: int, strategy: str,
+           include_bad: bool = False) -> CCVRow | None:
+    """Rules 3–5 over the candidates of one PDU and calibration: the CCV chosen, or None."""
+    usable = [r for r in rows if condition_mismatch(r.conditions, asked, defaults) is None
+              and eligibility(r, event_us, include_bad) is None]
+    return choose(usable, event_us, strategy)
+
+
 def _differing(stored: dict[str, Any], asked: Asked, defaults: Deviations) -> int:
     """How many parameters differ (missing on either side, or out of deviation)."""
     return sum(1 for name in set(stored) | set(asked)

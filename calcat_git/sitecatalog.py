@@ -15,7 +15,7 @@ from .blobs import micros
 from .errors import InvalidInputError, NotFoundError, closest_names
 from .mapping import Mapping
 from .model import Detector
-from .selection import CCVRow, choose, condition_mismatch, eligibility
+from .selection import CCVRow, select
 from .timeutil import ensure_utc, now_utc, parse_timestamp
 
 
@@ -70,10 +70,8 @@ class SiteCatalog:
         found: dict[str, dict[str, CCVRow]] = {}
         for calibration, conditions in asked.items():
             for aggregator, pdu in slots.items():
-                usable = [r for r in rows if r.pdu == pdu and r.calibration == calibration
-                          and condition_mismatch(r.conditions, conditions, defaults) is None
-                          and eligibility(r, event_us, False) is None]
-                best = choose(usable, event_us, strategy) if pdu else None
+                candidates = [r for r in rows if r.pdu == pdu and r.calibration == calibration]
+                best = select(candidates, conditions, defaults, event_us, strategy) if pdu else None
                 if best is not None:
                     found.setdefault(calibration, {})[aggregator] = best
         return found

@@ -18,14 +18,21 @@ from calcat_git.lookup import Engine
 from .test_site_browser import ARGS, CHROMIUM, serve
 
 
-def test_lookup_page_equals_python_api(synthetic: Path, tmp_path: Path) -> None:
-    from playwright.sync_api import sync_playwright
-
-    repo = tmp_path / "catalog"
+@pytest.fixture(scope="module")
+def synthetic_site(synthetic: Path, tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
+    """A copy of the synthetic catalog and its built site."""
+    root = tmp_path_factory.mktemp("site")
+    repo, out = root / "catalog", root / "html"
     shutil.copytree(synthetic, repo)
-    out = tmp_path / "html"
     subprocess.run([sys.executable, "-m", "calcat_git", "site", "build", "--repo", str(repo), "--out", str(out)],
                    check=True, capture_output=True)
+    return repo, out
+
+
+def test_lookup_page_equals_python_api(synthetic_site: tuple[Path, Path]) -> None:
+    from playwright.sync_api import sync_playwright
+
+    repo, out = synthetic_site
     catalog = Catalog.open(repo)
     index, _ = catalog.index_at_snapshot() or (None, 0)
     assert index is not None
@@ -71,12 +78,8 @@ def test_lookup_page_equals_python_api(synthetic: Path, tmp_path: Path) -> None:
     assert compared > 500 and found > 50  # the queries do find constants, and do miss some
 
 
-def test_catalog_from_site_reads_the_static_api(synthetic: Path, tmp_path: Path) -> None:
-    repo = tmp_path / "catalog"
-    shutil.copytree(synthetic, repo)
-    out = tmp_path / "html"
-    subprocess.run([sys.executable, "-m", "calcat_git", "site", "build", "--repo", str(repo), "--out", str(out)],
-                   check=True, capture_output=True)
+def test_catalog_from_site_reads_the_static_api(synthetic_site: tuple[Path, Path]) -> None:
+    repo, out = synthetic_site
     catalog, site = Catalog.open(repo), Catalog.from_site(out)
     found = catalog.index_at_snapshot()
     assert found is not None

@@ -21,7 +21,7 @@ from calcat_git import Catalog, ConstantBatch
 from calcat_git.blobs import micros
 from calcat_git.gitrepo import GitRepo, Timeline
 from calcat_git.lookup import Engine
-from calcat_git.selection import CCVRow, choose, condition_mismatch, eligibility
+from calcat_git.selection import CCVRow, select
 from calcat_git.yamlload import load_yaml
 
 Query = tuple[str, datetime, datetime, dict[str, dict[str, float | str]]]
@@ -70,10 +70,8 @@ def naive_lookup(repo: GitRepo, timeline: Timeline, cat: Catalog, query: Query) 
     out: dict[str, dict[str, str]] = {}
     for cal, conditions in asked.items():
         for agg, pdu in pdus.items():
-            usable = [r for r in rows if r.pdu == pdu and r.calibration == cal
-                      and condition_mismatch(r.conditions, conditions, defaults) is None
-                      and eligibility(r, event_us, False) is None]
-            winner = choose(usable, event_us, "closest")
+            candidates = [r for r in rows if r.pdu == pdu and r.calibration == cal]
+            winner = select(candidates, conditions, defaults, event_us, "closest")
             if winner:
                 out.setdefault(cal, {})[agg] = winner.ccv_id
     return out
