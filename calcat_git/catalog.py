@@ -94,6 +94,17 @@ class Catalog:
             self._registry = load_registry(repo.tree_files(self._commit.sha))
         return self._registry
 
+    def entities(self) -> Registry:
+        """The records of registry/ only (no constants): cheap at any catalog size."""
+        if self._registry is not None or self._repo is None or self._commit is None:
+            return self.registry
+        return load_registry(self._repo.tree_files(self._commit.sha, ["registry"]))
+
+    def mapping_history(self, grace: timedelta = DEFAULT_GRACE) -> list[HistoryEntry]:
+        """Every mapping change of every detector up to this snapshot (see :meth:`history`)."""
+        repo, commit = self._git()
+        return mapping_history(repo, commit.sha, grace)
+
     @property
     def commit(self) -> str | None:
         """The commit this catalog was read from (None for a working tree)."""
@@ -140,11 +151,11 @@ class Catalog:
     def history(self, name: str, grace: timedelta = DEFAULT_GRACE) -> list[HistoryEntry]:
         """Every mapping change of a detector, or moving a PDU, with the commit that
         introduced it (up to this snapshot), oldest first; backdated ones are marked."""
-        repo, commit = self._git()
+        self._git()  # a working tree has no history: say so first
         detectors, pdus = self.names("detector"), self.names("pdu")
         if name not in detectors and name not in pdus:
             raise NotFoundError(f"{name!r} is neither a detector nor a PDU{closest_names(name, detectors + pdus)}")
-        entries = mapping_history(repo, commit.sha, grace)
+        entries = self.mapping_history(grace)
         if name in detectors:
             return [e for e in entries if e.detector == name]
         return [e for e in entries if self._moves_pdu(e, name)]

@@ -15,9 +15,7 @@ from typing import Any
 from .blobs import from_micros
 from .catalog import Catalog
 from .errors import RepositoryError
-from .gitrepo import GitRepo
-from .history import HistoryEntry, mapping_history
-from .loading import Registry, load_registry
+from .history import HistoryEntry
 from .lookup import registry_rows
 from .schema import schema_text
 from .selection import CCVRow
@@ -62,12 +60,6 @@ def md(text: object) -> str:
     return "".join(f"\\{ch}" if ch in "\\`*_{}[]()#+-.!|~" else ch for ch in out)
 
 
-def _registry_only(catalog: Catalog) -> Registry:
-    if catalog.commit is None or catalog._repo is None:
-        return catalog.registry
-    return load_registry(GitRepo(catalog.root).tree_files(catalog.commit, ["registry"]))
-
-
 def _ccvs_by_detector(catalog: Catalog) -> dict[str, list[CCVRow]]:
     found = catalog.index_at_snapshot()
     out: dict[str, list[CCVRow]] = defaultdict(list)
@@ -87,7 +79,7 @@ class Site:
 
     def __init__(self, catalog: Catalog, out: Path) -> None:
         self.catalog, self.out = catalog, out
-        self.reg = _registry_only(catalog)
+        self.reg = catalog.entities()
         self.ccvs = _ccvs_by_detector(catalog)
         self.per_pdu = Counter(r.pdu for rows in self.ccvs.values() for r in rows)
         self._history_all: list[HistoryEntry] | None = None
@@ -175,8 +167,7 @@ class Site:
     def _entries(self, name: str) -> list[HistoryEntry]:
         if self._history_all is None:
             try:  # one walk of the history for all detectors
-                repo, commit = self.catalog._git()
-                self._history_all = mapping_history(repo, commit.sha)
+                self._history_all = self.catalog.mapping_history()
             except RepositoryError:  # a working tree has no history
                 self._history_all = []
         return [e for e in self._history_all if e.detector == name]
