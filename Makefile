@@ -42,7 +42,7 @@ test: lint chromium
 
 # Browser tests drive Debian's chromium (never a downloaded browser).
 chromium:
-	@command -v chromium >/dev/null || (apt-get update -qq && apt-get install -y -qq chromium >/dev/null)
+	@command -v chromium >/dev/null || (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null)
 
 site: $(STAMP)
 	$(BIN)/calcat-git site build
