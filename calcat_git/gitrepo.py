@@ -44,14 +44,24 @@ class GitRepo:
         out = self._git("rev-parse", "--git-dir", what=f"{self.path} is not a git repository")
         self.git_dir = (self.path / out.strip()).resolve()
 
-    def _git(self, *args: str, what: str = "", data: bytes | None = None) -> str:
-        return self._git_bytes(*args, what=what, data=data).decode("utf-8", "replace")
-
-    def _git_bytes(self, *args: str, what: str = "", data: bytes | None = None) -> bytes:
+    def _run(self, *args: str, data: bytes | None = None,
+             env: dict[str, str] | None = None) -> subprocess.CompletedProcess[bytes]:
         try:
-            result = subprocess.run(["git", "-C", str(self.path), *args], input=data, capture_output=True, check=False)
+            return subprocess.run(["git", "-C", str(self.path), *args], input=data, env=env, capture_output=True,
+                                  check=False)
         except FileNotFoundError:
             raise RepositoryError("git is not installed or not on PATH") from None
+
+    def _ok(self, *args: str) -> bool:
+        """Does this git command succeed?"""
+        return self._run(*args).returncode == 0
+
+    def _git(self, *args: str, what: str = "", data: bytes | None = None, env: dict[str, str] | None = None) -> str:
+        return self._git_bytes(*args, what=what, data=data, env=env).decode("utf-8", "replace")
+
+    def _git_bytes(self, *args: str, what: str = "", data: bytes | None = None,
+                   env: dict[str, str] | None = None) -> bytes:
+        result = self._run(*args, data=data, env=env)
         if result.returncode != 0:
             detail = result.stderr.decode("utf-8", "replace").strip().splitlines()
             raise RepositoryError(f"{what or 'git ' + ' '.join(args)}: {detail[-1] if detail else 'failed'}")
@@ -61,9 +71,7 @@ class GitRepo:
         """``branch`` as given, or ``main`` if it exists, else ``HEAD``."""
         candidates = [branch] if branch else ["main", "HEAD"]
         for name in candidates:
-            ok = subprocess.run(["git", "-C", str(self.path), "rev-parse", "--verify", "--quiet", f"{name}^{{commit}}"],
-                                capture_output=True, check=False)
-            if ok.returncode == 0:
+            if self._ok("rev-parse", "--verify", "--quiet", f"{name}^{{commit}}"):
                 return name
         raise RepositoryError(
             f"no branch {branch!r} in {self.path}: pass an existing branch" if branch
@@ -74,8 +82,7 @@ class GitRepo:
         return self._git("rev-parse", "--verify", f"{rev}^{{commit}}", what=f"no commit {rev!r}").strip()
 
     def is_ancestor(self, older: str, newer: str) -> bool:
-        return subprocess.run(["git", "-C", str(self.path), "merge-base", "--is-ancestor", older, newer],
-                              capture_output=True, check=False).returncode == 0
+        return self._ok("merge-base", "--is-ancestor", older, newer)
 
     def first_parent_log(self, rev: str) -> list[Commit]:
         """Commits on the first-parent line of ``rev``, oldest first."""
@@ -128,7 +135,7 @@ class GitRepo:
 
     def show_file(self, sha: str, path: str) -> bytes | None:
         """The content of ``path`` at commit ``sha``, or None if it has no such file."""
-        done = subprocess.run(["git", "-C", str(self.path), "show", f"{sha}:{path}"], capture_output=True, check=False)
+        done = self._run("show", f"{sha}:{path}")
         return done.stdout if done.returncode == 0 else None
 
     def commit_file(self, branch: str, path: str, content: bytes, message: str, when: int | None = None) -> str:
@@ -137,20 +144,15 @@ class GitRepo:
         import os
         import tempfile
 
-        exists = subprocess.run(["git", "-C", str(self.path), "rev-parse", "--verify", "--quiet",
-                                 f"refs/heads/{branch}"], capture_output=True, check=False).returncode == 0
+        exists = self._ok("rev-parse", "--verify", "--quiet", f"refs/heads/{branch}")
         parent = self.rev_parse(branch if exists else "HEAD")
         with tempfile.TemporaryDirectory() as tmp:
-            env = {**os.environ, "GIT_INDEX_FILE": os.path.join(tmp, "index")}
+            env = {**os.environ, "GIT_INDEX_FILE": os.path.join(tmp, "index")}  # the user's index stays untouched
             if when is not None:
                 env["GIT_COMMITTER_DATE"] = f"{when} +0000"
 
             def git(*args: str, data: bytes | None = None) -> str:
-                done = subprocess.run(["git", "-C", str(self.path), *args], env=env, input=data, capture_output=True,
-                                      check=False)
-                if done.returncode != 0:
-                    raise RepositoryError(f"git {args[0]}: {done.stderr.decode(errors='replace').strip()}")
-                return done.stdout.decode().strip()
+                return self._git(*args, data=data, env=env).strip()
 
             blob = git("hash-object", "-w", "--stdin", data=content)
             git("read-tree", parent)

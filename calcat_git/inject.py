@@ -11,7 +11,6 @@ from __future__ import annotations
 import os
 import re
 import shutil
-import subprocess
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -165,7 +164,7 @@ def inject(root: str | Path, files: list[str | Path], *, report_path: str, repor
                 temp.write_text(text, "utf-8")
                 os.replace(temp, target)
                 made = _commit(root, batch_path, message) if commit else None
-        except (CalcatGitError, OSError, subprocess.CalledProcessError):
+        except (CalcatGitError, OSError):
             target.unlink(missing_ok=True)
             for path in written:
                 path.unlink(missing_ok=True)
@@ -175,8 +174,7 @@ def inject(root: str | Path, files: list[str | Path], *, report_path: str, repor
 
 
 def _commit(root: Path, batch_path: str, message: str) -> str:
-    subprocess.run(["git", "-C", str(root), "add", "--", batch_path], check=True, capture_output=True)
-    subprocess.run(["git", "-C", str(root), "commit", "-q", "-m", message, "--", batch_path], check=True,
-                   capture_output=True)
-    out = subprocess.run(["git", "-C", str(root), "rev-parse", "HEAD"], check=True, capture_output=True, text=True)
-    return out.stdout.strip()
+    repo = GitRepo(root)
+    repo._git("add", "--", batch_path)
+    repo._git("commit", "-q", "-m", message, "--", batch_path)
+    return repo.rev_parse("HEAD")
