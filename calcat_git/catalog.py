@@ -177,19 +177,19 @@ class Catalog:
         return run_checks(self.registry, skip)
 
     def _record(self, kind: str, cls: type[R], table: str, name: str) -> R:
-        if self._index is not None and self._seq is not None:
-            record = self._index.record(kind, name, self._seq, cls)
+        found = self.index_at_snapshot()
+        if found is not None:
+            record = found[0].record(kind, name, found[1], cls)
             if record is not None:
                 return record
-            known = self._index.names(kind, self._seq)
+            known = found[0].names(kind, found[1])
             raise NotFoundError(f"unknown {kind.replace('_', ' ')} {name!r}{closest_names(name, known)}")
         return _get(getattr(self.registry, table), kind.replace("_", " "), name)  # type: ignore[no-any-return]
 
     def names(self, kind: str) -> list[str]:
         """Identifiers of every record of ``kind`` (``detector``, ``pdu``, …) in this snapshot."""
-        if self._index is not None and self._seq is not None:
-            return self._index.names(kind, self._seq)
-        return sorted(self.registry.table(kind))
+        found = self.index_at_snapshot()
+        return found[0].names(kind, found[1]) if found is not None else sorted(self.registry.table(kind))
 
     def detector(self, name: str) -> Detector:
         return self._record("detector", Detector, "detectors", name)
@@ -234,8 +234,9 @@ class Catalog:
         """
         det = self.detector(detector)
         moment = now_utc() if at is None else ensure_utc(at, "'at' time")
-        if self._index is not None and self._seq is not None:
-            state = self._index.mapping(detector, moment, self._seq, det.aggregators)
+        found = self.index_at_snapshot()
+        if found is not None:
+            state = found[0].mapping(detector, moment, found[1], det.aggregators)
         else:
             mapping = self.registry.mappings.get(detector)
             state = mapping.state_at(moment) if mapping else {}
