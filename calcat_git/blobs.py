@@ -8,12 +8,13 @@ from __future__ import annotations
 
 import json
 import subprocess
-from datetime import UTC, datetime, timedelta
 from typing import IO, Any
 
 from .constants import ConstantBatch
 from .loading import REGISTRY_KINDS, classify
 from .mapping import Mapping
+from .selection import CCVRow
+from .timeutil import micros
 from .yamlload import YamlError, load_yaml
 
 # parsed forms
@@ -22,19 +23,6 @@ from .yamlload import YamlError, load_yaml
 #   ("constants", ccv_rows)                see ccv_rows()
 #   ("invalid", message)                   the file is not valid; the index skips it
 Parsed = tuple[Any, ...]
-
-
-def micros(moment: datetime) -> int:
-    """A UTC datetime as integer microseconds since the epoch (exact, sortable)."""
-    return int(moment.timestamp()) * 1_000_000 + moment.microsecond
-
-
-EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
-
-
-def from_micros(value: int) -> datetime:
-    """Inverse of :func:`micros`."""
-    return EPOCH + timedelta(microseconds=value)
 
 
 class BlobReader:
@@ -61,17 +49,23 @@ class BlobReader:
         self.proc.wait()
 
 
+def batch_rows(batch: ConstantBatch, path: str) -> list[CCVRow]:
+    """The CCVs of a batch file as the look-up sees them (conditions merged, id derived)."""
+    return [CCVRow(
+        ccv_id=ccv.identity(batch), detector=batch.detector, calibration=ccv.calibration, pdu=ccv.pdu,
+        begin_at=micros(ccv.begin_at), end_at=micros(ccv.end_at) if ccv.end_at else None, file=ccv.file,
+        dataset=ccv.dataset, sha256=ccv.sha256, good_quality=ccv.good_quality, deployed=ccv.deployed,
+        conditions={c.name: c.to_item() for c in batch.conditions_for(ccv)}, batch=path,
+        report_id=batch.report.id, report_path=batch.report.path, calcat_id=ccv.calcat_id,
+    ) for ccv in batch.constants]
+
+
 def ccv_rows(batch: ConstantBatch, path: str) -> list[tuple[Any, ...]]:
-    rows = []
-    for ccv in batch.constants:
-        conditions = {c.name: c.to_item() for c in batch.conditions_for(ccv)}
-        rows.append((
-            ccv.identity(batch), batch.detector, ccv.calibration, ccv.pdu, micros(ccv.begin_at),
-            micros(ccv.end_at) if ccv.end_at else None, ccv.file, ccv.dataset, ccv.sha256,
-            int(ccv.good_quality), int(ccv.deployed), json.dumps(conditions, sort_keys=True), path,
-            batch.report.id, batch.report.path, micros(batch.injected_at), ccv.calcat_id,
-        ))
-    return rows
+    """The index's ``ccvs`` columns (conditions as JSON text) of a batch file."""
+    injected = micros(batch.injected_at)
+    return [(r.ccv_id, r.detector, r.calibration, r.pdu, r.begin_at, r.end_at, r.file, r.dataset, r.sha256,
+             int(r.good_quality), int(r.deployed), json.dumps(r.conditions, sort_keys=True), r.batch, r.report_id,
+             r.report_path, injected, r.calcat_id) for r in batch_rows(batch, path)]
 
 
 def parse_blob(path: str, raw: bytes) -> Parsed:

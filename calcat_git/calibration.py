@@ -9,7 +9,6 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from .blobs import from_micros
 from .catalog import Catalog
 from .conditions import ConditionsBase
 from .errors import InvalidInputError, NotFoundError
@@ -17,7 +16,7 @@ from .lookup import Engine, Outcome
 from .model import Detector
 from .selection import CCVRow
 from .store import store_file, store_root
-from .timeutil import format_timestamp
+from .timeutil import format_timestamp, from_micros
 
 
 def ccv_int_id(ccv_id: str, calcat_id: int | None = None) -> int:

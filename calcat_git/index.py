@@ -19,12 +19,11 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, TypeVar
 
-from .blobs import micros
 from .errors import RepositoryError
 from .gitrepo import Commit, GitRepo
 from .locks import exclusive
 from .selection import Asked, CCVRow, Deviations, choose, condition_mismatch
-from .timeutil import format_timestamp
+from .timeutil import format_timestamp, micros
 
 FORMAT = "3"
 APPLICATION_ID = 0x43414C47  # "CALG"
@@ -274,6 +273,14 @@ class Index:
         only = "" if condition_ids is None else f"AND condition_id IN ({','.join(map(str, condition_ids)) or 'NULL'})"
         return self._rows(f"pdu = :p AND calibration = :c AND {VISIBLE} {only} ORDER BY begin_at",
                           {"p": pdu, "c": calibration, "s": seq})
+
+    def snapshot_ccvs(self, seq: int) -> list[CCVRow]:
+        """Every CCV visible in snapshot ``seq``, by begin_at."""
+        return self._rows(f"{VISIBLE} ORDER BY begin_at", {"s": seq})
+
+    def snapshot_files(self, seq: int) -> dict[str, str]:
+        """Store path → sha256 of every constant file snapshot ``seq`` names."""
+        return dict(self.conn.execute(f"SELECT DISTINCT file, sha256 FROM ccvs WHERE {VISIBLE}", {"s": seq}))
 
     def report_ccvs(self, report: int | str, seq: int) -> list[CCVRow]:
         column = "report_id" if isinstance(report, int) else "report_path"

@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from .blobs import from_micros, micros
+from .blobs import batch_rows
 from .catalog import Catalog
 from .errors import InvalidInputError, NotFoundError, closest_names
 from .model import Detector
@@ -24,7 +24,7 @@ from .selection import (
     select,
     why_missing,
 )
-from .timeutil import ensure_utc, format_timestamp, now_utc
+from .timeutil import ensure_utc, format_timestamp, from_micros, micros, now_utc
 
 
 @dataclass
@@ -44,14 +44,8 @@ def registry_rows(catalog: Catalog) -> dict[tuple[str, str], list[CCVRow]]:
     """Every CCV of the snapshot's records by (PDU, calibration): the brute-force source."""
     rows: dict[tuple[str, str], list[CCVRow]] = defaultdict(list)
     for path, batch in catalog.registry.batches.items():
-        for ccv in batch.constants:
-            conditions = {c.name: c.to_item() for c in batch.conditions_for(ccv)}
-            rows[(ccv.pdu, ccv.calibration)].append(CCVRow(
-                ccv_id=ccv.identity(batch), detector=batch.detector, calibration=ccv.calibration, pdu=ccv.pdu,
-                begin_at=micros(ccv.begin_at), end_at=micros(ccv.end_at) if ccv.end_at else None, file=ccv.file,
-                dataset=ccv.dataset, sha256=ccv.sha256, good_quality=ccv.good_quality, deployed=ccv.deployed,
-                conditions=conditions, batch=path, report_id=batch.report.id, report_path=batch.report.path,
-                calcat_id=ccv.calcat_id))
+        for row in batch_rows(batch, path):
+            rows[(row.pdu, row.calibration)].append(row)
     return rows
 
 

@@ -24,8 +24,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from .blobs import from_micros
-from .timeutil import format_timestamp
+from .timeutil import format_timestamp, from_micros
 
 Asked = dict[str, float | str]
 Deviations = dict[str, tuple[float, float]]  # parameter spelling -> default (lower, upper)

@@ -11,12 +11,11 @@ from pathlib import Path
 from typing import Any
 from urllib.request import urlopen
 
-from .blobs import micros
 from .errors import InvalidInputError, NotFoundError, closest_names
 from .mapping import Mapping
 from .model import Detector
 from .selection import CCVRow, select
-from .timeutil import ensure_utc, now_utc, parse_timestamp
+from .timeutil import ensure_utc, micros, now_utc, parse_timestamp
 
 
 class SiteCatalog:

@@ -12,7 +12,6 @@ from html import escape
 from pathlib import Path
 from typing import Any
 
-from .blobs import from_micros
 from .catalog import Catalog
 from .errors import RepositoryError
 from .history import HistoryEntry
@@ -21,7 +20,7 @@ from .schema import schema_text
 from .selection import CCVRow
 from .sitepages import calibration_pages, parameter_pages, report_pages, report_slug
 from .svg import timeline
-from .timeutil import format_timestamp, now_utc
+from .timeutil import format_timestamp, from_micros, now_utc
 
 PAGE_ROWS = 50  # CCV rows in a page's HTML; the rest is in JSON shards
 CCV_TABLE = """<div class="ccv-table" data-src="{src}" data-detector="{detector}" markdown="0">
@@ -65,7 +64,7 @@ def _ccvs_by_detector(catalog: Catalog) -> dict[str, list[CCVRow]]:
     out: dict[str, list[CCVRow]] = defaultdict(list)
     if found is not None:
         index, seq = found
-        for row in index._rows("tx_from <= :s AND (tx_to IS NULL OR tx_to > :s) ORDER BY begin_at", {"s": seq}):
+        for row in index.snapshot_ccvs(seq):
             out[row.detector].append(row)
     else:
         for rows in registry_rows(catalog).values():

@@ -6,9 +6,8 @@ import hashlib
 from collections import Counter, defaultdict
 from typing import TYPE_CHECKING
 
-from .blobs import from_micros
 from .selection import CCVRow
-from .timeutil import format_timestamp
+from .timeutil import format_timestamp, from_micros
 
 if TYPE_CHECKING:
     from .sitegen import Site

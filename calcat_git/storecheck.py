@@ -16,9 +16,7 @@ def referenced_files(catalog: Catalog) -> dict[str, str]:
     found = catalog.index_at_snapshot()
     if found is not None:
         index, seq = found
-        rows = index.conn.execute("SELECT DISTINCT file, sha256 FROM ccvs WHERE tx_from <= ? AND "
-                                  "(tx_to IS NULL OR tx_to > ?)", (seq, seq))
-        return dict(rows)
+        return index.snapshot_files(seq)
     return {c.file: c.sha256 for batch in catalog.registry.batches.values() for c in batch.constants}
 
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 from .errors import InvalidInputError
 
@@ -66,3 +66,17 @@ def ensure_utc(value: datetime | str, what: str = "timestamp") -> datetime:
 
 def now_utc() -> datetime:
     return datetime.now(UTC)
+
+
+EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+MICROSECOND = timedelta(microseconds=1)
+
+
+def micros(moment: datetime) -> int:
+    """A UTC datetime as integer microseconds since the epoch (exact, sortable)."""
+    return (moment - EPOCH) // MICROSECOND
+
+
+def from_micros(value: int) -> datetime:
+    """Inverse of :func:`micros`."""
+    return EPOCH + value * MICROSECOND

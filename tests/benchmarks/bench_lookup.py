@@ -18,10 +18,11 @@ from pathlib import Path
 from typing import Any
 
 from calcat_git import Catalog, ConstantBatch
-from calcat_git.blobs import micros
+from calcat_git.blobs import batch_rows
 from calcat_git.gitrepo import GitRepo, Timeline
 from calcat_git.lookup import Engine
 from calcat_git.selection import CCVRow, select
+from calcat_git.timeutil import micros
 from calcat_git.yamlload import load_yaml
 
 Query = tuple[str, datetime, datetime, dict[str, dict[str, float | str]]]
@@ -58,13 +59,7 @@ def naive_lookup(repo: GitRepo, timeline: Timeline, cat: Catalog, query: Query) 
     rows: list[CCVRow] = []
     for raw, path in zip(repo.read_blobs([line.split()[2] for line in listing]),
                          [line.split("\t", 1)[1] for line in listing], strict=True):
-        batch = ConstantBatch.from_dict(load_yaml(raw).data)
-        for ccv in batch.constants:
-            rows.append(CCVRow(ccv_id=ccv.identity(batch), detector=det, calibration=ccv.calibration, pdu=ccv.pdu,
-                               begin_at=micros(ccv.begin_at), end_at=None, file=ccv.file, dataset=ccv.dataset,
-                               sha256=ccv.sha256, good_quality=ccv.good_quality, deployed=ccv.deployed,
-                               conditions={c.name: c.to_item() for c in batch.conditions_for(ccv)}, batch=path,
-                               report_id=batch.report.id, report_path=batch.report.path, calcat_id=None))
+        rows += batch_rows(ConstantBatch.from_dict(load_yaml(raw).data), path)
     at = cat.at(sha)
     pdus, defaults, event_us = at.mapping(det, at=event), at.parameter_deviations(), micros(event)
     out: dict[str, dict[str, str]] = {}
