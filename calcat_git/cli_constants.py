@@ -168,6 +168,7 @@ def verify_store(repo: str, branch: str | None, store: str | None, snapshot: str
     """Check that every constant file a snapshot names is in the store, unchanged.
 
     Lists missing files and files whose sha256 differs; exit 1 if there are any.
+    CCVs imported from CALCAT name no sha256 and are counted as unverifiable.
     """
     from .catalog import Catalog
     from .storecheck import verify
@@ -186,6 +187,7 @@ def verify_store(repo: str, branch: str | None, store: str | None, snapshot: str
         for path in report["mismatch"]:
             click.echo(f"checksum differs: {path}")
         click.echo(f"{report['checked']} file(s) checked in {report['store']}: {len(report['missing'])} missing, "
-                   f"{len(report['mismatch'])} differ")
+                   f"{len(report['mismatch'])} differ"
+                   + (f"; {len(report['unverifiable'])} imported file(s) have no checksum" if report["unverifiable"] else ""))
     if report["missing"] or report["mismatch"]:
         sys.exit(1)

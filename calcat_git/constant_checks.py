@@ -76,3 +76,13 @@ def check_store_paths(reg: Registry) -> Iterator[Problem]:
             if not ccv.dataset.startswith("/") or ".." in ccv.dataset.split("/"):
                 yield reg.problem(path, f"constants.{i}.dataset", f"dataset {ccv.dataset!r} must be an "
                                   "absolute HDF5 path such as /PDU/Offset/0", "store-paths")
+
+
+@check("ccv-checksum")
+def check_ccv_checksums(reg: Registry) -> Iterator[Problem]:
+    """a CCV names its file's sha256, unless it was imported from CALCAT (calcat_id)"""
+    for path, batch in reg.batches.items():
+        for i, ccv in enumerate(batch.constants):
+            if not ccv.sha256 and ccv.calcat_id is None:
+                yield reg.problem(path, f"constants.{i}", "sha256 is missing: only CCVs imported from CALCAT "
+                                  "(with calcat_id) may leave it out; inject the file to get it", "ccv-checksum")

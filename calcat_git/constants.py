@@ -68,7 +68,7 @@ class CCV:
     begin_at: datetime
     file: str
     dataset: str
-    sha256: str
+    sha256: str = ""               # "" only for CCVs imported from CALCAT (file not in our store)
     good_quality: bool = True
     deployed: bool = True
     end_at: datetime | None = None
@@ -82,7 +82,7 @@ class CCV:
         return cls(
             calibration=d["calibration"], pdu=d["pdu"],
             begin_at=parse_timestamp(d["begin_at"]),
-            file=d["file"], dataset=d["dataset"], sha256=d["sha256"],
+            file=d["file"], dataset=d["dataset"], sha256=d.get("sha256", ""),
             good_quality=d.get("good_quality", True), deployed=d.get("deployed", True),
             end_at=None if end_at is None else parse_timestamp(end_at),
             conditions=_conditions(d.get("conditions")),
@@ -96,8 +96,10 @@ class CCV:
         }
         if self.end_at is not None:
             out["end_at"] = format_timestamp(self.end_at)
-        out.update(file=self.file, dataset=self.dataset, sha256=self.sha256,
-                   good_quality=self.good_quality, deployed=self.deployed)
+        out.update(file=self.file, dataset=self.dataset)
+        if self.sha256:
+            out["sha256"] = self.sha256
+        out.update(good_quality=self.good_quality, deployed=self.deployed)
         if self.conditions:
             out["conditions"] = _conditions_dict(self.conditions)
         if self.calcat_id is not None:

@@ -1,4 +1,8 @@
-"""``verify-store``: every file a snapshot names is present with its sha256."""
+"""``verify-store``: every file a snapshot names is present with its sha256.
+
+CCVs imported from CALCAT carry no sha256 (their files live in the facility's store):
+they are listed as ``unverifiable``, not checked.
+"""
 
 from __future__ import annotations
 
@@ -29,9 +33,11 @@ def _state(root: Path, relative: str, sha: str) -> str:
 
 def verify(catalog: Catalog, store: str | Path | None, jobs: int = 4) -> dict[str, Any]:
     root = store_root(store, catalog.root)
-    files = sorted(referenced_files(catalog).items())
+    named = referenced_files(catalog)
+    files = sorted((path, sha) for path, sha in named.items() if sha)
     report: dict[str, Any] = {"store": str(root), "commit": catalog.commit, "checked": len(files),
-                              "missing": [], "mismatch": []}
+                              "missing": [], "mismatch": [],
+                              "unverifiable": sorted(path for path, sha in named.items() if not sha)}
     show = sys.stderr.isatty() and len(files) > 100
     with ThreadPoolExecutor(max_workers=max(1, jobs)) as pool:
         for n, ((relative, _), state) in enumerate(zip(files, pool.map(lambda f: _state(root, *f), files),

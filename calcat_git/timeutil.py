@@ -80,3 +80,28 @@ def micros(moment: datetime) -> int:
 def from_micros(value: int) -> datetime:
     """Inverse of :func:`micros`."""
     return EPOCH + value * MICROSECOND
+
+
+FACILITY_ZONE = "Europe/Berlin"
+
+
+def parse_facility_time(text: str, zone: str = FACILITY_ZONE, what: str = "timestamp") -> datetime:
+    """Read a CALCAT time: with an offset as given, a naive one in the facility's zone.
+
+    Only CALCAT's own replies and requests are read this way (its clients send naive
+    times such as ``2020-01-07 13:26:48.00``); everything else is strict
+    (:func:`parse_timestamp`).
+    """
+    from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+    try:
+        return parse_timestamp(text, what)
+    except InvalidInputError as exc:
+        if "naive" not in str(exc):
+            raise
+    try:
+        tz = ZoneInfo(zone)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise InvalidInputError(f"unknown time zone {zone!r}: use an IANA name such as Europe/Berlin") from None
+    naive = parse_timestamp(text.strip() + "Z", what).replace(tzinfo=None)
+    return naive.replace(tzinfo=tz).astimezone(UTC)
