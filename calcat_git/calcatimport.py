@@ -131,15 +131,28 @@ def import_replies(root: str | Path, replies: Iterable[Reply], *, zone: str = FA
     return import_facts(root, collect(replies, zone), commit=commit, experts=experts)
 
 
+def _fetch_one(fetch: Fetch, path: str, query: dict[str, str], origin: str) -> Reply:
+    status, _, data = fetch(path, query, None)
+    return Reply(path=path, query=query, body=None, status=status, data=data, runtime=None, origin=origin)
+
+
+def _ids(replies: list[Reply], key: str) -> set[int]:
+    return {int(r[key]) for reply in replies if isinstance(reply.data, list)
+            for r in reply.data if isinstance(r, dict) and r.get(key) is not None}
+
+
 def crawl(fetch: Fetch, detectors: Iterable[str], snapshots: Iterable[datetime],
           reports: Iterable[int] = (), progress: Any = None) -> Iterator[Reply]:
     """The GETs an import needs from a live CALCAT: registry lists, each detector's PDUs at
-    each snapshot time, and CCVs (all pages) of each detector and report."""
+    each snapshot time, its CCVs and those of the given reports (all pages), then the
+    calibrations and reports those CCVs name."""
     say = progress or (lambda message: None)
+    lists = []
     for path in ("detector_types", "instruments", "calibrations"):
         say(f"reading {path}")
-        yield from get_pages(fetch, path, {})
-    times = [format_timestamp(t) for t in snapshots]
+        lists += list(get_pages(fetch, path, {}))
+    yield from lists
+    ccvs: list[Reply] = []
     for identifier in detectors:
         say(f"reading detector {identifier}")
         found = list(get_pages(fetch, "detectors", {"identifier": identifier}))
@@ -148,13 +161,18 @@ def crawl(fetch: Fetch, detectors: Iterable[str], snapshots: Iterable[datetime],
         if not records:
             raise InvalidInputError(f"CALCAT has no detector {identifier!r}")
         detector_id = str(records[0]["id"])
-        for at in times:
-            status, _, data = fetch("physical_detector_units/get_all_by_detector",
-                                    {"detector_id": detector_id, "pdu_snapshot_at": at}, None)
-            yield Reply(path="physical_detector_units/get_all_by_detector",
-                        query={"detector_id": detector_id, "pdu_snapshot_at": at}, body=None, status=status,
-                        data=data, runtime=None, origin=f"PDUs of {identifier} at {at}")
-        yield from get_pages(fetch, "calibration_constant_versions", {"detector_id": detector_id})
+        for at in (format_timestamp(t) for t in snapshots):
+            yield _fetch_one(fetch, "physical_detector_units/get_all_by_detector",
+                             {"detector_id": detector_id, "pdu_snapshot_at": at}, f"PDUs of {identifier} at {at}")
+        ccvs += list(get_pages(fetch, "calibration_constant_versions", {"detector_id": detector_id}))
     for report in reports:
-        say(f"reading report {report}")
-        yield from get_pages(fetch, "calibration_constant_versions", {"report_id": str(report)})
+        say(f"reading the CCVs of report {report}")
+        ccvs += list(get_pages(fetch, "calibration_constant_versions", {"report_id": str(report)}))
+    yield from ccvs
+    known = {int(r["id"]) for reply in lists if reply.path == "calibrations" and isinstance(reply.data, list)
+             for r in reply.data}
+    for cid in sorted({int(r["calibration_constant"]["calibration_id"]) for reply in ccvs
+                       if isinstance(reply.data, list) for r in reply.data} - known):
+        yield _fetch_one(fetch, f"calibrations/{cid}", {}, f"calibration {cid}")
+    for rid in sorted(_ids(ccvs, "report_id")):
+        yield _fetch_one(fetch, f"reports/{rid}", {}, f"report {rid}")

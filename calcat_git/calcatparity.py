@@ -63,7 +63,7 @@ def ccv_case(engine: Engine, facts: Facts, query: Query) -> Case:
         for aggregator, row in by_module.items():
             if query.karabo_da in ("", aggregator):
                 got[(calibration, row.pdu)] = (row.calcat_id, row.file, row.dataset)
-    diff = sorted(set(expected.items()) ^ set(got.items()))
+    diff = sorted(set(expected.items()) ^ set(got.items()), key=repr)
     detail = "" if not diff else f"{len(diff)} (calibration, PDU) answers differ, e.g. {diff[:2]}"
     return Case(**where, matched=not diff, detail=detail, expected=expected, got=got)
 
@@ -78,7 +78,7 @@ def pdu_case(catalog: Catalog, facts: Facts, detector_id: int, at: Any, slots: A
     except CalcatGitError as exc:
         return Case(**where, matched=False, detail=f"not in the catalog: {exc}", expected=expected)
     got = {a: p for a, p in state.items() if p is not None}
-    diff = sorted(set(expected.items()) ^ set(got.items()))
+    diff = sorted(set(expected.items()) ^ set(got.items()), key=repr)
     return Case(**where, matched=not diff, detail="" if not diff else f"slots differ: {diff[:4]}",
                 expected=expected, got=got)
 
