@@ -73,8 +73,8 @@ def _change(at: datetime, pending: _Pending) -> MappingChange:
     if pending.since is None:
         reason = f"first observed in CALCAT at {format_timestamp(at)}"
     else:
-        reason = (f"seen in CALCAT at {format_timestamp(at)}, different from the last observation "
-                  f"at {format_timestamp(pending.since)}: the change happened in between")
+        reason = (f"seen in CALCAT at {format_timestamp(at)}, different from what was known at "
+                  f"{format_timestamp(pending.since)}: the change happened in between")
     if pending.first_seen and pending.since is not None:
         reason += f"; {', '.join(pending.first_seen)} first observed then"
     return MappingChange(valid_from=at, reason=reason, modules=tuple(sorted(pending.modules.items())),
@@ -113,3 +113,24 @@ def disagreements(mapping: Mapping, observations: Iterable[Observation], detecto
             detail = ", ".join(f"{a}: CALCAT {p} / catalog {c}" for a, (p, c) in sorted(wrong.items()))
             out.append(f"{mapping.detector} at {format_timestamp(obs.at)} ({obs.origin}): {detail}")
     return out
+
+
+def extend_mapping(mapping: Mapping, observations: Iterable[Observation], detector_id: int) -> tuple[Mapping, list[str]]:
+    """An existing mapping with changes for observations after its last change; earlier
+    observations are only compared (disagreements are returned, never applied)."""
+    mine = [o for o in observations if o.detector_id == detector_id]
+    last = mapping.changes[-1].valid_from
+    conflicts = disagreements(mapping, [o for o in mine if o.at <= last], detector_id)
+    fold = _Fold()
+    for aggregator, pdu in mapping.state_at(last).items():
+        fold.state[(detector_id, aggregator)] = pdu
+        fold.seen[(detector_id, aggregator)] = last
+        if pdu is not None:
+            fold.home[pdu] = (detector_id, aggregator)
+    for obs in sorted((o for o in mine if o.at > last), key=lambda o: (o.at, not o.full)):
+        fold.observe(obs)
+    added = tuple(_change(at, pending) for at, pending in sorted(fold.changes[detector_id].items()))
+    if not added:
+        return mapping, conflicts
+    return Mapping(detector=mapping.detector, changes=mapping.changes + added, description=mapping.description,
+                   source=mapping.source), conflicts

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from .calcatfacts import CCVFact, ConditionValues, Facts
-from .calcatmapping import disagreements, fold_observations
+from .calcatmapping import extend_mapping, fold_observations
 from .constants import CCV, Condition, ConstantBatch, Report
 from .loading import Registry
 from .mapping import Mapping
@@ -180,7 +180,10 @@ class Planner:
                 self._same("detector", name, have, did)
                 mapping = self.reg.mappings.get(name)
                 if mapping is not None:
-                    self.plan.conflicts.extend(disagreements(mapping, self.facts.observations, did))
+                    extended, conflicts = extend_mapping(mapping, self.facts.observations, did)
+                    self.plan.conflicts.extend(conflicts)
+                    if extended is not mapping:
+                        self._put("mapping", self.reg.where("mapping", name), extended, False)
                 continue
             detector = self._new_detector(did, rec)
             if detector is not None:

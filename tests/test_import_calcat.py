@@ -1,0 +1,237 @@
+"""import-calcat: recorded CALCAT replies → catalog, parity with CALCAT's own answers."""
+
+from __future__ import annotations
+
+import json
+import re
+import shutil
+import subprocess
+import sys
+import threading
+from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+
+import pytest
+import yaml
+
+from calcat_git import Catalog
+from calcat_git.calcatfacts import collect
+from calcat_git.calcatimport import import_replies
+from calcat_git.calcatparity import parity
+from calcat_git.calcatreplies import read_cassettes
+from calcat_git.errors import CatalogInvalidError
+from calcat_git.timeutil import parse_facility_time
+
+from .conftest import HERE, git
+
+REPLIES = HERE / "data" / "calcat-replies"
+# Cases where parity is impossible from the recorded data alone, and why.
+IMPOSSIBLE = {
+    "test_DetectorData_from_instrument.yaml#8":
+        "SA1_XTD9_HIREX: CALCAT's aggregators 'GH200/1', 'GH200/2' contain '/', which catalog names refuse",
+}
+
+
+def empty_repo(root: Path) -> Path:
+    root.mkdir(parents=True)
+    git(root, "init", "-q", "-b", "main")
+    git(root, "commit", "-q", "--allow-empty", "-m", "empty catalog")
+    return root
+
+
+@pytest.fixture(scope="module")
+def imported(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    root = empty_repo(tmp_path_factory.mktemp("import") / "catalog")
+    result = subprocess.run([sys.executable, "-m", "calcat_git", "import-calcat", "--replies", str(REPLIES),
+                             "--repo", str(root), "--json"], capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr
+    assert json.loads(result.stdout)["added"]["ccv"] == 559
+    return root
+
+
+def test_import_is_one_valid_commit_with_ids(imported: Path) -> None:
+    assert git(imported, "rev-list", "--count", "HEAD") == "2"
+    assert git(imported, "log", "-1", "--format=%s").startswith("import-calcat: ")
+    assert git(imported, "status", "--porcelain") == ""
+    catalog = Catalog.open(imported)
+    assert catalog.validate() == []
+    assert catalog.detector("MID_DET_AGIPD1M-1").calcat_id == 4
+    assert catalog.pdu("AGIPD_SIV1_AGIPDV11_M337").calcat_id == 81
+    ids = {c.calcat_id for b in catalog.registry.batches.values() for c in b.constants}
+    assert len(ids) == 559 and 141880 in ids and 229069 in ids
+
+
+def test_offsets_are_kept_exact_in_utc(imported: Path) -> None:
+    # CCV 141880: "begin_at": "2022-09-02T07:42:33.000+02:00" in CALCAT
+    batches = Catalog.open(imported).registry.batches.values()
+    ccv = next(c for b in batches for c in b.constants if c.calcat_id == 141880)
+    assert ccv.begin_at.isoformat() == "2022-09-02T05:42:33+00:00"
+    text = next((imported / p).read_text() for p in Catalog.open(imported).registry.batches if "141880" in
+                (imported / p).read_text())
+    assert "begin_at: '2022-09-02T05:42:33Z'" in text
+
+
+def test_changes_between_observations_are_honest(imported: Path) -> None:
+    mapping = Catalog.open(imported).registry.mappings["SPB_DET_AGIPD1M-1"]
+    bracketed = [c for c in mapping.changes if c.observed_between is not None]
+    assert bracketed, "SPB's modules changed between the 2020 and 2026 snapshots"
+    for change in bracketed:
+        first, last = change.observed_between  # type: ignore[misc]
+        assert first < last == change.valid_from
+    assert mapping.changes[0].observed_between is None  # nothing claimed before the first observation
+
+
+@pytest.mark.parametrize("catalog_kind", ["imported", "embedded"])
+def test_parity_with_the_real_server(imported: Path, catalog_kind: str) -> None:
+    facts = collect(read_cassettes([REPLIES]))
+    catalog = Catalog.open(imported if catalog_kind == "imported" else HERE.parent)
+    cases = parity(catalog, facts)
+    assert len([c for c in cases if c.kind == "ccvs"]) == 16
+    assert len([c for c in cases if c.kind == "pdus"]) == 18
+    failed = {c.origin.split("/")[-1]: c.detail for c in cases if not c.matched}
+    expected = dict(IMPOSSIBLE)
+    if catalog_kind == "embedded":  # its DSSC is illustrative: CALCAT knows no PDUs of it
+        expected["test_DetectorData_from_identifier.yaml#6"] = "illustrative"
+    assert set(failed) == set(expected), failed
+    for origin, why in failed.items():
+        assert expected[origin].split(":")[0] in why or expected[origin] in why
+    matched = sum(c.matched for c in cases)
+    print(f"parity ({catalog_kind}): {matched}/{len(cases)} cases matched")
+    assert matched == len(cases) - len(expected)
+
+
+def test_importing_again_changes_nothing(imported: Path) -> None:
+    head = git(imported, "rev-parse", "HEAD")
+    result = import_replies(imported, read_cassettes([REPLIES]))
+    assert not result.plan.records and result.commit is None and not result.plan.conflicts
+    assert git(imported, "rev-parse", "HEAD") == head
+
+
+def test_new_replies_add_only_what_is_new(tmp_path: Path, imported: Path) -> None:
+    root = empty_repo(tmp_path / "catalog")
+    first = import_replies(root, read_cassettes([REPLIES / "test_AGIPD_load_data.yaml"]))
+    second = import_replies(root, read_cassettes([REPLIES]))
+    assert first.plan.added["ccv"] + second.plan.added["ccv"] == 559
+    assert not (set(first.written) & {p for p in second.written if p.startswith("constants_index/")})
+    assert git(root, "rev-list", "--count", "HEAD") == "3"
+    mine = Catalog.open(root).registry
+    full = Catalog.open(imported).registry
+    assert set(mine.detectors) == set(full.detectors) and set(mine.pdus) == set(full.pdus)
+    for name, mapping in full.mappings.items():
+        for change in mapping.changes:
+            assert mine.mappings[name].state_at(change.valid_from) == mapping.state_at(change.valid_from)
+
+
+def _altered(tmp_path: Path, old: str, new: str) -> Path:
+    source = REPLIES / "test_AGIPD_CalibrationData_metadata.yaml"
+    target = tmp_path / "altered.yaml"
+    text = source.read_text()
+    assert old in text
+    target.write_text(text.replace(old, new))
+    return target
+
+
+def test_conflicting_ccv_is_reported_not_overwritten(tmp_path: Path, imported: Path) -> None:
+    root = tmp_path / "copy"
+    shutil.copytree(imported, root)
+    before = {p: (root / p).read_bytes() for p in Catalog.open(root).registry.batches}
+    altered = _altered(tmp_path, '/AGIPD_SIV1_AGIPDV11_M337/Offset/0', '/AGIPD_SIV1_AGIPDV11_M337/Offset/9')
+    result = subprocess.run([sys.executable, "-m", "calcat_git", "import-calcat", "--replies", str(altered), "--repo", str(root)],
+                            capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr
+    assert re.search(r"conflicts \(left as they are\): 1\n- CCV 141880 .*content differs", result.stdout)
+    assert {p: (root / p).read_bytes() for p in before} == before
+    assert git(root, "status", "--porcelain") == ""
+
+
+def test_a_result_that_does_not_validate_writes_nothing(tmp_path: Path) -> None:
+    root = empty_repo(tmp_path / "catalog")
+    altered = _altered(tmp_path, '"path_to_file":"xfel/cal/agipd-type/agipd_siv1_agipdv11_m337/"',
+                       '"path_to_file":"../../etc/"')
+    with pytest.raises(CatalogInvalidError, match=r"store-paths"):
+        import_replies(root, read_cassettes([altered]))
+    assert git(root, "status", "--porcelain", "--untracked-files=all") == ""
+    result = subprocess.run([sys.executable, "-m", "calcat_git", "import-calcat", "--replies", str(altered), "--repo", str(root)],
+                            capture_output=True, text=True)
+    assert result.returncode == 1 and "Traceback" not in result.stderr
+    assert "'../../etc/cal." in result.stderr
+
+
+def test_bad_replies_get_one_line_errors(tmp_path: Path) -> None:
+    root = empty_repo(tmp_path / "catalog")
+    (tmp_path / "not-a-cassette.yaml").write_text("just: a map\n")
+    for args, message in (([], "give either --replies"),
+                          (["--replies", str(tmp_path / "not-a-cassette.yaml")], "no 'interactions' list"),
+                          (["--url", "ftp://x", "--detector", "D"], "must start with http"),
+                          (["--url", "http://127.0.0.1:9"], "needs at least one --detector")):
+        result = subprocess.run([sys.executable, "-m", "calcat_git", "import-calcat", "--repo", str(root), *args],
+                                capture_output=True, text=True)
+        assert result.returncode != 0 and message in result.stderr and "Traceback" not in result.stderr, result
+
+
+# -- the --url path, against a local server replaying the recorded replies ----------------------
+
+def _normal(query: dict[str, str]) -> tuple[tuple[str, str], ...]:
+    out = {}
+    for key, value in query.items():
+        if key in ("page", "page_size"):
+            continue
+        if key.endswith("_at"):
+            value = parse_facility_time(value).isoformat()
+        out[key] = value
+    return tuple(sorted(out.items()))
+
+
+@pytest.fixture
+def replay() -> Iterator[str]:
+    answers = {(r.path, _normal(r.query)): r for r in read_cassettes([REPLIES])}
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            from urllib.parse import parse_qsl, urlsplit
+
+            parts = urlsplit(self.path)
+            assert self.headers["Accept"] == "application/json; version=2"
+            key = (parts.path.removeprefix("/api/"), _normal(dict(parse_qsl(parts.query))))
+            reply = answers.get(key)
+            body = json.dumps(reply.data if reply and reply.data is not None else {"info": "Resource not found!"})
+            self.send_response(reply.status if reply else 404)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("X-Total-Pages", "1")
+            self.end_headers()
+            self.wfile.write(body.encode())
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_address[1]}"
+    server.shutdown()
+
+
+def test_live_path_reads_a_server_page_by_page(tmp_path: Path, replay: str) -> None:
+    root = empty_repo(tmp_path / "catalog")
+    result = subprocess.run(
+        [sys.executable, "-m", "calcat_git", "import-calcat", "--url", replay, "--detector", "SPB_DET_AGIPD1M-1",
+         "--snapshot-at", "2020-01-07T12:26:48Z", "--snapshot-at", "2026-04-10T11:27:00Z", "--report", "3757",
+         "--repo", str(root), "--json"], capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr
+    assert "reading the CCVs of report 3757" in result.stderr
+    added = json.loads(result.stdout)["added"]
+    assert added["ccv"] == 64 and added["detector"] == 1
+    catalog = Catalog.open(root)
+    assert catalog.mapping("SPB_DET_AGIPD1M-1", at="2026-04-10T11:27:00Z")["AGIPD00"] == "AGIPD_SIV1_AGIPDV11_M517" \
+        or catalog.mapping("SPB_DET_AGIPD1M-1", at="2026-04-10T11:27:00Z")["AGIPD00"] is not None
+    report = next(b.report for b in catalog.registry.batches.values())
+    assert report.id == 3757
+
+
+def test_cassettes_are_what_the_shared_folder_holds() -> None:
+    shared = HERE.parent.parent / "shared" / "data" / "calcat-replies"
+    if not shared.is_dir():
+        pytest.skip("../shared is not present on this machine (the copy in tests/data is used)")
+    for path in shared.glob("*.yaml"):
+        assert yaml.safe_load((REPLIES / path.name).read_text()) == yaml.safe_load(path.read_text())
