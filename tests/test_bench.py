@@ -50,3 +50,12 @@ def test_index_equals_naive_for_random_times(readers: tuple[Catalog, NaiveReader
         return
     fast = catalog.at(snapshot)
     assert (fast.commit, fast.mapping(detector, at=event)) == naive.mapping(detector, event, snapshot)
+
+
+def test_calcat_replay_benchmark_runs() -> None:
+    from bench_calcat import run as run_calcat
+
+    result = run_calcat(Path(__file__).parent / "data" / "calcat-replies", repeat=1)
+    assert result["get_by_detector_conditions"]["cases"] == 16
+    assert result["get_all_by_detector"]["cases"] == 16
+    assert result["get_by_detector_conditions"]["calcat_x_runtime_ms"] > 0
