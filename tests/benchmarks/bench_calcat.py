@@ -18,6 +18,7 @@ import subprocess
 import tempfile
 import time
 from collections.abc import Callable
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -45,7 +46,7 @@ def _queries(engine: Engine, facts: Facts, repeat: int) -> list[float]:
         names = [str(facts.calibrations[i]["name"]) for i in query.calibration_ids if i in facts.calibrations]
         dtype = engine.catalog.detector_type(engine.catalog.detector(query.detector).detector_type)
         asked = {n: dict(query.conditions) for n in names if n in dtype.calibrations}
-        out.append(_median_ms(lambda: engine.run(query.detector, asked, query.event_at, query.strategy), repeat))
+        out.append(_median_ms(partial(engine.run, query.detector, asked, query.event_at, query.strategy), repeat))
     return out
 
 
@@ -54,7 +55,7 @@ def _snapshots(catalog: Catalog, facts: Facts, repeat: int) -> list[float]:
     for obs in (o for o in facts.observations if o.full):
         name = facts.detectors[obs.detector_id]["identifier"]
         if name in catalog.names("detector"):
-            out.append(_median_ms(lambda: catalog.mapping(name, at=obs.at), repeat))
+            out.append(_median_ms(partial(catalog.mapping, name, at=obs.at), repeat))
     return out
 
 
