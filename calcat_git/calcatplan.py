@@ -74,42 +74,42 @@ class Planner:
         return None if rec is None else str(rec["name"])
 
     # -- registry records --------------------------------------------------------------
-    def add_calibrations(self) -> None:
-        for cid, rec in sorted(self.facts.calibrations.items()):
-            name, have = rec["name"], self.calibrations.get(rec["name"])
-            if have is not None:
-                self._same("calibration", name, have, cid)
+    def _add_named(self, kind: str, folder: str, key: str, facts: dict[int, dict[str, Any]],
+                   table: dict[str, Any], make: Any) -> None:
+        """Add each record of ``facts`` (by CALCAT id) the catalog lacks by name ``key``."""
+        for calcat_id, rec in sorted(facts.items()):
+            name = str(rec[key])
+            if name in table:
+                self._same(kind, name, table[name], calcat_id)
                 continue
-            self.calibrations[name] = Calibration(identifier=name, calcat_id=cid,
-                                                  description=rec.get("description") or None)
-            self._put("calibration", f"registry/calibrations/{name}.yaml", self.calibrations[name], True)
+            table[name] = make(name, calcat_id, rec)
+            self._put(kind, f"registry/{folder}/{name}.yaml", table[name], True)
+
+    def add_calibrations(self) -> None:
+        self._add_named("calibration", "calibrations", "name", self.facts.calibrations, self.calibrations,
+                        lambda name, cid, rec: Calibration(identifier=name, calcat_id=cid,
+                                                           description=rec.get("description") or None))
 
     def add_instruments(self) -> None:
-        for iid, rec in sorted(self.facts.instruments.items()):
-            name, have = rec["identifier"], self.instruments.get(rec["identifier"])
-            if have is not None:
-                self._same("instrument", name, have, iid)
-                continue
-            self.instruments[name] = Instrument(identifier=name, name=rec.get("name") or name, calcat_id=iid)
-            self._put("instrument", f"registry/instruments/{name}.yaml", self.instruments[name], True)
+        self._add_named("instrument", "instruments", "identifier", self.facts.instruments, self.instruments,
+                        lambda name, cid, rec: Instrument(identifier=name, name=rec.get("name") or name,
+                                                          calcat_id=cid))
 
     def _aggregators_of_type(self, type_id: int) -> list[str]:
         dets = {o.detector_id for o in self.facts.observations
                 for _, _, pdu in o.slots if self.facts.pdus.get(pdu, {}).get("detector_type_id") == type_id}
         return sorted({a for o in self.facts.observations if o.detector_id in dets for a, _, _ in o.slots if a})
 
+    def _new_type(self, name: str, tid: int, rec: dict[str, Any]) -> DetectorType:
+        aggregators = self._aggregators_of_type(tid)
+        prefix = re.sub(r"\d+$", "", re.sub(r"[^A-Z0-9].*$", "", aggregators[0])) if aggregators else ""
+        prefix = prefix or re.sub(r"[^A-Z0-9]", "", name.split("-")[0].upper()) or "M"
+        return DetectorType(identifier=name, aggregator_prefix=prefix, calibrations=(), parameters=(),
+                            calcat_id=tid, description=rec.get("description") or None)
+
     def add_types(self) -> None:
-        for tid, rec in sorted(self.facts.detector_types.items()):
-            name = rec["name"]
-            if name in self.types:
-                self._same("detector type", name, self.types[name], tid)
-                continue
-            aggregators = self._aggregators_of_type(tid)
-            prefix = re.match(r"[A-Z0-9]*", aggregators[0]).group(0) if aggregators else ""  # type: ignore[union-attr]
-            prefix = re.sub(r"\d+$", "", prefix) or re.sub(r"[^A-Z0-9]", "", name.split("-")[0].upper()) or "M"
-            self.types[name] = DetectorType(identifier=name, aggregator_prefix=prefix, calibrations=(),
-                                            parameters=(), calcat_id=tid, description=rec.get("description") or None)
-            self._put("detector_type", f"registry/detector_types/{name}.yaml", self.types[name], True)
+        self._add_named("detector_type", "detector_types", "name", self.facts.detector_types, self.types,
+                        self._new_type)
 
     def add_pdus(self) -> None:
         for name, rec in sorted(self.facts.pdus.items()):
