@@ -122,10 +122,16 @@ def _copy_into_store(store: Path, source: Path, sha: str) -> bool:
     return True
 
 
-def _batch_path(root: Path, detector: str, first: datetime, slug: str) -> str:
+def _batch_path(root: Path, detector: str, first: datetime, slug: str, branch: str | None = None) -> str:
+    """A batch file name free in the working tree and, with ``branch``, on that branch."""
+    repo = GitRepo(root) if branch else None
+
+    def taken(path: str) -> bool:
+        return (root / path).exists() or (repo is not None and branch is not None and repo.has_file(branch, path))
+
     base = f"constants_index/{detector}/{first:%Y}/{first:%Y%m%dT%H%M%SZ}-{slug}"
     path, n = f"{base}.yaml", 2
-    while (root / path).exists():
+    while taken(path):
         path, n = f"{base}-{n}.yaml", n + 1
     return path
 
@@ -147,7 +153,7 @@ def inject(root: str | Path, files: list[str | Path], *, report_path: str, repor
     first = min(ccv.begin_at for ccv, _ in items)
     written: list[Path] = []
     with _lock(root):
-        batch_path = _batch_path(root, detector, first, _slug(slug or Path(report_path).stem))
+        batch_path = _batch_path(root, detector, first, _slug(slug or Path(report_path).stem), branch)
         target = root / batch_path
         try:
             for sha, source in sources.items():
