@@ -73,14 +73,14 @@ def build_batch(reg: Registry, items: list[tuple[FileCCV, str]], report_path: st
     """The batch (as a dict) for CCVs with their files' sha256, and its detector."""
     detectors = {}
     for ccv, _ in items:
-        where = f"{ccv.dataset}"
+        where = f"{ccv.file}: {ccv.dataset}" if ccv.file else ccv.dataset
         detectors[_detector_of(reg, ccv, where)] = where
     if len(detectors) != 1:
         raise InvalidInputError("constants of several detectors in one injection (" + ", ".join(sorted(detectors))
                                 + "): inject each detector's files separately")
     detector = next(iter(detectors))
     for ccv, _ in items:
-        _check_type(reg, detector, ccv, ccv.dataset)
+        _check_type(reg, detector, ccv, f"{ccv.file}: {ccv.dataset}" if ccv.file else ccv.dataset)
     shared = dict(items[0][0].conditions)
     for ccv, _ in items[1:]:
         shared = {k: v for k, v in shared.items() if k in ccv.conditions and ccv.conditions[k] == v}

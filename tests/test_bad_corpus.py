@@ -89,3 +89,91 @@ def test_made_case(mini: Path, tmp_path: Path, name: str) -> None:
     outside.mkdir()
     _make(mini, outside, name)
     assert validate_both(mini) == expected_lines(MANIFEST["made"][name])
+
+
+@pytest.fixture
+def committed(mini: Path) -> Path:
+    """The mini catalog committed on main, with a store beside it."""
+    from .conftest import commit_all, git
+
+    git(mini, "init", "-q", "-b", "main")
+    commit_all(mini, "mini catalog", "2024-05-02T00:00:00Z")
+    (mini.parent / "store").mkdir()
+    (mini / "calcat-git.yaml").write_text("store: ../store\n")
+    return mini
+
+
+def _h5(path: Path, name: str) -> None:
+    """Write the constant file of HDF5 case ``name`` (a good file, then broken in one place)."""
+    import h5py
+    import numpy as np
+
+    from calcat_git.hdf5 import write_constant
+
+    if name in ("empty-file", "no-constants"):
+        path.write_bytes(b"") if name == "empty-file" else h5py.File(path, "w").close()
+        return
+    pdu, uuid = ("AGIPD_M9", 100009) if name == "unknown-pdu" else ("AGIPD_M3", 100003)
+    write_constant(path, pdu=pdu, uuid=uuid, detector_type="AGIPD-Type", calibration="Offset", data=np.ones((2, 2)),
+                   conditions={"Memory cells": 352, "Sensor Bias Voltage": 300},
+                   begin_at="2019-01-01T00:00:00Z" if name == "pdu-not-in-a-slot" else "2024-06-01T00:00:00Z")
+    with h5py.File(path, "a") as handle:
+        ccv = handle[f"{pdu}/Offset/0"]
+        cond = ccv["operating_condition/memory_cells"]
+        recipes = {
+            "missing-data-dataset": lambda: ccv.__delitem__("data"),
+            "missing-conditions-group": lambda: ccv.__delitem__("operating_condition"),
+            "missing-begin-at": lambda: ccv.attrs.__delitem__("begin_at"),
+            "missing-database-name": lambda: cond.attrs.__delitem__("database_name"),
+            "uuid-as-string": lambda: handle[pdu].attrs.__setitem__("uuid", "100003"),
+            "begin-at-as-number": lambda: ccv.attrs.__setitem__("begin_at", np.int64(1717200000)),
+            "naive-begin-at": lambda: ccv.attrs.__setitem__("begin_at", "2024-06-01T10:00:00"),
+        }
+        if name in recipes:
+            recipes[name]()
+        elif name in ("string-data", "compound-data"):
+            del ccv["data"]
+            ccv["data"] = "text" if name == "string-data" else np.zeros(2, dtype=[("a", "<i4"), ("b", "<f4")])
+        elif name in ("condition-array", "condition-nan"):
+            attrs = dict(cond.attrs)
+            del ccv["operating_condition/memory_cells"]
+            new = ccv["operating_condition"].create_dataset("memory_cells", data=[1, 2] if name == "condition-array"
+                                                             else np.nan)
+            new.attrs.update(attrs)
+        elif name == "pdu-is-a-dataset":
+            del handle[pdu]
+            handle[pdu] = np.zeros(3)
+    if name == "truncated":
+        path.write_bytes(path.read_bytes()[:700])
+
+
+@pytest.mark.parametrize("name", sorted(MANIFEST["hdf5"]))
+def test_bad_constant_file(committed: Path, tmp_path: Path, name: str) -> None:
+    from calcat_git import InvalidInputError
+    from calcat_git.inject import inject
+    from calcat_git.store import content_path, file_sha256
+
+    path = tmp_path / f"{name}.h5"
+    _h5(path, name.replace("store-checksum-mismatch", "good"))
+    store = committed.parent / "store"
+    sha = file_sha256(path)
+    if name == "store-checksum-mismatch":
+        (store / content_path(sha)).parent.mkdir(parents=True)
+        (store / content_path(sha)).write_bytes(b"something else")
+    before = sorted(p for p in (committed.parent).rglob("*") if ".git" not in p.parts)
+    expected = [line.format(h5=path, store=store, sha=sha, sha2=sha[:2]) for line in MANIFEST["hdf5"][name]]
+    with pytest.raises(InvalidInputError) as caught:
+        inject(committed, [path], report_path="r/bad.pdf")
+    assert [f"error: {caught.value}"] == expected
+    run = subprocess.run([sys.executable, "-m", "calcat_git", "inject", str(path), "--report", "r/bad.pdf", "--repo",
+                          str(committed)], capture_output=True, text=True, check=False)
+    assert (run.returncode, run.stdout, run.stderr.splitlines()) == (1, "", expected)
+    assert sorted(p for p in (committed.parent).rglob("*") if ".git" not in p.parts) == before  # nothing left
+
+
+@pytest.mark.parametrize("name", sorted(MANIFEST["cli"]))
+def test_bad_command_line(committed: Path, name: str) -> None:
+    case = MANIFEST["cli"][name]
+    run = subprocess.run([sys.executable, "-m", "calcat_git", *case["args"], "--repo", str(committed)],
+                         capture_output=True, text=True, check=False)
+    assert (run.returncode, run.stdout, run.stderr) == (1, "", case["stderr"].format(repo=committed) + "\n")
