@@ -98,8 +98,8 @@ def _conditions(path: Path, group: Any) -> dict[str, Any]:
             value = value.item()
         else:
             raise _fail(path, item.name, f"condition value of type {type(value).__name__} is not a number or string")
-        if isinstance(value, float) and not math.isfinite(value) or isinstance(value, int) and not (
-                INT_RANGE[0] <= value <= INT_RANGE[1]):
+        if (isinstance(value, float) and not math.isfinite(value)) or (
+                isinstance(value, int) and not INT_RANGE[0] <= value <= INT_RANGE[1]):
             raise _fail(path, item.name, f"condition value {value} is not a finite number in the 64-bit range")
         name = _attr(path, item, "database_name", str)
         lower, upper = _attr(path, item, "lower_deviation", float), _attr(path, item, "upper_deviation", float)
