@@ -71,9 +71,16 @@ def rewrite_batches(repo: Path, when: int) -> str:
     return git_repo.rev_parse("main")
 
 
-def test_kill_during_full_build(synthetic: Path, tmp_path: Path) -> None:
+def fresh_copy(synthetic: Path, tmp_path: Path) -> Path:
+    """A copy of the synthetic repository without the index other tests may have built in it."""
     repo = tmp_path / "catalog"
     shutil.copytree(synthetic, repo)
+    shutil.rmtree(GitRepo(repo).git_dir / "calcat-git", ignore_errors=True)
+    return repo
+
+
+def test_kill_during_full_build(synthetic: Path, tmp_path: Path) -> None:
+    repo = fresh_copy(synthetic, tmp_path)
     detectors = Catalog.open(synthetic, index=False).names("detector")[:3]
     folder = GitRepo(repo).git_dir / "calcat-git"
     folder.mkdir()
@@ -86,8 +93,7 @@ def test_kill_during_full_build(synthetic: Path, tmp_path: Path) -> None:
 
 
 def test_kill_during_incremental_update(synthetic: Path, tmp_path: Path) -> None:
-    repo = tmp_path / "catalog"
-    shutil.copytree(synthetic, repo)
+    repo = fresh_copy(synthetic, tmp_path)
     detectors = Catalog.open(synthetic, index=False).names("detector")[:3]
     old = Catalog.open(repo)  # full build
     new = rewrite_batches(repo, int(old.committed_at.timestamp()) + 60 if old.committed_at else 0)
