@@ -7,7 +7,7 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, TypeVar
 
-from .errors import NotFoundError, RepositoryError, closest_names
+from .errors import NoSnapshotError, NotFoundError, RepositoryError, closest_names
 from .gitrepo import SHA_LIKE, Commit, GitRepo, Timeline
 from .history import DEFAULT_GRACE, HistoryEntry, mapping_history
 from .index import Index
@@ -15,7 +15,7 @@ from .loading import Registry, load_registry, load_worktree
 from .mapping import Mapping
 from .model import PDU, Calibration, Detector, DetectorType, Instrument, Parameter
 from .problems import Problem
-from .timeutil import ensure_utc, now_utc
+from .timeutil import ensure_utc, format_timestamp, now_utc
 
 if TYPE_CHECKING:
     from .sitecatalog import SiteCatalog
@@ -103,6 +103,9 @@ class Catalog:
     def mapping_history(self, grace: timedelta = DEFAULT_GRACE) -> list[HistoryEntry]:
         """Every mapping change of every detector up to this snapshot (see :meth:`history`)."""
         repo, commit = self._git()
+        if repo.shallow():  # the boundary commit would look like it added every change: wrong times
+            raise RepositoryError("mapping history needs the whole history but this clone is shallow: run "
+                                  "`git fetch --unshallow` first")
         return mapping_history(repo, commit.sha, grace)
 
     @property
@@ -131,10 +134,18 @@ class Catalog:
                 return None, self._timeline.by_sha[sha]
             return None, repo.commit_info(sha)  # off the first-parent line: read naively
         moment = ensure_utc(snapshot, "snapshot time")
-        if self._index:
-            return self._index.snapshot(moment)
-        assert self._timeline is not None
-        return None, self._timeline.at(moment)
+        try:
+            if self._index:
+                return self._index.snapshot(moment)
+            assert self._timeline is not None
+            return None, self._timeline.at(moment)
+        except NoSnapshotError as exc:
+            if repo.shallow():
+                raise NoSnapshotError(
+                    f"no snapshot at {format_timestamp(moment)} in this shallow clone: it holds the history since "
+                    f"{exc.first} only, the commits before are missing; run `git fetch --unshallow` to read "
+                    "earlier snapshots", exc.first) from None
+            raise
 
     def snapshot(self, snapshot: datetime | str) -> Commit:
         """The commit answering for ``snapshot``: a timestamp or a commit sha."""

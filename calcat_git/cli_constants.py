@@ -50,6 +50,16 @@ def _parse_conditions(pairs: tuple[str, ...]) -> dict[str, float | str]:
     return out
 
 
+def _check_parameters(names: list[str], dtype: Any) -> None:
+    """Every --condition NAME must be a parameter spelling of the detector type."""
+    from .errors import NotFoundError, closest_names
+
+    for name in names:
+        if name not in dtype.parameters:
+            hint = closest_names(name, list(dtype.parameters)) or f" (it has {', '.join(dtype.parameters)})"
+            raise NotFoundError(f"--condition {name!r} is not a parameter of {dtype.identifier}{hint}")
+
+
 def _run_lookup(detector: str, event_at: str, snapshot_at: str | None, calibrations: tuple[str, ...],
                 conditions: tuple[str, ...], strategy: str, include_bad: bool, repo: str, branch: str | None,
                 worktree: bool) -> tuple[Any, Any, dict[str, dict[str, float | str]]]:
@@ -63,6 +73,7 @@ def _run_lookup(detector: str, event_at: str, snapshot_at: str | None, calibrati
         catalog = catalog.at(snapshot_at)
     det = catalog.detector(detector)
     given = _parse_conditions(conditions)
+    _check_parameters(list(given), catalog.detector_type(det.detector_type))
     names = list(calibrations) or list(catalog.detector_type(det.detector_type).calibrations)
     cls = CONDITIONS_CLASSES.get(det.detector_type)
     asked = {}

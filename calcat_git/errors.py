@@ -37,6 +37,19 @@ class RepositoryError(CalcatGitError, ValueError):
     """The git repository is missing, or not in a state we can read."""
 
 
+class NoSnapshotError(RepositoryError):
+    """A time before the first commit the clone holds; ``first`` is that commit's time."""
+
+    def __init__(self, message: str, first: str = "never") -> None:
+        super().__init__(message)
+        self.first = first
+
+
+def no_snapshot(moment: str, first: str) -> NoSnapshotError:
+    return NoSnapshotError(f"no snapshot at {moment}: the catalog's first commit is at {first}; ask for a later "
+                           "time", first)
+
+
 def closest_names(name: str, candidates: list[str], n: int = 3) -> str:
     """A ``did you mean`` suffix for unknown-name errors ('' when nothing is close)."""
     import difflib

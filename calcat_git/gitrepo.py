@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
-from .errors import RepositoryError
+from .errors import RepositoryError, closest_names, no_snapshot
 from .loading import DATA_ROOTS
 from .problems import Problem
 from .timeutil import format_timestamp
@@ -73,13 +73,26 @@ class GitRepo:
         for name in candidates:
             if self._ok("rev-parse", "--verify", "--quiet", f"{name}^{{commit}}"):
                 return name
-        raise RepositoryError(
-            f"no branch {branch!r} in {self.path}: pass an existing branch" if branch
-            else f"{self.path} has no commits yet: commit the catalog first"
-        )
+        if not branch:
+            raise RepositoryError(f"{self.path} has no commits yet: commit the catalog first")
+        refs = self._git("for-each-ref", "--format=%(refname:short)", "refs/heads", "refs/remotes").split()
+        known = [ref for ref in refs if not ref.endswith("/HEAD")]
+        hint = closest_names(branch, known) or (f" (branches: {', '.join(known[:8])})" if known else "")
+        raise RepositoryError(f"no branch {branch!r} in {self.path}{hint}: pass an existing branch")
 
     def rev_parse(self, rev: str) -> str:
-        return self._git("rev-parse", "--verify", f"{rev}^{{commit}}", what=f"no commit {rev!r}").strip()
+        done = self._run("rev-parse", "--verify", "--quiet", f"{rev}^{{commit}}")
+        if done.returncode != 0:
+            hint = "; this clone is shallow: `git fetch --unshallow` fetches older commits" if self.shallow() else ""
+            raise RepositoryError(f"no commit {rev!r} in {self.path}{hint}")
+        return done.stdout.decode().strip()
+
+    def shallow(self) -> str:
+        """The boundary commits of a shallow clone (sorted, space-separated); '' for a full clone."""
+        try:
+            return " ".join(sorted((self.git_dir / "shallow").read_text().split()))
+        except FileNotFoundError:
+            return ""
 
     def is_ancestor(self, older: str, newer: str) -> bool:
         return self._ok("merge-base", "--is-ancestor", older, newer)
@@ -138,14 +151,22 @@ class GitRepo:
         done = self._run("show", f"{sha}:{path}")
         return done.stdout if done.returncode == 0 else None
 
+    def has_file(self, rev: str, path: str) -> bool:
+        """Does commit ``rev`` (a branch, else HEAD if there is no such branch) hold ``path``?"""
+        exists = self._ok("rev-parse", "--verify", "--quiet", f"refs/heads/{rev}")
+        return self._ok("cat-file", "-e", f"{rev if exists else 'HEAD'}:{path}")
+
     def commit_file(self, branch: str, path: str, content: bytes, message: str, when: int | None = None) -> str:
         """Commit ``content`` at ``path`` onto ``branch`` (created from HEAD if missing)
-        without touching the working tree or the user's index; returns the new commit."""
+        without touching the working tree or the user's index; returns the new commit.
+        An existing file is never replaced (constants batches are only ever added)."""
         import os
         import tempfile
 
         exists = self._ok("rev-parse", "--verify", "--quiet", f"refs/heads/{branch}")
         parent = self.rev_parse(branch if exists else "HEAD")
+        if self._ok("cat-file", "-e", f"{parent}:{path}"):
+            raise RepositoryError(f"{path} already exists on {branch if exists else 'HEAD'}: refusing to replace it")
         with tempfile.TemporaryDirectory() as tmp:
             env = {**os.environ, "GIT_INDEX_FILE": os.path.join(tmp, "index")}  # the user's index stays untouched
             if when is not None:
@@ -194,9 +215,5 @@ class Timeline:
         """Newest commit whose committer time is ≤ ``moment``."""
         index = bisect.bisect_right(self.times, moment)
         if index == 0:
-            first = format_timestamp(self.times[0]) if self.times else "never"
-            raise RepositoryError(
-                f"no snapshot at {format_timestamp(moment)}: the catalog's first commit is at {first}; "
-                "ask for a later time"
-            )
+            raise no_snapshot(format_timestamp(moment), format_timestamp(self.times[0]) if self.times else "never")
         return self.commits[index - 1]

@@ -14,6 +14,7 @@ and turns anything unexpected into one clear error naming the file and HDF5 path
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -21,6 +22,7 @@ from typing import Any
 
 from .errors import InvalidInputError
 from .timeutil import format_timestamp, parse_timestamp
+from .yamlload import INT_RANGE
 
 ConditionSpec = float | int | str | tuple[float, float, float]  # value, or (value, lower, upper)
 
@@ -36,6 +38,7 @@ class FileCCV:
     dataset: str  # the CCV group, e.g. /Jungfrau_M035/Offset10Hz/0
     begin_at: datetime
     conditions: dict[str, Any]  # name -> value, or {value, lower_deviation, upper_deviation}
+    file: str = ""  # the file it was read from, for messages
 
 
 def write_constant(path: str | Path, *, pdu: str, uuid: int, detector_type: str, calibration: str, data: Any,
@@ -95,6 +98,9 @@ def _conditions(path: Path, group: Any) -> dict[str, Any]:
             value = value.item()
         else:
             raise _fail(path, item.name, f"condition value of type {type(value).__name__} is not a number or string")
+        if (isinstance(value, float) and not math.isfinite(value)) or (
+                isinstance(value, int) and not INT_RANGE[0] <= value <= INT_RANGE[1]):
+            raise _fail(path, item.name, f"condition value {value} is not a finite number in the 64-bit range")
         name = _attr(path, item, "database_name", str)
         lower, upper = _attr(path, item, "lower_deviation", float), _attr(path, item, "upper_deviation", float)
         out[name] = value if lower == upper == 0 else {"value": value, "lower_deviation": lower,
@@ -111,13 +117,23 @@ def _ccv(path: Path, unit: Any, calibration: str, group: Any) -> FileCCV:
         raise _fail(path, group["data"].name, f"data of dtype {group['data'].dtype} is not numeric")
     if "operating_condition" not in group:
         raise _fail(path, group.name, "missing the 'operating_condition' group")
+    text = _attr(path, group, "begin_at", str)
     try:
-        begin_at = parse_timestamp(_attr(path, group, "begin_at", str), "begin_at")
+        begin_at = parse_timestamp(text, "begin_at")
     except InvalidInputError as exc:
         raise _fail(path, group.name, str(exc)) from None
-    return FileCCV(pdu=unit.name.strip("/"), uuid=_attr(path, unit, "uuid", int),
+    return FileCCV(pdu=unit.name.strip("/"), uuid=_attr(path, unit, "uuid", int), file=str(path),
                    detector_type=_attr(path, unit, "detector_type", str), calibration=calibration,
                    dataset=group.name, begin_at=begin_at, conditions=_conditions(path, group["operating_condition"]))
+
+
+def _groups(path: Path, group: Any) -> list[tuple[str, Any]]:
+    """The members of ``group``, which must be an HDF5 group of groups."""
+    import h5py
+
+    if not isinstance(group, h5py.Group):
+        raise _fail(path, group.name, "expected a group (layout /<PDU>/<calibration>/<n>/), found a dataset")
+    return list(group.items())
 
 
 def read_constant_file(path: str | Path) -> list[FileCCV]:
@@ -133,8 +149,8 @@ def read_constant_file(path: str | Path) -> list[FileCCV]:
         found = []
         try:
             for unit in handle.values():
-                for calibration, cal_group in unit.items():
-                    for group in cal_group.values():
+                for calibration, cal_group in _groups(path, unit):
+                    for _, group in _groups(path, cal_group):
                         found.append(_ccv(path, unit, calibration, group))
         except (OSError, KeyError, AttributeError) as exc:
             raise InvalidInputError(f"{path}: damaged or unexpected HDF5 layout: {exc}") from None

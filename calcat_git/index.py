@@ -19,7 +19,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, TypeVar
 
-from .errors import RepositoryError
+from .errors import RepositoryError, no_snapshot
 from .gitrepo import Commit, GitRepo
 from .locks import exclusive
 from .selection import Asked, CCVRow, Deviations, choose, condition_mismatch
@@ -77,6 +77,7 @@ class Index:
         self.path = path
         meta = dict(conn.execute("SELECT key, value FROM meta"))
         self.head: str = meta["head"]
+        self.shallow: str = meta.get("shallow", "")
         self.rev: str = meta["rev"]
         self.invalid_files = int(meta.get("invalid_files", "0"))
         self.last_build = (meta.get("last_build", ""), int(meta.get("last_parsed", "0")))
@@ -94,12 +95,12 @@ class Index:
         from .indexbuild import build_full, update
 
         path = index_path(repo, rev)
-        head = repo.rev_parse(rev)
-        index = cls._try_open(path)
+        head, shallow = repo.rev_parse(rev), repo.shallow()
+        index = cls._try_open(path, shallow)
         if index is not None and index.head == head:
             return index
         with exclusive(path.with_suffix(".lock"), f"waiting for another process updating {path.name} …"):
-            index = cls._try_open(path)  # another process may have done the work meanwhile
+            index = cls._try_open(path, shallow, say=False)  # another process may have done the work meanwhile
             if index is not None and index.head == head:
                 return index
             if index is not None and _extends(repo, index.head, head):
@@ -108,14 +109,15 @@ class Index:
                 if index is not None:
                     index.conn.close()
                 build_full(repo, rev, head, path, progress=progress)
-        opened = cls._try_open(path)
+        opened = cls._try_open(path, shallow)
         if opened is None:  # pragma: no cover - we just wrote it
             raise RepositoryError(f"could not open the index just built at {path}")
         return opened
 
     @classmethod
-    def _try_open(cls, path: Path) -> Index | None:
-        """The index at ``path``, or None if missing, corrupted, foreign or of another format."""
+    def _try_open(cls, path: Path, shallow: str = "", say: bool = True) -> Index | None:
+        """The index at ``path``, or None if missing, corrupted, foreign, of another format or
+        built when the clone had another shallow boundary (e.g. before `git fetch --unshallow`)."""
         if not path.exists():
             return None
         try:
@@ -125,9 +127,13 @@ class Index:
             meta = dict(conn.execute("SELECT key, value FROM meta"))
             if meta.get("format") != FORMAT or meta.get("complete") != "1":
                 raise sqlite3.DatabaseError("older format or incomplete")
+            if meta.get("shallow", "") != shallow:
+                conn.close()
+                raise sqlite3.DatabaseError("built on a clone with another shallow boundary")
             return cls(conn, path)
         except sqlite3.DatabaseError as exc:
-            print(f"calcat-git: index {path.name} is unusable ({exc}); rebuilding", file=sys.stderr)
+            if say:
+                print(f"calcat-git: index {path.name} is unusable ({exc}); rebuilding", file=sys.stderr)
             return None
 
     # --- queries -------------------------------------------------------------------------
@@ -150,8 +156,7 @@ class Index:
         if seq < 0:
             first = self.conn.execute("SELECT committed_at FROM commits ORDER BY seq LIMIT 1").fetchone()
             when = format_timestamp(datetime.fromtimestamp(first[0], UTC)) if first else "never"
-            raise RepositoryError(f"no snapshot at {format_timestamp(moment)}: the catalog's first commit is at "
-                                  f"{when}; ask for a later time")
+            raise no_snapshot(format_timestamp(moment), when)
         return seq, self.commit_at(seq)
 
     def commit_at(self, seq: int) -> Commit:

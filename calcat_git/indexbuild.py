@@ -130,13 +130,14 @@ def build_full(repo: GitRepo, rev: str, head: str, path: Path, progress: bool | 
     from .index import APPLICATION_ID, FORMAT, QUERY_INDEXES, SCHEMA
 
     path.parent.mkdir(parents=True, exist_ok=True)
+    for stale in path.parent.glob(f"{path.name}.tmp-*"):  # left by a killed build: we hold the lock now
+        stale.unlink(missing_ok=True)
     tmp = path.with_name(f"{path.name}.tmp-{os.getpid()}")
-    tmp.unlink(missing_ok=True)
     conn = sqlite3.connect(tmp)
     try:
         conn.executescript(f"PRAGMA journal_mode = OFF; PRAGMA synchronous = OFF; "
                            f"PRAGMA application_id = {APPLICATION_ID};" + SCHEMA)
-        _set_meta(conn, format=FORMAT, rev=rev, head=head, complete="0")
+        _set_meta(conn, format=FORMAT, rev=rev, head=head, complete="0", shallow=repo.shallow())
         parsed = _ingest(conn, repo, head, 0, progress)
         conn.executescript(QUERY_INDEXES)
         _set_meta(conn, complete="1", invalid_files=_invalid_count(conn), last_build="full", last_parsed=str(parsed))

@@ -73,14 +73,14 @@ def build_batch(reg: Registry, items: list[tuple[FileCCV, str]], report_path: st
     """The batch (as a dict) for CCVs with their files' sha256, and its detector."""
     detectors = {}
     for ccv, _ in items:
-        where = f"{ccv.dataset}"
+        where = f"{ccv.file}: {ccv.dataset}" if ccv.file else ccv.dataset
         detectors[_detector_of(reg, ccv, where)] = where
     if len(detectors) != 1:
         raise InvalidInputError("constants of several detectors in one injection (" + ", ".join(sorted(detectors))
                                 + "): inject each detector's files separately")
     detector = next(iter(detectors))
     for ccv, _ in items:
-        _check_type(reg, detector, ccv, ccv.dataset)
+        _check_type(reg, detector, ccv, f"{ccv.file}: {ccv.dataset}" if ccv.file else ccv.dataset)
     shared = dict(items[0][0].conditions)
     for ccv, _ in items[1:]:
         shared = {k: v for k, v in shared.items() if k in ccv.conditions and ccv.conditions[k] == v}
@@ -122,10 +122,16 @@ def _copy_into_store(store: Path, source: Path, sha: str) -> bool:
     return True
 
 
-def _batch_path(root: Path, detector: str, first: datetime, slug: str) -> str:
+def _batch_path(root: Path, detector: str, first: datetime, slug: str, branch: str | None = None) -> str:
+    """A batch file name free in the working tree and, with ``branch``, on that branch."""
+    repo = GitRepo(root) if branch else None
+
+    def taken(path: str) -> bool:
+        return (root / path).exists() or (repo is not None and branch is not None and repo.has_file(branch, path))
+
     base = f"constants_index/{detector}/{first:%Y}/{first:%Y%m%dT%H%M%SZ}-{slug}"
     path, n = f"{base}.yaml", 2
-    while (root / path).exists():
+    while taken(path):
         path, n = f"{base}-{n}.yaml", n + 1
     return path
 
@@ -147,7 +153,7 @@ def inject(root: str | Path, files: list[str | Path], *, report_path: str, repor
     first = min(ccv.begin_at for ccv, _ in items)
     written: list[Path] = []
     with _lock(root):
-        batch_path = _batch_path(root, detector, first, _slug(slug or Path(report_path).stem))
+        batch_path = _batch_path(root, detector, first, _slug(slug or Path(report_path).stem), branch)
         target = root / batch_path
         try:
             for sha, source in sources.items():

@@ -121,8 +121,8 @@ class Engine:
         known = self.catalog.detector_type(det.detector_type).calibrations
         for calibration in asked:
             if calibration not in known:
-                raise NotFoundError(f"{det.detector_type} has no calibration {calibration!r}"
-                                    f"{closest_names(calibration, list(known))}")
+                hint = closest_names(calibration, list(known)) or f" (it has {', '.join(known)})"
+                raise NotFoundError(f"{det.detector_type} has no calibration {calibration!r}{hint}")
         outcome = Outcome(catalog=self.catalog, detector=det, event_at=moment, strategy=strategy,
                           pdus=self.catalog.mapping(detector, at=moment))
         event_us = micros(moment)

@@ -38,9 +38,12 @@ def parse_timestamp(text: str, what: str = "timestamp") -> datetime:
         normal = normal.replace(frac, frac[:7], 1)
     try:
         parsed = datetime.fromisoformat(normal)
+        return parsed.astimezone(UTC)
     except ValueError as exc:
-        raise InvalidInputError(f"impossible {what} {text!r}: {exc}") from None
-    return parsed.astimezone(UTC)
+        reason = "the offset must be less than 24 hours" if "offset must be a timedelta" in str(exc) else exc
+        raise InvalidInputError(f"impossible {what} {text!r}: {reason}") from None
+    except OverflowError:
+        raise InvalidInputError(f"impossible {what} {text!r}: outside the years 1 to 9999 in UTC") from None
 
 
 def format_timestamp(value: datetime) -> str:

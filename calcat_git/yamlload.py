@@ -2,13 +2,16 @@
 
 Safe by construction: the C (or pure-Python) event parser feeds a small builder that
 only knows maps, lists and the plain scalar types. Anchors and aliases, duplicate keys,
-non-string keys, explicit tags, tabs, a BOM, non-UTF-8 bytes, deep nesting and oversized
-files are errors. Every value's line is recorded under its dotted path so that later
-checks can point at ``file:line``.
+non-string keys, explicit tags, tabs, a BOM, non-UTF-8 bytes, control, bidirectional and
+Unicode line-break characters, conflict markers, non-finite or out-of-range numbers, deep
+nesting and oversized files are errors; CRLF line ends read like LF. Every value's line
+is recorded under its dotted path so that later checks can point at ``file:line``.
 """
 
 from __future__ import annotations
 
+import math
+import re
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -21,6 +24,7 @@ except ImportError:  # pragma: no cover
 
 MAX_BYTES = 4 * 1024 * 1024
 MAX_DEPTH = 32
+INT_RANGE = (-(2**63), 2**63 - 1)  # what SQLite and JSON readers hold exactly enough
 
 _resolver = yaml.resolver.Resolver()
 _constructor = yaml.constructor.SafeConstructor()
@@ -63,11 +67,37 @@ class LoadedYaml:
         return self.lines.get("", 1)
 
 
+_UTF16_BOMS = (b"\xff\xfe", b"\xfe\xff")
+# characters that make a file read differently in an editor or a review than it parses
+_ODD_CHARS = re.compile("[\t\r\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069"
+                        "\ufeff\ufffe\uffff]")
+_CONFLICT = re.compile(r"^<{7}(?: |$)", re.MULTILINE)
+
+
+def _odd_char_message(char: str) -> str:
+    code = f"U+{ord(char):04X}"
+    if char == "\t":
+        return "tab character: indent and separate with spaces only"
+    if char == "\r":
+        return "carriage return without a line feed (old Mac line end): use LF or CRLF line ends"
+    if char in "\x85\u2028\u2029":
+        return f"Unicode line break {code}: editors show none here but YAML starts a new line; use a plain newline"
+    if "\u202a" <= char <= "\u202e" or "\u2066" <= char <= "\u2069":
+        return f"bidirectional control character {code}: the text would read differently than it parses"
+    return f"control or invisible character {code}: catalog files are plain text"
+
+
+def _line_at(text: str, pos: int) -> int:
+    return text.count("\n", 0, pos) + 1
+
+
 def _decode(raw: bytes) -> str:
     if len(raw) > MAX_BYTES:
-        raise YamlError(f"file is {len(raw)} bytes, over the {MAX_BYTES} byte limit", 1)
+        raise YamlError(f"file is larger than the {MAX_BYTES} byte (4 MiB) limit for a catalog file", 1)
     if raw.startswith(b"\xef\xbb\xbf"):
         raise YamlError("file starts with a byte order mark (BOM): save it as UTF-8 without BOM", 1)
+    if raw.startswith(_UTF16_BOMS):
+        raise YamlError("file is UTF-16 (it starts with a UTF-16 byte order mark): save it as UTF-8", 1)
     if b"\x00" in raw:
         line = raw[: raw.index(b"\x00")].count(b"\n") + 1
         raise YamlError("binary content (NUL byte): catalog files are UTF-8 text", line)
@@ -76,9 +106,14 @@ def _decode(raw: bytes) -> str:
     except UnicodeDecodeError as exc:
         line = raw[: exc.start].count(b"\n") + 1
         raise YamlError(f"not UTF-8 (byte 0x{raw[exc.start]:02x}): save the file as UTF-8", line) from None
-    if "\t" in text:
-        line = text[: text.index("\t")].count("\n") + 1
-        raise YamlError("tab character: indent and separate with spaces only", line)
+    text = text.replace("\r\n", "\n")  # CRLF (Windows checkouts) is one line end, like LF
+    odd = _ODD_CHARS.search(text)
+    if odd:
+        raise YamlError(_odd_char_message(odd.group()), _line_at(text, odd.start()))
+    conflict = _CONFLICT.search(text)
+    if conflict:
+        raise YamlError("unresolved merge conflict marker '<<<<<<<': resolve the conflict (see `git status`) and "
+                        "remove the markers", _line_at(text, conflict.start()))
     return text
 
 
@@ -91,18 +126,29 @@ def _scalar(event: yaml.ScalarEvent) -> Any:
     if event.tag is not None and event.tag != "!":
         raise YamlError(f"explicit tag {event.tag!r} is not allowed", line)
     tag: str = _resolver.resolve(yaml.ScalarNode, event.value, event.implicit)  # type: ignore[no-untyped-call]
+    if tag == "tag:yaml.org,2002:merge":
+        raise YamlError("merge key '<<' is not allowed: write values out", line)
     if tag not in _SCALAR_TAGS:
         raise YamlError(f"value {event.value!r} has unsupported type {tag}", line)
     convert = _SCALAR_TAGS[tag]
     if convert is None:
         return event.value
-    return convert(yaml.ScalarNode(tag, event.value))
+    value = convert(yaml.ScalarNode(tag, event.value))
+    if isinstance(value, float) and not math.isfinite(value):
+        raise YamlError(f"value {event.value!r} is not a finite number", line)
+    if isinstance(value, int) and not INT_RANGE[0] <= value <= INT_RANGE[1]:
+        raise YamlError(f"integer {event.value} is outside the 64-bit range", line)
+    return value
+
+
+def _a(noun: str) -> str:
+    return ("an " if noun[0] in "aeiou" else "a ") + noun
 
 
 def _key_name(key: Any, line: int) -> str:
     if not isinstance(key, str):
         raise YamlError(
-            f"key {key!r} is a {type(key).__name__}, not a string: quote it", line
+            f"key {key!r} is {_a(type(key).__name__)}, not a string: quote it", line
         )
     return key
 
@@ -121,6 +167,15 @@ class _Builder:
         name = frame[2] if isinstance(container, dict) else str(len(container))
         return f"{path}.{name}" if path else name
 
+    def where(self) -> str:
+        """The dotted path of the value the next event fills (for error messages)."""
+        if not self.stack:
+            return ""
+        frame = self.stack[-1]
+        if isinstance(frame[0], dict) and frame[2] is None:
+            return str(frame[1])  # a key is next: point at the map
+        return self._child_path(frame)
+
     def add(self, value: Any, line: int, opens: bool = False) -> None:
         if not self.stack:
             self.root = value
@@ -136,7 +191,8 @@ class _Builder:
             key = _key_name(value, line)
             if key in container:
                 first = self.lines[f"{frame[1]}.{key}" if frame[1] else key]
-                raise YamlError(f"duplicate key {key!r} (first defined on line {first})", line, key)
+                raise YamlError(f"duplicate key {key!r} (first defined on line {first})", line,
+                                f"{frame[1]}.{key}" if frame[1] else key)
             frame[2], frame[3] = key, line
             return
         path = self._child_path(frame)
@@ -152,6 +208,23 @@ class _Builder:
             self.stack.append([value, path, None, line])
 
 
+def _handle(builder: _Builder, event: Any) -> int:
+    """Feed one parser event to ``builder``; returns 1 for the start of a document."""
+    line = _line(event.start_mark)
+    if isinstance(event, yaml.AliasEvent) or getattr(event, "anchor", None):
+        raise YamlError("anchors and aliases (&, *) are not allowed: write values out", line)
+    if isinstance(event, yaml.ScalarEvent):
+        builder.add(_scalar(event), line)
+    elif isinstance(event, yaml.MappingStartEvent | yaml.SequenceStartEvent):
+        if event.tag is not None:
+            raise YamlError(f"explicit tag {event.tag!r} is not allowed", line)
+        empty: Any = {} if isinstance(event, yaml.MappingStartEvent) else []
+        builder.add(empty, line, opens=True)
+    elif isinstance(event, yaml.MappingEndEvent | yaml.SequenceEndEvent):
+        builder.stack.pop()
+    return int(isinstance(event, yaml.DocumentStartEvent))
+
+
 def load_yaml(raw: bytes) -> LoadedYaml:
     """Parse one YAML document strictly. Raises :class:`YamlError`."""
     text = _decode(raw)
@@ -159,28 +232,21 @@ def load_yaml(raw: bytes) -> LoadedYaml:
     documents = 0
     try:
         for event in yaml.parse(text, Loader=_Loader):
-            line = _line(event.start_mark)
-            if isinstance(event, yaml.AliasEvent) or getattr(event, "anchor", None):
-                raise YamlError("anchors and aliases (&, *) are not allowed: write values out", line)
-            if isinstance(event, yaml.ScalarEvent):
-                builder.add(_scalar(event), line)
-            elif isinstance(event, yaml.MappingStartEvent | yaml.SequenceStartEvent):
-                if event.tag is not None:
-                    raise YamlError(f"explicit tag {event.tag!r} is not allowed", line)
-                empty: Any = {} if isinstance(event, yaml.MappingStartEvent) else []
-                builder.add(empty, line, opens=True)
-            elif isinstance(event, yaml.MappingEndEvent | yaml.SequenceEndEvent):
-                builder.stack.pop()
-            elif isinstance(event, yaml.DocumentStartEvent):
-                documents += 1
-                if documents > 1:
-                    raise YamlError("more than one YAML document (---) in the file", line)
+            try:
+                documents += _handle(builder, event)
+            except YamlError as exc:
+                exc.path = exc.path or builder.where()
+                raise
+            if documents > 1:
+                raise YamlError("more than one YAML document (---) in the file", _line(event.start_mark))
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         line = mark.line + 1 if mark else 1
+        if "maximum nesting depth" in str(exc.problem):  # libyaml's own limit, far above ours
+            raise YamlError(f"nesting deeper than {MAX_DEPTH} levels", line) from None
         raise YamlError(f"YAML syntax error: {exc.problem or exc.context}", line) from None
-    except yaml.YAMLError as exc:  # pragma: no cover - reader errors carry no mark
-        raise YamlError(f"YAML error: {exc}", 1) from None
+    except yaml.YAMLError as exc:  # pragma: no cover - reader errors; odd characters are refused before
+        raise YamlError(f"YAML error: {str(exc).splitlines()[0]}", 1) from None
     if documents == 0:
         raise YamlError("empty file: expected a YAML map", 1)
     return LoadedYaml(builder.root, builder.lines)

@@ -1,0 +1,179 @@
+"""The bad-input corpus (tests/data/bad/): every file, dropped into a copy of the mini
+catalog, gets exactly the one-line messages its manifest entry lists, from the CLI (exit
+code 1, no traceback) and from the Python API alike."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from calcat_git import Catalog
+from calcat_git.blobs import parse_blob
+
+from .conftest import HERE, problems
+
+CORPUS = HERE / "data" / "bad"
+MANIFEST: dict[str, Any] = yaml.safe_load((CORPUS / "expected.yaml").read_text("utf-8"))
+PATHS: dict[str, str] = MANIFEST["paths"]
+
+
+def expected_lines(case: dict[str, Any]) -> list[str]:
+    return [line.format(**PATHS) for line in case["expect"]]
+
+
+def validate_both(root: Path) -> list[str]:
+    """Problems from the API; the CLI must print the same lines, exit 1 (0 if none), no traceback."""
+    found = problems(root)
+    run = subprocess.run([sys.executable, "-m", "calcat_git", "validate", str(root)], capture_output=True,
+                         text=True, check=False)
+    assert "Traceback" not in run.stderr
+    assert run.stdout.splitlines() == (found or [run.stdout.splitlines()[0]])  # valid: one summary line
+    assert run.returncode == (1 if found else 0), run.stderr
+    return found
+
+
+def test_corpus_and_manifest_agree() -> None:
+    files = {p.stem for p in CORPUS.glob("*.yaml")} - {"expected"}
+    assert files == set(MANIFEST["files"]), "every corpus file has a manifest entry and vice versa"
+
+
+@pytest.mark.parametrize("name", sorted(MANIFEST["files"]))
+def test_corpus_file(mini: Path, name: str) -> None:
+    case = MANIFEST["files"][name]
+    target = PATHS[case["at"]]
+    raw = (CORPUS / f"{name}.yaml").read_bytes()
+    (mini / target).write_bytes(raw)
+    assert validate_both(mini) == expected_lines(case)
+    parsed = parse_blob(target, raw)  # the index meets the same bytes in git: it must never raise
+    assert parsed[0] == ("invalid" if any("[yaml]" in line for line in case["expect"]) else parsed[0])
+    if case.get("mapping"):
+        catalog = Catalog.open(mini, worktree=True)
+        for detector, at, modules in case["mapping"]:
+            assert catalog.mapping(detector, at=at) == modules, at
+
+
+def _make(root: Path, outside: Path, name: str) -> None:
+    """Build a ``made:`` case in the catalog at ``root``."""
+    pdu = root / PATHS["PDU"]
+    if name == "huge-file":
+        pdu.write_bytes(pdu.read_bytes() + b'description: "' + b"x" * (5 << 20) + b'"\n')
+    elif name == "huge-nesting":
+        pdu.write_bytes(pdu.read_bytes() + b"description: " + b"[" * 100_000 + b"]" * 100_000 + b"\n")
+    elif name == "symlink-outside":
+        (outside / "secret.yaml").write_text("identifier: Secret\n")
+        (root / "registry/calibrations/Secret.yaml").symlink_to(outside / "secret.yaml")
+    elif name == "symlinked-folder":
+        (outside / "LPD_M1.yaml").write_text("physical_name: LPD_M1\ndetector_type: LPD-Type\nuuid: 1\nstatus: active\n")
+        (root / "registry/pdus/LPD-Type").symlink_to(outside, target_is_directory=True)
+    elif name == "case-clash":
+        (root / "registry/calibrations/offset.yaml").write_text("identifier: offset\n")
+    elif name == "case-clash-folder":
+        copy = root / "constants_index/mid_det_agipd1m-1/2024"
+        copy.mkdir(parents=True)
+        batch = root / PATHS["BATCH"]
+        (copy / batch.name).write_bytes(batch.read_bytes())
+    elif name == "not-a-catalog-file":
+        (root / "registry/calibrations/notes.txt").write_text("hello\n")
+    else:  # pragma: no cover
+        raise AssertionError(f"no recipe for {name}")
+
+
+@pytest.mark.parametrize("name", sorted(MANIFEST["made"]))
+def test_made_case(mini: Path, tmp_path: Path, name: str) -> None:
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    _make(mini, outside, name)
+    assert validate_both(mini) == expected_lines(MANIFEST["made"][name])
+
+
+@pytest.fixture
+def committed(mini: Path) -> Path:
+    """The mini catalog committed on main, with a store beside it."""
+    from .conftest import commit_all, git
+
+    git(mini, "init", "-q", "-b", "main")
+    commit_all(mini, "mini catalog", "2024-05-02T00:00:00Z")
+    (mini.parent / "store").mkdir()
+    (mini / "calcat-git.yaml").write_text("store: ../store\n")
+    return mini
+
+
+def _h5(path: Path, name: str) -> None:
+    """Write the constant file of HDF5 case ``name`` (a good file, then broken in one place)."""
+    import h5py
+    import numpy as np
+
+    from calcat_git.hdf5 import write_constant
+
+    if name in ("empty-file", "no-constants"):
+        path.write_bytes(b"") if name == "empty-file" else h5py.File(path, "w").close()
+        return
+    pdu, uuid = ("AGIPD_M9", 100009) if name == "unknown-pdu" else ("AGIPD_M3", 100003)
+    write_constant(path, pdu=pdu, uuid=uuid, detector_type="AGIPD-Type", calibration="Offset", data=np.ones((2, 2)),
+                   conditions={"Memory cells": 352, "Sensor Bias Voltage": 300},
+                   begin_at="2019-01-01T00:00:00Z" if name == "pdu-not-in-a-slot" else "2024-06-01T00:00:00Z")
+    with h5py.File(path, "a") as handle:
+        ccv = handle[f"{pdu}/Offset/0"]
+        cond = ccv["operating_condition/memory_cells"]
+        recipes = {
+            "missing-data-dataset": lambda: ccv.__delitem__("data"),
+            "missing-conditions-group": lambda: ccv.__delitem__("operating_condition"),
+            "missing-begin-at": lambda: ccv.attrs.__delitem__("begin_at"),
+            "missing-database-name": lambda: cond.attrs.__delitem__("database_name"),
+            "uuid-as-string": lambda: handle[pdu].attrs.__setitem__("uuid", "100003"),
+            "begin-at-as-number": lambda: ccv.attrs.__setitem__("begin_at", np.int64(1717200000)),
+            "naive-begin-at": lambda: ccv.attrs.__setitem__("begin_at", "2024-06-01T10:00:00"),
+        }
+        if name in recipes:
+            recipes[name]()
+        elif name in ("string-data", "compound-data"):
+            del ccv["data"]
+            ccv["data"] = "text" if name == "string-data" else np.zeros(2, dtype=[("a", "<i4"), ("b", "<f4")])
+        elif name in ("condition-array", "condition-nan"):
+            attrs = dict(cond.attrs)
+            del ccv["operating_condition/memory_cells"]
+            new = ccv["operating_condition"].create_dataset("memory_cells", data=[1, 2] if name == "condition-array"
+                                                             else np.nan)
+            new.attrs.update(attrs)
+        elif name == "pdu-is-a-dataset":
+            del handle[pdu]
+            handle[pdu] = np.zeros(3)
+    if name == "truncated":
+        path.write_bytes(path.read_bytes()[:700])
+
+
+@pytest.mark.parametrize("name", sorted(MANIFEST["hdf5"]))
+def test_bad_constant_file(committed: Path, tmp_path: Path, name: str) -> None:
+    from calcat_git import InvalidInputError
+    from calcat_git.inject import inject
+    from calcat_git.store import content_path, file_sha256
+
+    path = tmp_path / f"{name}.h5"
+    _h5(path, name.replace("store-checksum-mismatch", "good"))
+    store = committed.parent / "store"
+    sha = file_sha256(path)
+    if name == "store-checksum-mismatch":
+        (store / content_path(sha)).parent.mkdir(parents=True)
+        (store / content_path(sha)).write_bytes(b"something else")
+    before = sorted(p for p in (committed.parent).rglob("*") if ".git" not in p.parts)
+    expected = [line.format(h5=path, store=store, sha=sha, sha2=sha[:2]) for line in MANIFEST["hdf5"][name]]
+    with pytest.raises(InvalidInputError) as caught:
+        inject(committed, [path], report_path="r/bad.pdf")
+    assert [f"error: {caught.value}"] == expected
+    run = subprocess.run([sys.executable, "-m", "calcat_git", "inject", str(path), "--report", "r/bad.pdf", "--repo",
+                          str(committed)], capture_output=True, text=True, check=False)
+    assert (run.returncode, run.stdout, run.stderr.splitlines()) == (1, "", expected)
+    assert sorted(p for p in (committed.parent).rglob("*") if ".git" not in p.parts) == before  # nothing left
+
+
+@pytest.mark.parametrize("name", sorted(MANIFEST["cli"]))
+def test_bad_command_line(committed: Path, name: str) -> None:
+    case = MANIFEST["cli"][name]
+    run = subprocess.run([sys.executable, "-m", "calcat_git", *case["args"], "--repo", str(committed)],
+                         capture_output=True, text=True, check=False)
+    assert (run.returncode, run.stdout, run.stderr) == (1, "", case["stderr"].format(repo=committed) + "\n")
