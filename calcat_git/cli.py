@@ -129,10 +129,11 @@ def _attach() -> None:
     from .cli_constants import explain, inject, lookup, verify_store
     from .cli_history import history, index_command, snapshot, verify_history
     from .cli_review import check, codeowners, diff
+    from .cli_serve import serve
     from .cli_site import site
 
     for command in (snapshot, history, verify_history, index_command, lookup, explain, inject, verify_store,
-                    check, diff, codeowners, site):
+                    check, diff, codeowners, site, serve):
         main.add_command(command)
 
 

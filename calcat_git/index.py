@@ -57,6 +57,9 @@ CREATE INDEX IF NOT EXISTS commits_time ON commits(committed_at, seq);
 CREATE INDEX IF NOT EXISTS files_key ON files(kind, key, tx_from);
 CREATE INDEX IF NOT EXISTS slots_query ON slots(detector, valid_from);
 CREATE INDEX IF NOT EXISTS ccvs_lookup ON ccvs(pdu, calibration, condition_id, begin_at, ccv_id, tx_from, tx_to);
+CREATE INDEX IF NOT EXISTS ccvs_int_id ON ccvs(substr(ccv_id, 1, 12));
+CREATE INDEX IF NOT EXISTS ccvs_calcat_id ON ccvs(calcat_id) WHERE calcat_id IS NOT NULL;
+CREATE INDEX IF NOT EXISTS ccvs_report ON ccvs(report_id) WHERE report_id IS NOT NULL;
 """
 
 
@@ -285,6 +288,26 @@ class Index:
     def report_ccvs(self, report: int | str, seq: int) -> list[CCVRow]:
         column = "report_id" if isinstance(report, int) else "report_path"
         return self._rows(f"{column} = :r AND {VISIBLE} ORDER BY begin_at", {"r": report, "s": seq})
+
+    def ccvs_by_int_id(self, int_id: int, seq: int) -> list[CCVRow]:
+        """The CCVs whose integer id (``calibration.ccv_int_id``) is ``int_id``: CALCAT's own
+        id of an imported CCV, else ``2**52`` + the first 48 bits of the content id."""
+        if int_id < 2**52:
+            return self._rows(f"calcat_id = :i AND {VISIBLE}", {"i": int_id, "s": seq})
+        prefix = f"{int_id - 2**52:012x}"
+        return self._rows(f"substr(ccv_id, 1, 12) = :p AND calcat_id IS NULL AND {VISIBLE} ORDER BY ccv_id",
+                          {"p": prefix, "s": seq})
+
+    def injected_at(self, batch: str) -> int | None:
+        """When a batch was injected (microseconds), from any of its rows."""
+        row = self.conn.execute("SELECT injected_at FROM ccvs WHERE batch = ? LIMIT 1", (batch,)).fetchone()
+        return None if row is None else int(row[0])
+
+    def report_paths(self, seq: int) -> list[str]:
+        """Store paths of the reports without an id in snapshot ``seq``."""
+        rows = self.conn.execute(f"SELECT DISTINCT report_path FROM ccvs WHERE report_id IS NULL AND {VISIBLE}",
+                                 {"s": seq})
+        return [r[0] for r in rows]
 
     def condition_summary(self, pdu: str, calibration: str, seq: int) -> list[tuple[dict[str, Any], int]]:
         """Each distinct condition of a PDU's CCVs of a calibration, with its newest begin_at."""
