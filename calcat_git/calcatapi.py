@@ -7,7 +7,9 @@ selection rules are never re-implemented here). ``server`` handles HTTP around i
 
 from __future__ import annotations
 
+import json
 import re
+from collections import OrderedDict
 from collections.abc import Callable
 from datetime import UTC, datetime, tzinfo
 from typing import Any
@@ -60,6 +62,40 @@ def not_found(what: str) -> NotFoundError:
     return NotFoundError(f"Resource not found! {what}")
 
 
+def dumps(data: Any) -> bytes:
+    return json.dumps(data, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+
+
+class Encoded:
+    """A JSON array whose items are already serialised (replies are joined, not re-encoded)."""
+
+    def __init__(self, items: list[bytes]) -> None:
+        self.items = items
+
+    def __len__(self) -> int:
+        return len(self.items)
+
+    def bytes(self) -> bytes:
+        return b"[" + b",".join(self.items) + b"]"
+
+
+class Memo(OrderedDict[Any, Any]):
+    """A small LRU dict (least recently used entries dropped beyond ``size``)."""
+
+    def __init__(self, size: int) -> None:
+        super().__init__()
+        self.size = size
+
+    def get_or(self, key: Any, make: Callable[[], Any]) -> Any:
+        if key in self:
+            self.move_to_end(key)
+            return self[key]
+        value = self[key] = make()
+        if len(self) > self.size:
+            self.popitem(last=False)
+        return value
+
+
 class CalcatView:
     """CALCAT answers from one snapshot of the catalog (read through its index)."""
 
@@ -76,6 +112,8 @@ class CalcatView:
         self._ids: dict[str, dict[int, str]] = {}
         self._names: dict[str, list[str]] = {}
         self._created: dict[str, datetime | None] = {}
+        self._ccvs = Memo(50_000)  # serialised CCV in a slot: fixed for a snapshot
+        self.replies = Memo(1_000)  # whole replies of fully specified look-ups (see server)
 
     def names(self, kind: str) -> list[str]:
         """Identifiers of every record of ``kind`` in this snapshot (kept: a snapshot never changes)."""
@@ -195,7 +233,7 @@ class CalcatView:
 
     # --- constants ----------------------------------------------------------------------
     def ccvs_by_conditions(self, detector: str, calibration_ids: list[int], asked: Asked, event_at: datetime | None,
-                           mapping: dict[str, str | None], strategy: str, karabo_da: str | None) -> list[JSON]:
+                           mapping: dict[str, str | None], strategy: str, karabo_da: str | None) -> Encoded:
         """get_by_detector_conditions: the CCV chosen per calibration and module."""
         if strategy not in STRATEGIES:
             raise InvalidInputError(f"begin_at_strategy must be one of {', '.join(STRATEGIES)}, not {strategy!r}")
@@ -213,8 +251,13 @@ class CalcatView:
         out = []
         for calibration in wanted:
             for aggregator, row in sorted(outcome.found.get(calibration, {}).items()):
-                out.append(self._ccv(row, Slot(det_id, modules[aggregator]), slots))
-        return out
+                slot = Slot(det_id, modules[aggregator])
+
+                def encode(row: CCVRow = row, slot: Slot = slot) -> bytes:
+                    return dumps(self._ccv(row, slot, slots))
+
+                out.append(self._ccvs.get_or((row.ccv_id, slot), encode))
+        return Encoded(out)
 
     def _ccv(self, row: CCVRow, slot: Slot | None, slots: _SlotFinder) -> JSON:
         pdu = self.catalog.pdu(row.pdu)

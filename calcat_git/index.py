@@ -300,7 +300,8 @@ class Index:
 
     def injected_at(self, batch: str) -> int | None:
         """When a batch was injected (microseconds), from any of its rows."""
-        row = self.conn.execute("SELECT injected_at FROM ccvs WHERE batch = ? LIMIT 1", (batch,)).fetchone()
+        row = self.conn.execute("SELECT injected_at FROM ccvs WHERE batch = ? AND tx_to IS NULL LIMIT 1",
+                                (batch,)).fetchone()  # the partial index ccvs_open: a CCV is never removed
         return None if row is None else int(row[0])
 
     def report_paths(self, seq: int) -> list[str]:

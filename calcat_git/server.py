@@ -20,7 +20,7 @@ import math
 import os
 import time
 from collections.abc import Awaitable, Callable
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -32,7 +32,7 @@ from starlette.responses import Response
 from starlette.routing import Route
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from .calcatapi import CalcatView, client_time, parse_conditions
+from .calcatapi import CalcatView, Encoded, client_time, dumps, parse_conditions
 from .catalog import Catalog
 from .errors import CalcatGitError, InvalidInputError, NotFoundError, RepositoryError
 from .gitrepo import GitRepo
@@ -156,7 +156,7 @@ def _paged(items: list[Any], query: Query) -> tuple[list[Any], dict[str, str]]:
 
 
 def _json(data: Any, status: int = 200, headers: dict[str, str] | None = None) -> Response:
-    body = json.dumps(data, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+    body = data.bytes() if isinstance(data, Encoded) else dumps(data)
     return Response(body, status_code=status, headers=headers, media_type=JSON_TYPE)
 
 
@@ -231,6 +231,22 @@ def _calibration_ids(text: str) -> list[int]:
 
 
 def ccvs_by_conditions(call: Call) -> Any:
+    """The look-up EXtra's from_condition makes. With both times given the reply depends on
+    the commit and the request only, so it is kept (per commit) for repeated questions —
+    e.g. the correction jobs of one run."""
+    if not (call.query.text("event_at") and call.query.text("pdu_snapshot_at")):
+        return _ccvs_by_conditions(call)
+
+    def answer() -> tuple[Encoded, dict[str, str]]:
+        headers: dict[str, str] = {}
+        return _ccvs_by_conditions(replace(call, headers=headers)), headers
+
+    data, headers = call.view.replies.get_or((tuple(call.query.params.multi_items()), call.body), answer)
+    call.headers.update(headers)
+    return data
+
+
+def _ccvs_by_conditions(call: Call) -> Encoded:
     detector = call.query.required("detector_identifier")
     ids = _calibration_ids(call.query.required("calibration_id"))
     if not call.body.strip():
