@@ -21,6 +21,7 @@ from .calcatjson import (
     calibration_json,
     ccv_json,
     ccv_pdu_json,
+    condition_key,
     detector_json,
     detector_type_json,
     instrument_json,
@@ -112,6 +113,7 @@ class CalcatView:
         self._ids: dict[str, dict[int, str]] = {}
         self._names: dict[str, list[str]] = {}
         self._created: dict[str, datetime | None] = {}
+        self._condition_keys: dict[int, tuple[dict[str, Any], str]] = {}
         self._ccvs = Memo(50_000)  # serialised CCV in a slot: fixed for a snapshot
         self.replies = Memo(1_000)  # whole replies of fully specified look-ups (see server)
 
@@ -265,8 +267,15 @@ class CalcatView:
         at_begin = slots.find(row.pdu, row.detector, row.begin_at)
         ctx = CCVContext(calibration=self.catalog.calibration(row.calibration), detector_type=pdu.detector_type,
                          detector_type_id=type_id, pdu=ccv_pdu_json(pdu, type_id, slot, at_begin),
-                         created_at=self._created_at(row.batch))
+                         created_at=self._created_at(row.batch), conditions=self._condition_key(row.conditions))
         return ccv_json(row, ctx, self.zone)
+
+    def _condition_key(self, conditions: dict[str, Any]) -> str:
+        """``condition_key``, once per condition set (rows of one set share its dict)."""
+        kept = self._condition_keys.get(id(conditions))
+        if kept is None or kept[0] is not conditions:
+            kept = self._condition_keys[id(conditions)] = (conditions, condition_key(conditions))
+        return kept[1]
 
     def _created_at(self, batch: str) -> datetime | None:
         if batch not in self._created:
@@ -315,22 +324,23 @@ class _SlotFinder:
     def __init__(self, catalog: Catalog, detectors: list[str]) -> None:
         self.catalog = catalog
         self.detectors = detectors
-        self._maps: dict[tuple[str, int], dict[str, str | None]] = {}
+        self._maps: dict[tuple[str, int], dict[str, str]] = {}
 
-    def _mapping(self, detector: str, at_us: int) -> dict[str, str | None]:
+    def _holders(self, detector: str, at_us: int) -> dict[str, str]:
+        """PDU → aggregator of ``detector`` at ``at_us``."""
         key = (detector, at_us)
         if key not in self._maps:
-            self._maps[key] = self.catalog.mapping(detector, at=from_micros(at_us))
+            mapping = self.catalog.mapping(detector, at=from_micros(at_us))
+            self._maps[key] = {pdu: aggregator for aggregator, pdu in mapping.items() if pdu is not None}
         return self._maps[key]
 
     def find(self, pdu: str, hint: str, at_us: int) -> Slot | None:
-        names = self.detectors
-        for detector in [hint, *(n for n in names if n != hint)] if hint in names else names:
-            for aggregator, name in self._mapping(detector, at_us).items():
-                if name == pdu:
-                    det = self.catalog.detector(detector)
-                    module = next(m for m in det.modules if m.aggregator == aggregator)
-                    return Slot(record_id("detector", det), module)
+        for detector in [hint, *self.detectors] if hint in self.detectors else self.detectors:
+            aggregator = self._holders(detector, at_us).get(pdu)
+            if aggregator is not None:
+                det = self.catalog.detector(detector)
+                module = next(m for m in det.modules if m.aggregator == aggregator)
+                return Slot(record_id("detector", det), module)
         return None
 
 

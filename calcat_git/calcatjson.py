@@ -15,6 +15,7 @@ import json
 import struct
 from dataclasses import dataclass
 from datetime import datetime, tzinfo
+from functools import lru_cache
 from typing import Any, Protocol
 
 from .calibration import ccv_int_id
@@ -34,6 +35,7 @@ class Identified(Protocol):
     def calcat_id(self) -> int | None: ...
 
 
+@lru_cache(maxsize=65536)
 def stable_id(kind: str, key: str) -> int:
     """The id of a record without ``calcat_id``: ``2**52`` + 48 bits of sha256(kind, key)."""
     return STABLE_BASE + int(hashlib.sha256(f"{kind}\0{key}".encode()).hexdigest()[:12], 16)
@@ -146,13 +148,14 @@ class CCVContext:
     detector_type_id: int
     pdu: JSON
     created_at: datetime | None
+    conditions: str  # condition_key(row.conditions)
 
 
 def ccv_json(row: CCVRow, ctx: CCVContext, zone: tzinfo) -> JSON:
     directory, _, file_name = row.file.rpartition("/")
     begin = calcat_time(from_micros(row.begin_at), zone)
     end = calcat_time(from_micros(row.end_at), zone) if row.end_at is not None else None
-    conditions = condition_key(row.conditions)
+    conditions = ctx.conditions
     constant = f"{ctx.detector_type}/{ctx.calibration.identifier}/{conditions}"
     return {
         "id": ccv_int_id(row.ccv_id, row.calcat_id), "name": row.ccv_id, "file_name": file_name,

@@ -31,6 +31,7 @@ R = TypeVar("R")
 ROW_COLUMNS = ("ccv_id, detector, calibration, pdu, begin_at, end_at, file, dataset, sha256, good_quality, deployed, "
                "condition_id, batch, report_id, report_path, calcat_id")
 SQL_SNAPSHOTS = 32  # snapshot look-ups answered by SQL before commit times are loaded
+COMPOUND_SEEKS = 250  # index seeks per SQL statement (SQLite allows 500 terms in a compound SELECT)
 VISIBLE = "tx_from <= :s AND (tx_to IS NULL OR tx_to > :s)"
 
 SCHEMA = """
@@ -254,17 +255,25 @@ class Index:
                   strategy: str, include_bad: bool) -> dict[str, CCVRow]:
         """Per PDU, the CCV the selection rules choose (see ``selection``): for each
         matching condition, the nearest row before and (for 'closest') after
-        ``event_us`` — each a single index seek — then the rule picks among them."""
+        ``event_us`` — each a single index seek — then the rule picks among them.
+        The seeks go to SQLite as one compound statement (per ``COMPOUND_SEEKS``), not one
+        statement each: the per-statement overhead was most of a warm look-up."""
         where = ("pdu = ? AND calibration = ? AND condition_id = ? AND tx_from <= ? AND (tx_to IS NULL OR tx_to > ?) "
                  "AND (? OR (good_quality = 1 AND deployed = 1)) AND (end_at IS NULL OR end_at > ?)")
         sides = ["begin_at <= ? ORDER BY begin_at DESC"] + (["begin_at > ? ORDER BY begin_at ASC"]
                                                            if strategy != "prior" else [])
+        seeks = [(f"SELECT * FROM (SELECT {ROW_COLUMNS} FROM ccvs WHERE {where} AND {side}, ccv_id DESC LIMIT 1)",
+                  (pdu, calibration, cid, seq, seq, int(include_bad), event_us, event_us))
+                 for pdu in pdus for cid in condition_ids for side in sides]
+        found: dict[str, list[CCVRow]] = {}
+        for start in range(0, len(seeks), COMPOUND_SEEKS):
+            chunk = seeks[start:start + COMPOUND_SEEKS]
+            sql = " UNION ALL ".join(part for part, _ in chunk)
+            for seek in self._to_rows(self.conn.execute(sql, [v for _, values in chunk for v in values]).fetchall()):
+                found.setdefault(seek.pdu, []).append(seek)
         chosen = {}
         for pdu in pdus:
-            rows = [r for cid in condition_ids for side in sides
-                    for r in self._rows(f"{where} AND {side}, ccv_id DESC LIMIT 1",
-                                        (pdu, calibration, cid, seq, seq, int(include_bad), event_us, event_us))]
-            row = choose(rows, event_us, strategy)
+            row = choose(found.get(pdu, []), event_us, strategy)
             if row is not None:
                 chosen[pdu] = row
         return chosen

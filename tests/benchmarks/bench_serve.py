@@ -9,7 +9,7 @@ groups calibrations by their parameters), a random ``event_at`` = ``pdu_snapshot
 and the conditions of the detector's newest Offset CCV before it. Each client is a
 thread with its own keep-alive connection (``http.client``) sending queries back to
 back. Reported: requests per second, p50/p99/max latency, failures (any status but 200,
-a reply that is not a list, or a connection error) and constants per reply.
+a reply that is not a JSON array, or a connection error) and constants per reply.
 
 Two loads: *distinct* (every request a new question: the server's reply cache never
 hits) and *repeated* (the clients draw from a few dozen questions, as the correction jobs
@@ -134,12 +134,11 @@ def client(port: int, next_query: Callable[[random.Random], Query], stop_at: flo
             response = conn.getresponse()
             data = response.read()
             latencies.append(time.perf_counter() - start)
-            reply = json.loads(data)
-            if response.status != 200 or not isinstance(reply, list):
+            if response.status != 200 or not (data.startswith(b"[") and data.endswith(b"]")):
                 failures += 1
-            else:
-                found += len(reply)
-        except (OSError, http.client.HTTPException, ValueError):
+            else:  # cheaper than parsing: the clients share this process's one core with each other
+                found += data.count(b'"data_set_name":')
+        except (OSError, http.client.HTTPException):
             failures += 1
             conn.close()
             conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
