@@ -114,8 +114,8 @@ class CalcatView:
         self._names: dict[str, list[str]] = {}
         self._created: dict[str, datetime | None] = {}
         self._condition_keys: dict[int, tuple[dict[str, Any], str]] = {}
-        self._ccvs = Memo(50_000)  # serialised CCV in a slot: fixed for a snapshot
-        self.replies = Memo(1_000)  # whole replies of fully specified look-ups (see server)
+        self._ccvs = Memo(20_000)  # serialised CCV in a slot (~1.3 kB each): fixed for a snapshot
+        self.replies = Memo(256)  # whole replies of fully specified look-ups (see server), ~80 kB each
 
     def names(self, kind: str) -> list[str]:
         """Identifiers of every record of ``kind`` in this snapshot (kept: a snapshot never changes)."""

@@ -145,10 +145,10 @@ Handler = Callable[[Call], Any]
 
 
 def _paged(items: list[Any], query: Query) -> tuple[list[Any], dict[str, str]]:
-    page = query.integer("page", 1) or 1
-    size = min(query.integer("page_size", PAGE_SIZE) or PAGE_SIZE, MAX_PAGE_SIZE)
-    if page < 1 or size < 1:
+    page, size = query.integer("page", 1), query.integer("page_size", PAGE_SIZE)
+    if page is None or size is None or page < 1 or size < 1:
         raise InvalidInputError("page and page_size must be at least 1")
+    size = min(size, MAX_PAGE_SIZE)
     pages = max(1, math.ceil(len(items) / size))
     headers = {"X-Total-Pages": str(pages), "X-Count-Per-Page": str(size), "X-Current-Page": str(page),
                "X-Total-Count": str(len(items))}
