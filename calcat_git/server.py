@@ -128,6 +128,12 @@ class Query:
             raise InvalidInputError(f"query parameter {name!r} is required")
         return value
 
+    def required_integer(self, name: str) -> int:
+        value = self.integer(name)
+        if value is None:
+            raise InvalidInputError(f"query parameter {name!r} is required")
+        return value
+
 
 @dataclass
 class Call:
@@ -212,10 +218,7 @@ def _mapping(call: Call, detector: str) -> dict[str, str | None]:
 
 
 def pdus_by_detector(call: Call) -> Any:
-    detector_id = call.query.integer("detector_id")
-    if detector_id is None:
-        raise InvalidInputError("query parameter 'detector_id' is required")
-    detector = call.view.name_of("detector", detector_id)
+    detector = call.view.name_of("detector", call.query.required_integer("detector_id"))
     return call.view.pdus_by_detector(detector, _mapping(call, detector))
 
 
@@ -279,7 +282,8 @@ def _by_id(path: str, get: Callable[[Call], Any]) -> Route:
 ROUTES = [
     Route("/api/detectors", endpoint(lambda c: c.view.detectors(c.query.text("identifier")), ("identifier",), True)),
     Route("/api/detectors/get_all_by_instrument",
-          endpoint(lambda c: c.view.detectors(instrument_id=c.query.integer("instrument_id")), ("instrument_id",))),
+          endpoint(lambda c: c.view.detectors(instrument_id=c.query.required_integer("instrument_id")),
+                   ("instrument_id",))),
     _by_id("detectors", lambda c: c.view.detector(c.view.name_of("detector", c.path_id))),
     _records("instrument", "identifier"),
     _by_id("instruments", lambda c: c.view.records("instrument", c.view.name_of("instrument", c.path_id))[0]),

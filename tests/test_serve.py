@@ -168,6 +168,8 @@ def test_pagination_headers(embedded: tuple[Server, Path]) -> None:
     ("GET", "physical_detector_units/get_all_by_detector", {"detector_id": 2, "pdu_snapshot_at": "2010-01-01T00:00:00Z"},
      404, "no PDU is mapped to SPB_DET_AGIPD1M-1"),  # as CALCAT answers; EXtra reads it as no modules
     ("GET", "calibrations", {"page": 0}, 400, "page and page_size must be at least 1"),
+    ("GET", "detectors/get_all_by_instrument", None, 400, "query parameter 'instrument_id' is required"),
+    ("GET", "detectors/get_all_by_instrument", {"instrument_id": "SPB"}, 400, "instrument_id must be an integer"),
     ("GET", "calibration_constant_versions/get_by_detector_conditions",
      {**AGIPD_QUERY, "calibration_id": "[1,"}, 400, "calibration_id must be"),
     ("GET", "calibration_constant_versions/get_by_detector_conditions",
