@@ -66,7 +66,10 @@ class Following:
         self.rev = self.repo.resolve_branch(config.branch)
         common = Path(self.repo._git("rev-parse", "--git-common-dir").strip())
         common = common if common.is_absolute() else (self.repo.path / common).resolve()
-        self._watched = [self.repo.git_dir / "HEAD", common / "packed-refs", common / "refs" / "heads" / self.rev]
+        ref = f"refs/heads/{self.rev}"
+        if self.rev == "HEAD":  # follow the branch HEAD points at, if any
+            ref = self.repo._run("symbolic-ref", "-q", "HEAD").stdout.decode().strip() or "HEAD"
+        self._watched = [self.repo.git_dir / "HEAD", common / "packed-refs", common / ref]
         self._signature = self._stat()
         self._checked = time.monotonic()
         self._view = self._open()
