@@ -130,10 +130,11 @@ def _attach() -> None:
     from .cli_history import history, index_command, snapshot, verify_history
     from .cli_import import import_calcat
     from .cli_review import check, codeowners, diff
+    from .cli_serve import serve
     from .cli_site import site
 
     for command in (snapshot, history, verify_history, index_command, lookup, explain, inject, verify_store,
-                    check, diff, codeowners, site, import_calcat):
+                    check, diff, codeowners, site, import_calcat, serve):
         main.add_command(command)
 
 

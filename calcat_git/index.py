@@ -31,6 +31,7 @@ R = TypeVar("R")
 ROW_COLUMNS = ("ccv_id, detector, calibration, pdu, begin_at, end_at, file, dataset, sha256, good_quality, deployed, "
                "condition_id, batch, report_id, report_path, calcat_id")
 SQL_SNAPSHOTS = 32  # snapshot look-ups answered by SQL before commit times are loaded
+COMPOUND_SEEKS = 250  # index seeks per SQL statement (SQLite allows 500 terms in a compound SELECT)
 VISIBLE = "tx_from <= :s AND (tx_to IS NULL OR tx_to > :s)"
 
 SCHEMA = """
@@ -57,6 +58,9 @@ CREATE INDEX IF NOT EXISTS commits_time ON commits(committed_at, seq);
 CREATE INDEX IF NOT EXISTS files_key ON files(kind, key, tx_from);
 CREATE INDEX IF NOT EXISTS slots_query ON slots(detector, valid_from);
 CREATE INDEX IF NOT EXISTS ccvs_lookup ON ccvs(pdu, calibration, condition_id, begin_at, ccv_id, tx_from, tx_to);
+CREATE INDEX IF NOT EXISTS ccvs_int_id ON ccvs(substr(ccv_id, 1, 12));
+CREATE INDEX IF NOT EXISTS ccvs_calcat_id ON ccvs(calcat_id) WHERE calcat_id IS NOT NULL;
+CREATE INDEX IF NOT EXISTS ccvs_report ON ccvs(report_id) WHERE report_id IS NOT NULL;
 """
 
 
@@ -256,17 +260,25 @@ class Index:
                   strategy: str, include_bad: bool) -> dict[str, CCVRow]:
         """Per PDU, the CCV the selection rules choose (see ``selection``): for each
         matching condition, the nearest row before and (for 'closest') after
-        ``event_us`` — each a single index seek — then the rule picks among them."""
+        ``event_us`` — each a single index seek — then the rule picks among them.
+        The seeks go to SQLite as one compound statement (per ``COMPOUND_SEEKS``), not one
+        statement each: the per-statement overhead was most of a warm look-up."""
         where = ("pdu = ? AND calibration = ? AND condition_id = ? AND tx_from <= ? AND (tx_to IS NULL OR tx_to > ?) "
                  "AND (? OR (good_quality = 1 AND deployed = 1)) AND (end_at IS NULL OR end_at > ?)")
         sides = ["begin_at <= ? ORDER BY begin_at DESC"] + (["begin_at > ? ORDER BY begin_at ASC"]
                                                            if strategy != "prior" else [])
+        seeks = [(f"SELECT * FROM (SELECT {ROW_COLUMNS} FROM ccvs WHERE {where} AND {side}, ccv_id DESC LIMIT 1)",
+                  (pdu, calibration, cid, seq, seq, int(include_bad), event_us, event_us))
+                 for pdu in pdus for cid in condition_ids for side in sides]
+        found: dict[str, list[CCVRow]] = {}
+        for start in range(0, len(seeks), COMPOUND_SEEKS):
+            chunk = seeks[start:start + COMPOUND_SEEKS]
+            sql = " UNION ALL ".join(part for part, _ in chunk)
+            for seek in self._to_rows(self.conn.execute(sql, [v for _, values in chunk for v in values]).fetchall()):
+                found.setdefault(seek.pdu, []).append(seek)
         chosen = {}
         for pdu in pdus:
-            rows = [r for cid in condition_ids for side in sides
-                    for r in self._rows(f"{where} AND {side}, ccv_id DESC LIMIT 1",
-                                        (pdu, calibration, cid, seq, seq, int(include_bad), event_us, event_us))]
-            row = choose(rows, event_us, strategy)
+            row = choose(found.get(pdu, []), event_us, strategy)
             if row is not None:
                 chosen[pdu] = row
         return chosen
@@ -290,6 +302,27 @@ class Index:
     def report_ccvs(self, report: int | str, seq: int) -> list[CCVRow]:
         column = "report_id" if isinstance(report, int) else "report_path"
         return self._rows(f"{column} = :r AND {VISIBLE} ORDER BY begin_at", {"r": report, "s": seq})
+
+    def ccvs_by_int_id(self, int_id: int, seq: int) -> list[CCVRow]:
+        """The CCVs whose integer id (``calibration.ccv_int_id``) is ``int_id``: CALCAT's own
+        id of an imported CCV, else ``2**52`` + the first 48 bits of the content id."""
+        if int_id < 2**52:
+            return self._rows(f"calcat_id = :i AND {VISIBLE}", {"i": int_id, "s": seq})
+        prefix = f"{int_id - 2**52:012x}"
+        return self._rows(f"substr(ccv_id, 1, 12) = :p AND calcat_id IS NULL AND {VISIBLE} ORDER BY ccv_id",
+                          {"p": prefix, "s": seq})
+
+    def injected_at(self, batch: str) -> int | None:
+        """When a batch was injected (microseconds), from any of its rows."""
+        row = self.conn.execute("SELECT injected_at FROM ccvs WHERE batch = ? AND tx_to IS NULL LIMIT 1",
+                                (batch,)).fetchone()  # the partial index ccvs_open: a CCV is never removed
+        return None if row is None else int(row[0])
+
+    def report_paths(self, seq: int) -> list[str]:
+        """Store paths of the reports without an id in snapshot ``seq``."""
+        rows = self.conn.execute(f"SELECT DISTINCT report_path FROM ccvs WHERE report_id IS NULL AND {VISIBLE}",
+                                 {"s": seq})
+        return [r[0] for r in rows]
 
     def condition_summary(self, pdu: str, calibration: str, seq: int) -> list[tuple[dict[str, Any], int]]:
         """Each distinct condition of a PDU's CCVs of a calibration, with its newest begin_at."""

@@ -113,7 +113,10 @@ class Engine:
         return why_missing(sets, matching, asked, self.defaults, event_us, strategy, include_bad)
 
     def run(self, detector: str, asked: dict[str, Asked], event_at: datetime | str | None = None,
-            strategy: str = "closest", include_bad: bool = False) -> Outcome:
+            strategy: str = "closest", include_bad: bool = False,
+            pdus: dict[str, str | None] | None = None) -> Outcome:
+        """Select per calibration and module; ``pdus`` (slot → PDU) replaces the mapping at
+        ``event_at`` of this snapshot, e.g. one read at another time or from another snapshot."""
         if strategy not in STRATEGIES:
             raise InvalidInputError(f"unknown begin_at strategy {strategy!r}: use one of {', '.join(STRATEGIES)}")
         moment = now_utc() if event_at is None else ensure_utc(event_at, "event_at")
@@ -124,7 +127,7 @@ class Engine:
                 hint = closest_names(calibration, list(known)) or f" (it has {', '.join(known)})"
                 raise NotFoundError(f"{det.detector_type} has no calibration {calibration!r}{hint}")
         outcome = Outcome(catalog=self.catalog, detector=det, event_at=moment, strategy=strategy,
-                          pdus=self.catalog.mapping(detector, at=moment))
+                          pdus=self.catalog.mapping(detector, at=moment) if pdus is None else pdus)
         event_us = micros(moment)
         mapped = sorted({pdu for pdu in outcome.pdus.values() if pdu is not None})
         for calibration, conditions in asked.items():

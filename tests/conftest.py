@@ -39,6 +39,16 @@ def synthetic(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return repo
 
 
+@pytest.fixture(scope="session")
+def demo_store(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The embedded catalog's constant store, regenerated (byte-identical to the checksums in git)."""
+    from calcat_git.demo_constants import generate
+
+    store = tmp_path_factory.mktemp("demo") / "store"
+    generate(REPO_ROOT, store)
+    return store
+
+
 def edit(root: Path, rel: str, old: str, new: str) -> None:
     """Replace the one occurrence of ``old`` in file ``rel`` by ``new``."""
     path = root / rel

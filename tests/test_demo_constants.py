@@ -13,19 +13,11 @@ import pytest
 from calcat_git import Catalog
 from calcat_git.calibration import CalibrationData
 from calcat_git.conditions import AGIPDConditions
-from calcat_git.demo_constants import generate
 from calcat_git.storecheck import verify
 
 from .conftest import REPO_ROOT
 
 AGIPD = AGIPDConditions(sensor_bias_voltage=300, memory_cells=202, acquisition_rate=1.1, gain_setting=0, gain_mode=0)
-
-
-@pytest.fixture(scope="session")
-def demo_store(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    store = tmp_path_factory.mktemp("demo") / "store"
-    generate(REPO_ROOT, store)
-    return store
 
 
 def test_regenerated_store_matches_the_checksums_in_git(demo_store: Path) -> None:
