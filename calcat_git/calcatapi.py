@@ -8,10 +8,9 @@ selection rules are never re-implemented here). ``server`` handles HTTP around i
 from __future__ import annotations
 
 import json
-import re
 from collections import OrderedDict
 from collections.abc import Callable
-from datetime import UTC, datetime, tzinfo
+from datetime import datetime, tzinfo
 from typing import Any
 
 from .calcatjson import (
@@ -37,26 +36,19 @@ from .index import Index
 from .lookup import Engine
 from .model import Parameter
 from .selection import STRATEGIES, Asked, CCVRow
-from .timeutil import from_micros, now_utc, parse_timestamp
-
-_NAIVE = re.compile(r"^\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}(:\d{2}(\.\d{1,9})?)?$")
+from .timeutil import from_micros, now_utc, parse_facility_time
 
 
 def client_time(text: str | None, zone: tzinfo, what: str) -> datetime | None:
     """A time as a CALCAT client sends it; ``None`` or ``''`` means now (None).
 
-    The one place where a naive time is accepted: EXtra passes strings through as it
-    got them, and recorded requests carry times such as ``2020-01-07 13:26:48.00``, which
-    CALCAT reads in the facility's zone (``zone``). Times with ``Z`` or an offset are
-    read as they say.
+    The one place where the server accepts a naive time: EXtra passes strings through
+    as it got them, and recorded requests carry times such as ``2020-01-07 13:26:48.00``,
+    which CALCAT reads in the facility's zone (``zone``; see ``parse_facility_time``).
     """
     if text is None or not text.strip():
         return None
-    text = text.strip()
-    if _NAIVE.match(text):
-        wall = parse_timestamp(text + "+00:00", what).replace(tzinfo=None)
-        return wall.replace(tzinfo=zone).astimezone(UTC)
-    return parse_timestamp(text, what)
+    return parse_facility_time(text, zone, what)
 
 
 def not_found(what: str) -> NotFoundError:

@@ -32,17 +32,13 @@ def serve(repo: str, branch: str | None, host: str, port: int, store: str | None
     Integer ids are CALCAT's own for imported records, else 2**52 + 48 bits of a hash of
     the identifier. Only GET is answered.
     """
-    from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
-
-    from .errors import InvalidInputError, NotFoundError
+    from .errors import NotFoundError
     from .server import ServeConfig
     from .server import serve as run
     from .store import store_root
+    from .timeutil import facility_zone
 
-    try:
-        ZoneInfo(facility_tz)
-    except (ZoneInfoNotFoundError, ValueError):
-        raise InvalidInputError(f"unknown time zone {facility_tz!r}: use an IANA name such as Europe/Berlin") from None
+    facility_zone(facility_tz)  # an unknown zone is an error before the server starts
     try:
         prefix = str(store_root(store, repo)).rstrip("/") + "/"
     except NotFoundError:

@@ -23,7 +23,6 @@ from collections.abc import Awaitable, Callable
 from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
@@ -36,7 +35,7 @@ from .calcatapi import CalcatView, Encoded, client_time, dumps, parse_conditions
 from .catalog import Catalog
 from .errors import CalcatGitError, InvalidInputError, NotFoundError, RepositoryError
 from .gitrepo import GitRepo
-from .timeutil import format_timestamp, now_utc
+from .timeutil import facility_zone, format_timestamp, now_utc
 
 ENV_CONFIG = "CALCAT_GIT_SERVE_CONFIG"
 COMMIT_HEADER = "X-Calcat-Git-Commit"
@@ -61,7 +60,7 @@ class Following:
 
     def __init__(self, config: ServeConfig) -> None:
         self.config = config
-        self.zone = ZoneInfo(config.facility_tz)
+        self.zone = facility_zone(config.facility_tz)
         self.repo = GitRepo(config.repo)
         self.rev = self.repo.resolve_branch(config.branch)
         common = Path(self.repo._git("rev-parse", "--git-common-dir").strip())

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, timedelta, tzinfo
 
 from .errors import InvalidInputError
 
@@ -88,23 +88,28 @@ def from_micros(value: int) -> datetime:
 FACILITY_ZONE = "Europe/Berlin"
 
 
-def parse_facility_time(text: str, zone: str = FACILITY_ZONE, what: str = "timestamp") -> datetime:
-    """Read a CALCAT time: with an offset as given, a naive one in the facility's zone.
-
-    Only CALCAT's own replies and requests are read this way (its clients send naive
-    times such as ``2020-01-07 13:26:48.00``); everything else is strict
-    (:func:`parse_timestamp`).
-    """
+def facility_zone(name: str = FACILITY_ZONE) -> tzinfo:
+    """The IANA time zone ``name``; a clear error for an unknown one."""
     from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+    try:
+        return ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise InvalidInputError(f"unknown time zone {name!r}: use an IANA name such as Europe/Berlin") from None
+
+
+def parse_facility_time(text: str, zone: str | tzinfo = FACILITY_ZONE, what: str = "timestamp") -> datetime:
+    """Read a CALCAT time: with ``Z`` or an offset as given, a naive one in the facility's zone.
+
+    Only CALCAT's own replies and the CALCAT-compatible server read times this way (its
+    clients send naive times such as ``2020-01-07 13:26:48.00``); everything else is
+    strict (:func:`parse_timestamp`).
+    """
     try:
         return parse_timestamp(text, what)
     except InvalidInputError as exc:
         if "naive" not in str(exc):
             raise
-    try:
-        tz = ZoneInfo(zone)
-    except (ZoneInfoNotFoundError, ValueError):
-        raise InvalidInputError(f"unknown time zone {zone!r}: use an IANA name such as Europe/Berlin") from None
-    naive = parse_timestamp(text.strip() + "Z", what).replace(tzinfo=None)
-    return naive.replace(tzinfo=tz).astimezone(UTC)
+    tz = facility_zone(zone) if isinstance(zone, str) else zone
+    wall = parse_timestamp(text.strip() + "Z", what).replace(tzinfo=None)
+    return wall.replace(tzinfo=tz).astimezone(UTC)

@@ -326,3 +326,33 @@ def test_serve_benchmark_runs_tiny(synthetic: Path) -> None:
 def test_serve_binds_to_localhost_by_default() -> None:
     option = next(p for p in main.commands["serve"].params if p.name == "host")
     assert option.default == "127.0.0.1"
+
+
+def test_round_trip_serve_then_import(embedded: tuple[Server, Path], tmp_path: Path) -> None:
+    """serve → import-calcat --url into an empty repository → the same records, ids and mapping."""
+    server, repo = embedded
+    target = tmp_path / "copy"
+    target.mkdir()
+    git(target, "init", "-q", "-b", "main")
+    git(target, "commit", "-q", "--allow-empty", "-m", "empty")
+    times = ["2020-01-07T12:26:48Z", "2026-04-10T11:27:00Z"]
+    args = ["import-calcat", "--url", server.base, "--repo", str(target), "--json",
+            "--detector", "SPB_DET_AGIPD1M-1", "--report", "3757", "--report", "6512"]
+    for at in times:
+        args += ["--snapshot-at", at]
+    result = CliRunner().invoke(main, args)
+    assert result.exit_code == 0, result.output
+    source, copy = Catalog.open(repo), Catalog.open(target)
+    for at in times:
+        assert copy.mapping("SPB_DET_AGIPD1M-1", at=at) == {
+            a: p for a, p in source.mapping("SPB_DET_AGIPD1M-1", at=at).items()
+            if a in copy.detector("SPB_DET_AGIPD1M-1").aggregators}
+    assert copy.detector("SPB_DET_AGIPD1M-1").calcat_id == source.detector("SPB_DET_AGIPD1M-1").calcat_id
+    for name in copy.names("pdu"):
+        assert (copy.pdu(name).uuid, copy.pdu(name).calcat_id) == (source.pdu(name).uuid, source.pdu(name).calcat_id)
+
+    def ccvs(catalog: Catalog) -> set[tuple[Any, ...]]:
+        return {(c.calcat_id, c.calibration, c.pdu, c.begin_at, c.end_at, c.file, c.dataset, c.good_quality)
+                for b in catalog.registry.batches.values() if b.report.id in (3757, 6512) for c in b.constants}
+
+    assert len(ccvs(copy)) == 128 and ccvs(copy) == ccvs(source)
