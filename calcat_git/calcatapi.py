@@ -7,11 +7,12 @@ selection rules are never re-implemented here). ``server`` handles HTTP around i
 
 from __future__ import annotations
 
-import json
 from collections import OrderedDict
 from collections.abc import Callable
 from datetime import datetime, tzinfo
 from typing import Any
+
+import orjson
 
 from .calcatjson import (
     JSON,
@@ -56,7 +57,8 @@ def not_found(what: str) -> NotFoundError:
 
 
 def dumps(data: Any) -> bytes:
-    return json.dumps(data, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+    """Compact UTF-8 JSON (orjson: a fifth of a reply's CPU time was the stdlib encoder)."""
+    return orjson.dumps(data)
 
 
 class Encoded:

@@ -15,6 +15,8 @@ import json
 import math
 import sqlite3
 import sys
+import threading
+from contextlib import closing
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, TypeVar
@@ -22,6 +24,7 @@ from typing import Any, TypeVar
 from .errors import RepositoryError, no_snapshot
 from .gitrepo import Commit, GitRepo
 from .locks import exclusive
+from .seektable import SeekTable
 from .selection import Asked, CCVRow, Deviations, choose, condition_mismatch
 from .timeutil import format_timestamp, micros
 
@@ -92,6 +95,7 @@ class Index:
         self._conditions: dict[int, dict[str, Any]] | None = None
         self._matches: dict[str, tuple[int, ...]] = {}
         self._slots: dict[str, tuple[list[int], list[tuple[int, int | None, str, str | None]]]] = {}
+        self._seek_table: SeekTable | None = None
 
     @classmethod
     def open(cls, repo: GitRepo, rev: str, *, progress: bool | None = None) -> Index:
@@ -263,6 +267,24 @@ class Index:
         ``event_us`` — each a single index seek — then the rule picks among them.
         The seeks go to SQLite as one compound statement (per ``COMPOUND_SEEKS``), not one
         statement each: the per-statement overhead was most of a warm look-up."""
+        found: dict[str, list[CCVRow]] = {}
+        for seek in self._seek_rows(pdus, calibration, condition_ids, seq, event_us, strategy, include_bad):
+            found.setdefault(seek.pdu, []).append(seek)
+        chosen = {}
+        for pdu in pdus:
+            row = choose(found.get(pdu, []), event_us, strategy)
+            if row is not None:
+                chosen[pdu] = row
+        return chosen
+
+    def _seek_rows(self, pdus: list[str], calibration: str, condition_ids: tuple[int, ...], seq: int, event_us: int,
+                   strategy: str, include_bad: bool) -> list[CCVRow]:
+        """The candidates of ``best_ccvs``: from the in-memory seek table of ``seq`` if one
+        was built (:meth:`preload_seeks`), else one SQL seek each, sent as compound statements."""
+        table = self._seek_table
+        if table is not None and table.seq == seq:
+            ids = list(table.seeks(pdus, calibration, condition_ids, event_us, strategy, include_bad))
+            return self._rows(f"rowid IN ({','.join(map(str, ids)) or 'NULL'})", ())
         where = ("pdu = ? AND calibration = ? AND condition_id = ? AND tx_from <= ? AND (tx_to IS NULL OR tx_to > ?) "
                  "AND (? OR (good_quality = 1 AND deployed = 1)) AND (end_at IS NULL OR end_at > ?)")
         sides = ["begin_at <= ? ORDER BY begin_at DESC"] + (["begin_at > ? ORDER BY begin_at ASC"]
@@ -270,18 +292,28 @@ class Index:
         seeks = [(f"SELECT * FROM (SELECT {ROW_COLUMNS} FROM ccvs WHERE {where} AND {side}, ccv_id DESC LIMIT 1)",
                   (pdu, calibration, cid, seq, seq, int(include_bad), event_us, event_us))
                  for pdu in pdus for cid in condition_ids for side in sides]
-        found: dict[str, list[CCVRow]] = {}
+        rows: list[CCVRow] = []
         for start in range(0, len(seeks), COMPOUND_SEEKS):
             chunk = seeks[start:start + COMPOUND_SEEKS]
             sql = " UNION ALL ".join(part for part, _ in chunk)
-            for seek in self._to_rows(self.conn.execute(sql, [v for _, values in chunk for v in values]).fetchall()):
-                found.setdefault(seek.pdu, []).append(seek)
-        chosen = {}
-        for pdu in pdus:
-            row = choose(found.get(pdu, []), event_us, strategy)
-            if row is not None:
-                chosen[pdu] = row
-        return chosen
+            rows += self._to_rows(self.conn.execute(sql, [v for _, values in chunk for v in values]).fetchall())
+        return rows
+
+    def preload_seeks(self, seq: int, background: bool = False) -> None:
+        """Keep snapshot ``seq``'s seeks in memory, for a long-lived reader such as the
+        server; with ``background`` they are built on a thread with its own read-only
+        connection, and the SQL seeks answer (the same) until the table is ready."""
+        if self._seek_table is not None and self._seek_table.seq == seq:
+            return
+        if not background:
+            self._seek_table = SeekTable(self.conn, seq)
+            return
+
+        def build() -> None:
+            with closing(sqlite3.connect(f"{self.path.resolve().as_uri()}?mode=ro", uri=True)) as conn:
+                self._seek_table = SeekTable(conn, seq)
+
+        threading.Thread(target=build, name=f"seeks-{seq}", daemon=True).start()
 
     def ccvs_of(self, pdu: str, calibration: str, seq: int, condition_ids: tuple[int, ...] | None = None
                 ) -> list[CCVRow]:

@@ -85,7 +85,9 @@ class Following:
 
     def _open(self) -> CalcatView:
         catalog = Catalog.open(self.config.repo, branch=self.rev)
-        return CalcatView(catalog, self.zone, self.config.store_prefix)
+        view = CalcatView(catalog, self.zone, self.config.store_prefix)
+        view.index.preload_seeks(view.seq, background=True)  # a server lives long: seek in memory
+        return view
 
     def view(self) -> CalcatView:
         """The view of the branch head, re-opened (index updated) if the head moved."""

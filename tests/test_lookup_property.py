@@ -26,13 +26,20 @@ def catalogs(synthetic: Path) -> tuple[Catalog, Catalog, list[dict[str, float | 
 moments = st.datetimes(min_value=datetime(2018, 1, 1), max_value=datetime(2026, 3, 1), timezones=st.just(UTC))
 
 
-@settings(max_examples=40, deadline=None)
+@settings(max_examples=80, deadline=None)
 @given(event=moments, snapshot=moments, which=st.integers(0, 10_000), shift=st.sampled_from([0.0, 0.0, 3.0, 50.0]),
-       strategy=st.sampled_from(["closest", "prior"]), include_bad=st.booleans())
+       strategy=st.sampled_from(["closest", "prior"]), include_bad=st.booleans(), in_memory=st.booleans())
 def test_index_lookup_equals_brute_force(catalogs: tuple[Catalog, Catalog, list[dict[str, float | str]]],
                                          event: datetime, snapshot: datetime, which: int, shift: float,
-                                         strategy: str, include_bad: bool) -> None:
+                                         strategy: str, include_bad: bool, in_memory: bool) -> None:
+    """Through SQL seeks, or through the in-memory seek table the server builds."""
     fast, naive, condition_sets = catalogs
+    found = fast.at(snapshot).index_at_snapshot()
+    assert found is not None
+    if in_memory:
+        found[0].preload_seeks(found[1])
+    else:
+        found[0]._seek_table = None
     detectors = fast.names("detector")
     detector = detectors[which % len(detectors)]
     dtype = fast.detector_type(fast.detector(detector).detector_type)

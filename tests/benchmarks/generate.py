@@ -214,6 +214,18 @@ def stamp(t: int) -> str:
     return time.strftime("%Y%m%dT%H%M%SZ", time.gmtime(t))
 
 
+def flags(sha: str, calibration: str, begin: int) -> str:
+    """Quality, deployed and end_at lines: a few CCVs are bad, withdrawn or expire (decided by a
+    hash, not the generator's random stream, so the rest of the catalog does not change)."""
+    roll = int(hashlib.sha256(f"{sha}/{calibration}".encode()).hexdigest()[:4], 16) % 100
+    out = f"    good_quality: {'false' if roll < 3 else 'true'}\n"
+    if 3 <= roll < 5:
+        out += "    deployed: false\n"
+    if 5 <= roll < 8:
+        out += f'    end_at: "{iso(begin + 20 * 24 * HOUR)}"\n'
+    return out
+
+
 def iso(t: int) -> str:
     return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(t))
 
@@ -455,9 +467,9 @@ class Generator:
             file = f"xfel/cal/{type_lower}/{pdu.lower()}/cal.{begin}.h5"
             sha = hashlib.sha256(f"{self.seed}:{file}".encode()).hexdigest()
             head = f"    pdu: {pdu}\n    begin_at: \"{begin_iso}\"\n    file: {file}\n"
-            tail = f"/0\n    sha256: {sha}\n    good_quality: true\n"
+            tail = f"/0\n    sha256: {sha}\n"
             for cal in cals:
-                out.append(f"  - calibration: {cal}\n{head}    dataset: /{pdu}/{cal}{tail}")
+                out.append(f"  - calibration: {cal}\n{head}    dataset: /{pdu}/{cal}{tail}{flags(sha, cal, begin)}")
                 count += 1
                 if count == take:
                     break

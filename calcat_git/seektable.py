@@ -1,0 +1,97 @@
+"""In-memory seeks for a long-lived reader (the server): the index's nearest-CCV seeks
+without SQL.
+
+For one snapshot, every visible CCV's ``begin_at`` sorted per (PDU, calibration,
+condition) with its row id, quality and ``end_at``. A seek is a bisection plus a short
+walk past ineligible rows, and gives exactly the row the index's SQL seek gives
+(``Index.best_ccvs``: nearest ``begin_at`` on each side, ties to the highest ``ccv_id``,
+only eligible rows), and keeps of those only the ones ``selection.choose`` can pick, so
+that just their full rows are read from SQLite (choose then decides, as without it).
+Building it reads the snapshot's CCVs once (about 2 s at a million); a CLI process never
+builds one.
+"""
+
+from __future__ import annotations
+
+import bisect
+import sqlite3
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+
+Key = tuple[str, str, int]  # (pdu, calibration, condition id)
+
+
+@dataclass
+class _Run:
+    begins: list[int] = field(default_factory=list)
+    rowids: list[int] = field(default_factory=list)
+    good: bytearray = field(default_factory=bytearray)     # good_quality and deployed
+    ends: list[int | None] = field(default_factory=list)
+
+    def eligible(self, i: int, event_us: int, include_bad: bool) -> bool:
+        end = self.ends[i]
+        return (include_bad or bool(self.good[i])) and (end is None or end > event_us)
+
+    def before(self, event_us: int, include_bad: bool) -> int | None:
+        """Position of the last eligible row with begin_at ≤ event (highest ccv_id on ties)."""
+        i = bisect.bisect_right(self.begins, event_us) - 1
+        while i >= 0 and not self.eligible(i, event_us, include_bad):
+            i -= 1
+        return i if i >= 0 else None
+
+    def after(self, event_us: int, include_bad: bool) -> int | None:
+        """Position of the eligible row with the smallest begin_at > event (highest ccv_id on ties)."""
+        i, n = bisect.bisect_right(self.begins, event_us), len(self.begins)
+        while i < n and not self.eligible(i, event_us, include_bad):
+            i += 1
+        if i == n:
+            return None
+        best, begin = i, self.begins[i]
+        while i + 1 < n and self.begins[i + 1] == begin:
+            i += 1
+            if self.eligible(i, event_us, include_bad):
+                best = i
+        return best
+
+
+class SeekTable:
+    """The seek structure of snapshot ``seq`` of one index database."""
+
+    def __init__(self, conn: sqlite3.Connection, seq: int) -> None:
+        self.seq = seq
+        self.runs: dict[Key, _Run] = {}
+        rows = conn.execute(
+            "SELECT pdu, calibration, condition_id, begin_at, rowid, good_quality AND deployed, end_at FROM ccvs "
+            "WHERE tx_from <= :s AND (tx_to IS NULL OR tx_to > :s) "
+            "ORDER BY pdu, calibration, condition_id, begin_at, ccv_id", {"s": seq})
+        key: Key | None = None
+        run = _Run()
+        for pdu, calibration, condition, begin, rowid, good, end in rows:
+            if (pdu, calibration, condition) != key:
+                key = (pdu, calibration, condition)
+                run = self.runs[key] = _Run()
+            run.begins.append(begin)
+            run.rowids.append(rowid)
+            run.good.append(1 if good else 0)
+            run.ends.append(end)
+
+    def seeks(self, pdus: list[str], calibration: str, condition_ids: tuple[int, ...], event_us: int,
+              strategy: str, include_bad: bool) -> Iterator[int]:
+        """Per PDU, the row ids among the index's seek results that ``selection.choose``
+        could pick: those with the best (distance, begin_at), or the latest begin_at for
+        'prior'. Ties (equal begin_at, decided by ccv_id) are all returned."""
+        for pdu in pdus:
+            found: list[tuple[tuple[int, int], int]] = []
+            for cid in condition_ids:
+                run = self.runs.get((pdu, calibration, cid))
+                if run is None:
+                    continue
+                for side in (run.before, run.after) if strategy != "prior" else (run.before,):
+                    i = side(event_us, include_bad)
+                    if i is not None:
+                        begin = run.begins[i]
+                        rank = (abs(begin - event_us), begin) if strategy != "prior" else (-begin, 0)
+                        found.append((rank, run.rowids[i]))
+            if found:
+                best = min(rank for rank, _ in found)
+                yield from (row for rank, row in found if rank == best)
