@@ -71,7 +71,7 @@ class Following:
         self._watched = [self.repo.git_dir / "HEAD", common / "packed-refs", common / ref]
         self._signature = self._stat()
         self._checked = time.monotonic()
-        self._view = self._open()
+        self._view = self._open(background=False)  # before the first request: seeks in memory from the start
 
     def _stat(self) -> tuple[tuple[int, int, int] | None, ...]:
         out: list[tuple[int, int, int] | None] = []
@@ -83,10 +83,12 @@ class Following:
                 out.append(None)
         return tuple(out)
 
-    def _open(self) -> CalcatView:
+    def _open(self, background: bool = True) -> CalcatView:
+        """A view of the branch head; its seeks go to memory (a server lives long), built on
+        a thread for a new commit, so requests are answered meanwhile (through SQL)."""
         catalog = Catalog.open(self.config.repo, branch=self.rev)
         view = CalcatView(catalog, self.zone, self.config.store_prefix)
-        view.index.preload_seeks(view.seq, background=True)  # a server lives long: seek in memory
+        view.index.preload_seeks(view.seq, background=background)
         return view
 
     def view(self) -> CalcatView:

@@ -197,7 +197,7 @@ def run(repo: Path, clients: int = 16, seconds: float = 20.0, workers: int = 1, 
     port = free_port()
     server = start_server(repo, port, workers)
     try:
-        load(port, maker.make, clients, min(3.0, seconds), seed + 1)  # warm-up: every worker's caches
+        load(port, maker.make, clients, min(8.0, seconds), seed + 1)  # warm-up: caches and the in-memory seek table
         distinct = load(port, maker.make, clients, seconds, seed + 2)
         repeat = load(port, from_pool, clients, seconds, seed + 3)
         single = load(port, maker.make, 1, max(1.0, seconds / 4), seed + 4)
