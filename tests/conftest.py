@@ -26,6 +26,16 @@ def mini(tmp_path: Path) -> Path:
     return root
 
 
+@pytest.fixture
+def git_mini(mini: Path) -> Path:
+    """The mini catalog committed on main, with a store beside it (``store: ../store``)."""
+    git(mini, "init", "-q", "-b", "main")
+    commit_all(mini, "mini catalog", "2024-05-02T00:00:00Z")
+    (mini.parent / "store").mkdir()
+    (mini / "calcat-git.yaml").write_text("store: ../store\n")
+    return mini
+
+
 @pytest.fixture(scope="session")
 def synthetic(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A synthetic catalog repository (5k CCVs, 500 commits), shared read-only; copy it to change it."""

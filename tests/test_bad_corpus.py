@@ -91,18 +91,6 @@ def test_made_case(mini: Path, tmp_path: Path, name: str) -> None:
     assert validate_both(mini) == expected_lines(MANIFEST["made"][name])
 
 
-@pytest.fixture
-def committed(mini: Path) -> Path:
-    """The mini catalog committed on main, with a store beside it."""
-    from .conftest import commit_all, git
-
-    git(mini, "init", "-q", "-b", "main")
-    commit_all(mini, "mini catalog", "2024-05-02T00:00:00Z")
-    (mini.parent / "store").mkdir()
-    (mini / "calcat-git.yaml").write_text("store: ../store\n")
-    return mini
-
-
 def _h5(path: Path, name: str) -> None:
     """Write the constant file of HDF5 case ``name`` (a good file, then broken in one place)."""
     import h5py
@@ -148,32 +136,32 @@ def _h5(path: Path, name: str) -> None:
 
 
 @pytest.mark.parametrize("name", sorted(MANIFEST["hdf5"]))
-def test_bad_constant_file(committed: Path, tmp_path: Path, name: str) -> None:
+def test_bad_constant_file(git_mini: Path, tmp_path: Path, name: str) -> None:
     from calcat_git import InvalidInputError
     from calcat_git.inject import inject
     from calcat_git.store import content_path, file_sha256
 
     path = tmp_path / f"{name}.h5"
     _h5(path, name.replace("store-checksum-mismatch", "good"))
-    store = committed.parent / "store"
+    store = git_mini.parent / "store"
     sha = file_sha256(path)
     if name == "store-checksum-mismatch":
         (store / content_path(sha)).parent.mkdir(parents=True)
         (store / content_path(sha)).write_bytes(b"something else")
-    before = sorted(p for p in (committed.parent).rglob("*") if ".git" not in p.parts)
+    before = sorted(p for p in (git_mini.parent).rglob("*") if ".git" not in p.parts)
     expected = [line.format(h5=path, store=store, sha=sha, sha2=sha[:2]) for line in MANIFEST["hdf5"][name]]
     with pytest.raises(InvalidInputError) as caught:
-        inject(committed, [path], report_path="r/bad.pdf")
+        inject(git_mini, [path], report_path="r/bad.pdf")
     assert [f"error: {caught.value}"] == expected
     run = subprocess.run([sys.executable, "-m", "calcat_git", "inject", str(path), "--report", "r/bad.pdf", "--repo",
-                          str(committed)], capture_output=True, text=True, check=False)
+                          str(git_mini)], capture_output=True, text=True, check=False)
     assert (run.returncode, run.stdout, run.stderr.splitlines()) == (1, "", expected)
-    assert sorted(p for p in (committed.parent).rglob("*") if ".git" not in p.parts) == before  # nothing left
+    assert sorted(p for p in (git_mini.parent).rglob("*") if ".git" not in p.parts) == before  # nothing left
 
 
 @pytest.mark.parametrize("name", sorted(MANIFEST["cli"]))
-def test_bad_command_line(committed: Path, name: str) -> None:
+def test_bad_command_line(git_mini: Path, name: str) -> None:
     case = MANIFEST["cli"][name]
-    run = subprocess.run([sys.executable, "-m", "calcat_git", *case["args"], "--repo", str(committed)],
+    run = subprocess.run([sys.executable, "-m", "calcat_git", *case["args"], "--repo", str(git_mini)],
                          capture_output=True, text=True, check=False)
-    assert (run.returncode, run.stdout, run.stderr) == (1, "", case["stderr"].format(repo=committed) + "\n")
+    assert (run.returncode, run.stdout, run.stderr) == (1, "", case["stderr"].format(repo=git_mini) + "\n")

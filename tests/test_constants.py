@@ -19,8 +19,6 @@ from calcat_git.hdf5 import read_constant_file, write_constant
 from calcat_git.inject import inject
 from calcat_git.selection import CCVRow, choose, condition_mismatch, eligibility
 
-from .conftest import commit_all
-
 H = 3_600_000_000  # one hour in microseconds
 
 
@@ -92,16 +90,6 @@ class MiniConditions(ConditionsBase):
     calibration_types: ClassVar[dict[str, list[str]]] = {
         "Offset": ["Sensor Bias Voltage", "Memory cells"], "Noise": ["Sensor Bias Voltage", "Memory cells"]}
 
-
-@pytest.fixture
-def git_mini(mini: Path) -> Path:
-    from .conftest import git
-
-    git(mini, "init", "-q", "-b", "main")
-    commit_all(mini, "mini catalog", "2024-05-02T00:00:00Z")
-    (mini.parent / "store").mkdir()
-    (mini / "calcat-git.yaml").write_text("store: ../store\n")
-    return mini
 
 
 def _h5(path: Path, pdu: str = "AGIPD_M3", uuid: int = 100003, begin_at: str = "2024-06-01T10:00:00Z",
