@@ -58,8 +58,9 @@ class ServeConfig:
 class Following:
     """The newest commit of the branch as a :class:`CalcatView`, re-opened when it moves."""
 
-    def __init__(self, config: ServeConfig) -> None:
+    def __init__(self, config: ServeConfig, seeks: bool = True) -> None:
         self.config = config
+        self.seeks = seeks  # keep seeks in memory (a serving process; not the start-up check)
         self.zone = facility_zone(config.facility_tz)
         self.repo = GitRepo(config.repo)
         self.rev = self.repo.resolve_branch(config.branch)
@@ -88,7 +89,8 @@ class Following:
         a thread for a new commit, so requests are answered meanwhile (through SQL)."""
         catalog = Catalog.open(self.config.repo, branch=self.rev)
         view = CalcatView(catalog, self.zone, self.config.store_prefix)
-        view.index.preload_seeks(view.seq, background=background)
+        if self.seeks:
+            view.index.preload_seeks(view.seq, background=background)
         return view
 
     def view(self) -> CalcatView:
@@ -354,7 +356,7 @@ def serve(config: ServeConfig, host: str, port: int, workers: int = 1, access_lo
     import uvicorn
 
     os.environ[ENV_CONFIG] = json.dumps(asdict(config))
-    following = Following(config)  # fail early (and build the index once) before workers start
+    following = Following(config, seeks=False)  # fail early (and build the index once) before workers start
     commit = following.view().catalog.commit
     print(f"calcat-git serve: http://{host}:{port}/api/ from {config.repo} ({following.rev} at {commit}); "
           f"naive times are read in {config.facility_tz}; {format_timestamp(now_utc())}", flush=True)
