@@ -19,6 +19,11 @@ def parse_timestamp(text: str, what: str = "timestamp") -> datetime:
     A naive timestamp (no ``Z`` and no offset) is an error, never a guess.
     A date alone (``2024-05-01``) is not accepted either: it has no zone.
     """
+    return _parse(text, what, None)
+
+
+def _parse(text: str, what: str, naive_zone: tzinfo | None) -> datetime:
+    """:func:`parse_timestamp`; a naive time is read in ``naive_zone`` if one is given."""
     if not isinstance(text, str):
         raise InvalidInputError(f"{what} must be a string, got {text!r}")
     match = _ISO.match(text.strip())
@@ -27,7 +32,7 @@ def parse_timestamp(text: str, what: str = "timestamp") -> datetime:
             f"malformed {what} {text!r}: use ISO-8601 with Z or an offset, "
             "e.g. 2024-05-01T10:00:00Z"
         )
-    if match.group(8) is None:
+    if match.group(8) is None and naive_zone is None:
         raise InvalidInputError(
             f"naive {what} {text!r} has no time zone: add Z for UTC or an offset "
             "such as +02:00"
@@ -38,6 +43,8 @@ def parse_timestamp(text: str, what: str = "timestamp") -> datetime:
         normal = normal.replace(frac, frac[:7], 1)
     try:
         parsed = datetime.fromisoformat(normal)
+        if parsed.tzinfo is None:
+            parsed = parsed.replace(tzinfo=naive_zone)
         return parsed.astimezone(UTC)
     except ValueError as exc:
         reason = "the offset must be less than 24 hours" if "offset must be a timedelta" in str(exc) else exc
@@ -105,11 +112,4 @@ def parse_facility_time(text: str, zone: str | tzinfo = FACILITY_ZONE, what: str
     clients send naive times such as ``2020-01-07 13:26:48.00``); everything else is
     strict (:func:`parse_timestamp`).
     """
-    try:
-        return parse_timestamp(text, what)
-    except InvalidInputError as exc:
-        if "naive" not in str(exc):
-            raise
-    tz = facility_zone(zone) if isinstance(zone, str) else zone
-    wall = parse_timestamp(text.strip() + "Z", what).replace(tzinfo=None)
-    return wall.replace(tzinfo=tz).astimezone(UTC)
+    return _parse(text, what, facility_zone(zone) if isinstance(zone, str) else zone)
