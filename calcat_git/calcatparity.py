@@ -20,6 +20,7 @@ from .calcatreplies import Reply
 from .catalog import Catalog
 from .errors import CalcatGitError, NotFoundError
 from .lookup import Engine
+from .selection import Asked
 from .timeutil import format_timestamp, now_utc
 
 
@@ -44,18 +45,23 @@ def _expected(facts: Facts, query: Query) -> dict[tuple[str, str], tuple[int, st
     return out
 
 
+def asked_of(catalog: Catalog, facts: Facts, query: Query) -> dict[str, Asked]:
+    """The look-up a recorded query asks: its conditions for each of its calibrations the
+    detector's type has (CALCAT answers the others with nothing, as the catalog does)."""
+    known = catalog.detector_type(catalog.detector(query.detector).detector_type).calibrations
+    names = [str(facts.calibrations[i]["name"]) for i in query.calibration_ids if i in facts.calibrations]
+    return {n: dict(query.conditions) for n in names if n in known}
+
+
 def ccv_case(engine: Engine, facts: Facts, query: Query) -> Case:
     where = dict(kind="ccvs", origin=query.origin, detector=query.detector, at=format_timestamp(query.event_at))
     unknown = [i for i in query.calibration_ids if i not in facts.calibrations]
     if unknown:
         return Case(**where, matched=False, detail=f"calibration id(s) {unknown} not named in any reply: "
                     "impossible to ask by name")
-    names = [str(facts.calibrations[i]["name"]) for i in query.calibration_ids]
     expected = _expected(facts, query)
     try:
-        dtype = engine.catalog.detector_type(engine.catalog.detector(query.detector).detector_type)
-        asked = {n: dict(query.conditions) for n in names if n in dtype.calibrations}
-        outcome = engine.run(query.detector, asked, query.event_at, query.strategy)
+        outcome = engine.run(query.detector, asked_of(engine.catalog, facts, query), query.event_at, query.strategy)
     except CalcatGitError as exc:
         return Case(**where, matched=False, detail=f"look-up failed: {exc}", expected=expected)
     got = {}

@@ -264,9 +264,8 @@ class Index:
                   strategy: str, include_bad: bool) -> dict[str, CCVRow]:
         """Per PDU, the CCV the selection rules choose (see ``selection``): for each
         matching condition, the nearest row before and (for 'closest') after
-        ``event_us`` — each a single index seek — then the rule picks among them.
-        The seeks go to SQLite as one compound statement (per ``COMPOUND_SEEKS``), not one
-        statement each: the per-statement overhead was most of a warm look-up."""
+        ``event_us`` — each a single index seek (:meth:`_seek_rows`) — then the rule picks
+        among them."""
         found: dict[str, list[CCVRow]] = {}
         for seek in self._seek_rows(pdus, calibration, condition_ids, seq, event_us, strategy, include_bad):
             found.setdefault(seek.pdu, []).append(seek)
@@ -280,7 +279,8 @@ class Index:
     def _seek_rows(self, pdus: list[str], calibration: str, condition_ids: tuple[int, ...], seq: int, event_us: int,
                    strategy: str, include_bad: bool) -> list[CCVRow]:
         """The candidates of ``best_ccvs``: from the in-memory seek table of ``seq`` if one
-        was built (:meth:`preload_seeks`), else one SQL seek each, sent as compound statements."""
+        was built (:meth:`preload_seeks`), else one SQL seek each, sent as compound statements
+        (per ``COMPOUND_SEEKS``): the per-statement overhead was most of a warm look-up."""
         table = self._seek_table
         if table is not None and table.seq == seq:
             ids = list(table.seeks(pdus, calibration, condition_ids, event_us, strategy, include_bad))

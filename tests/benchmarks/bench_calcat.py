@@ -25,6 +25,7 @@ from typing import Any
 from calcat_git import Catalog
 from calcat_git.calcatfacts import Facts, collect
 from calcat_git.calcatimport import import_replies
+from calcat_git.calcatparity import asked_of
 from calcat_git.calcatreplies import read_cassettes
 from calcat_git.lookup import Engine
 
@@ -43,9 +44,7 @@ def _median_ms(work: Callable[[], Any], repeat: int) -> float:
 def _queries(engine: Engine, facts: Facts, repeat: int) -> list[float]:
     out = []
     for query in facts.queries:
-        names = [str(facts.calibrations[i]["name"]) for i in query.calibration_ids if i in facts.calibrations]
-        dtype = engine.catalog.detector_type(engine.catalog.detector(query.detector).detector_type)
-        asked = {n: dict(query.conditions) for n in names if n in dtype.calibrations}
+        asked = asked_of(engine.catalog, facts, query)
         out.append(_median_ms(partial(engine.run, query.detector, asked, query.event_at, query.strategy), repeat))
     return out
 
