@@ -11,12 +11,15 @@ $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 
+# setuptools' "Editable installation" note is information only (a flat layout); everything else it says is shown.
+EDITABLE := PYTHONWARNINGS="ignore:Editable installation"
+
 $(STAMP): $(BIN)/python pyproject.toml
-	$(BIN)/python -m pip install --quiet -e .
+	$(EDITABLE) $(BIN)/python -m pip install --quiet -e .
 	touch $@
 
 $(TEST_STAMP): $(STAMP)
-	$(BIN)/python -m pip install --quiet -e '.[test]'
+	$(EDITABLE) $(BIN)/python -m pip install --quiet -e '.[test]'
 	touch $@
 
 demo: $(STAMP)
@@ -25,7 +28,7 @@ demo: $(STAMP)
 	@echo "== mapping of SPB_DET_AGIPD1M-1 as it was on 2020-01-07"
 	$(BIN)/calcat-git mapping SPB_DET_AGIPD1M-1 --at 2020-01-07T12:00:00Z
 	@echo "== constants: write the demo store (.store, see calcat-git.yaml), check it, look up"
-	$(BIN)/python -m calcat_git.demo_constants --store .store --show
+	$(BIN)/python -m calcat_git.demo.constants --store .store --show
 	$(BIN)/calcat-git verify-store
 	$(BIN)/calcat-git lookup MID_DET_AGIPD1M-1 --event-at 2024-03-01T00:00:00Z --calibration Offset \
 		--condition "Sensor Bias Voltage=300" --condition "Memory cells=202" --condition "Acquisition rate=1.1" \
@@ -36,6 +39,7 @@ demo: $(STAMP)
 lint: $(TEST_STAMP)
 	$(BIN)/ruff check calcat_git tests
 	$(BIN)/mypy
+	$(BIN)/lint-imports
 
 test: lint chromium
 	$(BIN)/python -m pytest
@@ -48,7 +52,7 @@ site: $(STAMP)
 	$(BIN)/calcat-git site build
 
 docs: $(STAMP)
-	$(BIN)/python -m calcat_git.clidoc README.md
+	$(BIN)/python -m calcat_git.cli.doc README.md
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

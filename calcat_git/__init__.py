@@ -10,9 +10,15 @@ import importlib
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from .calibration import CalibrationData, MultiModuleConstant, SingleConstant
-    from .catalog import Catalog
-    from .conditions import (
+    from calcat_git.catalog.catalog import Catalog
+    from calcat_git.errors import (
+        CalcatGitError,
+        CatalogInvalidError,
+        InvalidInputError,
+        NotFoundError,
+        RepositoryError,
+    )
+    from calcat_git.lookup.conditions import (
         AGIPDConditions,
         ConditionsBase,
         DSSCConditions,
@@ -24,55 +30,49 @@ if TYPE_CHECKING:
         PnCCDConditions,
         ShimadzuHPVX2Conditions,
     )
-    from .constants import CCV, Condition, ConstantBatch, Report
-    from .errors import (
-        CalcatGitError,
-        CatalogInvalidError,
-        InvalidInputError,
-        NotFoundError,
-        RepositoryError,
-    )
-    from .interval import Interval
-    from .mapping import Mapping, MappingChange, SlotPeriod
-    from .model import PDU, Calibration, Detector, DetectorType, Instrument, Module, Parameter
-    from .problems import Problem
+    from calcat_git.lookup.results import CalibrationData, MultiModuleConstant, SingleConstant
+    from calcat_git.model.batch import CCV, Condition, ConstantBatch, Report
+    from calcat_git.model.interval import Interval
+    from calcat_git.model.mapping import Mapping, MappingChange, SlotPeriod
+    from calcat_git.model.problems import Problem
+    from calcat_git.model.records import PDU, Calibration, Detector, DetectorType, Instrument, Module, Parameter
 
 _WHERE = {
-    "AGIPDConditions": ".conditions",
-    "CCV": ".constants",
-    "CalcatGitError": ".errors",
-    "Calibration": ".model",
-    "CalibrationData": ".calibration",
-    "Catalog": ".catalog",
-    "CatalogInvalidError": ".errors",
-    "Condition": ".constants",
-    "ConditionsBase": ".conditions",
-    "ConstantBatch": ".constants",
-    "DSSCConditions": ".conditions",
-    "Detector": ".model",
-    "DetectorType": ".model",
-    "Epix100Conditions": ".conditions",
-    "Epix10KConditions": ".conditions",
-    "Gotthard2Conditions": ".conditions",
-    "Instrument": ".model",
-    "Interval": ".interval",
-    "InvalidInputError": ".errors",
-    "JUNGFRAUConditions": ".conditions",
-    "LPDConditions": ".conditions",
-    "Mapping": ".mapping",
-    "MappingChange": ".mapping",
-    "Module": ".model",
-    "MultiModuleConstant": ".calibration",
-    "NotFoundError": ".errors",
-    "PDU": ".model",
-    "Parameter": ".model",
-    "PnCCDConditions": ".conditions",
-    "Problem": ".problems",
-    "Report": ".constants",
-    "RepositoryError": ".errors",
-    "ShimadzuHPVX2Conditions": ".conditions",
-    "SingleConstant": ".calibration",
-    "SlotPeriod": ".mapping",
+    "AGIPDConditions": "calcat_git.lookup.conditions",
+    "CCV": "calcat_git.model.batch",
+    "CalcatGitError": "calcat_git.errors",
+    "Calibration": "calcat_git.model.records",
+    "CalibrationData": "calcat_git.lookup.results",
+    "Catalog": "calcat_git.catalog.catalog",
+    "CatalogInvalidError": "calcat_git.errors",
+    "Condition": "calcat_git.model.batch",
+    "ConditionsBase": "calcat_git.lookup.conditions",
+    "ConstantBatch": "calcat_git.model.batch",
+    "DSSCConditions": "calcat_git.lookup.conditions",
+    "Detector": "calcat_git.model.records",
+    "DetectorType": "calcat_git.model.records",
+    "Epix100Conditions": "calcat_git.lookup.conditions",
+    "Epix10KConditions": "calcat_git.lookup.conditions",
+    "Gotthard2Conditions": "calcat_git.lookup.conditions",
+    "Instrument": "calcat_git.model.records",
+    "Interval": "calcat_git.model.interval",
+    "InvalidInputError": "calcat_git.errors",
+    "JUNGFRAUConditions": "calcat_git.lookup.conditions",
+    "LPDConditions": "calcat_git.lookup.conditions",
+    "Mapping": "calcat_git.model.mapping",
+    "MappingChange": "calcat_git.model.mapping",
+    "Module": "calcat_git.model.records",
+    "MultiModuleConstant": "calcat_git.lookup.results",
+    "NotFoundError": "calcat_git.errors",
+    "PDU": "calcat_git.model.records",
+    "Parameter": "calcat_git.model.records",
+    "PnCCDConditions": "calcat_git.lookup.conditions",
+    "Problem": "calcat_git.model.problems",
+    "Report": "calcat_git.model.batch",
+    "RepositoryError": "calcat_git.errors",
+    "ShimadzuHPVX2Conditions": "calcat_git.lookup.conditions",
+    "SingleConstant": "calcat_git.lookup.results",
+    "SlotPeriod": "calcat_git.model.mapping",
 }
 
 

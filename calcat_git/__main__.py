@@ -1,3 +1,3 @@
-from .cli import main
+from calcat_git.cli.main import main
 
 main()

@@ -14,8 +14,11 @@ from typing import Any
 
 def on_config(config: Any) -> Any:
     if os.environ.get("CALCAT_GIT_SITE_READY") != "1":
-        from calcat_git.sitebuild import prepare
+        from calcat_git.cli.common import reference
+        from calcat_git.cli.main import main
+        from calcat_git.site.build import prepare
 
         root = Path(config.config_file_path).parent
-        prepare(root, Path(config.docs_dir), os.environ.get("CALCAT_GIT_SITE_AT"))
+        cli_page = "# CLI reference\n\n" + reference(main) + "\n"
+        prepare(root, Path(config.docs_dir), os.environ.get("CALCAT_GIT_SITE_AT"), pages={"guide/cli.md": cli_page})
     return config

@@ -5,9 +5,7 @@ from pathlib import Path
 
 import pytest
 
-HERE = Path(__file__).parent
-REPO_ROOT = HERE.parent
-MINI = HERE / "data" / "mini"
+from .helpers import HERE, LATE_MID, LATE_SPB, MID, MINI, REPO_ROOT, SPB, SWAP, commit_all, edit, git
 
 
 @pytest.fixture(autouse=True)
@@ -52,63 +50,11 @@ def synthetic(tmp_path_factory: pytest.TempPathFactory) -> Path:
 @pytest.fixture(scope="session")
 def demo_store(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The embedded catalog's constant store, regenerated (byte-identical to the checksums in git)."""
-    from calcat_git.demo_constants import generate
+    from calcat_git.demo.constants import generate
 
     store = tmp_path_factory.mktemp("demo") / "store"
     generate(REPO_ROOT, store)
     return store
-
-
-def edit(root: Path, rel: str, old: str, new: str) -> None:
-    """Replace the one occurrence of ``old`` in file ``rel`` by ``new``."""
-    path = root / rel
-    text = path.read_text("utf-8")
-    assert text.count(old) == 1, f"{old!r} occurs {text.count(old)} times in {rel}"
-    path.write_text(text.replace(old, new), "utf-8")
-
-
-def problems(root: Path, skip: tuple[str, ...] = ()) -> list[str]:
-    from calcat_git import Catalog
-
-    return [str(p) for p in Catalog.open(root, worktree=True).validate(skip)]
-
-
-def git(root: Path, *args: str, date: str | None = None, author: str = "Ada Expert") -> str:
-    """Run git in ``root`` with fixed identities and, if given, author/committer date."""
-    import os
-    import subprocess
-
-    env = {**os.environ, "GIT_AUTHOR_NAME": author, "GIT_AUTHOR_EMAIL": "a@example.org",
-           "GIT_COMMITTER_NAME": author, "GIT_COMMITTER_EMAIL": "a@example.org"}
-    if date:
-        env.update(GIT_AUTHOR_DATE=date, GIT_COMMITTER_DATE=date)
-    result = subprocess.run(["git", "-C", str(root), *args], env=env, capture_output=True, text=True, check=True)
-    return result.stdout.strip()
-
-
-def commit_all(root: Path, message: str, date: str, author: str = "Ada Expert") -> str:
-    git(root, "add", "-A")
-    git(root, "commit", "-q", "-m", message, date=date, author=author)
-    return git(root, "rev-parse", "HEAD")
-
-
-MID = "registry/mappings/MID_DET_AGIPD1M-1.yaml"
-SPB = "registry/mappings/SPB_DET_AGIPD1M-1.yaml"
-LATE_MID = '''  - from: "2024-01-01T00:00:00Z"
-    reason: Q1M1 sent to SPB
-    modules:
-      AGIPD00: null
-'''
-LATE_SPB = '''  - from: "2024-02-01T00:00:00Z"
-    reason: Q1M1 arrives from MID
-    modules:
-      AGIPD00: AGIPD_M1
-'''
-SWAP = '''  - from: "2023-05-10T08:00:00+02:00"
-    reason: Q1M2 replaced after a damaged ASIC
-    modules:
-      AGIPD01: AGIPD_M3
-'''
 
 
 @pytest.fixture

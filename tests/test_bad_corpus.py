@@ -13,9 +13,9 @@ import pytest
 import yaml
 
 from calcat_git import Catalog
-from calcat_git.blobs import parse_blob
+from calcat_git.index.parse import parse_blob
 
-from .conftest import HERE, problems
+from .helpers import HERE, problems
 
 CORPUS = HERE / "data" / "bad"
 MANIFEST: dict[str, Any] = yaml.safe_load((CORPUS / "expected.yaml").read_text("utf-8"))
@@ -96,7 +96,7 @@ def _h5(path: Path, name: str) -> None:
     import h5py
     import numpy as np
 
-    from calcat_git.hdf5 import write_constant
+    from calcat_git.store.hdf5 import write_constant
 
     if name in ("empty-file", "no-constants"):
         path.write_bytes(b"") if name == "empty-file" else h5py.File(path, "w").close()
@@ -138,8 +138,8 @@ def _h5(path: Path, name: str) -> None:
 @pytest.mark.parametrize("name", sorted(MANIFEST["hdf5"]))
 def test_bad_constant_file(git_mini: Path, tmp_path: Path, name: str) -> None:
     from calcat_git import InvalidInputError
-    from calcat_git.inject import inject
-    from calcat_git.store import content_path, file_sha256
+    from calcat_git.store.inject import inject
+    from calcat_git.store.paths import content_path, file_sha256
 
     path = tmp_path / f"{name}.h5"
     _h5(path, name.replace("store-checksum-mismatch", "good"))

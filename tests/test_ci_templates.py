@@ -10,9 +10,9 @@ from typing import Any
 import pytest
 import yaml
 
-from calcat_git.cli import main
+from calcat_git.cli.main import main
 
-from .conftest import REPO_ROOT
+from .helpers import REPO_ROOT
 
 TEMPLATES = [".github/workflows/catalog.yml", ".gitlab-ci.yml", ".pre-commit-hooks.yaml"]
 

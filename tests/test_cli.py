@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from .conftest import REPO_ROOT, edit
+from .helpers import REPO_ROOT, edit
 
 MAP = "registry/mappings/MID_DET_AGIPD1M-1.yaml"
 
@@ -94,7 +94,7 @@ def test_schema_prints_json_schema() -> None:
 
 
 def test_readme_cli_reference_is_in_sync() -> None:
-    from calcat_git.clidoc import render
+    from calcat_git.cli.doc import render
 
     readme = (REPO_ROOT / "README.md").read_text("utf-8")
     assert render(readme) == readme, "README CLI reference is stale: run `make docs`"

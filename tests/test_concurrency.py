@@ -12,11 +12,11 @@ from pathlib import Path
 import numpy as np
 
 from calcat_git import Catalog
-from calcat_git.gitrepo import GitRepo
-from calcat_git.hdf5 import write_constant
+from calcat_git.git.repo import GitRepo
 from calcat_git.locks import exclusive
+from calcat_git.store.hdf5 import write_constant
 
-from .conftest import commit_all, git
+from .helpers import commit_all, git
 
 
 def test_parallel_readers_during_an_index_update(synthetic: Path, tmp_path: Path) -> None:

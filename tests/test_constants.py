@@ -13,11 +13,11 @@ import numpy as np
 import pytest
 
 from calcat_git import Catalog, InvalidInputError
-from calcat_git.calibration import CalibrationData
-from calcat_git.conditions import AGIPDConditions, ConditionsBase, JUNGFRAUConditions
-from calcat_git.hdf5 import read_constant_file, write_constant
-from calcat_git.inject import inject
-from calcat_git.selection import CCVRow, choose, condition_mismatch, eligibility
+from calcat_git.lookup.conditions import AGIPDConditions, ConditionsBase, JUNGFRAUConditions
+from calcat_git.lookup.results import CalibrationData
+from calcat_git.model.selection import CCVRow, choose, condition_mismatch, eligibility
+from calcat_git.store.hdf5 import read_constant_file, write_constant
+from calcat_git.store.inject import inject
 
 H = 3_600_000_000  # one hour in microseconds
 

@@ -11,11 +11,11 @@ from pathlib import Path
 import pytest
 
 from calcat_git import Catalog
-from calcat_git.calibration import CalibrationData
-from calcat_git.conditions import AGIPDConditions
-from calcat_git.storecheck import verify
+from calcat_git.lookup.conditions import AGIPDConditions
+from calcat_git.lookup.results import CalibrationData
+from calcat_git.store.verify import verify
 
-from .conftest import REPO_ROOT
+from .helpers import REPO_ROOT
 
 AGIPD = AGIPDConditions(sensor_bias_voltage=300, memory_cells=202, acquisition_rate=1.1, gain_setting=0, gain_mode=0)
 

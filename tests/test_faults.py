@@ -15,10 +15,11 @@ from pathlib import Path
 import pytest
 
 from calcat_git import Catalog
-from calcat_git.gitrepo import GitRepo
-from calcat_git.index import Index, index_path
+from calcat_git.git.repo import GitRepo
+from calcat_git.index.reader import Index
+from calcat_git.index.schema import index_path
 
-from .conftest import commit_all, edit, git
+from .helpers import commit_all, edit, git
 
 SPB = "registry/mappings/SPB_DET_AGIPD1M-1.yaml"
 QUERIES = [("2024-01-01T00:00:00Z", "2023-06-01T00:00:00Z"), ("2021-03-01T00:00:00Z", "2026-01-01T00:00:00Z")]
@@ -169,8 +170,8 @@ def test_injections_onto_one_branch_never_replace_a_batch(mini: Path, tmp_path: 
     import numpy as np
 
     from calcat_git.errors import RepositoryError
-    from calcat_git.hdf5 import write_constant
-    from calcat_git.inject import inject
+    from calcat_git.store.hdf5 import write_constant
+    from calcat_git.store.inject import inject
 
     git(mini, "init", "-q", "-b", "main")
     commit_all(mini, "catalog", "2024-05-02T00:00:00Z")

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from .conftest import HERE
+from .helpers import HERE
 
 FUZZ_SECONDS = 20
 

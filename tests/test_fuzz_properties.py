@@ -10,11 +10,11 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from calcat_git import Catalog
-from calcat_git.loading import load_registry
-from calcat_git.validation import run_checks
-from calcat_git.yamlload import YamlError, load_yaml
+from calcat_git.files.loading import load_registry
+from calcat_git.files.strict_yaml import YamlError, load_yaml
+from calcat_git.validation.run import run_checks
 
-from .conftest import MINI
+from .helpers import MINI
 
 FILES = sorted((p.relative_to(MINI).as_posix(), p.read_bytes()) for p in MINI.rglob("*.yaml"))
 names = st.text(st.characters(codec="utf-8", exclude_categories=("Cs", "Cc", "Cf", "Zl", "Zp")), min_size=1,

@@ -16,14 +16,14 @@ import pytest
 import yaml
 
 from calcat_git import Catalog
-from calcat_git.calcatfacts import collect
-from calcat_git.calcatimport import import_replies
-from calcat_git.calcatparity import parity
-from calcat_git.calcatreplies import read_cassettes
+from calcat_git.calcat_import.facts import collect
+from calcat_git.calcat_import.parity import parity
+from calcat_git.calcat_import.replies import read_cassettes
+from calcat_git.calcat_import.write import import_replies
 from calcat_git.errors import CatalogInvalidError
 from calcat_git.timeutil import parse_facility_time
 
-from .conftest import HERE, git
+from .helpers import HERE, git
 
 REPLIES = HERE / "data" / "calcat-replies"
 # Cases where parity is impossible from the recorded data alone, and why.

@@ -13,7 +13,7 @@ from urllib.parse import urlencode
 import pytest
 
 from calcat_git import Catalog
-from calcat_git.lookup import Engine
+from calcat_git.lookup.engine import Engine
 
 from .test_site_browser import ARGS, CHROMIUM, serve
 

@@ -10,7 +10,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from calcat_git import Catalog
-from calcat_git.lookup import Engine
+from calcat_git.lookup.engine import Engine
 
 
 @pytest.fixture(scope="module")

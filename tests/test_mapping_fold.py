@@ -8,8 +8,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from calcat_git import Interval, Mapping, MappingChange
-from calcat_git.loading import Registry
-from calcat_git.semantic_checks import check_one_slot
+from calcat_git.files.loading import Registry
+from calcat_git.validation.semantic import check_one_slot
 
 T0 = datetime(2017, 1, 1, tzinfo=UTC)
 SLOTS = ["M00", "M01", "M02"]

@@ -10,7 +10,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from calcat_git import CCV, PDU, Catalog, Condition, ConstantBatch, Detector, Mapping, MappingChange, Module, Report
-from calcat_git.schema import validate
+from calcat_git.files.schema import validate
 from calcat_git.timeutil import parse_timestamp
 
 names = st.from_regex(r"[A-Za-z][A-Za-z0-9_-]{0,12}", fullmatch=True)

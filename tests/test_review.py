@@ -10,12 +10,12 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from calcat_git.gitrepo import GitRepo
-from calcat_git.hdf5 import write_constant
-from calcat_git.inject import inject
-from calcat_git.review import prepare, review
+from calcat_git.git.repo import GitRepo
+from calcat_git.review.rules import prepare, review
+from calcat_git.store.hdf5 import write_constant
+from calcat_git.store.inject import inject
 
-from .conftest import commit_all, edit, git
+from .helpers import commit_all, edit, git
 
 MID = "registry/mappings/MID_DET_AGIPD1M-1.yaml"
 SPB = "registry/mappings/SPB_DET_AGIPD1M-1.yaml"

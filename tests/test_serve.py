@@ -18,14 +18,14 @@ import pytest
 from click.testing import CliRunner
 
 from calcat_git import Catalog
-from calcat_git.calcatapi import client_time
-from calcat_git.calcatjson import STABLE_BASE, stable_id
-from calcat_git.calibration import CalibrationData
-from calcat_git.cli import main
-from calcat_git.conditions import AGIPDConditions, JUNGFRAUConditions, LPDConditions
+from calcat_git.cli.main import main
 from calcat_git.errors import InvalidInputError
+from calcat_git.lookup.conditions import AGIPDConditions, JUNGFRAUConditions, LPDConditions
+from calcat_git.lookup.results import CalibrationData
+from calcat_git.server.shapes import STABLE_BASE, stable_id
+from calcat_git.server.view import client_time
 
-from .conftest import HERE, REPO_ROOT, commit_all, edit, git
+from .helpers import HERE, REPO_ROOT, commit_all, edit, git
 
 sys.path.insert(0, str(HERE / "benchmarks"))
 from bench_serve import free_port, start_server, stop_server

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from .conftest import commit_all, edit, git
+from .helpers import commit_all, edit, git
 
 EVIL = "<script>alert('x')</script> [click](javascript:alert(1)) **bold** <img src=x onerror=alert(2)>"
 
@@ -37,7 +37,7 @@ def test_pages_exist_and_link(built: Path) -> None:
     home = (built / "index.html").read_text()
     assert "2 detectors" in home and "Built from catalog commit" in home
     assert (built / "guide/cli.html").exists() and (built / "search/search_index.json").exists()
-    from calcat_git.sitepages import report_slug
+    from calcat_git.site.pages import report_slug
 
     report = (built / "catalog/reports/MID_DET_AGIPD1M-1.html").read_text()
     slug = report_slug("xfel/reports/MID/AGIPD/dark_r0012.pdf")

@@ -11,7 +11,7 @@ import pytest
 
 from calcat_git import Catalog, RepositoryError
 
-from .conftest import commit_all, git
+from .helpers import commit_all, git
 
 
 def t(text: str) -> datetime:
@@ -128,9 +128,9 @@ def test_cli_snapshot_mapping_history(mini: Path, repo: dict[str, str]) -> None:
 
 
 def test_demo_replay_shows_the_late_swap(tmp_path: Path) -> None:
-    from .conftest import REPO_ROOT
+    from .helpers import REPO_ROOT
 
-    out = subprocess.run([sys.executable, "-m", "calcat_git.demo", "--source", str(REPO_ROOT), "--out",
+    out = subprocess.run([sys.executable, "-m", "calcat_git.demo.replay", "--source", str(REPO_ROOT), "--out",
                           str(tmp_path / "replay")], capture_output=True, text=True, check=True).stdout
     assert out.count("<- late fix applies") == 2
     assert "BACKDATED by 10 days" in out

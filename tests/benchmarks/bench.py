@@ -29,9 +29,9 @@ sys.path.insert(0, str(HERE.parent.parent))
 sys.path.insert(0, str(HERE))
 
 from calcat_git import Catalog, Detector, Mapping  # noqa: E402
-from calcat_git.blobs import BlobReader  # noqa: E402
-from calcat_git.gitrepo import GitRepo, Timeline  # noqa: E402
-from calcat_git.yamlload import load_yaml  # noqa: E402
+from calcat_git.files.strict_yaml import load_yaml  # noqa: E402
+from calcat_git.git.repo import GitRepo, Timeline  # noqa: E402
+from calcat_git.index.parse import BlobReader  # noqa: E402
 
 TARGETS = {"snapshot_ms": 0.5, "mapping_ms": 1.0, "cold_cli_s": 0.3, "incremental_s": 0.3, "build_s": 90,
            "build_rss_mib": 1024, "query_rss_mib": 150, "lookup_ms": 5.0, "cold_lookup_cli_s": 0.4, "check_pr_s": 5.0,
@@ -56,7 +56,7 @@ class NaiveReader:
 def naive_registry_mapping(repo: GitRepo, timeline: Timeline, detector: str, event_at: datetime,
                            snapshot_at: datetime) -> dict[str, str | None]:
     """A plainer baseline: load every registry file at the resolved commit, then fold."""
-    from calcat_git.loading import load_registry
+    from calcat_git.files.loading import load_registry
 
     sha = timeline.at(snapshot_at).sha
     listing = repo._git("ls-tree", "-r", sha, "registry").splitlines()
@@ -79,8 +79,9 @@ def _child(code: str, *args: str) -> dict[str, Any]:
 
 
 BUILD = """
-from calcat_git.gitrepo import GitRepo
-from calcat_git.index import Index, index_path
+from calcat_git.git.repo import GitRepo
+from calcat_git.index.reader import Index
+from calcat_git.index.schema import index_path
 repo = GitRepo(sys.argv[1]); index_path(repo, 'main').unlink(missing_ok=True)
 t = time.perf_counter(); idx = Index.open(repo, 'main', progress=False)
 out = {'seconds': time.perf_counter() - t, 'invalid_files': idx.invalid_files}
@@ -88,9 +89,12 @@ out = {'seconds': time.perf_counter() - t, 'invalid_files': idx.invalid_files}
 SITE = """
 import shutil, tempfile
 from pathlib import Path
-from calcat_git.sitebuild import build
+from calcat_git.cli.common import reference
+from calcat_git.cli.main import main
+from calcat_git.site.build import build
 out = Path(tempfile.mkdtemp(prefix="calcat-bench-site-"))
-t = time.perf_counter(); counts = build(Path(sys.argv[1]).resolve(), out, None, False, "mkdocs")
+pages = {"guide/cli.md": "# CLI reference\\n\\n" + reference(main) + "\\n"}
+t = time.perf_counter(); counts = build(Path(sys.argv[1]).resolve(), out, None, False, "mkdocs", pages)
 size = sum(p.stat().st_size for p in out.rglob("*") if p.is_file())
 out_dict = {"seconds": time.perf_counter() - t, "pages": counts["pages"], "mib": round(size / 2**20, 1)}
 shutil.rmtree(out); shutil.rmtree(Path(sys.argv[1]) / ".site-src", ignore_errors=True)
@@ -162,7 +166,7 @@ def _mismatches(cat: Catalog, naive: NaiveReader, queries: list[tuple[str, datet
 
 def run(repo: Path, queries: int = 2000, seed: int = 0) -> dict[str, Any]:
     """Every figure of the benchmark for the catalog repository at ``repo``."""
-    from calcat_git.index import Index
+    from calcat_git.index.reader import Index
 
     figures: dict[str, Any] = {}
     build = _child(BUILD, str(repo))

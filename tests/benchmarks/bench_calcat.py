@@ -23,11 +23,11 @@ from pathlib import Path
 from typing import Any
 
 from calcat_git import Catalog
-from calcat_git.calcatfacts import Facts, collect
-from calcat_git.calcatimport import import_replies
-from calcat_git.calcatparity import asked_of
-from calcat_git.calcatreplies import read_cassettes
-from calcat_git.lookup import Engine
+from calcat_git.calcat_import.facts import Facts, collect
+from calcat_git.calcat_import.parity import asked_of
+from calcat_git.calcat_import.replies import read_cassettes
+from calcat_git.calcat_import.write import import_replies
+from calcat_git.lookup.engine import Engine
 
 HERE = Path(__file__).resolve().parent
 

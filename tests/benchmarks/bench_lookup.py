@@ -18,12 +18,12 @@ from pathlib import Path
 from typing import Any
 
 from calcat_git import Catalog, ConstantBatch
-from calcat_git.blobs import batch_rows
-from calcat_git.gitrepo import GitRepo, Timeline
-from calcat_git.lookup import Engine
-from calcat_git.selection import CCVRow, select
+from calcat_git.files.strict_yaml import load_yaml
+from calcat_git.git.repo import GitRepo, Timeline
+from calcat_git.index.parse import batch_rows
+from calcat_git.lookup.engine import Engine
+from calcat_git.model.selection import CCVRow, select
 from calcat_git.timeutil import micros
-from calcat_git.yamlload import load_yaml
 
 Query = tuple[str, datetime, datetime, dict[str, dict[str, float | str]]]
 

@@ -38,7 +38,7 @@ from pathlib import Path
 from typing import Any
 
 from calcat_git import Catalog
-from calcat_git.calcatjson import record_id
+from calcat_git.server.shapes import record_id
 from calcat_git.timeutil import micros
 
 DARK = ("Offset", "Noise", "BadPixelsDark", "ThresholdsDark")

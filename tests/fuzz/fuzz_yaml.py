@@ -15,9 +15,9 @@ from pathlib import Path
 import atheris
 
 with atheris.instrument_imports(include=["calcat_git"]):
-    from calcat_git.loading import load_registry
-    from calcat_git.validation import run_checks
-    from calcat_git.yamlload import YamlError, load_yaml
+    from calcat_git.files.loading import load_registry
+    from calcat_git.files.strict_yaml import YamlError, load_yaml
+    from calcat_git.validation.run import run_checks
 
 MINI = Path(__file__).resolve().parents[1] / "data" / "mini"
 FILES = sorted((p.relative_to(MINI).as_posix(), p.read_bytes()) for p in MINI.rglob("*.yaml"))

@@ -1,0 +1,178 @@
+"""``import-calcat``: CALCAT records → catalog files, validated, in one commit.
+
+The import is idempotent (records already in the catalog are compared, not written
+again) and incremental (new replies add only what is new). Nothing existing is
+overwritten: disagreements are reported as conflicts. Files are written, the whole
+catalog is validated, and only then committed; if validation fails every file the
+import wrote is restored and the problems are raised.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from calcat_git.calcat_import.facts import Facts, collect
+from calcat_git.calcat_import.plan import Plan, Planner
+from calcat_git.calcat_import.replies import Fetch, Reply, get_pages
+from calcat_git.errors import CatalogInvalidError, InvalidInputError
+from calcat_git.files.config import load_config
+from calcat_git.files.loading import load_worktree
+from calcat_git.git.repo import GitRepo
+from calcat_git.locks import exclusive
+from calcat_git.timeutil import FACILITY_ZONE, format_timestamp
+from calcat_git.validation.run import run_checks
+
+
+@dataclass
+class ImportResult:
+    plan: Plan
+    facts: Facts
+    commit: str | None = None
+    written: list[str] = field(default_factory=list)
+
+    def summary(self) -> str:
+        """The commit message: what was added, extended, left out and in conflict."""
+        added = ", ".join(f"{n} {kind.replace('_', ' ')}(s)" for kind, n in sorted(self.plan.added.items()))
+        lines = [f"import-calcat: {added or 'nothing new'}"]
+        for title, items in (("extended", self.plan.extended), ("conflicts (left as they are)", self.plan.conflicts),
+                             ("left out", self.plan.left_out), ("notes", self.plan.notes)):
+            if items:
+                lines += ["", f"{title}: {len(items)}", *(f"- {item}" for item in items[:50])]
+                if len(items) > 50:
+                    lines.append(f"- … and {len(items) - 50} more")
+        return "\n".join(lines)
+
+    def to_json(self) -> dict[str, Any]:
+        return {"commit": self.commit, "added": dict(self.plan.added), "extended": self.plan.extended,
+                "conflicts": self.plan.conflicts, "left_out": self.plan.left_out, "notes": self.plan.notes,
+                "written": self.written}
+
+
+def _text(record: Any) -> str:
+    return yaml.safe_dump(record.to_dict(), sort_keys=False, allow_unicode=True, width=120)
+
+
+def _write(root: Path, plan: Plan) -> dict[str, bytes | None]:
+    """Write the plan's files; return what each path held before (None: did not exist)."""
+    before: dict[str, bytes | None] = {}
+    for path, record in sorted(plan.records.items()):
+        target = root / path
+        before[path] = target.read_bytes() if target.exists() else None
+        target.parent.mkdir(parents=True, exist_ok=True)
+        temp = target.with_name(f".{target.name}.import-tmp")
+        temp.write_text(_text(record), "utf-8")
+        temp.replace(target)
+    return before
+
+
+def _restore(root: Path, before: dict[str, bytes | None]) -> None:
+    for path, content in before.items():
+        if content is None:
+            (root / path).unlink(missing_ok=True)
+        else:
+            (root / path).write_bytes(content)
+
+
+def _validate(root: Path) -> None:
+    reg = load_worktree(root)
+    problems = [p for p in reg.load_problems + run_checks(reg) if p.severity == "error"]
+    if problems:
+        shown = "\n".join(str(p) for p in problems[:20])
+        raise CatalogInvalidError(f"the imported catalog does not validate ({len(problems)} problem(s)); "
+                                  f"nothing was written:\n{shown}", problems)
+
+
+def _experts(root: Path, experts: tuple[str, ...] | None) -> tuple[str, ...]:
+    if experts is not None:
+        return experts
+    return tuple(load_config(root).get("admins", ()))
+
+
+def import_facts(root: str | Path, facts: Facts, *, commit: bool = True,
+                 experts: tuple[str, ...] | None = None) -> ImportResult:
+    """Add what ``facts`` hold and the catalog at ``root`` lacks; validate; commit."""
+    root = Path(root)
+    lock_dir = root / ".git" / "calcat-git" if (root / ".git").is_dir() else root
+    with exclusive(lock_dir / "import.lock", "another import is running in this catalog; waiting for it …"):
+        reg = load_worktree(root)
+        if reg.load_problems:
+            raise CatalogInvalidError("the catalog has files that do not load; run `calcat-git validate` and fix "
+                                      "them before importing", reg.load_problems)
+        result = ImportResult(plan=Planner(facts, reg, _experts(root, experts)).run(), facts=facts)
+        if not result.plan.records:
+            return result
+        before = _write(root, result.plan)
+        try:
+            _validate(root)
+            result.written = sorted(before)
+            if commit:
+                result.commit = _commit(root, result.written, result.summary())
+        except BaseException:
+            _restore(root, before)
+            raise
+    return result
+
+
+def _commit(root: Path, paths: list[str], message: str) -> str:
+    repo = GitRepo(root)
+    repo._git("add", "--", *paths, what="git add of the imported files")
+    repo._git("commit", "-q", "-m", message, "--", *paths, what="git commit of the import")
+    return repo.rev_parse("HEAD")
+
+
+def import_replies(root: str | Path, replies: Iterable[Reply], *, zone: str = FACILITY_ZONE,
+                   commit: bool = True, experts: tuple[str, ...] | None = None) -> ImportResult:
+    return import_facts(root, collect(replies, zone), commit=commit, experts=experts)
+
+
+def _fetch_one(fetch: Fetch, path: str, query: dict[str, str], origin: str) -> Reply:
+    status, _, data = fetch(path, query, None)
+    return Reply(path=path, query=query, body=None, status=status, data=data, runtime=None, origin=origin)
+
+
+def _ids(replies: list[Reply], key: str) -> set[int]:
+    return {int(r[key]) for reply in replies if isinstance(reply.data, list)
+            for r in reply.data if isinstance(r, dict) and r.get(key) is not None}
+
+
+def crawl(fetch: Fetch, detectors: Iterable[str], snapshots: Iterable[datetime],
+          reports: Iterable[int] = (), progress: Any = None) -> Iterator[Reply]:
+    """The GETs an import needs from a live CALCAT: registry lists, each detector's PDUs at
+    each snapshot time, its CCVs and those of the given reports (all pages), then the
+    calibrations and reports those CCVs name."""
+    say = progress or (lambda message: None)
+    lists = []
+    for path in ("detector_types", "instruments", "calibrations"):
+        say(f"reading {path}")
+        lists += list(get_pages(fetch, path, {}))
+    yield from lists
+    ccvs: list[Reply] = []
+    for identifier in detectors:
+        say(f"reading detector {identifier}")
+        found = list(get_pages(fetch, "detectors", {"identifier": identifier}))
+        yield from found
+        records = [r for reply in found if isinstance(reply.data, list) for r in reply.data]
+        if not records:
+            raise InvalidInputError(f"CALCAT has no detector {identifier!r}")
+        detector_id = str(records[0]["id"])
+        for at in (format_timestamp(t) for t in snapshots):
+            yield _fetch_one(fetch, "physical_detector_units/get_all_by_detector",
+                             {"detector_id": detector_id, "pdu_snapshot_at": at}, f"PDUs of {identifier} at {at}")
+        ccvs += list(get_pages(fetch, "calibration_constant_versions", {"detector_id": detector_id}))
+    for report in reports:
+        say(f"reading the CCVs of report {report}")
+        ccvs += list(get_pages(fetch, "calibration_constant_versions", {"report_id": str(report)}))
+    yield from ccvs
+    known = {int(r["id"]) for reply in lists if reply.path == "calibrations" and isinstance(reply.data, list)
+             for r in reply.data}
+    for cid in sorted({int(r["calibration_constant"]["calibration_id"]) for reply in ccvs
+                       if isinstance(reply.data, list) for r in reply.data} - known):
+        yield _fetch_one(fetch, f"calibrations/{cid}", {}, f"calibration {cid}")
+    for rid in sorted(_ids(ccvs, "report_id")):
+        yield _fetch_one(fetch, f"reports/{rid}", {}, f"report {rid}")

@@ -1,0 +1,254 @@
+"""The catalog as one object: records, look-ups by name, mapping at a time."""
+
+from __future__ import annotations
+
+import os
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import TYPE_CHECKING, TypeVar
+
+from calcat_git.catalog.history import DEFAULT_GRACE, HistoryEntry, mapping_history
+from calcat_git.errors import NoSnapshotError, NotFoundError, RepositoryError, closest_names
+from calcat_git.files.loading import DATA_ROOTS, Registry, load_registry, load_worktree
+from calcat_git.git.repo import SHA_LIKE, Commit, GitRepo, Timeline
+from calcat_git.index.reader import Index
+from calcat_git.model.mapping import Mapping
+from calcat_git.model.problems import Problem
+from calcat_git.model.records import PDU, Calibration, Detector, DetectorType, Instrument, Parameter
+from calcat_git.timeutil import ensure_utc, format_timestamp, now_utc
+
+if TYPE_CHECKING:
+    from calcat_git.catalog.published import SiteCatalog
+
+T = TypeVar("T")
+R = TypeVar("R")
+
+
+def _get(table: dict[str, T], kind: str, name: str) -> T:
+    try:
+        return table[name]
+    except KeyError:
+        raise NotFoundError(
+            f"unknown {kind} {name!r}{closest_names(name, list(table))}; "
+            "`calcat-git validate` lists problems that may hide it"
+        ) from None
+
+
+class Catalog:
+    """One state of a catalog repository: a snapshot (commit) or the working tree.
+
+    ``Catalog.open(path)`` reads the newest commit of ``main`` from git objects, through
+    the index (built or updated on first use); ``catalog.at(T)`` is the catalog as of the
+    newest first-parent commit with committer time ≤ T, ``catalog.at(sha)`` pins a
+    commit. ``worktree=True`` reads the files on disk as they are (uncommitted edits
+    included), for validation and previews; ``index=False`` reads every file at the
+    commit instead of the index (the naive way, for checks and baselines).
+    """
+
+    def __init__(self, root: Path, *, registry: Registry | None = None, repo: GitRepo | None = None,
+                 index: Index | None = None, timeline: Timeline | None = None, commit: Commit | None = None,
+                 seq: int | None = None, rev: str = "HEAD") -> None:
+        self.root = root
+        self._registry = registry
+        self._repo = repo
+        self._index = index
+        self._timeline = timeline
+        self._commit = commit
+        self._seq = seq  # position on the indexed first-parent line, if there
+        self._rev = rev
+
+    @classmethod
+    def open(cls, path: str | os.PathLike[str] = ".", *, branch: str | None = None, worktree: bool = False,
+             index: bool = True) -> Catalog:
+        """Open the catalog at ``path``; ``branch`` defaults to ``main`` (else ``HEAD``)."""
+        root = Path(path)
+        if worktree:
+            if not (root / "registry").is_dir():
+                raise NotFoundError(
+                    f"{root} has no registry/ folder: pass the root of a calcat-git catalog "
+                    "(the folder holding registry/ and constants_index/)"
+                )
+            return cls(root, registry=load_worktree(root))
+        repo = GitRepo(root)
+        rev = repo.resolve_branch(branch)
+        if index:
+            idx = Index.open(repo, rev)
+            seq, commit = idx.latest()
+            return cls(root, repo=repo, index=idx, commit=commit, seq=seq, rev=rev)
+        timeline = Timeline(repo.first_parent_log(rev))
+        return cls(root, repo=repo, timeline=timeline, commit=timeline.commits[-1], rev=rev)
+
+    @staticmethod
+    def from_site(url_or_path: str | os.PathLike[str]) -> SiteCatalog:
+        """Read-only look-ups from a published site's static JSON API (folder or URL)."""
+        from calcat_git.catalog.published import SiteCatalog
+
+        return SiteCatalog(url_or_path)
+
+    @property
+    def registry(self) -> Registry:
+        """Every record of this snapshot, loaded from git on first use."""
+        if self._registry is None:
+            repo, _ = self._git()
+            assert self._commit is not None
+            self._registry = load_registry(repo.tree_files(self._commit.sha, DATA_ROOTS))
+        return self._registry
+
+    def entities(self) -> Registry:
+        """The records of registry/ only (no constants): cheap at any catalog size."""
+        if self._registry is not None or self._repo is None or self._commit is None:
+            return self.registry
+        return load_registry(self._repo.tree_files(self._commit.sha, ["registry"]))
+
+    def mapping_history(self, grace: timedelta = DEFAULT_GRACE) -> list[HistoryEntry]:
+        """Every mapping change of every detector up to this snapshot (see :meth:`history`)."""
+        repo, commit = self._git()
+        if repo.shallow():  # the boundary commit would look like it added every change: wrong times
+            raise RepositoryError("mapping history needs the whole history but this clone is shallow: run "
+                                  "`git fetch --unshallow` first")
+        return mapping_history(repo, commit.sha, grace)
+
+    @property
+    def commit(self) -> str | None:
+        """The commit this catalog was read from (None for a working tree)."""
+        return self._commit.sha if self._commit else None
+
+    @property
+    def committed_at(self) -> datetime | None:
+        return self._commit.committed_at if self._commit else None
+
+    def _git(self) -> tuple[GitRepo, Commit]:
+        if self._repo is None or self._commit is None:
+            raise RepositoryError("this catalog was read from a working tree: open it without worktree=True "
+                                  "to travel in time")
+        return self._repo, self._commit
+
+    def _locate(self, snapshot: datetime | str) -> tuple[int | None, Commit]:
+        repo, _ = self._git()
+        if isinstance(snapshot, str) and SHA_LIKE.match(snapshot):
+            sha = repo.rev_parse(snapshot)
+            found = self._index.by_sha(sha) if self._index else None
+            if found:
+                return found
+            if self._timeline and sha in self._timeline.by_sha:
+                return None, self._timeline.by_sha[sha]
+            return None, repo.commit_info(sha)  # off the first-parent line: read naively
+        moment = ensure_utc(snapshot, "snapshot time")
+        try:
+            if self._index:
+                return self._index.snapshot(moment)
+            assert self._timeline is not None
+            return None, self._timeline.at(moment)
+        except NoSnapshotError as exc:
+            if repo.shallow():
+                raise NoSnapshotError(
+                    f"no snapshot at {format_timestamp(moment)} in this shallow clone: it holds the history since "
+                    f"{exc.first} only, the commits before are missing; run `git fetch --unshallow` to read "
+                    "earlier snapshots", exc.first) from None
+            raise
+
+    def snapshot(self, snapshot: datetime | str) -> Commit:
+        """The commit answering for ``snapshot``: a timestamp or a commit sha."""
+        return self._locate(snapshot)[1]
+
+    def at(self, snapshot: datetime | str) -> Catalog:
+        """The catalog as of ``snapshot`` (a timestamp or a commit sha)."""
+        seq, commit = self._locate(snapshot)
+        if commit.sha == self.commit:
+            return self
+        return Catalog(self.root, repo=self._repo, index=self._index if seq is not None else None,
+                       timeline=self._timeline, commit=commit, seq=seq, rev=self._rev)
+
+    def history(self, name: str, grace: timedelta = DEFAULT_GRACE) -> list[HistoryEntry]:
+        """Every mapping change of a detector, or moving a PDU, with the commit that
+        introduced it (up to this snapshot), oldest first; backdated ones are marked."""
+        self._git()  # a working tree has no history: say so first
+        detectors, pdus = self.names("detector"), self.names("pdu")
+        if name not in detectors and name not in pdus:
+            raise NotFoundError(f"{name!r} is neither a detector nor a PDU{closest_names(name, detectors + pdus)}")
+        entries = self.mapping_history(grace)
+        if name in detectors:
+            return [e for e in entries if e.detector == name]
+        return [e for e in entries if self._moves_pdu(e, name)]
+
+    def _moves_pdu(self, entry: HistoryEntry, pdu: str) -> bool:
+        """Does ``entry`` put ``pdu`` into a slot or take it out of one?"""
+        if any(name == pdu for _, name in entry.modules):
+            return True
+        try:
+            mapping = self._record("mapping", Mapping, "mappings", entry.detector)
+        except NotFoundError:
+            return False
+        before = mapping.state_at(entry.valid_from - timedelta(microseconds=1))
+        return any(before.get(aggregator) == pdu for aggregator, _ in entry.modules)
+
+    def validate(self, skip: tuple[str, ...] = ()) -> list[Problem]:
+        from calcat_git.validation.run import run_checks
+
+        return run_checks(self.registry, skip)
+
+    def _record(self, kind: str, cls: type[R], table: str, name: str) -> R:
+        found = self.index_at_snapshot()
+        if found is not None:
+            record = found[0].record(kind, name, found[1], cls)
+            if record is not None:
+                return record
+            known = found[0].names(kind, found[1])
+            raise NotFoundError(f"unknown {kind.replace('_', ' ')} {name!r}{closest_names(name, known)}")
+        return _get(getattr(self.registry, table), kind.replace("_", " "), name)  # type: ignore[no-any-return]
+
+    def names(self, kind: str) -> list[str]:
+        """Identifiers of every record of ``kind`` (``detector``, ``pdu``, …) in this snapshot."""
+        found = self.index_at_snapshot()
+        return found[0].names(kind, found[1]) if found is not None else sorted(self.registry.table(kind))
+
+    def detector(self, name: str) -> Detector:
+        return self._record("detector", Detector, "detectors", name)
+
+    def detector_type(self, name: str) -> DetectorType:
+        return self._record("detector_type", DetectorType, "detector_types", name)
+
+    def pdu(self, name: str) -> PDU:
+        return self._record("pdu", PDU, "pdus", name)
+
+    def calibration(self, name: str) -> Calibration:
+        return self._record("calibration", Calibration, "calibrations", name)
+
+    def instrument(self, name: str) -> Instrument:
+        return self._record("instrument", Instrument, "instruments", name)
+
+    def parameter(self, spelling: str) -> Parameter:
+        for name in self.names("parameter"):
+            record = self._record("parameter", Parameter, "parameters", name)
+            if spelling in record.spellings:
+                return record
+        raise NotFoundError(f"unknown parameter {spelling!r}")
+
+    def parameter_deviations(self) -> dict[str, tuple[float, float]]:
+        """Default (lower, upper) deviation of every parameter spelling."""
+        out = {}
+        for name in self.names("parameter"):
+            record = self._record("parameter", Parameter, "parameters", name)
+            out.update({s: (float(record.lower_deviation), float(record.upper_deviation)) for s in record.spellings})
+        return out
+
+    def index_at_snapshot(self) -> tuple[Index, int] | None:
+        """The index and this snapshot's position in it, when look-ups can use it."""
+        if self._index is not None and self._seq is not None:
+            return self._index, self._seq
+        return None
+
+    def mapping(self, detector: str, at: datetime | str | None = None) -> dict[str, str | None]:
+        """Slot (aggregator) → PDU of ``detector`` valid at ``at`` (default: now).
+
+        Every module of the detector appears; an empty slot maps to ``None``.
+        """
+        det = self.detector(detector)
+        moment = now_utc() if at is None else ensure_utc(at, "'at' time")
+        found = self.index_at_snapshot()
+        if found is not None:
+            state = found[0].mapping(detector, moment, found[1], det.aggregators)
+        else:
+            mapping = self.registry.mappings.get(detector)
+            state = mapping.state_at(moment) if mapping else {}
+        return {agg: state.get(agg) for agg in det.aggregators}

@@ -1,0 +1,1 @@
+"""The ``calcat-git`` command line: one module per command group, ``common`` for shared options and JSON output."""

@@ -1,0 +1,196 @@
+"""Constant commands: lookup, explain, inject, verify-store (attached in ``cli``)."""
+
+from __future__ import annotations
+
+import sys
+from datetime import datetime
+from typing import Any
+
+import click
+
+from calcat_git.cli.common import BRANCH_OPTION, JSON_OPTION, REPO_OPTION, STORE_OPTION, Snapshot, Timestamp
+
+
+def _lookup_options(func: Any) -> Any:
+    options = [
+        click.argument("detector"),
+        click.option("--event-at", default="now", show_default=True, type=Timestamp("--event-at time"),
+                     help="Creation time of the RAW data (validity clock), ISO-8601 with Z or an offset."),
+        click.option("--snapshot-at", default=None, type=Snapshot("--snapshot-at"),
+                     help="Read the catalog as committed then [default: newest]; = --event-at is classic CALCAT."),
+        click.option("--calibration", "calibrations", multiple=True, metavar="NAME",
+                     help="Calibration to look up (repeatable) [default: all of the detector type's]."),
+        click.option("--condition", "conditions", multiple=True, metavar="'NAME=VALUE'",
+                     help="Operating condition, CALCAT spelling, e.g. 'Memory cells=352' (repeatable)."),
+        click.option("--strategy", type=click.Choice(["closest", "prior"]), default="closest", show_default=True,
+                     help="closest: smallest |begin_at - event_at|; prior: newest begin_at <= event_at."),
+        click.option("--include-bad", is_flag=True, help="Also consider bad-quality or withdrawn constants."),
+        REPO_OPTION, BRANCH_OPTION,
+        click.option("--worktree", is_flag=True, help="Read the files on disk instead of git."),
+    ]
+    for option in reversed(options):
+        func = option(func)
+    return func
+
+
+def _parse_conditions(pairs: tuple[str, ...]) -> dict[str, float | str]:
+    from calcat_git.errors import InvalidInputError
+
+    out: dict[str, float | str] = {}
+    for pair in pairs:
+        name, sep, value = pair.partition("=")
+        if not sep or not name.strip():
+            raise InvalidInputError(f"--condition {pair!r} is not NAME=VALUE, e.g. 'Memory cells=352'")
+        try:
+            out[name.strip()] = float(value)
+        except ValueError:
+            out[name.strip()] = value.strip()
+    return out
+
+
+def _check_parameters(names: list[str], dtype: Any) -> None:
+    """Every --condition NAME must be a parameter spelling of the detector type."""
+    from calcat_git.errors import NotFoundError, closest_names
+
+    for name in names:
+        if name not in dtype.parameters:
+            hint = closest_names(name, list(dtype.parameters)) or f" (it has {', '.join(dtype.parameters)})"
+            raise NotFoundError(f"--condition {name!r} is not a parameter of {dtype.identifier}{hint}")
+
+
+def _run_lookup(detector: str, event_at: datetime, snapshot_at: datetime | str | None, calibrations: tuple[str, ...],
+                conditions: tuple[str, ...], strategy: str, include_bad: bool, repo: str, branch: str | None,
+                worktree: bool) -> tuple[Any, Any, dict[str, dict[str, float | str]]]:
+    from calcat_git.catalog.catalog import Catalog
+    from calcat_git.lookup.conditions import CONDITIONS_CLASSES, ConditionsBase
+    from calcat_git.lookup.engine import Engine
+
+    catalog = Catalog.open(repo, branch=branch, worktree=worktree)
+    if snapshot_at is not None:
+        catalog = catalog.at(snapshot_at)
+    det = catalog.detector(detector)
+    given = _parse_conditions(conditions)
+    _check_parameters(list(given), catalog.detector_type(det.detector_type))
+    names = list(calibrations) or list(catalog.detector_type(det.detector_type).calibrations)
+    cls = CONDITIONS_CLASSES.get(det.detector_type, ConditionsBase)
+    asked = cls.asked_per_calibration(given, names)
+    engine = Engine(catalog)
+    return engine, engine.run(detector, asked, event_at, strategy, include_bad), asked
+
+
+@click.command()
+@_lookup_options
+@JSON_OPTION
+def lookup(as_json: bool, **kwargs: Any) -> None:
+    """Find the constants offline correction would use for DETECTOR.
+
+    For each calibration and module: the PDU mapped at --event-at; its constants whose
+    conditions match (same parameters; numbers within the deviations); good quality
+    only; then --strategy picks by begin_at. Where a detector type has a conditions
+    class, each calibration only gets the parameters it uses, and legacy defaults
+    (e.g. AGIPD 'Gain mode=0') are left out, as in EXtra. Exit 1 if anything is missing.
+    """
+    from calcat_git.lookup.results import CalibrationData
+    from calcat_git.timeutil import format_timestamp
+
+    _, outcome, _ = _run_lookup(**kwargs)
+    result = CalibrationData.from_outcome(outcome)
+    if as_json:
+        from calcat_git.cli.common import emit_json
+
+        emit_json(result.to_dict())
+    else:
+        click.echo(f"{result.detector.identifier} for RAW data of {format_timestamp(kwargs['event_at'])} "
+                   f"(read from {(result.commit or 'working tree')[:12]}, strategy {result.strategy})")
+        for cal, group in result.items():
+            for agg, const in group.items():
+                click.echo(f"  {cal:16} {agg:9} {const.pdu_name:28} {const.ccv_id[:12]}  {const.path}:{const.dataset}")
+        for cal, reasons in result.missing.items():
+            for agg, why in reasons.items():
+                click.echo(f"  {cal:16} {agg:9} MISSING: {why}")
+    if result.missing:
+        sys.exit(1)
+
+
+@click.command()
+@_lookup_options
+def explain(**kwargs: Any) -> None:
+    """Show every candidate constant considered per module, and why it won or lost.
+
+    Takes the same arguments as `lookup`.
+    """
+    engine, outcome, asked = _run_lookup(**kwargs)
+    for line in engine.explain(outcome, asked, kwargs["include_bad"]):
+        click.echo(line)
+
+
+@click.command()
+@click.argument("files", nargs=-1, required=True, type=click.Path(exists=True, dir_okay=False))
+@click.option("--report", "report_path", required=True, help="Store-relative path of the report (PDF) of these constants.")
+@click.option("--report-id", type=int, default=None, help="Report id, if the report has one.")
+@STORE_OPTION
+@click.option("--commit", "do_commit", is_flag=True, help="Commit the new batch file on the current branch.")
+@click.option("--branch", default=None, help="Commit the batch onto this branch instead (working tree untouched).")
+@REPO_OPTION
+@JSON_OPTION
+def inject(files: tuple[str, ...], report_path: str, report_id: int | None, store: str | None, do_commit: bool,
+           branch: str | None, repo: str, as_json: bool) -> None:
+    """Inject constant files (HDF5, pipeline layout) as one new constants batch.
+
+    Checks everything against the registry first (the PDU exists and sits in a slot at
+    begin_at, calibration and parameters belong to its type), copies the files into
+    the store under their content-derived path, then writes
+    constants_index/<detector>/<YYYY>/<stamp>-<slug>.yaml. A failure leaves nothing.
+    """
+    from calcat_git.errors import InvalidInputError
+    from calcat_git.store.inject import inject as run_inject
+
+    if do_commit and branch:
+        raise InvalidInputError("give --commit or --branch, not both")
+    result = run_inject(repo, list(files), report_path=report_path, report_id=report_id, store=store,
+                        commit=do_commit, branch=branch)
+    if as_json:
+        from calcat_git.cli.common import emit_json
+
+        emit_json(vars(result))
+        return
+    click.echo(f"{result.batch_path}: {result.ccvs} constant(s) of {result.detector}; "
+               f"{len(result.store_files)} new file(s) in the store" + (f"; commit {result.commit}" if result.commit else ""))
+
+
+@click.command("verify-store")
+@REPO_OPTION
+@BRANCH_OPTION
+@STORE_OPTION
+@click.option("--at", "snapshot", default=None, metavar="T|SHA", help="Snapshot to check [default: newest].")
+@click.option("--worktree", is_flag=True, help="Check the files the working tree names.")
+@click.option("--jobs", default=4, show_default=True, help="Files checked in parallel.")
+@JSON_OPTION
+def verify_store(repo: str, branch: str | None, store: str | None, snapshot: str | None, worktree: bool, jobs: int,
+                 as_json: bool) -> None:
+    """Check that every constant file a snapshot names is in the store, unchanged.
+
+    Lists missing files and files whose sha256 differs; exit 1 if there are any.
+    CCVs imported from CALCAT name no sha256 and are counted as unverifiable.
+    """
+    from calcat_git.catalog.catalog import Catalog
+    from calcat_git.store.verify import verify
+
+    catalog = Catalog.open(repo, branch=branch, worktree=worktree)
+    if snapshot:
+        catalog = catalog.at(snapshot)
+    report = verify(catalog, store, jobs)
+    if as_json:
+        from calcat_git.cli.common import emit_json
+
+        emit_json(report)
+    else:
+        for path in report["missing"]:
+            click.echo(f"missing: {path}")
+        for path in report["mismatch"]:
+            click.echo(f"checksum differs: {path}")
+        click.echo(f"{report['checked']} file(s) checked in {report['store']}: {len(report['missing'])} missing, "
+                   f"{len(report['mismatch'])} differ"
+                   + (f"; {len(report['unverifiable'])} imported file(s) have no checksum" if report["unverifiable"] else ""))
+    if report["missing"] or report["mismatch"]:
+        sys.exit(1)

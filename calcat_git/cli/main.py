@@ -1,0 +1,139 @@
+"""The ``calcat-git`` command line. Imports are lazy so that start-up stays fast."""
+
+from __future__ import annotations
+
+import sys
+from datetime import datetime
+from typing import Any
+
+import click
+
+from calcat_git.cli.common import Snapshot, Timestamp, emit_json
+
+
+class _Group(click.Group):
+    """Turns our own exceptions into one line on stderr and exit code 1."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        from calcat_git.errors import CalcatGitError
+
+        try:
+            return super().invoke(ctx)
+        except CalcatGitError as exc:
+            click.echo(f"error: {exc}", err=True)
+            sys.exit(1)
+
+
+@click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(package_name="calcat-git")
+def main() -> None:
+    """calcat-git: a calibration catalog kept as validated YAML in git.
+
+    Run a command with --help to learn more, e.g. `calcat-git validate --help`.
+    """
+
+
+@main.command()
+@click.argument("path", default=".", type=click.Path(file_okay=False))
+@click.option("--json", "as_json", is_flag=True, help="Print problems as JSON.")
+@click.option("--list", "list_checks", is_flag=True, help="List the checks and exit.")
+@click.option("--skip", multiple=True, metavar="CHECK", help="Skip a check (repeatable).")
+def validate(path: str, as_json: bool, list_checks: bool, skip: tuple[str, ...]) -> None:
+    """Validate the catalog files under PATH (default: the current folder).
+
+    Reads the working tree as it is on disk, runs every check and reports all
+    problems at once as FILE:LINE: FIELD: MESSAGE [CHECK]. Exit code 1 if any.
+    """
+    from calcat_git.validation.run import all_check_names
+
+    if list_checks:
+        for name, doc in all_check_names().items():
+            click.echo(f"{name:20} {doc}")
+        return
+    from calcat_git.catalog.catalog import Catalog
+
+    catalog = Catalog.open(path, worktree=True)
+    problems = catalog.validate(skip)
+    reg = catalog.registry
+    counts = {
+        "detector_types": len(reg.detector_types), "detectors": len(reg.detectors),
+        "pdus": len(reg.pdus), "mappings": len(reg.mappings),
+        "constant_batches": len(reg.batches),
+        "ccvs": sum(len(b.constants) for b in reg.batches.values()),
+    }
+    if as_json:
+        emit_json({"ok": not problems, "counts": counts, "problems": [p.to_dict() for p in problems]})
+    else:
+        for problem in problems:
+            click.echo(str(problem))
+        summary = ", ".join(f"{v} {k.replace('_', ' ')}" for k, v in counts.items())
+        files = len({p.file for p in problems})
+        verdict = f"{len(problems)} problem(s) in {files} file(s)" if problems else "valid"
+        click.echo(f"{verdict}: {summary}", err=bool(problems))
+    if problems:
+        sys.exit(1)
+
+
+@main.command()
+@click.argument("kind")
+def schema(kind: str) -> None:
+    """Print the JSON Schema of a file KIND.
+
+    KIND is one of: detector_type, calibration, parameter, instrument, pdu,
+    detector, mapping, constants.
+    """
+    from calcat_git.files.schema import schema_text
+
+    click.echo(schema_text(kind), nl=False)
+
+
+@main.command()
+@click.argument("detector")
+@click.option("--at", "at", default="now", show_default=True, type=Timestamp("--at time"),
+              help="Validity time (RAW data creation): ISO-8601 with Z or an offset, e.g. 2024-05-01T10:00:00Z.")
+@click.option("--snapshot-at", default=None, type=Snapshot("--snapshot-at"),
+              help="Read the catalog as committed at this time or commit [default: newest].")
+@click.option("--repo", default=".", show_default=True, type=click.Path(file_okay=False), help="Catalog root.")
+@click.option("--branch", default=None, help="Branch to read [default: main, else HEAD].")
+@click.option("--worktree", is_flag=True, help="Read the files on disk instead of git (uncommitted edits).")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+def mapping(detector: str, at: datetime, snapshot_at: datetime | str | None, repo: str, branch: str | None, worktree: bool,
+            as_json: bool) -> None:
+    """Print which PDU sits in each module slot of DETECTOR at a time.
+
+    --at picks the validity time; --snapshot-at picks what the catalog knew then
+    (`--snapshot-at` equal to `--at` reproduces classic CALCAT answers).
+    """
+    from calcat_git.catalog.catalog import Catalog
+    from calcat_git.timeutil import format_timestamp
+
+    moment = at
+    catalog = Catalog.open(repo, branch=branch, worktree=worktree)
+    if snapshot_at is not None:
+        catalog = catalog.at(snapshot_at)
+    modules = catalog.mapping(detector, at=moment)
+    committed = format_timestamp(catalog.committed_at) if catalog.committed_at else None
+    if as_json:
+        emit_json({"detector": detector, "at": format_timestamp(moment), "commit": catalog.commit,
+                   "committed_at": committed, "modules": modules})
+        return
+    source = f"commit {catalog.commit[:12]} of {committed}" if catalog.commit else "working tree"
+    click.echo(f"{detector} at {format_timestamp(moment)} (read from {source})")
+    for aggregator, pdu in modules.items():
+        click.echo(f"  {aggregator}  {pdu or '(empty)'}")
+
+
+def _attach() -> None:
+    from calcat_git.cli.calcat import import_calcat
+    from calcat_git.cli.constants import explain, inject, lookup, verify_store
+    from calcat_git.cli.history import history, index_command, snapshot, verify_history
+    from calcat_git.cli.review import check, codeowners, diff
+    from calcat_git.cli.serve import serve
+    from calcat_git.cli.site import site
+
+    for command in (snapshot, history, verify_history, index_command, lookup, explain, inject, verify_store,
+                    check, diff, codeowners, site, import_calcat, serve):
+        main.add_command(command)
+
+
+_attach()

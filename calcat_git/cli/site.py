@@ -1,0 +1,30 @@
+"""The site command group (attached in ``cli``)."""
+
+from __future__ import annotations
+
+import click
+
+from calcat_git.cli.common import REPO_OPTION
+
+
+@click.group()
+def site() -> None:
+    """Build the static site (mkdocs-material, or zensical) of a catalog snapshot."""
+
+
+@site.command("build")
+@REPO_OPTION
+@click.option("--at", "at", default=None, metavar="T|SHA", help="Snapshot to render [default: newest commit].")
+@click.option("--out", default=None, type=click.Path(file_okay=False), help="Output folder [default: .site-build].")
+@click.option("--worktree", is_flag=True, help="Render the working tree instead of a commit.")
+@click.option("--engine", type=click.Choice(["mkdocs", "zensical"]), default="mkdocs", show_default=True)
+def site_build(repo: str, at: str | None, out: str | None, worktree: bool, engine: str) -> None:
+    """Generate the catalog pages (into .site-src/) and build the site."""
+    from pathlib import Path
+
+    from calcat_git.cli.common import reference
+    from calcat_git.site.build import build
+
+    cli_page = "# CLI reference\n\n" + reference(click.get_current_context().find_root().command) + "\n"  # type: ignore[arg-type]
+    counts = build(Path(repo).resolve(), Path(out) if out else None, at, worktree, engine, {"guide/cli.md": cli_page})
+    click.echo(f"site built: {counts['pages']} catalog pages")

@@ -1,0 +1,1 @@
+"""The demo: the embedded catalog's constant files and the replay of its history."""

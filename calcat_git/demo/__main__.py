@@ -1,0 +1,3 @@
+from calcat_git.demo.replay import main
+
+main()

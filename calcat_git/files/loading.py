@@ -1,0 +1,175 @@
+"""Load catalog files (from a working tree or any ``(path, bytes)`` source) into records.
+
+Loading never raises on bad files: each YAML or schema problem is recorded with file,
+line and field, and the file's record is left out so later checks see only sound data.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from calcat_git.files import schema
+from calcat_git.files.strict_yaml import MAX_BYTES, LoadedYaml, YamlError, load_yaml
+from calcat_git.model.batch import ConstantBatch
+from calcat_git.model.mapping import Mapping
+from calcat_git.model.problems import Problem
+from calcat_git.model.records import PDU, Calibration, Detector, DetectorType, Instrument, Parameter
+
+DATA_ROOTS = ("registry", "constants_index")
+# registry sub-folder -> (kind, record class, key field)
+REGISTRY_KINDS: dict[str, tuple[str, Any, str]] = {
+    "detector_types": ("detector_type", DetectorType, "identifier"),
+    "calibrations": ("calibration", Calibration, "identifier"),
+    "parameters": ("parameter", Parameter, "identifier"),
+    "instruments": ("instrument", Instrument, "identifier"),
+    "pdus": ("pdu", PDU, "physical_name"),
+    "detectors": ("detector", Detector, "identifier"),
+    "mappings": ("mapping", Mapping, "detector"),
+}
+IGNORED_NAMES = {"README.md", ".gitkeep", ".gitattributes"}
+
+FileSource = Iterable[tuple[str, bytes | Problem | None]]
+
+
+def classify(path: str) -> str | None:
+    """The kind of the catalog file at repo-relative ``path``, or None if none."""
+    parts = path.split("/")
+    if not parts[-1].endswith(".yaml"):
+        return None
+    if parts[0] == "registry" and len(parts) >= 3 and parts[1] in REGISTRY_KINDS:
+        depth = 4 if parts[1] == "pdus" else 3
+        return REGISTRY_KINDS[parts[1]][0] if len(parts) == depth else None
+    if parts[0] == "constants_index" and len(parts) == 4:
+        return "constants"
+    return None
+
+
+@dataclass
+class Registry:
+    """Every record of one catalog state, with where each came from."""
+
+    detector_types: dict[str, DetectorType] = field(default_factory=dict)
+    calibrations: dict[str, Calibration] = field(default_factory=dict)
+    parameters: dict[str, Parameter] = field(default_factory=dict)
+    instruments: dict[str, Instrument] = field(default_factory=dict)
+    pdus: dict[str, PDU] = field(default_factory=dict)
+    detectors: dict[str, Detector] = field(default_factory=dict)
+    mappings: dict[str, Mapping] = field(default_factory=dict)
+    batches: dict[str, ConstantBatch] = field(default_factory=dict)  # by file path
+    files: dict[tuple[str, str], str] = field(default_factory=dict)  # (kind, key) -> path
+    sources: dict[str, LoadedYaml] = field(default_factory=dict)  # path -> lines
+    paths: list[str] = field(default_factory=list)  # every file seen, data or not
+    load_problems: list[Problem] = field(default_factory=list)
+    broken: set[tuple[str, str]] = field(default_factory=set)  # (kind, file stem) that failed to load
+
+    def table(self, kind: str) -> dict[str, Any]:
+        table: dict[str, Any] = getattr(self, {"constants": "batches"}.get(kind, kind + "s"))
+        return table
+
+    def problem(self, path: str, field: str, message: str, check: str, severity: str = "error") -> Problem:
+        """A problem at ``field`` of the file at ``path``, with its line looked up."""
+        loaded = self.sources.get(path)
+        line = loaded.line_of(field) if loaded else 1
+        return Problem(file=path, line=line, field=field, message=message, check=check, severity=severity)
+
+    def where(self, kind: str, key: str) -> str:
+        return self.files[(kind, key)]
+
+    def parameter_by_spelling(self) -> dict[str, Parameter]:
+        return {s: p for p in self.parameters.values() for s in p.spellings}
+
+
+def _add(reg: Registry, path: str, raw: bytes) -> None:
+    kind = classify(path)
+    stem = (kind or "", path.rsplit("/", 1)[-1].removesuffix(".yaml"))
+    if kind is None:
+        reg.load_problems.append(Problem(
+            file=path, line=1, field="", check="layout",
+            message="not a catalog file here: see the layout in the README "
+            "(registry/<kind>/<identifier>.yaml, constants_index/<detector>/<YYYY>/<stamp>-<slug>.yaml)",
+        ))
+        return
+    reg.broken.add(stem)  # until it loads: references to it are not reported twice
+    try:
+        loaded = load_yaml(raw)
+    except YamlError as exc:
+        reg.load_problems.append(Problem(
+            file=path, line=exc.line, field=exc.path, message=exc.message, check="yaml"))
+        return
+    reg.sources[path] = loaded
+    errors = list(schema.validate(kind, loaded.data))
+    for field_path, message in errors:
+        reg.load_problems.append(reg.problem(path, field_path, message, "schema"))
+    if errors:
+        return
+    if kind == "constants":
+        reg.batches[path] = ConstantBatch.from_dict(loaded.data)
+        reg.files[(kind, path)] = path
+        reg.broken.discard(stem)
+        return
+    folder = path.split("/")[1]
+    _, cls, key_field = REGISTRY_KINDS[folder]
+    key = loaded.data[key_field]
+    table = reg.table(kind)
+    if key in table:
+        other = reg.where(kind, key)
+        reg.load_problems.append(reg.problem(
+            path, key_field, f"{kind} {key!r} is already defined in {other}", "duplicates"))
+        return
+    table[key] = cls.from_dict(loaded.data)
+    reg.files[(kind, key)] = path
+    reg.broken.discard(stem)
+
+
+def load_registry(source: FileSource) -> Registry:
+    """Load every file of ``source``: repo-relative path and content, a problem, or None
+    for an entry that is not a regular file (a symbolic link or a submodule in git)."""
+    reg = Registry()
+    for path, raw in source:
+        reg.paths.append(path)
+        if raw is None:
+            reg.load_problems.append(Problem(file=path, line=1, field="", check="layout",
+                                             message="symbolic link or submodule: catalog files must be regular files"))
+        elif isinstance(raw, Problem):
+            reg.load_problems.append(raw)
+        elif path.rsplit("/", 1)[-1] not in IGNORED_NAMES:
+            _add(reg, path, raw)
+    return reg
+
+
+def iter_worktree(root: Path) -> Iterator[tuple[str, bytes | Problem]]:
+    """Catalog files of a working tree; symbolic links are refused, never followed."""
+    for top in DATA_ROOTS:
+        base = root / top
+        if base.is_symlink():
+            yield top, _symlink_problem(top)
+            continue
+        for dirpath, dirnames, filenames in os.walk(base):
+            rel_dir = Path(dirpath).relative_to(root).as_posix()
+            for name in sorted(dirnames):
+                if (Path(dirpath) / name).is_symlink():
+                    yield f"{rel_dir}/{name}", _symlink_problem(f"{rel_dir}/{name}")
+            dirnames[:] = sorted(d for d in dirnames if not (Path(dirpath) / d).is_symlink())
+            for name in sorted(filenames):
+                full = Path(dirpath) / name
+                rel = f"{rel_dir}/{name}"
+                if full.is_symlink():
+                    yield rel, _symlink_problem(rel)
+                    continue
+                with open(full, "rb") as handle:
+                    yield rel, handle.read(MAX_BYTES + 1)
+
+
+def _symlink_problem(path: str) -> Problem:
+    return Problem(
+        file=path, line=1, field="", check="layout",
+        message="symbolic link: catalog files must be regular files inside the repository",
+    )
+
+
+def load_worktree(root: str | os.PathLike[str]) -> Registry:
+    return load_registry(iter_worktree(Path(root)))

@@ -1,0 +1,1 @@
+"""The one git boundary: repositories, first-parent history, blobs, commits. Knows nothing about YAML or the catalog layout."""

@@ -1,0 +1,1 @@
+"""The derived SQLite index of first-parent history: schema, parse, build, reader, seeks."""

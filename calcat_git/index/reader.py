@@ -1,0 +1,342 @@
+"""The derived SQLite index: every record with its transaction interval.
+
+Each row (registry record, mapping slot entry, CCV) carries ``[tx_from, tx_to)`` in
+first-parent commit positions, so "as of snapshot s" is one indexed filter
+``tx_from <= s AND (tx_to IS NULL OR tx_to > s)``. The index lives in
+``.git/calcat-git/``, is built from ``git log --first-parent --raw``, updated
+incrementally (only changed files are re-parsed) and is a cache: a missing, stale,
+corrupted, foreign or older-format file is detected and rebuilt.
+"""
+
+from __future__ import annotations
+
+import bisect
+import json
+import math
+import sqlite3
+import sys
+import threading
+from contextlib import closing
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any, TypeVar
+
+from calcat_git.errors import RepositoryError, no_snapshot
+from calcat_git.git.repo import Commit, GitRepo
+from calcat_git.index.build import build_full, update
+from calcat_git.index.schema import APPLICATION_ID, FORMAT, index_path
+from calcat_git.index.seeks import SeekTable
+from calcat_git.locks import exclusive
+from calcat_git.model.selection import Asked, CCVRow, Deviations, choose, condition_mismatch
+from calcat_git.timeutil import format_timestamp, micros
+
+R = TypeVar("R")
+ROW_COLUMNS = ("ccv_id, detector, calibration, pdu, begin_at, end_at, file, dataset, sha256, good_quality, deployed, "
+               "condition_id, batch, report_id, report_path, calcat_id")
+SQL_SNAPSHOTS = 32  # snapshot look-ups answered by SQL before commit times are loaded
+COMPOUND_SEEKS = 250  # index seeks per SQL statement (SQLite allows 500 terms in a compound SELECT)
+VISIBLE = "tx_from <= :s AND (tx_to IS NULL OR tx_to > :s)"
+
+
+
+def _commit_row(row: tuple[Any, ...]) -> Commit:
+    return Commit(sha=row[0], committed_at=datetime.fromtimestamp(row[1], UTC), author=row[2], message=row[3])
+
+
+class Index:
+    """A read connection to an up-to-date index of one branch."""
+
+    def __init__(self, conn: sqlite3.Connection, path: Path) -> None:
+        self.conn = conn
+        self.path = path
+        meta = dict(conn.execute("SELECT key, value FROM meta"))
+        self.head: str = meta["head"]
+        self.shallow: str = meta.get("shallow", "")
+        self.rev: str = meta["rev"]
+        self.invalid_files = int(meta.get("invalid_files", "0"))
+        self.last_build = (meta.get("last_build", ""), int(meta.get("last_parsed", "0")))
+        self._records: dict[tuple[str, str], list[tuple[int, int | None, Any]]] = {}
+        self._times: list[int] | None = None  # committer times by seq, once loaded
+        self._snapshot_calls = 0
+        self._commits: dict[int, Commit] = {}
+        self._conditions: dict[int, dict[str, Any]] | None = None
+        self._matches: dict[str, tuple[int, ...]] = {}
+        self._slots: dict[str, tuple[list[int], list[tuple[int, int | None, str, str | None]]]] = {}
+        self._seek_table: SeekTable | None = None
+
+    @classmethod
+    def open(cls, repo: GitRepo, rev: str, *, progress: bool | None = None) -> Index:
+        """Open the index of ``rev``, building or updating it first if needed."""
+        path = index_path(repo, rev)
+        head, shallow = repo.rev_parse(rev), repo.shallow()
+        index = cls._try_open(path, shallow)
+        if index is not None and index.head == head:
+            return index
+        with exclusive(path.with_suffix(".lock"), f"waiting for another process updating {path.name} …"):
+            index = cls._try_open(path, shallow, say=False)  # another process may have done the work meanwhile
+            if index is not None and index.head == head:
+                return index
+            if index is not None and _extends(repo, index.head, head):
+                update(index.conn, repo, index.head, head, progress=progress)
+            else:
+                if index is not None:
+                    index.conn.close()
+                build_full(repo, rev, head, path, progress=progress)
+        opened = cls._try_open(path, shallow)
+        if opened is None:  # pragma: no cover - we just wrote it
+            raise RepositoryError(f"could not open the index just built at {path}")
+        return opened
+
+    @classmethod
+    def _try_open(cls, path: Path, shallow: str = "", say: bool = True) -> Index | None:
+        """The index at ``path``, or None if missing, corrupted, foreign, of another format or
+        built when the clone had another shallow boundary (e.g. before `git fetch --unshallow`)."""
+        if not path.exists():
+            return None
+        try:
+            conn = sqlite3.connect(path, timeout=30, check_same_thread=False)
+            if conn.execute("PRAGMA application_id").fetchone()[0] != APPLICATION_ID:
+                raise sqlite3.DatabaseError("not a calcat-git index")
+            meta = dict(conn.execute("SELECT key, value FROM meta"))
+            if meta.get("format") != FORMAT or meta.get("complete") != "1":
+                raise sqlite3.DatabaseError("older format or incomplete")
+            if meta.get("shallow", "") != shallow:
+                conn.close()
+                raise sqlite3.DatabaseError("built on a clone with another shallow boundary")
+            return cls(conn, path)
+        except sqlite3.DatabaseError as exc:
+            if say:
+                print(f"calcat-git: index {path.name} is unusable ({exc}); rebuilding", file=sys.stderr)
+            return None
+
+    # --- queries -------------------------------------------------------------------------
+    def snapshot(self, moment: datetime) -> tuple[int, Commit]:
+        """Position and commit of the newest commit with committer time ≤ ``moment``.
+
+        The first calls ask SQLite (cheap for a one-shot CLI); a process that keeps
+        asking loads the commit times once and bisects them in memory.
+        """
+        stamp = math.floor(moment.timestamp())
+        self._snapshot_calls += 1
+        if self._times is None and self._snapshot_calls > SQL_SNAPSHOTS:
+            self._times = [r[0] for r in self.conn.execute("SELECT committed_at FROM commits ORDER BY seq")]
+        if self._times is not None:
+            seq = bisect.bisect_right(self._times, stamp) - 1
+        else:
+            row = self.conn.execute("SELECT seq FROM commits WHERE committed_at <= ? "
+                                    "ORDER BY committed_at DESC, seq DESC LIMIT 1", (stamp,)).fetchone()
+            seq = -1 if row is None else row[0]
+        if seq < 0:
+            first = self.conn.execute("SELECT committed_at FROM commits ORDER BY seq LIMIT 1").fetchone()
+            when = format_timestamp(datetime.fromtimestamp(first[0], UTC)) if first else "never"
+            raise no_snapshot(format_timestamp(moment), when)
+        return seq, self.commit_at(seq)
+
+    def commit_at(self, seq: int) -> Commit:
+        commit = self._commits.get(seq)
+        if commit is None:
+            row = self.conn.execute("SELECT sha, committed_at, author, message FROM commits WHERE seq = ?",
+                                    (seq,)).fetchone()
+            commit = self._commits[seq] = _commit_row(row)
+        return commit
+
+    def by_sha(self, sha: str) -> tuple[int, Commit] | None:
+        row = self.conn.execute("SELECT seq, sha, committed_at, author, message FROM commits WHERE sha = ?",
+                                (sha,)).fetchone()
+        return None if row is None else (row[0], _commit_row(row[1:]))
+
+    def latest(self) -> tuple[int, Commit]:
+        row = self.conn.execute("SELECT seq, sha, committed_at, author, message FROM commits "
+                                "ORDER BY seq DESC LIMIT 1").fetchone()
+        return row[0], _commit_row(row[1:])
+
+    def record(self, kind: str, key: str, seq: int, cls: type[R]) -> R | None:
+        """The record ``kind``/``key`` visible in snapshot ``seq``, parsed once and kept.
+
+        Every version of the record is loaded on first use; a version's rows never
+        change for the snapshots this index was opened at, so the cache needs no
+        invalidation.
+        """
+        versions = self._records.get((kind, key))
+        if versions is None:
+            rows = self.conn.execute("SELECT tx_from, tx_to, data FROM files WHERE kind = ? AND key = ? "
+                                     "ORDER BY tx_from", (kind, key))
+            versions = [(f, t, cls.from_dict(json.loads(d))) for f, t, d in rows]  # type: ignore[attr-defined]
+            self._records[(kind, key)] = versions
+        for tx_from, tx_to, record in versions:
+            if tx_from <= seq and (tx_to is None or tx_to > seq):
+                return record  # type: ignore[no-any-return]
+        return None
+
+    def names(self, kind: str, seq: int) -> list[str]:
+        rows = self.conn.execute(f"SELECT key FROM files WHERE kind = :k AND {VISIBLE} ORDER BY key",
+                                 {"k": kind, "s": seq})
+        return [r[0] for r in rows]
+
+    def mapping(self, detector: str, at: datetime, seq: int, slots: tuple[str, ...]) -> dict[str, str | None]:
+        """Slot → PDU folded up to validity time ``at`` in snapshot ``seq`` (named slots only).
+
+        Walks the detector's slot entries back from ``at`` (newest validity first) and
+        keeps the first entry visible in ``seq`` per slot; stops once all of ``slots``
+        (the detector's aggregators) are known. The entries of a detector are loaded once, sorted by validity.
+        """
+        timeline = self._slots.get(detector)
+        if timeline is None:
+            rows = self.conn.execute("SELECT valid_from, tx_from, tx_to, aggregator, pdu FROM slots "
+                                     "WHERE detector = ? ORDER BY valid_from", (detector,)).fetchall()
+            timeline = ([r[0] for r in rows], [r[1:] for r in rows])
+            self._slots[detector] = timeline
+        times, entries = timeline
+        found: dict[str, str | None] = {}
+        wanted = set(slots)
+        for i in range(bisect.bisect_right(times, micros(at)) - 1, -1, -1):
+            tx_from, tx_to, aggregator, pdu = entries[i]
+            if aggregator in wanted and tx_from <= seq and (tx_to is None or tx_to > seq):
+                found[aggregator] = pdu
+                wanted.discard(aggregator)
+                if not wanted:
+                    break
+        return found
+
+    # --- constants ------------------------------------------------------------------------
+    def condition_sets(self) -> dict[int, dict[str, Any]]:
+        """Every distinct condition set, by id (loaded once)."""
+        if self._conditions is None:
+            self._conditions = {i: json.loads(t) for i, t in self.conn.execute("SELECT id, text FROM conditions")}
+        return self._conditions
+
+    def matching_conditions(self, asked: Asked, defaults: Deviations) -> tuple[int, ...]:
+        """Ids of the condition sets that match ``asked`` (cached per question)."""
+        key = json.dumps([asked, defaults], sort_keys=True)
+        ids = self._matches.get(key)
+        if ids is None:
+            ids = tuple(i for i, stored in self.condition_sets().items()
+                        if condition_mismatch(stored, asked, defaults) is None)
+            self._matches[key] = ids
+        return ids
+
+    def _rows(self, where: str, params: dict[str, Any] | tuple[Any, ...]) -> list[CCVRow]:
+        return self._to_rows(self.conn.execute(f"SELECT {ROW_COLUMNS} FROM ccvs WHERE {where}", params).fetchall())
+
+    def _to_rows(self, rows: list[Any]) -> list[CCVRow]:
+        sets = self.condition_sets()
+        return [CCVRow(ccv_id=r[0], detector=r[1], calibration=r[2], pdu=r[3], begin_at=r[4], end_at=r[5], file=r[6],
+                       dataset=r[7], sha256=r[8], good_quality=bool(r[9]), deployed=bool(r[10]),
+                       conditions=sets[r[11]], batch=r[12], report_id=r[13], report_path=r[14], calcat_id=r[15])
+                for r in rows]
+
+    def best_ccvs(self, pdus: list[str], calibration: str, condition_ids: tuple[int, ...], seq: int, event_us: int,
+                  strategy: str, include_bad: bool) -> dict[str, CCVRow]:
+        """Per PDU, the CCV the selection rules choose (see ``selection``): for each
+        matching condition, the nearest row before and (for 'closest') after
+        ``event_us`` — each a single index seek (:meth:`_seek_rows`) — then the rule picks
+        among them."""
+        found: dict[str, list[CCVRow]] = {}
+        for seek in self._seek_rows(pdus, calibration, condition_ids, seq, event_us, strategy, include_bad):
+            found.setdefault(seek.pdu, []).append(seek)
+        chosen = {}
+        for pdu in pdus:
+            row = choose(found.get(pdu, []), event_us, strategy)
+            if row is not None:
+                chosen[pdu] = row
+        return chosen
+
+    def _seek_rows(self, pdus: list[str], calibration: str, condition_ids: tuple[int, ...], seq: int, event_us: int,
+                   strategy: str, include_bad: bool) -> list[CCVRow]:
+        """The candidates of ``best_ccvs``: from the in-memory seek table of ``seq`` if one
+        was built (:meth:`preload_seeks`), else one SQL seek each, sent as compound statements
+        (per ``COMPOUND_SEEKS``): the per-statement overhead was most of a warm look-up."""
+        table = self._seek_table
+        if table is not None and table.seq == seq:
+            ids = list(table.seeks(pdus, calibration, condition_ids, event_us, strategy, include_bad))
+            return self._rows(f"rowid IN ({','.join(map(str, ids)) or 'NULL'})", ())
+        where = ("pdu = ? AND calibration = ? AND condition_id = ? AND tx_from <= ? AND (tx_to IS NULL OR tx_to > ?) "
+                 "AND (? OR (good_quality = 1 AND deployed = 1)) AND (end_at IS NULL OR end_at > ?)")
+        sides = ["begin_at <= ? ORDER BY begin_at DESC"] + (["begin_at > ? ORDER BY begin_at ASC"]
+                                                           if strategy != "prior" else [])
+        seeks = [(f"SELECT * FROM (SELECT {ROW_COLUMNS} FROM ccvs WHERE {where} AND {side}, ccv_id DESC LIMIT 1)",
+                  (pdu, calibration, cid, seq, seq, int(include_bad), event_us, event_us))
+                 for pdu in pdus for cid in condition_ids for side in sides]
+        rows: list[CCVRow] = []
+        for start in range(0, len(seeks), COMPOUND_SEEKS):
+            chunk = seeks[start:start + COMPOUND_SEEKS]
+            sql = " UNION ALL ".join(part for part, _ in chunk)
+            rows += self._to_rows(self.conn.execute(sql, [v for _, values in chunk for v in values]).fetchall())
+        return rows
+
+    def preload_seeks(self, seq: int, background: bool = False) -> None:
+        """Keep snapshot ``seq``'s seeks in memory, for a long-lived reader such as the
+        server; with ``background`` they are built on a thread with its own read-only
+        connection, and the SQL seeks answer (the same) until the table is ready."""
+        if self._seek_table is not None and self._seek_table.seq == seq:
+            return
+        if not background:
+            self._seek_table = SeekTable(self.conn, seq)
+            return
+
+        def build() -> None:
+            with closing(sqlite3.connect(f"{self.path.resolve().as_uri()}?mode=ro", uri=True)) as conn:
+                self._seek_table = SeekTable(conn, seq)
+
+        threading.Thread(target=build, name=f"seeks-{seq}", daemon=True).start()
+
+    def ccvs_of(self, pdu: str, calibration: str, seq: int, condition_ids: tuple[int, ...] | None = None
+                ) -> list[CCVRow]:
+        """The CCVs of a PDU and calibration visible in snapshot ``seq`` (optionally only
+        those with one of ``condition_ids``)."""
+        only = "" if condition_ids is None else f"AND condition_id IN ({','.join(map(str, condition_ids)) or 'NULL'})"
+        return self._rows(f"pdu = :p AND calibration = :c AND {VISIBLE} {only} ORDER BY begin_at",
+                          {"p": pdu, "c": calibration, "s": seq})
+
+    def snapshot_ccvs(self, seq: int) -> list[CCVRow]:
+        """Every CCV visible in snapshot ``seq``, by begin_at."""
+        return self._rows(f"{VISIBLE} ORDER BY begin_at", {"s": seq})
+
+    def snapshot_files(self, seq: int) -> dict[str, str]:
+        """Store path → sha256 of every constant file snapshot ``seq`` names."""
+        return dict(self.conn.execute(f"SELECT DISTINCT file, sha256 FROM ccvs WHERE {VISIBLE}", {"s": seq}))
+
+    def report_ccvs(self, report: int | str, seq: int) -> list[CCVRow]:
+        column = "report_id" if isinstance(report, int) else "report_path"
+        return self._rows(f"{column} = :r AND {VISIBLE} ORDER BY begin_at", {"r": report, "s": seq})
+
+    def ccvs_by_int_id(self, int_id: int, seq: int) -> list[CCVRow]:
+        """The CCVs whose integer id (``calibration.ccv_int_id``) is ``int_id``: CALCAT's own
+        id of an imported CCV, else ``2**52`` + the first 48 bits of the content id."""
+        if int_id < 2**52:
+            return self._rows(f"calcat_id = :i AND {VISIBLE}", {"i": int_id, "s": seq})
+        prefix = f"{int_id - 2**52:012x}"
+        return self._rows(f"substr(ccv_id, 1, 12) = :p AND calcat_id IS NULL AND {VISIBLE} ORDER BY ccv_id",
+                          {"p": prefix, "s": seq})
+
+    def injected_at(self, batch: str) -> int | None:
+        """When a batch was injected (microseconds), from any of its rows."""
+        row = self.conn.execute("SELECT injected_at FROM ccvs WHERE batch = ? AND tx_to IS NULL LIMIT 1",
+                                (batch,)).fetchone()  # the partial index ccvs_open: a CCV is never removed
+        return None if row is None else int(row[0])
+
+    def report_paths(self, seq: int) -> list[str]:
+        """Store paths of the reports without an id in snapshot ``seq``."""
+        rows = self.conn.execute(f"SELECT DISTINCT report_path FROM ccvs WHERE report_id IS NULL AND {VISIBLE}",
+                                 {"s": seq})
+        return [r[0] for r in rows]
+
+    def condition_summary(self, pdu: str, calibration: str, seq: int) -> list[tuple[dict[str, Any], int]]:
+        """Each distinct condition of a PDU's CCVs of a calibration, with its newest begin_at."""
+        sets = self.condition_sets()
+        rows = self.conn.execute(f"SELECT condition_id, MAX(begin_at) FROM ccvs WHERE pdu = :p AND calibration = :c "
+                                 f"AND {VISIBLE} GROUP BY condition_id", {"p": pdu, "c": calibration, "s": seq})
+        return [(sets[cid], newest) for cid, newest in rows]
+
+    def counts(self, seq: int) -> dict[str, int]:
+        ccvs = self.conn.execute(f"SELECT COUNT(*) FROM ccvs WHERE {VISIBLE}", {"s": seq}).fetchone()[0]
+        kinds = dict(self.conn.execute(f"SELECT kind, COUNT(*) FROM files WHERE {VISIBLE} GROUP BY kind", {"s": seq}))
+        return {**kinds, "ccvs": ccvs}
+
+
+def _extends(repo: GitRepo, old: str, new: str) -> bool:
+    """Is ``old`` on the first-parent line of ``new`` (so the index can be extended)?"""
+    if not repo.is_ancestor(old, new):
+        return False
+    out = repo._git("rev-list", "--first-parent", "--reverse", f"{old}..{new}").split()
+    return bool(out) and repo.rev_parse(f"{out[0]}^1") == old

@@ -1,0 +1,44 @@
+"""The index's SQLite schema and where an index file lives (format, tables, query indexes)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from calcat_git.git.repo import GitRepo
+
+FORMAT = "3"
+APPLICATION_ID = 0x43414C47  # "CALG"
+
+SCHEMA = """
+CREATE TABLE meta(key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE commits(seq INTEGER PRIMARY KEY, sha TEXT NOT NULL UNIQUE, committed_at INTEGER NOT NULL,
+                     author TEXT NOT NULL, message TEXT NOT NULL);
+CREATE TABLE files(path TEXT NOT NULL, kind TEXT NOT NULL, key TEXT NOT NULL, data TEXT NOT NULL,
+                   tx_from INTEGER NOT NULL, tx_to INTEGER);
+CREATE TABLE slots(path TEXT NOT NULL, detector TEXT NOT NULL, aggregator TEXT NOT NULL, valid_from INTEGER NOT NULL,
+                   pdu TEXT, tx_from INTEGER NOT NULL, tx_to INTEGER);
+CREATE TABLE ccvs(ccv_id TEXT NOT NULL, detector TEXT NOT NULL, calibration TEXT NOT NULL, pdu TEXT NOT NULL,
+                  begin_at INTEGER NOT NULL, end_at INTEGER, file TEXT NOT NULL, dataset TEXT NOT NULL,
+                  sha256 TEXT NOT NULL, good_quality INTEGER NOT NULL, deployed INTEGER NOT NULL,
+                  condition_id INTEGER NOT NULL, batch TEXT NOT NULL, report_id INTEGER, report_path TEXT NOT NULL,
+                  injected_at INTEGER NOT NULL, calcat_id INTEGER, tx_from INTEGER NOT NULL, tx_to INTEGER);
+CREATE TABLE conditions(id INTEGER PRIMARY KEY, text TEXT NOT NULL UNIQUE);
+CREATE TABLE invalid(path TEXT NOT NULL, seq INTEGER NOT NULL, message TEXT NOT NULL);
+CREATE INDEX files_open ON files(path) WHERE tx_to IS NULL;
+CREATE INDEX slots_open ON slots(path) WHERE tx_to IS NULL;
+CREATE INDEX ccvs_open ON ccvs(batch) WHERE tx_to IS NULL;
+"""
+QUERY_INDEXES = """
+CREATE INDEX IF NOT EXISTS commits_time ON commits(committed_at, seq);
+CREATE INDEX IF NOT EXISTS files_key ON files(kind, key, tx_from);
+CREATE INDEX IF NOT EXISTS slots_query ON slots(detector, valid_from);
+CREATE INDEX IF NOT EXISTS ccvs_lookup ON ccvs(pdu, calibration, condition_id, begin_at, ccv_id, tx_from, tx_to);
+CREATE INDEX IF NOT EXISTS ccvs_int_id ON ccvs(substr(ccv_id, 1, 12));
+CREATE INDEX IF NOT EXISTS ccvs_calcat_id ON ccvs(calcat_id) WHERE calcat_id IS NOT NULL;
+CREATE INDEX IF NOT EXISTS ccvs_report ON ccvs(report_id) WHERE report_id IS NOT NULL;
+"""
+
+
+def index_path(repo: GitRepo, rev: str) -> Path:
+    safe = "".join(ch if ch.isalnum() or ch in "-_." else "_" for ch in rev)
+    return repo.git_dir / "calcat-git" / f"index-{safe}.v{FORMAT}.sqlite"

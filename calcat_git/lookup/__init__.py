@@ -1,0 +1,1 @@
+"""Constant look-ups: the engine, EXtra-style conditions and results."""

@@ -1,0 +1,1 @@
+"""Pull-request review: the rules of a change, its summary, CODEOWNERS."""

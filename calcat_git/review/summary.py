@@ -1,0 +1,127 @@
+"""``diff``: a reviewer's summary of a change, as markdown (a PR comment) or JSON."""
+
+from __future__ import annotations
+
+from collections import Counter
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from calcat_git.files.loading import Registry
+from calcat_git.model.problems import Problem
+from calcat_git.review.rules import Change
+
+FAR_FUTURE = datetime(9999, 1, 1, tzinfo=UTC)
+
+
+def _when(moment: datetime) -> str:
+    return moment.strftime("%Y-%m-%d %H:%M UTC")
+
+
+def _span(delta: timedelta) -> str:
+    days = delta.total_seconds() / 86400
+    return f"{days:.0f} days" if days >= 1.5 else f"{delta.total_seconds() / 3600:.0f} hours"
+
+
+def mapping_sentences(ch: Change) -> dict[str, list[str]]:
+    """Per detector, each new or corrected slot change as one sentence."""
+    out: dict[str, list[str]] = {}
+    committed = ch.head_commit.committed_at
+    for name, new in sorted(ch.head.mappings.items()):
+        old = ch.base.mappings.get(name)
+        known = set(old.changes) if old else set()
+        for change in new.changes:
+            if change in known:
+                continue
+            before = new.state_at(change.valid_from - timedelta(microseconds=1))
+            for aggregator, pdu in change.modules:
+                text = (f"{aggregator}: {before.get(aggregator) or '(empty)'} → {pdu or '(empty)'} from "
+                        f"{_when(change.valid_from)}")
+                if change.valid_from < committed - ch.grace:
+                    uses = f"use {pdu}'s constants" if pdu else f"have no PDU in {aggregator}"
+                    text += f", backdated {_span(committed - change.valid_from)}: RAW data taken since then will now {uses}"
+                if change.correction:
+                    text += f" (correction: {change.correction})"
+                out.setdefault(name, []).append(text)
+    return out
+
+
+def _homes(reg: Registry) -> dict[str, str]:
+    """PDU → detector holding it in the newest mapping state."""
+    return {pdu: name for name, m in reg.mappings.items() for pdu in m.state_at(FAR_FUTURE).values() if pdu}
+
+
+def pdu_changes(ch: Change) -> dict[str, list[str]]:
+    base_home, head_home = _homes(ch.base), _homes(ch.head)
+    return {
+        "added": sorted(set(ch.head.pdus) - set(ch.base.pdus)),
+        "retired": sorted(n for n, p in ch.head.pdus.items()
+                          if p.status == "retired" and n in ch.base.pdus and ch.base.pdus[n].status != "retired"),
+        "moved": sorted(f"{n}: {base_home[n]} → {head_home[n]}" for n in set(base_home) & set(head_home)
+                        if base_home[n] != head_home[n]),
+    }
+
+
+def constant_changes(ch: Change) -> tuple[list[dict[str, Any]], list[str]]:
+    """Constants added (grouped by detector, calibration, report) and flag flips."""
+    added: Counter[tuple[str, str, str]] = Counter()
+    conditions: dict[tuple[str, str, str], dict[str, Any]] = {}
+    flips = []
+    for path, batch in sorted(ch.head.batches.items()):
+        old = ch.base.batches.get(path)
+        if old is None:
+            for ccv in batch.constants:
+                key = (batch.detector, ccv.calibration, batch.report.path)
+                added[key] += 1
+                conditions[key] = {c.name: c.to_item() for c in batch.conditions_for(ccv)}
+            continue
+        before = {c.identity(old): c for c in old.constants}
+        for ccv in batch.constants:
+            was = before.get(ccv.identity(batch))
+            for flag in ("good_quality", "deployed"):
+                if was is not None and getattr(was, flag) != getattr(ccv, flag):
+                    flips.append(f"{batch.detector} {ccv.calibration} {ccv.pdu} begin_at "
+                                 f"{_when(ccv.begin_at)}: {flag} {getattr(was, flag)} → {getattr(ccv, flag)}")
+    groups = [{"detector": d, "calibration": c, "report": r, "count": n, "conditions": conditions[(d, c, r)]}
+              for (d, c, r), n in sorted(added.items())]
+    return groups, flips
+
+
+def summary(ch: Change, problems: list[Problem]) -> dict[str, Any]:
+    groups, flips = constant_changes(ch)
+    return {"head": ch.head_commit.sha, "problems": [p.to_dict() for p in problems],
+            "mappings": mapping_sentences(ch), "pdus": pdu_changes(ch), "constants_added": groups,
+            "flag_flips": flips}
+
+
+def _escape(text: str) -> str:
+    return "".join(f"\\{ch}" if ch in "\\`*_[]<>|#" else ch for ch in text)
+
+
+def markdown(data: dict[str, Any]) -> str:
+    """The summary as GitHub/GitLab markdown (catalog strings escaped)."""
+    lines = [f"### calcat-git review of `{data['head'][:12]}`", ""]
+    errors = [p for p in data["problems"] if p["severity"] == "error"]
+    warnings = [p for p in data["problems"] if p["severity"] != "error"]
+    lines.append(f"**{len(errors)} error(s), {len(warnings)} warning(s)**" if data["problems"] else "**No problems.**")
+    for p in errors + warnings:
+        icon = "❌" if p["severity"] == "error" else "⚠️"
+        lines.append(f"- {icon} `{p['file']}:{p['line']}` {_escape(p['field'])} {_escape(p['message'])}")
+    if data["mappings"]:
+        lines += ["", "#### Mapping changes"]
+        for det, sentences in data["mappings"].items():
+            lines.append(f"- **{_escape(det)}**")
+            lines += [f"  - {_escape(s)}" for s in sentences]
+    pdus = data["pdus"]
+    if any(pdus.values()):
+        lines += ["", "#### PDUs"]
+        lines += [f"- {kind}: {', '.join(_escape(n) for n in names)}" for kind, names in pdus.items() if names]
+    if data["constants_added"]:
+        lines += ["", "#### Constants added", "", "| detector | calibration | report | CCVs | conditions |",
+                  "|---|---|---|---:|---|"]
+        for g in data["constants_added"]:
+            cond = ", ".join(f"{k}={v}" for k, v in g["conditions"].items())
+            lines.append(f"| {_escape(g['detector'])} | {_escape(g['calibration'])} | {_escape(g['report'])} | "
+                         f"{g['count']} | {_escape(cond)} |")
+    if data["flag_flips"]:
+        lines += ["", "#### Flags changed"] + [f"- {_escape(f)}" for f in data["flag_flips"]]
+    return "\n".join(lines) + "\n"

@@ -1,0 +1,364 @@
+"""``calcat-git serve``: a read-only HTTP server speaking the subset of CALCAT's REST API
+that EXtra's ``CalCatAPIClient`` uses, so existing clients work against a git catalog
+with no change but the base URL.
+
+Starlette (routing, requests, responses) on uvicorn (the ASGI server). Handlers are
+``async def`` and call the index directly: a look-up is a few milliseconds of SQLite
+and Python, so a thread hop would cost more than it saves. Every reply is JSON and
+carries ``X-Calcat-Git-Commit``, the commit it was read from; errors are
+``{"info": …}`` like CALCAT's (400 bad parameter, 404 unknown, 405 any method but GET),
+never a traceback. The branch head is re-checked on every request (a ``stat`` of the
+ref files; ``git rev-parse`` only when they changed), so new commits are served
+without a restart. No value from a request is ever used as a file system path.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import math
+import os
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import asdict, dataclass, replace
+from pathlib import Path
+from typing import Any
+
+from starlette.applications import Starlette
+from starlette.exceptions import HTTPException
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+from starlette.types import ASGIApp, Receive, Scope, Send
+
+from calcat_git.catalog.catalog import Catalog
+from calcat_git.errors import CalcatGitError, InvalidInputError, NotFoundError, RepositoryError
+from calcat_git.git.repo import GitRepo
+from calcat_git.server.view import CalcatView, Encoded, client_time, dumps, parse_conditions
+from calcat_git.timeutil import facility_zone, format_timestamp, now_utc
+
+ENV_CONFIG = "CALCAT_GIT_SERVE_CONFIG"
+COMMIT_HEADER = "X-Calcat-Git-Commit"
+MAPPING_COMMIT_HEADER = "X-Calcat-Git-Mapping-Commit"
+PAGE_SIZE, MAX_PAGE_SIZE = 100, 500
+RECHECK_SECONDS = 5.0  # git rev-parse at least this often, even if the ref files look unchanged
+JSON_TYPE = "application/json; charset=utf-8"
+log = logging.getLogger("calcat_git.server.app")
+
+
+@dataclass(frozen=True)
+class ServeConfig:
+    repo: str = "."
+    branch: str | None = None
+    store_prefix: str = ""  # the store root + "/", for reports' absolute file_path
+    facility_tz: str = "Europe/Berlin"
+    strict_snapshots: bool = False
+
+
+class Following:
+    """The newest commit of the branch as a :class:`CalcatView`, re-opened when it moves."""
+
+    def __init__(self, config: ServeConfig, seeks: bool = True) -> None:
+        self.config = config
+        self.seeks = seeks  # keep seeks in memory (a serving process; not the start-up check)
+        self.zone = facility_zone(config.facility_tz)
+        self.repo = GitRepo(config.repo)
+        self.rev = self.repo.resolve_branch(config.branch)
+        common = Path(self.repo._git("rev-parse", "--git-common-dir").strip())
+        common = common if common.is_absolute() else (self.repo.path / common).resolve()
+        ref = f"refs/heads/{self.rev}"
+        if self.rev == "HEAD":  # follow the branch HEAD points at, if any
+            ref = self.repo._run("symbolic-ref", "-q", "HEAD").stdout.decode().strip() or "HEAD"
+        self._watched = [self.repo.git_dir / "HEAD", common / "packed-refs", common / ref]
+        self._signature = self._stat()
+        self._checked = time.monotonic()
+        self._view = self._open(background=False)  # before the first request: seeks in memory from the start
+
+    def _stat(self) -> tuple[tuple[int, int, int] | None, ...]:
+        out: list[tuple[int, int, int] | None] = []
+        for path in self._watched:
+            try:
+                st = path.stat()
+                out.append((st.st_mtime_ns, st.st_ino, st.st_size))
+            except OSError:
+                out.append(None)
+        return tuple(out)
+
+    def _open(self, background: bool = True) -> CalcatView:
+        """A view of the branch head; its seeks go to memory (a server lives long), built on
+        a thread for a new commit, so requests are answered meanwhile (through SQL)."""
+        catalog = Catalog.open(self.config.repo, branch=self.rev)
+        view = CalcatView(catalog, self.zone, self.config.store_prefix)
+        if self.seeks:
+            view.index.preload_seeks(view.seq, background=background)
+        return view
+
+    def view(self) -> CalcatView:
+        """The view of the branch head, re-opened (index updated) if the head moved."""
+        signature, now = self._stat(), time.monotonic()
+        if signature != self._signature or now - self._checked > RECHECK_SECONDS:
+            self._signature, self._checked = signature, now
+            if self.repo.rev_parse(self.rev) != self._view.catalog.commit:
+                self._view = self._open()
+                log.info("now serving commit %s", self._view.catalog.commit)
+        return self._view
+
+
+class Query:
+    """The query parameters of a request, each allowed name at most once."""
+
+    def __init__(self, request: Request, allowed: tuple[str, ...]) -> None:
+        params = request.query_params
+        for key in params:
+            if key not in allowed:
+                raise InvalidInputError(f"unknown query parameter {key!r}" +
+                                        (f" (allowed: {', '.join(allowed)})" if allowed else " (this path takes none)"))
+            if len(params.getlist(key)) > 1:
+                raise InvalidInputError(f"query parameter {key!r} is given more than once")
+        self.params = params
+
+    def text(self, name: str) -> str | None:
+        value = self.params.get(name)
+        return value if value else None
+
+    def integer(self, name: str, default: int | None = None) -> int | None:
+        value = self.text(name)
+        if value is None:
+            return default
+        try:
+            return int(value)
+        except ValueError:
+            raise InvalidInputError(f"{name} must be an integer, not {value!r}") from None
+
+    def required(self, name: str) -> str:
+        value = self.text(name)
+        if value is None:
+            raise InvalidInputError(f"query parameter {name!r} is required")
+        return value
+
+    def required_integer(self, name: str) -> int:
+        value = self.integer(name)
+        if value is None:
+            raise InvalidInputError(f"query parameter {name!r} is required")
+        return value
+
+
+@dataclass
+class Call:
+    """One request as a handler sees it."""
+
+    view: CalcatView
+    query: Query
+    body: bytes
+    path_id: int
+    following: Following
+    headers: dict[str, str]
+
+
+Handler = Callable[[Call], Any]
+
+
+def _paged(items: list[Any], query: Query) -> tuple[list[Any], dict[str, str]]:
+    page, size = query.integer("page", 1), query.integer("page_size", PAGE_SIZE)
+    if page is None or size is None or page < 1 or size < 1:
+        raise InvalidInputError("page and page_size must be at least 1")
+    size = min(size, MAX_PAGE_SIZE)
+    pages = max(1, math.ceil(len(items) / size))
+    headers = {"X-Total-Pages": str(pages), "X-Count-Per-Page": str(size), "X-Current-Page": str(page),
+               "X-Total-Count": str(len(items))}
+    return items[(page - 1) * size: page * size], headers
+
+
+def _json(data: Any, status: int = 200, headers: dict[str, str] | None = None) -> Response:
+    body = data.bytes() if isinstance(data, Encoded) else dumps(data)
+    return Response(body, status_code=status, headers=headers, media_type=JSON_TYPE)
+
+
+def error_response(status: int, message: str, headers: dict[str, str] | None = None) -> Response:
+    return _json({"info": message, "status": status}, status, headers)
+
+
+def endpoint(handler: Handler, allowed: tuple[str, ...] = (), paged: bool = False
+             ) -> Callable[[Request], Awaitable[Response]]:
+    """A Starlette endpoint around ``handler``: parameters, errors, commit and page headers."""
+    names = (*allowed, "page", "page_size") if paged else allowed
+
+    async def run(request: Request) -> Response:
+        following: Following = request.app.state.following
+        headers: dict[str, str] = {}
+        try:
+            view = following.view()
+            headers[COMMIT_HEADER] = view.catalog.commit or ""
+            call = Call(view, Query(request, names), await request.body(), int(request.path_params.get("id", 0)),
+                        following, headers)
+            data = handler(call)
+            if paged:
+                data, page_headers = _paged(data, call.query)
+                headers.update(page_headers)
+            return _json(data, headers=headers)
+        except InvalidInputError as exc:
+            return error_response(400, str(exc), headers)
+        except NotFoundError as exc:
+            return error_response(404, str(exc), headers)
+        except CalcatGitError as exc:
+            return error_response(500, str(exc), headers)
+
+    return run
+
+
+# --- handlers -------------------------------------------------------------------------------
+def _time(call: Call, name: str) -> Any:
+    return client_time(call.query.text(name), call.view.zone, name)
+
+
+def _mapping(call: Call, detector: str) -> dict[str, str | None]:
+    """Slot → PDU of ``detector`` at pdu_snapshot_at (default now): in the newest catalog,
+    or with --strict-snapshots in the catalog as committed then (as CALCAT answers)."""
+    moment = _time(call, "pdu_snapshot_at") or now_utc()
+    catalog = call.view.catalog
+    if call.following.config.strict_snapshots:
+        try:
+            catalog = catalog.at(moment)
+        except RepositoryError as exc:
+            raise NotFoundError(f"Resource not found! {exc}") from None
+        call.headers[MAPPING_COMMIT_HEADER] = catalog.commit or ""
+    return catalog.mapping(detector, at=moment)
+
+
+def pdus_by_detector(call: Call) -> Any:
+    detector = call.view.name_of("detector", call.query.required_integer("detector_id"))
+    return call.view.pdus_by_detector(detector, _mapping(call, detector))
+
+
+def _calibration_ids(text: str) -> list[int]:
+    try:
+        value = json.loads(text)
+    except ValueError:
+        value = None
+    ids = value if isinstance(value, list) else [value]
+    if not ids or not all(isinstance(i, int) and not isinstance(i, bool) for i in ids):
+        raise InvalidInputError(f"calibration_id must be an id or a list of ids such as [1, 2], not {text!r}")
+    return ids
+
+
+def ccvs_by_conditions(call: Call) -> Any:
+    """The look-up EXtra's from_condition makes. With both times given the reply depends on
+    the commit and the request only, so it is kept (per commit) for repeated questions —
+    e.g. the correction jobs of one run."""
+    if not (call.query.text("event_at") and call.query.text("pdu_snapshot_at")):
+        return _ccvs_by_conditions(call)
+
+    def answer() -> tuple[Encoded, dict[str, str]]:
+        headers: dict[str, str] = {}
+        return _ccvs_by_conditions(replace(call, headers=headers)), headers
+
+    data, headers = call.view.replies.get_or((tuple(call.query.params.multi_items()), call.body), answer)
+    call.headers.update(headers)
+    return data
+
+
+def _ccvs_by_conditions(call: Call) -> Encoded:
+    detector = call.query.required("detector_identifier")
+    ids = _calibration_ids(call.query.required("calibration_id"))
+    if not call.body.strip():
+        raise InvalidInputError('send the conditions as a JSON body: {"parameters_conditions_attributes": [...]}')
+    try:
+        asked = parse_conditions(json.loads(call.body))
+    except ValueError as exc:
+        if isinstance(exc, InvalidInputError):
+            raise
+        raise InvalidInputError(f"the body is not JSON: {exc}") from None
+    return call.view.ccvs_by_conditions(detector, ids, asked, _time(call, "event_at"), _mapping(call, detector),
+                                        call.query.text("begin_at_strategy") or "closest", call.query.text("karabo_da"))
+
+
+def ccv_list(call: Call) -> Any:
+    report_id, path = call.query.integer("report_id"), call.query.text("report.file_path")
+    if (report_id is None) == (path is None):
+        raise InvalidInputError("give report_id or report.file_path (listing every CCV is not supported)")
+    return call.view.ccv_list(call.view.report_rows(report_id, path)[2])
+
+
+def _records(kind: str, name_key: str) -> Route:
+    return Route(f"/api/{kind}s", endpoint(lambda c: c.view.records(kind, c.query.text(name_key)), (name_key,), True))
+
+
+def _by_id(path: str, get: Callable[[Call], Any]) -> Route:
+    return Route(f"/api/{path}/{{id:int}}", endpoint(get))
+
+
+ROUTES = [
+    Route("/api/detectors", endpoint(lambda c: c.view.detectors(c.query.text("identifier")), ("identifier",), True)),
+    Route("/api/detectors/get_all_by_instrument",
+          endpoint(lambda c: c.view.detectors(instrument_id=c.query.required_integer("instrument_id")),
+                   ("instrument_id",))),
+    _by_id("detectors", lambda c: c.view.detector(c.view.name_of("detector", c.path_id))),
+    _records("instrument", "identifier"),
+    _by_id("instruments", lambda c: c.view.records("instrument", c.view.name_of("instrument", c.path_id))[0]),
+    _records("detector_type", "name"),
+    _by_id("detector_types", lambda c: c.view.records("detector_type", c.view.name_of("detector_type", c.path_id))[0]),
+    _records("calibration", "name"),
+    _by_id("calibrations", lambda c: c.view.records("calibration", c.view.name_of("calibration", c.path_id))[0]),
+    Route("/api/parameters", endpoint(lambda c: c.view.parameters(c.query.text("name")), ("name",), True)),
+    _by_id("parameters", lambda c: c.view.parameter(c.path_id)),
+    Route("/api/physical_detector_units",
+          endpoint(lambda c: c.view.pdus(c.query.text("physical_name")), ("physical_name",), True)),
+    Route("/api/physical_detector_units/get_all_by_detector",
+          endpoint(pdus_by_detector, ("detector_id", "pdu_snapshot_at"))),
+    _by_id("physical_detector_units", lambda c: c.view.pdu(c.path_id)),
+    Route("/api/calibration_constant_versions", endpoint(ccv_list, ("report_id", "report.file_path"), True)),
+    Route("/api/calibration_constant_versions/get_by_detector_conditions",
+          endpoint(ccvs_by_conditions, ("detector_identifier", "calibration_id", "karabo_da", "event_at",
+                                        "pdu_snapshot_at", "begin_at_strategy"))),
+    _by_id("calibration_constant_versions", lambda c: c.view.ccv(c.path_id)),
+    _by_id("reports", lambda c: c.view.report(c.path_id)),
+]
+
+
+class ReadOnly:
+    """Refuses every method but GET before routing (no HEAD, OPTIONS or writes)."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http" and scope["method"] != "GET":
+            response = error_response(405, f"{scope['method']} is not allowed: this server is read-only (GET only)",
+                                      {"Allow": "GET"})
+            await response(scope, receive, send)
+            return
+        await self.app(scope, receive, send)
+
+
+async def _http_error(request: Request, exc: Exception) -> Response:
+    status = exc.status_code if isinstance(exc, HTTPException) else 500
+    message = "Resource not found!" if status == 404 else "internal error (see the server log)"
+    if status == 500:
+        log.error("unexpected error answering %s", request.url.path, exc_info=exc)
+    return error_response(status, f"{message} {request.url.path}" if status == 404 else message)
+
+
+def create_app(config: ServeConfig) -> Starlette:
+    """The application serving ``config.repo`` (its index is built or updated now)."""
+    app = Starlette(routes=ROUTES, exception_handlers={HTTPException: _http_error, Exception: _http_error})
+    app.state.following = Following(config)
+    app.add_middleware(ReadOnly)
+    return app
+
+
+def app_from_environment() -> Starlette:
+    """The uvicorn factory of each worker process: the config comes in ``$CALCAT_GIT_SERVE_CONFIG``."""
+    return create_app(ServeConfig(**json.loads(os.environ[ENV_CONFIG])))
+
+
+def serve(config: ServeConfig, host: str, port: int, workers: int = 1, access_log: bool = False) -> None:
+    """Run the server until interrupted."""
+    import uvicorn
+
+    os.environ[ENV_CONFIG] = json.dumps(asdict(config))
+    following = Following(config, seeks=False)  # fail early (and build the index once) before workers start
+    commit = following.view().catalog.commit
+    print(f"calcat-git serve: http://{host}:{port}/api/ from {config.repo} ({following.rev} at {commit}); "
+          f"naive times are read in {config.facility_tz}; {format_timestamp(now_utc())}", flush=True)
+    uvicorn.run("calcat_git.server.app:app_from_environment", factory=True, host=host, port=port, workers=workers,
+                access_log=access_log, log_level="info" if access_log else "warning")

@@ -1,0 +1,182 @@
+"""Catalog records as the JSON objects of CALCAT's REST API (``Accept: application/json;
+version=2``), field for field as the recorded replies show them, with integer ids.
+
+Ids: a record imported from CALCAT keeps its ``calcat_id``, so ids that clients and
+correction metadata already hold keep working. Any other record gets a stable id derived
+from its kind and identifier (never from row order): ``2**52`` plus 48 bits of a sha256,
+the rule of :func:`calibration.ccv_int_id` for CCVs. CALCAT's ids are small integers, so
+the two ranges never meet.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import struct
+from dataclasses import dataclass
+from datetime import datetime, tzinfo
+from functools import lru_cache
+from typing import Any, Protocol
+
+from calcat_git.lookup.results import ccv_int_id
+from calcat_git.model.records import PDU, Calibration, Detector, DetectorType, Instrument, Module, Parameter
+from calcat_git.model.selection import CCVRow
+from calcat_git.timeutil import from_micros
+
+JSON = dict[str, Any]
+STABLE_BASE = 2**52
+
+
+class Identified(Protocol):
+    @property
+    def identifier(self) -> str: ...
+
+    @property
+    def calcat_id(self) -> int | None: ...
+
+
+@lru_cache(maxsize=65536)
+def stable_id(kind: str, key: str) -> int:
+    """The id of a record without ``calcat_id``: ``2**52`` + 48 bits of sha256(kind, key)."""
+    return STABLE_BASE + int(hashlib.sha256(f"{kind}\0{key}".encode()).hexdigest()[:12], 16)
+
+
+def record_id(kind: str, record: Identified) -> int:
+    return record.calcat_id if record.calcat_id is not None else stable_id(kind, record.identifier)
+
+
+def parameter_id(record: Parameter, spelling: str) -> int:
+    """CALCAT has one parameter per spelling: its id, else a stable id of the spelling."""
+    known = dict(record.calcat_ids).get(spelling)
+    if known is None and len(record.spellings) == 1:
+        known = record.calcat_id
+    return known if known is not None else stable_id("parameter", spelling)
+
+
+def report_int_id(report_id: int | None, report_path: str) -> int:
+    return report_id if report_id is not None else stable_id("report", report_path)
+
+
+def condition_key(conditions: dict[str, Any]) -> str:
+    return json.dumps(conditions, sort_keys=True)
+
+
+def calcat_time(value: datetime | None, zone: tzinfo) -> str | None:
+    """``2022-09-02T07:42:33.000+02:00``: milliseconds, offset of the facility zone."""
+    return None if value is None else value.astimezone(zone).isoformat(timespec="milliseconds")
+
+
+def float_uuid(uuid: int) -> float:
+    """CALCAT's ``float_uuid``: the uuid's 64 bits read as an IEEE double."""
+    return float(struct.unpack("<d", struct.pack("<Q", uuid & (2**64 - 1)))[0])
+
+
+def detector_json(det: Detector, det_id: int, instrument_ids: list[int] | None = None) -> JSON:
+    """A detector; ``instrument_ids`` adds ``detectors_instruments`` (list and by-id replies)."""
+    out: JSON = {
+        "id": det_id, "name": det.identifier, "identifier": det.identifier, "karabo_name": det.identifier,
+        "karabo_id_control": det.karabo_id_control, "source_name_pattern": det.source_name_pattern,
+        "number_of_modules": len(det.modules),
+        "first_module_index": min((m.module_number for m in det.modules), default=None),
+        "flg_available": True, "description": det.description,
+    }
+    if instrument_ids is not None:
+        out["detectors_instruments"] = [{"instrument_id": i, "detector_id": det_id} for i in instrument_ids]
+    return out
+
+
+def instrument_json(record: Instrument) -> JSON:
+    return {"id": record_id("instrument", record), "name": record.name, "identifier": record.identifier,
+            "url": None, "flg_available": True, "description": record.description}
+
+
+def detector_type_json(record: DetectorType) -> JSON:
+    return {"id": record_id("detector_type", record), "name": record.identifier, "flg_available": True,
+            "description": record.description}
+
+
+def calibration_json(record: Calibration) -> JSON:
+    return {"id": record_id("calibration", record), "name": record.identifier, "unit_id": None, "max_value": None,
+            "min_value": None, "allowed_deviation": None, "description": record.description or ""}
+
+
+def parameter_json(record: Parameter, spelling: str) -> JSON:
+    return {"id": parameter_id(record, spelling), "name": spelling, "unit": record.unit,
+            "lower_deviation_value": record.lower_deviation, "upper_deviation_value": record.upper_deviation,
+            "flg_available": True, "flg_logarithmic": False, "description": record.description}
+
+
+@dataclass(frozen=True, slots=True)
+class Slot:
+    """Where a PDU sits: the detector's id and the module (slot)."""
+
+    detector_id: int
+    module: Module
+
+
+def _slot_fields(slot: Slot | None, suffix: str = "") -> JSON:
+    return {f"karabo_da{suffix}": slot.module.aggregator if slot else None,
+            f"detector_id{suffix}": slot.detector_id if slot else None,
+            f"virtual_device_name{suffix}": slot.module.virtual_device_name if slot else None,
+            f"module_number{suffix}": slot.module.module_number if slot else None}
+
+
+def pdu_json(pdu: PDU, type_id: int, slot: Slot | None) -> JSON:
+    """A PDU as ``physical_detector_units`` lists it; ``slot``: where it sits now."""
+    slot_fields = _slot_fields(slot)
+    return {"id": record_id("pdu", pdu), "physical_name": pdu.physical_name, "karabo_da": slot_fields["karabo_da"],
+            "virtual_device_name": slot_fields["virtual_device_name"], "uuid": pdu.uuid,
+            "float_uuid": float_uuid(pdu.uuid), "detector_type_id": type_id, "detector_id": slot_fields["detector_id"],
+            "module_number": slot_fields["module_number"], "flg_available": pdu.status == "active",
+            "description": pdu.description}
+
+
+def ccv_pdu_json(pdu: PDU, type_id: int, slot: Slot | None, slot_at_begin: Slot | None) -> JSON:
+    """The ``physical_detector_unit`` of a CCV: where it sits, and where it sat at begin_at."""
+    return {"id": record_id("pdu", pdu), "physical_name": pdu.physical_name, "detector_type_id": type_id,
+            "flg_available": pdu.status == "active", "description": pdu.description, "created_at": None,
+            "updated_at": None, **_slot_fields(slot), "uuid": pdu.uuid, "float_uuid": float_uuid(pdu.uuid),
+            **_slot_fields(slot_at_begin, "_at_ccv_begin_at")}
+
+
+@dataclass(frozen=True, slots=True)
+class CCVContext:
+    """What a CCV's JSON needs beyond its row."""
+
+    calibration: Calibration
+    detector_type: str
+    detector_type_id: int
+    pdu: JSON
+    created_at: datetime | None
+    conditions: str  # condition_key(row.conditions)
+
+
+def ccv_json(row: CCVRow, ctx: CCVContext, zone: tzinfo) -> JSON:
+    directory, _, file_name = row.file.rpartition("/")
+    begin = calcat_time(from_micros(row.begin_at), zone)
+    end = calcat_time(from_micros(row.end_at), zone) if row.end_at is not None else None
+    conditions = ctx.conditions
+    constant = f"{ctx.detector_type}/{ctx.calibration.identifier}/{conditions}"
+    return {
+        "id": ccv_int_id(row.ccv_id, row.calcat_id), "name": row.ccv_id, "file_name": file_name,
+        "path_to_file": f"{directory}/" if directory else "", "data_set_name": row.dataset,
+        "flg_deployed": row.deployed, "flg_good_quality": row.good_quality, "begin_validity_at": begin,
+        "end_validity_at": end, "begin_at": begin, "start_idx": 0, "end_idx": 0, "raw_data_location": "",
+        "report_id": report_int_id(row.report_id, row.report_path), "description": "",
+        "created_at": calcat_time(ctx.created_at, zone), "view_url": None,
+        "calibration_constant": {
+            "id": stable_id("calibration_constant", constant),
+            "name": f"{ctx.detector_type}_{ctx.calibration.identifier}_{stable_id('condition', conditions):x}",
+            "detector_type_id": ctx.detector_type_id, "calibration_id": record_id("calibration", ctx.calibration),
+            "condition_id": stable_id("condition", conditions), "flg_auto_approve": True, "flg_available": True,
+            "description": ctx.calibration.description or "", "created_at": None, "updated_at": None,
+        },
+        "physical_detector_unit": ctx.pdu,
+    }
+
+
+def report_json(report_id: int, report_path: str, store_prefix: str, ccvs: list[JSON]) -> JSON:
+    """A report; ``file_path`` is the store root (``--store``) joined with its store path."""
+    return {"id": report_id, "name": report_path.rpartition("/")[2], "file_path": store_prefix + report_path,
+            "flg_available": True, "description": "", "user_id": None, "view_url": None,
+            "calibration_constant_versions": ccvs}

@@ -1,0 +1,1 @@
+"""The static site: generate pages and the JSON API, SVG pictures, build with the site engine."""

@@ -1,0 +1,287 @@
+"""Generate the site's pages (markdown with inline SVG) and the static JSON API from a
+catalog snapshot, into the folder the site engine reads. Engine-independent: mkdocs
+(through a thin hook) or zensical build whatever is in that folder."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from collections import Counter, defaultdict
+from datetime import timedelta
+from html import escape
+from pathlib import Path
+from typing import Any
+
+from calcat_git.catalog.catalog import Catalog
+from calcat_git.catalog.history import HistoryEntry
+from calcat_git.errors import RepositoryError
+from calcat_git.files.schema import schema_text
+from calcat_git.lookup.engine import registry_rows
+from calcat_git.model.selection import CCVRow
+from calcat_git.site.markdown import md
+from calcat_git.site.pages import calibration_pages, parameter_pages, report_pages, report_slug
+from calcat_git.site.svg import timeline
+from calcat_git.timeutil import format_timestamp, from_micros, now_utc
+
+PAGE_ROWS = 50  # CCV rows in a page's HTML; the rest is in JSON shards
+CCV_TABLE = """<div class="ccv-table" data-src="{src}" data-detector="{detector}" markdown="0">
+<select data-filter="calibration"><option value="">all calibrations</option></select>
+<input data-filter="module" placeholder="module, e.g. AGIPD01" size="14">
+<input data-filter="pdu" placeholder="PDU name">
+<input data-filter="condition" placeholder="condition, e.g. Memory cells=352">
+<input data-filter="since" type="date"> – <input data-filter="until" type="date">
+<span class="ccv-count"></span>
+<table><thead><tr><th>calibration</th><th>module</th><th>PDU</th><th>begin_at</th><th>conditions</th><th>good</th>
+<th>CCV</th></tr></thead>
+<tbody></tbody></table>
+</div>"""
+LOOKUP_PAGE = """# Look up constants
+
+Choose a detector, the creation time of the RAW data and the conditions: the page resolves
+the mapping and picks a constant per module and calibration with the same rules as the Python
+API (`calcat-git lookup --help` states them), from the static JSON API of catalog
+commit `{commit}`. The address of the page is a permalink to the answer.
+
+<div id="lookup" data-commit="{commit_sha}" markdown="0">
+<p><label>Detector <select id="lk-detector">{detectors}</select></label>
+<label>RAW data taken at (UTC) <input id="lk-event" size="24" placeholder="2024-05-01T10:00:00Z"></label>
+<label>Strategy <select id="lk-strategy"><option>closest</option><option>prior</option></select></label></p>
+<p><label>Conditions, one per line, CALCAT spelling<br>
+<textarea id="lk-conditions" rows="6" cols="50" placeholder="Memory cells=352"></textarea></label></p>
+<p><button id="lk-go" type="button">Look up</button> <span id="lk-status"></span></p>
+<table id="lk-result"><thead><tr><th>calibration</th><th>module</th><th>PDU</th><th>constant</th>
+<th>begin_at</th><th>why</th></tr></thead><tbody></tbody></table>
+</div>"""
+
+
+def _ccvs_by_detector(catalog: Catalog) -> dict[str, list[CCVRow]]:
+    found = catalog.index_at_snapshot()
+    out: dict[str, list[CCVRow]] = defaultdict(list)
+    if found is not None:
+        index, seq = found
+        for row in index.snapshot_ccvs(seq):
+            out[row.detector].append(row)
+    else:
+        for rows in registry_rows(catalog).values():
+            for row in rows:
+                out[row.detector].append(row)
+    return out
+
+
+class Site:
+    """Writes one snapshot's pages into ``out``."""
+
+    def __init__(self, catalog: Catalog, out: Path) -> None:
+        self.catalog, self.out = catalog, out
+        self.reg = catalog.entities()
+        self.ccvs = _ccvs_by_detector(catalog)
+        self.per_pdu = Counter(r.pdu for rows in self.ccvs.values() for r in rows)
+        self._history_all: list[HistoryEntry] | None = None
+        self._condition_keys: dict[int, str] = {}
+        self.now = now_utc()
+        self.stamp = (f"catalog commit `{catalog.commit[:12]}` of {format_timestamp(catalog.committed_at)}"
+                      if catalog.commit and catalog.committed_at else "the working tree")
+
+    def write(self, rel: str, text: str) -> None:
+        path = self.out / rel
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text + f"\n\n---\n<small>Built from {self.stamp}.</small>\n", "utf-8")
+
+    def api(self, rel: str, data: Any) -> None:
+        path = self.out / "api" / "v1" / rel
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(json.dumps(data, separators=(",", ":")), "utf-8")
+
+    def build(self) -> dict[str, int]:
+        pages = 0
+        self.home()
+        for name in sorted(self.reg.detectors):
+            self.detector(name)
+            pages += 1
+        for name in sorted(self.reg.pdus):
+            self.pdu(name)
+            pages += 1
+        self.registry_pages()
+        calibration_pages(self)
+        parameter_pages(self)
+        report_pages(self)
+        self.api("detectors.json", {n: d.to_dict() for n, d in sorted(self.reg.detectors.items())})
+        self.api("pdus.json", {n: p.to_dict() for n, p in sorted(self.reg.pdus.items())})
+        self.lookup_page()
+        return {"detector_pages": len(self.reg.detectors), "pdu_pages": len(self.reg.pdus), "pages": pages + 3}
+
+    def home(self) -> None:
+        reg = self.reg
+        changes = sorted(((c.valid_from, name, c) for name, m in reg.mappings.items() for c in m.changes),
+                         key=lambda t: t[0], reverse=True)[:10]
+        batches = sorted({(r.batch, r.detector, r.report_path, r.begin_at) for rows in self.ccvs.values()
+                          for r in rows}, key=lambda t: t[3], reverse=True)[:10]
+        lines = ["# Calibration catalog", "",
+                 f"{len(reg.detectors)} detectors · {len(reg.pdus)} PDUs · {len(reg.detector_types)} detector types · "
+                 f"{sum(len(v) for v in self.ccvs.values())} constants · built from {self.stamp}.", "",
+                 "## Newest mapping changes", ""]
+        lines += [f"- {format_timestamp(t)} [{md(n)}](catalog/detectors/{n}.md): {md(c.reason)}" for t, n, c in changes]
+        lines += ["", "## Newest constant injections", ""]
+        lines += [f"- {format_timestamp(from_micros(b))} {md(d)}: [{md(r)}](catalog/reports/{d}.md#{report_slug(r)})"
+                  for _, d, r, b in batches]
+        self.write("index.md", "\n".join(lines))
+
+    def detector(self, name: str) -> None:
+        det, reg = self.reg.detectors[name], self.reg
+        mapping = reg.mappings.get(name)
+        now_state = mapping.state_at(self.now) if mapping else {}
+        lines = [f"# {md(name)}", "", f"Type [{md(det.detector_type)}](../types/{det.detector_type}.md) · "
+                 f"instruments {', '.join(md(i) for i in det.instruments)} · experts "
+                 f"{', '.join(md(e) for e in det.experts)}", "", "## Modules now", "",
+                 "| slot | aggregator | module | PDU |", "|---|---|---:|---|"]
+        for m in det.modules:
+            pdu = now_state.get(m.aggregator)
+            link = f"[{md(pdu)}](../pdus/{pdu}.md)" if pdu else "(empty)"
+            lines.append(f"| {md(m.virtual_device_name)} | {md(m.aggregator)} | {m.module_number} | {link} |")
+        lines += ["", "## Mapping timeline", "", self._timeline(name), "", self._history(name)]
+        lines += ["", "## Constants", "", self._constants(name)]
+        self.write(f"catalog/detectors/{name}.md", "\n".join(lines))
+        self.api(f"detectors/{name}.json", {"detector": det.to_dict(), "mapping": mapping.to_dict() if mapping else None,
+                                            "calibrations": list(reg.detector_types[det.detector_type].calibrations)
+                                            if det.detector_type in reg.detector_types else [],
+                                            "ccv_shards": self._shards_for(name)})
+
+    def _timeline(self, name: str) -> str:
+        mapping = self.reg.mappings.get(name)
+        if mapping is None or not mapping.changes:
+            return "No mapping recorded."
+        periods = defaultdict(list)
+        for period in mapping.periods():
+            periods[period.aggregator].append(period)
+        rows = [(m.aggregator, periods.get(m.aggregator, [])) for m in self.reg.detectors[name].modules]
+        marks = [(e.valid_from, f"backdated by {e.backdated_by}: {e.message}") for e in self._entries(name)
+                 if e.backdated]
+        return timeline(rows, mapping.changes[0].valid_from - timedelta(days=30), self.now, marks)
+
+    def _entries(self, name: str) -> list[HistoryEntry]:
+        if self._history_all is None:
+            try:  # one walk of the history for all detectors
+                self._history_all = self.catalog.mapping_history()
+            except RepositoryError:  # a working tree has no history
+                self._history_all = []
+        return [e for e in self._history_all if e.detector == name]
+
+    def _history(self, name: str) -> str:
+        entries = self._entries(name)
+        if not entries:
+            return ""
+        lines = ["## Change history", "", "| valid from | slots | commit | committed | author | message |",
+                 "|---|---|---|---|---|---|"]
+        for e in reversed(entries):
+            slots = ", ".join(f"{md(a)}={md(p or '(empty)')}" for a, p in e.modules)
+            flag = f" **backdated {md(e.backdated_by)}**" if e.backdated else ""
+            lines.append(f"| {format_timestamp(e.valid_from)}{flag} | {slots} | `{e.commit[:10]}` | "
+                         f"{format_timestamp(e.committed_at)} | {md(e.author)} | {md(e.message)} |")
+        return "\n".join(lines)
+
+    def _constants(self, name: str) -> str:
+        rows = self.ccvs.get(name, [])
+        if not rows:
+            return "No constants."
+        groups: dict[tuple[str, str], list[CCVRow]] = defaultdict(list)
+        for row in rows:
+            groups[(row.calibration, row.pdu)].append(row)
+        lines = [f"{len(rows)} constants ([reports](../reports/{name}.md)). Newest per calibration and PDU (all rows: "
+                 f"[JSON](../../api/v1/ccvs/{name}.json)):", "",
+                 "| calibration | PDU | newest begin_at | count | condition sets |", "|---|---|---|---:|---:|"]
+        for (cal, pdu), group in sorted(groups.items())[:PAGE_ROWS]:
+            newest = max(group, key=lambda r: r.begin_at)
+            sets = len({self._condition_key(r.conditions) for r in group})
+            lines.append(f"| {md(cal)} | [{md(pdu)}](../pdus/{pdu}.md) | {format_timestamp(from_micros(newest.begin_at))}"
+                         f" | {len(group)} | {sets} |")
+        self.api(f"ccvs/{name}.json", [_row_json(r) for r in rows])
+        lines += ["", "### All constants", "", CCV_TABLE.format(src=f"../../api/v1/ccvs/{name}.json",
+                                                                 detector=f"../../api/v1/detectors/{name}.json")]
+        return "\n".join(lines)
+
+    def _shards_for(self, name: str) -> list[str]:
+        """Detectors whose CCV shards may hold constants of this detector's PDUs (they moved)."""
+        mapping = self.reg.mappings.get(name)
+        pdus = {p for c in mapping.changes for _, p in c.modules if p} if mapping else set()
+        return sorted({d for d, m in self.reg.mappings.items() for c in m.changes for _, p in c.modules if p in pdus}
+                      | {name})
+
+    def lookup_page(self) -> None:
+        """The look-up page: the selection rules run in the browser on the static JSON API."""
+        deviations = {s: [p.lower_deviation, p.upper_deviation] for p in self.reg.parameters.values()
+                      for s in p.spellings}
+        self.api("parameters.json", deviations)
+        self.write("lookup.md", LOOKUP_PAGE.format(commit=md(self.catalog.commit or "working tree"),
+                                                   commit_sha=escape(self.catalog.commit or ""),
+                                                   detectors="".join(f'<option value="{escape(d)}">{escape(d)}</option>'
+                                                                     for d in sorted(self.reg.detectors))))
+
+    def _condition_key(self, conditions: dict[str, Any]) -> str:
+        """A condition set's JSON text, computed once per (shared) dict."""
+        key = self._condition_keys.get(id(conditions))
+        if key is None:
+            key = self._condition_keys[id(conditions)] = json.dumps(conditions, sort_keys=True)
+        return key
+
+    def pdu(self, name: str) -> None:
+        pdu = self.reg.pdus[name]
+        held = [(det, p) for det, m in sorted(self.reg.mappings.items()) for p in m.periods() if p.pdu == name]
+        lines = [f"# {md(name)}", "", f"Type {md(pdu.detector_type)} · uuid {pdu.uuid} · status {md(pdu.status)}", "",
+                 "## Where it has been", ""]
+        if held:
+            start = min(p.interval.since for _, p in held) - timedelta(days=30)
+            lines.append(timeline([(f"{d[:14]}/{p.aggregator}", [p]) for d, p in held], start, self.now))
+            lines += ["", "| detector | slot | from | until |", "|---|---|---|---|"]
+            lines += [f"| [{md(d)}](../detectors/{d}.md) | {md(p.aggregator)} | {format_timestamp(p.interval.since)} | "
+                      f"{format_timestamp(p.interval.until) if p.interval.until else 'now'} |" for d, p in held]
+        else:
+            lines.append("Never mapped.")
+        lines += ["", "## Constants", "", f"{self.per_pdu[name]} constants."]
+        self.write(f"catalog/pdus/{name}.md", "\n".join(lines))
+
+    def registry_pages(self) -> None:
+        reg = self.reg
+        spelling = reg.parameter_by_spelling()
+        for name, dtype in sorted(reg.detector_types.items()):
+            lines = [f"# {md(name)}", "", "## Calibrations", "", *[f"- {md(c)}" for c in dtype.calibrations], "",
+                     "## Parameters", "", "| parameter | unit | lower deviation | upper deviation |", "|---|---|---:|---:|"]
+            for par in dtype.parameters:
+                rec = spelling.get(par)
+                lines.append(f"| {md(par)} | {md(rec.unit) if rec else ''} | {rec.lower_deviation if rec else ''} | "
+                             f"{rec.upper_deviation if rec else ''} |")
+            dets = [d for d, det in sorted(reg.detectors.items()) if det.detector_type == name]
+            lines += ["", "## Detectors", "", *[f"- [{md(d)}](../detectors/{d}.md)" for d in dets]]
+            self.write(f"catalog/types/{name}.md", "\n".join(lines))
+        lines = ["# Detectors", "", "| detector | type | instruments | modules |", "|---|---|---|---:|"]
+        lines += [f"| [{md(n)}](detectors/{n}.md) | {md(d.detector_type)} | {', '.join(md(i) for i in d.instruments)} "
+                  f"| {len(d.modules)} |" for n, d in sorted(reg.detectors.items())]
+        lines += ["", "# Instruments", "", *[f"- **{md(i)}** {md(r.name)}" for i, r in sorted(reg.instruments.items())]]
+        lines += ["", "# Calibrations", "", *[f"- [{md(c)}](calibrations/{c}.md)" + (f": {md(r.description)}"
+                                                                                     if r.description else "")
+                                               for c, r in sorted(reg.calibrations.items())]]
+        lines += ["", "# Parameters", "", *[f"- [{md(p)}](parameters/{p}.md): {', '.join(md(s) for s in r.spellings)}"
+                                             for p, r in sorted(reg.parameters.items())]]
+        self.write("catalog/index.md", "\n".join(lines))
+
+
+def _row_json(row: CCVRow) -> dict[str, Any]:
+    return {"ccv_id": row.ccv_id, "calibration": row.calibration, "pdu": row.pdu,
+            "begin_at": format_timestamp(from_micros(row.begin_at)), "file": row.file, "dataset": row.dataset,
+            "good_quality": row.good_quality, "deployed": row.deployed,
+            "end_at": format_timestamp(from_micros(row.end_at)) if row.end_at is not None else None,
+            "conditions": row.conditions, "report": row.report_path}
+
+
+def generate(catalog: Catalog, out: Path, sources: Path | None = None) -> dict[str, int]:
+    """Fill ``out`` with the hand-written ``sources`` and the generated pages."""
+    if out.exists():
+        shutil.rmtree(out)
+    if sources is not None and sources.is_dir():
+        shutil.copytree(sources, out)
+    defaults = Path(__file__).parent / "defaults"
+    shutil.copytree(defaults / "assets", out / "assets", dirs_exist_ok=True)
+    shutil.copytree(defaults / "api-schemas", out / "api" / "v1" / "schemas", dirs_exist_ok=True)
+    for kind in ("detector", "pdu", "mapping"):  # the entity schemas the API refers to
+        (out / "api" / "v1" / "schemas" / f"{kind}-entity.json").write_text(schema_text(kind), "utf-8")
+    out.mkdir(parents=True, exist_ok=True)
+    return Site(catalog, out).build()

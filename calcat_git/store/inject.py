@@ -1,0 +1,186 @@
+"""Injection: constant files (HDF5) → one new constants batch file + files in the store.
+
+Everything is validated against the registry before anything is written. Store files
+are written under their content-derived path (temp file + rename); the batch file is
+written last, atomically. If any step fails, the files this run added are removed
+again: a failed injection leaves no partial batch and no orphaned store file.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+from contextlib import AbstractContextManager
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from calcat_git.catalog.catalog import Catalog
+from calcat_git.errors import CalcatGitError, InvalidInputError
+from calcat_git.files.loading import Registry
+from calcat_git.git.repo import GitRepo
+from calcat_git.locks import exclusive
+from calcat_git.store.hdf5 import FileCCV, read_constant_file
+from calcat_git.store.paths import content_path, file_sha256, store_file, store_root
+from calcat_git.timeutil import format_timestamp, now_utc
+
+
+@dataclass
+class InjectResult:
+    batch_path: str
+    detector: str
+    ccvs: int
+    store_files: list[str] = field(default_factory=list)  # newly written
+    commit: str | None = None
+
+
+def _detector_of(reg: Registry, ccv: FileCCV, where: str) -> str:
+    """The detector whose slot holds the CCV's PDU at ``begin_at``; checks the PDU too."""
+    pdu = reg.pdus.get(ccv.pdu)
+    if pdu is None:
+        raise InvalidInputError(f"{where}: unknown PDU {ccv.pdu!r}: ask an admin to add it to registry/pdus/ first")
+    if pdu.uuid != ccv.uuid or pdu.detector_type != ccv.detector_type:
+        raise InvalidInputError(f"{where}: file says uuid {ccv.uuid} / {ccv.detector_type}, registry says "
+                                f"{pdu.uuid} / {pdu.detector_type} for {ccv.pdu}")
+    for name, mapping in reg.mappings.items():
+        if ccv.pdu in mapping.state_at(ccv.begin_at).values():
+            return name
+    raise InvalidInputError(f"{where}: PDU {ccv.pdu} is in no detector slot at begin_at "
+                            f"{format_timestamp(ccv.begin_at)}: fix the mapping first")
+
+
+def _check_type(reg: Registry, detector: str, ccv: FileCCV, where: str) -> None:
+    dtype = reg.detector_types[reg.detectors[detector].detector_type]
+    if ccv.calibration not in dtype.calibrations:
+        raise InvalidInputError(f"{where}: calibration {ccv.calibration!r} is not one of {dtype.identifier}'s "
+                                f"({', '.join(dtype.calibrations)})")
+    for name in ccv.conditions:
+        if name not in dtype.parameters:
+            raise InvalidInputError(f"{where}: parameter {name!r} is not one of {dtype.identifier}'s "
+                                    f"({', '.join(dtype.parameters)})")
+
+
+def _slug(text: str) -> str:
+    return re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-")[:40] or "constants"
+
+
+def build_batch(reg: Registry, items: list[tuple[FileCCV, str]], report_path: str, report_id: int | None,
+                injected_at: datetime) -> tuple[str, dict[str, Any]]:
+    """The batch (as a dict) for CCVs with their files' sha256, and its detector."""
+    detectors = {}
+    for ccv, _ in items:
+        where = f"{ccv.file}: {ccv.dataset}" if ccv.file else ccv.dataset
+        detectors[_detector_of(reg, ccv, where)] = where
+    if len(detectors) != 1:
+        raise InvalidInputError("constants of several detectors in one injection (" + ", ".join(sorted(detectors))
+                                + "): inject each detector's files separately")
+    detector = next(iter(detectors))
+    for ccv, _ in items:
+        _check_type(reg, detector, ccv, f"{ccv.file}: {ccv.dataset}" if ccv.file else ccv.dataset)
+    shared = dict(items[0][0].conditions)
+    for ccv, _ in items[1:]:
+        shared = {k: v for k, v in shared.items() if k in ccv.conditions and ccv.conditions[k] == v}
+    constants = []
+    for ccv, sha in items:
+        entry: dict[str, Any] = {"calibration": ccv.calibration, "pdu": ccv.pdu,
+                                 "begin_at": format_timestamp(ccv.begin_at), "file": content_path(sha),
+                                 "dataset": ccv.dataset, "sha256": sha, "good_quality": True, "deployed": True}
+        own = {k: v for k, v in ccv.conditions.items() if k not in shared}
+        if own:
+            entry["conditions"] = own
+        constants.append(entry)
+    report: dict[str, Any] = {"path": report_path} if report_id is None else {"id": report_id, "path": report_path}
+    return detector, {"detector": detector, "report": report, "injected_at": format_timestamp(injected_at),
+                      "conditions": shared, "constants": constants}
+
+
+def _lock(root: Path) -> AbstractContextManager[None]:
+    lock_dir = root / ".git" / "calcat-git" if (root / ".git").is_dir() else root
+    return exclusive(lock_dir / "inject.lock", "another injection is running in this catalog; waiting for it …")
+
+
+def _copy_into_store(store: Path, source: Path, sha: str) -> bool:
+    """Copy ``source`` to its content path; False if an identical file is already there."""
+    target = store_file(store, content_path(sha))
+    if target.exists():
+        if file_sha256(target) != sha:
+            raise InvalidInputError(f"{target} exists with other content: the store is damaged, run verify-store")
+        return False
+    target.parent.mkdir(parents=True, exist_ok=True)
+    temp = target.with_name(f".{target.name}.tmp-{os.getpid()}")
+    try:
+        shutil.copyfile(source, temp)
+        if file_sha256(temp) != sha:
+            raise InvalidInputError(f"{source} changed while it was copied; try again")
+        os.replace(temp, target)
+    finally:
+        temp.unlink(missing_ok=True)
+    return True
+
+
+def _batch_path(root: Path, detector: str, first: datetime, slug: str, branch: str | None = None) -> str:
+    """A batch file name free in the working tree and, with ``branch``, on that branch."""
+    repo = GitRepo(root) if branch else None
+
+    def taken(path: str) -> bool:
+        return (root / path).exists() or (repo is not None and branch is not None and repo.has_file(branch, path))
+
+    base = f"constants_index/{detector}/{first:%Y}/{first:%Y%m%dT%H%M%SZ}-{slug}"
+    path, n = f"{base}.yaml", 2
+    while taken(path):
+        path, n = f"{base}-{n}.yaml", n + 1
+    return path
+
+
+def inject(root: str | Path, files: list[str | Path], *, report_path: str, report_id: int | None = None,
+           store: str | Path | None = None, commit: bool = False, branch: str | None = None,
+           slug: str | None = None) -> InjectResult:
+    """Inject constant ``files`` into the catalog at ``root``.
+
+    The batch file is written into the working tree (and committed with ``commit``),
+    or, with ``branch``, committed onto that branch only (working tree untouched)."""
+    root = Path(root)
+    store_dir = store_root(store, root)
+    reg = Catalog.open(root, worktree=True).registry
+    items = [(ccv, sha) for path in files for sha in [file_sha256(Path(path))]
+             for ccv in read_constant_file(path)]
+    sources = {sha: Path(path) for path in files for sha in [file_sha256(Path(path))]}
+    detector, batch = build_batch(reg, items, report_path, report_id, now_utc().replace(microsecond=0))
+    first = min(ccv.begin_at for ccv, _ in items)
+    written: list[Path] = []
+    with _lock(root):
+        batch_path = _batch_path(root, detector, first, _slug(slug or Path(report_path).stem), branch)
+        target = root / batch_path
+        try:
+            for sha, source in sources.items():
+                if _copy_into_store(store_dir, source, sha):
+                    written.append(store_file(store_dir, content_path(sha)))
+            text = yaml.safe_dump(batch, sort_keys=False, allow_unicode=True, width=120)
+            message = f"inject {len(items)} constant(s) of {detector} ({report_path})"
+            made = None
+            if branch:
+                made = GitRepo(root).commit_file(branch, batch_path, text.encode(), message)
+            else:
+                target.parent.mkdir(parents=True, exist_ok=True)
+                temp = target.with_name(f".{target.name}.tmp")
+                temp.write_text(text, "utf-8")
+                os.replace(temp, target)
+                made = _commit(root, batch_path, message) if commit else None
+        except (CalcatGitError, OSError):
+            target.unlink(missing_ok=True)
+            for path in written:
+                path.unlink(missing_ok=True)
+            raise
+    return InjectResult(batch_path=batch_path, detector=detector, ccvs=len(items),
+                        store_files=[p.relative_to(store_dir).as_posix() for p in written], commit=made)
+
+
+def _commit(root: Path, batch_path: str, message: str) -> str:
+    repo = GitRepo(root)
+    repo._git("add", "--", batch_path)
+    repo._git("commit", "-q", "-m", message, "--", batch_path)
+    return repo.rev_parse("HEAD")

@@ -1,0 +1,1 @@
+"""The check registry and the checks (structure, semantic, constants): run all, report all."""
