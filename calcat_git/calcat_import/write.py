@@ -120,10 +120,7 @@ def import_facts(root: str | Path, facts: Facts, *, commit: bool = True,
 
 
 def _commit(root: Path, paths: list[str], message: str) -> str:
-    repo = GitRepo(root)
-    repo._git("add", "--", *paths, what="git add of the imported files")
-    repo._git("commit", "-q", "-m", message, "--", *paths, what="git commit of the import")
-    return repo.rev_parse("HEAD")
+    return GitRepo(root).commit_paths(paths, message, what="git commit of the import")
 
 
 def import_replies(root: str | Path, replies: Iterable[Reply], *, zone: str = FACILITY_ZONE,

@@ -9,7 +9,9 @@ from typing import TYPE_CHECKING, TypeVar
 
 from calcat_git.catalog.history import DEFAULT_GRACE, HistoryEntry, mapping_history
 from calcat_git.errors import NoSnapshotError, NotFoundError, RepositoryError, closest_names
-from calcat_git.files.loading import DATA_ROOTS, Registry, load_registry, load_worktree
+from calcat_git.files.loading import Registry, load_registry, load_worktree
+from calcat_git.files.parse import DATA_ROOTS
+from calcat_git.files.strict_yaml import MAX_BYTES
 from calcat_git.git.repo import SHA_LIKE, Commit, GitRepo, Timeline
 from calcat_git.index.reader import Index
 from calcat_git.model.mapping import Mapping
@@ -91,14 +93,14 @@ class Catalog:
         if self._registry is None:
             repo, _ = self._git()
             assert self._commit is not None
-            self._registry = load_registry(repo.tree_files(self._commit.sha, DATA_ROOTS))
+            self._registry = load_registry(repo.tree_files(self._commit.sha, DATA_ROOTS, MAX_BYTES))
         return self._registry
 
     def entities(self) -> Registry:
         """The records of registry/ only (no constants): cheap at any catalog size."""
         if self._registry is not None or self._repo is None or self._commit is None:
             return self.registry
-        return load_registry(self._repo.tree_files(self._commit.sha, ["registry"]))
+        return load_registry(self._repo.tree_files(self._commit.sha, ["registry"], MAX_BYTES))
 
     def mapping_history(self, grace: timedelta = DEFAULT_GRACE) -> list[HistoryEntry]:
         """Every mapping change of every detector up to this snapshot (see :meth:`history`)."""

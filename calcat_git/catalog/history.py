@@ -6,8 +6,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from calcat_git.files.schema import validate
-from calcat_git.files.strict_yaml import YamlError, load_yaml
+from calcat_git.files.parse import parse_file
 from calcat_git.git.repo import GitRepo
 from calcat_git.model.mapping import Mapping, MappingChange
 from calcat_git.timeutil import format_timestamp
@@ -46,15 +45,10 @@ class HistoryEntry:
         }
 
 
-def _parse_mapping(raw: bytes) -> Mapping | None:
+def _parse_mapping(path: str, raw: bytes) -> Mapping | None:
     """The mapping in a blob, or None when that version of the file was invalid."""
-    try:
-        data = load_yaml(raw).data
-    except YamlError:
-        return None
-    if any(True for _ in validate("mapping", data)):
-        return None
-    return Mapping.from_dict(data)
+    record = parse_file(path, raw).record
+    return record if isinstance(record, Mapping) else None
 
 
 def _key(change: MappingChange) -> tuple[datetime, tuple[tuple[str, str | None], ...]]:
@@ -66,13 +60,13 @@ def mapping_history(repo: GitRepo, rev: str, grace: timedelta = DEFAULT_GRACE) -
     commit where it first appeared (oldest first). Changes later edited under a
     ``correction:`` appear again, attributed to the correcting commit."""
     touched = list(repo.changed_files(rev, [MAPPINGS_DIR]))
-    blobs = [fc.blob for _, changes in touched for fc in changes if fc.blob]
+    blobs = [fc.blob for _, changes in touched for fc in changes if fc.blob and fc.regular]
     contents = dict(zip(blobs, repo.read_blobs(blobs), strict=True))
     known: dict[str, set[tuple[datetime, tuple[tuple[str, str | None], ...]]]] = {}
     entries: list[HistoryEntry] = []
     for commit, changes in touched:
         for fc in changes:
-            mapping = _parse_mapping(contents[fc.blob]) if fc.blob else None
+            mapping = _parse_mapping(fc.path, contents[fc.blob]) if fc.blob and fc.regular else None
             if mapping is None:
                 continue
             seen = known.setdefault(fc.path, set())

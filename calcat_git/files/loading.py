@@ -12,40 +12,16 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from calcat_git.files import schema
-from calcat_git.files.strict_yaml import MAX_BYTES, LoadedYaml, YamlError, load_yaml
+from calcat_git.files.parse import DATA_ROOTS, REGISTRY_KINDS, ParsedFile, not_regular, parse_file
+from calcat_git.files.strict_yaml import MAX_BYTES, LoadedYaml
 from calcat_git.model.batch import ConstantBatch
 from calcat_git.model.mapping import Mapping
 from calcat_git.model.problems import Problem
 from calcat_git.model.records import PDU, Calibration, Detector, DetectorType, Instrument, Parameter
 
-DATA_ROOTS = ("registry", "constants_index")
-# registry sub-folder -> (kind, record class, key field)
-REGISTRY_KINDS: dict[str, tuple[str, Any, str]] = {
-    "detector_types": ("detector_type", DetectorType, "identifier"),
-    "calibrations": ("calibration", Calibration, "identifier"),
-    "parameters": ("parameter", Parameter, "identifier"),
-    "instruments": ("instrument", Instrument, "identifier"),
-    "pdus": ("pdu", PDU, "physical_name"),
-    "detectors": ("detector", Detector, "identifier"),
-    "mappings": ("mapping", Mapping, "detector"),
-}
 IGNORED_NAMES = {"README.md", ".gitkeep", ".gitattributes"}
 
 FileSource = Iterable[tuple[str, bytes | Problem | None]]
-
-
-def classify(path: str) -> str | None:
-    """The kind of the catalog file at repo-relative ``path``, or None if none."""
-    parts = path.split("/")
-    if not parts[-1].endswith(".yaml"):
-        return None
-    if parts[0] == "registry" and len(parts) >= 3 and parts[1] in REGISTRY_KINDS:
-        depth = 4 if parts[1] == "pdus" else 3
-        return REGISTRY_KINDS[parts[1]][0] if len(parts) == depth else None
-    if parts[0] == "constants_index" and len(parts) == 4:
-        return "constants"
-    return None
 
 
 @dataclass
@@ -83,46 +59,27 @@ class Registry:
         return {s: p for p in self.parameters.values() for s in p.spellings}
 
 
-def _add(reg: Registry, path: str, raw: bytes) -> None:
-    kind = classify(path)
+def _add(reg: Registry, parsed: ParsedFile) -> None:
+    path, kind = parsed.path, parsed.kind
     stem = (kind or "", path.rsplit("/", 1)[-1].removesuffix(".yaml"))
-    if kind is None:
-        reg.load_problems.append(Problem(
-            file=path, line=1, field="", check="layout",
-            message="not a catalog file here: see the layout in the README "
-            "(registry/<kind>/<identifier>.yaml, constants_index/<detector>/<YYYY>/<stamp>-<slug>.yaml)",
-        ))
+    if parsed.loaded is not None:
+        reg.sources[path] = parsed.loaded
+    if not parsed.ok:
+        reg.load_problems.extend(parsed.problems)
+        if kind is not None:
+            reg.broken.add(stem)  # references to it are not reported twice
         return
-    reg.broken.add(stem)  # until it loads: references to it are not reported twice
-    try:
-        loaded = load_yaml(raw)
-    except YamlError as exc:
-        reg.load_problems.append(Problem(
-            file=path, line=exc.line, field=exc.path, message=exc.message, check="yaml"))
-        return
-    reg.sources[path] = loaded
-    errors = list(schema.validate(kind, loaded.data))
-    for field_path, message in errors:
-        reg.load_problems.append(reg.problem(path, field_path, message, "schema"))
-    if errors:
-        return
-    if kind == "constants":
-        reg.batches[path] = ConstantBatch.from_dict(loaded.data)
-        reg.files[(kind, path)] = path
-        reg.broken.discard(stem)
-        return
-    folder = path.split("/")[1]
-    _, cls, key_field = REGISTRY_KINDS[folder]
-    key = loaded.data[key_field]
+    assert kind is not None and parsed.key is not None
     table = reg.table(kind)
-    if key in table:
-        other = reg.where(kind, key)
+    if parsed.key in table:
+        other = reg.where(kind, parsed.key)
+        key_field = "detector" if kind == "constants" else REGISTRY_KINDS[path.split("/")[1]][2]
         reg.load_problems.append(reg.problem(
-            path, key_field, f"{kind} {key!r} is already defined in {other}", "duplicates"))
+            path, key_field, f"{kind} {parsed.key!r} is already defined in {other}", "duplicates"))
+        reg.broken.add(stem)
         return
-    table[key] = cls.from_dict(loaded.data)
-    reg.files[(kind, key)] = path
-    reg.broken.discard(stem)
+    table[parsed.key] = parsed.record
+    reg.files[(kind, parsed.key)] = path
 
 
 def load_registry(source: FileSource) -> Registry:
@@ -132,12 +89,11 @@ def load_registry(source: FileSource) -> Registry:
     for path, raw in source:
         reg.paths.append(path)
         if raw is None:
-            reg.load_problems.append(Problem(file=path, line=1, field="", check="layout",
-                                             message="symbolic link or submodule: catalog files must be regular files"))
+            _add(reg, not_regular(path))
         elif isinstance(raw, Problem):
             reg.load_problems.append(raw)
         elif path.rsplit("/", 1)[-1] not in IGNORED_NAMES:
-            _add(reg, path, raw)
+            _add(reg, parse_file(path, raw))
     return reg
 
 

@@ -1,4 +1,10 @@
-"""JSON Schemas (draft 2020-12) of the catalog's file kinds, shipped in the package."""
+"""JSON Schemas (draft 2020-12) of the catalog's file kinds, shipped in the package.
+
+A file is checked first by its schema compiled to Python (fastjsonschema: the schemas use
+only keywords that draft 7 shares with 2020-12); only a file that fails is checked again
+by jsonschema, whose errors make the messages. Compiled, a batch file's check costs a
+small fraction of its YAML parse instead of more than the parse.
+"""
 
 from __future__ import annotations
 
@@ -38,6 +44,21 @@ def _validator(kind: str) -> Any:
     return jsonschema.Draft202012Validator(schema, format_checker=checker)
 
 
+@cache
+def _compiled(kind: str) -> Any:
+    import fastjsonschema
+
+    schema = {k: v for k, v in json.loads(schema_text(kind)).items() if k != "$schema"}
+    return fastjsonschema.compile(schema, formats={"utc-timestamp": _is_valid_timestamp})
+
+
+def _is_valid_timestamp(value: object) -> bool:
+    try:
+        return _is_timestamp(value)
+    except InvalidInputError:
+        return False
+
+
 def _is_timestamp(value: object) -> bool:
     if isinstance(value, str):
         parse_timestamp(value)
@@ -69,6 +90,11 @@ def _best(error: Any) -> Any:
 
 def validate(kind: str, data: Any) -> Iterator[tuple[str, str]]:
     """Yield ``(dotted path, message)`` for every schema violation of ``data``."""
+    try:
+        _compiled(kind)(data)
+        return
+    except Exception:
+        pass
     for error in sorted(_validator(kind).iter_errors(data), key=lambda e: list(map(str, e.path))):
         error = _best(error)
         path = ".".join(str(p) for p in error.absolute_path)

@@ -1,23 +1,36 @@
-"""Reading a catalog repository through git: first-parent history and blobs at a commit.
+"""The one git boundary: a repository's first-parent history, blobs and commits.
 
-Repository operations go through the ``git`` command line; blobs are read in bulk by a
-single ``git cat-file --batch`` process, never one process per file.
+Every git call of the package goes through :class:`GitRepo`, on GitPython (its object
+database for blobs, its command wrapper for history and plumbing). GitPython is imported
+on first use: a cold look-up whose index is current reads the branch head from the
+repository's files (:mod:`calcat_git.git.refs`) and never starts git. This module knows
+nothing about YAML or the catalog's layout: callers name the paths they want.
 """
 
 from __future__ import annotations
 
 import bisect
+import os
 import re
-import subprocess
+import tempfile
 from collections.abc import Iterable, Iterator
+from contextlib import nullcontext
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from functools import cached_property
 from pathlib import Path
+from typing import TYPE_CHECKING, Any, cast
 
 from calcat_git.errors import RepositoryError, closest_names, no_snapshot
+from calcat_git.git import refs
 from calcat_git.timeutil import format_timestamp
 
+if TYPE_CHECKING:
+    import git
+
 SHA_LIKE = re.compile(r"^[0-9a-fA-F]{4,40}$")
+REGULAR_FILE_MODES = ("100644", "100755")
+HEADER = "%H%x1f%ct%x1f%an%x1f%s"  # commit fields, unit-separated; the subject goes last
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -27,178 +40,268 @@ class Commit:
     author: str
     message: str
 
+    @classmethod
+    def from_header(cls, header: str) -> Commit:
+        sha, stamp, author, message = header.split("\x1f", 3)
+        return cls(sha=sha, committed_at=datetime.fromtimestamp(int(stamp), UTC), author=author, message=message)
+
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class FileChange:
-    """One file a commit touched on the first-parent line (``blob`` is None if deleted)."""
+    """One entry a commit touched on the first-parent line: ``blob`` is None if deleted;
+    ``regular`` is False for a symbolic link or a submodule (never read as a file)."""
 
     path: str
     blob: str | None
+    regular: bool = True
+
+
+def _gitpython() -> Any:
+    import git  # GitPython: imported on first use (about 0.1 s), never by a cold look-up
+
+    return git
 
 
 class GitRepo:
     def __init__(self, path: str | Path) -> None:
         self.path = Path(path)
-        out = self._git("rev-parse", "--git-dir", what=f"{self.path} is not a git repository")
-        self.git_dir = (self.path / out.strip()).resolve()
+        found = refs.find_git_dir(self.path.resolve()) if self.path.is_dir() else None
+        if found is None:
+            raise RepositoryError(f"{self.path} is not a git repository: pass the folder of a calcat-git catalog "
+                                  "clone with --repo (or run the command inside it)")
+        self.git_dir = found
 
-    def _run(self, *args: str, data: bytes | None = None,
-             env: dict[str, str] | None = None) -> subprocess.CompletedProcess[bytes]:
+    @cached_property
+    def repo(self) -> git.Repo:
+        """The GitPython repository (opened on first use)."""
+        gp = _gitpython()
         try:
-            return subprocess.run(["git", "-C", str(self.path), *args], input=data, env=env, capture_output=True,
-                                  check=False)
-        except FileNotFoundError:
-            raise RepositoryError("git is not installed or not on PATH") from None
+            return cast("git.Repo", gp.Repo(self.path, search_parent_directories=True))
+        except (gp.InvalidGitRepositoryError, gp.NoSuchPathError) as exc:
+            raise RepositoryError(f"{self.path} is not a git repository ({exc})") from None
+
+    def _git(self, *args: str, what: str = "", env: dict[str, str] | None = None, raw: bool = False,
+             data: bytes | None = None) -> Any:
+        """Run one git command through GitPython; its failure becomes a RepositoryError."""
+        gp = _gitpython()
+        try:
+            with tempfile.TemporaryFile() if data is not None else nullcontext() as stdin:
+                if stdin is not None and data is not None:
+                    stdin.write(data)
+                    stdin.seek(0)
+                return self.repo.git.execute(["git", *args], env=env, strip_newline_in_stdout=not raw,
+                                             stdout_as_string=not raw, istream=stdin)
+        except gp.GitCommandError as exc:
+            detail = (exc.stderr or "").strip().strip("'").strip().splitlines()
+            raise RepositoryError(f"{what or 'git ' + ' '.join(args)}: {detail[-1] if detail else 'failed'}") from None
 
     def _ok(self, *args: str) -> bool:
-        """Does this git command succeed?"""
-        return self._run(*args).returncode == 0
+        try:
+            self._git(*args)
+        except RepositoryError:
+            return False
+        return True
 
-    def _git(self, *args: str, what: str = "", data: bytes | None = None, env: dict[str, str] | None = None) -> str:
-        return self._git_bytes(*args, what=what, data=data, env=env).decode("utf-8", "replace")
+    def head_ref(self, name: str) -> str | None:
+        """The sha of ``HEAD`` or of branch ``name``, or None if there is no such branch."""
+        ref = "HEAD" if name == "HEAD" else f"refs/heads/{name}"
+        sha = refs.read_ref(self.git_dir, ref)
+        if sha is not None or not (refs.common_dir(self.git_dir) / "reftable").exists():
+            return sha
+        try:
+            return str(self.repo.commit(ref).hexsha)
+        except Exception:
+            return None
 
-    def _git_bytes(self, *args: str, what: str = "", data: bytes | None = None,
-                   env: dict[str, str] | None = None) -> bytes:
-        result = self._run(*args, data=data, env=env)
-        if result.returncode != 0:
-            detail = result.stderr.decode("utf-8", "replace").strip().splitlines()
-            raise RepositoryError(f"{what or 'git ' + ' '.join(args)}: {detail[-1] if detail else 'failed'}")
-        return result.stdout
+    def branches(self) -> list[str]:
+        return [str(head.name) for head in self.repo.heads]
 
     def resolve_branch(self, branch: str | None) -> str:
         """``branch`` as given, or ``main`` if it exists, else ``HEAD``."""
-        candidates = [branch] if branch else ["main", "HEAD"]
-        for name in candidates:
-            if self._ok("rev-parse", "--verify", "--quiet", f"{name}^{{commit}}"):
+        for name in [branch] if branch else ["main", "HEAD"]:
+            if self.head_ref(name) is not None:
                 return name
         if not branch:
             raise RepositoryError(f"{self.path} has no commits yet: commit the catalog first")
-        refs = self._git("for-each-ref", "--format=%(refname:short)", "refs/heads", "refs/remotes").split()
-        known = [ref for ref in refs if not ref.endswith("/HEAD")]
+        known = self.branches() + [str(r.name) for r in self.repo.remote().refs if not r.name.endswith("/HEAD")] \
+            if self.repo.remotes else self.branches()
         hint = closest_names(branch, known) or (f" (branches: {', '.join(known[:8])})" if known else "")
         raise RepositoryError(f"no branch {branch!r} in {self.path}{hint}: pass an existing branch")
 
     def rev_parse(self, rev: str) -> str:
-        done = self._run("rev-parse", "--verify", "--quiet", f"{rev}^{{commit}}")
-        if done.returncode != 0:
+        """The commit sha ``rev`` names (a branch, HEAD, a sha, any git revision)."""
+        fast = self.head_ref(rev) if rev == "HEAD" or ("/" not in rev and not SHA_LIKE.match(rev)) else None
+        if fast is not None:
+            return fast
+        try:
+            return str(self._git("rev-parse", "--verify", "--quiet", f"{rev}^{{commit}}"))
+        except RepositoryError:
             hint = "; this clone is shallow: `git fetch --unshallow` fetches older commits" if self.shallow() else ""
-            raise RepositoryError(f"no commit {rev!r} in {self.path}{hint}")
-        return done.stdout.decode().strip()
+            raise RepositoryError(f"no commit {rev!r} in {self.path}{hint}") from None
 
     def shallow(self) -> str:
         """The boundary commits of a shallow clone (sorted, space-separated); '' for a full clone."""
         try:
-            return " ".join(sorted((self.git_dir / "shallow").read_text().split()))
+            return " ".join(sorted((refs.common_dir(self.git_dir) / "shallow").read_text().split()))
         except FileNotFoundError:
             return ""
+
+    def common_dir(self) -> Path:
+        return refs.common_dir(self.git_dir)
+
+    def symbolic_head(self) -> str | None:
+        return refs.symbolic_head(self.git_dir)
 
     def is_ancestor(self, older: str, newer: str) -> bool:
         return self._ok("merge-base", "--is-ancestor", older, newer)
 
+    def merge_base(self, one: str, other: str, what: str = "") -> str:
+        return str(self._git("merge-base", one, other, what=what)).strip()
+
+    def first_parent_since(self, old: str, new: str) -> list[str]:
+        """Commits on the first-parent line of ``new`` after ``old``, oldest first."""
+        return str(self._git("rev-list", "--first-parent", "--reverse", f"{old}..{new}")).split()
+
     def first_parent_log(self, rev: str) -> list[Commit]:
         """Commits on the first-parent line of ``rev``, oldest first."""
-        out = self._git("log", "--first-parent", "--reverse", "--format=%H%x00%ct%x00%an%x00%s%x1e", rev)
-        commits = []
-        for record in out.split("\x1e"):
-            record = record.strip("\n")
-            if record:
-                sha, stamp, author, message = record.split("\x00")
-                commits.append(Commit(sha=sha, committed_at=datetime.fromtimestamp(int(stamp), UTC),
-                                      author=author, message=message))
-        return commits
+        out = self._git("log", "--first-parent", "--reverse", "-z", f"--format={HEADER}", rev)
+        return [Commit.from_header(record) for record in str(out).split("\x00") if record]
 
     def commit_info(self, sha: str) -> Commit:
-        out = self._git("log", "-1", "--format=%H%x00%ct%x00%an%x00%s", sha)
-        full, stamp, author, message = out.strip("\n").split("\x00")
-        return Commit(sha=full, committed_at=datetime.fromtimestamp(int(stamp), UTC), author=author, message=message)
+        return Commit.from_header(str(self._git("log", "-1", f"--format={HEADER}", sha)))
 
     def changed_files(self, rev: str, paths: Iterable[str]) -> Iterator[tuple[Commit, list[FileChange]]]:
-        """Per first-parent commit (oldest first), the data files it changed: one ``git log``."""
-        out = self._git("log", "--first-parent", "--diff-merges=first-parent", "--reverse", "--raw", "--no-renames",
-                        "--no-abbrev", "--format=%x01%H%x00%ct%x00%an%x00%s", rev, "--", *paths)
-        for chunk in out.split("\x01")[1:]:
-            header, _, raw = chunk.partition("\n")
-            sha, stamp, author, message = header.split("\x00")
-            changes = []
-            for line in raw.splitlines():
-                if line.startswith(":"):
-                    meta, path = line.split("\t", 1)
-                    new_blob, status = meta.split()[3], meta.split()[4]
-                    changes.append(FileChange(path=path, blob=None if status == "D" else new_blob))
-            commit = Commit(sha=sha, committed_at=datetime.fromtimestamp(int(stamp), UTC), author=author, message=message)
-            yield commit, changes
+        """Per first-parent commit (oldest first), the entries it changed under ``paths``:
+        one ``git log``, NUL-separated so that any file name comes through unchanged."""
+        out = self._git("log", "--first-parent", "--diff-merges=first-parent", "--reverse", "--raw", "-z",
+                        "--no-renames", "--no-abbrev", f"--format=\x01{HEADER}", rev, "--", *paths, raw=True)
+        yield from _parse_raw_log(out)
 
-    def read_blobs(self, blobs: list[str]) -> list[bytes]:
-        """Contents of many blobs with one ``git cat-file --batch`` process."""
-        if not blobs:
-            return []
-        out = self._git_bytes("cat-file", "--batch", data="".join(b + "\n" for b in blobs).encode())
-        contents, pos = [], 0
-        for _ in blobs:
-            end = out.index(b"\n", pos)
-            header = out[pos:end].split()
-            if len(header) < 3 or header[1] == b"missing":
-                raise RepositoryError(f"object {header[0].decode()} is missing: the clone may be shallow or damaged")
-            size = int(header[2])
-            contents.append(out[end + 1:end + 1 + size])
-            pos = end + 1 + size + 1
-        return contents
+    def changed_between(self, base: str, head: str) -> list[tuple[str, str]]:
+        """(status letter, path) of every file that differs between two commits."""
+        out = self._git("diff", "--name-status", "--no-renames", "-z", base, head, raw=True)
+        tokens = out.split(b"\x00")
+        return [(tokens[i].decode()[0], tokens[i + 1].decode("utf-8", "surrogateescape"))
+                for i in range(0, len(tokens) - 1, 2) if tokens[i]]
+
+    def blob_sizes(self, blobs: list[str]) -> list[int]:
+        """Sizes of blobs, from their headers (nothing is read)."""
+        odb = self.repo.odb
+        return [int(odb.info(bytes.fromhex(blob)).size) for blob in blobs]
+
+    def read_blobs(self, blobs: list[str], max_bytes: int | None = None) -> list[bytes]:
+        """Contents of many blobs through one persistent ``git cat-file --batch`` (GitPython's odb),
+        each cut at ``max_bytes + 1`` bytes."""
+        return [read_blob(self.repo, blob, max_bytes) for blob in blobs]
 
     def show_file(self, sha: str, path: str) -> bytes | None:
         """The content of ``path`` at commit ``sha``, or None if it has no such file."""
-        done = self._run("show", f"{sha}:{path}")
-        return done.stdout if done.returncode == 0 else None
+        try:
+            return bytes(self._git("show", f"{sha}:{path}", raw=True))
+        except RepositoryError:
+            return None
 
     def has_file(self, rev: str, path: str) -> bool:
         """Does commit ``rev`` (a branch, else HEAD if there is no such branch) hold ``path``?"""
-        exists = self._ok("rev-parse", "--verify", "--quiet", f"refs/heads/{rev}")
-        return self._ok("cat-file", "-e", f"{rev if exists else 'HEAD'}:{path}")
+        where = rev if self.head_ref(rev) is not None else "HEAD"
+        return self._ok("cat-file", "-e", f"{where}:{path}")
+
+    def commit_paths(self, paths: list[str], message: str, what: str = "git commit") -> str:
+        """Commit the working tree's ``paths`` (added or changed) on the checked-out branch."""
+        self._git("add", "--", *paths, what=f"{what} (git add)")
+        self._git("commit", "-q", "-m", message, "--", *paths, what=what)
+        return self.rev_parse("HEAD")
 
     def commit_file(self, branch: str, path: str, content: bytes, message: str, when: int | None = None) -> str:
         """Commit ``content`` at ``path`` onto ``branch`` (created from HEAD if missing)
         without touching the working tree or the user's index; returns the new commit.
         An existing file is never replaced (constants batches are only ever added)."""
-        import os
-        import tempfile
-
-        exists = self._ok("rev-parse", "--verify", "--quiet", f"refs/heads/{branch}")
-        parent = self.rev_parse(branch if exists else "HEAD")
+        old = self.head_ref(branch)
+        parent = old or self.rev_parse("HEAD")
         if self._ok("cat-file", "-e", f"{parent}:{path}"):
-            raise RepositoryError(f"{path} already exists on {branch if exists else 'HEAD'}: refusing to replace it")
+            raise RepositoryError(f"{path} already exists on {branch if old else 'HEAD'}: refusing to replace it")
         with tempfile.TemporaryDirectory() as tmp:
             env = {**os.environ, "GIT_INDEX_FILE": os.path.join(tmp, "index")}  # the user's index stays untouched
             if when is not None:
                 env["GIT_COMMITTER_DATE"] = f"{when} +0000"
 
             def git(*args: str, data: bytes | None = None) -> str:
-                return self._git(*args, data=data, env=env).strip()
+                return str(self._git(*args, env=env, data=data)).strip()
 
             blob = git("hash-object", "-w", "--stdin", data=content)
             git("read-tree", parent)
             git("update-index", "--add", "--cacheinfo", f"100644,{blob},{path}")
             commit = git("commit-tree", git("write-tree"), "-p", parent, "-m", message)
-            git("update-ref", f"refs/heads/{branch}", commit, parent if exists else "0" * 40)
+            git("update-ref", f"refs/heads/{branch}", commit, old or "0" * 40)
         return commit
 
-    def tree_files(self, sha: str, paths: Iterable[str]) -> Iterator[tuple[str, bytes | None]]:
-        """Every file at commit ``sha`` under ``paths``; None for an entry that is not a regular
-        file (a symbolic link or a submodule: never followed)."""
-        out = self._git_bytes("ls-tree", "-r", "-z", "--full-tree", sha, "--", *paths)
-        entries, blobs = [], []
+    def tree_files(self, sha: str, paths: Iterable[str], max_bytes: int | None = None
+                   ) -> Iterator[tuple[str, bytes | None]]:
+        """Every entry at commit ``sha`` under ``paths``: its content (cut at ``max_bytes + 1``
+        bytes), or None for an entry that is not a regular file (a symbolic link or a
+        submodule: never followed)."""
+        out = self._git("ls-tree", "-r", "-z", "--full-tree", sha, "--", *paths, raw=True)
+        entries = []
         for item in out.split(b"\x00"):
-            if not item:
-                continue
-            meta, path = item.decode("utf-8", "replace").split("\t", 1)
-            mode, _, obj = meta.split()
-            entries.append((path, mode, obj))
-            if mode in ("100644", "100755"):
-                blobs.append(obj)
-        contents = iter(self.read_blobs(blobs))
-        for path, mode, _ in entries:
-            if mode in ("100644", "100755"):
-                yield path, next(contents)
-            else:
-                yield path, None
+            if item:
+                meta, path = item.split(b"\t", 1)
+                mode, _, obj = meta.decode().split()
+                entries.append((path.decode("utf-8", "surrogateescape"), obj if mode in REGULAR_FILE_MODES else None))
+        contents = iter(self.read_blobs([obj for _, obj in entries if obj is not None], max_bytes))
+        for path, obj in entries:
+            yield path, next(contents) if obj is not None else None
+
+
+def read_blob(repo: git.Repo, blob: str, max_bytes: int | None = None) -> bytes:
+    """A blob's content; only its first ``max_bytes + 1`` bytes when it is larger (the rest
+    is drained from the pipe in small pieces, never held in memory)."""
+    try:
+        stream = repo.odb.stream(bytes.fromhex(blob))
+    except ValueError:
+        raise RepositoryError(f"object {blob} is missing: the clone may be shallow or damaged") from None
+    if max_bytes is not None and stream.size > max_bytes:
+        head = bytes(stream.read(max_bytes + 1))
+        while stream.read(1 << 20):
+            pass
+        return head
+    return bytes(stream.read())
+
+
+class BlobReader:
+    """Blobs of one repository, for a worker process (one GitPython repository each)."""
+
+    def __init__(self, repo_path: str) -> None:
+        self.repo = _gitpython().Repo(repo_path)
+
+    def read(self, blob: str, max_bytes: int | None = None) -> bytes:
+        return read_blob(self.repo, blob, max_bytes)
+
+    def close(self) -> None:
+        self.repo.close()
+
+
+def _parse_raw_log(out: bytes) -> Iterator[tuple[Commit, list[FileChange]]]:
+    """``git log --raw -z`` records: a header token, then (meta, path) token pairs."""
+    tokens = out.split(b"\x00")
+    commit: Commit | None = None
+    changes: list[FileChange] = []
+    i = 0
+    while i < len(tokens):
+        token = tokens[i].lstrip(b"\n")
+        if token.startswith(b"\x01"):
+            if commit is not None:
+                yield commit, changes
+            commit, changes = Commit.from_header(token[1:].decode("utf-8", "replace")), []
+        elif token.startswith(b":"):
+            _, new_mode, _, new_blob, status = token[1:].decode().split()
+            path = tokens[i + 1].decode("utf-8", "surrogateescape")
+            deleted = status == "D"
+            changes.append(FileChange(path=path, blob=None if deleted else new_blob,
+                                      regular=deleted or new_mode in REGULAR_FILE_MODES))
+            i += 1
+        i += 1
+    if commit is not None:
+        yield commit, changes
 
 
 class Timeline:

@@ -12,8 +12,8 @@ from multiprocessing import get_context
 from pathlib import Path
 from typing import Any
 
-from calcat_git.files.loading import DATA_ROOTS
-from calcat_git.git.repo import Commit, FileChange, GitRepo
+from calcat_git.files.parse import DATA_ROOTS
+from calcat_git.git.repo import BlobReader, Commit, FileChange, GitRepo
 from calcat_git.index import parse as blobs
 from calcat_git.index.schema import APPLICATION_ID, FORMAT, QUERY_INDEXES, SCHEMA
 
@@ -43,13 +43,14 @@ class Progress:
             print(f"\rcalcat-git: {self.what} {self.total}/{self.total} done", file=sys.stderr)
 
 
-def _parsed_stream(repo: GitRepo, items: list[tuple[str, str]], progress: Progress) -> Generator[blobs.Parsed, None, None]:
+def _parsed_stream(repo: GitRepo, items: list[tuple[str, str | None]], progress: Progress
+                   ) -> Generator[blobs.Parsed, None, None]:
     """Parse ``(path, blob)`` items in order, on all cores when there are many."""
     if len(items) < PARALLEL_FROM or (os.cpu_count() or 1) < 2:
-        reader = blobs.BlobReader(str(repo.path))
+        reader = BlobReader(str(repo.path))
         try:
             for path, blob in items:
-                yield blobs.parse_blob(path, reader.read(blob))
+                yield blobs.read_and_parse(reader, path, blob)
                 progress.advance(1)
         finally:
             reader.close()
@@ -75,25 +76,22 @@ def _condition_id(conn: sqlite3.Connection, text: str) -> int:
 
 def _apply(conn: sqlite3.Connection, seq: int, path: str, parsed: blobs.Parsed | None) -> None:
     """Make the open rows of ``path`` equal to ``parsed`` (None: the file was deleted)."""
-    kind = parsed[0] if parsed else "deleted"
-    if kind == "invalid":
-        conn.execute("INSERT INTO invalid VALUES (?, ?, ?)", (path, seq, parsed[1]))  # type: ignore[index]
+    if isinstance(parsed, blobs.Invalid):
+        conn.execute("INSERT INTO invalid VALUES (?, ?, ?)", (path, seq, parsed.message))
     conn.execute("UPDATE files SET tx_to = ? WHERE path = ? AND tx_to IS NULL", (seq, path))
-    if kind == "entity":
-        _, entity_kind, key, data = parsed  # type: ignore[misc]
-        conn.execute("INSERT INTO files VALUES (?, ?, ?, ?, ?, NULL)", (path, entity_kind, key, data, seq))
-    if kind == "mapping":
-        _, detector, data, slots = parsed  # type: ignore[misc]
-        conn.execute("INSERT INTO files VALUES (?, 'mapping', ?, ?, ?, NULL)", (path, detector, data, seq))
-        new = {(detector, *slot) for slot in slots}
-    else:
-        new = set()
+    if isinstance(parsed, blobs.EntityRow):
+        conn.execute("INSERT INTO files VALUES (?, ?, ?, ?, ?, NULL)", (path, parsed.kind, parsed.key, parsed.data, seq))
+    new: set[tuple[Any, ...]] = set()
+    if isinstance(parsed, blobs.MappingRows):
+        conn.execute("INSERT INTO files VALUES (?, 'mapping', ?, ?, ?, NULL)", (path, parsed.detector, parsed.data, seq))
+        new = {(parsed.detector, *slot) for slot in parsed.slots}
     old = {row[1:]: row[0] for row in conn.execute(
         "SELECT rowid, detector, aggregator, valid_from, pdu FROM slots WHERE path = ? AND tx_to IS NULL", (path,))}
     _close(conn, "slots", (rowid for key, rowid in old.items() if key not in new), seq)
     conn.executemany("INSERT INTO slots VALUES (?, ?, ?, ?, ?, ?, NULL)",
                      [(path, *key, seq) for key in new if key not in old])
-    new_ccvs = {(*r[:11], _condition_id(conn, r[11]), *r[12:]) for r in parsed[1]} if kind == "constants" else set()  # type: ignore[index]
+    new_ccvs = ({(*r[:11], _condition_id(conn, r[11]), *r[12:]) for r in parsed.rows}
+                if isinstance(parsed, blobs.ConstantRows) else set())
     old_ccvs = {row[1:]: row[0] for row in conn.execute(
         f"SELECT rowid, {CCV_COLUMNS} FROM ccvs WHERE batch = ? AND tx_to IS NULL", (path,))}
     _close(conn, "ccvs", (rowid for key, rowid in old_ccvs.items() if key not in new_ccvs), seq)
@@ -109,7 +107,7 @@ def _ingest(conn: sqlite3.Connection, repo: GitRepo, spec: str, first_seq: int, 
                      [(seq_of[c.sha], c.sha, int(c.committed_at.timestamp()), c.author, c.message) for c in commits])
     touched: list[tuple[Commit, list[FileChange]]] = list(repo.changed_files(spec, DATA_ROOTS))
     todo = [(seq_of[c.sha], fc) for c, changes in touched for fc in changes]
-    items = [(fc.path, fc.blob) for _, fc in todo if fc.blob]
+    items = [(fc.path, fc.blob if fc.regular else None) for _, fc in todo if fc.blob]
     bar = Progress(len(items), "indexing files", progress)
     stream = _parsed_stream(repo, items, bar)
     for seq, fc in todo:

@@ -1,52 +1,59 @@
 """Parse catalog blobs into compact rows for the index (runs in worker processes).
 
-Each worker keeps one ``git cat-file --batch`` process open and reads the blobs it
-is asked to parse itself, so only small tuples cross process boundaries.
+Each worker opens the repository once (one ``git cat-file --batch`` behind GitPython's
+object database) and reads the blobs it is asked to parse itself, so only small tuples
+cross process boundaries. A blob larger than a catalog file may be is refused from its
+size, never held in memory; an entry that is not a regular file is never read.
 """
 
 from __future__ import annotations
 
 import json
-import subprocess
-from typing import IO, Any
+from dataclasses import dataclass
+from typing import Any
 
-from calcat_git.files.loading import REGISTRY_KINDS, classify
-from calcat_git.files.strict_yaml import YamlError, load_yaml
+from calcat_git.files.parse import NOT_REGULAR, ParsedFile, parse_file
+from calcat_git.files.strict_yaml import MAX_BYTES
+from calcat_git.git.repo import BlobReader
 from calcat_git.model.batch import ConstantBatch
 from calcat_git.model.mapping import Mapping
 from calcat_git.model.selection import CCVRow
 from calcat_git.timeutil import micros
 
-# parsed forms
-#   ("entity", kind, key, json)            a registry record
-#   ("mapping", detector, json, slots)     slots: [(aggregator, valid_from_us, pdu|None), ...]
-#   ("constants", ccv_rows)                see ccv_rows()
-#   ("invalid", message)                   the file is not valid; the index skips it
-Parsed = tuple[Any, ...]
+
+@dataclass(frozen=True, slots=True)
+class EntityRow:
+    """A registry record, as JSON."""
+
+    kind: str
+    key: str
+    data: str
 
 
-class BlobReader:
-    """A persistent ``git cat-file --batch`` process."""
+@dataclass(frozen=True, slots=True)
+class MappingRows:
+    """A mapping file: the record as JSON and its slot entries (aggregator, valid_from µs, PDU)."""
 
-    def __init__(self, repo_path: str) -> None:
-        self.proc = subprocess.Popen(["git", "-C", repo_path, "cat-file", "--batch"], stdin=subprocess.PIPE,
-                                     stdout=subprocess.PIPE)
-        assert self.proc.stdin and self.proc.stdout
-        self.stdin: IO[bytes] = self.proc.stdin
-        self.stdout: IO[bytes] = self.proc.stdout
+    detector: str
+    data: str
+    slots: list[tuple[str, int, str | None]]
 
-    def read(self, blob: str) -> bytes:
-        self.stdin.write(blob.encode() + b"\n")
-        self.stdin.flush()
-        header = self.stdout.readline().split()
-        if len(header) < 3:
-            raise KeyError(f"object {blob} is missing from the repository")
-        data = self.stdout.read(int(header[2]) + 1)
-        return data[:-1]
 
-    def close(self) -> None:
-        self.stdin.close()
-        self.proc.wait()
+@dataclass(frozen=True, slots=True)
+class ConstantRows:
+    """A batch file's CCVs as the ``ccvs`` columns (see :func:`ccv_rows`)."""
+
+    rows: list[tuple[Any, ...]]
+
+
+@dataclass(frozen=True, slots=True)
+class Invalid:
+    """A file version ``validate`` refuses: the index skips it and records why."""
+
+    message: str
+
+
+Parsed = EntityRow | MappingRows | ConstantRows | Invalid
 
 
 def batch_rows(batch: ConstantBatch, path: str) -> list[CCVRow]:
@@ -69,25 +76,22 @@ def ccv_rows(batch: ConstantBatch, path: str) -> list[tuple[Any, ...]]:
 
 
 def parse_blob(path: str, raw: bytes) -> Parsed:
-    """Turn one file version into index rows. Never raises on bad content."""
-    kind = classify(path)
-    if kind is None:
-        return ("invalid", "not a catalog file")
-    try:
-        data = load_yaml(raw).data
-        if kind == "constants":
-            return ("constants", ccv_rows(ConstantBatch.from_dict(data), path))
-        if kind == "mapping":
-            mapping = Mapping.from_dict(data)
-            slots = [(agg, micros(c.valid_from), pdu) for c in mapping.changes for agg, pdu in c.modules]
-            return ("mapping", mapping.detector, json.dumps(mapping.to_dict()), slots)
-        _, cls, key_field = REGISTRY_KINDS[path.split("/")[1]]
-        record = cls.from_dict(data)
-        return ("entity", kind, data[key_field], json.dumps(record.to_dict()))
-    except YamlError as exc:
-        return ("invalid", f"line {exc.line}: {exc}")
-    except (KeyError, TypeError, ValueError, AttributeError) as exc:  # schema-invalid content
-        return ("invalid", f"{type(exc).__name__}: {exc}")
+    """Turn one file version into index rows with the one parser of catalog files."""
+    return rows_of(parse_file(path, raw))
+
+
+def rows_of(parsed: ParsedFile) -> Parsed:
+    if not parsed.ok:
+        first = parsed.problems[0]
+        return Invalid(f"line {first.line}: {first.message}" if first.line > 1 else first.message)
+    record = parsed.record
+    if isinstance(record, ConstantBatch):
+        return ConstantRows(ccv_rows(record, parsed.path))
+    if isinstance(record, Mapping):
+        slots = [(agg, micros(c.valid_from), pdu) for c in record.changes for agg, pdu in c.modules]
+        return MappingRows(record.detector, json.dumps(record.to_dict()), slots)
+    assert parsed.kind is not None and parsed.key is not None
+    return EntityRow(parsed.kind, parsed.key, json.dumps(record.to_dict()))
 
 
 _reader: BlobReader | None = None
@@ -98,7 +102,14 @@ def init_worker(repo_path: str) -> None:
     _reader = BlobReader(repo_path)
 
 
-def parse_many(items: list[tuple[str, str]]) -> list[Parsed]:
+def read_and_parse(reader: BlobReader, path: str, blob: str | None) -> Parsed:
+    """One file version: ``blob`` None for an entry that is not a regular file."""
+    if blob is None:
+        return Invalid(NOT_REGULAR)
+    return parse_blob(path, reader.read(blob, MAX_BYTES))  # a larger file is cut: the parser says so
+
+
+def parse_many(items: list[tuple[str, str | None]]) -> list[Parsed]:
     """Worker entry point: read and parse ``(path, blob)`` pairs."""
     assert _reader is not None, "init_worker was not called"
-    return [parse_blob(path, _reader.read(blob)) for path, blob in items]
+    return [read_and_parse(_reader, path, blob) for path, blob in items]

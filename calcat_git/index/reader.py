@@ -338,5 +338,5 @@ def _extends(repo: GitRepo, old: str, new: str) -> bool:
     """Is ``old`` on the first-parent line of ``new`` (so the index can be extended)?"""
     if not repo.is_ancestor(old, new):
         return False
-    out = repo._git("rev-list", "--first-parent", "--reverse", f"{old}..{new}").split()
+    out = repo.first_parent_since(old, new)
     return bool(out) and repo.rev_parse(f"{out[0]}^1") == old

@@ -14,6 +14,7 @@ from datetime import datetime, timedelta
 from calcat_git.errors import InvalidInputError
 from calcat_git.files.config import CONFIG_FILE, parse_config
 from calcat_git.files.loading import Registry, load_registry
+from calcat_git.files.strict_yaml import MAX_BYTES
 from calcat_git.git.repo import Commit, GitRepo
 from calcat_git.model.mapping import Mapping, MappingChange
 from calcat_git.model.problems import Problem
@@ -44,15 +45,13 @@ def rule(func: Rule) -> Rule:
 
 
 def _partial_registry(repo: GitRepo, sha: str, batches: list[str]) -> Registry:
-    return load_registry(repo.tree_files(sha, ["registry", *batches]))
+    return load_registry(repo.tree_files(sha, ["registry", *batches], MAX_BYTES))
 
 
 def prepare(repo: GitRepo, base: str, head: str = "HEAD", grace: timedelta = timedelta(days=1)) -> Change:
     head_sha = repo.rev_parse(head)
-    merge_base = repo._git("merge-base", repo.rev_parse(base), head_sha, what=f"{base} and {head} share no history")
-    merge_base = merge_base.strip()
-    out = repo._git("diff", "--name-status", "--no-renames", merge_base, head_sha)
-    paths = [(line[0], line.split("\t", 1)[1]) for line in out.splitlines() if line]
+    merge_base = repo.merge_base(repo.rev_parse(base), head_sha, what=f"{base} and {head} share no history")
+    paths = repo.changed_between(merge_base, head_sha)
     batches = [p for _, p in paths if p.startswith("constants_index/")]
     return Change(repo=repo, base=_partial_registry(repo, merge_base, batches),
                   head=_partial_registry(repo, head_sha, batches), paths=paths,

@@ -21,7 +21,6 @@ import os
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import asdict, dataclass, replace
-from pathlib import Path
 from typing import Any
 
 from starlette.applications import Starlette
@@ -64,11 +63,10 @@ class Following:
         self.zone = facility_zone(config.facility_tz)
         self.repo = GitRepo(config.repo)
         self.rev = self.repo.resolve_branch(config.branch)
-        common = Path(self.repo._git("rev-parse", "--git-common-dir").strip())
-        common = common if common.is_absolute() else (self.repo.path / common).resolve()
+        common = self.repo.common_dir()
         ref = f"refs/heads/{self.rev}"
         if self.rev == "HEAD":  # follow the branch HEAD points at, if any
-            ref = self.repo._run("symbolic-ref", "-q", "HEAD").stdout.decode().strip() or "HEAD"
+            ref = self.repo.symbolic_head() or "HEAD"
         self._watched = [self.repo.git_dir / "HEAD", common / "packed-refs", common / ref]
         self._signature = self._stat()
         self._checked = time.monotonic()

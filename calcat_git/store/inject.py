@@ -180,7 +180,4 @@ def inject(root: str | Path, files: list[str | Path], *, report_path: str, repor
 
 
 def _commit(root: Path, batch_path: str, message: str) -> str:
-    repo = GitRepo(root)
-    repo._git("add", "--", batch_path)
-    repo._git("commit", "-q", "-m", message, "--", batch_path)
-    return repo.rev_parse("HEAD")
+    return GitRepo(root).commit_paths([batch_path], message, what="git commit of the batch")

@@ -13,7 +13,8 @@ from collections.abc import Mapping as AbstractMapping
 from dataclasses import dataclass
 
 from calcat_git.errors import closest_names
-from calcat_git.files.loading import REGISTRY_KINDS, Registry
+from calcat_git.files.loading import Registry
+from calcat_git.files.parse import REGISTRY_KINDS
 from calcat_git.model.problems import Problem
 
 CheckFunc = Callable[[Registry], Iterator[Problem]]

@@ -31,11 +31,25 @@ sys.path.insert(0, str(HERE))
 from calcat_git import Catalog, Detector, Mapping  # noqa: E402
 from calcat_git.files.strict_yaml import load_yaml  # noqa: E402
 from calcat_git.git.repo import GitRepo, Timeline  # noqa: E402
-from calcat_git.index.parse import BlobReader  # noqa: E402
 
 TARGETS = {"snapshot_ms": 0.5, "mapping_ms": 1.0, "cold_cli_s": 0.3, "incremental_s": 0.3, "build_s": 90,
            "build_rss_mib": 1024, "query_rss_mib": 150, "lookup_ms": 5.0, "cold_lookup_cli_s": 0.4, "check_pr_s": 5.0,
            "site_build_s": 600}
+
+
+class CatFile:
+    """The baseline's blob reader: one persistent ``git cat-file --batch`` (``<sha>:<path>`` names)."""
+
+    def __init__(self, repo: str) -> None:
+        self.proc = subprocess.Popen(["git", "-C", repo, "cat-file", "--batch"], stdin=subprocess.PIPE,
+                                     stdout=subprocess.PIPE)
+
+    def read(self, name: str) -> bytes:
+        assert self.proc.stdin and self.proc.stdout
+        self.proc.stdin.write(name.encode() + b"\n")
+        self.proc.stdin.flush()
+        size = int(self.proc.stdout.readline().split()[2])
+        return self.proc.stdout.read(size + 1)[:-1]
 
 
 class NaiveReader:
@@ -43,7 +57,7 @@ class NaiveReader:
 
     def __init__(self, repo: Path) -> None:
         self.timeline = Timeline(GitRepo(repo).first_parent_log("main"))
-        self.reader = BlobReader(str(repo))
+        self.reader = CatFile(str(repo))
 
     def mapping(self, detector: str, event_at: datetime, snapshot_at: datetime) -> tuple[str, dict[str, str | None]]:
         sha = self.timeline.at(snapshot_at).sha
