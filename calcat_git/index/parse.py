@@ -17,7 +17,7 @@ from calcat_git.files.strict_yaml import MAX_BYTES
 from calcat_git.git.repo import BlobReader
 from calcat_git.model.batch import ConstantBatch
 from calcat_git.model.mapping import Mapping
-from calcat_git.model.selection import CCVRow
+from calcat_git.model.selection import CCVRow, condition_key
 from calcat_git.timeutil import micros
 
 
@@ -71,7 +71,7 @@ def ccv_rows(batch: ConstantBatch, path: str) -> list[tuple[Any, ...]]:
     """The index's ``ccvs`` columns (conditions as JSON text) of a batch file."""
     injected = micros(batch.injected_at)
     return [(r.ccv_id, r.detector, r.calibration, r.pdu, r.begin_at, r.end_at, r.file, r.dataset, r.sha256,
-             int(r.good_quality), int(r.deployed), json.dumps(r.conditions, sort_keys=True), r.batch, r.report_id,
+             int(r.good_quality), int(r.deployed), condition_key(r.conditions), r.batch, r.report_id,
              r.report_path, injected, r.calcat_id) for r in batch_rows(batch, path)]
 
 

@@ -31,6 +31,11 @@ Deviations = dict[str, tuple[float, float]]  # parameter spelling -> default (lo
 STRATEGIES = ("closest", "prior")
 
 
+def condition_key(conditions: Any) -> str:
+    """One text per condition (JSON, keys sorted): to compare, count or store conditions."""
+    return json.dumps(conditions, sort_keys=True)
+
+
 @dataclass(frozen=True, slots=True, kw_only=True)
 class CCVRow:
     """One CCV as the look-up sees it (times in integer microseconds, UTC)."""
@@ -130,7 +135,7 @@ def why_missing(condition_sets: list[ConditionSet], matching: list[CCVRow], aske
         return "no constant of this calibration for this PDU"
     if not matching:
         conditions, newest = min(condition_sets, key=lambda cs: (
-            _differing(cs[0], asked, defaults), -cs[1], json.dumps(cs[0], sort_keys=True)))
+            _differing(cs[0], asked, defaults), -cs[1], condition_key(cs[0])))
         return (f"no constant for these conditions; the nearest condition (used until "
                 f"{format_timestamp(from_micros(newest))}) differs: {condition_mismatch(conditions, asked, defaults)}")
     usable = [r for r in matching if eligibility(r, event_us, include_bad) is None]
