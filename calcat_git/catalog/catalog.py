@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Container
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, TypeVar
@@ -61,8 +62,9 @@ class Catalog:
 
     @classmethod
     def open(cls, path: str | os.PathLike[str] = ".", *, branch: str | None = None, worktree: bool = False,
-             index: bool = True) -> Catalog:
-        """Open the catalog at ``path``; ``branch`` defaults to ``main`` (else ``HEAD``)."""
+             index: bool = True, batches: Container[str] | None = None) -> Catalog:
+        """Open the catalog at ``path``; ``branch`` defaults to ``main`` (else ``HEAD``).
+        With ``worktree``, ``batches`` limits the constants files read to those paths."""
         root = Path(path)
         if worktree:
             if not (root / "registry").is_dir():
@@ -70,7 +72,7 @@ class Catalog:
                     f"{root} has no registry/ folder: pass the root of a calcat-git catalog "
                     "(the folder holding registry/ and constants_index/)"
                 )
-            return cls(root, registry=load_worktree(root))
+            return cls(root, registry=load_worktree(root, batches))
         repo = GitRepo(root)
         rev = repo.resolve_branch(branch)
         if index:

@@ -38,11 +38,16 @@ def main() -> None:
 @click.option("--json", "as_json", is_flag=True, help="Print problems as JSON.")
 @click.option("--list", "list_checks", is_flag=True, help="List the checks and exit.")
 @click.option("--skip", multiple=True, metavar="CHECK", help="Skip a check (repeatable).")
-def validate(path: str, as_json: bool, list_checks: bool, skip: tuple[str, ...]) -> None:
+@click.option("--changed-since", default=None, metavar="REV",
+              help="Read only the constants files that differ from commit REV (changed, staged or new), "
+                   "with every registry file: the pre-commit hook uses HEAD.")
+def validate(path: str, as_json: bool, list_checks: bool, skip: tuple[str, ...], changed_since: str | None) -> None:
     """Validate the catalog files under PATH (default: the current folder).
 
     Reads the working tree as it is on disk, runs every check and reports all
     problems at once as FILE:LINE: FIELD: MESSAGE [CHECK]. Exit code 1 if any.
+    With --changed-since, constants files unchanged since REV are not read (a large
+    catalog checks in about a second; `check` reviews the whole change in CI).
     """
     from calcat_git.validation.run import all_check_names
 
@@ -52,7 +57,12 @@ def validate(path: str, as_json: bool, list_checks: bool, skip: tuple[str, ...])
         return
     from calcat_git.catalog.catalog import Catalog
 
-    catalog = Catalog.open(path, worktree=True)
+    batches = None
+    if changed_since is not None:
+        from calcat_git.git.repo import GitRepo
+
+        batches = GitRepo(path).changed_in_worktree(changed_since, ["constants_index"])
+    catalog = Catalog.open(path, worktree=True, batches=batches)
     problems = catalog.validate(skip)
     reg = catalog.registry
     counts = {

@@ -7,7 +7,7 @@ line and field, and the file's record is left out so later checks see only sound
 from __future__ import annotations
 
 import os
-from collections.abc import Iterable, Iterator
+from collections.abc import Container, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -21,7 +21,12 @@ from calcat_git.model.records import PDU, Calibration, Detector, DetectorType, I
 
 IGNORED_NAMES = {"README.md", ".gitkeep", ".gitattributes"}
 
-FileSource = Iterable[tuple[str, bytes | Problem | None]]
+class Unread:
+    """A file that is listed (its name takes part in the layout checks) but not read."""
+
+
+UNREAD = Unread()
+FileSource = Iterable[tuple[str, bytes | Problem | Unread | None]]
 
 
 @dataclass
@@ -88,17 +93,20 @@ def load_registry(source: FileSource) -> Registry:
     reg = Registry()
     for path, raw in source:
         reg.paths.append(path)
+        if raw is UNREAD:
+            continue
         if raw is None:
             _add(reg, not_regular(path))
         elif isinstance(raw, Problem):
             reg.load_problems.append(raw)
-        elif path.rsplit("/", 1)[-1] not in IGNORED_NAMES:
+        elif isinstance(raw, bytes) and path.rsplit("/", 1)[-1] not in IGNORED_NAMES:
             _add(reg, parse_file(path, raw))
     return reg
 
 
-def iter_worktree(root: Path) -> Iterator[tuple[str, bytes | Problem]]:
-    """Catalog files of a working tree; symbolic links are refused, never followed."""
+def iter_worktree(root: Path, batches: Container[str] | None = None) -> Iterator[tuple[str, bytes | Problem | Unread]]:
+    """Catalog files of a working tree; symbolic links are refused, never followed. With
+    ``batches``, a constants file not in it is listed but not read."""
     for top in DATA_ROOTS:
         base = root / top
         if base.is_symlink():
@@ -116,6 +124,9 @@ def iter_worktree(root: Path) -> Iterator[tuple[str, bytes | Problem]]:
                 if full.is_symlink():
                     yield rel, _symlink_problem(rel)
                     continue
+                if batches is not None and top == "constants_index" and rel not in batches:
+                    yield rel, UNREAD
+                    continue
                 with open(full, "rb") as handle:
                     yield rel, handle.read(MAX_BYTES + 1)
 
@@ -127,5 +138,7 @@ def _symlink_problem(path: str) -> Problem:
     )
 
 
-def load_worktree(root: str | os.PathLike[str]) -> Registry:
-    return load_registry(iter_worktree(Path(root)))
+def load_worktree(root: str | os.PathLike[str], batches: Container[str] | None = None) -> Registry:
+    """Every file of the working tree at ``root``; with ``batches``, of the constants files
+    only those (every registry file is read: the checks of a batch need them)."""
+    return load_registry(iter_worktree(Path(root), batches))

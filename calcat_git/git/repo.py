@@ -184,6 +184,14 @@ class GitRepo:
         return [(tokens[i].decode()[0], tokens[i + 1].decode("utf-8", "surrogateescape"))
                 for i in range(0, len(tokens) - 1, 2) if tokens[i]]
 
+    def changed_in_worktree(self, rev: str, paths: Iterable[str]) -> set[str]:
+        """Files under ``paths`` whose working-tree state differs from commit ``rev``: changed,
+        staged or not, and new (untracked, not ignored)."""
+        paths = list(paths)
+        changed = self._git("diff", "--name-only", "--no-renames", "-z", rev, "--", *paths, raw=True)
+        new = self._git("ls-files", "--others", "--exclude-standard", "-z", "--", *paths, raw=True)
+        return {p.decode("utf-8", "surrogateescape") for p in (bytes(changed) + b"\x00" + bytes(new)).split(b"\x00") if p}
+
     def blob_sizes(self, blobs: list[str]) -> list[int]:
         """Sizes of blobs from their headers, nothing read: one ``git cat-file --batch-check``."""
         if not blobs:

@@ -1,0 +1,51 @@
+"""`validate --changed-since REV` (the pre-commit hook): every registry file, and of the
+constants files only those that differ from REV. Real repos, the real CLI."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+from .helpers import commit_all, edit
+
+BATCH = "constants_index/MID_DET_AGIPD1M-1/2024/20240501T100000Z-dark.yaml"
+MID = "registry/mappings/MID_DET_AGIPD1M-1.yaml"
+
+
+def validate(root: Path, *args: str) -> list[str]:
+    done = subprocess.run([sys.executable, "-m", "calcat_git", "validate", str(root), *args], capture_output=True,
+                          text=True, check=False)
+    assert "Traceback" not in done.stderr, done.stderr
+    return done.stdout.splitlines()
+
+
+def test_changed_since_reads_what_changed_and_finds_the_same_problems(git_mini: Path) -> None:
+    old_bad = git_mini / "constants_index/MID_DET_AGIPD1M-1/2024/20240502T000000Z-old.yaml"
+    old_bad.write_text((git_mini / BATCH).read_text().replace("calibration: Offset", "calibration: Ofset"))
+    commit_all(git_mini, "a bad batch that is already committed", "2024-05-03T00:00:00Z")
+    edit(git_mini, BATCH, "dataset: /AGIPD_M3/Offset/0", "dataset: AGIPD_M3/Offset/0")  # changed, not staged
+    new_bad = git_mini / "constants_index/MID_DET_AGIPD1M-1/2024/20240601T000000Z-new.yaml"
+    new_bad.write_text((git_mini / BATCH).read_text().replace("pdu: AGIPD_M3", "pdu: AGIPD_M33", 1))  # untracked
+    edit(git_mini, MID, "      AGIPD01: AGIPD_M3\n", "      AGIPD01: AGIPD_M5\n")  # M5 sits in SPB then too
+    subprocess.run(["git", "-C", str(git_mini), "add", MID], check=True)  # staged
+    full, fast = validate(git_mini), validate(git_mini, "--changed-since", "HEAD")
+    old = old_bad.relative_to(git_mini).as_posix()
+    assert [line for line in full if not line.startswith(old)] == fast
+    assert any(line.startswith(old) for line in full)  # the committed one is for `check`/CI to see
+    assert any(line.startswith(BATCH) and "[store-paths]" in line for line in fast)
+    assert any("AGIPD_M33" in line for line in fast)
+    assert any("[one-slot]" in line for line in fast)
+
+
+def test_changed_since_names_a_case_collision_with_an_unread_file(git_mini: Path) -> None:
+    twin = git_mini / BATCH.replace("dark", "DARK")
+    twin.write_text((git_mini / BATCH).read_text())
+    fast = validate(git_mini, "--changed-since", "HEAD")
+    assert any("[case-collision]" in line for line in fast), fast
+
+
+def test_changed_since_needs_a_commit(git_mini: Path) -> None:
+    done = subprocess.run([sys.executable, "-m", "calcat_git", "validate", str(git_mini), "--changed-since", "nope"],
+                          capture_output=True, text=True, check=False)
+    assert done.returncode == 1 and done.stderr.startswith("error: ") and "Traceback" not in done.stderr
