@@ -77,6 +77,9 @@ def validate(path: str, as_json: bool, list_checks: bool, skip: tuple[str, ...],
         for problem in problems:
             click.echo(str(problem))
         summary = ", ".join(f"{v} {k.replace('_', ' ')}" for k, v in counts.items())
+        if batches is not None:
+            unread = sum(1 for p in reg.paths if p.startswith("constants_index/") and p not in batches)
+            summary += f"; {unread} constants file(s) unchanged since {changed_since} not read"
         files = len({p.file for p in problems})
         verdict = f"{len(problems)} problem(s) in {files} file(s)" if problems else "valid"
         click.echo(f"{verdict}: {summary}", err=bool(problems))
