@@ -49,3 +49,31 @@ def test_changed_since_needs_a_commit(git_mini: Path) -> None:
     done = subprocess.run([sys.executable, "-m", "calcat_git", "validate", str(git_mini), "--changed-since", "nope"],
                           capture_output=True, text=True, check=False)
     assert done.returncode == 1 and done.stderr.startswith("error: ") and "Traceback" not in done.stderr
+
+
+def validate_summary(root: Path) -> tuple[list[str], str]:
+    """The problem lines and the summary line (stderr when there are problems)."""
+    done = subprocess.run([sys.executable, "-m", "calcat_git", "validate", str(root)], capture_output=True,
+                          text=True, check=False)
+    assert "Traceback" not in done.stderr, done.stderr
+    lines = done.stdout.splitlines()
+    return (lines, done.stderr.strip()) if done.stderr.strip() else (lines[:-1], lines[-1])
+
+
+def test_full_validate_takes_unchanged_files_from_its_cache_and_still_finds_everything(git_mini: Path) -> None:
+    for n, change in enumerate([("calibration: Offset", "calibration: Ofset"), ("pdu: AGIPD_M3", "pdu: AGIPD_M33")]):
+        bad = git_mini / f"constants_index/MID_DET_AGIPD1M-1/2024/2024050{n + 2}T000000Z-bad.yaml"
+        bad.write_text((git_mini / BATCH).read_text().replace(*change))
+    commit_all(git_mini, "two bad batches", "2024-05-03T00:00:00Z")
+    (cold, cold_sum), (warm, warm_sum) = validate_summary(git_mini), validate_summary(git_mini)
+    assert cold == warm and len(cold) >= 2  # the same problems, in the same order
+    assert "not read again" not in cold_sum and "3 unchanged constants file(s) checked before" in warm_sum
+    assert cold_sum.split(";")[0] == warm_sum.split(";")[0]  # the same counts
+    edit(git_mini, BATCH, "dataset: /AGIPD_M3/Offset/0", "dataset: AGIPD_M3/Offset/0")  # not committed
+    changed, changed_sum = validate_summary(git_mini)
+    assert any(line.startswith(BATCH) and "[store-paths]" in line for line in changed)
+    assert "2 unchanged constants file(s)" in changed_sum
+    (git_mini / "registry/calibrations/Noise.yaml").unlink()  # the registry changed: nothing cached holds
+    after, after_sum = validate_summary(git_mini)
+    assert any("unknown calibration 'Noise'" in line for line in after), after
+    assert "not read again" not in after_sum

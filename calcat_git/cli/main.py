@@ -55,36 +55,44 @@ def validate(path: str, as_json: bool, list_checks: bool, skip: tuple[str, ...],
         for name, doc in all_check_names().items():
             click.echo(f"{name:20} {doc}")
         return
-    from calcat_git.catalog.catalog import Catalog
-
-    batches = None
-    if changed_since is not None:
-        from calcat_git.git.repo import GitRepo
-
-        batches = GitRepo(path).changed_in_worktree(changed_since, ["constants_index"])
-    catalog = Catalog.open(path, worktree=True, batches=batches)
-    problems = catalog.validate(skip)
-    reg = catalog.registry
-    counts = {
-        "detector_types": len(reg.detector_types), "detectors": len(reg.detectors),
-        "pdus": len(reg.pdus), "mappings": len(reg.mappings),
-        "constant_batches": len(reg.batches),
-        "ccvs": sum(len(b.constants) for b in reg.batches.values()),
-    }
+    problems, counts, note = _validate(path, skip, changed_since)
     if as_json:
         emit_json({"ok": not problems, "counts": counts, "problems": [p.to_dict() for p in problems]})
     else:
         for problem in problems:
             click.echo(str(problem))
         summary = ", ".join(f"{v} {k.replace('_', ' ')}" for k, v in counts.items())
-        if batches is not None:
-            unread = sum(1 for p in reg.paths if p.startswith("constants_index/") and p not in batches)
-            summary += f"; {unread} constants file(s) unchanged since {changed_since} not read"
+        summary += note
         files = len({p.file for p in problems})
         verdict = f"{len(problems)} problem(s) in {files} file(s)" if problems else "valid"
         click.echo(f"{verdict}: {summary}", err=bool(problems))
     if problems:
         sys.exit(1)
+
+
+def _validate(path: str, skip: tuple[str, ...], changed_since: str | None) -> tuple[Any, dict[str, int], str]:
+    """Problems, counts and a note on what was not read."""
+    from calcat_git.catalog.catalog import Catalog
+    from calcat_git.validation.incremental import validate_worktree
+
+    if changed_since is None:
+        problems, reg, cached_batches, cached_ccvs = validate_worktree(path, skip)
+        note = f"; {cached_batches} unchanged constants file(s) checked before, not read again" if cached_batches else ""
+    else:
+        from calcat_git.git.repo import GitRepo
+
+        batches = GitRepo(path).changed_in_worktree(changed_since, ["constants_index"])
+        catalog = Catalog.open(path, worktree=True, batches=batches)
+        problems, reg, cached_batches, cached_ccvs = catalog.validate(skip), catalog.registry, 0, 0
+        unread = sum(1 for p in reg.paths if p.startswith("constants_index/") and p not in batches)
+        note = f"; {unread} constants file(s) unchanged since {changed_since} not read"
+    counts = {
+        "detector_types": len(reg.detector_types), "detectors": len(reg.detectors),
+        "pdus": len(reg.pdus), "mappings": len(reg.mappings),
+        "constant_batches": len(reg.batches) + cached_batches,
+        "ccvs": sum(len(b.constants) for b in reg.batches.values()) + cached_ccvs,
+    }
+    return problems, counts, note
 
 
 @main.command()

@@ -138,6 +138,17 @@ def _symlink_problem(path: str) -> Problem:
     )
 
 
+def add_worktree_files(reg: Registry, root: str | os.PathLike[str], paths: Iterable[str]) -> None:
+    """Read and add the files at ``paths`` (listed already, e.g. with ``batches=()``)."""
+    for path in paths:
+        full = Path(root) / path
+        if full.is_symlink():
+            reg.load_problems.append(_symlink_problem(path))
+            continue
+        with open(full, "rb") as handle:
+            _add(reg, parse_file(path, handle.read(MAX_BYTES + 1)))
+
+
 def load_worktree(root: str | os.PathLike[str], batches: Container[str] | None = None) -> Registry:
     """Every file of the working tree at ``root``; with ``batches``, of the constants files
     only those (every registry file is read: the checks of a batch need them)."""

@@ -192,6 +192,23 @@ class GitRepo:
         new = self._git("ls-files", "--others", "--exclude-standard", "-z", "--", *paths, raw=True)
         return {p.decode("utf-8", "surrogateescape") for p in (bytes(changed) + b"\x00" + bytes(new)).split(b"\x00") if p}
 
+    def clean_blobs(self, paths: Iterable[str]) -> dict[str, str]:
+        """Path → blob of the files under ``paths`` whose working-tree content is exactly what
+        git's index holds (by git's stat cache: nothing is read); changed, conflicted and
+        untracked files are left out."""
+        paths = list(paths)
+        staged = self._git("ls-files", "--stage", "-z", "--", *paths, raw=True)
+        dirty = self._git("diff-files", "--name-only", "-z", "--", *paths, raw=True)
+        changed = {p for p in bytes(dirty).split(b"\x00") if p}
+        out = {}
+        for entry in bytes(staged).split(b"\x00"):
+            if entry:
+                meta, path = entry.split(b"\t", 1)
+                mode, blob, stage = meta.decode().split()
+                if stage == "0" and mode in REGULAR_FILE_MODES and path not in changed:
+                    out[path.decode("utf-8", "surrogateescape")] = blob
+        return out
+
     def blob_sizes(self, blobs: list[str]) -> list[int]:
         """Sizes of blobs from their headers, nothing read: one ``git cat-file --batch-check``."""
         if not blobs:
