@@ -32,9 +32,9 @@ demo: $(STAMP)
 	$(BIN)/calcat-git verify-store
 	$(BIN)/calcat-git lookup MID_DET_AGIPD1M-1 --event-at 2024-03-01T00:00:00Z --calibration Offset \
 		--condition "Sensor Bias Voltage=300" --condition "Memory cells=202" --condition "Acquisition rate=1.1" \
-		--condition "Gain setting=0" --condition "Pixels X=512" --condition "Pixels Y=128"
-	@echo "== replay the catalog's history with historical commit times: snapshot vs validity"
-	$(BIN)/python -m calcat_git.demo
+		--condition "Gain setting=0" --condition "Gain mode=0"
+	@echo "== replay the catalog's history with historical commit times into .demo/catalog: snapshot vs validity"
+	$(BIN)/python -m calcat_git.demo --out .demo/catalog
 
 lint: $(TEST_STAMP)
 	$(BIN)/ruff check calcat_git tests
