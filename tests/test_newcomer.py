@@ -3,6 +3,7 @@ short results, the demo's replay kept in a named place)."""
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 from pathlib import Path
@@ -83,3 +84,88 @@ def test_demo_replay_is_kept_and_reused(tmp_path: Path) -> None:
     (tmp_path / "other").mkdir()
     refused = subprocess.run([*run[:-1], str(tmp_path / "other")], capture_output=True, text=True, check=False)
     assert refused.returncode != 0 and "is not a demo replay" in refused.stderr
+
+
+# --- one-step edits and what reviewers read of them --------------------------------------------------------------
+
+from . import test_review  # noqa: E402
+from .helpers import commit_all, edit, git  # noqa: E402
+from .test_review import MID, SPB, cli, found  # noqa: E402
+
+pr = test_review.pr  # the fixture: the mini catalog on main with a branch 'pr' checked out
+
+
+def test_swap_moves_a_pdu_and_empties_its_old_slot_on_a_new_branch(pr: Path) -> None:
+    before = (pr / SPB).read_text()
+    out = cli(pr, "swap", "MID_DET_AGIPD1M-1", "Q1M1=AGIPD_M5", "--from", "2024-06-01T10:00:00+02:00",
+              "--reason", "M5 from SPB replaces the empty Q1M1", "--branch", "mid-q1m1")
+    assert out.returncode == 0, out.stderr
+    assert git(pr, "branch", "--show-current") == "mid-q1m1" and "committed" in out.stdout
+    assert (pr / MID).read_text().endswith('''      AGIPD00: null
+  - from: "2024-06-01T08:00:00Z"
+    reason: M5 from SPB replaces the empty Q1M1
+    modules:
+      AGIPD00: AGIPD_M5
+''')
+    assert (pr / SPB).read_text() == before + '''  - from: "2024-06-01T08:00:00Z"
+    reason: 'AGIPD_M5 to MID_DET_AGIPD1M-1: M5 from SPB replaces the empty Q1M1'
+    modules:
+      AGIPD01: null
+'''
+    assert git(pr, "status", "--porcelain") == ""
+    assert cli(pr, "check", "--base", "main").returncode == 0
+
+
+def test_swap_within_a_detector_and_refusals_leave_nothing(pr: Path) -> None:
+    out = cli(pr, "swap", "MID_DET_AGIPD1M-1", "AGIPD00=AGIPD_M3", "--from", "2024-06-01T00:00:00Z", "--reason", "r")
+    assert out.returncode == 0, out.stderr
+    assert (pr / MID).read_text().endswith("      AGIPD00: AGIPD_M3\n      AGIPD01: null\n")  # M3 left Q1M2
+    git(pr, "checkout", "-q", "--", ".")
+    early = cli(pr, "swap", "MID_DET_AGIPD1M-1", "AGIPD00=AGIPD_M3", "--from", "2023-06-01T00:00:00Z", "--reason", "r")
+    assert early.returncode == 1 and "correction: <why>" in early.stderr
+    clash = cli(pr, "swap", "MID_DET_AGIPD1M-1", "AGIPD00=AGIPD_M4", "--from", "2024-06-01T00:00:00Z", "--reason", "r",
+                "--branch", "x")
+    assert clash.returncode == 0  # M4 leaves SPB's AGIPD00 … which M1 took in 2024-02: M4 sits nowhere then
+    git(pr, "switch", "-q", "pr")
+    bad = cli(pr, "swap", "MID_DET_AGIPD1M-1", "Q9M9=AGIPD_M4", "--from", "2024-06-01T00:00:00Z", "--reason", "r")
+    assert bad.returncode == 1 and "has no module 'Q9M9'" in bad.stderr
+    assert git(pr, "status", "--porcelain") == ""
+
+
+def test_add_pdu_writes_the_template_and_refuses_a_taken_uuid(pr: Path) -> None:
+    taken = cli(pr, "add-pdu", "AGIPD_M9", "--type", "AGIPD-Type", "--uuid", "100005")
+    assert taken.returncode == 1 and "uuid 100005 is already AGIPD_M5's" in taken.stderr
+    out = cli(pr, "add-pdu", "AGIPD_M9", "--type", "AGIPD-Type", "--uuid", "100009", "--commit")
+    assert out.returncode == 0, out.stderr
+    assert (pr / "registry/pdus/AGIPD-Type/AGIPD_M9.yaml").read_text() == (
+        "physical_name: AGIPD_M9\ndetector_type: AGIPD-Type\nuuid: 100009\nstatus: active\n")
+    assert cli(pr, "swap", "MID_DET_AGIPD1M-1", "AGIPD00=AGIPD_M9", "--from", "2024-06-01T00:00:00Z",
+               "--reason", "new", "--commit").returncode == 0
+    assert cli(pr, "check", "--base", "main").returncode == 0
+
+
+def test_diff_names_exactly_the_slots_a_correction_changes(pr: Path) -> None:
+    edit(pr, MID, "    reason: initial installation\n", "    reason: initial installation\n"
+         "    correction: Q1M2 was installed later\n")
+    edit(pr, MID, "      AGIPD01: AGIPD_M2\n", "      AGIPD01: null\n")
+    commit_all(pr, "correct", "2024-05-13T08:00:00Z")
+    data = json.loads(cli(pr, "diff", "main", "--format", "json").stdout)
+    assert data["mappings"] == {"MID_DET_AGIPD1M-1": [
+        "AGIPD01: AGIPD_M2 → (empty) from 2019-03-01 00:00 UTC until 2023-05-10 06:00 UTC, backdated 1900 days "
+        "8 hours: RAW data taken then will now have no PDU in AGIPD01 (correction: Q1M2 was installed later)"]}
+
+
+def test_moving_a_past_from_needs_a_correction_and_backdating_reads_the_same(pr: Path) -> None:
+    edit(pr, MID, '"2024-01-01T00:00:00Z"', '"2023-12-01T00:00:00Z"')
+    refused = found(pr)
+    assert any("removed or its `from` moved" in p and "`correction: <why>`" in p for p in refused)
+    edit(pr, MID, "    reason: Q1M1 sent to SPB\n", "    reason: Q1M1 sent to SPB\n    correction: it left in December\n")
+    fixed = found(pr, "2024-05-13T20:00:00Z")
+    assert [p for p in fixed if "[mapping-history]" in p and "error" not in p] == fixed and len(fixed) == 1
+    assert "past change corrected (it left in December)" in fixed[0]
+    # a new, late change: `check` and `diff` say how late in the same words
+    edit(pr, MID, "      AGIPD00: null\n", '      AGIPD00: null\n  - from: "2024-05-10T00:00:00Z"\n    reason: back\n'
+         "    modules:\n      AGIPD00: AGIPD_M4\n")
+    late = found(pr, "2024-05-13T20:00:00Z")
+    assert any("backdated by 3 days 20 hours:" in p for p in late)
+    assert "backdated 3 days 20 hours: RAW data" in cli(pr, "diff", "main").stdout
