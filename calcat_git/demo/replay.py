@@ -23,7 +23,7 @@ import yaml
 from calcat_git.catalog.catalog import Catalog
 from calcat_git.files.loading import load_worktree
 from calcat_git.model.mapping import Mapping
-from calcat_git.timeutil import format_timestamp, parse_timestamp
+from calcat_git.timeutil import format_span, format_timestamp, parse_timestamp
 
 LATE_DETECTOR = "HED_DET_AGIPD500K2G"
 LATE_FROM = "2025-02-04T23:00:00Z"
@@ -121,7 +121,7 @@ def show(repo: Path, recorded_at: datetime) -> None:
     for entry in catalog.history(LATE_DETECTOR):
         if entry.backdated:
             print(f"  history marks it: from {format_timestamp(entry.valid_from)} committed "
-                  f"{format_timestamp(entry.committed_at)} (BACKDATED by {entry.backdated_by})")
+                  f"{format_timestamp(entry.committed_at)} (BACKDATED by {format_span(entry.backdated_by)})")
     stamp = format_timestamp(event)
     print(f"\nTry it (README, \"Two clocks\"): source .venv/bin/activate, then\n"
           f"  calcat-git mapping {LATE_DETECTOR} --repo {repo} --at {stamp}\n"
