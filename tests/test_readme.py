@@ -94,23 +94,21 @@ def _examples() -> list[Any]:
 EXAMPLES = _examples()
 
 
-def _fenced_blocks() -> list[tuple[int, str, str]]:
-    """(line, language, text before) of every fenced block of the README."""
-    text = README.read_text("utf-8")
-    out, fence, start = [], None, 0
-    for number, line in enumerate(text.splitlines(), 1):
+def _fenced_blocks() -> list[tuple[int, str]]:
+    """(line, language) of every fenced block of the README."""
+    out, fence = [], None
+    for number, line in enumerate(README.read_text("utf-8").splitlines(), 1):
         opened = re.match(r"^\s*(```+|~~~+)\s*([\w+-]*)", line)
         if fence is None and opened:
-            fence, start = opened.group(1), number
-            before = text.splitlines()[max(0, number - 3):number - 1]
-            out.append((number, opened.group(2), "\n".join(before)))
+            fence = opened.group(1)
+            out.append((number, opened.group(2)))
         elif fence is not None and line.strip().startswith(fence):
             fence = None
     return out
 
 
 def test_every_block_is_run_or_marked() -> None:
-    for line, language, _ in _fenced_blocks():
+    for line, language in _fenced_blocks():
         assert language in RUN | NOT_RUN, (
             f"README line {line}: a ```{language or '(no language)'} block: write sh, console or python so it runs "
             f"(or mark it <!-- skip: next \"why\" -->), or text/yaml/json if it is not a command")
