@@ -169,3 +169,26 @@ def test_moving_a_past_from_needs_a_correction_and_backdating_reads_the_same(pr:
     late = found(pr, "2024-05-13T20:00:00Z")
     assert any("backdated by 3 days 20 hours:" in p for p in late)
     assert "backdated 3 days 20 hours: RAW data" in cli(pr, "diff", "main").stdout
+
+
+# --- the site: plain mkdocs on a fresh clone; site build says where ----------------------------------------------
+
+def test_plain_mkdocs_build_works_on_a_fresh_clone(mini: Path, tmp_path: Path) -> None:
+    import shutil
+
+    config = (REPO_ROOT / "mkdocs.yml").read_text()
+    (mini / "mkdocs.yml").write_text(config.replace("calcat_git/mkdocs_hook.py", "hooks/mkdocs_hook.py"))
+    shutil.copytree(REPO_ROOT / "site", mini / "site")
+    (mini / "hooks").mkdir()  # not calcat_git/: that would hide the installed package
+    shutil.copy2(REPO_ROOT / "calcat_git" / "mkdocs_hook.py", mini / "hooks" / "mkdocs_hook.py")
+    git(mini, "init", "-q", "-b", "main")
+    commit_all(mini, "catalog", "2024-05-02T00:00:00Z")
+    assert not (mini / ".site-src").exists()
+    done = subprocess.run([sys.executable, "-m", "mkdocs", "build", "--strict"], cwd=mini, capture_output=True,
+                          text=True, check=False)
+    assert done.returncode == 0, done.stderr
+    assert (mini / ".site-build" / "catalog" / "index.html").is_file()
+    assert (mini / ".site-build" / "guide" / "cli.html").is_file()
+    out = subprocess.run([sys.executable, "-m", "calcat_git", "site", "build", "--repo", str(mini), "--out",
+                          str(tmp_path / "html")], capture_output=True, text=True, check=True).stdout
+    assert f"in {tmp_path / 'html'} (open {tmp_path / 'html' / 'index.html'}" in out
