@@ -192,3 +192,18 @@ def test_plain_mkdocs_build_works_on_a_fresh_clone(mini: Path, tmp_path: Path) -
     out = subprocess.run([sys.executable, "-m", "calcat_git", "site", "build", "--repo", str(mini), "--out",
                           str(tmp_path / "html")], capture_output=True, text=True, check=True).stdout
     assert f"in {tmp_path / 'html'} (open {tmp_path / 'html' / 'index.html'}" in out
+
+
+def test_missing_browser_says_what_to_do(monkeypatch: pytest.MonkeyPatch) -> None:
+    from .helpers import require_chromium
+
+    monkeypatch.setenv("CALCAT_GIT_SKIP_BROWSER", "1")
+    with pytest.raises(pytest.skip.Exception, match="sudo apt-get install chromium"):
+        require_chromium()
+    monkeypatch.delenv("CALCAT_GIT_SKIP_BROWSER")
+    monkeypatch.setattr("tests.helpers.CHROMIUM", "/nonexistent/chromium")
+    with pytest.raises(pytest.fail.Exception, match="CALCAT_GIT_SKIP_BROWSER=1 to skip"):
+        require_chromium()
+    hint = subprocess.run(["make", "-s", "chromium"], cwd=REPO_ROOT, capture_output=True, text=True, check=False,
+                          env={**__import__("os").environ, "CALCAT_GIT_SKIP_BROWSER": "1"})
+    assert hint.returncode == 0 and "needs Python >= 3.11, git and Debian's chromium" in hint.stdout
