@@ -207,3 +207,43 @@ def test_missing_browser_says_what_to_do(monkeypatch: pytest.MonkeyPatch) -> Non
     hint = subprocess.run(["make", "-s", "chromium"], cwd=REPO_ROOT, capture_output=True, text=True, check=False,
                           env={**__import__("os").environ, "CALCAT_GIT_SKIP_BROWSER": "1"})
     assert hint.returncode == 0 and "needs Python >= 3.11, git and Debian's chromium" in hint.stdout
+
+
+# --- where a name is, where a catalog is ---------------------------------------------------------------------------
+
+def test_a_name_only_on_the_checked_out_branch_or_working_tree_is_pointed_at(git_mini: Path) -> None:
+    git(git_mini, "switch", "-q", "-c", "feature")
+    pdu = git_mini / "registry/pdus/AGIPD-Type/AGIPD_M9.yaml"
+    pdu.write_text("physical_name: AGIPD_M9\ndetector_type: AGIPD-Type\nuuid: 100009\nstatus: active\n")
+    runner = CliRunner()
+    local = runner.invoke(main, ["history", "AGIPD_M9", "--repo", str(git_mini)])
+    assert local.exit_code == 1 and "exists in the working tree" in local.output and "--worktree" in local.output
+    commit_all(git_mini, "add M9", "2024-05-03T00:00:00Z")
+    on_branch = runner.invoke(main, ["history", "AGIPD_M9", "--repo", str(git_mini)])
+    assert on_branch.exit_code == 1 and "exists on the checked-out branch 'feature'" in on_branch.output
+    assert "pass --branch feature" in on_branch.output
+    assert runner.invoke(main, ["history", "AGIPD_M9", "--repo", str(git_mini), "--branch", "feature"]).exit_code == 0
+
+
+def test_outside_a_catalog_the_error_names_repo(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    runner = CliRunner()
+    nowhere = runner.invoke(main, ["mapping", "MID_DET_AGIPD1M-1", "--repo", str(tmp_path)])
+    assert nowhere.exit_code == 1 and "is not in a git repository" in nowhere.output and "--repo" in nowhere.output
+    git(tmp_path, "init", "-q", "-b", "main")
+    (tmp_path / "x.txt").write_text("x")
+    commit_all(tmp_path, "unrelated", "2024-05-03T00:00:00Z")
+    for args in (["mapping", "MID_DET_AGIPD1M-1"], ["lookup", "MID_DET_AGIPD1M-1"], ["serve", "--port", "0"]):
+        out = runner.invoke(main, [*args, "--repo", str(tmp_path)])
+        assert out.exit_code == 1 and "is a git repository but not a calcat-git catalog" in out.output, args
+
+
+def test_serve_gives_absolute_report_paths_for_a_relative_store(git_mini: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from .test_serve import Server, stop_server
+
+    monkeypatch.chdir(git_mini)  # as a user runs it: `calcat-git serve --store ../store` from the catalog
+    server = Server(git_mini, "--store", "../store")
+    try:
+        report = server.ok("reports/3757")
+    finally:
+        stop_server(server.proc)
+    assert report["file_path"] == str((git_mini.parent / "store").resolve() / "xfel/reports/MID/AGIPD/dark_r0012.pdf")
