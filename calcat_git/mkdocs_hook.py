@@ -11,6 +11,7 @@ build`` generates first and sets CALCAT_GIT_SITE_READY=1, so the hook only point
 
 from __future__ import annotations
 
+import contextlib
 import os
 from pathlib import Path
 from typing import Any
@@ -30,3 +31,13 @@ def on_config(config: Any) -> Any:
         prepare(root, docs, os.environ.get("CALCAT_GIT_SITE_AT"), pages={"guide/cli.md": cli_page})
     config["docs_dir"] = str(docs)
     return config
+
+
+def on_serve(server: Any, config: Any, builder: Any) -> Any:
+    """``mkdocs serve`` rebuilds when the hand-written pages change, not when the hook
+    regenerates .site-src/ (which would rebuild forever)."""
+    root = Path(config.config_file_path).parent
+    with contextlib.suppress(KeyError):  # watched only when serve read docs_dir after on_config
+        server.unwatch(config.docs_dir)
+    server.watch(str(root / "site"))
+    return server

@@ -247,3 +247,12 @@ def test_serve_gives_absolute_report_paths_for_a_relative_store(git_mini: Path, 
     finally:
         stop_server(server.proc)
     assert report["file_path"] == str((git_mini.parent / "store").resolve() / "xfel/reports/MID/AGIPD/dark_r0012.pdf")
+
+
+def test_a_complete_demo_store_is_not_rewritten(demo_store: Path) -> None:
+    from calcat_git.demo.constants import generate
+
+    before = {p: p.stat().st_mtime_ns for p in demo_store.rglob("*") if p.is_file()}
+    assert generate(REPO_ROOT, demo_store) == 1984
+    assert {p: p.stat().st_mtime_ns for p in demo_store.rglob("*") if p.is_file()} == before
+    assert not list(demo_store.glob(".demo-scratch*"))

@@ -12,6 +12,7 @@ import os
 import re
 import shutil
 import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -29,9 +30,8 @@ WORKSPACE: dict[str, Path] = {}
 
 def _env() -> dict[str, str]:
     """As after `source .venv/bin/activate`, with a fixed git identity."""
-    root = WORKSPACE["root"]
-    return {**os.environ, "PATH": f"{root / '.venv' / 'bin'}{os.pathsep}{os.environ['PATH']}",
-            "VIRTUAL_ENV": str(root / ".venv"), "COLUMNS": "200", "GIT_AUTHOR_NAME": "Ada Expert",
+    return {**os.environ, "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}",
+            "VIRTUAL_ENV": sys.prefix, "COLUMNS": "200", "GIT_AUTHOR_NAME": "Ada Expert",
             "GIT_AUTHOR_EMAIL": "ada@example.org", "GIT_COMMITTER_NAME": "Ada Expert",
             "GIT_COMMITTER_EMAIL": "ada@example.org"}
 
@@ -128,13 +128,13 @@ def workspace(tmp_path_factory: pytest.TempPathFactory, demo_store: Path) -> Pat
                             capture_output=True, text=True, check=True).stdout.split("\0")
     for rel in filter(None, listed):
         source = REPO_ROOT / rel
-        if source.is_file():
+        if source.is_file() and rel != "Makefile":  # `make` here would reinstall the shared .venv from this copy
             (root / rel).parent.mkdir(parents=True, exist_ok=True)
             shutil.copy2(source, root / rel)
     WORKSPACE["root"] = root
     for args in (["init", "-q", "-b", "main"], ["add", "-A"], ["commit", "-q", "-m", "the catalog"]):
         subprocess.run(["git", *args], cwd=root, env=_env(), check=True, capture_output=True)
-    (root / ".venv").symlink_to(REPO_ROOT / ".venv")
+    (root / ".venv").symlink_to(sys.prefix)  # the environment running the tests
     (root / ".store").symlink_to(demo_store)
     ensure_replay(root, root / DEFAULT_OUT)
     return root

@@ -79,13 +79,14 @@ def _run_lookup(detector: str, event_at: datetime, snapshot_at: datetime | str |
                 conditions: tuple[str, ...], strategy: str, include_bad: bool, repo: str, branch: str | None,
                 worktree: bool) -> tuple[Any, Any, dict[str, dict[str, float | str]]]:
     from calcat_git.catalog.catalog import Catalog
-    from calcat_git.lookup.engine import Engine
+    from calcat_git.lookup.engine import Engine, check_calibrations
 
     given = _split_conditions(conditions)  # malformed NAME=VALUE fails before a catalog is opened
     catalog = Catalog.open(repo, branch=branch, worktree=worktree)
     if snapshot_at is not None:
         catalog = catalog.at(snapshot_at)
     dtype = catalog.detector_type(catalog.detector(detector).detector_type)
+    check_calibrations(dtype, list(calibrations))  # a misspelt calibration first, then the conditions
     asked = asked_from_cli(dtype, given, list(calibrations) or list(dtype.calibrations))
     engine = Engine(catalog)
     return engine, engine.run(detector, asked, event_at, strategy, include_bad), asked

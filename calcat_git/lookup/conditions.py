@@ -19,7 +19,7 @@ import typing
 from dataclasses import MISSING, dataclass, fields
 from typing import Any, ClassVar
 
-from calcat_git.errors import InvalidInputError
+from calcat_git.errors import InvalidInputError, closest_names
 
 REQUIRED: Any = MISSING  # ParameterInfo.default of a parameter that has none
 
@@ -131,7 +131,7 @@ class ConditionsBase:
         for name, text in given.items():
             info = infos.get(re.sub(r"[\s_]+", "_", name.strip().lower()))
             if info is None:
-                problems.append(f"unknown {name!r}")
+                problems.append(f"unknown {name!r}{closest_names(name, [i.spelling for i in infos.values()])}")
                 continue
             seen.add(info.field)
             try:
