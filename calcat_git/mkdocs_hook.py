@@ -1,24 +1,43 @@
-"""The thin mkdocs hook: generate the catalog pages before mkdocs reads its docs_dir.
+"""The thin mkdocs hook: plain ``mkdocs build`` and ``mkdocs serve`` work on a fresh clone.
 
-``calcat-git site build`` generates first and sets CALCAT_GIT_SITE_READY=1, so the hook
-does nothing then; a plain ``mkdocs build`` gets the newest commit (or
-CALCAT_GIT_SITE_AT=<time|sha>).
+``mkdocs.yml`` names the hand-written pages (``site/``) as ``docs_dir``, which a fresh
+clone has. Once the configuration is read, this hook generates the catalog pages with
+those hand-written pages into ``.site-src/`` (from the newest commit, or
+``CALCAT_GIT_SITE_AT=<time|sha>``) and points ``docs_dir`` there, so mkdocs builds them;
+``mkdocs serve`` watches ``site/`` and regenerates on each rebuild. ``calcat-git site
+build`` generates first and sets CALCAT_GIT_SITE_READY=1, so the hook only points
+``docs_dir`` at what was generated.
 """
 
 from __future__ import annotations
 
+import contextlib
 import os
 from pathlib import Path
 from typing import Any
 
+GENERATED = ".site-src"
+
 
 def on_config(config: Any) -> Any:
+    root = Path(config.config_file_path).parent
+    docs = root / GENERATED
     if os.environ.get("CALCAT_GIT_SITE_READY") != "1":
         from calcat_git.cli.common import reference
         from calcat_git.cli.main import main
         from calcat_git.site.build import prepare
 
-        root = Path(config.config_file_path).parent
         cli_page = "# CLI reference\n\n" + reference(main) + "\n"
-        prepare(root, Path(config.docs_dir), os.environ.get("CALCAT_GIT_SITE_AT"), pages={"guide/cli.md": cli_page})
+        prepare(root, docs, os.environ.get("CALCAT_GIT_SITE_AT"), pages={"guide/cli.md": cli_page})
+    config["docs_dir"] = str(docs)
     return config
+
+
+def on_serve(server: Any, config: Any, builder: Any) -> Any:
+    """``mkdocs serve`` rebuilds when the hand-written pages change, not when the hook
+    regenerates .site-src/ (which would rebuild forever)."""
+    root = Path(config.config_file_path).parent
+    with contextlib.suppress(KeyError):  # watched only when serve read docs_dir after on_config
+        server.unwatch(config.docs_dir)
+    server.watch(str(root / "site"))
+    return server

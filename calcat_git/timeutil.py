@@ -113,3 +113,13 @@ def parse_facility_time(text: str, zone: str | tzinfo = FACILITY_ZONE, what: str
     strict (:func:`parse_timestamp`).
     """
     return _parse(text, what, facility_zone(zone) if isinstance(zone, str) else zone)
+
+
+def format_span(delta: timedelta) -> str:
+    """How long, in the same words everywhere (`check`, `diff`, `history`): whole days and
+    hours, rounded down ("936 days 10 hours", "3 days", "5 hours")."""
+    hours = int(delta.total_seconds() // 3600)
+    days, hours = divmod(hours, 24)
+    if days == 0:
+        return f"{hours} hour{'s' if hours != 1 else ''}"
+    return f"{days} day{'s' if days != 1 else ''}" + (f" {hours} hour{'s' if hours != 1 else ''}" if hours else "")

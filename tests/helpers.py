@@ -59,3 +59,21 @@ SWAP = '''  - from: "2023-05-10T08:00:00+02:00"
     modules:
       AGIPD01: AGIPD_M3
 '''
+
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_HINT = ("the browser tests need Debian's chromium at /usr/bin/chromium (Playwright never downloads one): "
+                 "`make test` installs it when run as root; otherwise `sudo apt-get install chromium` once, or "
+                 "CALCAT_GIT_SKIP_BROWSER=1 to skip these tests")
+
+
+def require_chromium() -> None:
+    """Skip (CALCAT_GIT_SKIP_BROWSER=1) or fail with what to do when the browser is missing."""
+    import os
+
+    import pytest
+
+    if os.environ.get("CALCAT_GIT_SKIP_BROWSER") == "1":
+        pytest.skip(f"CALCAT_GIT_SKIP_BROWSER=1: {CHROMIUM_HINT}")
+    if not Path(CHROMIUM).exists():
+        pytest.fail(f"chromium is missing: {CHROMIUM_HINT}")

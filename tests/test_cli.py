@@ -77,7 +77,7 @@ def test_embedded_real_fact() -> None:
     (["mapping", "SPB_DET_AGIPD1M-1", "--at", "07.01.2020"], "error: malformed --at time '07.01.2020'"),
     (["schema", "pdus"], "error: no schema kind 'pdus' (did you mean pdu?)"),
     (["validate", "--skip", "one-slt"], "error: no check named 'one-slt' (did you mean one-slot?)"),
-    (["mapping", "X", "--repo", "/nonexistent"], "error: /nonexistent is not a git repository"),
+    (["mapping", "X", "--repo", "/nonexistent"], "error: /nonexistent is not in a git repository, so not a calcat-git catalog"),
     (["mapping", "X", "--repo", "/nonexistent", "--worktree"], "error: /nonexistent has no registry/ folder"),
 ])
 def test_errors_are_one_line_exit_1(args: list[str], message: str) -> None:

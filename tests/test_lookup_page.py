@@ -15,6 +15,7 @@ import pytest
 from calcat_git import Catalog
 from calcat_git.lookup.engine import Engine
 
+from .helpers import require_chromium
 from .test_site_browser import ARGS, CHROMIUM, serve
 
 
@@ -30,6 +31,7 @@ def synthetic_site(synthetic: Path, tmp_path_factory: pytest.TempPathFactory) ->
 
 
 def test_lookup_page_equals_python_api(synthetic_site: tuple[Path, Path]) -> None:
+    require_chromium()
     from playwright.sync_api import sync_playwright
 
     repo, out = synthetic_site

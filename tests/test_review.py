@@ -67,7 +67,7 @@ def test_clean_change_passes(pr: Path) -> None:
      "from 2023-05-10T06:00:00Z until 2024-01-01T00:00:00Z [mapping-history]"),
     (MID, "AGIPD00: null", "AGIPD00: null\n  - from: \"2024-05-10T08:00:00Z\"\n    reason: M3 back to M2\n"
      "    modules:\n      AGIPD01: AGIPD_M2",
-     f"{MID}:16: changes.3.from: warning: backdated by 2 days, 0:00:00: re-maps RAW data taken from "
+     f"{MID}:16: changes.3.from: warning: backdated by 2 days: re-maps RAW data taken from "
      "2024-05-10T08:00:00Z until 2024-05-12T08:00:00Z [backdated]"),
     ("registry/detectors/MID_DET_AGIPD1M-1.yaml", '"@xfel/agipd-experts"', '"@xfel/mid-experts"',
      "CODEOWNERS:1: CODEOWNERS is out of date: run `calcat-git codeowners` and commit it [codeowners]"),
@@ -97,8 +97,8 @@ def test_removals(pr: Path) -> None:
            "false instead [append-only]" in problems
     assert "registry/pdus/AGIPD-Type/AGIPD_M2.yaml:1: PDU AGIPD_M2 was mapped (MID_DET_AGIPD1M-1/AGIPD01 from " \
            "2019-03-01T00:00:00Z): set status: retired instead of deleting it [pdu-kept]" in problems
-    assert f"{MID}:2: changes: past change from 2024-01-01T00:00:00Z (base changes.2) removed: add a new change " \
-           "instead [mapping-history]" in problems
+    assert f"{MID}:2: changes: past change from 2024-01-01T00:00:00Z (base changes.2) removed or its `from` moved: add " \
+           "a new change instead; to fix a wrong `from`, edit it and add `correction: <why>` to it [mapping-history]" in problems
 
 
 def test_move_that_forgets_the_old_slot_names_both_places(pr: Path) -> None:

@@ -11,9 +11,9 @@ from pathlib import Path
 
 import pytest
 
+from .helpers import CHROMIUM, require_chromium
 from .test_site import built  # noqa: F401  (fixture)
 
-CHROMIUM = "/usr/bin/chromium"
 ARGS = ["--no-sandbox", "--disable-background-networking", "--disable-component-update", "--disable-gpu",
         "--no-first-run", "--disable-sync"]
 
@@ -41,8 +41,7 @@ def served(built: Path) -> Iterator[str]:  # noqa: F811
 
 
 def test_browse_detector_timeline_pdu_and_search(served: str, tmp_path: Path) -> None:
-    if not Path(CHROMIUM).exists():
-        pytest.fail("Debian chromium is missing: `make test` installs it (apt-get install chromium)")
+    require_chromium()
     from playwright.sync_api import expect, sync_playwright
 
     errors: list[str] = []
@@ -96,6 +95,7 @@ def test_browse_detector_timeline_pdu_and_search(served: str, tmp_path: Path) ->
 
 
 def test_pages_work_from_file_urls(built: Path) -> None:  # noqa: F811
+    require_chromium()
     from playwright.sync_api import expect, sync_playwright
 
     errors: list[str] = []

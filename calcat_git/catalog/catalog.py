@@ -37,6 +37,12 @@ def _get(table: dict[str, T], kind: str, name: str) -> T:
         ) from None
 
 
+def _check_catalog(repo: GitRepo, rev: str, root: Path) -> None:
+    if not repo.has_path(rev, "registry"):
+        raise RepositoryError(f"{root.resolve()} is a git repository but not a calcat-git catalog: {rev} has no "
+                              "registry/ folder; pass --repo PATH (the folder holding registry/)")
+
+
 class Catalog:
     """One state of a catalog repository: a snapshot (commit) or the working tree.
 
@@ -73,14 +79,43 @@ class Catalog:
                     "(the folder holding registry/ and constants_index/)"
                 )
             return cls(root, registry=load_worktree(root, batches))
-        repo = GitRepo(root)
-        rev = repo.resolve_branch(branch)
+        repo, rev = cls.locate(root, branch)
         if index:
             idx = Index.open(repo, rev)
             seq, commit = idx.latest()
             return cls(root, repo=repo, index=idx, commit=commit, seq=seq, rev=rev)
         timeline = Timeline(repo.first_parent_log(rev))
         return cls(root, repo=repo, timeline=timeline, commit=timeline.commits[-1], rev=rev)
+
+    @staticmethod
+    def locate(root: Path, branch: str | None = None, check: bool = False) -> tuple[GitRepo, str]:
+        """The git repository at ``root`` and the revision to read: outside a git repository
+        say so and name --repo; with ``check``, also in one whose revision has no registry/
+        (look-ups check that only when a name is not found, so a cold look-up runs no git)."""
+        try:
+            repo = GitRepo(root)
+        except RepositoryError as exc:
+            raise RepositoryError(f"{root.resolve()} is not in a git repository, so not a calcat-git catalog: run "
+                                  "inside one or pass --repo PATH (the folder holding registry/)") from exc
+        rev = repo.resolve_branch(branch)
+        if check:
+            _check_catalog(repo, rev, root)
+        return repo, rev
+
+    def _elsewhere(self, name: str) -> str:
+        """Where else ``name`` exists when this catalog does not have it: on the checked-out
+        branch (if another is read) or in the working tree, as a hint naming the option."""
+        if self._repo is None:
+            return ""
+        _check_catalog(self._repo, self._rev, self.root)
+        current = self._repo.current_branch()
+        if current and current != self._rev and any(
+                f.endswith(f"/{name}.yaml") for f in self._repo.list_files(current, ["registry"])):
+            return (f"; it exists on the checked-out branch {current!r}, and {self._rev} is read by default: "
+                    f"pass --branch {current}")
+        if any((self.root / "registry").glob(f"**/{name}.yaml")):
+            return f"; it exists in the working tree (not committed on {self._rev}): pass --worktree, or commit it"
+        return ""
 
     @staticmethod
     def from_site(url_or_path: str | os.PathLike[str]) -> SiteCatalog:
@@ -169,7 +204,8 @@ class Catalog:
         self._git()  # a working tree has no history: say so first
         detectors, pdus = self.names("detector"), self.names("pdu")
         if name not in detectors and name not in pdus:
-            raise NotFoundError(f"{name!r} is neither a detector nor a PDU{closest_names(name, detectors + pdus)}")
+            raise NotFoundError(f"{name!r} is neither a detector nor a PDU{closest_names(name, detectors + pdus)}"
+                                f"{self._elsewhere(name)}")
         entries = self.mapping_history(grace)
         if name in detectors:
             return [e for e in entries if e.detector == name]
@@ -198,7 +234,8 @@ class Catalog:
             if record is not None:
                 return record
             known = found[0].names(kind, found[1])
-            raise NotFoundError(f"unknown {kind.replace('_', ' ')} {name!r}{closest_names(name, known)}")
+            raise NotFoundError(f"unknown {kind.replace('_', ' ')} {name!r}{closest_names(name, known)}"
+                                f"{self._elsewhere(name)}")
         return _get(getattr(self.registry, table), kind.replace("_", " "), name)  # type: ignore[no-any-return]
 
     def names(self, kind: str) -> list[str]:

@@ -33,47 +33,61 @@ def _lookup_options(func: Any) -> Any:
     return func
 
 
-def _parse_conditions(pairs: tuple[str, ...]) -> dict[str, float | str]:
+def _split_conditions(pairs: tuple[str, ...]) -> dict[str, str]:
     from calcat_git.errors import InvalidInputError
 
-    out: dict[str, float | str] = {}
+    out: dict[str, str] = {}
     for pair in pairs:
         name, sep, value = pair.partition("=")
         if not sep or not name.strip():
             raise InvalidInputError(f"--condition {pair!r} is not NAME=VALUE, e.g. 'Memory cells=352'")
-        try:
-            out[name.strip()] = float(value)
-        except ValueError:
-            out[name.strip()] = value.strip()
+        out[name.strip()] = value.strip()
     return out
 
 
-def _check_parameters(names: list[str], dtype: Any) -> None:
-    """Every --condition NAME must be a parameter spelling of the detector type."""
+def _asked_without_class(given: dict[str, str], dtype: Any, calibrations: list[str]) -> dict[str, dict[str, float | str]]:
+    """A detector type without a conditions class: the given parameters, all of them asked of
+    every calibration (numbers where they read as numbers); unknown names all named at once."""
     from calcat_git.errors import NotFoundError, closest_names
 
-    for name in names:
-        if name not in dtype.parameters:
-            hint = closest_names(name, list(dtype.parameters)) or f" (it has {', '.join(dtype.parameters)})"
-            raise NotFoundError(f"--condition {name!r} is not a parameter of {dtype.identifier}{hint}")
+    unknown = [n for n in given if n not in dtype.parameters]
+    if unknown:
+        hints = "; ".join(f"{n!r}{closest_names(n, list(dtype.parameters))}" for n in unknown)
+        raise NotFoundError(f"--condition: not parameters of {dtype.identifier}: {hints} "
+                            f"(it has {', '.join(dtype.parameters)})")
+    values: dict[str, float | str] = {}
+    for name, text in given.items():
+        try:
+            values[name] = float(text)
+        except ValueError:
+            values[name] = text
+    return dict.fromkeys(calibrations, values)
+
+
+def asked_from_cli(dtype: Any, given: dict[str, str], calibrations: list[str]) -> dict[str, dict[str, float | str]]:
+    """Per calibration, the parameters a look-up asks, from --condition texts: through the
+    type's conditions class (defaults filled in, as the Python classes do) where it has one."""
+    from calcat_git.lookup.conditions import CONDITIONS_CLASSES
+
+    cls = CONDITIONS_CLASSES.get(dtype.identifier)
+    if cls is None:
+        return _asked_without_class(given, dtype, calibrations)
+    return cls.from_strings(given).asked_of(calibrations)
 
 
 def _run_lookup(detector: str, event_at: datetime, snapshot_at: datetime | str | None, calibrations: tuple[str, ...],
                 conditions: tuple[str, ...], strategy: str, include_bad: bool, repo: str, branch: str | None,
                 worktree: bool) -> tuple[Any, Any, dict[str, dict[str, float | str]]]:
     from calcat_git.catalog.catalog import Catalog
-    from calcat_git.lookup.conditions import CONDITIONS_CLASSES, ConditionsBase
-    from calcat_git.lookup.engine import Engine
+    from calcat_git.lookup.engine import Engine, check_calibrations
 
+    given = _split_conditions(conditions)  # malformed NAME=VALUE fails before a catalog is opened
     catalog = Catalog.open(repo, branch=branch, worktree=worktree)
     if snapshot_at is not None:
         catalog = catalog.at(snapshot_at)
-    det = catalog.detector(detector)
-    given = _parse_conditions(conditions)
-    _check_parameters(list(given), catalog.detector_type(det.detector_type))
-    names = list(calibrations) or list(catalog.detector_type(det.detector_type).calibrations)
-    cls = CONDITIONS_CLASSES.get(det.detector_type, ConditionsBase)
-    asked = cls.asked_per_calibration(given, names)
+    dtype = catalog.detector_type(catalog.detector(detector).detector_type)
+    check_calibrations(dtype, list(calibrations))  # a misspelt calibration first, then the conditions
+    asked = asked_from_cli(dtype, given, list(calibrations) or list(dtype.calibrations))
     engine = Engine(catalog)
     return engine, engine.run(detector, asked, event_at, strategy, include_bad), asked
 
@@ -117,11 +131,58 @@ def lookup(as_json: bool, **kwargs: Any) -> None:
 def explain(**kwargs: Any) -> None:
     """Show every candidate constant considered per module, and why it won or lost.
 
-    Takes the same arguments as `lookup`.
+    Takes the same arguments as `lookup`. Exit 1 if anything is missing.
     """
     engine, outcome, asked = _run_lookup(**kwargs)
     for line in engine.explain(outcome, asked, kwargs["include_bad"]):
         click.echo(line)
+    if any(outcome.missing.values()):
+        sys.exit(1)
+
+
+@click.command()
+@click.argument("name")
+@REPO_OPTION
+@BRANCH_OPTION
+@JSON_OPTION
+def conditions(name: str, repo: str, branch: str | None, as_json: bool) -> None:
+    """List the --condition parameters of a detector or detector type, with defaults.
+
+    NAME is a detector (e.g. MID_DET_AGIPD1M-1) or a detector type (AGIPD-Type). A
+    parameter with a default may be left out of `lookup`; `required` ones must be given
+    (`None` where the type allows it). The last column names the calibrations asked it.
+    """
+    from calcat_git.catalog.catalog import Catalog
+    from calcat_git.lookup.conditions import CONDITIONS_CLASSES, REQUIRED
+
+    catalog = Catalog.open(repo, branch=branch)
+    type_name = name if name in catalog.names("detector_type") else catalog.detector(name).detector_type
+    dtype = catalog.detector_type(type_name)
+    cls = CONDITIONS_CLASSES.get(type_name)
+    infos = cls.parameter_infos() if cls else []
+    rows: list[dict[str, Any]] = [{"parameter": i.spelling, "type": i.kind + (" or None" if i.optional else ""),
+             "default": None if i.default is REQUIRED else i.default, "required": i.default is REQUIRED,
+             "calibrations": list(i.calibrations)} for i in infos]
+    if as_json:
+        from calcat_git.cli.common import emit_json
+
+        emit_json({"detector_type": type_name, "conditions_class": cls.__name__ if cls else None, "parameters": rows
+                   or [{"parameter": p, "type": "float or str", "default": None, "required": False,
+                        "calibrations": list(dtype.calibrations)} for p in dtype.parameters]})
+        return
+    if cls is None:
+        click.echo(f"{type_name} has no conditions class: give the parameters the constants have, "
+                   f"any of {', '.join(dtype.parameters)}")
+        return
+    every = set(cls.calibration_types)
+    click.echo(f"{type_name} ({cls.__name__}): --condition 'NAME=VALUE' per parameter")
+    for row in rows:
+        default = "required" if row["required"] else f"default {row['default']}"
+        cals = "all calibrations" if set(row["calibrations"]) == every else ", ".join(row["calibrations"]) or "none"
+        click.echo(f"  {row['parameter']:22} {row['type']:14} {default:14} {cals}")
+    if cls.legacy_defaults:
+        left = ", ".join(f"{k}={v:g}" for k, v in cls.legacy_defaults.items())
+        click.echo(f"  left out of the look-up at their legacy value (as in EXtra): {left}")
 
 
 @click.command()

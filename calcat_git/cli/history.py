@@ -56,7 +56,7 @@ def history(name: str, repo: str, branch: str | None, grace_hours: float, as_jso
 
     from calcat_git.catalog.catalog import Catalog
     from calcat_git.cli.common import emit_json
-    from calcat_git.timeutil import format_timestamp
+    from calcat_git.timeutil import format_span, format_timestamp
 
     entries = Catalog.open(repo, branch=branch).history(name, grace=timedelta(hours=grace_hours))
     if as_json:
@@ -64,7 +64,7 @@ def history(name: str, repo: str, branch: str | None, grace_hours: float, as_jso
         return
     for e in entries:
         slots = ", ".join(f"{agg}={pdu or '(empty)'}" for agg, pdu in e.modules)
-        flag = f"  BACKDATED by {e.backdated_by}" if e.backdated else ""
+        flag = f"  BACKDATED by {format_span(e.backdated_by)}" if e.backdated else ""
         click.echo(f"{format_timestamp(e.valid_from)}  {e.detector}: {slots}{flag}")
         click.echo(f"    {e.commit[:12]} {format_timestamp(e.committed_at)} {e.author}: {e.message}")
 

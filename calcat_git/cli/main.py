@@ -146,14 +146,16 @@ def mapping(detector: str, at: datetime, snapshot_at: datetime | str | None, rep
 
 def _attach() -> None:
     from calcat_git.cli.calcat import import_calcat
-    from calcat_git.cli.constants import explain, inject, lookup, verify_store
+    from calcat_git.cli.constants import conditions, explain, inject, lookup, verify_store
+    from calcat_git.cli.edit import add_pdu, swap
     from calcat_git.cli.history import history, index_command, snapshot, verify_history
     from calcat_git.cli.review import check, codeowners, diff
     from calcat_git.cli.serve import serve
     from calcat_git.cli.site import site
 
-    for command in (snapshot, history, verify_history, index_command, lookup, explain, inject, verify_store,
-                    check, diff, codeowners, site, import_calcat, serve):
+    for command in (snapshot, history, verify_history, index_command, lookup, explain, conditions, inject,
+                    verify_store,
+                    check, diff, codeowners, site, import_calcat, serve, swap, add_pdu):
         main.add_command(command)
 
 

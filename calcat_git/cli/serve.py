@@ -31,6 +31,9 @@ def serve(repo: str, branch: str | None, host: str, port: int, store: str | None
     Integer ids are CALCAT's own for imported records, else 2**52 + 48 bits of a hash of
     the identifier. Only GET is answered.
     """
+    from pathlib import Path
+
+    from calcat_git.catalog.catalog import Catalog
     from calcat_git.errors import NotFoundError
     from calcat_git.server.app import ServeConfig
     from calcat_git.server.app import serve as run
@@ -38,8 +41,9 @@ def serve(repo: str, branch: str | None, host: str, port: int, store: str | None
     from calcat_git.timeutil import facility_zone
 
     facility_zone(facility_tz)  # an unknown zone is an error before the server starts
+    Catalog.locate(Path(repo), branch, check=True)  # not a catalog: one line naming --repo, before the server starts
     try:
-        prefix = str(store_root(store, repo)).rstrip("/") + "/"
+        prefix = str(Path(store_root(store, repo)).resolve()).rstrip("/") + "/"  # absolute, as CALCAT's file_path
     except NotFoundError:
         prefix = ""
     run(ServeConfig(repo=repo, branch=branch, store_prefix=prefix, facility_tz=facility_tz,

@@ -26,5 +26,8 @@ def site_build(repo: str, at: str | None, out: str | None, worktree: bool, engin
     from calcat_git.site.build import build
 
     cli_page = "# CLI reference\n\n" + reference(click.get_current_context().find_root().command) + "\n"  # type: ignore[arg-type]
-    counts = build(Path(repo).resolve(), Path(out) if out else None, at, worktree, engine, {"guide/cli.md": cli_page})
-    click.echo(f"site built: {counts['pages']} catalog pages")
+    root = Path(repo).resolve()
+    counts = build(root, Path(out) if out else None, at, worktree, engine, {"guide/cli.md": cli_page})
+    where = Path(out).resolve() if out else root / ".site-build"
+    click.echo(f"site built: {counts['pages']} catalog pages in {where} (open {where / 'index.html'}, "
+               f"or serve it: python -m http.server -d {where})")

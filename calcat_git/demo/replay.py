@@ -1,17 +1,20 @@
-"""``make demo``: replay the embedded catalog into a throwaway repo with historical
-committer times, then show a snapshot query and a validity query disagreeing on a
-late, backdated module swap — the pain point of classic CALCAT, solved.
+"""``make demo``: replay the embedded catalog into a repository with historical committer
+times (``.demo/catalog`` by default), then show a snapshot query and a validity query
+disagreeing on a late, backdated module swap — the pain point of classic CALCAT, solved.
 
-Run as ``python -m calcat_git.demo.replay [--out DIR]``.
+The replay is kept and reused while the source registry is unchanged (a fingerprint of
+its files is kept beside it), so the README's time-travel examples can point at it.
+
+Run as ``python -m calcat_git.demo [--source DIR] [--out DIR]``.
 """
 
 from __future__ import annotations
 
 import argparse
+import hashlib
 import os
 import shutil
 import subprocess
-import tempfile
 from datetime import datetime, timedelta
 from pathlib import Path
 
@@ -20,11 +23,13 @@ import yaml
 from calcat_git.catalog.catalog import Catalog
 from calcat_git.files.loading import load_worktree
 from calcat_git.model.mapping import Mapping
-from calcat_git.timeutil import format_timestamp, parse_timestamp
+from calcat_git.timeutil import format_span, format_timestamp, parse_timestamp
 
 LATE_DETECTOR = "HED_DET_AGIPD500K2G"
 LATE_FROM = "2025-02-04T23:00:00Z"
 LATE_BY = timedelta(days=10)
+DEFAULT_OUT = Path(".demo") / "catalog"
+FINGERPRINT = "replayed-from"  # file beside the replay's .git: the source registry's fingerprint
 RECORDED_AFTER = timedelta(hours=2)  # an ordinary change is committed this long after it takes effect
 
 
@@ -42,6 +47,31 @@ def _write_mapping(repo: Path, mapping: Mapping, upto: list[int]) -> None:
                       changes=tuple(mapping.changes[i] for i in sorted(upto)))
     path = repo / "registry" / "mappings" / f"{mapping.detector}.yaml"
     path.write_text(yaml.safe_dump(partial.to_dict(), sort_keys=False, allow_unicode=True, width=120), "utf-8")
+
+
+def fingerprint(source: Path) -> str:
+    """sha256 over the source registry's file names and contents (and this module's rules)."""
+    digest = hashlib.sha256(f"{LATE_DETECTOR} {LATE_FROM} {LATE_BY} {RECORDED_AFTER}".encode())
+    for path in sorted((source / "registry").rglob("*.yaml")):
+        digest.update(path.relative_to(source).as_posix().encode() + b"\0" + path.read_bytes() + b"\0")
+    return digest.hexdigest()
+
+
+def ensure_replay(source: Path, out: Path) -> tuple[datetime, bool]:
+    """The replay at ``out``: reused when built from the same registry, else (re)built.
+
+    Returns the committer time of the late swap and whether the replay was reused."""
+    wanted = fingerprint(source)
+    marker = out / ".git" / FINGERPRINT
+    if marker.is_file() and marker.read_text("utf-8").strip() == wanted:
+        return parse_timestamp(LATE_FROM) + LATE_BY, True
+    if out.exists():
+        if not (out / ".git" / FINGERPRINT).is_file():
+            raise SystemExit(f"{out} exists and is not a demo replay: remove it or give another --out")
+        shutil.rmtree(out)
+    recorded_at = replay(source, out)
+    marker.write_text(wanted + "\n", "utf-8")
+    return recorded_at, False
 
 
 def replay(source: Path, out: Path) -> datetime:
@@ -91,16 +121,24 @@ def show(repo: Path, recorded_at: datetime) -> None:
     for entry in catalog.history(LATE_DETECTOR):
         if entry.backdated:
             print(f"  history marks it: from {format_timestamp(entry.valid_from)} committed "
-                  f"{format_timestamp(entry.committed_at)} (BACKDATED by {entry.backdated_by})")
+                  f"{format_timestamp(entry.committed_at)} (BACKDATED by {format_span(entry.backdated_by)})")
+    stamp = format_timestamp(event)
+    print(f"\nTry it (README, \"Two clocks\"): source .venv/bin/activate, then\n"
+          f"  calcat-git mapping {LATE_DETECTOR} --repo {repo} --at {stamp}\n"
+          f"  calcat-git mapping {LATE_DETECTOR} --repo {repo} --at {stamp} --snapshot-at {stamp}\n"
+          f"  calcat-git history {LATE_DETECTOR} --repo {repo}")
 
 
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--source", type=Path, default=Path("."), help="catalog whose registry/ is replayed")
-    parser.add_argument("--out", type=Path, default=None, help="new repository folder (default: a temporary one)")
+    parser.add_argument("--out", type=Path, default=None,
+                        help="replay repository, kept and reused (default: SOURCE/.demo/catalog)")
     args = parser.parse_args(argv)
-    out = args.out or Path(tempfile.mkdtemp(prefix="calcat-git-demo-")) / "catalog"
-    recorded_at = replay(args.source, out)
+    out = args.out or args.source / DEFAULT_OUT
+    recorded_at, reused = ensure_replay(args.source, out)
+    if reused:
+        print(f"Reusing the replay in {out} (the registry is unchanged since it was made).")
     show(out, recorded_at)
 
 

@@ -152,6 +152,30 @@ class GitRepo:
     def symbolic_head(self) -> str | None:
         return refs.symbolic_head(self.git_dir)
 
+    def current_branch(self) -> str | None:
+        """The branch checked out (None when HEAD is detached)."""
+        head = refs.symbolic_head(self.git_dir)
+        return head.removeprefix("refs/heads/") if head and head.startswith("refs/heads/") else None
+
+    def has_path(self, rev: str, path: str) -> bool:
+        """Does commit ``rev`` hold ``path`` (a file or a folder)?"""
+        return self._ok("cat-file", "-e", f"{rev}:{path}")
+
+    def list_files(self, rev: str, paths: Iterable[str]) -> list[str]:
+        """Paths of the files at commit ``rev`` under ``paths``."""
+        out = self._git("ls-tree", "-r", "-z", "--name-only", rev, "--", *paths, raw=True)
+        return [p.decode("utf-8", "surrogateescape") for p in bytes(out).split(b"\x00") if p]
+
+    def uncommitted(self, paths: Iterable[str]) -> list[str]:
+        """``git status --porcelain`` lines of ``paths`` (changed, staged or new)."""
+        return str(self._git("status", "--porcelain", "--", *paths)).splitlines()
+
+    def switch_new_branch(self, branch: str) -> None:
+        """Create ``branch`` at HEAD and check it out (the working tree keeps its changes)."""
+        if self.head_ref(branch) is not None:
+            raise RepositoryError(f"branch {branch!r} exists already: give a new name")
+        self._git("switch", "-q", "-c", branch, what=f"git switch -c {branch}")
+
     def is_ancestor(self, older: str, newer: str) -> bool:
         return self._ok("merge-base", "--is-ancestor", older, newer)
 

@@ -13,7 +13,7 @@ from typing import Any
 from calcat_git.catalog.catalog import Catalog
 from calcat_git.errors import InvalidInputError, NotFoundError, closest_names
 from calcat_git.index.parse import batch_rows
-from calcat_git.model.records import Detector
+from calcat_git.model.records import Detector, DetectorType
 from calcat_git.model.selection import (
     STRATEGIES,
     Asked,
@@ -47,6 +47,15 @@ def registry_rows(catalog: Catalog) -> dict[tuple[str, str], list[CCVRow]]:
         for row in batch_rows(batch, path):
             rows[(row.pdu, row.calibration)].append(row)
     return rows
+
+
+def check_calibrations(dtype: DetectorType, names: list[str]) -> None:
+    """Every name is a calibration of the detector type; else one line with the closest."""
+    known = dtype.calibrations
+    for calibration in names:
+        if calibration not in known:
+            hint = closest_names(calibration, list(known)) or f" (it has {', '.join(known)})"
+            raise NotFoundError(f"{dtype.identifier} has no calibration {calibration!r}{hint}")
 
 
 class Engine:
@@ -121,11 +130,7 @@ class Engine:
             raise InvalidInputError(f"unknown begin_at strategy {strategy!r}: use one of {', '.join(STRATEGIES)}")
         moment = now_utc() if event_at is None else ensure_utc(event_at, "event_at")
         det = self.catalog.detector(detector)
-        known = self.catalog.detector_type(det.detector_type).calibrations
-        for calibration in asked:
-            if calibration not in known:
-                hint = closest_names(calibration, list(known)) or f" (it has {', '.join(known)})"
-                raise NotFoundError(f"{det.detector_type} has no calibration {calibration!r}{hint}")
+        check_calibrations(self.catalog.detector_type(det.detector_type), list(asked))
         outcome = Outcome(catalog=self.catalog, detector=det, event_at=moment, strategy=strategy,
                           pdus=self.catalog.mapping(detector, at=moment) if pdus is None else pdus)
         event_us = micros(moment)

@@ -84,6 +84,9 @@ class MultiModuleConstant(Mapping[str, SingleConstant]):
     def __len__(self) -> int:
         return len(self.constants)
 
+    def __repr__(self) -> str:
+        return f"<MultiModuleConstant {self.calibration_name} of {self.detector_name}: {len(self)} module(s)>"
+
     @property
     def aggregator_names(self) -> list[str]:
         return sorted(self.constants)
@@ -122,6 +125,12 @@ class CalibrationData(Mapping[str, MultiModuleConstant]):
 
     def __getitem__(self, key: str) -> MultiModuleConstant:
         return self.constant_groups[key]
+
+    def __repr__(self) -> str:  # short: a report's result holds thousands of constants
+        found = sum(len(g) for g in self.constant_groups.values())
+        missing = sum(len(m) for m in self.missing.values())
+        return (f"<CalibrationData {self.detector.identifier}: {len(self)} calibration(s), {found} constant(s), "
+                f"{missing} missing, commit {(self.commit or 'working tree')[:12]}>")
 
     def __iter__(self) -> Iterator[str]:
         return iter(self.constant_groups)

@@ -19,7 +19,7 @@ from calcat_git.git.repo import Commit, GitRepo
 from calcat_git.model.mapping import Mapping, MappingChange
 from calcat_git.model.problems import Problem
 from calcat_git.review.codeowners import render
-from calcat_git.timeutil import format_timestamp
+from calcat_git.timeutil import format_span, format_timestamp
 from calcat_git.validation.run import run_checks
 
 CATALOG_PREFIXES = ("registry/", "constants_index/")
@@ -138,12 +138,17 @@ def mapping_history_is_kept(ch: Change) -> Iterator[Problem]:
         newest_old = max(old_by_time, default=None)
         for j, change in enumerate(new.changes):
             before = old_by_time.get(change.valid_from)
-            if before is None:
+            if before is None and change.correction is not None and old is not None:  # a past change's `from` moved
+                yield ch.head.problem(path, f"changes.{j}.correction", f"past change corrected "
+                                      f"({change.correction}): re-maps {_window(new, change, committed)}",
+                                      "mapping-history", "warning")
+            elif before is None:
                 late = (newest_old is not None and change.valid_from < newest_old) or \
                     change.valid_from < committed - ch.grace
                 if late and old is not None:
-                    yield ch.head.problem(path, f"changes.{j}.from", f"backdated by "
-                                          f"{committed - change.valid_from}: re-maps {_window(new, change, committed)}",
+                    late_by = format_span(committed - change.valid_from)
+                    yield ch.head.problem(path, f"changes.{j}.from", f"backdated by {late_by}: re-maps "
+                                          f"{_window(new, change, committed)}",
                                           "backdated", "warning")
             elif before != change:
                 if change.correction is None:
@@ -154,10 +159,13 @@ def mapping_history_is_kept(ch: Change) -> Iterator[Problem]:
                                           f"({change.correction}): re-maps {_window(new, change, committed)}",
                                           "mapping-history", "warning")
         kept = {c.valid_from for c in new.changes}
-        for i, change in enumerate(old.changes if old else ()):
-            if change.valid_from not in kept:
+        moved = sum(1 for c in new.changes if c.correction is not None and c.valid_from not in old_by_time)
+        removed = [(i, c) for i, c in enumerate(old.changes if old else ()) if c.valid_from not in kept]
+        if len(removed) > moved:  # each corrected change at a new time accounts for one whose `from` moved
+            for i, change in removed:
                 yield ch.head.problem(path, "changes", f"past change from {format_timestamp(change.valid_from)} "
-                                      f"(base changes.{i}) removed: add a new change instead", "mapping-history")
+                                      f"(base changes.{i}) removed or its `from` moved: add a new change instead; to "
+                                      "fix a wrong `from`, edit it and add `correction: <why>` to it", "mapping-history")
 
 
 @rule

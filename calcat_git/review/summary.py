@@ -7,8 +7,10 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from calcat_git.files.loading import Registry
+from calcat_git.model.mapping import Mapping
 from calcat_git.model.problems import Problem
 from calcat_git.review.rules import Change
+from calcat_git.timeutil import format_span
 
 FAR_FUTURE = datetime(9999, 1, 1, tzinfo=UTC)
 
@@ -18,30 +20,50 @@ def _when(moment: datetime) -> str:
 
 
 def _span(delta: timedelta) -> str:
-    days = delta.total_seconds() / 86400
-    return f"{days:.0f} days" if days >= 1.5 else f"{delta.total_seconds() / 3600:.0f} hours"
+    return format_span(delta)  # the same words as `check`
+
+
+def _answer_changes(old: Mapping | None, new: Mapping) -> list[tuple[str, str | None, str | None, datetime, datetime]]:
+    """Where the slot answers differ between the base's and the head's mapping: (slot, base
+    PDU, head PDU, from, until), adjacent intervals with the same difference merged."""
+    times = sorted({c.valid_from for c in new.changes} | {c.valid_from for c in (old.changes if old else ())})
+    out: list[tuple[str, str | None, str | None, datetime, datetime]] = []
+    for start, until in zip(times, [*times[1:], FAR_FUTURE], strict=True):
+        was = old.state_at(start) if old else {}
+        now = new.state_at(start)
+        for slot in sorted(set(was) | set(now)):
+            if was.get(slot) == now.get(slot):
+                continue
+            last = next((k for k in range(len(out) - 1, -1, -1) if out[k][0] == slot), None)
+            if last is not None and out[last][1:3] == (was.get(slot), now.get(slot)) and out[last][4] == start:
+                out[last] = (*out[last][:4], until)
+            else:
+                out.append((slot, was.get(slot), now.get(slot), start, until))
+    return sorted(out, key=lambda d: (d[3], d[0]))
 
 
 def mapping_sentences(ch: Change) -> dict[str, list[str]]:
-    """Per detector, each new or corrected slot change as one sentence."""
+    """Per detector, one sentence per slot whose answer the change alters: which PDU it
+    named before and names now, over which validity window, how late (backdated), and the
+    correction's reason where a past change was corrected."""
     out: dict[str, list[str]] = {}
     committed = ch.head_commit.committed_at
     for name, new in sorted(ch.head.mappings.items()):
         old = ch.base.mappings.get(name)
         known = set(old.changes) if old else set()
-        for change in new.changes:
-            if change in known:
-                continue
-            before = new.state_at(change.valid_from - timedelta(microseconds=1))
-            for aggregator, pdu in change.modules:
-                text = (f"{aggregator}: {before.get(aggregator) or '(empty)'} → {pdu or '(empty)'} from "
-                        f"{_when(change.valid_from)}")
-                if change.valid_from < committed - ch.grace:
-                    uses = f"use {pdu}'s constants" if pdu else f"have no PDU in {aggregator}"
-                    text += f", backdated {_span(committed - change.valid_from)}: RAW data taken since then will now {uses}"
-                if change.correction:
-                    text += f" (correction: {change.correction})"
-                out.setdefault(name, []).append(text)
+        corrections = {c.valid_from: c.correction for c in new.changes if c not in known and c.correction}
+        for slot, was, now, start, until in _answer_changes(old, new):
+            text = f"{slot}: {was or '(empty)'} → {now or '(empty)'} from {_when(start)}"
+            if until != FAR_FUTURE:
+                text += f" until {_when(until)}"
+            if start < committed - ch.grace:
+                uses = f"use {now}'s constants" if now else f"have no PDU in {slot}"
+                taken = "then" if until != FAR_FUTURE else "since then"
+                text += f", backdated {_span(committed - start)}: RAW data taken {taken} will now {uses}"
+            why = corrections.get(start) or next((w for t, w in corrections.items() if t <= start < until), None)
+            if why:
+                text += f" (correction: {why})"
+            out.setdefault(name, []).append(text)
     return out
 
 

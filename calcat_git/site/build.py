@@ -28,6 +28,16 @@ def prepare(root: Path, docs: Path, at: str | None = None, worktree: bool = Fals
     return counts
 
 
+def _with_docs_dir(config: Path, out: Path, docs_dir: str) -> Path:
+    """A copy of ``config`` beside it whose docs_dir is ``docs_dir`` (for engines without hooks)."""
+    import re
+
+    text = config.read_text("utf-8")
+    text, found = re.subn(r"(?m)^docs_dir:.*$", f"docs_dir: {docs_dir}", text)
+    out.write_text(text if found else f"docs_dir: {docs_dir}\n{text}", "utf-8")
+    return out
+
+
 def build(root: Path, out: Path | None, at: str | None, worktree: bool, engine: str,
           pages: dict[str, str] | None = None) -> dict[str, int]:
     docs = root / ".site-src"
@@ -40,7 +50,8 @@ def build(root: Path, out: Path | None, at: str | None, worktree: bool, engine: 
         config.write_text(resources.files("calcat_git").joinpath("site/defaults/mkdocs.yml").read_text("utf-8"))
     if engine == "mkdocs":
         cmd = [sys.executable, "-m", "mkdocs", "build", "--strict", "-f", str(config), "--site-dir", str(site_dir)]
-    elif engine == "zensical":  # reads mkdocs.yml; writes its site_dir, copied to --out below
+    elif engine == "zensical":  # reads mkdocs.yml (runs no hooks: docs_dir set here); writes its site_dir, copied below
+        config = _with_docs_dir(config, root / ".site-zensical.yml", ".site-src")
         cmd = [str(Path(sys.executable).with_name("zensical")), "build", "--clean", "-f", str(config)]
     else:
         raise InvalidInputError(f"unknown site engine {engine!r}: use mkdocs or zensical")

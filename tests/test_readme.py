@@ -1,0 +1,149 @@
+"""Every example of the README runs, in order, in a fresh copy of this repository (README,
+"Development"): ```sh blocks must exit 0, ```console blocks (`$ command` then its output)
+must print what is shown (`...` stands for any text), ```python blocks run (with their
+`>>>` outputs checked) by Sybil. A block that cannot run is marked just above it with
+``<!-- skip: next "why" -->``. Any other language a runnable block could hide behind fails.
+"""
+
+from __future__ import annotations
+
+import doctest
+import os
+import re
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sybil import Example, Sybil
+from sybil.parsers.markdown import CodeBlockParser, PythonCodeBlockParser, SkipParser
+
+from .helpers import REPO_ROOT
+
+README = REPO_ROOT / "README.md"
+NOT_RUN = {"text", "yaml", "json", "markdown"}  # data, never commands
+RUN = {"sh", "console", "python"}
+WORKSPACE: dict[str, Path] = {}
+
+
+def _env() -> dict[str, str]:
+    """As after `source .venv/bin/activate`, with a fixed git identity."""
+    return {**os.environ, "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}",
+            "VIRTUAL_ENV": sys.prefix, "COLUMNS": "200", "GIT_AUTHOR_NAME": "Ada Expert",
+            "GIT_AUTHOR_EMAIL": "ada@example.org", "GIT_COMMITTER_NAME": "Ada Expert",
+            "GIT_COMMITTER_EMAIL": "ada@example.org"}
+
+
+def _run(command: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(["bash", "-o", "pipefail", "-ec", command], cwd=WORKSPACE["root"], env=_env(),
+                          capture_output=True, text=True, check=False, timeout=300)
+
+
+def run_sh(example: Example) -> None:
+    done = _run(example.parsed)
+    assert done.returncode == 0, f"README line {example.line}: exit {done.returncode}\n{done.stdout}{done.stderr}"
+
+
+def matches(expected: str, got: str) -> bool:
+    """``got`` is ``expected`` where each ``...`` stands for any text (trailing spaces ignored)."""
+    clean = [line.rstrip() for line in got.strip("\n").splitlines()]
+    pattern = ".*?".join(re.escape(part) for part in "\n".join(line.rstrip() for line in
+                                                             expected.strip("\n").splitlines()).split("..."))
+    return re.fullmatch(pattern, "\n".join(clean), re.DOTALL) is not None
+
+
+def console_steps(source: str) -> list[tuple[str, int, str]]:
+    """(command, expected exit code, expected output) of each ``$ `` line of a console block;
+    a command continues on lines ending in ``\\``; ``# exits N`` at its end expects N."""
+    steps: list[tuple[str, int, str]] = []
+    lines = source.splitlines()
+    i = 0
+    while i < len(lines):
+        if not lines[i].startswith("$ "):
+            raise AssertionError(f"console block: output {lines[i]!r} before any '$ ' command")
+        command = lines[i][2:]
+        while command.endswith("\\") and i + 1 < len(lines):
+            i += 1
+            command += "\n" + lines[i]
+        exits = re.search(r"#\s*exits (\d+)\s*$", command)
+        i += 1
+        output = []
+        while i < len(lines) and not lines[i].startswith("$ "):
+            output.append(lines[i])
+            i += 1
+        steps.append((command, int(exits.group(1)) if exits else 0, "\n".join(output)))
+    return steps
+
+
+def run_console(example: Example) -> None:
+    for command, code, expected in console_steps(example.parsed):
+        done = _run(command)
+        got = done.stdout + done.stderr
+        assert done.returncode == code, f"README line {example.line}: `{command}` exit {done.returncode}\n{got}"
+        assert matches(expected, got), f"README line {example.line}: `{command}` printed\n{got}\nnot\n{expected}"
+
+
+def _examples() -> list[Any]:
+    sybil = Sybil(parsers=[SkipParser(), CodeBlockParser("sh", run_sh), CodeBlockParser("console", run_console),
+                           PythonCodeBlockParser(doctest_optionflags=doctest.ELLIPSIS)], path=str(REPO_ROOT))
+    return list(sybil.parse(README))
+
+
+EXAMPLES = _examples()
+
+
+def _fenced_blocks() -> list[tuple[int, str]]:
+    """(line, language) of every fenced block of the README."""
+    out, fence = [], None
+    for number, line in enumerate(README.read_text("utf-8").splitlines(), 1):
+        opened = re.match(r"^\s*(```+|~~~+)\s*([\w+-]*)", line)
+        if fence is None and opened:
+            fence = opened.group(1)
+            out.append((number, opened.group(2)))
+        elif fence is not None and line.strip().startswith(fence):
+            fence = None
+    return out
+
+
+def test_every_block_is_run_or_marked() -> None:
+    for line, language in _fenced_blocks():
+        assert language in RUN | NOT_RUN, (
+            f"README line {line}: a ```{language or '(no language)'} block: write sh, console or python so it runs "
+            f"(or mark it <!-- skip: next \"why\" -->), or text/yaml/json if it is not a command")
+    for match in re.finditer(r"<!--\s*skip:\s*(\w+)(.*?)-->", README.read_text("utf-8")):
+        assert match.group(1) == "next" and re.fullmatch(r'\s*"[^"]{10,}"\s*', match.group(2)), (
+            f"{match.group(0)}: write <!-- skip: next \"the reason it cannot run here\" -->")
+    assert sum(1 for e in EXAMPLES if e.region.evaluator in (run_sh, run_console)) >= 8
+
+
+@pytest.fixture(scope="module")
+def workspace(tmp_path_factory: pytest.TempPathFactory, demo_store: Path) -> Path:
+    """A fresh clone of this working tree, as after `make demo`: .venv, .store, .demo/catalog."""
+    from calcat_git.demo.replay import DEFAULT_OUT, ensure_replay
+
+    root = tmp_path_factory.mktemp("readme") / "calcat-git"
+    listed = subprocess.run(["git", "-C", str(REPO_ROOT), "ls-files", "-z", "--cached", "--others", "--exclude-standard"],
+                            capture_output=True, text=True, check=True).stdout.split("\0")
+    for rel in filter(None, listed):
+        source = REPO_ROOT / rel
+        if source.is_file() and rel != "Makefile":  # `make` here would reinstall the shared .venv from this copy
+            (root / rel).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(source, root / rel)
+    WORKSPACE["root"] = root
+    for args in (["init", "-q", "-b", "main"], ["add", "-A"], ["commit", "-q", "-m", "the catalog"]):
+        subprocess.run(["git", *args], cwd=root, env=_env(), check=True, capture_output=True)
+    (root / ".venv").symlink_to(sys.prefix)  # the environment running the tests
+    (root / ".store").symlink_to(demo_store)
+    ensure_replay(root, root / DEFAULT_OUT)
+    return root
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("example", EXAMPLES, ids=[f"line{e.line}" for e in EXAMPLES])
+def test_readme_example(example: Example, workspace: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(workspace)
+    for key, value in _env().items():
+        monkeypatch.setenv(key, value)
+    example.evaluate()
