@@ -7,7 +7,6 @@ from __future__ import annotations
 import asyncio
 import json
 import urllib.parse
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -18,8 +17,8 @@ from calcat_git.server.limits import MAX_BODY_BYTES
 from calcat_git.server.shapes import stable_id
 
 CONDITIONS = "calibration_constant_versions/get_by_detector_conditions"
-QUERY = {"detector_identifier": "MID_DET_AGIPD1M-1", "calibration_id": f"[{stable_id('calibration', 'Offset')}]", "event_at": "2024-06-01T00:00:00Z",
-         "pdu_snapshot_at": "2024-06-01T00:00:00Z"}
+QUERY = {"detector_identifier": "MID_DET_AGIPD1M-1", "calibration_id": f"[{stable_id('calibration', 'Offset')}]",
+         "event_at": "2024-06-01T00:00:00Z", "pdu_snapshot_at": "2024-06-01T00:00:00Z"}
 BODY = json.dumps({"parameters_conditions_attributes": [{"parameter_name": "Memory cells", "value": 352},
                                                         {"parameter_name": "Sensor Bias Voltage", "value": 300}]})
 

@@ -237,7 +237,7 @@ def _calibration_ids(text: str) -> list[int]:
     if not ids or not all(isinstance(i, int) and not isinstance(i, bool) for i in ids):
         shown = text if len(text) <= 40 else f"{text[:40]}… ({len(text)} characters)"
         raise InvalidInputError(f"calibration_id must be an id or a list of ids such as [1, 2], not {shown!r}")
-    return ids
+    return [i for i in ids if isinstance(i, int)]
 
 
 @dataclass(frozen=True)

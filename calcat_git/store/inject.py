@@ -196,19 +196,19 @@ def inject(root: str | Path, files: list[str | Path], *, report_path: str, repor
     if not (root / "registry").is_dir():
         raise NotFoundError(f"{root} has no registry/ folder: pass the root of a calcat-git catalog "
                             "(the folder holding registry/ and constants_index/)")
-    source = _catalog_files(root, branch)
-    reg = load_registry(source)
     items = [(ccv, sha) for path in files for sha in [file_sha256(Path(path))]
              for ccv in read_constant_file(path)]
     sources = {sha: Path(path) for path in files for sha in [file_sha256(Path(path))]}
-    detector, batch = build_batch(reg, items, report_path, report_id, now_utc().replace(microsecond=0))
     first = min(ccv.begin_at for ccv, _ in items)
     written: list[Path] = []
-    with _lock(root):
+    with _lock(root):  # the catalog is read under the lock: a concurrent injection's batch is seen
+        catalog_files = _catalog_files(root, branch)
+        detector, batch = build_batch(load_registry(catalog_files), items, report_path, report_id,
+                                      now_utc().replace(microsecond=0))
         batch_path = _batch_path(root, detector, first, _slug(slug or Path(report_path).stem), branch)
         target = root / batch_path
         text = yaml.safe_dump(batch, sort_keys=False, allow_unicode=True, width=120)
-        validate_batch(source, batch_path, text)
+        validate_batch(catalog_files, batch_path, text)
         try:
             for sha, source in sources.items():
                 if _copy_into_store(store_dir, source, sha):
