@@ -76,6 +76,13 @@ HOSTILE: list[tuple[str, str, dict[str, str] | str, bytes, int, str]] = [
      400, "not JSON within limits"),
     ("1000 conditions", CONDITIONS, QUERY, json.dumps({"parameters_conditions_attributes": [
         {"parameter_name": f"p{n}", "value": n} for n in range(1000)]}).encode(), 400, "list or object of 1000 items"),
+    ("33 conditions", CONDITIONS, QUERY, json.dumps({"parameters_conditions_attributes": [
+        {"parameter_name": f"p{n}", "value": n} for n in range(33)]}).encode(), 400, "33 conditions given (at most 32)"),
+    ("a 129-character name", CONDITIONS, QUERY, json.dumps({"parameters_conditions_attributes": [
+        {"parameter_name": "x" * 129, "value": 1}]}).encode(), 400, "is 129 characters long (at most 128)"),
+    ("9 kB of condition text", CONDITIONS, QUERY, json.dumps({"parameters_conditions_attributes": [
+        {"parameter_name": "Memory cell order", "value": "1," * 4500}]}).encode(), 400,
+     "the conditions hold 9017 characters of names and text values (at most 8192)"),
     ("calibration_id 10**400", CONDITIONS, {**QUERY, "calibration_id": "1" + "0" * 400}, BODY.encode(), 400,
      "not JSON within limits"),
     ("calibration_id 5000 digits", CONDITIONS, {**QUERY, "calibration_id": "9" * 5000}, BODY.encode(), 400,

@@ -36,7 +36,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from calcat_git.catalog.catalog import Catalog
 from calcat_git.errors import CalcatGitError, InvalidInputError, NotFoundError, RepositoryError
 from calcat_git.git.repo import GitRepo
-from calcat_git.server.limits import IdConvertor, Limits, ascii_int, load_json
+from calcat_git.server.limits import IdConvertor, Limits, ascii_int, check_conditions, load_json
 from calcat_git.server.view import CalcatView, Encoded, client_time, dumps, parse_conditions
 from calcat_git.timeutil import facility_zone, format_timestamp, now_utc
 
@@ -260,6 +260,7 @@ def _question(call: Call) -> Question:
     if not call.body.strip():
         raise InvalidInputError('send the conditions as a JSON body: {"parameters_conditions_attributes": [...]}')
     asked = parse_conditions(load_json(call.body, "the body"))
+    check_conditions(asked)
     return Question(detector, tuple(ids), tuple(sorted(asked.items())), _time(call, "event_at"),
                     _time(call, "pdu_snapshot_at"), call.query.text("begin_at_strategy") or "closest",
                     call.query.text("karabo_da"))

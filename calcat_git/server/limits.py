@@ -5,11 +5,16 @@
   ``MAX_QUERY_BYTES`` bytes (400);
 - a JSON body or JSON parameter nested at most ``MAX_JSON_DEPTH`` deep, no list longer
   than ``MAX_JSON_ITEMS``, every number finite and every integer within 64 bits (400);
+- at most ``MAX_CONDITIONS`` conditions in a look-up, names of at most
+  ``MAX_NAME_CHARS`` characters, names and string values of at most
+  ``MAX_CONDITIONS_CHARS`` characters together (400);
 - integers in ASCII digits only (``report_id=٣٧٥٧`` is not 3757), within 64 bits; ids in
   a path have at most 18 digits (longer ones match no route: 404).
 
-With these bounds the heaviest request (a 1 MiB body of conditions) costs milliseconds,
-so handlers may run on the event loop without holding other clients up.
+With these bounds a look-up costs about what an honest one does (the asked conditions are
+matched against every stored condition set and serialised per module: their size is what
+makes a question expensive), so handlers may run on the event loop without holding other
+clients up for long; ``tests/benchmarks/bench_hostile.py`` measures it.
 """
 
 from __future__ import annotations
@@ -29,6 +34,9 @@ MAX_QUERY_BYTES = 8 << 10
 MAX_PARAMETERS = 16
 MAX_JSON_DEPTH = 8
 MAX_JSON_ITEMS = 256
+MAX_CONDITIONS = 32  # a detector type has about ten parameters
+MAX_NAME_CHARS = 128
+MAX_CONDITIONS_CHARS = 8192  # LPD's 'Memory cell order' is a string of up to 512 cell numbers (~2 kB)
 INT64 = (-(2**63), 2**63 - 1)
 _ASCII_INT = re.compile(r"-?[0-9]{1,19}")
 
@@ -73,6 +81,20 @@ def load_json(data: bytes | str, what: str) -> Any:
         raise InvalidInputError(f"{what} is not JSON within limits: {exc}") from None
     _check(value, what)
     return value
+
+
+def check_conditions(asked: dict[str, float | str]) -> None:
+    """Refuse a look-up asking more, or longer, conditions than any detector type has."""
+    if len(asked) > MAX_CONDITIONS:
+        raise InvalidInputError(f"{len(asked)} conditions given (at most {MAX_CONDITIONS})")
+    for name in asked:
+        if len(name) > MAX_NAME_CHARS:
+            raise InvalidInputError(f"parameter name {name[:40]!r}… is {len(name)} characters long "
+                                    f"(at most {MAX_NAME_CHARS})")
+    size = sum(len(name) + (len(value) if isinstance(value, str) else 0) for name, value in asked.items())
+    if size > MAX_CONDITIONS_CHARS:
+        raise InvalidInputError(f"the conditions hold {size} characters of names and text values "
+                                f"(at most {MAX_CONDITIONS_CHARS})")
 
 
 def _query_problem(scope: Scope) -> str | None:
