@@ -84,9 +84,11 @@ HOSTILE: list[tuple[str, str, dict[str, str] | str, bytes, int, str]] = [
         {"parameter_name": "Memory cell order", "value": "1," * 4500}]}).encode(), 400,
      "the conditions hold 9017 characters of names and text values (at most 8192)"),
     ("calibration_id 10**400", CONDITIONS, {**QUERY, "calibration_id": "1" + "0" * 400}, BODY.encode(), 400,
-     "not JSON within limits"),
+     "calibration_id must be an id or a list of ids such as [1, 2], not '1000000000000000000000000000000000000000… "
+     "(401 characters)'"),
     ("calibration_id 5000 digits", CONDITIONS, {**QUERY, "calibration_id": "9" * 5000}, BODY.encode(), 400,
-     "not JSON within limits"),
+     "calibration_id must be an id or a list of ids such as [1, 2], not '9999999999999999999999999999999999999999… "
+     "(5000 characters)'"),
     ("calibration_id beyond 64 bits", CONDITIONS, {**QUERY, "calibration_id": "[9223372036854775808]"},
      BODY.encode(), 400, "calibration_id holds the integer 9223372036854775808, beyond 64 bits"),
     ("calibration_id in Arabic digits", CONDITIONS, {**QUERY, "calibration_id": "[١]"}, BODY.encode(), 400,

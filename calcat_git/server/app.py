@@ -232,11 +232,12 @@ def pdus_by_detector(call: Call) -> Any:
 
 
 def _calibration_ids(text: str) -> list[int]:
-    value = load_json(text, "calibration_id") if text.isascii() else None
+    shown = text if len(text) <= 40 else f"{text[:40]}… ({len(text)} characters)"
+    malformed = f"calibration_id must be an id or a list of ids such as [1, 2], not {shown!r}"
+    value = load_json(text, "calibration_id", malformed) if text.isascii() else None
     ids = value if isinstance(value, list) else [value]
     if not ids or not all(isinstance(i, int) and not isinstance(i, bool) for i in ids):
-        shown = text if len(text) <= 40 else f"{text[:40]}… ({len(text)} characters)"
-        raise InvalidInputError(f"calibration_id must be an id or a list of ids such as [1, 2], not {shown!r}")
+        raise InvalidInputError(malformed)
     return [i for i in ids if isinstance(i, int)]
 
 

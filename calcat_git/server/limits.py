@@ -73,12 +73,13 @@ def _check(value: Any, what: str, depth: int = 1) -> None:
         raise InvalidInputError(f"{what} holds the integer {value}, beyond 64 bits")
 
 
-def load_json(data: bytes | str, what: str) -> Any:
-    """Parse JSON from a client within the limits above; :class:`InvalidInputError` otherwise."""
+def load_json(data: bytes | str, what: str, malformed: str | None = None) -> Any:
+    """Parse JSON from a client within the limits above; :class:`InvalidInputError` otherwise
+    (saying ``malformed``, if given, when it is no JSON or beyond what a double holds)."""
     try:
         value = orjson.loads(data)
     except orjson.JSONDecodeError as exc:
-        raise InvalidInputError(f"{what} is not JSON within limits: {exc}") from None
+        raise InvalidInputError(malformed or f"{what} is not JSON within limits: {exc}") from None
     _check(value, what)
     return value
 
