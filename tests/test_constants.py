@@ -220,3 +220,20 @@ def test_a_store_file_reading_data_outside_it_is_found(git_mini: Path, tmp_path:
                                            "MID_DET_AGIPD1M-1", catalog=git_mini, event_at="2024-06-02T00:00:00Z")
     with pytest.raises(InvalidInputError, match="dataset stored in external files"):
         found["Offset"].ndarray()
+
+
+@pytest.mark.parametrize("name", ["inject/r0042", "a", "feature/x-1", "--output=x", "-x", "a/../b", "a..b", "x.lock",
+                                  "a/.hidden", "a//b", "/a", "a/", "a.", "a b", "a~1", "a^", "a:b", "a?", "a*", "a[",
+                                  "a\\b", "a@{1}", "@", "a\x01", "a\x7f", "ünïcode", "HEAD", "a@b", "a.lock/b"])
+def test_branch_names_are_checked_as_git_does(tmp_path: Path, name: str) -> None:
+    from calcat_git.store.inject import check_branch_name
+
+    git_says = subprocess.run(["git", "check-ref-format", "--branch", name], cwd=tmp_path, capture_output=True,
+                              check=False).returncode == 0 and not name.startswith("-") and name not in ("HEAD", "@")
+    # (--branch reads '@' as the current branch; `git branch` refuses HEAD and names starting with '-')
+    try:
+        check_branch_name(name)
+        ours = True
+    except InvalidInputError:
+        ours = False
+    assert ours == git_says

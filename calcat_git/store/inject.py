@@ -86,10 +86,11 @@ def _problem_key(problem: Problem) -> tuple[str, str, str, str]:
     return (problem.file, problem.field, problem.message, problem.check)
 
 
-def validate_batch(source: list[tuple[str, bytes | Problem | None]], batch_path: str, text: str) -> None:
-    """Refuse the batch if adding it to the catalog ``source`` makes ``validate`` report any
-    error it does not report already (so a catalog with old problems can still take a good batch)."""
-    before = {_problem_key(p) for p in run_checks(load_registry(source)) if p.severity == "error"}
+def validate_batch(reg: Registry, source: list[tuple[str, bytes | Problem | None]], batch_path: str,
+                   text: str) -> None:
+    """Refuse the batch if adding it to the catalog ``source`` (loaded: ``reg``) makes ``validate``
+    report any error it does not report already (a catalog with old problems can take a good batch)."""
+    before = {_problem_key(p) for p in run_checks(reg) if p.severity == "error"}
     after = run_checks(load_registry([*source, (batch_path, text.encode("utf-8"))]))
     new = [p for p in after if p.severity == "error" and _problem_key(p) not in before]
     if new:
@@ -203,12 +204,12 @@ def inject(root: str | Path, files: list[str | Path], *, report_path: str, repor
     written: list[Path] = []
     with _lock(root):  # the catalog is read under the lock: a concurrent injection's batch is seen
         catalog_files = _catalog_files(root, branch)
-        detector, batch = build_batch(load_registry(catalog_files), items, report_path, report_id,
-                                      now_utc().replace(microsecond=0))
+        reg = load_registry(catalog_files)
+        detector, batch = build_batch(reg, items, report_path, report_id, now_utc().replace(microsecond=0))
         batch_path = _batch_path(root, detector, first, _slug(slug or Path(report_path).stem), branch)
         target = root / batch_path
         text = yaml.safe_dump(batch, sort_keys=False, allow_unicode=True, width=120)
-        validate_batch(catalog_files, batch_path, text)
+        validate_batch(reg, catalog_files, batch_path, text)
         try:
             for sha, source in sources.items():
                 if _copy_into_store(store_dir, source, sha):
