@@ -5,8 +5,8 @@ clone has. Once the configuration is read, this hook generates the catalog pages
 those hand-written pages into ``.site-src/`` (from the newest commit, or
 ``CALCAT_GIT_SITE_AT=<time|sha>``) and points ``docs_dir`` there, so mkdocs builds them;
 ``mkdocs serve`` watches ``site/`` and regenerates on each rebuild. ``calcat-git site
-build`` generates first and sets CALCAT_GIT_SITE_READY=1, so the hook only points
-``docs_dir`` at what was generated.
+build`` generates into a folder of its own first, names it in its configuration copy and
+sets CALCAT_GIT_SITE_READY=1, so the hook then does nothing.
 """
 
 from __future__ import annotations
@@ -20,15 +20,16 @@ GENERATED = ".site-src"
 
 
 def on_config(config: Any) -> Any:
+    if os.environ.get("CALCAT_GIT_SITE_READY") == "1":
+        return config  # `calcat-git site build` generated the pages and named docs_dir itself
+    from calcat_git.cli.common import reference
+    from calcat_git.cli.main import main
+    from calcat_git.site.build import prepare
+
     root = Path(config.config_file_path).parent
     docs = root / GENERATED
-    if os.environ.get("CALCAT_GIT_SITE_READY") != "1":
-        from calcat_git.cli.common import reference
-        from calcat_git.cli.main import main
-        from calcat_git.site.build import prepare
-
-        cli_page = "# CLI reference\n\n" + reference(main) + "\n"
-        prepare(root, docs, os.environ.get("CALCAT_GIT_SITE_AT"), pages={"guide/cli.md": cli_page})
+    cli_page = "# CLI reference\n\n" + reference(main) + "\n"
+    prepare(root, docs, os.environ.get("CALCAT_GIT_SITE_AT"), pages={"guide/cli.md": cli_page})
     config["docs_dir"] = str(docs)
     return config
 

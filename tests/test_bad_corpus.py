@@ -132,8 +132,52 @@ def _h5(path: Path, name: str) -> None:
         elif name == "pdu-is-a-dataset":
             del handle[pdu]
             handle[pdu] = np.zeros(3)
+        else:
+            _h5_elsewhere(handle, ccv, cond, name)
     if name == "truncated":
         path.write_bytes(path.read_bytes()[:700])
+
+
+def _h5_elsewhere(handle: Any, ccv: Any, cond: Any, name: str) -> None:
+    """HDF5 that points outside the file, shares objects, declares too much, or holds odd values."""
+    import h5py
+    import numpy as np
+
+    if name in ("external-storage", "virtual-dataset", "huge-declared-data"):
+        del ccv["data"]
+    if name == "external-link":
+        ccv["extra"] = h5py.ExternalLink("other.h5", "/secret")
+    elif name == "external-storage":  # read back /etc/passwd through .ndarray() before
+        ccv.create_dataset("data", shape=(32,), dtype="u1", external=[("/etc/passwd", 0, 32)])
+    elif name == "virtual-dataset":
+        layout = h5py.VirtualLayout(shape=(2,), dtype="f8")
+        layout[:] = h5py.VirtualSource("other.h5", "/x", shape=(2,))
+        ccv.create_virtual_dataset("data", layout)
+    elif name == "soft-link-ccv":
+        ccv.parent["1"] = h5py.SoftLink(ccv.name)
+    elif name == "hard-link-ccv":
+        ccv.parent["1"] = ccv
+    elif name == "huge-declared-data":  # a few kB on disk, 149 GiB declared
+        ccv.create_dataset("data", shape=(40_000, 40_000, 25), dtype="f4", chunks=(1, 1000, 25))
+    elif name == "condition-array-typed-scalar":
+        attrs = dict(cond.attrs)
+        del ccv["operating_condition/memory_cells"]
+        new = ccv["operating_condition"].create_dataset("memory_cells", shape=(), dtype=np.dtype(("f8", (100_000,))))
+        new.attrs.update(attrs)
+    elif name == "uuid-array":
+        handle[ccv.name.split("/")[1]].attrs["uuid"] = np.arange(100_000)
+    elif name == "deviation-array":
+        cond.attrs["lower_deviation"] = np.zeros(100_000)
+    elif name == "nan-deviation":
+        cond.attrs["lower_deviation"] = np.nan
+    elif name == "bool-condition":
+        attrs = dict(cond.attrs)
+        del ccv["operating_condition/memory_cells"]
+        ccv["operating_condition"].create_dataset("memory_cells", data=True).attrs.update(attrs)
+    elif name == "bidi-group-name":
+        ccv.parent.move("0", "0\u202e")
+    elif name not in ("good", "unknown-pdu", "pdu-not-in-a-slot", "truncated"):  # pragma: no cover
+        raise AssertionError(f"no recipe for {name}")
 
 
 @pytest.mark.parametrize("name", sorted(MANIFEST["hdf5"]))
@@ -166,3 +210,22 @@ def test_bad_command_line(git_mini: Path, name: str) -> None:
     run = subprocess.run([sys.executable, "-m", "calcat_git", *case["args"], "--repo", str(git_mini)],
                          capture_output=True, text=True, check=False)
     assert (run.returncode, run.stdout, run.stderr) == (1, "", case["stderr"].format(repo=git_mini) + "\n")
+
+
+@pytest.mark.parametrize("name", sorted(MANIFEST["inject"]))
+def test_bad_injection(git_mini: Path, tmp_path: Path, name: str) -> None:
+    """Arguments of inject that `validate` or git would refuse: exit 1, one line, nothing written or committed."""
+    from calcat_git.git.repo import GitRepo
+
+    case = MANIFEST["inject"][name]
+    path = tmp_path / f"{name}.h5"
+    _h5(path, case.get("file", "good"))
+    args = [str(path), "--report", case.get("report", "r/bad.pdf"), *case.get("args", []), "--repo", str(git_mini)]
+    before = sorted(p for p in (git_mini.parent).rglob("*") if ".git" not in p.parts)
+    refs = GitRepo(git_mini)._git("for-each-ref")
+    run = subprocess.run([sys.executable, "-m", "calcat_git", "inject", *args], capture_output=True, text=True,
+                         check=False)
+    expected = [line.format(h5=path) for line in case["expect"]]
+    assert (run.returncode, run.stdout, run.stderr.splitlines()) == (1, "", expected)
+    assert sorted(p for p in (git_mini.parent).rglob("*") if ".git" not in p.parts) == before
+    assert GitRepo(git_mini)._git("for-each-ref") == refs  # no branch made, nothing committed

@@ -59,3 +59,13 @@ def test_calcat_replay_benchmark_runs() -> None:
     assert result["get_by_detector_conditions"]["cases"] == 16
     assert result["get_all_by_detector"]["cases"] == 16
     assert result["get_by_detector_conditions"]["calcat_x_runtime_ms"] > 0
+
+
+def test_hostile_load_benchmark_runs(synthetic: Path) -> None:
+    """A short run of bench_hostile: every hostile request gets its expected reply, normal ones all succeed."""
+    from bench_hostile import run as run_hostile
+
+    result = run_hostile(synthetic, clients=2, hostile=2, seconds=2.0)
+    assert result["server_alive"] and result["hostile_unexpected_replies"] == 0, result["hostile_replies"]
+    assert result["quiet"]["failures"] == result["under_attack"]["failures"] == 0
+    assert result["hostile_requests"] > 0 and result["under_attack"]["requests"] > 0

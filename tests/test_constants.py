@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import shutil
 import subprocess
 import sys
 from dataclasses import dataclass
@@ -188,3 +189,51 @@ def test_read_constant_file_reports_conditions(tmp_path: Path) -> None:
     assert ccv.dataset == "/P/Offset/0" and ccv.begin_at.isoformat() == "2023-12-31T23:00:00+00:00"
     assert ccv.conditions == {"Memory cells": 352, "Memory cell order": "1,",
                               "Sensor Bias Voltage": {"value": 300.0, "lower_deviation": 1.0, "upper_deviation": 2.0}}
+
+
+def test_a_store_file_reading_data_outside_it_is_found(git_mini: Path, tmp_path: Path) -> None:
+    """A file injected before external storage was refused (its checksum matches, yet its constant
+    reads /etc/passwd): `verify-store` reports it, `.ndarray()` refuses to read it."""
+    import h5py
+
+    from calcat_git.store.paths import content_path, file_sha256
+
+    _h5(tmp_path / "dark.h5")
+    result = inject(git_mini, [tmp_path / "dark.h5"], report_path="r/dark.pdf", commit=True)
+    good = file_sha256(tmp_path / "dark.h5")
+    with h5py.File(tmp_path / "dark.h5", "a") as handle:
+        del handle["AGIPD_M3/Offset/0/data"]
+        handle["AGIPD_M3/Offset/0"].create_dataset("data", shape=(32,), dtype="u1", external=[("/etc/passwd", 0, 32)])
+    bad = file_sha256(tmp_path / "dark.h5")
+    target = git_mini.parent / "store" / content_path(bad)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    shutil.copyfile(tmp_path / "dark.h5", target)
+    batch = git_mini / result.batch_path
+    batch.write_text(batch.read_text().replace(good, bad).replace(good[:2] + "/", bad[:2] + "/"))
+    subprocess.run(["git", "-C", str(git_mini), "commit", "-qam", "an old injection"], check=True)
+    run = subprocess.run([sys.executable, "-m", "calcat_git", "verify-store", "--repo", str(git_mini)],
+                         capture_output=True, text=True, check=False)
+    assert run.returncode == 1, run.stdout
+    assert (f"data outside the file: {content_path(bad)}: /AGIPD_M3/Offset/0/data: dataset stored in external "
+            "files (/etc/passwd): a constant file must hold all of its data") in run.stdout.splitlines()
+    found = CalibrationData.from_condition(MiniConditions(sensor_bias_voltage=300, memory_cells=352),
+                                           "MID_DET_AGIPD1M-1", catalog=git_mini, event_at="2024-06-02T00:00:00Z")
+    with pytest.raises(InvalidInputError, match="dataset stored in external files"):
+        found["Offset"].ndarray()
+
+
+@pytest.mark.parametrize("name", ["inject/r0042", "a", "feature/x-1", "--output=x", "-x", "a/../b", "a..b", "x.lock",
+                                  "a/.hidden", "a//b", "/a", "a/", "a.", "a b", "a~1", "a^", "a:b", "a?", "a*", "a[",
+                                  "a\\b", "a@{1}", "@", "a\x01", "a\x7f", "ünïcode", "HEAD", "a@b", "a.lock/b"])
+def test_branch_names_are_checked_as_git_does(tmp_path: Path, name: str) -> None:
+    from calcat_git.store.inject import check_branch_name
+
+    git_says = subprocess.run(["git", "check-ref-format", "--branch", name], cwd=tmp_path, capture_output=True,
+                              check=False).returncode == 0 and not name.startswith("-") and name not in ("HEAD", "@")
+    # (--branch reads '@' as the current branch; `git branch` refuses HEAD and names starting with '-')
+    try:
+        check_branch_name(name)
+        ours = True
+    except InvalidInputError:
+        ours = False
+    assert ours == git_says

@@ -135,6 +135,21 @@ def test_diff_summary_for_reviewers(pr: Path) -> None:
     assert data["mappings"]["MID_DET_AGIPD1M-1"][0].startswith("AGIPD01: AGIPD_M3 → AGIPD_M2 from")
 
 
+def test_diff_comment_keeps_free_text_on_its_line(pr: Path) -> None:
+    """A correction with line breaks and markdown starts no paragraph, heading, table or code block."""
+    hostile = "typo\\n\\n# Heading\\n| a | b |\\n|---|---|\\n```\\ncode\\u2028![x](http://evil.example/x.png)"
+    edit(pr, MID, "AGIPD00: null", "AGIPD00: null\n  - from: \"2024-05-10T08:00:00Z\"\n    reason: M3 back to M2\n"
+         f"    correction: \"{hostile}\"\n    modules:\n      AGIPD01: AGIPD_M2")
+    commit_all(pr, "M2 back", "2024-05-13T08:00:00Z")
+    out = cli(pr, "diff", "main")
+    assert out.returncode == 0, out.stderr
+    sentence = [line for line in out.stdout.splitlines() if "correction" in line]
+    assert sentence == ["  - AGIPD01: AGIPD\\_M3 → AGIPD\\_M2 from 2024-05-10 08:00 UTC, backdated 3 days: RAW data taken "
+                        "since then will now use AGIPD\\_M2's constants (correction: typo  \\# Heading \\| a \\| b \\| "
+                        "\\|---\\|---\\| \\`\\`\\` code \\!\\[x\\](http://evil.example/x.png))"]
+    assert not any(line.startswith(("# ", "|", "```")) for line in out.stdout.splitlines())
+
+
 def test_concurrent_prs_merge_cleanly(pr: Path) -> None:
     edit(pr, MID, "AGIPD00: null", "AGIPD00: null\n  - from: \"2024-06-01T00:00:00Z\"\n    reason: r\n"
          "    modules:\n      AGIPD01: AGIPD_M2")

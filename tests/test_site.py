@@ -99,3 +99,24 @@ def test_api_files_match_their_published_schemas(built: Path) -> None:
         schema = json.loads((schemas / schema_file).read_text())
         data = json.loads((built / "api/v1" / data_file).read_text())
         jsonschema.Draft202012Validator(schema, registry=registry).validate(data)
+
+
+def test_two_builds_in_one_checkout_never_mix_snapshots(mini: Path) -> None:
+    """Builds of two commits at once into the default output: each publishes a whole site of its
+    own commit (built in its own folder, renamed into place); nothing is left behind."""
+    import re
+
+    git(mini, "init", "-q", "-b", "main")
+    first = commit_all(mini, "catalog", "2024-05-02T00:00:00Z")
+    (mini / "registry/calibrations/SlopesPC.yaml").write_text("identifier: SlopesPC\n")
+    second = commit_all(mini, "SlopesPC", "2024-05-03T00:00:00Z")
+    runs = [subprocess.Popen([sys.executable, "-m", "calcat_git", "site", "build", "--repo", str(mini), "--at", sha],
+                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True) for sha in (first, second)]
+    outputs = [run.communicate(timeout=600) for run in runs]
+    assert [run.returncode for run in runs] == [0, 0], outputs
+    site = mini / ".site-build"
+    shown = {sha for page in site.rglob("*.html") for sha in re.findall(r"catalog commit <code>([0-9a-f]{12})</code>",
+                                                                        page.read_text())}
+    assert len(shown) == 1 and shown <= {first[:12], second[:12]}
+    assert (site / "catalog/calibrations/SlopesPC.html").exists() == (shown == {second[:12]})
+    assert sorted(p.name for p in mini.iterdir() if p.name.startswith(".site")) == [".site-build"]

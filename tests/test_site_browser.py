@@ -110,3 +110,64 @@ def test_pages_work_from_file_urls(built: Path) -> None:  # noqa: F811
         browser.close()
     # mkdocs-material's search worker cannot start from file:// (the browser refuses); nothing else may fail
     assert [e for e in errors if "/search/" not in e] == []
+
+
+HOSTILE = ("x ![i](http://evil.example/md.png) [c](javascript:alert(1)) <img src=http://evil.example/raw.png> "
+           "<https://evil.example/auto> &lt;img src=http://evil.example/entity.png&gt;")
+
+
+@pytest.fixture
+def hostile_site(mini: Path, tmp_path: Path) -> Path:
+    """The mini catalog with hostile free text in a commit subject and body (shown in tooltips and
+    history tables), a reason, a correction and a description; built like any site."""
+    import subprocess
+    import sys
+
+    from .helpers import commit_all, edit, git
+
+    yaml_text = HOSTILE.replace('"', "'")
+    edit(mini, "registry/calibrations/Offset.yaml", "identifier: Offset",
+         f'identifier: Offset\ndescription: "{yaml_text}\\n\\n# heading {yaml_text}"')
+    edit(mini, "registry/mappings/MID_DET_AGIPD1M-1.yaml", "reason: initial installation",
+         f'reason: "{yaml_text}\\n| a | b |\\n|---|---|"\n    correction: "{yaml_text}"')
+    git(mini, "init", "-q", "-b", "main")
+    commit_all(mini, f"{HOSTILE}\n\n# body {HOSTILE}\n\n```\n{HOSTILE}", "2024-05-02T00:00:00Z")
+    out = tmp_path / "html"
+    done = subprocess.run([sys.executable, "-m", "calcat_git", "site", "build", "--repo", str(mini), "--out", str(out)],
+                          capture_output=True, text=True, check=False)
+    assert done.returncode == 0, done.stderr
+    return out
+
+
+def test_hostile_catalog_text_fetches_nothing(hostile_site: Path) -> None:
+    """Every catalog page is opened; no request leaves the site, no link or image comes from catalog text."""
+    from playwright.sync_api import sync_playwright
+
+    pages = sorted(p.relative_to(hostile_site).as_posix() for p in hostile_site.rglob("*.html")
+                   if p.parts[len(hostile_site.parts)] in ("catalog", "index.html"))
+    assert "catalog/detectors/MID_DET_AGIPD1M-1.html" in pages
+    outside: list[str] = []
+    found: list[str] = []
+    with serve(hostile_site) as url, sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=CHROMIUM, headless=True, args=ARGS)
+        page = browser.new_page()
+
+        def guard(route):  # type: ignore[no-untyped-def]
+            if route.request.url.startswith(url):
+                route.continue_()
+            else:
+                outside.append(route.request.url)
+                route.abort()
+
+        page.route("**/*", guard)
+        for name in pages:
+            page.goto(f"{url}/{name}", wait_until="load")
+            found += [f"{name}: {a}" for a in page.eval_on_selector_all(
+                "a[href^='javascript'], img[src*='evil'], a[href*='evil'], h1, h2, h3, h4, pre, code",
+                "els => els.filter(e => e.tagName === 'A' || e.tagName === 'IMG' || /heading|body|evil/.test("
+                "e.textContent)).map(e => e.outerHTML.slice(0, 80))")]
+        tip = page.goto(f"{url}/catalog/detectors/MID_DET_AGIPD1M-1.html") and \
+            page.locator("svg.calcat-timeline path.backdated title").first.text_content()
+        browser.close()
+    assert outside == [] and found == []
+    assert tip is not None and HOSTILE.split(" <https")[0] in tip  # the tooltip shows the text as text

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import subprocess
 import sys
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -107,6 +107,23 @@ def test_verify_history(mini: Path, repo: dict[str, str]) -> None:
     assert rewritten.returncode == 1
     assert f"the last seen head {repo['late'][:12]} of main is not an ancestor" in rewritten.stderr
     assert _cli("verify-history", "--repo", str(mini), "--since", repo["swap"]).returncode == 1  # still rewritten
+
+
+def test_verify_history_names_a_commit_from_the_future(mini: Path, repo: dict[str, str]) -> None:
+    (mini / "registry/calibrations/SlopesPC.yaml").write_text("identifier: SlopesPC\n")
+    future = commit_all(mini, "clock in 2099", "2099-01-01T00:00:00Z")
+    (mini / "registry/calibrations/SlopesCS.yaml").write_text("identifier: SlopesCS\n")
+    honest = commit_all(mini, "honest", (datetime.now(UTC) - timedelta(minutes=1)).isoformat())
+    run = _cli("verify-history", "--repo", str(mini))
+    assert (run.returncode, run.stdout, run.stderr.splitlines()) == (1, "", [
+        f"error: committer time in the future: {future[:12]} (2099-01-01T00:00:00Z) is later than now plus 10 "
+        "minutes; snapshots taken before then would not see it: fix the committer's clock and recommit"])
+    assert honest[:12] not in run.stderr  # the next honest commit is not blamed
+    soon = (datetime.now(UTC) + timedelta(minutes=5)).isoformat()  # within the grace: a skewed clock
+    git(mini, "reset", "-q", "--hard", repo["late"])
+    (mini / "registry/calibrations/SlopesPC.yaml").write_text("identifier: SlopesPC\n")
+    commit_all(mini, "clock a little ahead", soon)
+    assert _cli("verify-history", "--repo", str(mini)).returncode == 0
 
 
 def test_cli_snapshot_mapping_history(mini: Path, repo: dict[str, str]) -> None:

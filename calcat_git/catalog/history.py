@@ -9,9 +9,10 @@ from typing import Any
 from calcat_git.files.parse import parse_file
 from calcat_git.git.repo import GitRepo
 from calcat_git.model.mapping import Mapping, MappingChange
-from calcat_git.timeutil import format_timestamp
+from calcat_git.timeutil import format_timestamp, now_utc
 
 DEFAULT_GRACE = timedelta(days=1)
+FUTURE_GRACE = timedelta(minutes=10)  # clock skew allowed between a committer's machine and this one
 MAPPINGS_DIR = "registry/mappings"
 
 
@@ -84,9 +85,10 @@ def mapping_history(repo: GitRepo, rev: str, grace: timedelta = DEFAULT_GRACE) -
 
 
 def verify_history(repo: GitRepo, rev: str, since: str | None = None) -> list[str]:
-    """Problems with transaction time on ``rev``: committer times that decrease along
-    the first-parent line, or a recorded last-seen head that is no longer an ancestor
-    (rewritten history). On success the head is recorded for the next run."""
+    """Problems with transaction time on ``rev``: committer times later than now plus
+    ``FUTURE_GRACE``, committer times that decrease along the first-parent line (not
+    blamed on the commit after a future one), or a recorded last-seen head that is no
+    longer an ancestor (rewritten history). On success the head is recorded for the next run."""
     head = repo.rev_parse(rev)
     problems: list[str] = []
     record = repo.git_dir / "calcat-git" / f"last-seen-head.{rev.replace('/', '_')}"
@@ -104,8 +106,15 @@ def verify_history(repo: GitRepo, rev: str, since: str | None = None) -> list[st
             problems.append(f"{since} is not on the first-parent history of {rev}")
         else:
             start = shas.index(since_sha)
+    latest = now_utc() + FUTURE_GRACE
+    future = {c.sha for c in commits[start:] if c.committed_at > latest}
+    for commit in commits[start:]:
+        if commit.sha in future:
+            problems.append(f"committer time in the future: {commit.sha[:12]} ({format_timestamp(commit.committed_at)}) "
+                            f"is later than now plus {int(FUTURE_GRACE.total_seconds() // 60)} minutes; "
+                            "snapshots taken before then would not see it: fix the committer's clock and recommit")
     for older, newer in zip(commits[start:], commits[start + 1:], strict=False):
-        if newer.committed_at < older.committed_at:
+        if newer.committed_at < older.committed_at and older.sha not in future:
             problems.append(f"committer time goes back: {newer.sha[:12]} ({format_timestamp(newer.committed_at)}) "
                             f"follows {older.sha[:12]} ({format_timestamp(older.committed_at)}); snapshots "
                             "between them would be ambiguous")

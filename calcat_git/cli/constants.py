@@ -231,7 +231,9 @@ def verify_store(repo: str, branch: str | None, store: str | None, snapshot: str
                  as_json: bool) -> None:
     """Check that every constant file a snapshot names is in the store, unchanged.
 
-    Lists missing files and files whose sha256 differs; exit 1 if there are any.
+    Lists missing files, files whose sha256 differs and files whose constants would read
+data outside them (external links or storage, virtual datasets, shared objects); exit 1
+if there are any.
     CCVs imported from CALCAT name no sha256 and are counted as unverifiable.
     """
     from calcat_git.catalog.catalog import Catalog
@@ -250,8 +252,10 @@ def verify_store(repo: str, branch: str | None, store: str | None, snapshot: str
             click.echo(f"missing: {path}")
         for path in report["mismatch"]:
             click.echo(f"checksum differs: {path}")
+        for line in report["elsewhere"]:
+            click.echo(f"data outside the file: {line}")
         click.echo(f"{report['checked']} file(s) checked in {report['store']}: {len(report['missing'])} missing, "
-                   f"{len(report['mismatch'])} differ"
+                   f"{len(report['mismatch'])} differ, {len(report['elsewhere'])} read data outside the file"
                    + (f"; {len(report['unverifiable'])} imported file(s) have no checksum" if report["unverifiable"] else ""))
-    if report["missing"] or report["mismatch"]:
+    if report["missing"] or report["mismatch"] or report["elsewhere"]:
         sys.exit(1)

@@ -76,8 +76,9 @@ def history(name: str, repo: str, branch: str | None, grace_hours: float, as_jso
 def verify_history(repo: str, branch: str | None, since: str | None) -> None:
     """Check that transaction time can be trusted.
 
-    First-parent committer times never decrease, and the branch only grows: the head
-    recorded by the previous run (in .git/calcat-git/) is still an ancestor.
+    First-parent committer times never decrease and are not in the future (later than
+    now plus 10 minutes of clock skew), and the branch only grows: the head recorded
+    by the previous run (in .git/calcat-git/) is still an ancestor.
     Exit code 1 with one line per problem otherwise.
     """
     from calcat_git.catalog.history import verify_history as verify

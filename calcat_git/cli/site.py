@@ -19,7 +19,7 @@ def site() -> None:
 @click.option("--worktree", is_flag=True, help="Render the working tree instead of a commit.")
 @click.option("--engine", type=click.Choice(["mkdocs", "zensical"]), default="mkdocs", show_default=True)
 def site_build(repo: str, at: str | None, out: str | None, worktree: bool, engine: str) -> None:
-    """Generate the catalog pages (into .site-src/) and build the site."""
+    """Generate the catalog pages and build the site (in a temporary folder, then renamed into place)."""
     from pathlib import Path
 
     from calcat_git.cli.common import reference

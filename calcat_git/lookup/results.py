@@ -15,6 +15,7 @@ from calcat_git.lookup.conditions import ConditionsBase
 from calcat_git.lookup.engine import Engine, Outcome
 from calcat_git.model.records import Detector
 from calcat_git.model.selection import CCVRow
+from calcat_git.store.hdf5 import read_data
 from calcat_git.store.paths import store_file, store_root
 from calcat_git.timeutil import format_timestamp, from_micros
 
@@ -48,11 +49,9 @@ class SingleConstant:
         return store_file(store_root(store, self.catalog_root), self.path.as_posix())
 
     def ndarray(self, store: str | Path | None = None) -> Any:
-        """Load the constant's data (``<dataset>/data``) as a numpy array."""
-        import h5py
-
-        with h5py.File(self.file_path(store), "r") as handle:
-            return handle[self.dataset]["data"][()]
+        """Load the constant's data (``<dataset>/data``) as a numpy array (a file whose data
+        lives elsewhere, or that declares too much of it, is refused before anything is read)."""
+        return read_data(self.file_path(store), self.dataset)
 
     def to_dict(self) -> dict[str, Any]:
         return {"ccv_id": self.ccv_id, "int_id": self.int_id, "pdu": self.pdu_name, "file": self.path.as_posix(),

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections import Counter
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -115,8 +116,21 @@ def summary(ch: Change, problems: list[Problem]) -> dict[str, Any]:
             "flag_flips": flips}
 
 
+_LINE_BREAKS = re.compile(r"\r\n|[\n\r\v\f\x1c-\x1e\x85\u2028\u2029]")
+
+
 def _escape(text: str) -> str:
-    return "".join(f"\\{ch}" if ch in "\\`*_[]<>|#" else ch for ch in text)
+    """Catalog text as inert markdown on one line: a line break becomes a space (so it cannot
+    start a paragraph, heading, list, table or code block), markup characters are escaped."""
+    one_line = _LINE_BREAKS.sub(" ", text)
+    return "".join(f"\\{ch}" if ch in "\\`*_[]<>|#!~&" else ch for ch in one_line)
+
+
+def _code(text: str) -> str:
+    """``text`` as an inline code span on one line, fenced by more backticks than it holds."""
+    one_line = _LINE_BREAKS.sub(" ", text)
+    fence = "`" * (max((len(run) for run in re.findall("`+", one_line)), default=0) + 1)
+    return f"{fence} {one_line} {fence}" if "`" in one_line else f"`{one_line}`"
 
 
 def markdown(data: dict[str, Any]) -> str:
@@ -127,7 +141,8 @@ def markdown(data: dict[str, Any]) -> str:
     lines.append(f"**{len(errors)} error(s), {len(warnings)} warning(s)**" if data["problems"] else "**No problems.**")
     for p in errors + warnings:
         icon = "❌" if p["severity"] == "error" else "⚠️"
-        lines.append(f"- {icon} `{p['file']}:{p['line']}` {_escape(p['field'])} {_escape(p['message'])}")
+        where = _code(f"{p['file']}:{p['line']}")
+        lines.append(f"- {icon} {where} {_escape(p['field'])} {_escape(p['message'])}")
     if data["mappings"]:
         lines += ["", "#### Mapping changes"]
         for det, sentences in data["mappings"].items():

@@ -9,7 +9,8 @@ carries ``X-Calcat-Git-Commit``, the commit it was read from; errors are
 ``{"info": …}`` like CALCAT's (400 bad parameter, 404 unknown, 405 any method but GET),
 never a traceback. The branch head is re-checked on every request (a ``stat`` of the
 ref files; ``git rev-parse`` only when they changed), so new commits are served
-without a restart. No value from a request is ever used as a file system path.
+without a restart. No value from a request is ever used as a file system path. What a
+request may ask (body size, parameters, JSON depth, integers) is bounded in ``limits``.
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ from dataclasses import asdict, dataclass, replace
 from typing import Any
 
 from starlette.applications import Starlette
+from starlette.convertors import register_url_convertor
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import Response
@@ -33,9 +35,11 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from calcat_git.catalog.catalog import Catalog
 from calcat_git.errors import CalcatGitError, InvalidInputError, NotFoundError, RepositoryError
 from calcat_git.git.repo import GitRepo
+from calcat_git.server.limits import IdConvertor, Limits, ascii_int, check_conditions, load_json
 from calcat_git.server.view import CalcatView, Encoded, client_time, dumps, parse_conditions
 from calcat_git.timeutil import facility_zone, format_timestamp, now_utc
 
+register_url_convertor("id64", IdConvertor())
 ENV_CONFIG = "CALCAT_GIT_SERVE_CONFIG"
 COMMIT_HEADER = "X-Calcat-Git-Commit"
 MAPPING_COMMIT_HEADER = "X-Calcat-Git-Mapping-Commit"
@@ -123,10 +127,7 @@ class Query:
         value = self.text(name)
         if value is None:
             return default
-        try:
-            return int(value)
-        except ValueError:
-            raise InvalidInputError(f"{name} must be an integer, not {value!r}") from None
+        return ascii_int(value, name)
 
     def required(self, name: str) -> str:
         value = self.text(name)
@@ -229,45 +230,62 @@ def pdus_by_detector(call: Call) -> Any:
 
 
 def _calibration_ids(text: str) -> list[int]:
-    try:
-        value = json.loads(text)
-    except ValueError:
-        value = None
+    shown = text if len(text) <= 40 else f"{text[:40]}… ({len(text)} characters)"
+    malformed = f"calibration_id must be an id or a list of ids such as [1, 2], not {shown!r}"
+    value = load_json(text, "calibration_id", malformed) if text.isascii() else None
     ids = value if isinstance(value, list) else [value]
     if not ids or not all(isinstance(i, int) and not isinstance(i, bool) for i in ids):
-        raise InvalidInputError(f"calibration_id must be an id or a list of ids such as [1, 2], not {text!r}")
-    return ids
+        raise InvalidInputError(malformed)
+    return [i for i in ids if isinstance(i, int)]
+
+
+@dataclass(frozen=True)
+class Question:
+    """A look-up by conditions, parsed: equal questions are equal however they were spelled
+    (the reply cache is keyed by this, never by the raw request)."""
+
+    detector: str
+    calibration_ids: tuple[int, ...]
+    asked: tuple[tuple[str, float | str], ...]
+    event_at: Any
+    pdu_snapshot_at: Any
+    strategy: str
+    karabo_da: str | None
+
+
+def _question(call: Call) -> Question:
+    detector = call.query.required("detector_identifier")
+    ids = _calibration_ids(call.query.required("calibration_id"))
+    if not call.body.strip():
+        raise InvalidInputError('send the conditions as a JSON body: {"parameters_conditions_attributes": [...]}')
+    asked = parse_conditions(load_json(call.body, "the body"))
+    check_conditions(asked)
+    return Question(detector, tuple(ids), tuple(sorted(asked.items())), _time(call, "event_at"),
+                    _time(call, "pdu_snapshot_at"), call.query.text("begin_at_strategy") or "closest",
+                    call.query.text("karabo_da"))
 
 
 def ccvs_by_conditions(call: Call) -> Any:
     """The look-up EXtra's from_condition makes. With both times given the reply depends on
     the commit and the request only, so it is kept (per commit) for repeated questions —
     e.g. the correction jobs of one run."""
-    if not (call.query.text("event_at") and call.query.text("pdu_snapshot_at")):
-        return _ccvs_by_conditions(call)
+    question = _question(call)
+    if question.event_at is None or question.pdu_snapshot_at is None:
+        return _ccvs_by_conditions(call, question)
 
     def answer() -> tuple[Encoded, dict[str, str]]:
         headers: dict[str, str] = {}
-        return _ccvs_by_conditions(replace(call, headers=headers)), headers
+        return _ccvs_by_conditions(replace(call, headers=headers), question), headers
 
-    data, headers = call.view.replies.get_or((tuple(call.query.params.multi_items()), call.body), answer)
+    data, headers = call.view.replies.get_or(question, answer)
     call.headers.update(headers)
     return data
 
 
-def _ccvs_by_conditions(call: Call) -> Encoded:
-    detector = call.query.required("detector_identifier")
-    ids = _calibration_ids(call.query.required("calibration_id"))
-    if not call.body.strip():
-        raise InvalidInputError('send the conditions as a JSON body: {"parameters_conditions_attributes": [...]}')
-    try:
-        asked = parse_conditions(json.loads(call.body))
-    except ValueError as exc:
-        if isinstance(exc, InvalidInputError):
-            raise
-        raise InvalidInputError(f"the body is not JSON: {exc}") from None
-    return call.view.ccvs_by_conditions(detector, ids, asked, _time(call, "event_at"), _mapping(call, detector),
-                                        call.query.text("begin_at_strategy") or "closest", call.query.text("karabo_da"))
+def _ccvs_by_conditions(call: Call, question: Question) -> Encoded:
+    return call.view.ccvs_by_conditions(question.detector, list(question.calibration_ids), dict(question.asked),
+                                        question.event_at, _mapping(call, question.detector), question.strategy,
+                                        question.karabo_da)
 
 
 def ccv_list(call: Call) -> Any:
@@ -282,7 +300,7 @@ def _records(kind: str, name_key: str) -> Route:
 
 
 def _by_id(path: str, get: Callable[[Call], Any]) -> Route:
-    return Route(f"/api/{path}/{{id:int}}", endpoint(get))
+    return Route(f"/api/{path}/{{id:id64}}", endpoint(get))
 
 
 ROUTES = [
@@ -340,6 +358,7 @@ def create_app(config: ServeConfig) -> Starlette:
     """The application serving ``config.repo`` (its index is built or updated now)."""
     app = Starlette(routes=ROUTES, exception_handlers={HTTPException: _http_error, Exception: _http_error})
     app.state.following = Following(config)
+    app.add_middleware(Limits, error=error_response)
     app.add_middleware(ReadOnly)
     return app
 

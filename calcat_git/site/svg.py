@@ -1,8 +1,16 @@
-"""Inline SVG pictures for the site: the mapping timeline of a detector or a PDU."""
+"""Inline SVG pictures for the site: the mapping timeline of a detector or a PDU.
+
+The SVG is one line inside a ``<div>``, so the markdown engine passes it through as raw
+HTML and never reads markdown in it; the free text in it (tooltips holding commit
+subjects) goes through ``_text`` as well, which writes line breaks as spaces and every
+markup character as a character reference: inert whatever the engine. Names (slots,
+PDUs) are validated identifiers and only HTML-escaped.
+"""
 
 from __future__ import annotations
 
 import hashlib
+import re
 from datetime import datetime
 from html import escape
 
@@ -10,6 +18,13 @@ from calcat_git.model.mapping import SlotPeriod
 from calcat_git.timeutil import format_timestamp
 
 ROW, LABEL, WIDTH = 22, 120, 900
+_LINE_BREAKS = re.compile(r"[\r\n\v\f\x1c-\x1e\x85\u2028\u2029]+")
+_MARKUP = set("\\`*_{}[]()#+-.!|~:<>&\"'=")
+
+
+def _text(value: str) -> str:
+    """Catalog text for SVG markup: one line, every markup character a character reference."""
+    return "".join(f"&#{ord(ch)};" if ch in _MARKUP else ch for ch in _LINE_BREAKS.sub(" ", value))
 
 
 def colour(name: str) -> str:
@@ -27,7 +42,8 @@ def timeline(rows: list[tuple[str, list[SlotPeriod]]], start: datetime, end: dat
         return LABEL + (WIDTH - LABEL) * max(0.0, min(1.0, (moment - start).total_seconds() / span))
 
     height = ROW * len(rows) + 30
-    parts = [f'<svg class="calcat-timeline" xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {WIDTH} {height}" '
+    parts = ['<div class="calcat-timeline-box">',
+             f'<svg class="calcat-timeline" xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {WIDTH} {height}" '
              f'width="100%" role="img" aria-label="mapping timeline">']
     for year in range(start.year + 1, end.year + 1):
         at = x(start.replace(year=year, month=1, day=1, hour=0, minute=0, second=0, microsecond=0))
@@ -48,6 +64,6 @@ def timeline(rows: list[tuple[str, list[SlotPeriod]]], start: datetime, end: dat
         parts.append("</g>")
     for moment, tip in marks or []:
         parts.append(f'<path class="backdated" d="M{x(moment):.1f},0 l-5,-0 l5,9 l5,-9 z" fill="#c62828">'
-                     f"<title>{escape(tip)}</title></path>")
-    parts.append("</svg>")
+                     f"<title>{_text(tip)}</title></path>")
+    parts.append("</svg></div>")
     return "".join(parts)

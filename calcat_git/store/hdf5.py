@@ -10,6 +10,13 @@
 ``write_constant`` writes it (deterministically: no timestamps, so the same input
 gives the same bytes and checksum); ``read_constant_file`` reads every CCV in a file
 and turns anything unexpected into one clear error naming the file and HDF5 path.
+
+A constant file must hold all of its data, so that its sha256 covers everything a
+constant reads: external links, external raw storage, virtual datasets and objects
+reached by two links are refused (``check_self_contained``) before any value is read.
+Sizes are checked from what the file declares, before reading: a constant's data at
+most ``MAX_DATA_BYTES``, a condition value or attribute a scalar of at most
+``MAX_VALUE_BYTES``.
 """
 
 from __future__ import annotations
@@ -24,6 +31,8 @@ from calcat_git.errors import InvalidInputError
 from calcat_git.files.strict_yaml import INT_RANGE
 from calcat_git.timeutil import format_timestamp, parse_timestamp
 
+MAX_DATA_BYTES = 8 << 30  # declared size of one constant's data (8 GiB; AGIPD offsets are ~0.3 GiB)
+MAX_VALUE_BYTES = 4096  # declared size of one condition value or attribute
 ConditionSpec = float | int | str | tuple[float, float, float]  # value, or (value, lower, upper)
 
 
@@ -69,9 +78,19 @@ def _fail(path: Path, where: str, message: str) -> InvalidInputError:
     return InvalidInputError(f"{path}: {where}: {message}")
 
 
+def _check_scalar(path: Path, where: str, what: str, shape: Any, dtype: Any) -> None:
+    """A condition value or attribute must be one small scalar, judged before it is read."""
+    if shape != () or dtype.subdtype is not None or dtype.itemsize > MAX_VALUE_BYTES:
+        size = dtype.itemsize * (1 if shape is None else math.prod(shape))
+        raise _fail(path, where, f"{what} must be a scalar of at most {MAX_VALUE_BYTES} bytes, "
+                                 f"found shape {shape} of dtype {dtype} ({size} bytes declared)")
+
+
 def _attr(path: Path, obj: Any, name: str, kind: type) -> Any:
     if name not in obj.attrs:
         raise _fail(path, obj.name, f"missing attribute {name!r}")
+    declared = obj.attrs.get_id(name)
+    _check_scalar(path, obj.name, f"attribute {name!r}", declared.shape, declared.dtype)
     value = obj.attrs[name]
     if isinstance(value, bytes):
         value = value.decode("utf-8", "replace")
@@ -91,6 +110,7 @@ def _conditions(path: Path, group: Any) -> dict[str, Any]:
     for key, item in group.items():
         if not isinstance(item, h5py.Dataset) or item.shape != ():
             raise _fail(path, f"{group.name}/{key}", "a condition must be a scalar dataset")
+        _check_scalar(path, item.name, "a condition value", item.shape, item.dtype)
         value = item[()]
         if isinstance(value, bytes):
             value = value.decode("utf-8", "replace")
@@ -113,8 +133,13 @@ def _ccv(path: Path, unit: Any, calibration: str, group: Any) -> FileCCV:
 
     if "data" not in group or not isinstance(group["data"], h5py.Dataset):
         raise _fail(path, group.name, "missing the 'data' dataset")
-    if group["data"].dtype.kind not in "iufb":
-        raise _fail(path, group["data"].name, f"data of dtype {group['data'].dtype} is not numeric")
+    data = group["data"]
+    if data.dtype.kind not in "iufb":
+        raise _fail(path, data.name, f"data of dtype {data.dtype} is not numeric")
+    declared = data.dtype.itemsize * math.prod(data.shape or ())
+    if declared > MAX_DATA_BYTES:
+        raise _fail(path, data.name, f"declares {declared} bytes of data ({declared / 2**30:.1f} GiB), more than "
+                                     f"the {MAX_DATA_BYTES >> 30} GiB limit of a constant")
     if "operating_condition" not in group:
         raise _fail(path, group.name, "missing the 'operating_condition' group")
     text = _attr(path, group, "begin_at", str)
@@ -136,6 +161,68 @@ def _groups(path: Path, group: Any) -> list[tuple[str, Any]]:
     return list(group.items())
 
 
+def _link_problem(link: Any, name: str) -> str | None:
+    import h5py
+
+    if isinstance(link, h5py.ExternalLink):
+        return f"external link to {link.filename}:{link.path}: a constant file must hold all of its data"
+    if isinstance(link, h5py.SoftLink):
+        return f"soft link to {link.path}: each object must be reached by one path only"
+    if not isinstance(link, h5py.HardLink):
+        return f"link of unknown class {type(link).__name__} at {name}"
+    return None
+
+
+def _dataset_problem(obj: Any) -> str | None:
+    if obj.is_virtual:
+        return "virtual dataset (its data lives in other files): a constant file must hold all of its data"
+    if obj.external:
+        files = ", ".join(str(entry[0]) for entry in obj.external)
+        return f"dataset stored in external files ({files}): a constant file must hold all of its data"
+    return None
+
+
+def check_self_contained(path: Path, handle: Any) -> None:
+    """Refuse links and storage that reach outside the file or share one object (see above)."""
+    import h5py
+
+    seen: dict[Any, str] = {}
+    pending = [handle["/"]]
+    while pending:
+        group = pending.pop()
+        for key in group:  # link names only: nothing is followed yet
+            name = f"{group.name.rstrip('/')}/{key}"
+            why = _link_problem(group.get(key, getlink=True), name)
+            if why:
+                raise _fail(path, name, why)
+            obj = group[key]
+            address = h5py.h5o.get_info(obj.id).addr
+            if address in seen:
+                raise _fail(path, name, f"is the same object as {seen[address]} (a hard link): each object must "
+                                        "be reached by one path only")
+            seen[address] = name
+            why = _dataset_problem(obj) if isinstance(obj, h5py.Dataset) else None
+            if why:
+                raise _fail(path, name, why)
+            if isinstance(obj, h5py.Group):
+                pending.append(obj)
+
+
+def read_data(path: str | Path, dataset: str) -> Any:
+    """``<dataset>/data`` of a constant file as a numpy array, checked like an injected file first."""
+    import h5py
+
+    path = Path(path)
+    with h5py.File(path, "r") as handle:
+        check_self_contained(path, handle)
+        data = handle[dataset]["data"]
+        declared = data.dtype.itemsize * math.prod(data.shape or ())
+        if declared > MAX_DATA_BYTES:
+            raise _fail(path, data.name, f"declares {declared} bytes of data, more than the {MAX_DATA_BYTES >> 30} "
+                                         "GiB limit of a constant")
+        return data[()]
+
+
 def read_constant_file(path: str | Path) -> list[FileCCV]:
     """Every CCV in a constant file; :class:`InvalidInputError` naming file and HDF5 path otherwise."""
     import h5py
@@ -148,6 +235,7 @@ def read_constant_file(path: str | Path) -> list[FileCCV]:
     with handle:
         found = []
         try:
+            check_self_contained(path, handle)
             for unit in handle.values():
                 for calibration, cal_group in _groups(path, unit):
                     for _, group in _groups(path, cal_group):

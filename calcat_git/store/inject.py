@@ -1,6 +1,8 @@
 """Injection: constant files (HDF5) → one new constants batch file + files in the store.
 
-Everything is validated against the registry before anything is written. Store files
+Everything is validated against the registry before anything is written, and the batch
+file is run through exactly the checks of ``validate`` (in the catalog it joins) before a
+store file is copied or anything is committed. Store files
 are written under their content-derived path (temp file + rename); the batch file is
 written last, atomically. If any step fails, the files this run added are removed
 again: a failed injection leaves no partial batch and no orphaned store file.
@@ -19,14 +21,19 @@ from typing import Any
 
 import yaml
 
-from calcat_git.catalog.catalog import Catalog
-from calcat_git.errors import CalcatGitError, InvalidInputError
-from calcat_git.files.loading import Registry
+from calcat_git.errors import CalcatGitError, CatalogInvalidError, InvalidInputError, NotFoundError, RepositoryError
+from calcat_git.files.loading import Registry, Unread, iter_worktree, load_registry
+from calcat_git.files.parse import DATA_ROOTS
+from calcat_git.files.strict_yaml import MAX_BYTES
 from calcat_git.git.repo import GitRepo
 from calcat_git.locks import exclusive
+from calcat_git.model.problems import Problem
 from calcat_git.store.hdf5 import FileCCV, read_constant_file
 from calcat_git.store.paths import content_path, file_sha256, store_file, store_root
 from calcat_git.timeutil import format_timestamp, now_utc
+from calcat_git.validation.run import run_checks
+
+_REF_FORBIDDEN = re.compile(r"[\x00-\x20\x7f~^:?*\[\\]|\.\.|@\{|//")
 
 
 @dataclass
@@ -62,6 +69,48 @@ def _check_type(reg: Registry, detector: str, ccv: FileCCV, where: str) -> None:
         if name not in dtype.parameters:
             raise InvalidInputError(f"{where}: parameter {name!r} is not one of {dtype.identifier}'s "
                                     f"({', '.join(dtype.parameters)})")
+
+
+def check_branch_name(name: str) -> None:
+    """Refuse a branch name that ``git check-ref-format --branch`` would refuse (or that
+    starts with ``-`` and so reads as an option)."""
+    parts = name.split("/")
+    bad = (not name or name.startswith("-") or name == "@" or name == "HEAD" or name.endswith(".")
+           or _REF_FORBIDDEN.search(name) is not None
+           or any(not part or part.startswith(".") or part.endswith(".lock") for part in parts))
+    if bad:
+        raise InvalidInputError(f"--branch {name!r} is not a valid branch name (see `git check-ref-format`: no "
+                                "leading '-', no spaces, '..', '~^:?*[\\', '@{' or control characters, no "
+                                "component starting with '.' or ending in '.lock')")
+
+
+def _problem_key(problem: Problem) -> tuple[str, str, str, str]:
+    return (problem.file, problem.field, problem.message, problem.check)
+
+
+def validate_batch(reg: Registry, source: list[tuple[str, bytes | Problem | Unread | None]], batch_path: str,
+                   text: str) -> None:
+    """Refuse the batch if adding it to the catalog ``source`` (loaded: ``reg``) makes ``validate``
+    report any error it does not report already (a catalog with old problems can take a good batch)."""
+    before = {_problem_key(p) for p in run_checks(reg) if p.severity == "error"}
+    after = run_checks(load_registry([*source, (batch_path, text.encode("utf-8"))]))
+    new = [p for p in after if p.severity == "error" and _problem_key(p) not in before]
+    if new:
+        more = f" (and {len(new) - 1} more)" if len(new) > 1 else ""
+        raise CatalogInvalidError(f"the batch would not validate, nothing was written: {new[0]}{more}", new)
+
+
+def _catalog_files(root: Path, branch: str | None) -> list[tuple[str, bytes | Problem | Unread | None]]:
+    """The catalog files the batch joins: the working tree's, or with ``branch`` that branch's
+    (HEAD's when it does not exist yet)."""
+    if branch is None:
+        return list(iter_worktree(root))
+    repo = GitRepo(root)
+    try:
+        start = repo.rev_parse(f"refs/heads/{branch}")
+    except RepositoryError:
+        start = repo.rev_parse("HEAD")
+    return list(repo.tree_files(start, DATA_ROOTS, MAX_BYTES))
 
 
 def _slug(text: str) -> str:
@@ -144,22 +193,29 @@ def inject(root: str | Path, files: list[str | Path], *, report_path: str, repor
     The batch file is written into the working tree (and committed with ``commit``),
     or, with ``branch``, committed onto that branch only (working tree untouched)."""
     root = Path(root)
+    if branch is not None:
+        check_branch_name(branch)
     store_dir = store_root(store, root)
-    reg = Catalog.open(root, worktree=True).registry
+    if not (root / "registry").is_dir():
+        raise NotFoundError(f"{root} has no registry/ folder: pass the root of a calcat-git catalog "
+                            "(the folder holding registry/ and constants_index/)")
     items = [(ccv, sha) for path in files for sha in [file_sha256(Path(path))]
              for ccv in read_constant_file(path)]
     sources = {sha: Path(path) for path in files for sha in [file_sha256(Path(path))]}
-    detector, batch = build_batch(reg, items, report_path, report_id, now_utc().replace(microsecond=0))
     first = min(ccv.begin_at for ccv, _ in items)
     written: list[Path] = []
-    with _lock(root):
+    with _lock(root):  # the catalog is read under the lock: a concurrent injection's batch is seen
+        catalog_files = _catalog_files(root, branch)
+        reg = load_registry(catalog_files)
+        detector, batch = build_batch(reg, items, report_path, report_id, now_utc().replace(microsecond=0))
         batch_path = _batch_path(root, detector, first, _slug(slug or Path(report_path).stem), branch)
         target = root / batch_path
+        text = yaml.safe_dump(batch, sort_keys=False, allow_unicode=True, width=120)
+        validate_batch(reg, catalog_files, batch_path, text)
         try:
             for sha, source in sources.items():
                 if _copy_into_store(store_dir, source, sha):
                     written.append(store_file(store_dir, content_path(sha)))
-            text = yaml.safe_dump(batch, sort_keys=False, allow_unicode=True, width=120)
             message = f"inject {len(items)} constant(s) of {detector} ({report_path})"
             made = None
             if branch:
