@@ -19,11 +19,21 @@ from calcat_git.calcat_import.observed import extend_mapping, fold_observations
 from calcat_git.files.loading import Registry
 from calcat_git.model.batch import CCV, Condition, ConstantBatch, Report
 from calcat_git.model.mapping import Mapping
-from calcat_git.model.records import PDU, Calibration, Detector, DetectorType, Instrument, Module, Parameter
+from calcat_git.model.records import (
+    PDU,
+    Calibration,
+    Detector,
+    DetectorType,
+    Instrument,
+    Module,
+    Parameter,
+    Verbatim,
+)
 
 NO_REPORT = "none (CALCAT has no report for these CCVs)"
 CALCAT_STORE = "/gpfs/exfel/d/cal/caldb_store/"   # CALCAT's store root: report paths are relative to it here
 NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.+-]*$")
+AGGREGATOR = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.+/-]*$")   # a slot key, never a file name: '/' allowed
 
 
 @dataclass
@@ -38,6 +48,12 @@ class Plan:
 
 def _snake(name: str) -> str:
     return re.sub(r"[^a-z0-9]+", "_", name.lower()).strip("_") or "parameter"
+
+
+def differing(rec: dict[str, Any], served: dict[str, Any]) -> Verbatim | None:
+    """CALCAT's fields of ``rec`` that the catalog's record would not answer as CALCAT did
+    (``served``: what the CALCAT-compatible server derives from the catalog's fields)."""
+    return Verbatim.of({k: v for k, v in rec.items() if k != "id" and k in served and served[k] != v})
 
 
 def _module_number(aggregator: str, position: int) -> int:
@@ -88,13 +104,20 @@ class Planner:
 
     def add_calibrations(self) -> None:
         self._add_named("calibration", "calibrations", "name", self.facts.calibrations, self.calibrations,
-                        lambda name, cid, rec: Calibration(identifier=name, calcat_id=cid,
-                                                           description=rec.get("description") or None))
+                        lambda name, cid, rec: Calibration(
+                            identifier=name, calcat_id=cid, description=rec.get("description") or None,
+                            calcat=differing(rec, {"name": name, "unit_id": None, "max_value": None, "min_value": None,
+                                                   "allowed_deviation": None,
+                                                   "description": rec.get("description") or ""})))
 
     def add_instruments(self) -> None:
         self._add_named("instrument", "instruments", "identifier", self.facts.instruments, self.instruments,
-                        lambda name, cid, rec: Instrument(identifier=name, name=rec.get("name") or name,
-                                                          calcat_id=cid))
+                        lambda name, cid, rec: Instrument(
+                            identifier=name, name=rec.get("name") or name, calcat_id=cid,
+                            description=rec.get("description") or None,
+                            calcat=differing(rec, {"name": rec.get("name") or name, "identifier": name, "url": None,
+                                                   "flg_available": True,
+                                                   "description": rec.get("description") or None})))
 
     def _aggregators_of_type(self, type_id: int) -> list[str]:
         dets = {o.detector_id for o in self.facts.observations
@@ -105,8 +128,10 @@ class Planner:
         aggregators = self._aggregators_of_type(tid)
         prefix = re.sub(r"\d+$", "", re.sub(r"[^A-Z0-9].*$", "", aggregators[0])) if aggregators else ""
         prefix = prefix or re.sub(r"[^A-Z0-9]", "", name.split("-")[0].upper()) or "M"
+        description = rec.get("description") or None
         return DetectorType(identifier=name, aggregator_prefix=prefix, calibrations=(), parameters=(),
-                            calcat_id=tid, description=rec.get("description") or None)
+                            calcat_id=tid, description=description,
+                            calcat=differing(rec, {"name": name, "flg_available": True, "description": description}))
 
     def add_types(self) -> None:
         self._add_named("detector_type", "detector_types", "name", self.facts.detector_types, self.types,
@@ -126,7 +151,9 @@ class Planner:
                 self.plan.left_out.append(f"PDU {name}: detector type id {rec['detector_type_id']} not in the replies")
                 continue
             self.pdus[name] = PDU(physical_name=name, detector_type=dtype, uuid=int(rec["uuid"]),
-                                  calcat_id=int(rec["id"]), description=rec.get("description") or None)
+                                  calcat_id=int(rec["id"]), description=rec.get("description") or None,
+                                  status="active" if rec.get("flg_available", True) else "retired",
+                                  calcat=Verbatim.of(rec.get("calcat")))
             self._put("pdu", f"registry/pdus/{dtype}/{name}.yaml", self.pdus[name], True)
 
     # -- detectors and mappings ---------------------------------------------------------
@@ -160,18 +187,31 @@ class Planner:
             self.plan.left_out.append(f"detector {rec['identifier']}: no PDU of it in the replies, so no modules "
                                       "and no detector type")
             return None
-        bad = sorted(a for a in slots if not NAME.match(a))
+        bad = sorted(a for a in slots if not AGGREGATOR.match(a) or len(a) > 100)
         if bad or not NAME.match(rec["identifier"]):
             self.plan.left_out.append(f"detector {rec['identifier']}: name or aggregator(s) {', '.join(bad)} not "
                                       "allowed here (letters, digits and _ . + - only)")
             return None
-        modules = tuple(Module(aggregator=a, virtual_device_name=v, module_number=_module_number(a, i))
-                        for i, (a, v) in enumerate(sorted(slots.items())))
-        return Detector(identifier=rec["identifier"], detector_type=types.most_common(1)[0][0],
-                        instruments=tuple(self._instrument_names(rec)),
-                        karabo_id_control=rec.get("karabo_id_control") or "",
-                        source_name_pattern=rec.get("source_name_pattern") or "", experts=self.experts,
-                        modules=modules, calcat_id=did, description=rec.get("description") or None)
+        modules = tuple(self._module(did, a, v, i) for i, (a, v) in enumerate(sorted(slots.items())))
+        det = Detector(identifier=rec["identifier"], detector_type=types.most_common(1)[0][0],
+                       instruments=tuple(self._instrument_names(rec)),
+                       karabo_id_control=rec.get("karabo_id_control") or "",
+                       source_name_pattern=rec.get("source_name_pattern") or "", experts=self.experts,
+                       modules=modules, calcat_id=did, description=rec.get("description") or None)
+        known = {n: i.calcat_id for n, i in self.instruments.items()}
+        served = {"name": det.identifier, "identifier": det.identifier, "karabo_name": det.identifier,
+                  "karabo_id_control": det.karabo_id_control, "source_name_pattern": det.source_name_pattern,
+                  "number_of_modules": len(modules), "first_module_index": min(m.module_number for m in modules),
+                  "flg_available": True, "description": det.description,
+                  "detectors_instruments": [{"instrument_id": known[i], "detector_id": did} for i in det.instruments]}
+        return Detector(**{**_fields(det), "calcat": differing(rec, served)})
+
+    def _module(self, did: int, aggregator: str, vdn: str, position: int) -> Module:
+        number = _module_number(aggregator, position)
+        raw = self.facts.slot_fields.get((did, aggregator), {})
+        served = {"virtual_device_name": vdn, "module_number": number}
+        return Module(aggregator=aggregator, virtual_device_name=vdn, module_number=number,
+                      calcat=differing(raw, served))
 
     def add_detectors(self) -> None:
         new_names: dict[int, str] = {}
@@ -314,7 +354,7 @@ def batch_of(detector: str, report: Report, facts_: list[CCVFact], calibrations:
     constants = tuple(CCV(
         calibration=calibrations[f.calibration_id], pdu=f.pdu, begin_at=f.begin_at, end_at=f.end_at,
         file=f.file, dataset=f.dataset, good_quality=f.good_quality, deployed=f.deployed, calcat_id=f.id,
-        description=f.description or None) for f in sorted(facts_, key=lambda f: f.id))
+        description=f.description or None, calcat=Verbatim.of(f.raw)) for f in sorted(facts_, key=lambda f: f.id))
     unknown = values is None
     return ConstantBatch(
         detector=detector, report=report, injected_at=min(f.created_at for f in facts_).replace(microsecond=0),
@@ -327,10 +367,11 @@ def batch_of(detector: str, report: Report, facts_: list[CCVFact], calibrations:
 def report_of(facts: Facts, report_id: int | None) -> Report:
     if report_id is None:
         return Report(path=NO_REPORT)
-    path = (facts.reports.get(report_id) or {}).get("file_path") or ""
+    known = facts.reports.get(report_id) or {}
+    path, calcat = known.get("file_path") or "", Verbatim.of(known.get("calcat"))
     if path.startswith(CALCAT_STORE):
-        return Report(id=report_id, path=path[len(CALCAT_STORE):])
-    return Report(id=report_id, path=f"calcat:reports/{report_id}")
+        return Report(id=report_id, path=path[len(CALCAT_STORE):], calcat=calcat)
+    return Report(id=report_id, path=f"calcat:reports/{report_id}", calcat=calcat)
 
 
 def format_key(values: ConditionValues | None) -> str:

@@ -7,22 +7,49 @@ keys only when set), so ``X.from_dict(x.to_dict()) == x`` for every record.
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from typing import Any
 
 # Optional keys every kind accepts, in the order to_dict writes them.
-COMMON_OPTIONAL = ("calcat_id", "description", "source")
+COMMON_OPTIONAL = ("calcat_id", "calcat", "description", "source")
+
+
+@dataclass(frozen=True, slots=True)
+class Verbatim:
+    """CALCAT's own fields of an imported record, exactly as CALCAT sent them (nulls
+    included): what the catalog's own fields cannot say (``view_url``, ``created_at``, a
+    ``null`` module number, the calibration constant of a CCV, …). Kept as canonical JSON
+    text so records stay hashable; the CALCAT-compatible server answers these values for
+    the fields they name."""
+
+    text: str
+
+    @classmethod
+    def of(cls, data: dict[str, Any] | None) -> Verbatim | None:
+        return None if not data else cls(json.dumps(data, sort_keys=True, ensure_ascii=False))
+
+    def data(self) -> dict[str, Any]:
+        value: dict[str, Any] = json.loads(self.text)
+        return value
+
+
+def verbatim(d: dict[str, Any]) -> Verbatim | None:
+    return Verbatim.of(d.get("calcat"))
 
 
 def _common(d: dict[str, Any]) -> dict[str, Any]:
-    return {k: d[k] for k in COMMON_OPTIONAL if k in d}
+    out = {k: d[k] for k in COMMON_OPTIONAL if k in d}
+    if "calcat" in out:
+        out["calcat"] = Verbatim.of(out["calcat"])
+    return out
 
 
 def _with_common(out: dict[str, Any], record: Any) -> dict[str, Any]:
     for key in COMMON_OPTIONAL:
         value = getattr(record, key)
         if value is not None:
-            out[key] = value
+            out[key] = value.data() if isinstance(value, Verbatim) else value
     return out
 
 
@@ -33,6 +60,7 @@ class DetectorType:
     calibrations: tuple[str, ...]
     parameters: tuple[str, ...]
     calcat_id: int | None = None
+    calcat: Verbatim | None = None
     description: str | None = None
     source: str | None = None
 
@@ -55,6 +83,7 @@ class DetectorType:
 class Calibration:
     identifier: str
     calcat_id: int | None = None
+    calcat: Verbatim | None = None
     description: str | None = None
     source: str | None = None
 
@@ -75,6 +104,7 @@ class Parameter:
     upper_deviation: float
     calcat_ids: tuple[tuple[str, int], ...] = ()
     calcat_id: int | None = None
+    calcat: Verbatim | None = None
     description: str | None = None
     source: str | None = None
 
@@ -102,6 +132,7 @@ class Instrument:
     identifier: str
     name: str
     calcat_id: int | None = None
+    calcat: Verbatim | None = None
     description: str | None = None
     source: str | None = None
 
@@ -120,6 +151,7 @@ class PDU:
     uuid: int
     status: str = "active"
     calcat_id: int | None = None
+    calcat: Verbatim | None = None
     description: str | None = None
     source: str | None = None
 
@@ -148,19 +180,23 @@ class Module:
     aggregator: str
     virtual_device_name: str
     module_number: int
+    calcat: Verbatim | None = None   # e.g. {virtual_device_name: null, module_number: null}
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> Module:
         return cls(
             aggregator=d["aggregator"], virtual_device_name=d["virtual_device_name"],
-            module_number=d["module_number"],
+            module_number=d["module_number"], calcat=verbatim(d),
         )
 
     def to_dict(self) -> dict[str, Any]:
-        return {
+        out = {
             "aggregator": self.aggregator, "virtual_device_name": self.virtual_device_name,
             "module_number": self.module_number,
         }
+        if self.calcat is not None:
+            out["calcat"] = self.calcat.data()
+        return out
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -173,6 +209,7 @@ class Detector:
     experts: tuple[str, ...]
     modules: tuple[Module, ...]
     calcat_id: int | None = None
+    calcat: Verbatim | None = None
     description: str | None = None
     source: str | None = None
 

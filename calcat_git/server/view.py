@@ -16,9 +16,11 @@ import orjson
 
 from calcat_git.catalog.catalog import Catalog
 from calcat_git.errors import InvalidInputError, NotFoundError, RepositoryError
+from calcat_git.files.strict_yaml import YamlError, load_yaml
 from calcat_git.index.reader import Index
 from calcat_git.lookup.engine import Engine
-from calcat_git.model.records import Parameter
+from calcat_git.model.batch import ConstantBatch
+from calcat_git.model.records import Parameter, Verbatim
 from calcat_git.model.selection import STRATEGIES, Asked, CCVRow
 from calcat_git.server.shapes import (
     JSON,
@@ -36,6 +38,7 @@ from calcat_git.server.shapes import (
     pdu_json,
     record_id,
     report_int_id,
+    report_json,
 )
 from calcat_git.timeutil import from_micros, now_utc, parse_facility_time
 
@@ -108,6 +111,7 @@ class CalcatView:
         self._names: dict[str, list[str]] = {}
         self._created: dict[str, datetime | None] = {}
         self._condition_keys: dict[int, tuple[dict[str, Any], str]] = {}
+        self._batches = Memo(256)  # CALCAT's kept fields of imported CCVs, per batch file
         self._ccvs = Memo(20_000)  # serialised CCV in a slot (~1.3 kB each): fixed for a snapshot
         self.replies = Memo(256)  # whole replies of fully specified look-ups (see server), ~80 kB each
 
@@ -169,7 +173,7 @@ class CalcatView:
         shapes: dict[str, Callable[[Any], JSON]] = {"instrument": instrument_json, "detector_type": detector_type_json,
                                                     "calibration": calibration_json}
         shape = shapes[kind]
-        return [shape(self._getter(kind)(n)) for n in names]
+        return sorted((shape(self._getter(kind)(n)) for n in names), key=lambda r: int(r["id"]))  # CALCAT: by id
 
     def parameters(self, name: str | None = None) -> list[JSON]:
         out = []
@@ -261,8 +265,27 @@ class CalcatView:
         at_begin = slots.find(row.pdu, row.detector, row.begin_at)
         ctx = CCVContext(calibration=self.catalog.calibration(row.calibration), detector_type=pdu.detector_type,
                          detector_type_id=type_id, pdu=ccv_pdu_json(pdu, type_id, slot, at_begin),
-                         created_at=self._created_at(row.batch), conditions=self._condition_key(row.conditions))
+                         created_at=self._created_at(row.batch), conditions=self._condition_key(row.conditions),
+                         kept=self.kept(row)[0])
         return ccv_json(row, ctx, self.zone)
+
+    def kept(self, row: CCVRow) -> tuple[Verbatim | None, Verbatim | None]:
+        """CALCAT's kept fields of an imported CCV and of its report (read from its batch file)."""
+        if row.calcat_id is None:
+            return None, None
+        found = self._batches.get_or(row.batch, lambda: self._read_batch(row.batch))
+        return (found[0].get(row.calcat_id), found[1]) if found else (None, None)
+
+    def _read_batch(self, path: str) -> tuple[dict[int, Verbatim], Verbatim | None] | None:
+        repo_commit = self.catalog._git() if self.catalog.commit else None
+        raw = repo_commit[0].show_file(repo_commit[1].sha, path) if repo_commit else None
+        if raw is None:
+            return None
+        try:
+            batch = ConstantBatch.from_dict(load_yaml(raw).data)
+        except (YamlError, KeyError, TypeError, ValueError):
+            return None  # the index read this commit's file; it validated when committed
+        return {c.calcat_id: c.calcat for c in batch.constants if c.calcat_id and c.calcat}, batch.report.calcat
 
     def _condition_key(self, conditions: dict[str, Any]) -> str:
         """``condition_key``, once per condition set (rows of one set share its dict)."""
@@ -298,17 +321,17 @@ class CalcatView:
         return report_int_id(rows[0].report_id, rows[0].report_path), rows[0].report_path, rows
 
     def ccv_list(self, rows: list[CCVRow]) -> list[JSON]:
+        """CCVs in CALCAT's order: by id."""
         now = self.slots_now()
         slots = _SlotFinder(self.catalog, self.names("detector"))
-        return [self._ccv(row, now.get(row.pdu), slots) for row in rows]
+        out = [self._ccv(row, now.get(row.pdu), slots) for row in rows]
+        return sorted(out, key=lambda ccv: int(ccv["id"]))
 
     def report(self, int_id: int) -> JSON:
-        from calcat_git.server.shapes import report_json
-
         rid, path, rows = self.report_rows(int_id, None)
         if not rows:
             raise not_found(f"no report with id {int_id}")
-        return report_json(rid, path, self.store_prefix, self.ccv_list(rows))
+        return report_json(rid, path, self.store_prefix, self.ccv_list(rows), self.kept(rows[0])[1])
 
 
 class _SlotFinder:
