@@ -238,8 +238,7 @@ def test_cassettes_are_what_the_shared_folder_holds() -> None:
 
 def test_replay_every_recorded_request_against_serve(imported: Path) -> None:
     """Every recorded request sent to ``calcat-git serve`` over the imported catalog: status
-    and JSON field by field; only the README's explained differences may remain, except
-    the detectors the catalog cannot hold yet (no PDU, so no type and no modules)."""
+    and JSON field by field; only the README's explained differences may remain."""
     sys.path.insert(0, str(HERE))
     sys.path.insert(0, str(HERE / "benchmarks"))
     from bench_serve import free_port, start_server, stop_server
@@ -253,7 +252,4 @@ def test_replay_every_recorded_request_against_serve(imported: Path) -> None:
         stop_server(proc)
     print(outcome.summary())
     assert outcome.requests == 158 and outcome.fields > 36_000
-    left = grouped(outcome.unexplained)
-    # the nine detectors without any PDU in the replies (e.g. all five SCS ones) are not imported yet
-    assert set(left) <= {"detectors/get_all_by_instrument []", "detectors []"}, outcome.unexplained[:20]
-    assert len(outcome.unexplained) == 18, outcome.unexplained
+    assert outcome.unexplained == [], grouped(outcome.unexplained)

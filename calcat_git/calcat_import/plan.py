@@ -184,16 +184,15 @@ class Planner:
                         if pdu in self.pdus:
                             types[self.pdus[pdu].detector_type] += 1
         if not slots or not types:
-            self.plan.left_out.append(f"detector {rec['identifier']}: no PDU of it in the replies, so no modules "
-                                      "and no detector type")
-            return None
+            self.plan.notes.append(f"detector {rec['identifier']}: no PDU of it in the replies: imported without "
+                                   "detector type and modules (add them when its PDUs are known)")
         bad = sorted(a for a in slots if not AGGREGATOR.match(a) or len(a) > 100)
         if bad or not NAME.match(rec["identifier"]):
             self.plan.left_out.append(f"detector {rec['identifier']}: name or aggregator(s) {', '.join(bad)} not "
                                       "allowed here (letters, digits and _ . + - only)")
             return None
-        modules = tuple(self._module(did, a, v, i) for i, (a, v) in enumerate(sorted(slots.items())))
-        det = Detector(identifier=rec["identifier"], detector_type=types.most_common(1)[0][0],
+        modules = tuple(self._module(did, a, v, i) for i, (a, v) in enumerate(sorted(slots.items()))) if types else ()
+        det = Detector(identifier=rec["identifier"], detector_type=types.most_common(1)[0][0] if types else None,
                        instruments=tuple(self._instrument_names(rec)),
                        karabo_id_control=rec.get("karabo_id_control") or "",
                        source_name_pattern=rec.get("source_name_pattern") or "", experts=self.experts,
@@ -201,7 +200,8 @@ class Planner:
         known = {n: i.calcat_id for n, i in self.instruments.items()}
         served = {"name": det.identifier, "identifier": det.identifier, "karabo_name": det.identifier,
                   "karabo_id_control": det.karabo_id_control, "source_name_pattern": det.source_name_pattern,
-                  "number_of_modules": len(modules), "first_module_index": min(m.module_number for m in modules),
+                  "number_of_modules": len(modules),
+                  "first_module_index": min((m.module_number for m in modules), default=None),
                   "flg_available": True, "description": det.description,
                   "detectors_instruments": [{"instrument_id": known[i], "detector_id": did} for i in det.instruments]}
         return Detector(**{**_fields(det), "calcat": differing(rec, served)})
@@ -297,7 +297,7 @@ class Planner:
             if detector is None or calibration is None:
                 continue
             values = self.facts.condition_of(fact)
-            self._type_needs(self.detectors[detector].detector_type, calibration, [n for n, _ in values or ()])
+            self._type_needs(self.detectors[detector].type_name(), calibration, [n for n, _ in values or ()])
             groups[(detector, fact.report_id, values)].append(fact)
         for (detector, report_id, values), items in sorted(groups.items(), key=lambda g: (
                 g[0][0], min(f.created_at for f in g[1]), g[0][1] or 0, format_key(g[0][2]))):

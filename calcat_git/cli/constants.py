@@ -70,9 +70,9 @@ def _run_lookup(detector: str, event_at: datetime, snapshot_at: datetime | str |
         catalog = catalog.at(snapshot_at)
     det = catalog.detector(detector)
     given = _parse_conditions(conditions)
-    _check_parameters(list(given), catalog.detector_type(det.detector_type))
-    names = list(calibrations) or list(catalog.detector_type(det.detector_type).calibrations)
-    cls = CONDITIONS_CLASSES.get(det.detector_type, ConditionsBase)
+    _check_parameters(list(given), catalog.detector_type(det.type_name()))
+    names = list(calibrations) or list(catalog.detector_type(det.type_name()).calibrations)
+    cls = CONDITIONS_CLASSES.get(det.type_name(), ConditionsBase)
     asked = cls.asked_per_calibration(given, names)
     engine = Engine(catalog)
     return engine, engine.run(detector, asked, event_at, strategy, include_bad), asked

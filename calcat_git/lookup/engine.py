@@ -121,7 +121,7 @@ class Engine:
             raise InvalidInputError(f"unknown begin_at strategy {strategy!r}: use one of {', '.join(STRATEGIES)}")
         moment = now_utc() if event_at is None else ensure_utc(event_at, "event_at")
         det = self.catalog.detector(detector)
-        known = self.catalog.detector_type(det.detector_type).calibrations
+        known = self.catalog.detector_type(det.type_name()).calibrations
         for calibration in asked:
             if calibration not in known:
                 hint = closest_names(calibration, list(known)) or f" (it has {', '.join(known)})"

@@ -11,6 +11,8 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
+from calcat_git.errors import NotFoundError
+
 # Optional keys every kind accepts, in the order to_dict writes them.
 COMMON_OPTIONAL = ("calcat_id", "calcat", "description", "source")
 
@@ -202,7 +204,7 @@ class Module:
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Detector:
     identifier: str
-    detector_type: str
+    detector_type: str | None       # None: CALCAT lists the detector but no PDU of it (type not known yet)
     instruments: tuple[str, ...]
     karabo_id_control: str
     source_name_pattern: str
@@ -217,10 +219,17 @@ class Detector:
     def aggregators(self) -> tuple[str, ...]:
         return tuple(m.aggregator for m in self.modules)
 
+    def type_name(self) -> str:
+        """The detector type; an error for a detector CALCAT listed without any PDU."""
+        if self.detector_type is None:
+            raise NotFoundError(f"detector {self.identifier} has no detector type and no modules yet (CALCAT listed "
+                                "it without PDUs): add them to its file before looking constants up")
+        return self.detector_type
+
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> Detector:
         return cls(
-            identifier=d["identifier"], detector_type=d["detector_type"],
+            identifier=d["identifier"], detector_type=d.get("detector_type"),
             instruments=tuple(d["instruments"]), karabo_id_control=d["karabo_id_control"],
             source_name_pattern=d["source_name_pattern"], experts=tuple(d["experts"]),
             modules=tuple(Module.from_dict(m) for m in d["modules"]), **_common(d),

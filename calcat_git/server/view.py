@@ -165,7 +165,7 @@ class CalcatView:
         if instrument_id is not None:
             instrument = self.name_of("instrument", instrument_id)
             names = [n for n in names if instrument in self.catalog.detector(n).instruments]
-        return [self.detector(n) for n in names]
+        return sorted((self.detector(n) for n in names), key=lambda d: int(d["id"]))  # CALCAT: by id
 
     def records(self, kind: str, name: str | None = None) -> list[JSON]:
         """Instruments, detector types or calibrations (all, or the one named ``name``)."""
@@ -240,7 +240,7 @@ class CalcatView:
         det = self.catalog.detector(detector)
         if karabo_da is not None and karabo_da not in det.aggregators:
             raise not_found(f"{detector} has no module {karabo_da!r}")
-        own = set(self.catalog.detector_type(det.detector_type).calibrations)
+        own = set(self.catalog.detector_type(det.type_name()).calibrations)
         names = [self.name_of("calibration", i) for i in calibration_ids]
         wanted = {n: dict(asked) for n in names if n in own}
         pdus = {a: p for a, p in mapping.items() if karabo_da is None or a == karabo_da}

@@ -19,9 +19,12 @@ def check_detector_modules(reg: Registry) -> Iterator[Problem]:
     detector imported from CALCAT keep CALCAT's names, e.g. GH200/1)"""
     for name, det in reg.detectors.items():
         path = reg.where("detector", name)
-        dtype = reg.detector_types.get(det.detector_type)
+        dtype = reg.detector_types.get(det.detector_type or "")
         seen_agg: dict[str, int] = {}
         seen_num: dict[int, int] = {}
+        if det.detector_type is None and det.modules:
+            yield reg.problem(path, "detector_type", "a detector with modules needs its detector type (null is "
+                              "only for a detector without modules)", "detector-modules")
         for i, module in enumerate(det.modules):
             if module.aggregator in seen_agg:
                 yield reg.problem(path, f"modules.{i}.aggregator", f"aggregator {module.aggregator} "
