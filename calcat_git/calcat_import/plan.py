@@ -12,9 +12,18 @@ from __future__ import annotations
 import re
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar
 
 from calcat_git.calcat_import.facts import CCVFact, ConditionValues, Facts
+from calcat_git.calcat_import.kept import (
+    calibration_fields,
+    detector_fields,
+    detector_type_fields,
+    differing,
+    instrument_fields,
+    module_fields,
+    pdu_fields,
+)
 from calcat_git.calcat_import.observed import extend_mapping, fold_observations
 from calcat_git.files.loading import Registry
 from calcat_git.model.batch import CCV, Condition, ConstantBatch, Report
@@ -48,12 +57,6 @@ class Plan:
 
 def _snake(name: str) -> str:
     return re.sub(r"[^a-z0-9]+", "_", name.lower()).strip("_") or "parameter"
-
-
-def differing(rec: dict[str, Any], served: dict[str, Any]) -> Verbatim | None:
-    """CALCAT's fields of ``rec`` that the catalog's record would not answer as CALCAT did
-    (``served``: what the CALCAT-compatible server derives from the catalog's fields)."""
-    return Verbatim.of({k: v for k, v in rec.items() if k != "id" and k in served and served[k] != v})
 
 
 def _module_number(aggregator: str, position: int) -> int:
@@ -92,32 +95,36 @@ class Planner:
 
     # -- registry records --------------------------------------------------------------
     def _add_named(self, kind: str, folder: str, key: str, facts: dict[int, dict[str, Any]],
-                   table: dict[str, Any], make: Any) -> None:
-        """Add each record of ``facts`` (by CALCAT id) the catalog lacks by name ``key``."""
+                   table: dict[str, Any], make: Any, fields: Any) -> None:
+        """Add each record of ``facts`` (by CALCAT id) the catalog lacks by name ``key``; one it
+        has (same CALCAT id) gains CALCAT's kept fields if it has none yet."""
         for calcat_id, rec in sorted(facts.items()):
             name = str(rec[key])
             if name in table:
                 self._same(kind, name, table[name], calcat_id)
+                self._keep_verbatim(kind, table, name, calcat_id, differing(rec, fields(table[name])))
                 continue
-            table[name] = make(name, calcat_id, rec)
+            made = make(name, calcat_id, rec)
+            table[name] = _with(made, calcat=differing(rec, fields(made)))
             self._put(kind, f"registry/{folder}/{name}.yaml", table[name], True)
+
+    def _keep_verbatim(self, kind: str, table: dict[str, Any], name: str, calcat_id: int, kept: Any) -> None:
+        have = table[name]
+        if have.calcat is None and have.calcat_id == calcat_id and kept is not None:
+            table[name] = _with(have, calcat=kept)
+            self._put(kind, self.reg.where(kind, name), table[name], False)
 
     def add_calibrations(self) -> None:
         self._add_named("calibration", "calibrations", "name", self.facts.calibrations, self.calibrations,
-                        lambda name, cid, rec: Calibration(
-                            identifier=name, calcat_id=cid, description=rec.get("description") or None,
-                            calcat=differing(rec, {"name": name, "unit_id": None, "max_value": None, "min_value": None,
-                                                   "allowed_deviation": None,
-                                                   "description": rec.get("description") or ""})))
+                        lambda name, cid, rec: Calibration(identifier=name, calcat_id=cid,
+                                                           description=rec.get("description") or None),
+                        calibration_fields)
 
     def add_instruments(self) -> None:
         self._add_named("instrument", "instruments", "identifier", self.facts.instruments, self.instruments,
-                        lambda name, cid, rec: Instrument(
-                            identifier=name, name=rec.get("name") or name, calcat_id=cid,
-                            description=rec.get("description") or None,
-                            calcat=differing(rec, {"name": rec.get("name") or name, "identifier": name, "url": None,
-                                                   "flg_available": True,
-                                                   "description": rec.get("description") or None})))
+                        lambda name, cid, rec: Instrument(identifier=name, name=rec.get("name") or name, calcat_id=cid,
+                                                          description=rec.get("description") or None),
+                        instrument_fields)
 
     def _aggregators_of_type(self, type_id: int) -> list[str]:
         dets = {o.detector_id for o in self.facts.observations
@@ -128,14 +135,12 @@ class Planner:
         aggregators = self._aggregators_of_type(tid)
         prefix = re.sub(r"\d+$", "", re.sub(r"[^A-Z0-9].*$", "", aggregators[0])) if aggregators else ""
         prefix = prefix or re.sub(r"[^A-Z0-9]", "", name.split("-")[0].upper()) or "M"
-        description = rec.get("description") or None
         return DetectorType(identifier=name, aggregator_prefix=prefix, calibrations=(), parameters=(),
-                            calcat_id=tid, description=description,
-                            calcat=differing(rec, {"name": name, "flg_available": True, "description": description}))
+                            calcat_id=tid, description=rec.get("description") or None)
 
     def add_types(self) -> None:
         self._add_named("detector_type", "detector_types", "name", self.facts.detector_types, self.types,
-                        self._new_type)
+                        self._new_type, detector_type_fields)
 
     def add_pdus(self) -> None:
         for name, rec in sorted(self.facts.pdus.items()):
@@ -146,14 +151,15 @@ class Planner:
                 if have.uuid != rec["uuid"] or (dtype and have.detector_type != dtype):
                     self.plan.conflicts.append(f"PDU {name}: uuid/type {have.uuid}/{have.detector_type} in the "
                                                f"catalog, {rec['uuid']}/{dtype} in CALCAT; left as it is")
+                self._keep_verbatim("pdu", self.pdus, name, int(rec["id"]), differing(_pdu_rec(rec), pdu_fields(have)))
                 continue
             if dtype is None or dtype not in self.types:
                 self.plan.left_out.append(f"PDU {name}: detector type id {rec['detector_type_id']} not in the replies")
                 continue
-            self.pdus[name] = PDU(physical_name=name, detector_type=dtype, uuid=int(rec["uuid"]),
-                                  calcat_id=int(rec["id"]), description=rec.get("description") or None,
-                                  status="active" if rec.get("flg_available", True) else "retired",
-                                  calcat=Verbatim.of(rec.get("calcat")))
+            pdu = PDU(physical_name=name, detector_type=dtype, uuid=int(rec["uuid"]), calcat_id=int(rec["id"]),
+                      description=rec.get("description") or None,
+                      status="active" if rec.get("flg_available", True) else "retired")
+            self.pdus[name] = _with(pdu, calcat=differing(_pdu_rec(rec), pdu_fields(pdu)))
             self._put("pdu", f"registry/pdus/{dtype}/{name}.yaml", self.pdus[name], True)
 
     # -- detectors and mappings ---------------------------------------------------------
@@ -197,21 +203,27 @@ class Planner:
                        karabo_id_control=rec.get("karabo_id_control") or "",
                        source_name_pattern=rec.get("source_name_pattern") or "", experts=self.experts,
                        modules=modules, calcat_id=did, description=rec.get("description") or None)
+        return _with(det, calcat=self._detector_kept(det, did, rec))
+
+    def _detector_kept(self, det: Detector, did: int, rec: dict[str, Any]) -> Verbatim | None:
         known = {n: i.calcat_id for n, i in self.instruments.items()}
-        served = {"name": det.identifier, "identifier": det.identifier, "karabo_name": det.identifier,
-                  "karabo_id_control": det.karabo_id_control, "source_name_pattern": det.source_name_pattern,
-                  "number_of_modules": len(modules),
-                  "first_module_index": min((m.module_number for m in modules), default=None),
-                  "flg_available": True, "description": det.description,
-                  "detectors_instruments": [{"instrument_id": known[i], "detector_id": did} for i in det.instruments]}
-        return Detector(**{**_fields(det), "calcat": differing(rec, served)})
+        return differing(rec, detector_fields(det, did, known))
 
     def _module(self, did: int, aggregator: str, vdn: str, position: int) -> Module:
-        number = _module_number(aggregator, position)
-        raw = self.facts.slot_fields.get((did, aggregator), {})
-        served = {"virtual_device_name": vdn, "module_number": number}
-        return Module(aggregator=aggregator, virtual_device_name=vdn, module_number=number,
-                      calcat=differing(raw, served))
+        module = Module(aggregator=aggregator, virtual_device_name=vdn, module_number=_module_number(aggregator, position))
+        return _with(module, calcat=differing(self.facts.slot_fields.get((did, aggregator), {}), module_fields(module)))
+
+    def _keep_detector(self, did: int, rec: dict[str, Any]) -> None:
+        """A detector the catalog has gains CALCAT's kept fields (and its modules theirs)."""
+        have = self.detectors[rec["identifier"]]
+        if have.calcat_id != did or have.calcat is not None or any(m.calcat for m in have.modules):
+            return
+        modules = tuple(_with(m, calcat=differing(self.facts.slot_fields.get((did, m.aggregator), {}),
+                                                 module_fields(m))) for m in have.modules)
+        kept = _with(have, modules=modules, calcat=self._detector_kept(have, did, rec))
+        if kept != have:
+            self.detectors[have.identifier] = kept
+            self._put("detector", self.reg.where("detector", have.identifier), kept, False)
 
     def add_detectors(self) -> None:
         new_names: dict[int, str] = {}
@@ -219,6 +231,7 @@ class Planner:
             name, have = rec["identifier"], self.detectors.get(rec["identifier"])
             if have is not None:
                 self._same("detector", name, have, did)
+                self._keep_detector(did, rec)
                 mapping = self.reg.mappings.get(name)
                 if mapping is not None:
                     extended, conflicts = extend_mapping(mapping, self.facts.observations, did)
@@ -283,6 +296,7 @@ class Planner:
 
     def add_ccvs(self) -> None:
         existing = _existing_ccvs(self.reg)
+        enrich: dict[str, dict[int, CCVFact]] = {}
         names = {cid: str(rec["name"]) for cid, rec in self.facts.calibrations.items()}
         groups: dict[tuple[str, int | None, ConditionValues | None], list[CCVFact]] = defaultdict(list)
         for fact in sorted(self.facts.ccvs.values(), key=lambda f: f.id):
@@ -292,6 +306,8 @@ class Planner:
                 why = _compare(fact, calibration, have)
                 if why:
                     self.plan.conflicts.append(f"CCV {fact.id} ({path}): {why}; left as it is")
+                elif have.calcat is None and fact.raw:
+                    enrich.setdefault(path, {})[fact.id] = fact
                 continue
             detector = self._usable(fact, calibration)
             if detector is None or calibration is None:
@@ -304,6 +320,19 @@ class Planner:
             batch = batch_of(detector, report_of(self.facts, report_id), items, names, values)
             self._put("batch", self._batch_path(batch, report_id), batch, True)
             self.plan.added["ccv"] += len(items)
+        for path, facts in sorted(enrich.items()):
+            self._keep_ccvs(path, facts)
+
+    def _keep_ccvs(self, path: str, facts: dict[int, CCVFact]) -> None:
+        """CCVs the catalog has (same CALCAT id and content) gain CALCAT's kept fields, and
+        their report its own: the one edit of a batch file an import makes."""
+        batch = self.reg.batches[path]
+        constants = tuple(_with(c, calcat=Verbatim.of(facts[c.calcat_id].raw)) if c.calcat_id in facts else c
+                          for c in batch.constants)
+        report = batch.report
+        if report.calcat is None and report.id is not None:
+            report = _with(report, calcat=report_of(self.facts, report.id).calcat)
+        self._put("batch", path, _with(batch, constants=constants, report=report), False)
 
     def _batch_path(self, batch: ConstantBatch, report_id: int | None) -> str:
         stamp = batch.injected_at
@@ -327,6 +356,19 @@ class Planner:
 
 def _fields(record: Any) -> dict[str, Any]:
     return {name: getattr(record, name) for name in record.__slots__}
+
+
+R = TypeVar("R")
+
+
+def _with(record: R, **changes: Any) -> R:
+    return type(record)(**{**_fields(record), **changes})
+
+
+def _pdu_rec(rec: dict[str, Any]) -> dict[str, Any]:
+    """A PDU's CALCAT fields as the catalog compares them (its times come from CCV replies)."""
+    return {**(rec.get("calcat") or {}), "flg_available": rec.get("flg_available", True),
+            "description": rec.get("description")}
 
 
 def _existing_ccvs(reg: Registry) -> dict[int, tuple[str, ConstantBatch, CCV]]:

@@ -155,7 +155,8 @@ def pdu_json(pdu: PDU, type_id: int, slot: Slot | None) -> JSON:
             "virtual_device_name": slot_fields["virtual_device_name"], "uuid": pdu.uuid,
             "float_uuid": float_uuid(pdu.uuid), "detector_type_id": type_id, "detector_id": slot_fields["detector_id"],
             "module_number": slot_fields["module_number"], "flg_available": pdu.status == "active",
-            "description": pdu.description}  # CALCAT's times of a PDU are not in its lists
+            "description": pdu.description} | overlay({"flg_available": pdu.status == "active",
+                                                       "description": pdu.description}, pdu.calcat)
 
 
 def ccv_pdu_json(pdu: PDU, type_id: int, slot: Slot | None, slot_at_begin: Slot | None) -> JSON:
