@@ -98,7 +98,7 @@ def import_facts(root: str | Path, facts: Facts, *, commit: bool = True,
                  experts: tuple[str, ...] | None = None) -> ImportResult:
     """Add what ``facts`` hold and the catalog at ``root`` lacks; validate; commit."""
     root = Path(root)
-    lock_dir = root / ".git" / "calcat-git" if (root / ".git").is_dir() else root
+    lock_dir = GitRepo(root).git_dir / "calcat-git"  # never in the working tree (a worktree's .git is a file)
     with exclusive(lock_dir / "import.lock", "another import is running in this catalog; waiting for it …"):
         reg = load_worktree(root)
         if reg.load_problems:
