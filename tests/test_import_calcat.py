@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import re
 import shutil
@@ -261,3 +262,29 @@ def test_replay_every_recorded_request_against_serve(imported: Path, catalog_kin
     print(outcome.summary())
     assert outcome.requests == 158 and outcome.fields > 36_000
     assert outcome.unexplained == [], grouped(outcome.unexplained)
+
+
+def test_a_condition_spans_every_value_calcat_matched_it_with(tmp_path: Path) -> None:
+    """The recorded answer for condition 10974 (memory cells 0, 4.5 MHz), and the same answer
+    to memory cells 352 at 1.1 MHz: either file order gives one condition that both questions
+    find, and one summary line saying what was kept."""
+    replies = [r for r in read_cassettes([REPLIES]) if r.path != "calibration_constant_versions/get_by_detector_conditions"
+               or r.origin.endswith("test_CalibrationData_from_data.yaml#18")]
+    recorded = next(r for r in replies if r.origin.endswith("#18"))
+    body = {"parameters_conditions_attributes": [
+        {**item, "value": {"Memory cells": 352.0, "Acquisition rate": 1.1}.get(item["parameter_name"], item["value"])}
+        for item in recorded.body["parameters_conditions_attributes"]]}
+    other = dataclasses.replace(recorded, body=body, origin="made-up#0")
+    batches = []
+    for n, order in enumerate(([*replies, other], [other, *replies])):
+        root = empty_repo(tmp_path / f"catalog{n}")
+        result = import_replies(root, order)
+        lines = [x for x in result.plan.notes if x.startswith("condition 10974")]
+        assert len(lines) == 1 and "Memory cells 0…352" in lines[0] and "Acquisition rate 1.1…4.5" in lines[0], lines
+        catalog = Catalog.open(root)
+        cases = [c for c in parity(catalog, collect(order)) if c.kind == "ccvs"]
+        assert len(cases) == 2 and all(c.matched for c in cases), [c.detail for c in cases]
+        batches.append(sorted(b.to_dict()["conditions"].items() for b in catalog.registry.batches.values()
+                              if any(c.calcat_id in (155621, 155619) or c.calibration in ("SlopesCS", "BadPixelsCS")
+                                     for c in b.constants)))
+    assert batches[0] == batches[1]

@@ -99,7 +99,7 @@ class Facts:
     pdus: dict[str, dict[str, Any]] = field(default_factory=dict)
     reports: dict[int, dict[str, Any]] = field(default_factory=dict)
     ccvs: dict[int, CCVFact] = field(default_factory=dict)
-    conditions: dict[int, ConditionValues] = field(default_factory=dict)
+    conditions: dict[int, set[ConditionValues]] = field(default_factory=dict)  # every value set asked
     observations: list[Observation] = field(default_factory=list)
     slot_fields: dict[tuple[int, str], dict[str, Any]] = field(default_factory=dict)  # CALCAT's vdn/module_number
     queries: list[Query] = field(default_factory=list)
@@ -110,12 +110,12 @@ class Facts:
     notes: list[str] = field(default_factory=list)
     ignored: dict[str, int] = field(default_factory=dict)
 
-    def condition_of(self, ccv: CCVFact) -> ConditionValues | None:
-        """The parameter values of the CCV's condition, if a recorded request revealed them."""
-        for cid in [ccv.condition_id, *sorted(self.aliases.get(ccv.condition_id, set()))]:
-            if cid in self.conditions:
-                return self.conditions[cid]
-        return None
+    def condition_of(self, ccv: CCVFact) -> tuple[ConditionValues, ...] | None:
+        """Every set of parameter values CALCAT matched the CCV's condition with (its own id
+        and the ids CALCAT renumbered it from), None if no recorded request revealed any."""
+        found = set().union(*(self.conditions.get(cid, set()) for cid in
+                              [ccv.condition_id, *self.aliases.get(ccv.condition_id, set())]))
+        return tuple(sorted(found, key=repr)) or None
 
     def detector_id(self, identifier: str) -> int | None:
         return next((i for i, d in self.detectors.items() if d["identifier"] == identifier), None)
@@ -215,10 +215,7 @@ def _on_gbdc(facts: Facts, reply: Reply, zone: str) -> None:
     for rec in reply.data:
         fact = _ccv(facts, rec, zone)
         answer.append(fact.id)
-        known = facts.conditions.setdefault(fact.condition_id, conditions)
-        if known != conditions:
-            facts.conflicts.append(f"condition {fact.condition_id}: asked with {dict(conditions)} and "
-                                   f"{dict(known)}; kept the first (deviations hide the exact values)")
+        facts.conditions.setdefault(fact.condition_id, set()).add(conditions)
     q = reply.query
     ids = json.loads(q.get("calibration_id", "[]").replace("+", " "))
     facts.queries.append(Query(

@@ -14,7 +14,7 @@ from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
-from calcat_git.calcat_import.facts import CCVFact, ConditionValues, Facts
+from calcat_git.calcat_import.facts import CCVFact, Facts
 from calcat_git.calcat_import.kept import (
     calibration_fields,
     detector_fields,
@@ -25,6 +25,7 @@ from calcat_git.calcat_import.kept import (
     pdu_fields,
 )
 from calcat_git.calcat_import.observed import extend_mapping, fold_observations
+from calcat_git.calcat_import.span import span
 from calcat_git.files.loading import Registry
 from calcat_git.model.batch import CCV, Condition, ConstantBatch, Report
 from calcat_git.model.mapping import Mapping
@@ -298,7 +299,7 @@ class Planner:
         existing = _existing_ccvs(self.reg)
         enrich: dict[str, dict[int, CCVFact]] = {}
         names = {cid: str(rec["name"]) for cid, rec in self.facts.calibrations.items()}
-        groups: dict[tuple[str, int | None, ConditionValues | None], list[CCVFact]] = defaultdict(list)
+        groups: dict[tuple[str, int | None, tuple[Condition, ...] | None], list[CCVFact]] = defaultdict(list)
         for fact in sorted(self.facts.ccvs.values(), key=lambda f: f.id):
             calibration = names.get(fact.calibration_id)
             if fact.id in existing and calibration is not None:
@@ -312,9 +313,10 @@ class Planner:
             detector = self._usable(fact, calibration)
             if detector is None or calibration is None:
                 continue
-            values = self.facts.condition_of(fact)
-            self._type_needs(self.detectors[detector].type_name(), calibration, [n for n, _ in values or ()])
-            groups[(detector, fact.report_id, values)].append(fact)
+            observed = self.facts.condition_of(fact)
+            spellings = sorted({n for values in observed or () for n, _ in values})
+            self._type_needs(self.detectors[detector].type_name(), calibration, spellings)
+            groups[(detector, fact.report_id, self._condition(fact.condition_id, observed))].append(fact)
         for (detector, report_id, values), items in sorted(groups.items(), key=lambda g: (
                 g[0][0], min(f.created_at for f in g[1]), g[0][1] or 0, format_key(g[0][2]))):
             batch = batch_of(detector, report_of(self.facts, report_id), items, names, values)
@@ -333,6 +335,16 @@ class Planner:
         if report.calcat is None and report.id is not None:
             report = _with(report, calcat=report_of(self.facts, report.id).calcat)
         self._put("batch", path, _with(batch, constants=constants, report=report), False)
+
+    def _condition(self, condition_id: int, observed: tuple[Any, ...] | None) -> tuple[Condition, ...] | None:
+        """The imported condition (one summary line per condition spanning several value sets)."""
+        if observed is None:
+            return None
+        defaults = {s: (p.lower_deviation, p.upper_deviation) for p in self.parameters.values() for s in p.spellings}
+        conditions, note = span(condition_id, observed, defaults)
+        if note and note not in self.plan.notes:
+            self.plan.notes.append(note)
+        return conditions
 
     def _batch_path(self, batch: ConstantBatch, report_id: int | None) -> str:
         stamp = batch.injected_at
@@ -387,12 +399,8 @@ def _compare(fact: CCVFact, calibration: str, have: CCV) -> str | None:
     return None
 
 
-def conditions_tuple(values: ConditionValues | None) -> tuple[Condition, ...]:
-    return tuple(Condition(name=n, value=v) for n, v in values or ())
-
-
 def batch_of(detector: str, report: Report, facts_: list[CCVFact], calibrations: dict[int, str],
-             values: ConditionValues | None) -> ConstantBatch:
+             values: tuple[Condition, ...] | None) -> ConstantBatch:
     constants = tuple(CCV(
         calibration=calibrations[f.calibration_id], pdu=f.pdu, begin_at=f.begin_at, end_at=f.end_at,
         file=f.file, dataset=f.dataset, good_quality=f.good_quality, deployed=f.deployed, calcat_id=f.id,
@@ -400,7 +408,7 @@ def batch_of(detector: str, report: Report, facts_: list[CCVFact], calibrations:
     unknown = values is None
     return ConstantBatch(
         detector=detector, report=report, injected_at=min(f.created_at for f in facts_).replace(microsecond=0),
-        conditions=conditions_tuple(values), constants=constants,
+        conditions=values or (), constants=constants,
         description=("imported from CALCAT; the parameter values of this condition were never in a recorded "
                      "request, so these CCVs are found by id and report, not by conditions") if unknown else
                     "imported from CALCAT")
@@ -416,7 +424,7 @@ def report_of(facts: Facts, report_id: int | None) -> Report:
     return Report(id=report_id, path=f"calcat:reports/{report_id}", calcat=calcat)
 
 
-def format_key(values: ConditionValues | None) -> str:
-    return "unknown" if values is None else ", ".join(f"{n}={v}" for n, v in values)
+def format_key(values: tuple[Condition, ...] | None) -> str:
+    return "unknown" if values is None else ", ".join(f"{c.name}={c.value}" for c in values)
 
 

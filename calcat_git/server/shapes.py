@@ -178,6 +178,7 @@ class CCVContext:
     created_at: datetime | None
     conditions: str  # condition_key(row.conditions)
     kept: Verbatim | None = None  # the CCV's calcat block (imported CCVs)
+    view_url: str = ""  # the CCV's page (CALCAT's own for imported CCVs, in kept)
 
 
 def ccv_json(row: CCVRow, ctx: CCVContext, zone: tzinfo) -> JSON:
@@ -192,22 +193,47 @@ def ccv_json(row: CCVRow, ctx: CCVContext, zone: tzinfo) -> JSON:
         "flg_deployed": row.deployed, "flg_good_quality": row.good_quality, "begin_validity_at": begin,
         "end_validity_at": end, "begin_at": begin, "start_idx": 0, "end_idx": 0, "raw_data_location": "",
         "report_id": report_int_id(row.report_id, row.report_path), "description": "",
-        "created_at": calcat_time(ctx.created_at, zone), "view_url": None,
+        "created_at": calcat_time(ctx.created_at, zone), "view_url": ctx.view_url,
         "calibration_constant": {
             "id": stable_id("calibration_constant", constant),
             "name": f"{ctx.detector_type}_{ctx.calibration.identifier}_{stable_id('condition', conditions):x}",
             "detector_type_id": ctx.detector_type_id, "calibration_id": record_id("calibration", ctx.calibration),
-            "condition_id": stable_id("condition", conditions), "flg_auto_approve": True, "flg_available": True,
+            "condition_id": served_condition_id(conditions, ctx.kept), "flg_auto_approve": True, "flg_available": True,
             "description": ctx.calibration.description or "", "created_at": None, "updated_at": None,
         },
         "physical_detector_unit": ctx.pdu,
     }, ctx.kept)
 
 
+def condition_json(condition_id: int, conditions: dict[str, Any], parameter_ids: dict[str, int],
+                   defaults: dict[str, tuple[float, float]]) -> JSON:
+    """A condition with its parameters, values and deviations (``/api/conditions/<id>``).
+    No recording of CALCAT's reply exists: the shape follows CALCAT's condition records
+    (``parameters_conditions`` with ``*_deviation_value``), with each parameter's name."""
+    items = []
+    for name, raw in sorted(conditions.items()):
+        lower, upper = defaults.get(name, (0.0, 0.0))
+        value = raw
+        if isinstance(raw, dict):
+            value, lower, upper = raw["value"], raw.get("lower_deviation", lower), raw.get("upper_deviation", upper)
+        items.append({"parameter_id": parameter_ids.get(name, stable_id("parameter", name)), "parameter_name": name,
+                      "value": value, "lower_deviation_value": lower, "upper_deviation_value": upper,
+                      "flg_available": True})
+    return {"id": condition_id, "name": f"condition {condition_id}", "flg_available": True, "description": "",
+            "parameters_conditions": items}
+
+
+def served_condition_id(conditions: str, kept: Verbatim | None) -> int:
+    """CALCAT's condition id of an imported CCV, else the stable id of its condition set."""
+    constant = (kept.data().get("calibration_constant") or {}) if kept else {}
+    found = constant.get("condition_id")
+    return found if isinstance(found, int) else stable_id("condition", conditions)
+
+
 def report_json(report_id: int, report_path: str, store_prefix: str, ccvs: list[JSON],
-                kept: Verbatim | None = None) -> JSON:
+                kept: Verbatim | None = None, view_url: str = "") -> JSON:
     """A report; ``file_path`` is the store root (``--store``) joined with its store path
     (CALCAT's own for imported reports)."""
     return overlay({"id": report_id, "name": report_path.rpartition("/")[2], "file_path": store_prefix + report_path,
-                    "flg_available": True, "description": "", "user_id": None, "view_url": None,
+                    "flg_available": True, "description": "", "user_id": None, "view_url": view_url,
                     "calibration_constant_versions": ccvs}, kept)

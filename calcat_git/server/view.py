@@ -16,9 +16,11 @@ import orjson
 
 from calcat_git.catalog.catalog import Catalog
 from calcat_git.errors import InvalidInputError, NotFoundError, RepositoryError
+from calcat_git.files.config import CONFIG_FILE, parse_config
 from calcat_git.files.strict_yaml import YamlError, load_yaml
 from calcat_git.index.reader import Index
 from calcat_git.lookup.engine import Engine
+from calcat_git.lookup.results import ccv_int_id
 from calcat_git.model.batch import ConstantBatch
 from calcat_git.model.records import Parameter, Verbatim
 from calcat_git.model.selection import STRATEGIES, Asked, CCVRow
@@ -29,6 +31,7 @@ from calcat_git.server.shapes import (
     calibration_json,
     ccv_json,
     ccv_pdu_json,
+    condition_json,
     condition_key,
     detector_json,
     detector_type_json,
@@ -39,6 +42,7 @@ from calcat_git.server.shapes import (
     record_id,
     report_int_id,
     report_json,
+    served_condition_id,
 )
 from calcat_git.timeutil import from_micros, now_utc, parse_facility_time
 
@@ -111,6 +115,8 @@ class CalcatView:
         self._names: dict[str, list[str]] = {}
         self._created: dict[str, datetime | None] = {}
         self._condition_keys: dict[int, tuple[dict[str, Any], str]] = {}
+        self._site_url: str | None = None
+        self._conditions: dict[int, dict[str, Any]] | None = None  # served condition id -> condition
         self._batches = Memo(256)  # CALCAT's kept fields of imported CCVs, per batch file
         self._ccvs = Memo(20_000)  # serialised CCV in a slot (~1.3 kB each): fixed for a snapshot
         self.replies = Memo(256)  # whole replies of fully specified look-ups (see server), ~80 kB each
@@ -266,8 +272,24 @@ class CalcatView:
         ctx = CCVContext(calibration=self.catalog.calibration(row.calibration), detector_type=pdu.detector_type,
                          detector_type_id=type_id, pdu=ccv_pdu_json(pdu, type_id, slot, at_begin),
                          created_at=self._created_at(row.batch), conditions=self._condition_key(row.conditions),
-                         kept=self.kept(row)[0])
+                         kept=self.kept(row)[0], view_url=self.view_url(row, "calibration_constant_versions"))
         return ccv_json(row, ctx, self.zone)
+
+    def view_url(self, row: CCVRow, kind: str) -> str:
+        """A page for a record CALCAT has no URL of: the static site's report page of its
+        detector when ``calcat-git.yaml`` names ``site_url``, else its path on this server."""
+        if self._site_url is None:
+            repo_commit = self.catalog._git() if self.catalog.commit else None
+            raw = repo_commit[0].show_file(repo_commit[1].sha, CONFIG_FILE) if repo_commit else None
+            try:
+                self._site_url = str(parse_config(raw).get("site_url", "")).rstrip("/") if raw else ""
+            except InvalidInputError:
+                self._site_url = ""
+        if self._site_url:
+            return f"{self._site_url}/catalog/reports/{row.detector}/"
+        int_id = ccv_int_id(row.ccv_id, row.calcat_id) if kind == "calibration_constant_versions" else \
+            report_int_id(row.report_id, row.report_path)
+        return f"/api/{kind}/{int_id}"
 
     def kept(self, row: CCVRow) -> tuple[Verbatim | None, Verbatim | None]:
         """CALCAT's kept fields of an imported CCV and of its report (read from its batch file)."""
@@ -300,6 +322,21 @@ class CalcatView:
             self._created[batch] = None if stamp is None else from_micros(stamp)
         return self._created[batch]
 
+    def condition(self, int_id: int) -> JSON:
+        """A condition by the id its CCVs are served with (CALCAT's for imported ones)."""
+        if self._conditions is None:
+            table: dict[int, dict[str, Any]] = {}
+            for row in self.index.snapshot_ccvs(self.seq):
+                key = self._condition_key(row.conditions)
+                table.setdefault(served_condition_id(key, self.kept(row)[0]), row.conditions)
+            self._conditions = table
+        found = self._conditions.get(int_id)
+        if found is None:
+            raise not_found(f"no condition with id {int_id}")
+        ids = {s: parameter_id(self._parameter(n), s) for n in self.names("parameter")
+               for s in self._parameter(n).spellings}
+        return condition_json(int_id, found, ids, self.catalog.parameter_deviations())
+
     def ccv(self, int_id: int) -> JSON:
         rows = self.index.ccvs_by_int_id(int_id, self.seq)
         if not rows:
@@ -331,7 +368,8 @@ class CalcatView:
         rid, path, rows = self.report_rows(int_id, None)
         if not rows:
             raise not_found(f"no report with id {int_id}")
-        return report_json(rid, path, self.store_prefix, self.ccv_list(rows), self.kept(rows[0])[1])
+        return report_json(rid, path, self.store_prefix, self.ccv_list(rows), self.kept(rows[0])[1],
+                           self.view_url(rows[0], "reports"))
 
 
 class _SlotFinder:
