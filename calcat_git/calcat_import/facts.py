@@ -15,6 +15,7 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
 
+from calcat_git.calcat_import.checks import check_reply
 from calcat_git.calcat_import.replies import Reply
 from calcat_git.errors import CalcatGitError, InvalidInputError
 from calcat_git.timeutil import FACILITY_ZONE, parse_facility_time
@@ -303,6 +304,7 @@ def collect(replies: Iterable[Reply], zone: str = FACILITY_ZONE) -> Facts:
             facts.ignored[key] = facts.ignored.get(key, 0) + 1
             continue
         try:
+            check_reply(reply.path, reply.data)
             handler(facts, reply, zone)
         except CalcatGitError as exc:
             raise InvalidInputError(f"{reply.origin}: /api/{reply.path}: {exc}") from None

@@ -14,6 +14,7 @@ from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
+from calcat_git.calcat_import.checks import check_file_name
 from calcat_git.calcat_import.facts import CCVFact, Facts
 from calcat_git.calcat_import.kept import (
     calibration_fields,
@@ -42,7 +43,6 @@ from calcat_git.model.records import (
 
 NO_REPORT = "none (CALCAT has no report for these CCVs)"
 CALCAT_STORE = "/gpfs/exfel/d/cal/caldb_store/"   # CALCAT's store root: report paths are relative to it here
-NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.+-]*$")
 AGGREGATOR = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.+/-]*$")   # a slot key, never a file name: '/' allowed
 
 
@@ -100,7 +100,7 @@ class Planner:
         """Add each record of ``facts`` (by CALCAT id) the catalog lacks by name ``key``; one it
         has (same CALCAT id) gains CALCAT's kept fields if it has none yet."""
         for calcat_id, rec in sorted(facts.items()):
-            name = str(rec[key])
+            name = check_file_name(kind.replace("_", " "), calcat_id, rec[key])
             if name in table:
                 self._same(kind, name, table[name], calcat_id)
                 self._keep_verbatim(kind, table, name, calcat_id, differing(rec, fields(table[name])))
@@ -145,6 +145,7 @@ class Planner:
 
     def add_pdus(self) -> None:
         for name, rec in sorted(self.facts.pdus.items()):
+            check_file_name("PDU", rec["id"], name)
             dtype = self.type_name(int(rec["detector_type_id"]))
             have = self.pdus.get(name)
             if have is not None:
@@ -194,9 +195,9 @@ class Planner:
             self.plan.notes.append(f"detector {rec['identifier']}: no PDU of it in the replies: imported without "
                                    "detector type and modules (add them when its PDUs are known)")
         bad = sorted(a for a in slots if not AGGREGATOR.match(a) or len(a) > 100)
-        if bad or not NAME.match(rec["identifier"]):
-            self.plan.left_out.append(f"detector {rec['identifier']}: name or aggregator(s) {', '.join(bad)} not "
-                                      "allowed here (letters, digits and _ . + - only)")
+        if bad:
+            self.plan.left_out.append(f"detector {rec['identifier']}: aggregator(s) {', '.join(bad)} not allowed here "
+                                      "(letters, digits and _ . + - / only)")
             return None
         modules = tuple(self._module(did, a, v, i) for i, (a, v) in enumerate(sorted(slots.items()))) if types else ()
         det = Detector(identifier=rec["identifier"], detector_type=types.most_common(1)[0][0] if types else None,
@@ -229,7 +230,7 @@ class Planner:
     def add_detectors(self) -> None:
         new_names: dict[int, str] = {}
         for did, rec in sorted(self.facts.detectors.items()):
-            name, have = rec["identifier"], self.detectors.get(rec["identifier"])
+            name, have = check_file_name("detector", did, rec["identifier"]), self.detectors.get(rec["identifier"])
             if have is not None:
                 self._same("detector", name, have, did)
                 self._keep_detector(did, rec)
