@@ -9,6 +9,7 @@ import shutil
 import subprocess
 import sys
 import threading
+import urllib.request
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -19,7 +20,7 @@ import yaml
 from calcat_git import Catalog
 from calcat_git.calcat_import.facts import collect
 from calcat_git.calcat_import.parity import parity
-from calcat_git.calcat_import.replies import read_cassettes
+from calcat_git.calcat_import.replies import Reply, read_cassettes
 from calcat_git.calcat_import.write import import_replies
 from calcat_git.errors import CatalogInvalidError
 from calcat_git.timeutil import parse_facility_time
@@ -288,3 +289,30 @@ def test_a_condition_spans_every_value_calcat_matched_it_with(tmp_path: Path) ->
                               if any(c.calcat_id in (155621, 155619) or c.calibration in ("SlopesCS", "BadPixelsCS")
                                      for c in b.constants)))
     assert batches[0] == batches[1]
+
+
+def test_conditions_endpoint_round_trip(imported: Path, tmp_path: Path) -> None:
+    """/api/conditions/<CALCAT id> is served for imported CCVs, and a conditions reply read by
+    the importer gives the condition exactly (values and deviations), not inferred."""
+    sys.path.insert(0, str(HERE / "benchmarks"))
+    from bench_serve import free_port, start_server, stop_server
+
+    port = free_port()
+    proc = start_server(imported, port)
+    try:
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/api/conditions/10974", timeout=30) as answer:
+            served = json.loads(answer.read())
+    finally:
+        stop_server(proc)
+    assert served["id"] == 10974
+    values = {p["parameter_name"]: p["value"] for p in served["parameters_conditions"]}
+    assert values["Memory cells"] == 0.0 and values["Acquisition rate"] == 4.5
+    exact = dict(served, parameters_conditions=[{**p, "upper_deviation_value": 400.0} if p["parameter_name"] ==
+                                                "Memory cells" else p for p in served["parameters_conditions"]])
+    reply = Reply(path="conditions/10974", query={}, body=None, status=200, data=exact, runtime=None, origin="test")
+    root = empty_repo(tmp_path / "catalog")
+    import_replies(root, [*read_cassettes([REPLIES]), reply])
+    batches = Catalog.open(root).registry.batches.values()
+    cs = next(b for b in batches if any(c.calibration == "SlopesCS" for c in b.constants))
+    memory = next(c for c in cs.conditions if c.name == "Memory cells")
+    assert (memory.value, memory.upper_deviation) == (0.0, 400.0)

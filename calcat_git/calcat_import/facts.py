@@ -101,6 +101,7 @@ class Facts:
     reports: dict[int, dict[str, Any]] = field(default_factory=dict)
     ccvs: dict[int, CCVFact] = field(default_factory=dict)
     conditions: dict[int, set[ConditionValues]] = field(default_factory=dict)  # every value set asked
+    exact: dict[int, tuple[tuple[str, Any, float, float], ...]] = field(default_factory=dict)  # /api/conditions/<id>
     observations: list[Observation] = field(default_factory=list)
     slot_fields: dict[tuple[int, str], dict[str, Any]] = field(default_factory=dict)  # CALCAT's vdn/module_number
     queries: list[Query] = field(default_factory=list)
@@ -270,6 +271,19 @@ def _table(name: str, key: str, same: tuple[str, ...]) -> Handler:
     return handle
 
 
+def _on_condition(facts: Facts, reply: Reply, zone: str) -> None:
+    """A condition as CALCAT's conditions endpoint gives it: values and deviations exactly."""
+    rec = reply.data
+    items = []
+    for item in rec["parameters_conditions"]:
+        name = item.get("parameter_name") or (item.get("parameter") or {}).get("name")
+        value = item["value"]
+        if not isinstance(name, str) or isinstance(value, bool) or not isinstance(value, int | float | str):
+            raise InvalidInputError(f"parameters_conditions: {item!r} needs parameter_name and a number or text value")
+        items.append((name, value, float(item["lower_deviation_value"]), float(item["upper_deviation_value"])))
+    facts.exact[int(rec["id"])] = tuple(sorted(items))
+
+
 def _on_ccvs(facts: Facts, reply: Reply, zone: str) -> None:
     for rec in _records(reply.data):
         _ccv(facts, rec, zone)
@@ -283,6 +297,8 @@ def _handler(path: str) -> Handler | None:
         return _on_snapshot
     if head == "reports" and tail.isdigit():
         return _on_report
+    if head == "conditions" and tail.isdigit():
+        return _on_condition
     tables: dict[str, Handler] = {
         "detector_types": _table("detector_types", "id", ("name",)),
         "instruments": _table("instruments", "id", ("identifier",)),

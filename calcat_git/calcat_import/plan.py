@@ -317,7 +317,12 @@ class Planner:
             observed = self.facts.condition_of(fact)
             spellings = sorted({n for values in observed or () for n, _ in values})
             self._type_needs(self.detectors[detector].type_name(), calibration, spellings)
-            groups[(detector, fact.report_id, self._condition(fact.condition_id, observed))].append(fact)
+            exact = self.facts.exact.get(fact.condition_id)
+            if exact is not None:
+                self._type_needs(self.detectors[detector].type_name(), calibration, [n for n, *_ in exact])
+            values = (tuple(Condition(name=n, value=v, lower_deviation=lo, upper_deviation=up) for n, v, lo, up in exact)
+                      if exact is not None else self._condition(fact.condition_id, observed))
+            groups[(detector, fact.report_id, values)].append(fact)
         for (detector, report_id, values), items in sorted(groups.items(), key=lambda g: (
                 g[0][0], min(f.created_at for f in g[1]), g[0][1] or 0, format_key(g[0][2]))):
             batch = batch_of(detector, report_of(self.facts, report_id), items, names, values)

@@ -206,3 +206,7 @@ def crawl(fetch: Fetch, detectors: Iterable[str], snapshots: Iterable[datetime],
         yield _fetch_one(fetch, f"calibrations/{cid}", {}, f"calibration {cid}")
     for rid in sorted(_ids(ccvs, "report_id")):
         yield _fetch_one(fetch, f"reports/{rid}", {}, f"report {rid}")
+    conditions = {r["calibration_constant"]["condition_id"] for reply in ccvs if isinstance(reply.data, list)
+                  for r in reply.data if isinstance(r, dict) and isinstance(r.get("calibration_constant"), dict)}
+    for cid in sorted(c for c in conditions if isinstance(c, int)):
+        yield _fetch_one(fetch, f"conditions/{cid}", {}, f"condition {cid}")  # exact values and deviations
