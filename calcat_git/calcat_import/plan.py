@@ -14,6 +14,7 @@ from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
+from calcat_git.calcat_import.batches import batch_of, compare, existing_ccvs, format_key, report_of
 from calcat_git.calcat_import.checks import check_file_name
 from calcat_git.calcat_import.facts import CCVFact, Facts
 from calcat_git.calcat_import.kept import (
@@ -28,7 +29,7 @@ from calcat_git.calcat_import.kept import (
 from calcat_git.calcat_import.observed import extend_mapping, fold_observations
 from calcat_git.calcat_import.span import span
 from calcat_git.files.loading import Registry
-from calcat_git.model.batch import CCV, Condition, ConstantBatch, Report
+from calcat_git.model.batch import Condition, ConstantBatch
 from calcat_git.model.mapping import Mapping
 from calcat_git.model.records import (
     PDU,
@@ -41,8 +42,6 @@ from calcat_git.model.records import (
     Verbatim,
 )
 
-NO_REPORT = "none (CALCAT has no report for these CCVs)"
-CALCAT_STORE = "/gpfs/exfel/d/cal/caldb_store/"   # CALCAT's store root: report paths are relative to it here
 AGGREGATOR = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.+/-]*$")   # a slot key, never a file name: '/' allowed
 
 
@@ -297,7 +296,7 @@ class Planner:
         return detector
 
     def add_ccvs(self) -> None:
-        existing = _existing_ccvs(self.reg)
+        existing = existing_ccvs(self.reg)
         enrich: dict[str, dict[int, CCVFact]] = {}
         names = {cid: str(rec["name"]) for cid, rec in self.facts.calibrations.items()}
         groups: dict[tuple[str, int | None, tuple[Condition, ...] | None], list[CCVFact]] = defaultdict(list)
@@ -305,7 +304,7 @@ class Planner:
             calibration = names.get(fact.calibration_id)
             if fact.id in existing and calibration is not None:
                 path, _, have = existing[fact.id]
-                why = _compare(fact, calibration, have)
+                why = compare(fact, calibration, have)
                 if why:
                     self.plan.conflicts.append(f"CCV {fact.id} ({path}): {why}; left as it is")
                 elif have.calcat is None and fact.raw:
@@ -387,50 +386,3 @@ def _pdu_rec(rec: dict[str, Any]) -> dict[str, Any]:
     """A PDU's CALCAT fields as the catalog compares them (its times come from CCV replies)."""
     return {**(rec.get("calcat") or {}), "flg_available": rec.get("flg_available", True),
             "description": rec.get("description")}
-
-
-def _existing_ccvs(reg: Registry) -> dict[int, tuple[str, ConstantBatch, CCV]]:
-    return {c.calcat_id: (path, b, c) for path, b in reg.batches.items() for c in b.constants
-            if c.calcat_id is not None}
-
-
-def _compare(fact: CCVFact, calibration: str, have: CCV) -> str | None:
-    mine = (calibration, fact.pdu, fact.begin_at, fact.end_at, fact.file, fact.dataset)
-    theirs = (have.calibration, have.pdu, have.begin_at, have.end_at, have.file, have.dataset)
-    if mine != theirs:
-        return "content differs"
-    if (fact.good_quality, fact.deployed) != (have.good_quality, have.deployed):
-        return (f"flags differ (CALCAT good_quality={fact.good_quality} deployed={fact.deployed}); "
-                "change them in the catalog by hand if CALCAT is right")
-    return None
-
-
-def batch_of(detector: str, report: Report, facts_: list[CCVFact], calibrations: dict[int, str],
-             values: tuple[Condition, ...] | None) -> ConstantBatch:
-    constants = tuple(CCV(
-        calibration=calibrations[f.calibration_id], pdu=f.pdu, begin_at=f.begin_at, end_at=f.end_at,
-        file=f.file, dataset=f.dataset, good_quality=f.good_quality, deployed=f.deployed, calcat_id=f.id,
-        description=f.description or None, calcat=Verbatim.of(f.raw)) for f in sorted(facts_, key=lambda f: f.id))
-    unknown = values is None
-    return ConstantBatch(
-        detector=detector, report=report, injected_at=min(f.created_at for f in facts_).replace(microsecond=0),
-        conditions=values or (), constants=constants,
-        description=("imported from CALCAT; the parameter values of this condition were never in a recorded "
-                     "request, so these CCVs are found by id and report, not by conditions") if unknown else
-                    "imported from CALCAT")
-
-
-def report_of(facts: Facts, report_id: int | None) -> Report:
-    if report_id is None:
-        return Report(path=NO_REPORT)
-    known = facts.reports.get(report_id) or {}
-    path, calcat = known.get("file_path") or "", Verbatim.of(known.get("calcat"))
-    if path.startswith(CALCAT_STORE):
-        return Report(id=report_id, path=path[len(CALCAT_STORE):], calcat=calcat)
-    return Report(id=report_id, path=f"calcat:reports/{report_id}", calcat=calcat)
-
-
-def format_key(values: tuple[Condition, ...] | None) -> str:
-    return "unknown" if values is None else ", ".join(f"{c.name}={c.value}" for c in values)
-
-
