@@ -15,7 +15,7 @@ import yaml
 from calcat_git import Catalog
 from calcat_git.index.parse import Invalid, parse_blob
 
-from .helpers import HERE, problems
+from .helpers import HERE, git, problems
 
 CORPUS = HERE / "data" / "bad"
 MANIFEST: dict[str, Any] = yaml.safe_load((CORPUS / "expected.yaml").read_text("utf-8"))
@@ -215,17 +215,49 @@ def test_bad_command_line(git_mini: Path, name: str) -> None:
 @pytest.mark.parametrize("name", sorted(MANIFEST["inject"]))
 def test_bad_injection(git_mini: Path, tmp_path: Path, name: str) -> None:
     """Arguments of inject that `validate` or git would refuse: exit 1, one line, nothing written or committed."""
-    from calcat_git.git.repo import GitRepo
 
     case = MANIFEST["inject"][name]
     path = tmp_path / f"{name}.h5"
     _h5(path, case.get("file", "good"))
     args = [str(path), "--report", case.get("report", "r/bad.pdf"), *case.get("args", []), "--repo", str(git_mini)]
     before = sorted(p for p in (git_mini.parent).rglob("*") if ".git" not in p.parts)
-    refs = GitRepo(git_mini)._git("for-each-ref")
+    refs = git(git_mini, "for-each-ref")
     run = subprocess.run([sys.executable, "-m", "calcat_git", "inject", *args], capture_output=True, text=True,
                          check=False)
     expected = [line.format(h5=path) for line in case["expect"]]
     assert (run.returncode, run.stdout, run.stderr.splitlines()) == (1, "", expected)
     assert sorted(p for p in (git_mini.parent).rglob("*") if ".git" not in p.parts) == before
-    assert GitRepo(git_mini)._git("for-each-ref") == refs  # no branch made, nothing committed
+    assert git(git_mini, "for-each-ref") == refs  # no branch made, nothing committed
+
+
+def _tree(root: Path) -> list[tuple[str, bytes]]:
+    return sorted((p.relative_to(root).as_posix(), p.read_bytes()) for p in root.rglob("*")
+                  if p.is_file() and ".git" not in p.relative_to(root).parts)
+
+
+def _import_refused(repo: Path, replies: Path, expected: str, file: Path | None = None) -> None:
+    before, head = _tree(repo), git(repo, "rev-parse", "HEAD")
+    run = subprocess.run([sys.executable, "-m", "calcat_git", "import-calcat", "--replies", str(replies),
+                          "--repo", str(repo)], capture_output=True, text=True, check=False)
+    assert (run.returncode, run.stdout, run.stderr) == (1, "", expected.format(file=file or replies) + "\n")
+    assert _tree(repo) == before and git(repo, "rev-parse", "HEAD") == head  # nothing written, nothing committed
+
+
+@pytest.mark.parametrize("name", sorted(MANIFEST["replies"]))
+def test_bad_calcat_reply(git_mini: Path, name: str) -> None:
+    _import_refused(git_mini, CORPUS / "replies" / f"{name}.yaml", MANIFEST["replies"][name])
+
+
+@pytest.mark.parametrize("name", sorted(MANIFEST["replies_made"]))
+def test_bad_calcat_reply_made(git_mini: Path, tmp_path: Path, name: str) -> None:
+    folder = tmp_path / "replies"
+    folder.mkdir()
+    target = folder / f"{name}.yaml"
+    if name == "dev-zero":  # a link to an endless file: the size is checked on what is read
+        target.symlink_to("/dev/zero")
+    else:  # ~600 KB of aliases, refused at the first anchor (nothing is expanded)
+        lines = ["interactions:", "- request: {method: GET, uri: 'http://x/api/calibrations'}", "  a0: &a0 [x, x]"]
+        lines += [f"  a{i}: &a{i} [*a{i - 1}, *a{i - 1}, *a{i - 1}, *a{i - 1}]" for i in range(1, 20000)]
+        target.write_text("\n".join(lines) + "\n")
+        assert target.stat().st_size > 600_000
+    _import_refused(git_mini, folder, MANIFEST["replies_made"][name], target)  # the folder, as a user passes it

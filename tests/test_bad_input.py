@@ -22,7 +22,7 @@ CASES = [
     # (id, file, old, new, exact problem)
     ("unknown-key", PDU, "detector_type:", "detecor_type: AGIPD-Type\ndetector_type:",
      f"{PDU}:2: detecor_type: unknown key 'detecor_type' (allowed: physical_name, detector_type, uuid, status, "
-     "calcat_id, description, source) [schema]"),
+     "calcat_id, calcat, description, source) [schema]"),
     ("missing-key", PDU, "uuid: 100002\n", "",
      f"{PDU}:1: 'uuid' is missing (required) [schema]"),
     ("wrong-type", PDU, "uuid: 100002", "uuid: '100002'",

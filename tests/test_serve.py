@@ -356,3 +356,20 @@ def test_round_trip_serve_then_import(embedded: tuple[Server, Path], tmp_path: P
                 for b in catalog.registry.batches.values() if b.report.id in (3757, 6512) for c in b.constants}
 
     assert len(ccvs(copy)) == 128 and ccvs(copy) == ccvs(source)
+
+
+def test_view_url_and_condition_of_every_served_ccv(embedded: tuple[Server, Path]) -> None:
+    """view_url is never null (a made-up CCV: its path on this server, no site_url being set);
+    /api/conditions/<condition_id> gives the parameters the CCV was found with."""
+    server = embedded[0]
+    ccvs = server.ok("calibration_constant_versions/get_by_detector_conditions", AGIPD_QUERY, AGIPD_BODY)
+    assert ccvs and all(isinstance(c["view_url"], str) and c["view_url"] for c in ccvs)
+    assert ccvs[0]["view_url"] == f"/api/calibration_constant_versions/{ccvs[0]['id']}"
+    condition = server.ok(f"conditions/{ccvs[0]['calibration_constant']['condition_id']}")
+    asked = {i["parameter_name"]: i["value"] for i in AGIPD_BODY["parameters_conditions_attributes"]}
+    served = {p["parameter_name"]: p for p in condition["parameters_conditions"]}
+    assert set(served) == set(asked)
+    for name, value in asked.items():
+        item = served[name]
+        assert item["value"] - item["lower_deviation_value"] <= value <= item["value"] + item["upper_deviation_value"]
+    assert server.get("conditions/1")[0] == 404

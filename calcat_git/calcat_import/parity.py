@@ -21,7 +21,7 @@ from calcat_git.catalog.catalog import Catalog
 from calcat_git.errors import CalcatGitError, NotFoundError
 from calcat_git.lookup.engine import Engine
 from calcat_git.model.selection import Asked
-from calcat_git.timeutil import format_timestamp, now_utc
+from calcat_git.timeutil import FACILITY_ZONE, format_timestamp, now_utc, parse_facility_time
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -48,7 +48,7 @@ def _expected(facts: Facts, query: Query) -> dict[tuple[str, str], tuple[int, st
 def asked_of(catalog: Catalog, facts: Facts, query: Query) -> dict[str, Asked]:
     """The look-up a recorded query asks: its conditions for each of its calibrations the
     detector's type has (CALCAT answers the others with nothing, as the catalog does)."""
-    known = catalog.detector_type(catalog.detector(query.detector).detector_type).calibrations
+    known = catalog.detector_type(catalog.detector(query.detector).type_name()).calibrations
     names = [str(facts.calibrations[i]["name"]) for i in query.calibration_ids if i in facts.calibrations]
     return {n: dict(query.conditions) for n in names if n in known}
 
@@ -106,10 +106,13 @@ def _unanswered(catalog: Catalog, facts: Facts, reply: Reply) -> Case:
     rec = facts.detectors.get(detector_id)
     name = rec["identifier"] if rec else f"detector id {detector_id}"
     where = dict(kind="pdus", origin=reply.origin, detector=name, at=reply.query.get("pdu_snapshot_at", ""))
+    at = reply.query.get("pdu_snapshot_at")
     try:
-        got = catalog.mapping(name, at=now_utc())
+        got = catalog.mapping(name, at=parse_facility_time(at, FACILITY_ZONE, "pdu_snapshot_at") if at else now_utc())
     except NotFoundError:
         return Case(**where, matched=True, detail="CALCAT: 404, catalog: no such detector")
+    if not any(got.values()):
+        return Case(**where, matched=True, detail="CALCAT: 404, catalog: no PDU mapped to this detector then")
     mapping = catalog.registry.mappings.get(name)
     made_up = mapping is not None and any(c.source == "illustrative" for c in mapping.changes)
     return Case(**where, matched=False, got=got, detail="CALCAT answered 404, the catalog has this detector"

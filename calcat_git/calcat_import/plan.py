@@ -12,18 +12,37 @@ from __future__ import annotations
 import re
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar
 
-from calcat_git.calcat_import.facts import CCVFact, ConditionValues, Facts
+from calcat_git.calcat_import.batches import batch_of, compare, existing_ccvs, format_key, report_of
+from calcat_git.calcat_import.checks import check_file_name
+from calcat_git.calcat_import.facts import CCVFact, Facts
+from calcat_git.calcat_import.kept import (
+    calibration_fields,
+    detector_fields,
+    detector_type_fields,
+    differing,
+    instrument_fields,
+    module_fields,
+    pdu_fields,
+)
 from calcat_git.calcat_import.observed import extend_mapping, fold_observations
+from calcat_git.calcat_import.span import span
 from calcat_git.files.loading import Registry
-from calcat_git.model.batch import CCV, Condition, ConstantBatch, Report
+from calcat_git.model.batch import Condition, ConstantBatch
 from calcat_git.model.mapping import Mapping
-from calcat_git.model.records import PDU, Calibration, Detector, DetectorType, Instrument, Module, Parameter
+from calcat_git.model.records import (
+    PDU,
+    Calibration,
+    Detector,
+    DetectorType,
+    Instrument,
+    Module,
+    Parameter,
+    Verbatim,
+)
 
-NO_REPORT = "none (CALCAT has no report for these CCVs)"
-CALCAT_STORE = "/gpfs/exfel/d/cal/caldb_store/"   # CALCAT's store root: report paths are relative to it here
-NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.+-]*$")
+AGGREGATOR = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.+/-]*$")   # a slot key, never a file name: '/' allowed
 
 
 @dataclass
@@ -76,25 +95,36 @@ class Planner:
 
     # -- registry records --------------------------------------------------------------
     def _add_named(self, kind: str, folder: str, key: str, facts: dict[int, dict[str, Any]],
-                   table: dict[str, Any], make: Any) -> None:
-        """Add each record of ``facts`` (by CALCAT id) the catalog lacks by name ``key``."""
+                   table: dict[str, Any], make: Any, fields: Any) -> None:
+        """Add each record of ``facts`` (by CALCAT id) the catalog lacks by name ``key``; one it
+        has (same CALCAT id) gains CALCAT's kept fields if it has none yet."""
         for calcat_id, rec in sorted(facts.items()):
-            name = str(rec[key])
+            name = check_file_name(kind.replace("_", " "), calcat_id, rec[key])
             if name in table:
                 self._same(kind, name, table[name], calcat_id)
+                self._keep_verbatim(kind, table, name, calcat_id, differing(rec, fields(table[name])))
                 continue
-            table[name] = make(name, calcat_id, rec)
+            made = make(name, calcat_id, rec)
+            table[name] = _with(made, calcat=differing(rec, fields(made)))
             self._put(kind, f"registry/{folder}/{name}.yaml", table[name], True)
+
+    def _keep_verbatim(self, kind: str, table: dict[str, Any], name: str, calcat_id: int, kept: Any) -> None:
+        have = table[name]
+        if have.calcat is None and have.calcat_id == calcat_id and kept is not None:
+            table[name] = _with(have, calcat=kept)
+            self._put(kind, self.reg.where(kind, name), table[name], False)
 
     def add_calibrations(self) -> None:
         self._add_named("calibration", "calibrations", "name", self.facts.calibrations, self.calibrations,
                         lambda name, cid, rec: Calibration(identifier=name, calcat_id=cid,
-                                                           description=rec.get("description") or None))
+                                                           description=rec.get("description") or None),
+                        calibration_fields)
 
     def add_instruments(self) -> None:
         self._add_named("instrument", "instruments", "identifier", self.facts.instruments, self.instruments,
-                        lambda name, cid, rec: Instrument(identifier=name, name=rec.get("name") or name,
-                                                          calcat_id=cid))
+                        lambda name, cid, rec: Instrument(identifier=name, name=rec.get("name") or name, calcat_id=cid,
+                                                          description=rec.get("description") or None),
+                        instrument_fields)
 
     def _aggregators_of_type(self, type_id: int) -> list[str]:
         dets = {o.detector_id for o in self.facts.observations
@@ -110,10 +140,11 @@ class Planner:
 
     def add_types(self) -> None:
         self._add_named("detector_type", "detector_types", "name", self.facts.detector_types, self.types,
-                        self._new_type)
+                        self._new_type, detector_type_fields)
 
     def add_pdus(self) -> None:
         for name, rec in sorted(self.facts.pdus.items()):
+            check_file_name("PDU", rec["id"], name)
             dtype = self.type_name(int(rec["detector_type_id"]))
             have = self.pdus.get(name)
             if have is not None:
@@ -121,12 +152,15 @@ class Planner:
                 if have.uuid != rec["uuid"] or (dtype and have.detector_type != dtype):
                     self.plan.conflicts.append(f"PDU {name}: uuid/type {have.uuid}/{have.detector_type} in the "
                                                f"catalog, {rec['uuid']}/{dtype} in CALCAT; left as it is")
+                self._keep_verbatim("pdu", self.pdus, name, int(rec["id"]), differing(_pdu_rec(rec), pdu_fields(have)))
                 continue
             if dtype is None or dtype not in self.types:
                 self.plan.left_out.append(f"PDU {name}: detector type id {rec['detector_type_id']} not in the replies")
                 continue
-            self.pdus[name] = PDU(physical_name=name, detector_type=dtype, uuid=int(rec["uuid"]),
-                                  calcat_id=int(rec["id"]), description=rec.get("description") or None)
+            pdu = PDU(physical_name=name, detector_type=dtype, uuid=int(rec["uuid"]), calcat_id=int(rec["id"]),
+                      description=rec.get("description") or None,
+                      status="active" if rec.get("flg_available", True) else "retired")
+            self.pdus[name] = _with(pdu, calcat=differing(_pdu_rec(rec), pdu_fields(pdu)))
             self._put("pdu", f"registry/pdus/{dtype}/{name}.yaml", self.pdus[name], True)
 
     # -- detectors and mappings ---------------------------------------------------------
@@ -157,28 +191,48 @@ class Planner:
                         if pdu in self.pdus:
                             types[self.pdus[pdu].detector_type] += 1
         if not slots or not types:
-            self.plan.left_out.append(f"detector {rec['identifier']}: no PDU of it in the replies, so no modules "
-                                      "and no detector type")
+            self.plan.notes.append(f"detector {rec['identifier']}: no PDU of it in the replies: imported without "
+                                   "detector type and modules (add them when its PDUs are known)")
+        bad = sorted(a for a in slots if not AGGREGATOR.match(a) or len(a) > 100)
+        if bad:
+            self.plan.left_out.append(f"detector {rec['identifier']}: aggregator(s) {', '.join(bad)} not allowed here "
+                                      "(letters, digits and _ . + - / only)")
             return None
-        bad = sorted(a for a in slots if not NAME.match(a))
-        if bad or not NAME.match(rec["identifier"]):
-            self.plan.left_out.append(f"detector {rec['identifier']}: name or aggregator(s) {', '.join(bad)} not "
-                                      "allowed here (letters, digits and _ . + - only)")
-            return None
-        modules = tuple(Module(aggregator=a, virtual_device_name=v, module_number=_module_number(a, i))
-                        for i, (a, v) in enumerate(sorted(slots.items())))
-        return Detector(identifier=rec["identifier"], detector_type=types.most_common(1)[0][0],
-                        instruments=tuple(self._instrument_names(rec)),
-                        karabo_id_control=rec.get("karabo_id_control") or "",
-                        source_name_pattern=rec.get("source_name_pattern") or "", experts=self.experts,
-                        modules=modules, calcat_id=did, description=rec.get("description") or None)
+        modules = tuple(self._module(did, a, v, i) for i, (a, v) in enumerate(sorted(slots.items()))) if types else ()
+        det = Detector(identifier=rec["identifier"], detector_type=types.most_common(1)[0][0] if types else None,
+                       instruments=tuple(self._instrument_names(rec)),
+                       karabo_id_control=rec.get("karabo_id_control") or "",
+                       source_name_pattern=rec.get("source_name_pattern") or "", experts=self.experts,
+                       modules=modules, calcat_id=did, description=rec.get("description") or None)
+        return _with(det, calcat=self._detector_kept(det, did, rec))
+
+    def _detector_kept(self, det: Detector, did: int, rec: dict[str, Any]) -> Verbatim | None:
+        known = {n: i.calcat_id for n, i in self.instruments.items()}
+        return differing(rec, detector_fields(det, did, known))
+
+    def _module(self, did: int, aggregator: str, vdn: str, position: int) -> Module:
+        module = Module(aggregator=aggregator, virtual_device_name=vdn, module_number=_module_number(aggregator, position))
+        return _with(module, calcat=differing(self.facts.slot_fields.get((did, aggregator), {}), module_fields(module)))
+
+    def _keep_detector(self, did: int, rec: dict[str, Any]) -> None:
+        """A detector the catalog has gains CALCAT's kept fields (and its modules theirs)."""
+        have = self.detectors[rec["identifier"]]
+        if have.calcat_id != did or have.calcat is not None or any(m.calcat for m in have.modules):
+            return
+        modules = tuple(_with(m, calcat=differing(self.facts.slot_fields.get((did, m.aggregator), {}),
+                                                 module_fields(m))) for m in have.modules)
+        kept = _with(have, modules=modules, calcat=self._detector_kept(have, did, rec))
+        if kept != have:
+            self.detectors[have.identifier] = kept
+            self._put("detector", self.reg.where("detector", have.identifier), kept, False)
 
     def add_detectors(self) -> None:
         new_names: dict[int, str] = {}
         for did, rec in sorted(self.facts.detectors.items()):
-            name, have = rec["identifier"], self.detectors.get(rec["identifier"])
+            name, have = check_file_name("detector", did, rec["identifier"]), self.detectors.get(rec["identifier"])
             if have is not None:
                 self._same("detector", name, have, did)
+                self._keep_detector(did, rec)
                 mapping = self.reg.mappings.get(name)
                 if mapping is not None:
                     extended, conflicts = extend_mapping(mapping, self.facts.observations, did)
@@ -242,28 +296,60 @@ class Planner:
         return detector
 
     def add_ccvs(self) -> None:
-        existing = _existing_ccvs(self.reg)
+        existing = existing_ccvs(self.reg)
+        enrich: dict[str, dict[int, CCVFact]] = {}
         names = {cid: str(rec["name"]) for cid, rec in self.facts.calibrations.items()}
-        groups: dict[tuple[str, int | None, ConditionValues | None], list[CCVFact]] = defaultdict(list)
+        groups: dict[tuple[str, int | None, tuple[Condition, ...] | None], list[CCVFact]] = defaultdict(list)
         for fact in sorted(self.facts.ccvs.values(), key=lambda f: f.id):
             calibration = names.get(fact.calibration_id)
             if fact.id in existing and calibration is not None:
                 path, _, have = existing[fact.id]
-                why = _compare(fact, calibration, have)
+                why = compare(fact, calibration, have)
                 if why:
                     self.plan.conflicts.append(f"CCV {fact.id} ({path}): {why}; left as it is")
+                elif have.calcat is None and fact.raw:
+                    enrich.setdefault(path, {})[fact.id] = fact
                 continue
             detector = self._usable(fact, calibration)
             if detector is None or calibration is None:
                 continue
-            values = self.facts.condition_of(fact)
-            self._type_needs(self.detectors[detector].detector_type, calibration, [n for n, _ in values or ()])
+            observed = self.facts.condition_of(fact)
+            spellings = sorted({n for values in observed or () for n, _ in values})
+            self._type_needs(self.detectors[detector].type_name(), calibration, spellings)
+            exact = self.facts.exact.get(fact.condition_id)
+            if exact is not None:
+                self._type_needs(self.detectors[detector].type_name(), calibration, [n for n, *_ in exact])
+            values = (tuple(Condition(name=n, value=v, lower_deviation=lo, upper_deviation=up) for n, v, lo, up in exact)
+                      if exact is not None else self._condition(fact.condition_id, observed))
             groups[(detector, fact.report_id, values)].append(fact)
         for (detector, report_id, values), items in sorted(groups.items(), key=lambda g: (
                 g[0][0], min(f.created_at for f in g[1]), g[0][1] or 0, format_key(g[0][2]))):
             batch = batch_of(detector, report_of(self.facts, report_id), items, names, values)
             self._put("batch", self._batch_path(batch, report_id), batch, True)
             self.plan.added["ccv"] += len(items)
+        for path, facts in sorted(enrich.items()):
+            self._keep_ccvs(path, facts)
+
+    def _keep_ccvs(self, path: str, facts: dict[int, CCVFact]) -> None:
+        """CCVs the catalog has (same CALCAT id and content) gain CALCAT's kept fields, and
+        their report its own: the one edit of a batch file an import makes."""
+        batch = self.reg.batches[path]
+        constants = tuple(_with(c, calcat=Verbatim.of(facts[c.calcat_id].raw)) if c.calcat_id in facts else c
+                          for c in batch.constants)
+        report = batch.report
+        if report.calcat is None and report.id is not None:
+            report = _with(report, calcat=report_of(self.facts, report.id).calcat)
+        self._put("batch", path, _with(batch, constants=constants, report=report), False)
+
+    def _condition(self, condition_id: int, observed: tuple[Any, ...] | None) -> tuple[Condition, ...] | None:
+        """The imported condition (one summary line per condition spanning several value sets)."""
+        if observed is None:
+            return None
+        defaults = {s: (p.lower_deviation, p.upper_deviation) for p in self.parameters.values() for s in p.spellings}
+        conditions, note = span(condition_id, observed, defaults)
+        if note and note not in self.plan.notes:
+            self.plan.notes.append(note)
+        return conditions
 
     def _batch_path(self, batch: ConstantBatch, report_id: int | None) -> str:
         stamp = batch.injected_at
@@ -289,51 +375,14 @@ def _fields(record: Any) -> dict[str, Any]:
     return {name: getattr(record, name) for name in record.__slots__}
 
 
-def _existing_ccvs(reg: Registry) -> dict[int, tuple[str, ConstantBatch, CCV]]:
-    return {c.calcat_id: (path, b, c) for path, b in reg.batches.items() for c in b.constants
-            if c.calcat_id is not None}
+R = TypeVar("R")
 
 
-def _compare(fact: CCVFact, calibration: str, have: CCV) -> str | None:
-    mine = (calibration, fact.pdu, fact.begin_at, fact.end_at, fact.file, fact.dataset)
-    theirs = (have.calibration, have.pdu, have.begin_at, have.end_at, have.file, have.dataset)
-    if mine != theirs:
-        return "content differs"
-    if (fact.good_quality, fact.deployed) != (have.good_quality, have.deployed):
-        return (f"flags differ (CALCAT good_quality={fact.good_quality} deployed={fact.deployed}); "
-                "change them in the catalog by hand if CALCAT is right")
-    return None
+def _with(record: R, **changes: Any) -> R:
+    return type(record)(**{**_fields(record), **changes})
 
 
-def conditions_tuple(values: ConditionValues | None) -> tuple[Condition, ...]:
-    return tuple(Condition(name=n, value=v) for n, v in values or ())
-
-
-def batch_of(detector: str, report: Report, facts_: list[CCVFact], calibrations: dict[int, str],
-             values: ConditionValues | None) -> ConstantBatch:
-    constants = tuple(CCV(
-        calibration=calibrations[f.calibration_id], pdu=f.pdu, begin_at=f.begin_at, end_at=f.end_at,
-        file=f.file, dataset=f.dataset, good_quality=f.good_quality, deployed=f.deployed, calcat_id=f.id,
-        description=f.description or None) for f in sorted(facts_, key=lambda f: f.id))
-    unknown = values is None
-    return ConstantBatch(
-        detector=detector, report=report, injected_at=min(f.created_at for f in facts_).replace(microsecond=0),
-        conditions=conditions_tuple(values), constants=constants,
-        description=("imported from CALCAT; the parameter values of this condition were never in a recorded "
-                     "request, so these CCVs are found by id and report, not by conditions") if unknown else
-                    "imported from CALCAT")
-
-
-def report_of(facts: Facts, report_id: int | None) -> Report:
-    if report_id is None:
-        return Report(path=NO_REPORT)
-    path = (facts.reports.get(report_id) or {}).get("file_path") or ""
-    if path.startswith(CALCAT_STORE):
-        return Report(id=report_id, path=path[len(CALCAT_STORE):])
-    return Report(id=report_id, path=f"calcat:reports/{report_id}")
-
-
-def format_key(values: ConditionValues | None) -> str:
-    return "unknown" if values is None else ", ".join(f"{n}={v}" for n, v in values)
-
-
+def _pdu_rec(rec: dict[str, Any]) -> dict[str, Any]:
+    """A PDU's CALCAT fields as the catalog compares them (its times come from CCV replies)."""
+    return {**(rec.get("calcat") or {}), "flg_available": rec.get("flg_available", True),
+            "description": rec.get("description")}

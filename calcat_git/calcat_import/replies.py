@@ -19,12 +19,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import yaml
-
+from calcat_git.calcat_import.checks import MAX_DEPTH, json_depth_ok
 from calcat_git.errors import InvalidInputError
+from calcat_git.files.strict_yaml import MAX_BYTES, YamlError, load_yaml
 
 ACCEPT = "application/json; version=2"
-MAX_CASSETTE_BYTES = 64 * 2**20
+MAX_CASSETTE_BYTES = MAX_BYTES   # what is read, not what stat says (a link to /dev/zero is "0 bytes")
 MAX_PAGES = 10_000
 
 
@@ -59,10 +59,24 @@ def _header(headers: dict[str, Any], name: str) -> str | None:
 def _json(text: Any, origin: str) -> Any:
     if text is None or text == "":
         return None
+    if isinstance(text, str | bytes) and not json_depth_ok(text if isinstance(text, str) else text.decode("latin-1")):
+        raise InvalidInputError(f"{origin}: body is JSON nested deeper than {MAX_DEPTH} levels; not a CALCAT reply")
     try:
         return json.loads(text)
-    except (TypeError, ValueError) as exc:
+    except (TypeError, ValueError, RecursionError) as exc:
         raise InvalidInputError(f"{origin}: body is not JSON ({exc})") from None
+
+
+def _runtime(text: str | None, origin: str) -> float | None:
+    if text is None or text == "":
+        return None
+    try:
+        value = float(text)
+    except ValueError:
+        value = float("nan")
+    if not value >= 0 or value == float("inf"):
+        raise InvalidInputError(f"{origin}: X-Runtime {text!r} is not a number of seconds")
+    return value
 
 
 def _interaction(item: Any, origin: str) -> Reply | None:
@@ -77,10 +91,9 @@ def _interaction(item: Any, origin: str) -> Reply | None:
     if method != "GET" or "/api/" not in uri:
         return None
     path, query = _api_path(uri)
-    runtime = _header(response.get("headers") or {}, "X-Runtime")
+    runtime = _runtime(_header(response.get("headers") or {}, "X-Runtime"), origin)
     return Reply(path=path, query=query, body=_json(request.get("body"), origin), status=status,
-                 data=_json(text, origin) if status < 400 else None,
-                 runtime=float(runtime) if runtime else None, origin=origin)
+                 data=_json(text, origin) if status < 400 else None, runtime=runtime, origin=origin)
 
 
 def _cassette_files(paths: Iterable[Path]) -> list[Path]:
@@ -99,12 +112,14 @@ def read_cassettes(paths: Iterable[Path]) -> list[Reply]:
     """Every GET of ``/api/…`` in the given cassette files (folders: their *.yaml files)."""
     replies: list[Reply] = []
     for file in _cassette_files(paths):
-        if file.stat().st_size > MAX_CASSETTE_BYTES:
-            raise InvalidInputError(f"{file}: larger than {MAX_CASSETTE_BYTES >> 20} MiB; not a cassette")
+        with open(file, "rb") as handle:
+            raw = handle.read(MAX_CASSETTE_BYTES + 1)
+        if len(raw) > MAX_CASSETTE_BYTES:
+            raise InvalidInputError(f"{file}: more than {MAX_CASSETTE_BYTES >> 20} MiB; not a cassette")
         try:
-            doc = yaml.load(file.read_bytes(), Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
-        except yaml.YAMLError as exc:
-            raise InvalidInputError(f"{file}: not readable YAML ({exc})") from None
+            doc = load_yaml(raw).data   # strict: no anchors/aliases, tags, deep nesting, odd characters
+        except YamlError as exc:
+            raise InvalidInputError(f"{file}:{exc.line}: not a readable cassette: {exc}") from None
         items = doc.get("interactions") if isinstance(doc, dict) else None
         if not isinstance(items, list):
             raise InvalidInputError(f"{file}: no 'interactions' list; is this a vcrpy cassette?")
@@ -146,9 +161,9 @@ def get_pages(fetch: Fetch, path: str, query: dict[str, str], body: Any = None,
     while page <= min(pages, MAX_PAGES):
         asked = {**query, "page": str(page), "page_size": str(page_size)}
         status, headers, data = fetch(path, asked, body)
-        runtime = _header(headers, "X-Runtime")
+        origin = f"/api/{path} page {page}"
         yield Reply(path=path, query=asked, body=body, status=status, data=data,
-                    runtime=float(runtime) if runtime else None, origin=f"/api/{path} page {page}")
+                    runtime=_runtime(_header(headers, "X-Runtime"), origin), origin=origin)
         if status >= 400:
             return
         pages = int(_header(headers, "X-Total-Pages") or 1)

@@ -2,9 +2,10 @@
 
 The import is idempotent (records already in the catalog are compared, not written
 again) and incremental (new replies add only what is new). Nothing existing is
-overwritten: disagreements are reported as conflicts. Files are written, the whole
-catalog is validated, and only then committed; if validation fails every file the
-import wrote is restored and the problems are raised.
+overwritten: disagreements are reported as conflicts. The result is built apart: the
+catalog's files with the import's files in their place are loaded and validated in
+memory, and only a result that validates is written (only under ``registry/`` and
+``constants_index/``) and committed; a failed import leaves every file as it was.
 """
 
 from __future__ import annotations
@@ -22,9 +23,11 @@ from calcat_git.calcat_import.plan import Plan, Planner
 from calcat_git.calcat_import.replies import Fetch, Reply, get_pages
 from calcat_git.errors import CatalogInvalidError, InvalidInputError
 from calcat_git.files.config import load_config
-from calcat_git.files.loading import load_worktree
+from calcat_git.files.loading import Unread, iter_worktree, load_registry, load_worktree
+from calcat_git.files.parse import DATA_ROOTS
 from calcat_git.git.repo import GitRepo
 from calcat_git.locks import exclusive
+from calcat_git.model.problems import Problem
 from calcat_git.timeutil import FACILITY_ZONE, format_timestamp
 from calcat_git.validation.run import run_checks
 
@@ -58,15 +61,34 @@ def _text(record: Any) -> str:
     return yaml.safe_dump(record.to_dict(), sort_keys=False, allow_unicode=True, width=120)
 
 
-def _write(root: Path, plan: Plan) -> dict[str, bytes | None]:
-    """Write the plan's files; return what each path held before (None: did not exist)."""
+def _confined(root: Path, path: str) -> Path:
+    """``root/path`` if it stays a plain file under registry/ or constants_index/ of ``root``."""
+    parts = path.split("/")
+    if (parts[0] not in DATA_ROOTS or len(parts) < 3 or any(p in ("", ".", "..") for p in parts)
+            or "\\" in path or any(ord(c) < 32 or ord(c) == 127 for c in path)):
+        raise InvalidInputError(f"import-calcat would write {path!r}: only files under registry/ and "
+                                "constants_index/ are written; nothing was written")
+    target = root / path
+    inside = target.parent.resolve(strict=False)
+    if not inside.is_relative_to((root / parts[0]).resolve(strict=False)) or target.is_symlink():
+        raise InvalidInputError(f"import-calcat would write {path!r} through a symbolic link out of the catalog; "
+                                "nothing was written")
+    return target
+
+
+def _planned_texts(plan: Plan) -> dict[str, bytes]:
+    return {path: _text(record).encode() for path, record in sorted(plan.records.items())}
+
+
+def _write(root: Path, texts: dict[str, bytes]) -> dict[str, bytes | None]:
+    """Write the planned files; return what each path held before (None: did not exist)."""
     before: dict[str, bytes | None] = {}
-    for path, record in sorted(plan.records.items()):
-        target = root / path
+    for path, text in texts.items():
+        target = _confined(root, path)
         before[path] = target.read_bytes() if target.exists() else None
         target.parent.mkdir(parents=True, exist_ok=True)
         temp = target.with_name(f".{target.name}.import-tmp")
-        temp.write_text(_text(record), "utf-8")
+        temp.write_bytes(text)
         temp.replace(target)
     return before
 
@@ -79,8 +101,15 @@ def _restore(root: Path, before: dict[str, bytes | None]) -> None:
             (root / path).write_bytes(content)
 
 
-def _validate(root: Path) -> None:
-    reg = load_worktree(root)
+def _validate_apart(root: Path, texts: dict[str, bytes]) -> None:
+    """Validate the catalog as it would be with ``texts`` written, without writing them."""
+    def files() -> Iterator[tuple[str, bytes | Problem | Unread]]:
+        for path, raw in iter_worktree(root):
+            new = texts.get(path)
+            yield path, raw if new is None else new
+        yield from ((path, text) for path, text in texts.items() if not (root / path).exists())
+
+    reg = load_registry(files())
     problems = [p for p in reg.load_problems + run_checks(reg) if p.severity == "error"]
     if problems:
         shown = "\n".join(str(p) for p in problems[:20])
@@ -98,7 +127,7 @@ def import_facts(root: str | Path, facts: Facts, *, commit: bool = True,
                  experts: tuple[str, ...] | None = None) -> ImportResult:
     """Add what ``facts`` hold and the catalog at ``root`` lacks; validate; commit."""
     root = Path(root)
-    lock_dir = root / ".git" / "calcat-git" if (root / ".git").is_dir() else root
+    lock_dir = GitRepo(root).git_dir / "calcat-git"  # never in the working tree (a worktree's .git is a file)
     with exclusive(lock_dir / "import.lock", "another import is running in this catalog; waiting for it …"):
         reg = load_worktree(root)
         if reg.load_problems:
@@ -107,9 +136,12 @@ def import_facts(root: str | Path, facts: Facts, *, commit: bool = True,
         result = ImportResult(plan=Planner(facts, reg, _experts(root, experts)).run(), facts=facts)
         if not result.plan.records:
             return result
-        before = _write(root, result.plan)
+        texts = _planned_texts(result.plan)
+        for path in texts:
+            _confined(root, path)
+        _validate_apart(root, texts)
+        before = _write(root, texts)
         try:
-            _validate(root)
             result.written = sorted(before)
             if commit:
                 result.commit = _commit(root, result.written, result.summary())
@@ -173,3 +205,7 @@ def crawl(fetch: Fetch, detectors: Iterable[str], snapshots: Iterable[datetime],
         yield _fetch_one(fetch, f"calibrations/{cid}", {}, f"calibration {cid}")
     for rid in sorted(_ids(ccvs, "report_id")):
         yield _fetch_one(fetch, f"reports/{rid}", {}, f"report {rid}")
+    conditions = {r["calibration_constant"]["condition_id"] for reply in ccvs if isinstance(reply.data, list)
+                  for r in reply.data if isinstance(r, dict) and isinstance(r.get("calibration_constant"), dict)}
+    for cid in sorted(c for c in conditions if isinstance(c, int)):
+        yield _fetch_one(fetch, f"conditions/{cid}", {}, f"condition {cid}")  # exact values and deviations

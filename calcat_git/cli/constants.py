@@ -85,7 +85,7 @@ def _run_lookup(detector: str, event_at: datetime, snapshot_at: datetime | str |
     catalog = Catalog.open(repo, branch=branch, worktree=worktree)
     if snapshot_at is not None:
         catalog = catalog.at(snapshot_at)
-    dtype = catalog.detector_type(catalog.detector(detector).detector_type)
+    dtype = catalog.detector_type(catalog.detector(detector).type_name())
     check_calibrations(dtype, list(calibrations))  # a misspelt calibration first, then the conditions
     asked = asked_from_cli(dtype, given, list(calibrations) or list(dtype.calibrations))
     engine = Engine(catalog)
@@ -156,7 +156,7 @@ def conditions(name: str, repo: str, branch: str | None, as_json: bool) -> None:
     from calcat_git.lookup.conditions import CONDITIONS_CLASSES, REQUIRED
 
     catalog = Catalog.open(repo, branch=branch)
-    type_name = name if name in catalog.names("detector_type") else catalog.detector(name).detector_type
+    type_name = name if name in catalog.names("detector_type") else catalog.detector(name).type_name()
     dtype = catalog.detector_type(type_name)
     cls = CONDITIONS_CLASSES.get(type_name)
     infos = cls.parameter_infos() if cls else []

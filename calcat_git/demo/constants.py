@@ -50,12 +50,12 @@ class Run:
 
 
 def dark_calibrations(reg: Registry, detector: str) -> list[str]:
-    cls = CONDITIONS_CLASSES[reg.detectors[detector].detector_type]
+    cls = CONDITIONS_CLASSES[reg.detectors[detector].type_name()]
     return [c for c in cls.calibration_types if c.startswith(("Offset", "Noise", "BadPixelsDark"))]
 
 
 def conditions_for(reg: Registry, run: Run, calibration: str) -> dict[str, float | str]:
-    dtype = reg.detectors[run.detector].detector_type
+    dtype = reg.detectors[run.detector].type_name()
     cls = CONDITIONS_CLASSES[dtype]
     values = dict(FIELDS[dtype])
     if run.number >= RUNS_PER_DETECTOR // 2:

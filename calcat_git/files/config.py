@@ -2,6 +2,7 @@
 
     store: .store                      # constant store root, relative to the catalog root
     admins: ["@xfel/calcat-admins"]    # own PDUs, detector types, calibrations, … (CODEOWNERS)
+    site_url: https://calibration.example/catalog   # where the static site is published (view_url)
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ from calcat_git.errors import InvalidInputError
 from calcat_git.files.strict_yaml import YamlError, load_yaml
 
 CONFIG_FILE = "calcat-git.yaml"
-KEYS = {"store": str, "admins": list}
+KEYS = {"store": str, "admins": list, "site_url": str}
 
 
 def parse_config(raw: bytes, where: str = CONFIG_FILE) -> dict[str, Any]:

@@ -130,7 +130,7 @@ class Engine:
             raise InvalidInputError(f"unknown begin_at strategy {strategy!r}: use one of {', '.join(STRATEGIES)}")
         moment = now_utc() if event_at is None else ensure_utc(event_at, "event_at")
         det = self.catalog.detector(detector)
-        check_calibrations(self.catalog.detector_type(det.detector_type), list(asked))
+        check_calibrations(self.catalog.detector_type(det.type_name()), list(asked))
         outcome = Outcome(catalog=self.catalog, detector=det, event_at=moment, strategy=strategy,
                           pdus=self.catalog.mapping(detector, at=moment) if pdus is None else pdus)
         event_us = micros(moment)

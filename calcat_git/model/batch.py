@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from calcat_git.model.records import Verbatim, verbatim
 from calcat_git.timeutil import format_timestamp, parse_timestamp
 
 ConditionValue = int | float | str
@@ -54,9 +55,13 @@ def _conditions_dict(conditions: tuple[Condition, ...]) -> dict[str, Any]:
 class Report:
     path: str
     id: int | None = None
+    calcat: Verbatim | None = None
 
     def to_dict(self) -> dict[str, Any]:
-        return {"id": self.id, "path": self.path} if self.id is not None else {"path": self.path}
+        out: dict[str, Any] = {"id": self.id, "path": self.path} if self.id is not None else {"path": self.path}
+        if self.calcat is not None:
+            out["calcat"] = self.calcat.data()
+        return out
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -74,6 +79,7 @@ class CCV:
     end_at: datetime | None = None
     conditions: tuple[Condition, ...] = ()
     calcat_id: int | None = None
+    calcat: Verbatim | None = None
     description: str | None = None
 
     @classmethod
@@ -86,7 +92,7 @@ class CCV:
             good_quality=d.get("good_quality", True), deployed=d.get("deployed", True),
             end_at=None if end_at is None else parse_timestamp(end_at),
             conditions=_conditions(d.get("conditions")),
-            calcat_id=d.get("calcat_id"), description=d.get("description"),
+            calcat_id=d.get("calcat_id"), calcat=verbatim(d), description=d.get("description"),
         )
 
     def to_dict(self) -> dict[str, Any]:
@@ -104,6 +110,8 @@ class CCV:
             out["conditions"] = _conditions_dict(self.conditions)
         if self.calcat_id is not None:
             out["calcat_id"] = self.calcat_id
+        if self.calcat is not None:
+            out["calcat"] = self.calcat.data()
         if self.description is not None:
             out["description"] = self.description
         return out
@@ -141,7 +149,7 @@ class ConstantBatch:
         report = d["report"]
         return cls(
             detector=d["detector"],
-            report=Report(path=report["path"], id=report.get("id")),
+            report=Report(path=report["path"], id=report.get("id"), calcat=verbatim(report)),
             injected_at=parse_timestamp(d["injected_at"]),
             conditions=_conditions(d["conditions"]),
             constants=tuple(

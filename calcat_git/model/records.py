@@ -7,22 +7,51 @@ keys only when set), so ``X.from_dict(x.to_dict()) == x`` for every record.
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from typing import Any
 
+from calcat_git.errors import NotFoundError
+
 # Optional keys every kind accepts, in the order to_dict writes them.
-COMMON_OPTIONAL = ("calcat_id", "description", "source")
+COMMON_OPTIONAL = ("calcat_id", "calcat", "description", "source")
+
+
+@dataclass(frozen=True, slots=True)
+class Verbatim:
+    """CALCAT's own fields of an imported record, exactly as CALCAT sent them (nulls
+    included): what the catalog's own fields cannot say (``view_url``, ``created_at``, a
+    ``null`` module number, the calibration constant of a CCV, …). Kept as canonical JSON
+    text so records stay hashable; the CALCAT-compatible server answers these values for
+    the fields they name."""
+
+    text: str
+
+    @classmethod
+    def of(cls, data: dict[str, Any] | None) -> Verbatim | None:
+        return None if not data else cls(json.dumps(data, sort_keys=True, ensure_ascii=False))
+
+    def data(self) -> dict[str, Any]:
+        value: dict[str, Any] = json.loads(self.text)
+        return value
+
+
+def verbatim(d: dict[str, Any]) -> Verbatim | None:
+    return Verbatim.of(d.get("calcat"))
 
 
 def _common(d: dict[str, Any]) -> dict[str, Any]:
-    return {k: d[k] for k in COMMON_OPTIONAL if k in d}
+    out = {k: d[k] for k in COMMON_OPTIONAL if k in d}
+    if "calcat" in out:
+        out["calcat"] = Verbatim.of(out["calcat"])
+    return out
 
 
 def _with_common(out: dict[str, Any], record: Any) -> dict[str, Any]:
     for key in COMMON_OPTIONAL:
         value = getattr(record, key)
         if value is not None:
-            out[key] = value
+            out[key] = value.data() if isinstance(value, Verbatim) else value
     return out
 
 
@@ -33,6 +62,7 @@ class DetectorType:
     calibrations: tuple[str, ...]
     parameters: tuple[str, ...]
     calcat_id: int | None = None
+    calcat: Verbatim | None = None
     description: str | None = None
     source: str | None = None
 
@@ -55,6 +85,7 @@ class DetectorType:
 class Calibration:
     identifier: str
     calcat_id: int | None = None
+    calcat: Verbatim | None = None
     description: str | None = None
     source: str | None = None
 
@@ -75,6 +106,7 @@ class Parameter:
     upper_deviation: float
     calcat_ids: tuple[tuple[str, int], ...] = ()
     calcat_id: int | None = None
+    calcat: Verbatim | None = None
     description: str | None = None
     source: str | None = None
 
@@ -102,6 +134,7 @@ class Instrument:
     identifier: str
     name: str
     calcat_id: int | None = None
+    calcat: Verbatim | None = None
     description: str | None = None
     source: str | None = None
 
@@ -120,6 +153,7 @@ class PDU:
     uuid: int
     status: str = "active"
     calcat_id: int | None = None
+    calcat: Verbatim | None = None
     description: str | None = None
     source: str | None = None
 
@@ -148,31 +182,36 @@ class Module:
     aggregator: str
     virtual_device_name: str
     module_number: int
+    calcat: Verbatim | None = None   # e.g. {virtual_device_name: null, module_number: null}
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> Module:
         return cls(
             aggregator=d["aggregator"], virtual_device_name=d["virtual_device_name"],
-            module_number=d["module_number"],
+            module_number=d["module_number"], calcat=verbatim(d),
         )
 
     def to_dict(self) -> dict[str, Any]:
-        return {
+        out = {
             "aggregator": self.aggregator, "virtual_device_name": self.virtual_device_name,
             "module_number": self.module_number,
         }
+        if self.calcat is not None:
+            out["calcat"] = self.calcat.data()
+        return out
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Detector:
     identifier: str
-    detector_type: str
+    detector_type: str | None       # None: CALCAT lists the detector but no PDU of it (type not known yet)
     instruments: tuple[str, ...]
     karabo_id_control: str
     source_name_pattern: str
     experts: tuple[str, ...]
     modules: tuple[Module, ...]
     calcat_id: int | None = None
+    calcat: Verbatim | None = None
     description: str | None = None
     source: str | None = None
 
@@ -180,10 +219,17 @@ class Detector:
     def aggregators(self) -> tuple[str, ...]:
         return tuple(m.aggregator for m in self.modules)
 
+    def type_name(self) -> str:
+        """The detector type; an error for a detector CALCAT listed without any PDU."""
+        if self.detector_type is None:
+            raise NotFoundError(f"detector {self.identifier} has no detector type and no modules yet (CALCAT listed "
+                                "it without PDUs): add them to its file before looking constants up")
+        return self.detector_type
+
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> Detector:
         return cls(
-            identifier=d["identifier"], detector_type=d["detector_type"],
+            identifier=d["identifier"], detector_type=d.get("detector_type"),
             instruments=tuple(d["instruments"]), karabo_id_control=d["karabo_id_control"],
             source_name_pattern=d["source_name_pattern"], experts=tuple(d["experts"]),
             modules=tuple(Module.from_dict(m) for m in d["modules"]), **_common(d),

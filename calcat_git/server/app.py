@@ -328,6 +328,7 @@ ROUTES = [
                                         "pdu_snapshot_at", "begin_at_strategy"))),
     _by_id("calibration_constant_versions", lambda c: c.view.ccv(c.path_id)),
     _by_id("reports", lambda c: c.view.report(c.path_id)),
+    _by_id("conditions", lambda c: c.view.condition(c.path_id)),
 ]
 
 

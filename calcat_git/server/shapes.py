@@ -19,7 +19,16 @@ from functools import lru_cache
 from typing import Any, Protocol
 
 from calcat_git.lookup.results import ccv_int_id
-from calcat_git.model.records import PDU, Calibration, Detector, DetectorType, Instrument, Module, Parameter
+from calcat_git.model.records import (
+    PDU,
+    Calibration,
+    Detector,
+    DetectorType,
+    Instrument,
+    Module,
+    Parameter,
+    Verbatim,
+)
 from calcat_git.model.selection import CCVRow
 from calcat_git.timeutil import from_micros
 
@@ -66,6 +75,21 @@ def calcat_time(value: datetime | None, zone: tzinfo) -> str | None:
     return None if value is None else value.astimezone(zone).isoformat(timespec="milliseconds")
 
 
+def overlay(out: JSON, kept: Verbatim | dict[str, Any] | None) -> JSON:
+    """``out`` with CALCAT's own values (the record's ``calcat`` block) for the fields it
+    names; only fields of the reply's shape, nested objects merged field by field."""
+    if kept is None:
+        return out
+    for key, value in (kept.data() if isinstance(kept, Verbatim) else kept).items():
+        if key not in out:
+            continue
+        if isinstance(value, dict) and isinstance(out[key], dict):
+            out[key] = overlay(dict(out[key]), value)
+        else:
+            out[key] = value
+    return out
+
+
 def float_uuid(uuid: int) -> float:
     """CALCAT's ``float_uuid``: the uuid's 64 bits read as an IEEE double."""
     return float(struct.unpack("<d", struct.pack("<Q", uuid & (2**64 - 1)))[0])
@@ -82,22 +106,23 @@ def detector_json(det: Detector, det_id: int, instrument_ids: list[int] | None =
     }
     if instrument_ids is not None:
         out["detectors_instruments"] = [{"instrument_id": i, "detector_id": det_id} for i in instrument_ids]
-    return out
+    return overlay(out, det.calcat)
 
 
 def instrument_json(record: Instrument) -> JSON:
-    return {"id": record_id("instrument", record), "name": record.name, "identifier": record.identifier,
-            "url": None, "flg_available": True, "description": record.description}
+    return overlay({"id": record_id("instrument", record), "name": record.name, "identifier": record.identifier,
+                    "url": None, "flg_available": True, "description": record.description}, record.calcat)
 
 
 def detector_type_json(record: DetectorType) -> JSON:
-    return {"id": record_id("detector_type", record), "name": record.identifier, "flg_available": True,
-            "description": record.description}
+    return overlay({"id": record_id("detector_type", record), "name": record.identifier, "flg_available": True,
+                    "description": record.description}, record.calcat)
 
 
 def calibration_json(record: Calibration) -> JSON:
-    return {"id": record_id("calibration", record), "name": record.identifier, "unit_id": None, "max_value": None,
-            "min_value": None, "allowed_deviation": None, "description": record.description or ""}
+    return overlay({"id": record_id("calibration", record), "name": record.identifier, "unit_id": None,
+                    "max_value": None, "min_value": None, "allowed_deviation": None,
+                    "description": record.description or ""}, record.calcat)
 
 
 def parameter_json(record: Parameter, spelling: str) -> JSON:
@@ -115,10 +140,12 @@ class Slot:
 
 
 def _slot_fields(slot: Slot | None, suffix: str = "") -> JSON:
+    module = overlay({"virtual_device_name": slot.module.virtual_device_name,
+                      "module_number": slot.module.module_number}, slot.module.calcat) if slot else {}
     return {f"karabo_da{suffix}": slot.module.aggregator if slot else None,
             f"detector_id{suffix}": slot.detector_id if slot else None,
-            f"virtual_device_name{suffix}": slot.module.virtual_device_name if slot else None,
-            f"module_number{suffix}": slot.module.module_number if slot else None}
+            f"virtual_device_name{suffix}": module.get("virtual_device_name"),
+            f"module_number{suffix}": module.get("module_number")}
 
 
 def pdu_json(pdu: PDU, type_id: int, slot: Slot | None) -> JSON:
@@ -128,15 +155,16 @@ def pdu_json(pdu: PDU, type_id: int, slot: Slot | None) -> JSON:
             "virtual_device_name": slot_fields["virtual_device_name"], "uuid": pdu.uuid,
             "float_uuid": float_uuid(pdu.uuid), "detector_type_id": type_id, "detector_id": slot_fields["detector_id"],
             "module_number": slot_fields["module_number"], "flg_available": pdu.status == "active",
-            "description": pdu.description}
+            "description": pdu.description} | overlay({"flg_available": pdu.status == "active",
+                                                       "description": pdu.description}, pdu.calcat)
 
 
 def ccv_pdu_json(pdu: PDU, type_id: int, slot: Slot | None, slot_at_begin: Slot | None) -> JSON:
     """The ``physical_detector_unit`` of a CCV: where it sits, and where it sat at begin_at."""
-    return {"id": record_id("pdu", pdu), "physical_name": pdu.physical_name, "detector_type_id": type_id,
-            "flg_available": pdu.status == "active", "description": pdu.description, "created_at": None,
-            "updated_at": None, **_slot_fields(slot), "uuid": pdu.uuid, "float_uuid": float_uuid(pdu.uuid),
-            **_slot_fields(slot_at_begin, "_at_ccv_begin_at")}
+    return overlay({"id": record_id("pdu", pdu), "physical_name": pdu.physical_name, "detector_type_id": type_id,
+                    "flg_available": pdu.status == "active", "description": pdu.description, "created_at": None,
+                    "updated_at": None, **_slot_fields(slot), "uuid": pdu.uuid, "float_uuid": float_uuid(pdu.uuid),
+                    **_slot_fields(slot_at_begin, "_at_ccv_begin_at")}, pdu.calcat)
 
 
 @dataclass(frozen=True, slots=True)
@@ -149,6 +177,8 @@ class CCVContext:
     pdu: JSON
     created_at: datetime | None
     conditions: str  # condition_key(row.conditions)
+    kept: Verbatim | None = None  # the CCV's calcat block (imported CCVs)
+    view_url: str = ""  # the CCV's page (CALCAT's own for imported CCVs, in kept)
 
 
 def ccv_json(row: CCVRow, ctx: CCVContext, zone: tzinfo) -> JSON:
@@ -157,26 +187,53 @@ def ccv_json(row: CCVRow, ctx: CCVContext, zone: tzinfo) -> JSON:
     end = calcat_time(from_micros(row.end_at), zone) if row.end_at is not None else None
     conditions = ctx.conditions
     constant = f"{ctx.detector_type}/{ctx.calibration.identifier}/{conditions}"
-    return {
+    return overlay({
         "id": ccv_int_id(row.ccv_id, row.calcat_id), "name": row.ccv_id, "file_name": file_name,
         "path_to_file": f"{directory}/" if directory else "", "data_set_name": row.dataset,
         "flg_deployed": row.deployed, "flg_good_quality": row.good_quality, "begin_validity_at": begin,
         "end_validity_at": end, "begin_at": begin, "start_idx": 0, "end_idx": 0, "raw_data_location": "",
         "report_id": report_int_id(row.report_id, row.report_path), "description": "",
-        "created_at": calcat_time(ctx.created_at, zone), "view_url": None,
+        "created_at": calcat_time(ctx.created_at, zone), "view_url": ctx.view_url,
         "calibration_constant": {
             "id": stable_id("calibration_constant", constant),
             "name": f"{ctx.detector_type}_{ctx.calibration.identifier}_{stable_id('condition', conditions):x}",
             "detector_type_id": ctx.detector_type_id, "calibration_id": record_id("calibration", ctx.calibration),
-            "condition_id": stable_id("condition", conditions), "flg_auto_approve": True, "flg_available": True,
+            "condition_id": served_condition_id(conditions, ctx.kept), "flg_auto_approve": True, "flg_available": True,
             "description": ctx.calibration.description or "", "created_at": None, "updated_at": None,
         },
         "physical_detector_unit": ctx.pdu,
-    }
+    }, ctx.kept)
 
 
-def report_json(report_id: int, report_path: str, store_prefix: str, ccvs: list[JSON]) -> JSON:
-    """A report; ``file_path`` is the store root (``--store``) joined with its store path."""
-    return {"id": report_id, "name": report_path.rpartition("/")[2], "file_path": store_prefix + report_path,
-            "flg_available": True, "description": "", "user_id": None, "view_url": None,
-            "calibration_constant_versions": ccvs}
+def condition_json(condition_id: int, conditions: dict[str, Any], parameter_ids: dict[str, int],
+                   defaults: dict[str, tuple[float, float]]) -> JSON:
+    """A condition with its parameters, values and deviations (``/api/conditions/<id>``).
+    No recording of CALCAT's reply exists: the shape follows CALCAT's condition records
+    (``parameters_conditions`` with ``*_deviation_value``), with each parameter's name."""
+    items = []
+    for name, raw in sorted(conditions.items()):
+        lower, upper = defaults.get(name, (0.0, 0.0))
+        value = raw
+        if isinstance(raw, dict):
+            value, lower, upper = raw["value"], raw.get("lower_deviation", lower), raw.get("upper_deviation", upper)
+        items.append({"parameter_id": parameter_ids.get(name, stable_id("parameter", name)), "parameter_name": name,
+                      "value": value, "lower_deviation_value": lower, "upper_deviation_value": upper,
+                      "flg_available": True})
+    return {"id": condition_id, "name": f"condition {condition_id}", "flg_available": True, "description": "",
+            "parameters_conditions": items}
+
+
+def served_condition_id(conditions: str, kept: Verbatim | None) -> int:
+    """CALCAT's condition id of an imported CCV, else the stable id of its condition set."""
+    constant = (kept.data().get("calibration_constant") or {}) if kept else {}
+    found = constant.get("condition_id")
+    return found if isinstance(found, int) else stable_id("condition", conditions)
+
+
+def report_json(report_id: int, report_path: str, store_prefix: str, ccvs: list[JSON],
+                kept: Verbatim | None = None, view_url: str = "") -> JSON:
+    """A report; ``file_path`` is the store root (``--store``) joined with its store path
+    (CALCAT's own for imported reports)."""
+    return overlay({"id": report_id, "name": report_path.rpartition("/")[2], "file_path": store_prefix + report_path,
+                    "flg_available": True, "description": "", "user_id": None, "view_url": view_url,
+                    "calibration_constant_versions": ccvs}, kept)

@@ -16,9 +16,13 @@ import orjson
 
 from calcat_git.catalog.catalog import Catalog
 from calcat_git.errors import InvalidInputError, NotFoundError, RepositoryError
+from calcat_git.files.config import CONFIG_FILE, parse_config
+from calcat_git.files.strict_yaml import YamlError, load_yaml
 from calcat_git.index.reader import Index
 from calcat_git.lookup.engine import Engine
-from calcat_git.model.records import Parameter
+from calcat_git.lookup.results import ccv_int_id
+from calcat_git.model.batch import ConstantBatch
+from calcat_git.model.records import Parameter, Verbatim
 from calcat_git.model.selection import STRATEGIES, Asked, CCVRow
 from calcat_git.server.shapes import (
     JSON,
@@ -27,6 +31,7 @@ from calcat_git.server.shapes import (
     calibration_json,
     ccv_json,
     ccv_pdu_json,
+    condition_json,
     condition_key,
     detector_json,
     detector_type_json,
@@ -36,6 +41,8 @@ from calcat_git.server.shapes import (
     pdu_json,
     record_id,
     report_int_id,
+    report_json,
+    served_condition_id,
 )
 from calcat_git.timeutil import from_micros, now_utc, parse_facility_time
 
@@ -108,6 +115,9 @@ class CalcatView:
         self._names: dict[str, list[str]] = {}
         self._created: dict[str, datetime | None] = {}
         self._condition_keys: dict[int, tuple[dict[str, Any], str]] = {}
+        self._site_url: str | None = None
+        self._conditions: dict[int, dict[str, Any]] | None = None  # served condition id -> condition
+        self._batches = Memo(256)  # CALCAT's kept fields of imported CCVs, per batch file
         self._ccvs = Memo(20_000)  # serialised CCV in a slot (~1.3 kB each): fixed for a snapshot
         self.replies = Memo(256)  # whole replies of fully specified look-ups (see server), ~80 kB each
 
@@ -161,7 +171,7 @@ class CalcatView:
         if instrument_id is not None:
             instrument = self.name_of("instrument", instrument_id)
             names = [n for n in names if instrument in self.catalog.detector(n).instruments]
-        return [self.detector(n) for n in names]
+        return sorted((self.detector(n) for n in names), key=lambda d: int(d["id"]))  # CALCAT: by id
 
     def records(self, kind: str, name: str | None = None) -> list[JSON]:
         """Instruments, detector types or calibrations (all, or the one named ``name``)."""
@@ -169,7 +179,7 @@ class CalcatView:
         shapes: dict[str, Callable[[Any], JSON]] = {"instrument": instrument_json, "detector_type": detector_type_json,
                                                     "calibration": calibration_json}
         shape = shapes[kind]
-        return [shape(self._getter(kind)(n)) for n in names]
+        return sorted((shape(self._getter(kind)(n)) for n in names), key=lambda r: int(r["id"]))  # CALCAT: by id
 
     def parameters(self, name: str | None = None) -> list[JSON]:
         out = []
@@ -236,7 +246,7 @@ class CalcatView:
         det = self.catalog.detector(detector)
         if karabo_da is not None and karabo_da not in det.aggregators:
             raise not_found(f"{detector} has no module {karabo_da!r}")
-        own = set(self.catalog.detector_type(det.detector_type).calibrations)
+        own = set(self.catalog.detector_type(det.type_name()).calibrations)
         names = [self.name_of("calibration", i) for i in calibration_ids]
         wanted = {n: dict(asked) for n in names if n in own}
         pdus = {a: p for a, p in mapping.items() if karabo_da is None or a == karabo_da}
@@ -261,8 +271,43 @@ class CalcatView:
         at_begin = slots.find(row.pdu, row.detector, row.begin_at)
         ctx = CCVContext(calibration=self.catalog.calibration(row.calibration), detector_type=pdu.detector_type,
                          detector_type_id=type_id, pdu=ccv_pdu_json(pdu, type_id, slot, at_begin),
-                         created_at=self._created_at(row.batch), conditions=self._condition_key(row.conditions))
+                         created_at=self._created_at(row.batch), conditions=self._condition_key(row.conditions),
+                         kept=self.kept(row)[0], view_url=self.view_url(row, "calibration_constant_versions"))
         return ccv_json(row, ctx, self.zone)
+
+    def view_url(self, row: CCVRow, kind: str) -> str:
+        """A page for a record CALCAT has no URL of: the static site's report page of its
+        detector when ``calcat-git.yaml`` names ``site_url``, else its path on this server."""
+        if self._site_url is None:
+            repo_commit = self.catalog._git() if self.catalog.commit else None
+            raw = repo_commit[0].show_file(repo_commit[1].sha, CONFIG_FILE) if repo_commit else None
+            try:
+                self._site_url = str(parse_config(raw).get("site_url", "")).rstrip("/") if raw else ""
+            except InvalidInputError:
+                self._site_url = ""
+        if self._site_url:
+            return f"{self._site_url}/catalog/reports/{row.detector}/"
+        int_id = ccv_int_id(row.ccv_id, row.calcat_id) if kind == "calibration_constant_versions" else \
+            report_int_id(row.report_id, row.report_path)
+        return f"/api/{kind}/{int_id}"
+
+    def kept(self, row: CCVRow) -> tuple[Verbatim | None, Verbatim | None]:
+        """CALCAT's kept fields of an imported CCV and of its report (read from its batch file)."""
+        if row.calcat_id is None:
+            return None, None
+        found = self._batches.get_or(row.batch, lambda: self._read_batch(row.batch))
+        return (found[0].get(row.calcat_id), found[1]) if found else (None, None)
+
+    def _read_batch(self, path: str) -> tuple[dict[int, Verbatim], Verbatim | None] | None:
+        repo_commit = self.catalog._git() if self.catalog.commit else None
+        raw = repo_commit[0].show_file(repo_commit[1].sha, path) if repo_commit else None
+        if raw is None:
+            return None
+        try:
+            batch = ConstantBatch.from_dict(load_yaml(raw).data)
+        except (YamlError, KeyError, TypeError, ValueError):
+            return None  # the index read this commit's file; it validated when committed
+        return {c.calcat_id: c.calcat for c in batch.constants if c.calcat_id and c.calcat}, batch.report.calcat
 
     def _condition_key(self, conditions: dict[str, Any]) -> str:
         """``condition_key``, once per condition set (rows of one set share its dict)."""
@@ -276,6 +321,21 @@ class CalcatView:
             stamp = self.index.injected_at(batch)
             self._created[batch] = None if stamp is None else from_micros(stamp)
         return self._created[batch]
+
+    def condition(self, int_id: int) -> JSON:
+        """A condition by the id its CCVs are served with (CALCAT's for imported ones)."""
+        if self._conditions is None:
+            table: dict[int, dict[str, Any]] = {}
+            for row in self.index.snapshot_ccvs(self.seq):
+                key = self._condition_key(row.conditions)
+                table.setdefault(served_condition_id(key, self.kept(row)[0]), row.conditions)
+            self._conditions = table
+        found = self._conditions.get(int_id)
+        if found is None:
+            raise not_found(f"no condition with id {int_id}")
+        ids = {s: parameter_id(self._parameter(n), s) for n in self.names("parameter")
+               for s in self._parameter(n).spellings}
+        return condition_json(int_id, found, ids, self.catalog.parameter_deviations())
 
     def ccv(self, int_id: int) -> JSON:
         rows = self.index.ccvs_by_int_id(int_id, self.seq)
@@ -298,17 +358,18 @@ class CalcatView:
         return report_int_id(rows[0].report_id, rows[0].report_path), rows[0].report_path, rows
 
     def ccv_list(self, rows: list[CCVRow]) -> list[JSON]:
+        """CCVs in CALCAT's order: by id."""
         now = self.slots_now()
         slots = _SlotFinder(self.catalog, self.names("detector"))
-        return [self._ccv(row, now.get(row.pdu), slots) for row in rows]
+        out = [self._ccv(row, now.get(row.pdu), slots) for row in rows]
+        return sorted(out, key=lambda ccv: int(ccv["id"]))
 
     def report(self, int_id: int) -> JSON:
-        from calcat_git.server.shapes import report_json
-
         rid, path, rows = self.report_rows(int_id, None)
         if not rows:
             raise not_found(f"no report with id {int_id}")
-        return report_json(rid, path, self.store_prefix, self.ccv_list(rows))
+        return report_json(rid, path, self.store_prefix, self.ccv_list(rows), self.kept(rows[0])[1],
+                           self.view_url(rows[0], "reports"))
 
 
 class _SlotFinder:

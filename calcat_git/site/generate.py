@@ -130,7 +130,9 @@ class Site:
         det, reg = self.reg.detectors[name], self.reg
         mapping = reg.mappings.get(name)
         now_state = mapping.state_at(self.now) if mapping else {}
-        lines = [f"# {md(name)}", "", f"Type [{md(det.detector_type)}](../types/{det.detector_type}.md) · "
+        kind = (f"Type [{md(det.detector_type)}](../types/{det.detector_type}.md)" if det.detector_type else
+                "Type not known yet (CALCAT lists no PDU of it)")
+        lines = [f"# {md(name)}", "", f"{kind} · "
                  f"instruments {', '.join(md(i) for i in det.instruments)} · experts "
                  f"{', '.join(md(e) for e in det.experts)}", "", "## Modules now", "",
                  "| slot | aggregator | module | PDU |", "|---|---|---:|---|"]

@@ -61,7 +61,7 @@ def _detector_of(reg: Registry, ccv: FileCCV, where: str) -> str:
 
 
 def _check_type(reg: Registry, detector: str, ccv: FileCCV, where: str) -> None:
-    dtype = reg.detector_types[reg.detectors[detector].detector_type]
+    dtype = reg.detector_types[reg.detectors[detector].type_name()]
     if ccv.calibration not in dtype.calibrations:
         raise InvalidInputError(f"{where}: calibration {ccv.calibration!r} is not one of {dtype.identifier}'s "
                                 f"({', '.join(dtype.calibrations)})")

@@ -34,7 +34,7 @@ def check_ccv_calibrations(reg: Registry) -> Iterator[Problem]:
     """a CCV's calibration belongs to its detector's type"""
     for path, batch in reg.batches.items():
         det = reg.detectors.get(batch.detector)
-        dtype = reg.detector_types.get(det.detector_type) if det else None
+        dtype = reg.detector_types.get(det.detector_type or "") if det else None
         if dtype is None:
             continue  # reported by 'references'
         for i, ccv in enumerate(batch.constants):
@@ -49,7 +49,7 @@ def check_ccv_parameters(reg: Registry) -> Iterator[Problem]:
     spellings = reg.parameter_by_spelling()
     for path, batch in reg.batches.items():
         det = reg.detectors.get(batch.detector)
-        dtype = reg.detector_types.get(det.detector_type) if det else None
+        dtype = reg.detector_types.get(det.detector_type or "") if det else None
         if dtype is None:
             continue
         named = [(f"conditions.{c.name}", c.name) for c in batch.conditions]

@@ -122,7 +122,8 @@ def check_references(reg: Registry) -> Iterator[Problem]:
                             reg.detector_types)
     for name, det in reg.detectors.items():
         path = reg.where("detector", name)
-        yield from _missing(reg, path, "detector_type", "detector type", det.detector_type, reg.detector_types)
+        if det.detector_type is not None:  # None: listed by CALCAT without PDUs, no modules yet
+            yield from _missing(reg, path, "detector_type", "detector type", det.detector_type, reg.detector_types)
         for i, inst in enumerate(det.instruments):
             yield from _missing(reg, path, f"instruments.{i}", "instrument", inst, reg.instruments)
     for name, mapping in reg.mappings.items():

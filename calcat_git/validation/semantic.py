@@ -15,12 +15,16 @@ from calcat_git.validation.registry import check
 
 @check("detector-modules")
 def check_detector_modules(reg: Registry) -> Iterator[Problem]:
-    """module aggregators and numbers are unique; aggregators use the type's prefix"""
+    """module aggregators and numbers are unique; aggregators use the type's prefix (those of a
+    detector imported from CALCAT keep CALCAT's names, e.g. GH200/1)"""
     for name, det in reg.detectors.items():
         path = reg.where("detector", name)
-        dtype = reg.detector_types.get(det.detector_type)
+        dtype = reg.detector_types.get(det.detector_type or "")
         seen_agg: dict[str, int] = {}
         seen_num: dict[int, int] = {}
+        if det.detector_type is None and det.modules:
+            yield reg.problem(path, "detector_type", "a detector with modules needs its detector type (null is "
+                              "only for a detector without modules)", "detector-modules")
         for i, module in enumerate(det.modules):
             if module.aggregator in seen_agg:
                 yield reg.problem(path, f"modules.{i}.aggregator", f"aggregator {module.aggregator} "
@@ -31,7 +35,7 @@ def check_detector_modules(reg: Registry) -> Iterator[Problem]:
             seen_agg.setdefault(module.aggregator, i)
             seen_num.setdefault(module.module_number, i)
             prefix = dtype.aggregator_prefix if dtype else ""
-            if dtype and not re.fullmatch(re.escape(prefix) + r"\d{2}", module.aggregator):
+            if dtype and det.calcat_id is None and not re.fullmatch(re.escape(prefix) + r"\d{2}", module.aggregator):
                 yield reg.problem(path, f"modules.{i}.aggregator", f"aggregator {module.aggregator!r} "
                                   f"must be {prefix} and two digits for {dtype.identifier}", "detector-modules")
 
