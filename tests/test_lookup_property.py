@@ -10,16 +10,17 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from calcat_git import Catalog
+from calcat_git.catalog.snapshot import IndexedSnapshot
 from calcat_git.lookup.engine import Engine
 
 
 @pytest.fixture(scope="module")
 def catalogs(synthetic: Path) -> tuple[Catalog, Catalog, list[dict[str, float | str]]]:
     fast = Catalog.open(synthetic)
-    found = fast.index_at_snapshot()
-    assert found is not None
+    backend = fast.backend
+    assert isinstance(backend, IndexedSnapshot)
     asked = [{k: (v["value"] if isinstance(v, dict) else v) for k, v in cond.items()}
-             for cond in found[0].condition_sets().values()]
+             for cond in backend.index.condition_sets().values()]
     return fast, Catalog.open(synthetic, index=False), asked
 
 
@@ -34,12 +35,12 @@ def test_index_lookup_equals_brute_force(catalogs: tuple[Catalog, Catalog, list[
                                          strategy: str, include_bad: bool, in_memory: bool) -> None:
     """Through SQL seeks, or through the in-memory seek table the server builds."""
     fast, naive, condition_sets = catalogs
-    found = fast.at(snapshot).index_at_snapshot()
-    assert found is not None
+    backend = fast.at(snapshot).backend
+    assert isinstance(backend, IndexedSnapshot)
     if in_memory:
-        found[0].preload_seeks(found[1])
+        backend.preload_seeks()
     else:
-        found[0]._seek_table = None
+        backend.index._seek_table = None
     detectors = fast.names("detector")
     detector = detectors[which % len(detectors)]
     dtype = fast.detector_type(fast.detector(detector).detector_type)

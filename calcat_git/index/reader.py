@@ -27,7 +27,7 @@ from calcat_git.index.build import build_full, update
 from calcat_git.index.schema import APPLICATION_ID, FORMAT, index_path
 from calcat_git.index.seeks import SeekTable
 from calcat_git.locks import exclusive
-from calcat_git.model.selection import Asked, CCVRow, Deviations, choose, condition_mismatch
+from calcat_git.model.selection import Asked, CCVRow, Deviations, Question, condition_mismatch
 from calcat_git.timeutil import format_timestamp, micros
 
 R = TypeVar("R")
@@ -225,37 +225,26 @@ class Index:
                        conditions=sets[r[11]], batch=r[12], report_id=r[13], report_path=r[14], calcat_id=r[15])
                 for r in rows]
 
-    def best_ccvs(self, pdus: list[str], calibration: str, condition_ids: tuple[int, ...], seq: int, event_us: int,
-                  strategy: str, include_bad: bool) -> dict[str, CCVRow]:
-        """Per PDU, the CCV the selection rules choose (see ``selection``): for each
-        matching condition, the nearest row before and (for 'closest') after
-        ``event_us`` — each a single index seek (:meth:`_seek_rows`) — then the rule picks
-        among them."""
-        found: dict[str, list[CCVRow]] = {}
-        for seek in self._seek_rows(pdus, calibration, condition_ids, seq, event_us, strategy, include_bad):
-            found.setdefault(seek.pdu, []).append(seek)
-        chosen = {}
-        for pdu in pdus:
-            row = choose(found.get(pdu, []), event_us, strategy)
-            if row is not None:
-                chosen[pdu] = row
-        return chosen
-
-    def _seek_rows(self, pdus: list[str], calibration: str, condition_ids: tuple[int, ...], seq: int, event_us: int,
-                   strategy: str, include_bad: bool) -> list[CCVRow]:
-        """The candidates of ``best_ccvs``: from the in-memory seek table of ``seq`` if one
-        was built (:meth:`preload_seeks`), else one SQL seek each, sent as compound statements
-        (per ``COMPOUND_SEEKS``): the per-statement overhead was most of a warm look-up."""
+    def seek_candidates(self, question: Question, pdus: list[str], condition_ids: tuple[int, ...], seq: int
+                        ) -> list[CCVRow]:
+        """Candidates for ``question`` among ``pdus`` in snapshot ``seq``: per PDU and
+        matching condition (``condition_ids``), the nearest eligible row before and (for
+        'closest') after the event, ties at one ``begin_at`` to the highest ``ccv_id``.
+        The winner of ``selection.choose`` is always among them; choosing is the caller's.
+        From the in-memory seek table of ``seq`` if one was built (:meth:`preload_seeks`),
+        else one SQL seek each, sent as compound statements (per ``COMPOUND_SEEKS``): the
+        per-statement overhead was most of a warm look-up."""
         table = self._seek_table
         if table is not None and table.seq == seq:
-            ids = list(table.seeks(pdus, calibration, condition_ids, event_us, strategy, include_bad))
+            ids = table.seeks(question, pdus, condition_ids)
             return self._rows(f"rowid IN ({','.join(map(str, ids)) or 'NULL'})", ())
         where = ("pdu = ? AND calibration = ? AND condition_id = ? AND tx_from <= ? AND (tx_to IS NULL OR tx_to > ?) "
                  "AND (? OR (good_quality = 1 AND deployed = 1)) AND (end_at IS NULL OR end_at > ?)")
         sides = ["begin_at <= ? ORDER BY begin_at DESC"] + (["begin_at > ? ORDER BY begin_at ASC"]
-                                                           if strategy != "prior" else [])
+                                                           if question.strategy != "prior" else [])
+        event_us, bad = question.event_us, int(question.include_bad)
         seeks = [(f"SELECT * FROM (SELECT {ROW_COLUMNS} FROM ccvs WHERE {where} AND {side}, ccv_id DESC LIMIT 1)",
-                  (pdu, calibration, cid, seq, seq, int(include_bad), event_us, event_us))
+                  (pdu, question.calibration, cid, seq, seq, bad, event_us, event_us))
                  for pdu in pdus for cid in condition_ids for side in sides]
         rows: list[CCVRow] = []
         for start in range(0, len(seeks), COMPOUND_SEEKS):

@@ -4,9 +4,8 @@ without SQL.
 For one snapshot, every visible CCV's ``begin_at`` sorted per (PDU, calibration,
 condition) with its row id, quality and ``end_at``. A seek is a bisection plus a short
 walk past ineligible rows, and gives exactly the row the index's SQL seek gives
-(``Index.best_ccvs``: nearest ``begin_at`` on each side, ties to the highest ``ccv_id``,
-only eligible rows), and keeps of those only the ones ``selection.choose`` can pick, so
-that just their full rows are read from SQLite (choose then decides, as without it).
+(``Index.seek_candidates``: nearest ``begin_at`` on each side, ties to the highest
+``ccv_id``, only eligible rows); the look-up then chooses among them.
 Building it reads the snapshot's CCVs once (about 2 s at a million); a CLI process never
 builds one.
 """
@@ -15,8 +14,9 @@ from __future__ import annotations
 
 import bisect
 import sqlite3
-from collections.abc import Iterator
 from dataclasses import dataclass, field
+
+from calcat_git.model.selection import Question
 
 Key = tuple[str, str, int]  # (pdu, calibration, condition id)
 
@@ -75,23 +75,19 @@ class SeekTable:
             run.good.append(1 if good else 0)
             run.ends.append(end)
 
-    def seeks(self, pdus: list[str], calibration: str, condition_ids: tuple[int, ...], event_us: int,
-              strategy: str, include_bad: bool) -> Iterator[int]:
-        """Per PDU, the row ids among the index's seek results that ``selection.choose``
-        could pick: those with the best (distance, begin_at), or the latest begin_at for
-        'prior'. Ties (equal begin_at, decided by ccv_id) are all returned."""
+    def seeks(self, question: Question, pdus: list[str], condition_ids: tuple[int, ...]) -> list[int]:
+        """Row ids of the index's seek results for ``question`` (see ``Index.seek_candidates``):
+        per PDU and condition, the nearest eligible row before the event and, for 'closest',
+        after it."""
+        event_us, bad = question.event_us, question.include_bad
+        out = []
         for pdu in pdus:
-            found: list[tuple[tuple[int, int], int]] = []
             for cid in condition_ids:
-                run = self.runs.get((pdu, calibration, cid))
+                run = self.runs.get((pdu, question.calibration, cid))
                 if run is None:
                     continue
-                for side in (run.before, run.after) if strategy != "prior" else (run.before,):
-                    i = side(event_us, include_bad)
+                for side in (run.before, run.after) if question.strategy != "prior" else (run.before,):
+                    i = side(event_us, bad)
                     if i is not None:
-                        begin = run.begins[i]
-                        rank = (abs(begin - event_us), begin) if strategy != "prior" else (-begin, 0)
-                        found.append((rank, run.rowids[i]))
-            if found:
-                best = min(rank for rank, _ in found)
-                yield from (row for rank, row in found if rank == best)
+                        out.append(run.rowids[i])
+        return out

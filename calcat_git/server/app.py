@@ -90,7 +90,7 @@ class Following:
         catalog = Catalog.open(self.config.repo, branch=self.rev)
         view = CalcatView(catalog, self.zone, self.config.store_prefix)
         if self.seeks:
-            view.index.preload_seeks(view.seq, background=background)
+            view.backend.preload_seeks(background=background)
         return view
 
     def view(self) -> CalcatView:

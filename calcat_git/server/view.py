@@ -15,11 +15,11 @@ from typing import Any
 import orjson
 
 from calcat_git.catalog.catalog import Catalog
+from calcat_git.catalog.snapshot import IndexedSnapshot
 from calcat_git.errors import InvalidInputError, NotFoundError, RepositoryError
-from calcat_git.index.reader import Index
 from calcat_git.lookup.engine import Engine
 from calcat_git.model.records import Parameter
-from calcat_git.model.selection import STRATEGIES, Asked, CCVRow
+from calcat_git.model.selection import Asked, CCVRow, check_strategy
 from calcat_git.server.shapes import (
     JSON,
     CCVContext,
@@ -95,12 +95,11 @@ class CalcatView:
     """CALCAT answers from one snapshot of the catalog (read through its index)."""
 
     def __init__(self, catalog: Catalog, zone: tzinfo, store_prefix: str = "") -> None:
-        found = catalog.index_at_snapshot()
-        if found is None:
+        backend = catalog.backend
+        if not isinstance(backend, IndexedSnapshot):
             raise RepositoryError("the CALCAT-compatible server reads through the index: open the catalog with index=True")
         self.catalog = catalog
-        self.index: Index = found[0]
-        self.seq: int = found[1]
+        self.backend = backend
         self.zone = zone
         self.store_prefix = store_prefix
         self.engine = Engine(catalog)
@@ -137,7 +136,7 @@ class CalcatView:
                 "calibration": self.catalog.calibration, "detector_type": self.catalog.detector_type}[kind]
 
     def _parameter(self, name: str) -> Parameter:
-        return self.index.record("parameter", name, self.seq, Parameter) or self.catalog.parameter(name)
+        return self.backend.record("parameter", name, Parameter)
 
     def name_of(self, kind: str, int_id: int) -> str:
         name = self.ids(kind).get(int_id)
@@ -231,8 +230,7 @@ class CalcatView:
     def ccvs_by_conditions(self, detector: str, calibration_ids: list[int], asked: Asked, event_at: datetime | None,
                            mapping: dict[str, str | None], strategy: str, karabo_da: str | None) -> Encoded:
         """get_by_detector_conditions: the CCV chosen per calibration and module."""
-        if strategy not in STRATEGIES:
-            raise InvalidInputError(f"begin_at_strategy must be one of {', '.join(STRATEGIES)}, not {strategy!r}")
+        check_strategy(strategy)
         det = self.catalog.detector(detector)
         if karabo_da is not None and karabo_da not in det.aggregators:
             raise not_found(f"{detector} has no module {karabo_da!r}")
@@ -273,12 +271,12 @@ class CalcatView:
 
     def _created_at(self, batch: str) -> datetime | None:
         if batch not in self._created:
-            stamp = self.index.injected_at(batch)
+            stamp = self.backend.injected_at(batch)
             self._created[batch] = None if stamp is None else from_micros(stamp)
         return self._created[batch]
 
     def ccv(self, int_id: int) -> JSON:
-        rows = self.index.ccvs_by_int_id(int_id, self.seq)
+        rows = self.backend.ccvs_by_int_id(int_id)
         if not rows:
             raise not_found(f"no calibration constant version with id {int_id}")
         slots = _SlotFinder(self.catalog, self.names("detector"))
@@ -287,12 +285,12 @@ class CalcatView:
     def report_rows(self, report_id: int | None, path: str | None) -> tuple[int, str, list[CCVRow]]:
         """The CCVs of a report given by integer id or store path (absolute under --store too)."""
         if path is not None:
-            rows = self.index.report_ccvs(path.removeprefix(self.store_prefix) if self.store_prefix else path, self.seq)
+            rows = self.backend.report_ccvs(path.removeprefix(self.store_prefix) if self.store_prefix else path)
         elif report_id is not None and report_id < 2**52:
-            rows = self.index.report_ccvs(report_id, self.seq)
+            rows = self.backend.report_ccvs(report_id)
         else:
-            paths = {report_int_id(None, p): p for p in self.index.report_paths(self.seq)}
-            rows = self.index.report_ccvs(paths[report_id], self.seq) if report_id in paths else []
+            paths = {report_int_id(None, p): p for p in self.backend.report_paths()}
+            rows = self.backend.report_ccvs(paths[report_id]) if report_id in paths else []
         if not rows:
             return report_id or 0, path or "", []
         return report_int_id(rows[0].report_id, rows[0].report_path), rows[0].report_path, rows

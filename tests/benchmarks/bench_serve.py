@@ -38,6 +38,7 @@ from pathlib import Path
 from typing import Any
 
 from calcat_git import Catalog
+from calcat_git.catalog.snapshot import IndexedSnapshot
 from calcat_git.server.shapes import record_id
 from calcat_git.timeutil import micros
 
@@ -84,9 +85,9 @@ class QueryMaker:
 
     def __init__(self, repo: Path) -> None:
         cat = Catalog.open(repo)
-        found = cat.index_at_snapshot()
-        assert found is not None
-        index, seq = found
+        backend = cat.backend
+        assert isinstance(backend, IndexedSnapshot)
+        index, seq = backend.index, backend.seq
         self.detectors = [d for d in cat.names("detector")
                           if cat.detector(d).detector_type == "AGIPD-Type" and len(cat.detector(d).modules) == 16]
         self.ids = [record_id("calibration", cat.calibration(c)) for c in DARK]
