@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import json
 from collections import defaultdict
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import datetime
 from typing import Any, Protocol, TypeVar
 
@@ -19,6 +19,7 @@ from calcat_git.errors import NotFoundError, closest_names
 from calcat_git.files.loading import Registry
 from calcat_git.index.parse import batch_rows
 from calcat_git.index.reader import Index
+from calcat_git.index.seeks import Seek
 from calcat_git.model.selection import CCVRow, ConditionSet, Deviations, Question, condition_mismatch, usable
 
 R = TypeVar("R")
@@ -35,7 +36,9 @@ class SnapshotBackend(Protocol):
 
     def ccvs_of(self, pdu: str, calibration: str) -> list[CCVRow]: ...
 
-    def candidates(self, question: Question, pdus: list[str], defaults: Deviations) -> list[CCVRow]: ...
+    def candidates(self, question: Question, pdus: list[str], defaults: Deviations) -> Sequence[CCVRow | Seek]: ...
+
+    def load(self, chosen: list[CCVRow | Seek]) -> list[CCVRow]: ...
 
     def matching(self, pdu: str, question: Question, defaults: Deviations) -> list[CCVRow]: ...
 
@@ -69,10 +72,14 @@ class IndexedSnapshot:
     def ccvs_of(self, pdu: str, calibration: str) -> list[CCVRow]:
         return self.index.ccvs_of(pdu, calibration, self.seq)
 
-    def candidates(self, question: Question, pdus: list[str], defaults: Deviations) -> list[CCVRow]:
-        """The eligible, matching seek results of ``pdus`` (the winner of each is among them)."""
+    def candidates(self, question: Question, pdus: list[str], defaults: Deviations) -> Sequence[CCVRow | Seek]:
+        """The eligible, matching seek results of ``pdus`` (the winner of each is among them):
+        rows, or light handles when the seeks are in memory (see :meth:`load`)."""
         ids = self.index.matching_conditions(question.asked, defaults)
         return self.index.seek_candidates(question, pdus, ids, self.seq)
+
+    def load(self, chosen: list[CCVRow | Seek]) -> list[CCVRow]:
+        return self.index.load(chosen)
 
     def matching(self, pdu: str, question: Question, defaults: Deviations) -> list[CCVRow]:
         ids = self.index.matching_conditions(question.asked, defaults)
@@ -145,9 +152,12 @@ class LoadedSnapshot:
     def ccvs_of(self, pdu: str, calibration: str) -> list[CCVRow]:
         return self._rows().get((pdu, calibration), [])
 
-    def candidates(self, question: Question, pdus: list[str], defaults: Deviations) -> list[CCVRow]:
+    def candidates(self, question: Question, pdus: list[str], defaults: Deviations) -> Sequence[CCVRow | Seek]:
         """Every eligible, matching CCV of ``pdus`` (rules 3–4)."""
         return [r for pdu in pdus for r in usable(self.ccvs_of(pdu, question.calibration), question, defaults)]
+
+    def load(self, chosen: list[CCVRow | Seek]) -> list[CCVRow]:
+        return [c for c in chosen if isinstance(c, CCVRow)]  # always rows here
 
     def matching(self, pdu: str, question: Question, defaults: Deviations) -> list[CCVRow]:
         return [r for r in self.ccvs_of(pdu, question.calibration)

@@ -25,7 +25,7 @@ from calcat_git.errors import RepositoryError, no_snapshot
 from calcat_git.git.repo import Commit, GitRepo
 from calcat_git.index.build import build_full, update
 from calcat_git.index.schema import APPLICATION_ID, FORMAT, index_path
-from calcat_git.index.seeks import SeekTable
+from calcat_git.index.seeks import Seek, SeekTable
 from calcat_git.locks import exclusive
 from calcat_git.model.selection import Asked, CCVRow, Deviations, Question, condition_mismatch
 from calcat_git.timeutil import format_timestamp, micros
@@ -35,6 +35,7 @@ ROW_COLUMNS = ("ccv_id, detector, calibration, pdu, begin_at, end_at, file, data
                "condition_id, batch, report_id, report_path, calcat_id")
 SQL_SNAPSHOTS = 32  # snapshot look-ups answered by SQL before commit times are loaded
 COMPOUND_SEEKS = 250  # index seeks per SQL statement (SQLite allows 500 terms in a compound SELECT)
+ROW_CACHE = 50_000  # rows kept by Index.load (~0.5 kB each)
 VISIBLE = "tx_from <= :s AND (tx_to IS NULL OR tx_to > :s)"
 
 
@@ -60,9 +61,10 @@ class Index:
         self._snapshot_calls = 0
         self._commits: dict[int, Commit] = {}
         self._conditions: dict[int, dict[str, Any]] | None = None
-        self._matches: dict[str, tuple[int, ...]] = {}
+        self._matches: dict[tuple[Any, ...], tuple[int, ...]] = {}
         self._slots: dict[str, tuple[list[int], list[tuple[int, int | None, str, str | None]]]] = {}
         self._seek_table: SeekTable | None = None
+        self._loaded: dict[int, CCVRow] = {}
 
     @classmethod
     def open(cls, repo: GitRepo, rev: str, *, progress: bool | None = None) -> Index:
@@ -207,7 +209,7 @@ class Index:
 
     def matching_conditions(self, asked: Asked, defaults: Deviations) -> tuple[int, ...]:
         """Ids of the condition sets that match ``asked`` (cached per question)."""
-        key = json.dumps([asked, defaults], sort_keys=True)
+        key = (tuple(sorted(asked.items())), tuple(sorted(defaults.items())))
         ids = self._matches.get(key)
         if ids is None:
             ids = tuple(i for i, stored in self.condition_sets().items()
@@ -226,7 +228,7 @@ class Index:
                 for r in rows]
 
     def seek_candidates(self, question: Question, pdus: list[str], condition_ids: tuple[int, ...], seq: int
-                        ) -> list[CCVRow]:
+                        ) -> list[CCVRow] | list[Seek]:
         """Candidates for ``question`` among ``pdus`` in snapshot ``seq``: per PDU and
         matching condition (``condition_ids``), the nearest eligible row before and (for
         'closest') after the event, ties at one ``begin_at`` to the highest ``ccv_id``.
@@ -236,8 +238,7 @@ class Index:
         per-statement overhead was most of a warm look-up."""
         table = self._seek_table
         if table is not None and table.seq == seq:
-            ids = table.seeks(question, pdus, condition_ids)
-            return self._rows(f"rowid IN ({','.join(map(str, ids)) or 'NULL'})", ())
+            return table.seeks(question, pdus, condition_ids)  # light handles: :meth:`load` reads the chosen ones
         where = ("pdu = ? AND calibration = ? AND condition_id = ? AND tx_from <= ? AND (tx_to IS NULL OR tx_to > ?) "
                  "AND (? OR (good_quality = 1 AND deployed = 1)) AND (end_at IS NULL OR end_at > ?)")
         sides = ["begin_at <= ? ORDER BY begin_at DESC"] + (["begin_at > ? ORDER BY begin_at ASC"]
@@ -252,6 +253,19 @@ class Index:
             sql = " UNION ALL ".join(part for part, _ in chunk)
             rows += self._to_rows(self.conn.execute(sql, [v for _, values in chunk for v in values]).fetchall())
         return rows
+
+    def load(self, chosen: list[CCVRow | Seek]) -> list[CCVRow]:
+        """The rows of ``chosen`` candidates, in order: seek handles read in one statement, and
+        kept (a row id's row never changes in one index file; at most ``ROW_CACHE`` of them)."""
+        cache = self._loaded
+        wanted = [c.rowid for c in chosen if isinstance(c, Seek) and c.rowid not in cache]
+        if wanted:
+            if len(cache) + len(wanted) > ROW_CACHE:
+                cache.clear()
+            fetched = self.conn.execute(f"SELECT rowid, {ROW_COLUMNS} FROM ccvs WHERE rowid IN "
+                                        f"({','.join(map(str, wanted))})").fetchall()
+            cache.update(zip((r[0] for r in fetched), self._to_rows([r[1:] for r in fetched]), strict=True))
+        return [cache[c.rowid] if isinstance(c, Seek) else c for c in chosen]
 
     def preload_seeks(self, seq: int, background: bool = False) -> None:
         """Keep snapshot ``seq``'s seeks in memory, for a long-lived reader such as the

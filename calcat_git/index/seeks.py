@@ -19,6 +19,18 @@ from dataclasses import dataclass, field
 from calcat_git.model.selection import Question
 
 Key = tuple[str, str, int]  # (pdu, calibration, condition id)
+ID_BYTES = 32  # a CCV id is a sha256 in hex: kept as its 32 bytes (same order)
+
+
+@dataclass(frozen=True, slots=True)
+class Seek:
+    """A seek result: what ``selection.choose`` reads, and the row to load if chosen."""
+
+    pdu: str
+    calibration: str
+    begin_at: int
+    ccv_id: bytes
+    rowid: int
 
 
 @dataclass
@@ -27,6 +39,7 @@ class _Run:
     rowids: list[int] = field(default_factory=list)
     good: bytearray = field(default_factory=bytearray)     # good_quality and deployed
     ends: list[int | None] = field(default_factory=list)
+    ids: bytearray = field(default_factory=bytearray)      # ID_BYTES per row
 
     def eligible(self, i: int, event_us: int, include_bad: bool) -> bool:
         end = self.ends[i]
@@ -61,12 +74,12 @@ class SeekTable:
         self.seq = seq
         self.runs: dict[Key, _Run] = {}
         rows = conn.execute(
-            "SELECT pdu, calibration, condition_id, begin_at, rowid, good_quality AND deployed, end_at FROM ccvs "
+            "SELECT pdu, calibration, condition_id, begin_at, rowid, good_quality AND deployed, end_at, ccv_id FROM ccvs "
             "WHERE tx_from <= :s AND (tx_to IS NULL OR tx_to > :s) "
             "ORDER BY pdu, calibration, condition_id, begin_at, ccv_id", {"s": seq})
         key: Key | None = None
         run = _Run()
-        for pdu, calibration, condition, begin, rowid, good, end in rows:
+        for pdu, calibration, condition, begin, rowid, good, end, ccv_id in rows:
             if (pdu, calibration, condition) != key:
                 key = (pdu, calibration, condition)
                 run = self.runs[key] = _Run()
@@ -74,20 +87,21 @@ class SeekTable:
             run.rowids.append(rowid)
             run.good.append(1 if good else 0)
             run.ends.append(end)
+            run.ids += bytes.fromhex(ccv_id)
 
-    def seeks(self, question: Question, pdus: list[str], condition_ids: tuple[int, ...]) -> list[int]:
-        """Row ids of the index's seek results for ``question`` (see ``Index.seek_candidates``):
-        per PDU and condition, the nearest eligible row before the event and, for 'closest',
-        after it."""
-        event_us, bad = question.event_us, question.include_bad
+    def seeks(self, question: Question, pdus: list[str], condition_ids: tuple[int, ...]) -> list[Seek]:
+        """The index's seek results for ``question`` (see ``Index.seek_candidates``): per PDU
+        and condition, the nearest eligible row before the event and, for 'closest', after it."""
+        event_us, bad, calibration = question.event_us, question.include_bad, question.calibration
         out = []
         for pdu in pdus:
             for cid in condition_ids:
-                run = self.runs.get((pdu, question.calibration, cid))
+                run = self.runs.get((pdu, calibration, cid))
                 if run is None:
                     continue
                 for side in (run.before, run.after) if question.strategy != "prior" else (run.before,):
                     i = side(event_us, bad)
                     if i is not None:
-                        out.append(run.rowids[i])
+                        ccv_id = bytes(run.ids[i * ID_BYTES:(i + 1) * ID_BYTES])
+                        out.append(Seek(pdu, calibration, run.begins[i], ccv_id, run.rowids[i]))
         return out

@@ -10,6 +10,7 @@ from datetime import datetime
 
 from calcat_git.catalog.catalog import Catalog
 from calcat_git.errors import NotFoundError, closest_names
+from calcat_git.index.seeks import Seek
 from calcat_git.model.records import Detector
 from calcat_git.model.selection import (
     Asked,
@@ -71,14 +72,14 @@ class Engine:
         """Every CCV of ``pdu`` and ``calibration`` in this snapshot."""
         return self.backend.ccvs_of(pdu, calibration)
 
-    def best(self, question: Question, pdus: list[str]) -> dict[str, CCVRow]:
-        """Per PDU, the CCV the selection rules choose (PDUs with none are left out)."""
-        by_pdu: dict[str, list[CCVRow]] = {}
-        for row in self.backend.candidates(question, pdus, self.defaults):
-            by_pdu.setdefault(row.pdu, []).append(row)
+    def best(self, question: Question, pdus: list[str]) -> dict[str, CCVRow | Seek]:
+        """Per PDU, the candidate the selection rules choose (PDUs with none are left out)."""
+        by_pdu: dict[str, list[CCVRow | Seek]] = {}
+        for candidate in self.backend.candidates(question, pdus, self.defaults):
+            by_pdu.setdefault(candidate.pdu, []).append(candidate)
         chosen = {}
-        for pdu, rows in by_pdu.items():
-            winner = choose(rows, question.event_us, question.strategy)
+        for pdu, candidates in by_pdu.items():
+            winner = choose(candidates, question.event_us, question.strategy)
             if winner is not None:
                 chosen[pdu] = winner
         return chosen
@@ -113,16 +114,22 @@ class Engine:
                           pdus=self.catalog.mapping(detector, at=moment) if pdus is None else pdus,
                           explain=lambda calibration, pdu: self.why_missing(questions[calibration], pdu))
         mapped = sorted({pdu for pdu in outcome.pdus.values() if pdu is not None})
+        places: list[tuple[str, str]] = []  # (calibration, aggregator) of each chosen candidate
+        chosen: list[CCVRow | Seek] = []
         for calibration, question in questions.items():
-            found, missing = outcome.found.setdefault(calibration, {}), outcome._missing.setdefault(calibration, {})
-            chosen = self.best(question, mapped)
+            missing = outcome._missing.setdefault(calibration, {})
+            outcome.found[calibration] = {}
+            best = self.best(question, mapped)
             for aggregator, pdu in outcome.pdus.items():
                 if pdu is None:
                     missing[aggregator] = f"no PDU mapped to {aggregator} at {format_timestamp(moment)}"
-                elif pdu in chosen:
-                    found[aggregator] = chosen[pdu]
+                elif pdu in best:
+                    places.append((calibration, aggregator))
+                    chosen.append(best[pdu])
                 else:
                     missing[aggregator] = None  # explained on first use of outcome.missing
+        for (calibration, aggregator), row in zip(places, self.backend.load(chosen), strict=True):
+            outcome.found[calibration][aggregator] = row
         return outcome
 
     def explain(self, outcome: Outcome, asked: dict[str, Asked], include_bad: bool = False) -> list[str]:

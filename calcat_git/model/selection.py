@@ -22,7 +22,7 @@ from __future__ import annotations
 import json
 from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol, TypeVar
 
 from calcat_git.errors import InvalidInputError
 from calcat_git.timeutil import format_timestamp, from_micros
@@ -77,6 +77,24 @@ class CCVRow:
     calcat_id: int | None
 
 
+class Candidate(Protocol):
+    """What rule 5 reads of a candidate: a ``CCVRow``, or a lighter handle of one that
+    storage loads in full only if chosen. ``ccv_id`` orders like the CCV id (the hex string,
+    or its 32 bytes: the same order)."""
+
+    @property
+    def pdu(self) -> str: ...
+
+    @property
+    def begin_at(self) -> int: ...
+
+    @property
+    def ccv_id(self) -> str | bytes: ...
+
+
+C = TypeVar("C", bound=Candidate)
+
+
 def _unpack(raw: Any, default: tuple[float, float]) -> tuple[Any, float, float]:
     if isinstance(raw, dict):
         lower = raw.get("lower_deviation", default[0])
@@ -112,7 +130,7 @@ def eligibility(row: CCVRow, event_us: int, include_bad: bool) -> str | None:
     return None
 
 
-def choose(rows: Iterable[CCVRow], event_us: int, strategy: str) -> CCVRow | None:
+def choose(rows: Iterable[C], event_us: int, strategy: str) -> C | None:
     """The winner among eligible, matching ``rows`` by ``strategy``."""
     rows = list(rows)
     if strategy == "prior":

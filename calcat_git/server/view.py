@@ -18,12 +18,15 @@ from calcat_git.catalog.catalog import Catalog
 from calcat_git.catalog.snapshot import IndexedSnapshot
 from calcat_git.errors import InvalidInputError, NotFoundError, RepositoryError
 from calcat_git.lookup.engine import Engine
+from calcat_git.model.mapping import Mapping
 from calcat_git.model.records import Parameter
 from calcat_git.model.selection import Asked, CCVRow, check_strategy
 from calcat_git.server.shapes import (
     JSON,
     CCVContext,
     Slot,
+    calcat_time,
+    calibration_constant_json,
     calibration_json,
     ccv_json,
     ccv_pdu_json,
@@ -37,7 +40,7 @@ from calcat_git.server.shapes import (
     record_id,
     report_int_id,
 )
-from calcat_git.timeutil import from_micros, now_utc, parse_facility_time
+from calcat_git.timeutil import from_micros, micros, now_utc, parse_facility_time
 
 
 def client_time(text: str | None, zone: tzinfo, what: str) -> datetime | None:
@@ -107,6 +110,8 @@ class CalcatView:
         self._names: dict[str, list[str]] = {}
         self._created: dict[str, datetime | None] = {}
         self._condition_keys: dict[int, tuple[dict[str, Any], str]] = {}
+        self._placements: _Placements | None = None
+        self._parts = Memo(50_000)  # shared parts of CCV JSON (PDU in its slots, constant, batch time)
         self._ccvs = Memo(20_000)  # serialised CCV in a slot (~1.3 kB each): fixed for a snapshot
         self.replies = Memo(256)  # whole replies of fully specified look-ups (see server), ~80 kB each
 
@@ -115,6 +120,12 @@ class CalcatView:
         if kind not in self._names:
             self._names[kind] = self.catalog.names(kind)
         return self._names[kind]
+
+    def placements(self) -> _Placements:
+        """Where each PDU sat when, in this snapshot (made on first use, kept)."""
+        if self._placements is None:
+            self._placements = _Placements(self.catalog, self.names("detector"))
+        return self._placements
 
     # --- ids ---------------------------------------------------------------------------
     def ids(self, kind: str) -> dict[int, str]:
@@ -241,7 +252,7 @@ class CalcatView:
         outcome = self.engine.run(detector, wanted, event_at or now_utc(), strategy, pdus=pdus)
         det_id = record_id("detector", det)
         modules = {m.aggregator: m for m in det.modules}
-        slots = _SlotFinder(self.catalog, self.names("detector"))
+        slots = self.placements()
         out = []
         for calibration in wanted:
             for aggregator, row in sorted(outcome.found.get(calibration, {}).items()):
@@ -250,17 +261,28 @@ class CalcatView:
                 def encode(row: CCVRow = row, slot: Slot = slot) -> bytes:
                     return dumps(self._ccv(row, slot, slots))
 
-                out.append(self._ccvs.get_or((row.ccv_id, slot), encode))
+                out.append(self._ccvs.get_or((row.ccv_id, det_id, aggregator), encode))
         return Encoded(out)
 
-    def _ccv(self, row: CCVRow, slot: Slot | None, slots: _SlotFinder) -> JSON:
-        pdu = self.catalog.pdu(row.pdu)
-        type_id = self._type_id(pdu.detector_type)
+    def _ccv(self, row: CCVRow, slot: Slot | None, slots: _Placements) -> JSON:
+        """A CCV as CALCAT shows it; the parts many rows share are made once per snapshot."""
         at_begin = slots.find(row.pdu, row.detector, row.begin_at)
-        ctx = CCVContext(calibration=self.catalog.calibration(row.calibration), detector_type=pdu.detector_type,
-                         detector_type_id=type_id, pdu=ccv_pdu_json(pdu, type_id, slot, at_begin),
-                         created_at=self._created_at(row.batch), conditions=self._condition_key(row.conditions))
-        return ccv_json(row, ctx, self.zone)
+        pdu = self._parts.get_or(("pdu", row.pdu, slot, at_begin), lambda: self._pdu_part(row.pdu, slot, at_begin))
+        conditions = self._condition_key(row.conditions)
+        constant = self._parts.get_or(("constant", row.pdu, row.calibration, conditions),
+                                      lambda: self._constant_part(row.pdu, row.calibration, conditions))
+        created = self._parts.get_or(("created", row.batch), lambda: calcat_time(self._created_at(row.batch),
+                                                                                 self.zone))
+        return ccv_json(row, CCVContext(constant=constant, pdu=pdu, created_at=created), self.zone)
+
+    def _pdu_part(self, name: str, slot: Slot | None, at_begin: Slot | None) -> JSON:
+        pdu = self.catalog.pdu(name)
+        return ccv_pdu_json(pdu, self._type_id(pdu.detector_type), slot, at_begin)
+
+    def _constant_part(self, pdu: str, calibration: str, conditions: str) -> JSON:
+        detector_type = self.catalog.pdu(pdu).detector_type
+        return calibration_constant_json(self.catalog.calibration(calibration), detector_type,
+                                         self._type_id(detector_type), conditions)
 
     def _condition_key(self, conditions: dict[str, Any]) -> str:
         """``condition_key``, once per condition set (rows of one set share its dict)."""
@@ -279,8 +301,7 @@ class CalcatView:
         rows = self.backend.ccvs_by_int_id(int_id)
         if not rows:
             raise not_found(f"no calibration constant version with id {int_id}")
-        slots = _SlotFinder(self.catalog, self.names("detector"))
-        return self._ccv(rows[0], self.slots_now().get(rows[0].pdu), slots)
+        return self._ccv(rows[0], self.slots_now().get(rows[0].pdu), self.placements())
 
     def report_rows(self, report_id: int | None, path: str | None) -> tuple[int, str, list[CCVRow]]:
         """The CCVs of a report given by integer id or store path (absolute under --store too)."""
@@ -297,7 +318,7 @@ class CalcatView:
 
     def ccv_list(self, rows: list[CCVRow]) -> list[JSON]:
         now = self.slots_now()
-        slots = _SlotFinder(self.catalog, self.names("detector"))
+        slots = self.placements()
         return [self._ccv(row, now.get(row.pdu), slots) for row in rows]
 
     def report(self, int_id: int) -> JSON:
@@ -309,31 +330,36 @@ class CalcatView:
         return report_json(rid, path, self.store_prefix, self.ccv_list(rows))
 
 
-class _SlotFinder:
+class _Placements:
     """Where a PDU sat at a time: first in the detector it was injected for, then in any
-    other; mappings are cached per (detector, time) for one reply."""
+    other (in name order). Built once per snapshot from the mapping periods of every
+    detector, so a look-up is a scan of one PDU's few periods."""
 
     def __init__(self, catalog: Catalog, detectors: list[str]) -> None:
-        self.catalog = catalog
-        self.detectors = detectors
-        self._maps: dict[tuple[str, int], dict[str, str]] = {}
-
-    def _holders(self, detector: str, at_us: int) -> dict[str, str]:
-        """PDU → aggregator of ``detector`` at ``at_us``."""
-        key = (detector, at_us)
-        if key not in self._maps:
-            mapping = self.catalog.mapping(detector, at=from_micros(at_us))
-            self._maps[key] = {pdu: aggregator for aggregator, pdu in mapping.items() if pdu is not None}
-        return self._maps[key]
+        self.by_pdu: dict[str, list[tuple[int, int | None, Slot]]] = {}
+        for name in detectors:  # in name order: the order of preference after the hint
+            det = catalog.detector(name)
+            try:
+                mapping = catalog.backend.record("mapping", name, Mapping)
+            except NotFoundError:
+                continue
+            modules, det_id = {m.aggregator: m for m in det.modules}, record_id("detector", det)
+            for period in mapping.periods():
+                if period.pdu is not None and period.aggregator in modules:
+                    until = period.interval.until
+                    self.by_pdu.setdefault(period.pdu, []).append(
+                        (micros(period.interval.since), None if until is None else micros(until),
+                         Slot(det_id, modules[period.aggregator])))
+        self.ids = {name: record_id("detector", catalog.detector(name)) for name in detectors}
 
     def find(self, pdu: str, hint: str, at_us: int) -> Slot | None:
-        for detector in [hint, *self.detectors] if hint in self.detectors else self.detectors:
-            aggregator = self._holders(detector, at_us).get(pdu)
-            if aggregator is not None:
-                det = self.catalog.detector(detector)
-                module = next(m for m in det.modules if m.aggregator == aggregator)
-                return Slot(record_id("detector", det), module)
-        return None
+        hint_id, first = self.ids.get(hint), None
+        for since, until, slot in self.by_pdu.get(pdu, ()):
+            if since <= at_us and (until is None or at_us < until):
+                if slot.detector_id == hint_id:
+                    return slot
+                first = first or slot
+        return first
 
 
 def parse_conditions(body: Any) -> Asked:
