@@ -259,9 +259,10 @@ class Index:
         kept (a row id's row never changes in one index file; at most ``ROW_CACHE`` of them)."""
         cache = self._loaded
         wanted = [c.rowid for c in chosen if isinstance(c, Seek) and c.rowid not in cache]
+        if len(cache) + len(wanted) > ROW_CACHE:
+            cache.clear()
+            wanted = [c.rowid for c in chosen if isinstance(c, Seek)]
         if wanted:
-            if len(cache) + len(wanted) > ROW_CACHE:
-                cache.clear()
             fetched = self.conn.execute(f"SELECT rowid, {ROW_COLUMNS} FROM ccvs WHERE rowid IN "
                                         f"({','.join(map(str, wanted))})").fetchall()
             cache.update(zip((r[0] for r in fetched), self._to_rows([r[1:] for r in fetched]), strict=True))
