@@ -65,6 +65,7 @@ class Index:
         self._slots: dict[str, tuple[list[int], list[tuple[int, int | None, str, str | None]]]] = {}
         self._seek_table: SeekTable | None = None
         self._loaded: dict[int, CCVRow] = {}
+        self._injected: dict[str, int] = {}  # batch → injected_at, noted by load()
 
     @classmethod
     def open(cls, repo: GitRepo, rev: str, *, progress: bool | None = None) -> Index:
@@ -263,9 +264,12 @@ class Index:
             cache.clear()
             wanted = [c.rowid for c in chosen if isinstance(c, Seek)]
         if wanted:
-            fetched = self.conn.execute(f"SELECT rowid, {ROW_COLUMNS} FROM ccvs WHERE rowid IN "
-                                        f"({','.join(map(str, wanted))})").fetchall()
-            cache.update(zip((r[0] for r in fetched), self._to_rows([r[1:] for r in fetched]), strict=True))
+            fetched = self.conn.execute(f"SELECT rowid, tx_to IS NULL, injected_at, {ROW_COLUMNS} FROM ccvs "
+                                        f"WHERE rowid IN ({','.join(map(str, wanted))})").fetchall()
+            for raw, row in zip(fetched, self._to_rows([r[3:] for r in fetched]), strict=True):
+                cache[raw[0]] = row
+                if raw[1]:  # as injected_at() reads it: from a row of the batch's open version
+                    self._injected[row.batch] = int(raw[2])
         return [cache[c.rowid] if isinstance(c, Seek) else c for c in chosen]
 
     def preload_seeks(self, seq: int, background: bool = False) -> None:
@@ -315,6 +319,8 @@ class Index:
 
     def injected_at(self, batch: str) -> int | None:
         """When a batch was injected (microseconds), from any of its rows."""
+        if batch in self._injected:
+            return self._injected[batch]
         row = self.conn.execute("SELECT injected_at FROM ccvs WHERE batch = ? AND tx_to IS NULL LIMIT 1",
                                 (batch,)).fetchone()  # the partial index ccvs_open: a CCV is never removed
         return None if row is None else int(row[0])
