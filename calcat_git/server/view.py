@@ -108,10 +108,10 @@ class CalcatView:
         self.engine = Engine(catalog)
         self._ids: dict[str, dict[int, str]] = {}
         self._names: dict[str, list[str]] = {}
-        self._created: dict[str, datetime | None] = {}
+        self._created: dict[str, str | None] = {}  # batch → its injection time as CALCAT writes it
         self._condition_keys: dict[int, tuple[dict[str, Any], str]] = {}
         self._placements: _Placements | None = None
-        self._parts = Memo(50_000)  # shared parts of CCV JSON (PDU in its slots, constant, batch time)
+        self._parts = Memo(50_000)  # shared parts of CCV JSON (a PDU in its slots, a calibration constant)
         self._ccvs = Memo(20_000)  # serialised CCV in a slot (~1.3 kB each): fixed for a snapshot
         self.replies = Memo(256)  # whole replies of fully specified look-ups (see server), ~80 kB each
 
@@ -268,19 +268,16 @@ class CalcatView:
         """A CCV as CALCAT shows it; the parts many rows share are made once per snapshot."""
         at_begin = slots.find(row.pdu, row.detector, row.begin_at)
         pdu = self._parts.get_or(("pdu", row.pdu, slot, at_begin), lambda: self._pdu_part(row.pdu, slot, at_begin))
-        conditions = self._condition_key(row.conditions)
-        constant = self._parts.get_or(("constant", row.pdu, row.calibration, conditions),
-                                      lambda: self._constant_part(row.pdu, row.calibration, conditions))
-        created = self._parts.get_or(("created", row.batch), lambda: calcat_time(self._created_at(row.batch),
-                                                                                 self.zone))
-        return ccv_json(row, CCVContext(constant=constant, pdu=pdu, created_at=created), self.zone)
+        conditions, detector_type = self._condition_key(row.conditions), self.catalog.pdu(row.pdu).detector_type
+        constant = self._parts.get_or(("constant", detector_type, row.calibration, conditions),
+                                      lambda: self._constant_part(detector_type, row.calibration, conditions))
+        return ccv_json(row, CCVContext(constant=constant, pdu=pdu, created_at=self._created_at(row.batch)), self.zone)
 
     def _pdu_part(self, name: str, slot: Slot | None, at_begin: Slot | None) -> JSON:
         pdu = self.catalog.pdu(name)
         return ccv_pdu_json(pdu, self._type_id(pdu.detector_type), slot, at_begin)
 
-    def _constant_part(self, pdu: str, calibration: str, conditions: str) -> JSON:
-        detector_type = self.catalog.pdu(pdu).detector_type
+    def _constant_part(self, detector_type: str, calibration: str, conditions: str) -> JSON:
         return calibration_constant_json(self.catalog.calibration(calibration), detector_type,
                                          self._type_id(detector_type), conditions)
 
@@ -291,10 +288,10 @@ class CalcatView:
             kept = self._condition_keys[id(conditions)] = (conditions, condition_key(conditions))
         return kept[1]
 
-    def _created_at(self, batch: str) -> datetime | None:
+    def _created_at(self, batch: str) -> str | None:
         if batch not in self._created:
             stamp = self.backend.injected_at(batch)
-            self._created[batch] = None if stamp is None else from_micros(stamp)
+            self._created[batch] = None if stamp is None else calcat_time(from_micros(stamp), self.zone)
         return self._created[batch]
 
     def ccv(self, int_id: int) -> JSON:
