@@ -13,6 +13,7 @@ from urllib.parse import urlencode
 import pytest
 
 from calcat_git import Catalog
+from calcat_git.catalog.snapshot import IndexedSnapshot
 from calcat_git.lookup.engine import Engine
 
 from .helpers import require_chromium
@@ -36,8 +37,9 @@ def test_lookup_page_equals_python_api(synthetic_site: tuple[Path, Path]) -> Non
 
     repo, out = synthetic_site
     catalog = Catalog.open(repo)
-    index, _ = catalog.index_at_snapshot() or (None, 0)
-    assert index is not None
+    backend = catalog.backend
+    assert isinstance(backend, IndexedSnapshot)
+    index = backend.index
     condition_sets = list(index.condition_sets().values())
     rng = random.Random(3)
     compared = found = 0
@@ -83,8 +85,8 @@ def test_lookup_page_equals_python_api(synthetic_site: tuple[Path, Path]) -> Non
 def test_catalog_from_site_reads_the_static_api(synthetic_site: tuple[Path, Path]) -> None:
     repo, out = synthetic_site
     catalog, site = Catalog.open(repo), Catalog.from_site(out)
-    found = catalog.index_at_snapshot()
-    assert found is not None
+    backend = catalog.backend
+    assert isinstance(backend, IndexedSnapshot)
     rng = random.Random(5)
     hits = 0
     for _ in range(30):
@@ -92,7 +94,7 @@ def test_catalog_from_site_reads_the_static_api(synthetic_site: tuple[Path, Path
         event = datetime.fromtimestamp(rng.uniform(1.52e9, 1.77e9), UTC)
         assert site.mapping(detector, at=event) == catalog.mapping(detector, at=event)
         dtype = catalog.detector_type(catalog.detector(detector).detector_type)
-        base = rng.choice([c for c in found[0].condition_sets().values() if set(c) <= set(dtype.parameters)])
+        base = rng.choice([c for c in backend.index.condition_sets().values() if set(c) <= set(dtype.parameters)])
         asked = {k: (v["value"] if isinstance(v, dict) else v) for k, v in base.items()}
         wanted = dict.fromkeys(dtype.calibrations, asked)
         from_site = {(c, a): r.ccv_id for c, m in site.lookup(detector, wanted, event).items() for a, r in m.items()}

@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, TypeVar
 
 from calcat_git.catalog.history import DEFAULT_GRACE, HistoryEntry, mapping_history
+from calcat_git.catalog.snapshot import IndexedSnapshot, LoadedSnapshot, SnapshotBackend
 from calcat_git.errors import NoSnapshotError, NotFoundError, RepositoryError, closest_names
 from calcat_git.files.loading import Registry, load_registry, load_worktree
 from calcat_git.files.parse import DATA_ROOTS
@@ -23,18 +24,7 @@ from calcat_git.timeutil import ensure_utc, format_timestamp, now_utc
 if TYPE_CHECKING:
     from calcat_git.catalog.published import SiteCatalog
 
-T = TypeVar("T")
 R = TypeVar("R")
-
-
-def _get(table: dict[str, T], kind: str, name: str) -> T:
-    try:
-        return table[name]
-    except KeyError:
-        raise NotFoundError(
-            f"unknown {kind} {name!r}{closest_names(name, list(table))}; "
-            "`calcat-git validate` lists problems that may hide it"
-        ) from None
 
 
 def _check_catalog(repo: GitRepo, rev: str, root: Path) -> None:
@@ -65,6 +55,7 @@ class Catalog:
         self._commit = commit
         self._seq = seq  # position on the indexed first-parent line, if there
         self._rev = rev
+        self._backend: SnapshotBackend | None = None
 
     @classmethod
     def open(cls, path: str | os.PathLike[str] = ".", *, branch: str | None = None, worktree: bool = False,
@@ -216,7 +207,7 @@ class Catalog:
         if any(name == pdu for _, name in entry.modules):
             return True
         try:
-            mapping = self._record("mapping", Mapping, "mappings", entry.detector)
+            mapping = self._record("mapping", Mapping, entry.detector)
         except NotFoundError:
             return False
         before = mapping.state_at(entry.valid_from - timedelta(microseconds=1))
@@ -227,40 +218,48 @@ class Catalog:
 
         return run_checks(self.registry, skip)
 
-    def _record(self, kind: str, cls: type[R], table: str, name: str) -> R:
-        found = self.index_at_snapshot()
-        if found is not None:
-            record = found[0].record(kind, name, found[1], cls)
-            if record is not None:
-                return record
-            known = found[0].names(kind, found[1])
-            raise NotFoundError(f"unknown {kind.replace('_', ' ')} {name!r}{closest_names(name, known)}"
-                                f"{self._elsewhere(name)}")
-        return _get(getattr(self.registry, table), kind.replace("_", " "), name)  # type: ignore[no-any-return]
+    @property
+    def backend(self) -> SnapshotBackend:
+        """Where this snapshot's answers come from, picked once: its index when it is on the
+        indexed first-parent line, else its records loaded into memory."""
+        if self._backend is None:
+            if self._index is not None and self._seq is not None:
+                self._backend = IndexedSnapshot(self._index, self._seq)
+            else:
+                self._backend = LoadedSnapshot(lambda: self.registry)
+        return self._backend
+
+    def _record(self, kind: str, cls: type[R], name: str) -> R:
+        try:
+            return self.backend.record(kind, name, cls)
+        except NotFoundError as exc:
+            hint = self._elsewhere(name)
+            if not hint:
+                raise
+            raise NotFoundError(f"{exc.args[0]}{hint}") from None
 
     def names(self, kind: str) -> list[str]:
         """Identifiers of every record of ``kind`` (``detector``, ``pdu``, …) in this snapshot."""
-        found = self.index_at_snapshot()
-        return found[0].names(kind, found[1]) if found is not None else sorted(self.registry.table(kind))
+        return self.backend.names(kind)
 
     def detector(self, name: str) -> Detector:
-        return self._record("detector", Detector, "detectors", name)
+        return self._record("detector", Detector, name)
 
     def detector_type(self, name: str) -> DetectorType:
-        return self._record("detector_type", DetectorType, "detector_types", name)
+        return self._record("detector_type", DetectorType, name)
 
     def pdu(self, name: str) -> PDU:
-        return self._record("pdu", PDU, "pdus", name)
+        return self._record("pdu", PDU, name)
 
     def calibration(self, name: str) -> Calibration:
-        return self._record("calibration", Calibration, "calibrations", name)
+        return self._record("calibration", Calibration, name)
 
     def instrument(self, name: str) -> Instrument:
-        return self._record("instrument", Instrument, "instruments", name)
+        return self._record("instrument", Instrument, name)
 
     def parameter(self, spelling: str) -> Parameter:
         for name in self.names("parameter"):
-            record = self._record("parameter", Parameter, "parameters", name)
+            record = self._record("parameter", Parameter, name)
             if spelling in record.spellings:
                 return record
         raise NotFoundError(f"unknown parameter {spelling!r}")
@@ -269,15 +268,9 @@ class Catalog:
         """Default (lower, upper) deviation of every parameter spelling."""
         out = {}
         for name in self.names("parameter"):
-            record = self._record("parameter", Parameter, "parameters", name)
+            record = self._record("parameter", Parameter, name)
             out.update({s: (float(record.lower_deviation), float(record.upper_deviation)) for s in record.spellings})
         return out
-
-    def index_at_snapshot(self) -> tuple[Index, int] | None:
-        """The index and this snapshot's position in it, when look-ups can use it."""
-        if self._index is not None and self._seq is not None:
-            return self._index, self._seq
-        return None
 
     def mapping(self, detector: str, at: datetime | str | None = None) -> dict[str, str | None]:
         """Slot (aggregator) → PDU of ``detector`` valid at ``at`` (default: now).
@@ -286,10 +279,5 @@ class Catalog:
         """
         det = self.detector(detector)
         moment = now_utc() if at is None else ensure_utc(at, "'at' time")
-        found = self.index_at_snapshot()
-        if found is not None:
-            state = found[0].mapping(detector, moment, found[1], det.aggregators)
-        else:
-            mapping = self.registry.mappings.get(detector)
-            state = mapping.state_at(moment) if mapping else {}
+        state = self.backend.mapping(detector, moment, det.aggregators)
         return {agg: state.get(agg) for agg in det.aggregators}

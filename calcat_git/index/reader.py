@@ -25,9 +25,9 @@ from calcat_git.errors import RepositoryError, no_snapshot
 from calcat_git.git.repo import Commit, GitRepo
 from calcat_git.index.build import build_full, update
 from calcat_git.index.schema import APPLICATION_ID, FORMAT, index_path
-from calcat_git.index.seeks import SeekTable
+from calcat_git.index.seeks import Seek, SeekTable
 from calcat_git.locks import exclusive
-from calcat_git.model.selection import Asked, CCVRow, Deviations, choose, condition_mismatch
+from calcat_git.model.selection import Asked, CCVRow, Deviations, Question, condition_mismatch
 from calcat_git.timeutil import format_timestamp, micros
 
 R = TypeVar("R")
@@ -35,6 +35,7 @@ ROW_COLUMNS = ("ccv_id, detector, calibration, pdu, begin_at, end_at, file, data
                "condition_id, batch, report_id, report_path, calcat_id")
 SQL_SNAPSHOTS = 32  # snapshot look-ups answered by SQL before commit times are loaded
 COMPOUND_SEEKS = 250  # index seeks per SQL statement (SQLite allows 500 terms in a compound SELECT)
+ROW_CACHE = 50_000  # rows kept by Index.load (~0.5 kB each)
 VISIBLE = "tx_from <= :s AND (tx_to IS NULL OR tx_to > :s)"
 
 
@@ -60,9 +61,11 @@ class Index:
         self._snapshot_calls = 0
         self._commits: dict[int, Commit] = {}
         self._conditions: dict[int, dict[str, Any]] | None = None
-        self._matches: dict[str, tuple[int, ...]] = {}
+        self._matches: dict[tuple[Any, ...], tuple[int, ...]] = {}
         self._slots: dict[str, tuple[list[int], list[tuple[int, int | None, str, str | None]]]] = {}
         self._seek_table: SeekTable | None = None
+        self._loaded: dict[int, CCVRow] = {}
+        self._injected: dict[str, int] = {}  # batch → injected_at, noted by load()
 
     @classmethod
     def open(cls, repo: GitRepo, rev: str, *, progress: bool | None = None) -> Index:
@@ -207,7 +210,7 @@ class Index:
 
     def matching_conditions(self, asked: Asked, defaults: Deviations) -> tuple[int, ...]:
         """Ids of the condition sets that match ``asked`` (cached per question)."""
-        key = json.dumps([asked, defaults], sort_keys=True)
+        key = (tuple(sorted(asked.items())), tuple(sorted(defaults.items())))
         ids = self._matches.get(key)
         if ids is None:
             ids = tuple(i for i, stored in self.condition_sets().items()
@@ -225,37 +228,25 @@ class Index:
                        conditions=sets[r[11]], batch=r[12], report_id=r[13], report_path=r[14], calcat_id=r[15])
                 for r in rows]
 
-    def best_ccvs(self, pdus: list[str], calibration: str, condition_ids: tuple[int, ...], seq: int, event_us: int,
-                  strategy: str, include_bad: bool) -> dict[str, CCVRow]:
-        """Per PDU, the CCV the selection rules choose (see ``selection``): for each
-        matching condition, the nearest row before and (for 'closest') after
-        ``event_us`` — each a single index seek (:meth:`_seek_rows`) — then the rule picks
-        among them."""
-        found: dict[str, list[CCVRow]] = {}
-        for seek in self._seek_rows(pdus, calibration, condition_ids, seq, event_us, strategy, include_bad):
-            found.setdefault(seek.pdu, []).append(seek)
-        chosen = {}
-        for pdu in pdus:
-            row = choose(found.get(pdu, []), event_us, strategy)
-            if row is not None:
-                chosen[pdu] = row
-        return chosen
-
-    def _seek_rows(self, pdus: list[str], calibration: str, condition_ids: tuple[int, ...], seq: int, event_us: int,
-                   strategy: str, include_bad: bool) -> list[CCVRow]:
-        """The candidates of ``best_ccvs``: from the in-memory seek table of ``seq`` if one
-        was built (:meth:`preload_seeks`), else one SQL seek each, sent as compound statements
-        (per ``COMPOUND_SEEKS``): the per-statement overhead was most of a warm look-up."""
+    def seek_candidates(self, question: Question, pdus: list[str], condition_ids: tuple[int, ...], seq: int
+                        ) -> list[CCVRow] | list[Seek]:
+        """Candidates for ``question`` among ``pdus`` in snapshot ``seq``: per PDU and
+        matching condition (``condition_ids``), the nearest eligible row before and (for
+        'closest') after the event, ties at one ``begin_at`` to the highest ``ccv_id``.
+        The winner of ``selection.choose`` is always among them; choosing is the caller's.
+        From the in-memory seek table of ``seq`` if one was built (:meth:`preload_seeks`),
+        else one SQL seek each, sent as compound statements (per ``COMPOUND_SEEKS``): the
+        per-statement overhead was most of a warm look-up."""
         table = self._seek_table
         if table is not None and table.seq == seq:
-            ids = list(table.seeks(pdus, calibration, condition_ids, event_us, strategy, include_bad))
-            return self._rows(f"rowid IN ({','.join(map(str, ids)) or 'NULL'})", ())
+            return table.seeks(question, pdus, condition_ids)  # light handles: :meth:`load` reads the chosen ones
         where = ("pdu = ? AND calibration = ? AND condition_id = ? AND tx_from <= ? AND (tx_to IS NULL OR tx_to > ?) "
                  "AND (? OR (good_quality = 1 AND deployed = 1)) AND (end_at IS NULL OR end_at > ?)")
         sides = ["begin_at <= ? ORDER BY begin_at DESC"] + (["begin_at > ? ORDER BY begin_at ASC"]
-                                                           if strategy != "prior" else [])
+                                                           if question.strategy != "prior" else [])
+        event_us, bad = question.event_us, int(question.include_bad)
         seeks = [(f"SELECT * FROM (SELECT {ROW_COLUMNS} FROM ccvs WHERE {where} AND {side}, ccv_id DESC LIMIT 1)",
-                  (pdu, calibration, cid, seq, seq, int(include_bad), event_us, event_us))
+                  (pdu, question.calibration, cid, seq, seq, bad, event_us, event_us))
                  for pdu in pdus for cid in condition_ids for side in sides]
         rows: list[CCVRow] = []
         for start in range(0, len(seeks), COMPOUND_SEEKS):
@@ -263,6 +254,23 @@ class Index:
             sql = " UNION ALL ".join(part for part, _ in chunk)
             rows += self._to_rows(self.conn.execute(sql, [v for _, values in chunk for v in values]).fetchall())
         return rows
+
+    def load(self, chosen: list[CCVRow | Seek]) -> list[CCVRow]:
+        """The rows of ``chosen`` candidates, in order: seek handles read in one statement, and
+        kept (a row id's row never changes in one index file; at most ``ROW_CACHE`` of them)."""
+        cache = self._loaded
+        wanted = [c.rowid for c in chosen if isinstance(c, Seek) and c.rowid not in cache]
+        if len(cache) + len(wanted) > ROW_CACHE:
+            cache.clear()
+            wanted = [c.rowid for c in chosen if isinstance(c, Seek)]
+        if wanted:
+            fetched = self.conn.execute(f"SELECT rowid, tx_to IS NULL, injected_at, {ROW_COLUMNS} FROM ccvs "
+                                        f"WHERE rowid IN ({','.join(map(str, wanted))})").fetchall()
+            for raw, row in zip(fetched, self._to_rows([r[3:] for r in fetched]), strict=True):
+                cache[raw[0]] = row
+                if raw[1]:  # as injected_at() reads it: from a row of the batch's open version
+                    self._injected[row.batch] = int(raw[2])
+        return [cache[c.rowid] if isinstance(c, Seek) else c for c in chosen]
 
     def preload_seeks(self, seq: int, background: bool = False) -> None:
         """Keep snapshot ``seq``'s seeks in memory, for a long-lived reader such as the
@@ -311,6 +319,8 @@ class Index:
 
     def injected_at(self, batch: str) -> int | None:
         """When a batch was injected (microseconds), from any of its rows."""
+        if batch in self._injected:
+            return self._injected[batch]
         row = self.conn.execute("SELECT injected_at FROM ccvs WHERE batch = ? AND tx_to IS NULL LIMIT 1",
                                 (batch,)).fetchone()  # the partial index ccvs_open: a CCV is never removed
         return None if row is None else int(row[0])

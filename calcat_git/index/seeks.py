@@ -4,9 +4,8 @@ without SQL.
 For one snapshot, every visible CCV's ``begin_at`` sorted per (PDU, calibration,
 condition) with its row id, quality and ``end_at``. A seek is a bisection plus a short
 walk past ineligible rows, and gives exactly the row the index's SQL seek gives
-(``Index.best_ccvs``: nearest ``begin_at`` on each side, ties to the highest ``ccv_id``,
-only eligible rows), and keeps of those only the ones ``selection.choose`` can pick, so
-that just their full rows are read from SQLite (choose then decides, as without it).
+(``Index.seek_candidates``: nearest ``begin_at`` on each side, ties to the highest
+``ccv_id``, only eligible rows); the look-up then chooses among them.
 Building it reads the snapshot's CCVs once (about 2 s at a million); a CLI process never
 builds one.
 """
@@ -15,10 +14,23 @@ from __future__ import annotations
 
 import bisect
 import sqlite3
-from collections.abc import Iterator
 from dataclasses import dataclass, field
 
+from calcat_git.model.selection import Question
+
 Key = tuple[str, str, int]  # (pdu, calibration, condition id)
+ID_BYTES = 32  # a CCV id is a sha256 in hex: kept as its 32 bytes (same order)
+
+
+@dataclass(frozen=True, slots=True)
+class Seek:
+    """A seek result: what ``selection.choose`` reads, and the row to load if chosen."""
+
+    pdu: str
+    calibration: str
+    begin_at: int
+    ccv_id: bytes
+    rowid: int
 
 
 @dataclass
@@ -27,6 +39,7 @@ class _Run:
     rowids: list[int] = field(default_factory=list)
     good: bytearray = field(default_factory=bytearray)     # good_quality and deployed
     ends: list[int | None] = field(default_factory=list)
+    ids: bytearray = field(default_factory=bytearray)      # ID_BYTES per row
 
     def eligible(self, i: int, event_us: int, include_bad: bool) -> bool:
         end = self.ends[i]
@@ -61,12 +74,12 @@ class SeekTable:
         self.seq = seq
         self.runs: dict[Key, _Run] = {}
         rows = conn.execute(
-            "SELECT pdu, calibration, condition_id, begin_at, rowid, good_quality AND deployed, end_at FROM ccvs "
+            "SELECT pdu, calibration, condition_id, begin_at, rowid, good_quality AND deployed, end_at, ccv_id FROM ccvs "
             "WHERE tx_from <= :s AND (tx_to IS NULL OR tx_to > :s) "
             "ORDER BY pdu, calibration, condition_id, begin_at, ccv_id", {"s": seq})
         key: Key | None = None
         run = _Run()
-        for pdu, calibration, condition, begin, rowid, good, end in rows:
+        for pdu, calibration, condition, begin, rowid, good, end, ccv_id in rows:
             if (pdu, calibration, condition) != key:
                 key = (pdu, calibration, condition)
                 run = self.runs[key] = _Run()
@@ -74,24 +87,21 @@ class SeekTable:
             run.rowids.append(rowid)
             run.good.append(1 if good else 0)
             run.ends.append(end)
+            run.ids += bytes.fromhex(ccv_id)
 
-    def seeks(self, pdus: list[str], calibration: str, condition_ids: tuple[int, ...], event_us: int,
-              strategy: str, include_bad: bool) -> Iterator[int]:
-        """Per PDU, the row ids among the index's seek results that ``selection.choose``
-        could pick: those with the best (distance, begin_at), or the latest begin_at for
-        'prior'. Ties (equal begin_at, decided by ccv_id) are all returned."""
+    def seeks(self, question: Question, pdus: list[str], condition_ids: tuple[int, ...]) -> list[Seek]:
+        """The index's seek results for ``question`` (see ``Index.seek_candidates``): per PDU
+        and condition, the nearest eligible row before the event and, for 'closest', after it."""
+        event_us, bad, calibration = question.event_us, question.include_bad, question.calibration
+        out = []
         for pdu in pdus:
-            found: list[tuple[tuple[int, int], int]] = []
             for cid in condition_ids:
                 run = self.runs.get((pdu, calibration, cid))
                 if run is None:
                     continue
-                for side in (run.before, run.after) if strategy != "prior" else (run.before,):
-                    i = side(event_us, include_bad)
+                for side in (run.before, run.after) if question.strategy != "prior" else (run.before,):
+                    i = side(event_us, bad)
                     if i is not None:
-                        begin = run.begins[i]
-                        rank = (abs(begin - event_us), begin) if strategy != "prior" else (-begin, 0)
-                        found.append((rank, run.rowids[i]))
-            if found:
-                best = min(rank for rank, _ in found)
-                yield from (row for rank, row in found if rank == best)
+                        ccv_id = bytes(run.ids[i * ID_BYTES:(i + 1) * ID_BYTES])
+                        out.append(Seek(pdu, calibration, run.begins[i], ccv_id, run.rowids[i]))
+        return out

@@ -1,27 +1,26 @@
 """The constant look-up engine: the selection rules of ``selection`` applied per
-calibration and module, through the index when there is one, else over the records
-read at the snapshot (the brute-force way the tests compare against)."""
+calibration and module. The catalog's back end (its index, or its records loaded in
+memory: ``Catalog.backend``) returns candidates; the engine chooses (``selection.choose``)."""
 
 from __future__ import annotations
 
-import json
-from collections import defaultdict
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
 
 from calcat_git.catalog.catalog import Catalog
-from calcat_git.errors import InvalidInputError, NotFoundError, closest_names
-from calcat_git.index.parse import batch_rows
+from calcat_git.errors import NotFoundError, closest_names
+from calcat_git.index.seeks import Seek
 from calcat_git.model.records import Detector, DetectorType
 from calcat_git.model.selection import (
-    STRATEGIES,
     Asked,
     CCVRow,
     Deviations,
+    Question,
+    check_strategy,
+    choose,
     condition_mismatch,
     eligibility,
-    select,
     why_missing,
 )
 from calcat_git.timeutil import ensure_utc, format_timestamp, from_micros, micros, now_utc
@@ -29,7 +28,11 @@ from calcat_git.timeutil import ensure_utc, format_timestamp, from_micros, micro
 
 @dataclass
 class Outcome:
-    """What a look-up found, per calibration and module, and why not elsewhere."""
+    """What a look-up found, per calibration and module, and why not elsewhere.
+
+    ``missing`` is worked out on first use (a reply that shows no reasons, such as
+    CALCAT's, never pays for them): ``explain(calibration, pdu)`` gives the reason for a
+    PDU without a chosen CCV."""
 
     catalog: Catalog
     detector: Detector
@@ -37,16 +40,18 @@ class Outcome:
     strategy: str
     pdus: dict[str, str | None]
     found: dict[str, dict[str, CCVRow]] = field(default_factory=dict)
-    missing: dict[str, dict[str, str]] = field(default_factory=dict)
+    explain: Callable[[str, str], str] | None = None
+    _missing: dict[str, dict[str, str | None]] = field(default_factory=dict)
 
-
-def registry_rows(catalog: Catalog) -> dict[tuple[str, str], list[CCVRow]]:
-    """Every CCV of the snapshot's records by (PDU, calibration): the brute-force source."""
-    rows: dict[tuple[str, str], list[CCVRow]] = defaultdict(list)
-    for path, batch in catalog.registry.batches.items():
-        for row in batch_rows(batch, path):
-            rows[(row.pdu, row.calibration)].append(row)
-    return rows
+    @property
+    def missing(self) -> dict[str, dict[str, str]]:
+        for calibration, reasons in self._missing.items():
+            for aggregator, reason in reasons.items():
+                if reason is None:
+                    pdu = self.pdus[aggregator]
+                    assert self.explain is not None and pdu is not None
+                    reasons[aggregator] = f"{pdu}: " + self.explain(calibration, pdu)
+        return self._missing  # type: ignore[return-value]  # every None was just replaced
 
 
 def check_calibrations(dtype: DetectorType, names: list[str]) -> None:
@@ -63,8 +68,7 @@ class Engine:
 
     def __init__(self, catalog: Catalog) -> None:
         self.catalog = catalog
-        self.index = catalog.index_at_snapshot()
-        self._brute: dict[tuple[str, str], list[CCVRow]] | None = None
+        self.backend = catalog.backend
         self._defaults: Deviations | None = None
 
     @property
@@ -75,84 +79,70 @@ class Engine:
 
     def candidates(self, pdu: str, calibration: str) -> list[CCVRow]:
         """Every CCV of ``pdu`` and ``calibration`` in this snapshot."""
-        if self.index is not None:
-            return self.index[0].ccvs_of(pdu, calibration, self.index[1])
-        if self._brute is None:
-            self._brute = registry_rows(self.catalog)
-        return self._brute.get((pdu, calibration), [])
+        return self.backend.ccvs_of(pdu, calibration)
 
-    def best(self, pdus: list[str], calibration: str, asked: Asked, event_us: int, strategy: str,
-             include_bad: bool) -> dict[str, CCVRow]:
-        """Per PDU, the CCV the selection rules choose (PDUs with none are left out)."""
-        if self.index is not None:
-            index, seq = self.index
-            ids = index.matching_conditions(asked, self.defaults)
-            return index.best_ccvs(pdus, calibration, ids, seq, event_us, strategy, include_bad)
+    def best(self, question: Question, pdus: list[str]) -> dict[str, CCVRow | Seek]:
+        """Per PDU, the candidate the selection rules choose (PDUs with none are left out)."""
+        by_pdu: dict[str, list[CCVRow | Seek]] = {}
+        for candidate in self.backend.candidates(question, pdus, self.defaults):
+            by_pdu.setdefault(candidate.pdu, []).append(candidate)
         chosen = {}
-        for pdu in pdus:
-            row = select(self.candidates(pdu, calibration), asked, self.defaults, event_us, strategy, include_bad)
-            if row is not None:
-                chosen[pdu] = row
+        for pdu, candidates in by_pdu.items():
+            winner = choose(candidates, question.event_us, question.strategy)
+            if winner is not None:
+                chosen[pdu] = winner
         return chosen
 
     def report_rows(self, report: int | str) -> list[CCVRow]:
         """Every CCV of a report (by id or store path) in this snapshot."""
-        if self.index is not None:
-            index, seq = self.index
-            return index.report_ccvs(report, seq)
-        if self._brute is None:
-            self._brute = registry_rows(self.catalog)
-        return [r for rows in self._brute.values() for r in rows if report in (r.report_id, r.report_path)]
+        return self.backend.report_ccvs(report)
 
-    def why_missing(self, pdu: str, calibration: str, asked: Asked, event_us: int, strategy: str,
-                    include_bad: bool) -> str:
-        if self.index is not None:
-            index, seq = self.index
-            sets = index.condition_summary(pdu, calibration, seq)
-            matching = index.ccvs_of(pdu, calibration, seq, index.matching_conditions(asked, self.defaults)) \
-                if sets else []
-        else:
-            rows = self.candidates(pdu, calibration)
-            newest: dict[str, tuple[dict[str, Any], int]] = {}
-            for r in rows:
-                key = json.dumps(r.conditions, sort_keys=True)
-                newest[key] = (r.conditions, max(r.begin_at, newest.get(key, ({}, r.begin_at))[1]))
-            sets = list(newest.values())
-            matching = [r for r in rows if condition_mismatch(r.conditions, asked, self.defaults) is None]
-        return why_missing(sets, matching, asked, self.defaults, event_us, strategy, include_bad)
+    def why_missing(self, question: Question, pdu: str) -> str:
+        sets = self.backend.condition_summary(pdu, question.calibration)
+        matching = self.backend.matching(pdu, question, self.defaults) if sets else []
+        return why_missing(sets, matching, question, self.defaults)
 
     def run(self, detector: str, asked: dict[str, Asked], event_at: datetime | str | None = None,
             strategy: str = "closest", include_bad: bool = False,
             pdus: dict[str, str | None] | None = None) -> Outcome:
         """Select per calibration and module; ``pdus`` (slot → PDU) replaces the mapping at
         ``event_at`` of this snapshot, e.g. one read at another time or from another snapshot."""
-        if strategy not in STRATEGIES:
-            raise InvalidInputError(f"unknown begin_at strategy {strategy!r}: use one of {', '.join(STRATEGIES)}")
+        check_strategy(strategy)
         moment = now_utc() if event_at is None else ensure_utc(event_at, "event_at")
+        event_us = micros(moment)
+        questions = {calibration: Question(calibration=calibration, asked=conditions, event_us=event_us,
+                                           strategy=strategy, include_bad=include_bad)
+                     for calibration, conditions in asked.items()}
         det = self.catalog.detector(detector)
         check_calibrations(self.catalog.detector_type(det.type_name()), list(asked))
         outcome = Outcome(catalog=self.catalog, detector=det, event_at=moment, strategy=strategy,
-                          pdus=self.catalog.mapping(detector, at=moment) if pdus is None else pdus)
-        event_us = micros(moment)
+                          pdus=self.catalog.mapping(detector, at=moment) if pdus is None else pdus,
+                          explain=lambda calibration, pdu: self.why_missing(questions[calibration], pdu))
         mapped = sorted({pdu for pdu in outcome.pdus.values() if pdu is not None})
-        for calibration, conditions in asked.items():
-            found, missing = outcome.found.setdefault(calibration, {}), outcome.missing.setdefault(calibration, {})
-            chosen = self.best(mapped, calibration, conditions, event_us, strategy, include_bad)
+        places: list[tuple[str, str]] = []  # (calibration, aggregator) of each chosen candidate
+        chosen: list[CCVRow | Seek] = []
+        for calibration, question in questions.items():
+            missing = outcome._missing.setdefault(calibration, {})
+            outcome.found[calibration] = {}
+            best = self.best(question, mapped)
             for aggregator, pdu in outcome.pdus.items():
                 if pdu is None:
                     missing[aggregator] = f"no PDU mapped to {aggregator} at {format_timestamp(moment)}"
-                elif pdu in chosen:
-                    found[aggregator] = chosen[pdu]
+                elif pdu in best:
+                    places.append((calibration, aggregator))
+                    chosen.append(best[pdu])
                 else:
-                    missing[aggregator] = f"{pdu}: " + self.why_missing(pdu, calibration, conditions, event_us, strategy,
-                                                                         include_bad)
+                    missing[aggregator] = None  # explained on first use of outcome.missing
+        for (calibration, aggregator), row in zip(places, self.backend.load(chosen), strict=True):
+            outcome.found[calibration][aggregator] = row
         return outcome
 
     def explain(self, outcome: Outcome, asked: dict[str, Asked], include_bad: bool = False) -> list[str]:
         """Every candidate considered per calibration and module, and why it won or lost."""
         lines = []
-        event_us = micros(outcome.event_at)
         for calibration, conditions in asked.items():
+            question = Question(calibration=calibration, asked=conditions, event_us=micros(outcome.event_at),
+                                strategy=outcome.strategy, include_bad=include_bad)
             for aggregator, pdu in outcome.pdus.items():
                 winner = outcome.found.get(calibration, {}).get(aggregator)
                 head = f"{calibration} {aggregator} ({pdu or 'no PDU'}):"
@@ -160,14 +150,15 @@ class Engine:
                                            outcome.missing[calibration][aggregator]))
                 for row in self.candidates(pdu, calibration) if pdu else []:
                     lines.append(f"    {row.ccv_id[:12]} begin_at {format_timestamp(from_micros(row.begin_at))}: "
-                                 + self._verdict(row, winner, conditions, event_us, outcome.strategy, include_bad))
+                                 + self._verdict(row, winner, question))
         return lines
 
-    def _verdict(self, row: CCVRow, winner: CCVRow | None, asked: Asked, event_us: int, strategy: str,
-                 include_bad: bool) -> str:
+    def _verdict(self, row: CCVRow, winner: CCVRow | None, question: Question) -> str:
         if winner is not None and row.ccv_id == winner.ccv_id:
             return "WINNER"
-        why = condition_mismatch(row.conditions, asked, self.defaults) or eligibility(row, event_us, include_bad)
+        event_us, strategy = question.event_us, question.strategy
+        why = condition_mismatch(row.conditions, question.asked, self.defaults) \
+            or eligibility(row, event_us, question.include_bad)
         if why:
             return f"lost: {why}"
         if strategy == "prior" and row.begin_at > event_us:

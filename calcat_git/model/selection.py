@@ -22,8 +22,9 @@ from __future__ import annotations
 import json
 from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol, TypeVar
 
+from calcat_git.errors import InvalidInputError
 from calcat_git.timeutil import format_timestamp, from_micros
 
 Asked = dict[str, float | str]
@@ -34,6 +35,29 @@ STRATEGIES = ("closest", "prior")
 def condition_key(conditions: Any) -> str:
     """One text per condition (JSON, keys sorted): to compare, count or store conditions."""
     return json.dumps(conditions, sort_keys=True)
+
+
+def check_strategy(strategy: str) -> str:
+    """``strategy`` if it is one of ``STRATEGIES`` (the one place it is checked)."""
+    if strategy not in STRATEGIES:
+        raise InvalidInputError(f"begin_at_strategy must be one of {', '.join(STRATEGIES)}, not {strategy!r}")
+    return strategy
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Question:
+    """One question of a look-up: which CCV of ``calibration`` for conditions ``asked``
+    at ``event_us`` (microseconds, UTC), by ``strategy`` (rule 5), bad ones included or not
+    (rule 4). Checked once when made; storage returns candidates for it, ``choose`` decides."""
+
+    calibration: str
+    asked: Asked
+    event_us: int
+    strategy: str = "closest"
+    include_bad: bool = False
+
+    def __post_init__(self) -> None:
+        check_strategy(self.strategy)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -56,6 +80,24 @@ class CCVRow:
     report_id: int | None
     report_path: str
     calcat_id: int | None
+
+
+class Candidate(Protocol):
+    """What rule 5 reads of a candidate: a ``CCVRow``, or a lighter handle of one that
+    storage loads in full only if chosen. ``ccv_id`` orders like the CCV id (the hex string,
+    or its 32 bytes: the same order)."""
+
+    @property
+    def pdu(self) -> str: ...
+
+    @property
+    def begin_at(self) -> int: ...
+
+    @property
+    def ccv_id(self) -> str | bytes: ...
+
+
+C = TypeVar("C", bound=Candidate)
 
 
 def _unpack(raw: Any, default: tuple[float, float]) -> tuple[Any, float, float]:
@@ -93,7 +135,7 @@ def eligibility(row: CCVRow, event_us: int, include_bad: bool) -> str | None:
     return None
 
 
-def choose(rows: Iterable[CCVRow], event_us: int, strategy: str) -> CCVRow | None:
+def choose(rows: Iterable[C], event_us: int, strategy: str) -> C | None:
     """The winner among eligible, matching ``rows`` by ``strategy``."""
     rows = list(rows)
     if strategy == "prior":
@@ -104,15 +146,21 @@ def choose(rows: Iterable[CCVRow], event_us: int, strategy: str) -> CCVRow | Non
             return None
         best = min((abs(r.begin_at - event_us), r.begin_at) for r in rows)
         return max((r for r in rows if (abs(r.begin_at - event_us), r.begin_at) == best), key=lambda r: r.ccv_id)
-    raise ValueError(f"unknown begin_at strategy {strategy!r}: use one of {', '.join(STRATEGIES)}")
+    check_strategy(strategy)
+    return None
+
+
+def usable(rows: Iterable[CCVRow], question: Question, defaults: Deviations) -> list[CCVRow]:
+    """Rules 3–4: the ``rows`` whose condition matches and that may be used."""
+    return [r for r in rows if condition_mismatch(r.conditions, question.asked, defaults) is None
+            and eligibility(r, question.event_us, question.include_bad) is None]
 
 
 def select(rows: Iterable[CCVRow], asked: Asked, defaults: Deviations, event_us: int, strategy: str,
            include_bad: bool = False) -> CCVRow | None:
     """Rules 3–5 over the candidates of one PDU and calibration: the CCV chosen, or None."""
-    usable = [r for r in rows if condition_mismatch(r.conditions, asked, defaults) is None
-              and eligibility(r, event_us, include_bad) is None]
-    return choose(usable, event_us, strategy)
+    question = Question(calibration="", asked=asked, event_us=event_us, strategy=strategy, include_bad=include_bad)
+    return choose(usable(rows, question, defaults), event_us, strategy)
 
 
 def _differing(stored: dict[str, Any], asked: Asked, defaults: Deviations) -> int:
@@ -125,12 +173,13 @@ def _differing(stored: dict[str, Any], asked: Asked, defaults: Deviations) -> in
 ConditionSet = tuple[dict[str, Any], int]  # a stored condition set and the newest begin_at using it
 
 
-def why_missing(condition_sets: list[ConditionSet], matching: list[CCVRow], asked: Asked, defaults: Deviations,
-                event_us: int, strategy: str, include_bad: bool) -> str:
-    """A one-line reason why no CCV was chosen for a PDU and calibration.
+def why_missing(condition_sets: list[ConditionSet], matching: list[CCVRow], question: Question,
+                defaults: Deviations) -> str:
+    """A one-line reason why no CCV was chosen for a PDU and ``question``.
 
     ``condition_sets``: every distinct condition of its CCVs; ``matching``: its CCVs
-    whose condition matches ``asked``."""
+    whose condition matches the asked one."""
+    asked, event_us, include_bad = question.asked, question.event_us, question.include_bad
     if not condition_sets:
         return "no constant of this calibration for this PDU"
     if not matching:
@@ -142,6 +191,6 @@ def why_missing(condition_sets: list[ConditionSet], matching: list[CCVRow], aske
     if not usable:
         reasons = sorted({eligibility(r, event_us, include_bad) or "" for r in matching})
         return f"{len(matching)} constant(s) match but none may be used: {', '.join(reasons)}"
-    if strategy == "prior":
+    if question.strategy == "prior":
         return "only constants after event_at under 'prior'"
     return "no constant chosen"

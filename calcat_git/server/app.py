@@ -92,7 +92,7 @@ class Following:
         catalog = Catalog.open(self.config.repo, branch=self.rev)
         view = CalcatView(catalog, self.zone, self.config.store_prefix)
         if self.seeks:
-            view.index.preload_seeks(view.seq, background=background)
+            view.backend.preload_seeks(background=background)
         return view
 
     def view(self) -> CalcatView:
@@ -240,7 +240,7 @@ def _calibration_ids(text: str) -> list[int]:
 
 
 @dataclass(frozen=True)
-class Question:
+class ConditionsQuery:
     """A look-up by conditions, parsed: equal questions are equal however they were spelled
     (the reply cache is keyed by this, never by the raw request)."""
 
@@ -253,14 +253,14 @@ class Question:
     karabo_da: str | None
 
 
-def _question(call: Call) -> Question:
+def _question(call: Call) -> ConditionsQuery:
     detector = call.query.required("detector_identifier")
     ids = _calibration_ids(call.query.required("calibration_id"))
     if not call.body.strip():
         raise InvalidInputError('send the conditions as a JSON body: {"parameters_conditions_attributes": [...]}')
     asked = parse_conditions(load_json(call.body, "the body"))
     check_conditions(asked)
-    return Question(detector, tuple(ids), tuple(sorted(asked.items())), _time(call, "event_at"),
+    return ConditionsQuery(detector, tuple(ids), tuple(sorted(asked.items())), _time(call, "event_at"),
                     _time(call, "pdu_snapshot_at"), call.query.text("begin_at_strategy") or "closest",
                     call.query.text("karabo_da"))
 
@@ -282,7 +282,7 @@ def ccvs_by_conditions(call: Call) -> Any:
     return data
 
 
-def _ccvs_by_conditions(call: Call, question: Question) -> Encoded:
+def _ccvs_by_conditions(call: Call, question: ConditionsQuery) -> Encoded:
     return call.view.ccvs_by_conditions(question.detector, list(question.calibration_ids), dict(question.asked),
                                         question.event_at, _mapping(call, question.detector), question.strategy,
                                         question.karabo_da)

@@ -167,15 +167,28 @@ def ccv_pdu_json(pdu: PDU, type_id: int, slot: Slot | None, slot_at_begin: Slot 
                     **_slot_fields(slot_at_begin, "_at_ccv_begin_at")}, pdu.calcat)
 
 
+def calibration_constant_json(calibration: Calibration, detector_type: str, detector_type_id: int,
+                              conditions: str) -> JSON:
+    """A CCV's ``calibration_constant`` (``conditions``: ``condition_key`` of its conditions)."""
+    constant = f"{detector_type}/{calibration.identifier}/{conditions}"
+    return {
+        "id": stable_id("calibration_constant", constant),
+        "name": f"{detector_type}_{calibration.identifier}_{stable_id('condition', conditions):x}",
+        "detector_type_id": detector_type_id, "calibration_id": record_id("calibration", calibration),
+        "condition_id": stable_id("condition", conditions), "flg_auto_approve": True, "flg_available": True,
+        "description": calibration.description or "", "created_at": None, "updated_at": None,
+    }
+
+
 @dataclass(frozen=True, slots=True)
 class CCVContext:
-    """What a CCV's JSON needs beyond its row."""
+    """What a CCV's JSON needs beyond its row (shared by many rows: made once, kept)."""
 
     calibration: Calibration
     detector_type: str
     detector_type_id: int
     pdu: JSON
-    created_at: datetime | None
+    created_at: str | None  # calcat_time of the batch's injection
     conditions: str  # condition_key(row.conditions)
     kept: Verbatim | None = None  # the CCV's calcat block (imported CCVs)
     view_url: str = ""  # the CCV's page (CALCAT's own for imported CCVs, in kept)
@@ -193,7 +206,7 @@ def ccv_json(row: CCVRow, ctx: CCVContext, zone: tzinfo) -> JSON:
         "flg_deployed": row.deployed, "flg_good_quality": row.good_quality, "begin_validity_at": begin,
         "end_validity_at": end, "begin_at": begin, "start_idx": 0, "end_idx": 0, "raw_data_location": "",
         "report_id": report_int_id(row.report_id, row.report_path), "description": "",
-        "created_at": calcat_time(ctx.created_at, zone), "view_url": ctx.view_url,
+        "created_at": ctx.created_at, "view_url": ctx.view_url,
         "calibration_constant": {
             "id": stable_id("calibration_constant", constant),
             "name": f"{ctx.detector_type}_{ctx.calibration.identifier}_{stable_id('condition', conditions):x}",

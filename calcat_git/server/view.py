@@ -15,19 +15,21 @@ from typing import Any
 import orjson
 
 from calcat_git.catalog.catalog import Catalog
+from calcat_git.catalog.snapshot import IndexedSnapshot
 from calcat_git.errors import InvalidInputError, NotFoundError, RepositoryError
 from calcat_git.files.config import CONFIG_FILE, parse_config
 from calcat_git.files.strict_yaml import YamlError, load_yaml
-from calcat_git.index.reader import Index
 from calcat_git.lookup.engine import Engine
 from calcat_git.lookup.results import ccv_int_id
 from calcat_git.model.batch import ConstantBatch
+from calcat_git.model.mapping import Mapping
 from calcat_git.model.records import Parameter, Verbatim
-from calcat_git.model.selection import STRATEGIES, Asked, CCVRow
+from calcat_git.model.selection import Asked, CCVRow, check_strategy
 from calcat_git.server.shapes import (
     JSON,
     CCVContext,
     Slot,
+    calcat_time,
     calibration_json,
     ccv_json,
     ccv_pdu_json,
@@ -44,7 +46,7 @@ from calcat_git.server.shapes import (
     report_json,
     served_condition_id,
 )
-from calcat_git.timeutil import from_micros, now_utc, parse_facility_time
+from calcat_git.timeutil import from_micros, micros, now_utc, parse_facility_time
 
 
 def client_time(text: str | None, zone: tzinfo, what: str) -> datetime | None:
@@ -102,22 +104,23 @@ class CalcatView:
     """CALCAT answers from one snapshot of the catalog (read through its index)."""
 
     def __init__(self, catalog: Catalog, zone: tzinfo, store_prefix: str = "") -> None:
-        found = catalog.index_at_snapshot()
-        if found is None:
+        backend = catalog.backend
+        if not isinstance(backend, IndexedSnapshot):
             raise RepositoryError("the CALCAT-compatible server reads through the index: open the catalog with index=True")
         self.catalog = catalog
-        self.index: Index = found[0]
-        self.seq: int = found[1]
+        self.backend = backend
         self.zone = zone
         self.store_prefix = store_prefix
         self.engine = Engine(catalog)
         self._ids: dict[str, dict[int, str]] = {}
         self._names: dict[str, list[str]] = {}
-        self._created: dict[str, datetime | None] = {}
+        self._created: dict[str, str | None] = {}  # batch → its injection time as CALCAT writes it
         self._condition_keys: dict[int, tuple[dict[str, Any], str]] = {}
         self._site_url: str | None = None
         self._conditions: dict[int, dict[str, Any]] | None = None  # served condition id -> condition
         self._batches = Memo(256)  # CALCAT's kept fields of imported CCVs, per batch file
+        self._placements: _Placements | None = None
+        self._parts = Memo(50_000)  # shared parts of CCV JSON (a PDU in its slots, a calibration constant)
         self._ccvs = Memo(20_000)  # serialised CCV in a slot (~1.3 kB each): fixed for a snapshot
         self.replies = Memo(256)  # whole replies of fully specified look-ups (see server), ~80 kB each
 
@@ -126,6 +129,12 @@ class CalcatView:
         if kind not in self._names:
             self._names[kind] = self.catalog.names(kind)
         return self._names[kind]
+
+    def placements(self) -> _Placements:
+        """Where each PDU sat when, in this snapshot (made on first use, kept)."""
+        if self._placements is None:
+            self._placements = _Placements(self.catalog, self.names("detector"))
+        return self._placements
 
     # --- ids ---------------------------------------------------------------------------
     def ids(self, kind: str) -> dict[int, str]:
@@ -147,7 +156,7 @@ class CalcatView:
                 "calibration": self.catalog.calibration, "detector_type": self.catalog.detector_type}[kind]
 
     def _parameter(self, name: str) -> Parameter:
-        return self.index.record("parameter", name, self.seq, Parameter) or self.catalog.parameter(name)
+        return self.backend.record("parameter", name, Parameter)
 
     def name_of(self, kind: str, int_id: int) -> str:
         name = self.ids(kind).get(int_id)
@@ -241,8 +250,7 @@ class CalcatView:
     def ccvs_by_conditions(self, detector: str, calibration_ids: list[int], asked: Asked, event_at: datetime | None,
                            mapping: dict[str, str | None], strategy: str, karabo_da: str | None) -> Encoded:
         """get_by_detector_conditions: the CCV chosen per calibration and module."""
-        if strategy not in STRATEGIES:
-            raise InvalidInputError(f"begin_at_strategy must be one of {', '.join(STRATEGIES)}, not {strategy!r}")
+        check_strategy(strategy)
         det = self.catalog.detector(detector)
         if karabo_da is not None and karabo_da not in det.aggregators:
             raise not_found(f"{detector} has no module {karabo_da!r}")
@@ -253,7 +261,7 @@ class CalcatView:
         outcome = self.engine.run(detector, wanted, event_at or now_utc(), strategy, pdus=pdus)
         det_id = record_id("detector", det)
         modules = {m.aggregator: m for m in det.modules}
-        slots = _SlotFinder(self.catalog, self.names("detector"))
+        slots = self.placements()
         out = []
         for calibration in wanted:
             for aggregator, row in sorted(outcome.found.get(calibration, {}).items()):
@@ -262,15 +270,17 @@ class CalcatView:
                 def encode(row: CCVRow = row, slot: Slot = slot) -> bytes:
                     return dumps(self._ccv(row, slot, slots))
 
-                out.append(self._ccvs.get_or((row.ccv_id, slot), encode))
+                out.append(self._ccvs.get_or((row.ccv_id, det_id, aggregator), encode))
         return Encoded(out)
 
-    def _ccv(self, row: CCVRow, slot: Slot | None, slots: _SlotFinder) -> JSON:
+    def _ccv(self, row: CCVRow, slot: Slot | None, slots: _Placements) -> JSON:
+        """A CCV as CALCAT shows it; the parts many rows share are made once per snapshot."""
+        at_begin = slots.find(row.pdu, row.detector, row.begin_at)
         pdu = self.catalog.pdu(row.pdu)
         type_id = self._type_id(pdu.detector_type)
-        at_begin = slots.find(row.pdu, row.detector, row.begin_at)
+        pdu_json = self._parts.get_or(("pdu", row.pdu, slot, at_begin), lambda: ccv_pdu_json(pdu, type_id, slot, at_begin))
         ctx = CCVContext(calibration=self.catalog.calibration(row.calibration), detector_type=pdu.detector_type,
-                         detector_type_id=type_id, pdu=ccv_pdu_json(pdu, type_id, slot, at_begin),
+                         detector_type_id=type_id, pdu=pdu_json,
                          created_at=self._created_at(row.batch), conditions=self._condition_key(row.conditions),
                          kept=self.kept(row)[0], view_url=self.view_url(row, "calibration_constant_versions"))
         return ccv_json(row, ctx, self.zone)
@@ -316,17 +326,17 @@ class CalcatView:
             kept = self._condition_keys[id(conditions)] = (conditions, condition_key(conditions))
         return kept[1]
 
-    def _created_at(self, batch: str) -> datetime | None:
+    def _created_at(self, batch: str) -> str | None:
         if batch not in self._created:
-            stamp = self.index.injected_at(batch)
-            self._created[batch] = None if stamp is None else from_micros(stamp)
+            stamp = self.backend.injected_at(batch)
+            self._created[batch] = None if stamp is None else calcat_time(from_micros(stamp), self.zone)
         return self._created[batch]
 
     def condition(self, int_id: int) -> JSON:
         """A condition by the id its CCVs are served with (CALCAT's for imported ones)."""
         if self._conditions is None:
             table: dict[int, dict[str, Any]] = {}
-            for row in self.index.snapshot_ccvs(self.seq):
+            for row in self.backend.all_ccvs():
                 key = self._condition_key(row.conditions)
                 table.setdefault(served_condition_id(key, self.kept(row)[0]), row.conditions)
             self._conditions = table
@@ -338,21 +348,20 @@ class CalcatView:
         return condition_json(int_id, found, ids, self.catalog.parameter_deviations())
 
     def ccv(self, int_id: int) -> JSON:
-        rows = self.index.ccvs_by_int_id(int_id, self.seq)
+        rows = self.backend.ccvs_by_int_id(int_id)
         if not rows:
             raise not_found(f"no calibration constant version with id {int_id}")
-        slots = _SlotFinder(self.catalog, self.names("detector"))
-        return self._ccv(rows[0], self.slots_now().get(rows[0].pdu), slots)
+        return self._ccv(rows[0], self.slots_now().get(rows[0].pdu), self.placements())
 
     def report_rows(self, report_id: int | None, path: str | None) -> tuple[int, str, list[CCVRow]]:
         """The CCVs of a report given by integer id or store path (absolute under --store too)."""
         if path is not None:
-            rows = self.index.report_ccvs(path.removeprefix(self.store_prefix) if self.store_prefix else path, self.seq)
+            rows = self.backend.report_ccvs(path.removeprefix(self.store_prefix) if self.store_prefix else path)
         elif report_id is not None and report_id < 2**52:
-            rows = self.index.report_ccvs(report_id, self.seq)
+            rows = self.backend.report_ccvs(report_id)
         else:
-            paths = {report_int_id(None, p): p for p in self.index.report_paths(self.seq)}
-            rows = self.index.report_ccvs(paths[report_id], self.seq) if report_id in paths else []
+            paths = {report_int_id(None, p): p for p in self.backend.report_paths()}
+            rows = self.backend.report_ccvs(paths[report_id]) if report_id in paths else []
         if not rows:
             return report_id or 0, path or "", []
         return report_int_id(rows[0].report_id, rows[0].report_path), rows[0].report_path, rows
@@ -360,7 +369,7 @@ class CalcatView:
     def ccv_list(self, rows: list[CCVRow]) -> list[JSON]:
         """CCVs in CALCAT's order: by id."""
         now = self.slots_now()
-        slots = _SlotFinder(self.catalog, self.names("detector"))
+        slots = self.placements()
         out = [self._ccv(row, now.get(row.pdu), slots) for row in rows]
         return sorted(out, key=lambda ccv: int(ccv["id"]))
 
@@ -372,31 +381,36 @@ class CalcatView:
                            self.view_url(rows[0], "reports"))
 
 
-class _SlotFinder:
+class _Placements:
     """Where a PDU sat at a time: first in the detector it was injected for, then in any
-    other; mappings are cached per (detector, time) for one reply."""
+    other (in name order). Built once per snapshot from the mapping periods of every
+    detector, so a look-up is a scan of one PDU's few periods."""
 
     def __init__(self, catalog: Catalog, detectors: list[str]) -> None:
-        self.catalog = catalog
-        self.detectors = detectors
-        self._maps: dict[tuple[str, int], dict[str, str]] = {}
-
-    def _holders(self, detector: str, at_us: int) -> dict[str, str]:
-        """PDU → aggregator of ``detector`` at ``at_us``."""
-        key = (detector, at_us)
-        if key not in self._maps:
-            mapping = self.catalog.mapping(detector, at=from_micros(at_us))
-            self._maps[key] = {pdu: aggregator for aggregator, pdu in mapping.items() if pdu is not None}
-        return self._maps[key]
+        self.by_pdu: dict[str, list[tuple[int, int | None, Slot]]] = {}
+        for name in detectors:  # in name order: the order of preference after the hint
+            det = catalog.detector(name)
+            try:
+                mapping = catalog.backend.record("mapping", name, Mapping)
+            except NotFoundError:
+                continue
+            modules, det_id = {m.aggregator: m for m in det.modules}, record_id("detector", det)
+            for period in mapping.periods():
+                if period.pdu is not None and period.aggregator in modules:
+                    until = period.interval.until
+                    self.by_pdu.setdefault(period.pdu, []).append(
+                        (micros(period.interval.since), None if until is None else micros(until),
+                         Slot(det_id, modules[period.aggregator])))
+        self.ids = {name: record_id("detector", catalog.detector(name)) for name in detectors}
 
     def find(self, pdu: str, hint: str, at_us: int) -> Slot | None:
-        for detector in [hint, *self.detectors] if hint in self.detectors else self.detectors:
-            aggregator = self._holders(detector, at_us).get(pdu)
-            if aggregator is not None:
-                det = self.catalog.detector(detector)
-                module = next(m for m in det.modules if m.aggregator == aggregator)
-                return Slot(record_id("detector", det), module)
-        return None
+        hint_id, first = self.ids.get(hint), None
+        for since, until, slot in self.by_pdu.get(pdu, ()):
+            if since <= at_us and (until is None or at_us < until):
+                if slot.detector_id == hint_id:
+                    return slot
+                first = first or slot
+        return first
 
 
 def parse_conditions(body: Any) -> Asked:

@@ -16,7 +16,6 @@ from calcat_git.catalog.catalog import Catalog
 from calcat_git.catalog.history import HistoryEntry
 from calcat_git.errors import RepositoryError
 from calcat_git.files.schema import schema_text
-from calcat_git.lookup.engine import registry_rows
 from calcat_git.model.selection import CCVRow
 from calcat_git.site.markdown import md
 from calcat_git.site.pages import calibration_pages, parameter_pages, report_pages, report_slug
@@ -55,16 +54,9 @@ commit `{commit}`. The address of the page is a permalink to the answer.
 
 
 def _ccvs_by_detector(catalog: Catalog) -> dict[str, list[CCVRow]]:
-    found = catalog.index_at_snapshot()
     out: dict[str, list[CCVRow]] = defaultdict(list)
-    if found is not None:
-        index, seq = found
-        for row in index.snapshot_ccvs(seq):
-            out[row.detector].append(row)
-    else:
-        for rows in registry_rows(catalog).values():
-            for row in rows:
-                out[row.detector].append(row)
+    for row in catalog.backend.all_ccvs():
+        out[row.detector].append(row)
     return out
 
 

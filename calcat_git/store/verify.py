@@ -21,11 +21,7 @@ from calcat_git.store.paths import file_sha256, store_file, store_root
 
 def referenced_files(catalog: Catalog) -> dict[str, str]:
     """Store path → sha256 of every CCV file in the snapshot."""
-    found = catalog.index_at_snapshot()
-    if found is not None:
-        index, seq = found
-        return index.snapshot_files(seq)
-    return {c.file: c.sha256 for batch in catalog.registry.batches.values() for c in batch.constants}
+    return catalog.backend.files()
 
 
 def _state(root: Path, relative: str, sha: str) -> tuple[str, str]:

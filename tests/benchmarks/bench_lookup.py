@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from calcat_git import Catalog, ConstantBatch
+from calcat_git.catalog.snapshot import IndexedSnapshot
 from calcat_git.files.strict_yaml import load_yaml
 from calcat_git.git.repo import GitRepo, Timeline
 from calcat_git.index.parse import batch_rows
@@ -29,9 +30,9 @@ Query = tuple[str, datetime, datetime, dict[str, dict[str, float | str]]]
 
 
 def lookup_queries(cat: Catalog, n: int, seed: int) -> list[Query]:
-    found = cat.index_at_snapshot()
-    assert found is not None
-    index, seq = found
+    backend = cat.backend
+    assert isinstance(backend, IndexedSnapshot)
+    index, seq = backend.index, backend.seq
     rng = random.Random(seed)
     detectors = [d for d in cat.names("detector")
                  if cat.detector(d).detector_type == "AGIPD-Type" and len(cat.detector(d).modules) == 16]

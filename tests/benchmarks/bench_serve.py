@@ -38,11 +38,14 @@ from pathlib import Path
 from typing import Any
 
 from calcat_git import Catalog
+from calcat_git.catalog.snapshot import IndexedSnapshot
 from calcat_git.server.shapes import record_id
 from calcat_git.timeutil import micros
 
 DARK = ("Offset", "Noise", "BadPixelsDark", "ThresholdsDark")
 TARGET_P99_MS = 20.0
+TARGET_CPU_MS = 0.5
+TARGET_REQ_PER_S = 1500.0
 
 
 def free_port() -> int:
@@ -84,9 +87,9 @@ class QueryMaker:
 
     def __init__(self, repo: Path) -> None:
         cat = Catalog.open(repo)
-        found = cat.index_at_snapshot()
-        assert found is not None
-        index, seq = found
+        backend = cat.backend
+        assert isinstance(backend, IndexedSnapshot)
+        index, seq = backend.index, backend.seq
         self.detectors = [d for d in cat.names("detector")
                           if cat.detector(d).detector_type == "AGIPD-Type" and len(cat.detector(d).modules) == 16]
         self.ids = [record_id("calibration", cat.calibration(c)) for c in DARK]
@@ -170,6 +173,51 @@ def load(port: int, next_query: Callable[[random.Random], Query], clients: int, 
             "constants_per_reply": round(sum(r["found"] for r in results) / max(1, requests), 1)}
 
 
+def server_cpu_ms(repo: Path, maker: QueryMaker, questions: int = 300, rounds: int = 3, seed: int = 0) -> float:
+    """Server CPU per new question, in-process: each request goes through the ASGI app
+    (routing, view, JSON) without sockets; the least CPU time of ``rounds`` rounds of
+    ``questions`` distinct questions, after as many to warm up."""
+    import asyncio
+
+    from calcat_git.server.app import ServeConfig, create_app
+
+    app = create_app(ServeConfig(repo=str(repo)))
+    rng = random.Random(seed)
+    batches = [[maker.make(rng) for _ in range(questions)] for _ in range(rounds + 1)]
+
+    async def ask(path: str, body: bytes) -> None:
+        route, _, query = path.partition("?")
+        scope = {"type": "http", "method": "GET", "path": route, "raw_path": route.encode(),
+                 "query_string": query.encode(), "headers": [(k.lower().encode(), v.encode()) for k, v in HEADERS.items()],
+                 "http_version": "1.1", "scheme": "http", "server": ("127.0.0.1", 80), "client": ("127.0.0.1", 1),
+                 "root_path": "", "app": app}
+        messages = iter([{"type": "http.request", "body": body, "more_body": False}])
+        status = []
+
+        async def receive() -> dict[str, Any]:
+            return next(messages, {"type": "http.disconnect"})
+
+        async def send(message: dict[str, Any]) -> None:
+            if message["type"] == "http.response.start":
+                status.append(message["status"])
+
+        await app(scope, receive, send)
+        if status != [200]:
+            raise RuntimeError(f"in-process request failed: {status} {path}")
+
+    async def timed(batch: list[Query]) -> float:
+        start = time.process_time()
+        for path, body, _ in batch:
+            await ask(path, body)
+        return (time.process_time() - start) / len(batch)
+
+    async def all_rounds() -> float:
+        await timed(batches[0])
+        return min([await timed(batch) for batch in batches[1:]])
+
+    return 1000 * asyncio.run(all_rounds())
+
+
 def cli_baseline(repo: Path, queries: list[Query]) -> float:
     """Median seconds of one ``calcat-git lookup --json`` process per query."""
     samples = []
@@ -204,7 +252,9 @@ def run(repo: Path, clients: int = 16, seconds: float = 20.0, workers: int = 1, 
     finally:
         stop_server(server)
     cli_s = cli_baseline(repo, pool[:cli_queries]) if cli_queries else None
+    cpu_ms = server_cpu_ms(repo, maker, questions=max(20, int(15 * seconds)), seed=seed + 5)
     return {
+        "server_cpu_per_new_question_ms": round(cpu_ms, 3), "target_server_cpu_ms": TARGET_CPU_MS,
         "repo": str(repo), "workers": workers, "distinct": distinct, "repeated": {**repeat, "questions": repeated},
         "single_client": single, "cli_lookup_median_s": round(cli_s, 3) if cli_s else None,
         "ratio_cli_over_single_p50": round(1000 * cli_s / single["p50_ms"], 1) if cli_s and single["p50_ms"] else None,
@@ -230,7 +280,10 @@ def main(argv: list[str] | None = None) -> int:
         for name in ("distinct", "repeated", "single_client"):
             print(f"{name:14} " + ", ".join(f"{k} {v}" for k, v in result[name].items()))
         print(f"CLI look-up (one process per query): {result['cli_lookup_median_s']} s median, "
-              f"{result['ratio_cli_over_single_p50']}x the single client's p50; p99 target {TARGET_P99_MS} ms")
+              f"{result['ratio_cli_over_single_p50']}x the single client's p50; p99 target {TARGET_P99_MS} ms, "
+              f"{TARGET_REQ_PER_S:g} req/s with 1 worker")
+        print(f"server CPU per new question (in-process, no sockets): {result['server_cpu_per_new_question_ms']} ms "
+              f"(target {TARGET_CPU_MS} ms) beside the CLI's {result['cli_lookup_median_s']} s per question")
     return 0
 
 
