@@ -59,8 +59,16 @@ def test_catalog_text_is_escaped(built: Path) -> None:
 def test_static_api(built: Path) -> None:
     detectors = json.loads((built / "api/v1/detectors.json").read_text())
     assert set(detectors) == {"MID_DET_AGIPD1M-1", "SPB_DET_AGIPD1M-1"}
-    ccvs = json.loads((built / "api/v1/ccvs/MID_DET_AGIPD1M-1.json").read_text())
+    from calcat_git.catalog.published import unpack_shard
+
+    index = json.loads((built / "api/v1/ccvs/MID_DET_AGIPD1M-1/index.json").read_text())
+    assert index["count"] == 2 and [s["path"] for s in index["shards"]] == ["Noise/2024-Q2.json", "Offset/2024-Q2.json"]
+    ccvs = [row for s in index["shards"]
+            for row in unpack_shard(json.loads((built / "api/v1/ccvs/MID_DET_AGIPD1M-1" / s["path"]).read_text()))]
     assert len(ccvs) == 2 and {c["calibration"] for c in ccvs} == {"Offset", "Noise"}
+    assert ccvs[0]["conditions"]["Memory cells"] == 352 and ccvs[0]["report"] == "xfel/reports/MID/AGIPD/dark_r0012.pdf"
+    recent = unpack_shard(json.loads((built / "api/v1/ccvs/MID_DET_AGIPD1M-1/recent.json").read_text()))
+    assert sorted(r["ccv_id"] for r in recent) == sorted(r["ccv_id"] for r in ccvs)
     one = json.loads((built / "api/v1/detectors/MID_DET_AGIPD1M-1.json").read_text())
     assert one["mapping"]["changes"][1]["modules"] == {"AGIPD01": "AGIPD_M3"}
 
@@ -94,7 +102,10 @@ def test_api_files_match_their_published_schemas(built: Path) -> None:
               for k in ("detector", "pdu")}
     registry = Registry().with_resources((uri, Resource.from_contents(s)) for uri, s in entity.items())
     pairs = [("detectors.json", "detectors.json"), ("pdus.json", "pdus.json"), ("parameters.json", "parameters.json"),
-             ("detectors/MID_DET_AGIPD1M-1.json", "detector.json"), ("ccvs/MID_DET_AGIPD1M-1.json", "ccvs.json")]
+             ("detectors/MID_DET_AGIPD1M-1.json", "detector.json"),
+             ("ccvs/MID_DET_AGIPD1M-1/index.json", "ccv-index.json"),
+             ("ccvs/MID_DET_AGIPD1M-1/Offset/2024-Q2.json", "ccv-shard.json"),
+             ("ccvs/MID_DET_AGIPD1M-1/recent.json", "ccv-shard.json")]
     for data_file, schema_file in pairs:
         schema = json.loads((schemas / schema_file).read_text())
         data = json.loads((built / "api/v1" / data_file).read_text())

@@ -4,9 +4,10 @@ catalog snapshot, into the folder the site engine reads. Engine-independent: mkd
 
 from __future__ import annotations
 
+import heapq
 import json
-import shutil
 from collections import Counter, defaultdict
+from collections.abc import Iterator
 from datetime import timedelta
 from html import escape
 from pathlib import Path
@@ -19,7 +20,10 @@ from calcat_git.files.schema import schema_text
 from calcat_git.lookup.engine import registry_rows
 from calcat_git.model.selection import CCVRow
 from calcat_git.site.markdown import md
-from calcat_git.site.pages import calibration_pages, parameter_pages, report_pages, report_slug
+from calcat_git.site.output import Output, reset
+from calcat_git.site.pages import calibration_pages, parameter_pages, report_page, report_slug
+from calcat_git.site.pictures import Injections, constants_timeline
+from calcat_git.site.shards import detector_shards
 from calcat_git.site.svg import timeline
 from calcat_git.timeutil import format_timestamp, from_micros, now_utc
 
@@ -54,79 +58,92 @@ commit `{commit}`. The address of the page is a permalink to the answer.
 </div>"""
 
 
-def _ccvs_by_detector(catalog: Catalog) -> dict[str, list[CCVRow]]:
+def _detector_rows(catalog: Catalog) -> Iterator[tuple[str, list[CCVRow]]]:
+    """Each detector's CCVs (by begin_at), one detector at a time: from the index when the
+    snapshot has one (streamed), else from the loaded batch files."""
     found = catalog.index_at_snapshot()
-    out: dict[str, list[CCVRow]] = defaultdict(list)
     if found is not None:
-        index, seq = found
-        for row in index.snapshot_ccvs(seq):
+        yield from found[0].snapshot_ccvs_by_detector(found[1])
+        return
+    out: dict[str, list[CCVRow]] = defaultdict(list)
+    for rows in registry_rows(catalog).values():
+        for row in rows:
             out[row.detector].append(row)
-    else:
-        for rows in registry_rows(catalog).values():
-            for row in rows:
-                out[row.detector].append(row)
-    return out
+    for name in sorted(out):
+        yield name, sorted(out[name], key=lambda r: (r.begin_at, r.ccv_id))
 
 
 class Site:
-    """Writes one snapshot's pages into ``out``."""
+    """Writes one snapshot's pages into ``out``, streaming the constants one detector at a time."""
 
-    def __init__(self, catalog: Catalog, out: Path) -> None:
+    def __init__(self, catalog: Catalog, out: Output) -> None:
         self.catalog, self.out = catalog, out
         self.reg = catalog.entities()
-        self.ccvs = _ccvs_by_detector(catalog)
-        self.per_pdu = Counter(r.pdu for rows in self.ccvs.values() for r in rows)
+        self.per_pdu: Counter[str] = Counter()
+        self.per_calibration: Counter[tuple[str, str]] = Counter()
+        self.newest_batches: list[tuple[int, str, str, str]] = []  # (begin_at, batch, detector, report)
+        self.total = 0
         self._history_all: list[HistoryEntry] | None = None
         self._condition_keys: dict[int, str] = {}
         self.now = now_utc()
         self.stamp = (f"catalog commit `{catalog.commit[:12]}` of {format_timestamp(catalog.committed_at)}"
                       if catalog.commit and catalog.committed_at else "the working tree")
 
-    def write(self, rel: str, text: str) -> None:
-        path = self.out / rel
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(text + f"\n\n---\n<small>Built from {self.stamp}.</small>\n", "utf-8")
+    def write(self, rel: str, text: str, stamped: bool = False) -> None:
+        """A page; ``stamped`` ones name the commit they were built from (the others do not,
+        so that they stay unchanged while their content does)."""
+        self.out.put(rel, text + (f"\n\n---\n<small>Built from {self.stamp}.</small>\n" if stamped else "\n"))
 
     def api(self, rel: str, data: Any) -> None:
-        path = self.out / "api" / "v1" / rel
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(json.dumps(data, separators=(",", ":")), "utf-8")
+        self.out.json(f"api/v1/{rel}", data)
 
     def build(self) -> dict[str, int]:
-        pages = 0
-        self.home()
-        for name in sorted(self.reg.detectors):
-            self.detector(name)
-            pages += 1
+        done = set()
+        for name, rows in _detector_rows(self.catalog):
+            self.constants(name, rows)
+            done.add(name)
+        for name in sorted(set(self.reg.detectors) - done):
+            self.constants(name, [])
         for name in sorted(self.reg.pdus):
             self.pdu(name)
-            pages += 1
+        self.home()
         self.registry_pages()
-        calibration_pages(self)
+        calibration_pages(self, self.per_calibration)
         parameter_pages(self)
-        report_pages(self)
         self.api("detectors.json", {n: d.to_dict() for n, d in sorted(self.reg.detectors.items())})
         self.api("pdus.json", {n: p.to_dict() for n, p in sorted(self.reg.pdus.items())})
         self.lookup_page()
-        return {"detector_pages": len(self.reg.detectors), "pdu_pages": len(self.reg.pdus), "pages": pages + 3}
+        return {"detector_pages": len(self.reg.detectors), "pdu_pages": len(self.reg.pdus),
+                "pages": len(self.reg.detectors) + len(self.reg.pdus) + 3}
+
+    def constants(self, name: str, rows: list[CCVRow]) -> None:
+        """Everything made of one detector's constants: its shards, report page and page."""
+        self.total += len(rows)
+        self.per_pdu.update(r.pdu for r in rows)
+        self.per_calibration.update((r.calibration, name) for r in rows)
+        batches = {r.batch: (r.begin_at, r.batch, name, r.report_path) for r in reversed(rows)}
+        self.newest_batches = heapq.nlargest(10, [*self.newest_batches, *batches.values()])
+        for path, doc in detector_shards(name, rows, self._condition_key).items():
+            self.api(f"ccvs/{path}", doc)
+        report_page(self, name, rows)
+        if name in self.reg.detectors:
+            self.detector(name, rows)
 
     def home(self) -> None:
         reg = self.reg
         changes = sorted(((c.valid_from, name, c) for name, m in reg.mappings.items() for c in m.changes),
                          key=lambda t: t[0], reverse=True)[:10]
-        batches = sorted({(r.batch, r.detector, r.report_path, r.begin_at) for rows in self.ccvs.values()
-                          for r in rows}, key=lambda t: t[3], reverse=True)[:10]
         lines = ["# Calibration catalog", "",
                  f"{len(reg.detectors)} detectors · {len(reg.pdus)} PDUs · {len(reg.detector_types)} detector types · "
-                 f"{sum(len(v) for v in self.ccvs.values())} constants · built from {self.stamp}.", "",
+                 f"{self.total} constants · built from {self.stamp}.", "",
                  "## Newest mapping changes", ""]
         lines += [f"- {format_timestamp(t)} [{md(n)}](catalog/detectors/{n}.md): {md(c.reason)}" for t, n, c in changes]
         lines += ["", "## Newest constant injections", ""]
         lines += [f"- {format_timestamp(from_micros(b))} {md(d)}: [{md(r)}](catalog/reports/{d}.md#{report_slug(r)})"
-                  for _, d, r, b in batches]
-        self.write("index.md", "\n".join(lines))
+                  for b, _, d, r in self.newest_batches]
+        self.write("index.md", "\n".join(lines), stamped=True)
 
-    def detector(self, name: str) -> None:
+    def detector(self, name: str, rows: list[CCVRow]) -> None:
         det, reg = self.reg.detectors[name], self.reg
         mapping = reg.mappings.get(name)
         now_state = mapping.state_at(self.now) if mapping else {}
@@ -139,12 +156,39 @@ class Site:
             link = f"[{md(pdu)}](../pdus/{pdu}.md)" if pdu else "(empty)"
             lines.append(f"| {md(m.virtual_device_name)} | {md(m.aggregator)} | {m.module_number} | {link} |")
         lines += ["", "## Mapping timeline", "", self._timeline(name), "", self._history(name)]
-        lines += ["", "## Constants", "", self._constants(name)]
+        lines += ["", "## Constants", "", self._constants(name, rows)]
         self.write(f"catalog/detectors/{name}.md", "\n".join(lines))
         self.api(f"detectors/{name}.json", {"detector": det.to_dict(), "mapping": mapping.to_dict() if mapping else None,
                                             "calibrations": list(reg.detector_types[det.detector_type].calibrations)
                                             if det.detector_type in reg.detector_types else [],
                                             "ccv_shards": self._shards_for(name)})
+
+    def _constants(self, name: str, rows: list[CCVRow]) -> str:
+        if not rows:
+            return "No constants."
+        det = self.reg.detectors[name]
+        mapping = self.reg.mappings.get(name)
+        injections = Injections(mapping.periods() if mapping else [])
+        injections.add(rows)
+        calibrations = (list(self.reg.detector_types[det.detector_type].calibrations)
+                        if det.detector_type in self.reg.detector_types else [])
+        calibrations += sorted({r.calibration for r in rows} - set(calibrations))
+        picture = constants_timeline(injections, calibrations, [m.aggregator for m in det.modules], self.now)
+        groups: dict[tuple[str, str], list[CCVRow]] = defaultdict(list)
+        for row in rows:
+            groups[(row.calibration, row.pdu)].append(row)
+        lines = [f"{len(rows)} constants ([reports](../reports/{name}.md); all rows: [JSON shards]"
+                 f"(../../api/v1/ccvs/{name}/index.json)).", "", "### Constants timeline", "",
+                 "Months with constants injected per module (by begin_at); red: a bad-quality constant that month.",
+                 "", picture, "", "### Newest per calibration and PDU", "",
+                 "| calibration | PDU | newest begin_at | count | condition sets |", "|---|---|---|---:|---:|"]
+        for (cal, pdu), group in sorted(groups.items())[:PAGE_ROWS]:
+            sets = len({self._condition_key(r.conditions) for r in group})
+            lines.append(f"| {md(cal)} | [{md(pdu)}](../pdus/{pdu}.md) | "
+                         f"{format_timestamp(from_micros(group[-1].begin_at))} | {len(group)} | {sets} |")
+        lines += ["", "### All constants", "", CCV_TABLE.format(src=f"../../api/v1/ccvs/{name}/index.json",
+                                                                 detector=f"../../api/v1/detectors/{name}.json")]
+        return "\n".join(lines)
 
     def _timeline(self, name: str) -> str:
         mapping = self.reg.mappings.get(name)
@@ -179,26 +223,6 @@ class Site:
                          f"{format_timestamp(e.committed_at)} | {md(e.author)} | {md(e.message)} |")
         return "\n".join(lines)
 
-    def _constants(self, name: str) -> str:
-        rows = self.ccvs.get(name, [])
-        if not rows:
-            return "No constants."
-        groups: dict[tuple[str, str], list[CCVRow]] = defaultdict(list)
-        for row in rows:
-            groups[(row.calibration, row.pdu)].append(row)
-        lines = [f"{len(rows)} constants ([reports](../reports/{name}.md)). Newest per calibration and PDU (all rows: "
-                 f"[JSON](../../api/v1/ccvs/{name}.json)):", "",
-                 "| calibration | PDU | newest begin_at | count | condition sets |", "|---|---|---|---:|---:|"]
-        for (cal, pdu), group in sorted(groups.items())[:PAGE_ROWS]:
-            newest = max(group, key=lambda r: r.begin_at)
-            sets = len({self._condition_key(r.conditions) for r in group})
-            lines.append(f"| {md(cal)} | [{md(pdu)}](../pdus/{pdu}.md) | {format_timestamp(from_micros(newest.begin_at))}"
-                         f" | {len(group)} | {sets} |")
-        self.api(f"ccvs/{name}.json", [_row_json(r) for r in rows])
-        lines += ["", "### All constants", "", CCV_TABLE.format(src=f"../../api/v1/ccvs/{name}.json",
-                                                                 detector=f"../../api/v1/detectors/{name}.json")]
-        return "\n".join(lines)
-
     def _shards_for(self, name: str) -> list[str]:
         """Detectors whose CCV shards may hold constants of this detector's PDUs (they moved)."""
         mapping = self.reg.mappings.get(name)
@@ -211,7 +235,7 @@ class Site:
         deviations = {s: [p.lower_deviation, p.upper_deviation] for p in self.reg.parameters.values()
                       for s in p.spellings}
         self.api("parameters.json", deviations)
-        self.write("lookup.md", LOOKUP_PAGE.format(commit=md(self.catalog.commit or "working tree"),
+        self.write("lookup.md", stamped=True, text=LOOKUP_PAGE.format(commit=md(self.catalog.commit or "working tree"),
                                                    commit_sha=escape(self.catalog.commit or ""),
                                                    detectors="".join(f'<option value="{escape(d)}">{escape(d)}</option>'
                                                                      for d in sorted(self.reg.detectors))))
@@ -264,24 +288,18 @@ class Site:
         self.write("catalog/index.md", "\n".join(lines))
 
 
-def _row_json(row: CCVRow) -> dict[str, Any]:
-    return {"ccv_id": row.ccv_id, "calibration": row.calibration, "pdu": row.pdu,
-            "begin_at": format_timestamp(from_micros(row.begin_at)), "file": row.file, "dataset": row.dataset,
-            "good_quality": row.good_quality, "deployed": row.deployed,
-            "end_at": format_timestamp(from_micros(row.end_at)) if row.end_at is not None else None,
-            "conditions": row.conditions, "report": row.report_path}
-
-
 def generate(catalog: Catalog, out: Path, sources: Path | None = None) -> dict[str, int]:
-    """Fill ``out`` with the hand-written ``sources`` and the generated pages."""
-    if out.exists():
-        shutil.rmtree(out)
+    """Fill ``out`` with the hand-written ``sources`` and the generated pages, writing only
+    files whose content changed and removing the ones no longer generated."""
+    reset(out)
+    output = Output(out)
     if sources is not None and sources.is_dir():
-        shutil.copytree(sources, out)
+        output.copy_tree(sources)
     defaults = Path(__file__).parent / "defaults"
-    shutil.copytree(defaults / "assets", out / "assets", dirs_exist_ok=True)
-    shutil.copytree(defaults / "api-schemas", out / "api" / "v1" / "schemas", dirs_exist_ok=True)
+    output.copy_tree(defaults / "assets", "assets")
+    output.copy_tree(defaults / "api-schemas", "api/v1/schemas")
     for kind in ("detector", "pdu", "mapping"):  # the entity schemas the API refers to
-        (out / "api" / "v1" / "schemas" / f"{kind}-entity.json").write_text(schema_text(kind), "utf-8")
-    out.mkdir(parents=True, exist_ok=True)
-    return Site(catalog, out).build()
+        output.put(f"api/v1/schemas/{kind}-entity.json", schema_text(kind))
+    counts = Site(catalog, output).build()
+    removed = output.finish()
+    return {**counts, "files_written": output.written, "files_unchanged": output.unchanged, "files_removed": removed}
