@@ -11,27 +11,26 @@ from pathlib import Path
 
 from calcat_git.catalog.catalog import Catalog
 from calcat_git.errors import InvalidInputError
+from calcat_git.site.changes import Summarize
 from calcat_git.site.generate import generate
 
 
 def prepare(root: Path, docs: Path, at: str | None = None, worktree: bool = False,
-            pages: dict[str, str] | None = None) -> dict[str, int]:
+            pages: dict[str, str] | None = None, summarize: Summarize | None = None) -> dict[str, int]:
     """Hand-written pages of ``root/site``, the generated catalog and ``pages`` (path →
-    markdown, e.g. the CLI reference the command line renders), into ``docs``."""
+    markdown, e.g. the CLI reference the command line renders), into ``docs``; with
+    ``summarize`` (a commit's ``calcat-git diff`` summary) the recent changes and feeds."""
     catalog = Catalog.open(root, worktree=worktree)
     if at:
         catalog = catalog.at(at)
-    counts = generate(catalog, docs, root / "site")
-    for name, text in (pages or {}).items():
-        (docs / name).parent.mkdir(parents=True, exist_ok=True)
-        (docs / name).write_text(text, "utf-8")
+    counts = generate(catalog, docs, root / "site", summarize, pages)
     return counts
 
 
 def build(root: Path, out: Path | None, at: str | None, worktree: bool, engine: str,
-          pages: dict[str, str] | None = None) -> dict[str, int]:
+          pages: dict[str, str] | None = None, summarize: Summarize | None = None) -> dict[str, int]:
     docs = root / ".site-src"
-    counts = prepare(root, docs, at, worktree, pages)
+    counts = prepare(root, docs, at, worktree, pages, summarize)
     env = {**os.environ, "CALCAT_GIT_SITE_READY": "1"}
     site_dir = (out or root / ".site-build").resolve()
     config = root / "mkdocs.yml"

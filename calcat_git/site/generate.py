@@ -19,6 +19,7 @@ from calcat_git.errors import RepositoryError
 from calcat_git.files.schema import schema_text
 from calcat_git.lookup.engine import registry_rows
 from calcat_git.model.selection import CCVRow
+from calcat_git.site.changes import Summarize, changes_pages
 from calcat_git.site.markdown import md
 from calcat_git.site.output import Output, reset
 from calcat_git.site.pages import calibration_pages, parameter_pages, report_page, report_slug
@@ -76,8 +77,9 @@ def _detector_rows(catalog: Catalog) -> Iterator[tuple[str, list[CCVRow]]]:
 class Site:
     """Writes one snapshot's pages into ``out``, streaming the constants one detector at a time."""
 
-    def __init__(self, catalog: Catalog, out: Output) -> None:
+    def __init__(self, catalog: Catalog, out: Output, summarize: Summarize | None = None) -> None:
         self.catalog, self.out = catalog, out
+        self.summarize = summarize if catalog.commit else None  # a working tree has no history to summarise
         self.reg = catalog.entities()
         self.per_pdu: Counter[str] = Counter()
         self.per_calibration: Counter[tuple[str, str]] = Counter()
@@ -113,6 +115,8 @@ class Site:
         self.api("detectors.json", {n: d.to_dict() for n, d in sorted(self.reg.detectors.items())})
         self.api("pdus.json", {n: p.to_dict() for n, p in sorted(self.reg.pdus.items())})
         self.lookup_page()
+        if self.summarize is not None and self.catalog.commit:
+            changes_pages(self, self.catalog.root, self.catalog.commit, sorted(self.reg.detectors), self.summarize)
         return {"detector_pages": len(self.reg.detectors), "pdu_pages": len(self.reg.pdus),
                 "pages": len(self.reg.detectors) + len(self.reg.pdus) + 3}
 
@@ -135,7 +139,8 @@ class Site:
                          key=lambda t: t[0], reverse=True)[:10]
         lines = ["# Calibration catalog", "",
                  f"{len(reg.detectors)} detectors · {len(reg.pdus)} PDUs · {len(reg.detector_types)} detector types · "
-                 f"{self.total} constants · built from {self.stamp}.", "",
+                 f"{self.total} constants · built from {self.stamp}."
+                 + (" [Recent changes](changes.md) ([Atom feed](feeds/all.atom))." if self.summarize else ""), "",
                  "## Newest mapping changes", ""]
         lines += [f"- {format_timestamp(t)} [{md(n)}](catalog/detectors/{n}.md): {md(c.reason)}" for t, n, c in changes]
         lines += ["", "## Newest constant injections", ""]
@@ -149,7 +154,8 @@ class Site:
         now_state = mapping.state_at(self.now) if mapping else {}
         lines = [f"# {md(name)}", "", f"Type [{md(det.detector_type)}](../types/{det.detector_type}.md) · "
                  f"instruments {', '.join(md(i) for i in det.instruments)} · experts "
-                 f"{', '.join(md(e) for e in det.experts)}", "", "## Modules now", "",
+                 f"{', '.join(md(e) for e in det.experts)}"
+                 + (f" · [changes feed](../../feeds/{name}.atom) (Atom)" if self.summarize else ""), "", "## Modules now", "",
                  "| slot | aggregator | module | PDU |", "|---|---|---:|---|"]
         for m in det.modules:
             pdu = now_state.get(m.aggregator)
@@ -288,9 +294,12 @@ class Site:
         self.write("catalog/index.md", "\n".join(lines))
 
 
-def generate(catalog: Catalog, out: Path, sources: Path | None = None) -> dict[str, int]:
+def generate(catalog: Catalog, out: Path, sources: Path | None = None, summarize: Summarize | None = None,
+             pages: dict[str, str] | None = None) -> dict[str, int]:
     """Fill ``out`` with the hand-written ``sources`` and the generated pages, writing only
-    files whose content changed and removing the ones no longer generated."""
+    files whose content changed and removing the ones no longer generated. With
+    ``summarize`` (a commit's change summary, see ``changes``) the recent changes page and
+    the Atom feeds are made too; ``pages`` (path → markdown) are added as they are."""
     reset(out)
     output = Output(out)
     if sources is not None and sources.is_dir():
@@ -300,6 +309,8 @@ def generate(catalog: Catalog, out: Path, sources: Path | None = None) -> dict[s
     output.copy_tree(defaults / "api-schemas", "api/v1/schemas")
     for kind in ("detector", "pdu", "mapping"):  # the entity schemas the API refers to
         output.put(f"api/v1/schemas/{kind}-entity.json", schema_text(kind))
-    counts = Site(catalog, output).build()
+    for rel, text in (pages or {}).items():
+        output.put(rel, text)
+    counts = Site(catalog, output, summarize).build()
     removed = output.finish()
     return {**counts, "files_written": output.written, "files_unchanged": output.unchanged, "files_removed": removed}
