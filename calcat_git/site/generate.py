@@ -20,6 +20,7 @@ from calcat_git.files.schema import schema_text
 from calcat_git.lookup.engine import registry_rows
 from calcat_git.model.selection import CCVRow
 from calcat_git.site.changes import Summarize, changes_pages
+from calcat_git.site.forge import forge_of
 from calcat_git.site.markdown import md
 from calcat_git.site.output import Output, reset
 from calcat_git.site.pages import calibration_pages, parameter_pages, report_page, report_slug
@@ -40,6 +41,22 @@ CCV_TABLE = """<div class="ccv-table" data-src="{src}" data-detector="{detector}
 <th>CCV</th></tr></thead>
 <tbody></tbody></table>
 </div>"""
+SWAP_FORM = """<div id="swap" data-detector="{detector}" markdown="0">
+<p><label>Slot <select id="swap-slot">{slots}</select></label>
+<label>New PDU <select id="swap-pdu">{pdus}</select></label></p>
+<p><label>From (with zone) <input id="swap-from" size="28" placeholder="2025-01-10T08:00:00+01:00"></label>
+<label>Reason <input id="swap-reason" size="40" placeholder="Q1M2 replaced after a damaged ASIC"></label>
+<button id="swap-check" type="button">Check and show the change</button></p>
+<ul id="swap-problems"></ul>
+<div id="swap-result" hidden>
+<p>Append this to <code>{file}</code>:</p>
+<pre id="swap-yaml"></pre>
+<p>{edit}</p>
+<p>Or from a clone:</p>
+<pre id="swap-command"></pre>
+</div>
+</div>
+<script src="../../assets/swap-form.js"></script>"""
 LOOKUP_PAGE = """# Look up constants
 
 Choose a detector, the creation time of the RAW data and the conditions: the page resolves
@@ -80,6 +97,7 @@ class Site:
     def __init__(self, catalog: Catalog, out: Output, summarize: Summarize | None = None) -> None:
         self.catalog, self.out = catalog, out
         self.summarize = summarize if catalog.commit else None  # a working tree has no history to summarise
+        self.forge = forge_of(catalog.root)
         self.reg = catalog.entities()
         self.per_pdu: Counter[str] = Counter()
         self.per_calibration: Counter[tuple[str, str]] = Counter()
@@ -155,19 +173,41 @@ class Site:
         lines = [f"# {md(name)}", "", f"Type [{md(det.detector_type)}](../types/{det.detector_type}.md) · "
                  f"instruments {', '.join(md(i) for i in det.instruments)} · experts "
                  f"{', '.join(md(e) for e in det.experts)}"
-                 + (f" · [changes feed](../../feeds/{name}.atom) (Atom)" if self.summarize else ""), "", "## Modules now", "",
+                 + (f" · [changes feed](../../feeds/{name}.atom) (Atom)" if self.summarize else "")
+                 + self.edit_link(f"registry/detectors/{name}.yaml") + self.edit_link(f"registry/mappings/{name}.yaml"),
+                 "", "## Modules now", "",
                  "| slot | aggregator | module | PDU |", "|---|---|---:|---|"]
         for m in det.modules:
             pdu = now_state.get(m.aggregator)
             link = f"[{md(pdu)}](../pdus/{pdu}.md)" if pdu else "(empty)"
             lines.append(f"| {md(m.virtual_device_name)} | {md(m.aggregator)} | {m.module_number} | {link} |")
         lines += ["", "## Mapping timeline", "", self._timeline(name), "", self._history(name)]
-        lines += ["", "## Constants", "", self._constants(name, rows)]
+        lines += ["", "## Constants", "", self._constants(name, rows), "", "## Record a module swap", "",
+                  "Propose a mapping change without a clone: the form checks it like the validator where it can, "
+                  "then shows the change to make in the forge.", "", self._swap_form(name)]
         self.write(f"catalog/detectors/{name}.md", "\n".join(lines))
         self.api(f"detectors/{name}.json", {"detector": det.to_dict(), "mapping": mapping.to_dict() if mapping else None,
                                             "calibrations": list(reg.detector_types[det.detector_type].calibrations)
                                             if det.detector_type in reg.detector_types else [],
                                             "ccv_shards": self._shards_for(name)})
+
+    def _swap_form(self, name: str) -> str:
+        det = self.reg.detectors[name]
+        file = f"registry/mappings/{name}.yaml"
+        pdus = [p for p, rec in sorted(self.reg.pdus.items()) if rec.detector_type == det.detector_type
+                and rec.status != "retired"]
+        edit = (f'<a id="swap-edit" href="{escape(self.forge.edit_url(file))}">Open {escape(file)} in the forge\'s '
+                "web editor</a>, append it at the end and propose the change (a merge request)."
+                if self.forge else "(No forge is configured: set repo_url in the catalog's mkdocs.yml to get a link "
+                "to its web editor.)")
+        return SWAP_FORM.format(detector=escape(name), file=escape(file), edit=edit,
+                                slots="".join(f'<option value="{escape(m.aggregator)}">{escape(m.aggregator)} '
+                                              f"({escape(m.virtual_device_name)})</option>" for m in det.modules),
+                                pdus="".join(f'<option value="{escape(p)}">{escape(p)}</option>' for p in pdus))
+
+    def edit_link(self, path: str) -> str:
+        """' · edit in the forge' for a catalog file, when a forge is configured."""
+        return f" · [edit {md(path)} in the forge]({self.forge.edit_url(path)})" if self.forge else ""
 
     def _constants(self, name: str, rows: list[CCVRow]) -> str:
         if not rows:
@@ -256,7 +296,8 @@ class Site:
     def pdu(self, name: str) -> None:
         pdu = self.reg.pdus[name]
         held = [(det, p) for det, m in sorted(self.reg.mappings.items()) for p in m.periods() if p.pdu == name]
-        lines = [f"# {md(name)}", "", f"Type {md(pdu.detector_type)} · uuid {pdu.uuid} · status {md(pdu.status)}", "",
+        lines = [f"# {md(name)}", "", f"Type {md(pdu.detector_type)} · uuid {pdu.uuid} · status {md(pdu.status)}"
+                 + self.edit_link(f"registry/pdus/{pdu.detector_type}/{name}.yaml"), "",
                  "## Where it has been", ""]
         if held:
             start = min(p.interval.since for _, p in held) - timedelta(days=30)
@@ -273,7 +314,8 @@ class Site:
         reg = self.reg
         spelling = reg.parameter_by_spelling()
         for name, dtype in sorted(reg.detector_types.items()):
-            lines = [f"# {md(name)}", "", "## Calibrations", "", *[f"- {md(c)}" for c in dtype.calibrations], "",
+            lines = [f"# {md(name)}", "", self.edit_link(f"registry/detector_types/{name}.yaml").lstrip(" ·"), "",
+                     "## Calibrations", "", *[f"- {md(c)}" for c in dtype.calibrations], "",
                      "## Parameters", "", "| parameter | unit | lower deviation | upper deviation |", "|---|---|---:|---:|"]
             for par in dtype.parameters:
                 rec = spelling.get(par)

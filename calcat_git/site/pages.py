@@ -19,6 +19,8 @@ class Site(Protocol):
 
     def write(self, rel: str, text: str, stamped: bool = False) -> None: ...
 
+    def edit_link(self, path: str) -> str: ...
+
 
 def report_slug(path: str) -> str:
     """A report's page name: stable, file-system safe, whatever its store path looks like."""
@@ -29,7 +31,8 @@ def calibration_pages(site: Site, per: Counter[tuple[str, str]]) -> None:
     """One page per calibration; ``per`` counts constants by (calibration, detector)."""
     for name, cal in sorted(site.reg.calibrations.items()):
         types = [t for t, dt in sorted(site.reg.detector_types.items()) if name in dt.calibrations]
-        lines = [f"# {md(name)}", "", md(cal.description or ""), "", "Detector types: "
+        lines = [f"# {md(name)}", "", md(cal.description or "") + site.edit_link(f"registry/calibrations/{name}.yaml"),
+                 "", "Detector types: "
                  + ", ".join(f"[{md(t)}](../types/{t}.md)" for t in types), "", "| detector | constants |", "|---|---:|"]
         lines += [f"| [{md(d)}](../detectors/{d}.md) | {n} |" for (c, d), n in sorted(per.items()) if c == name]
         site.write(f"catalog/calibrations/{name}.md", "\n".join(lines))
@@ -40,7 +43,8 @@ def parameter_pages(site: Site) -> None:
         types = [t for t, dt in sorted(site.reg.detector_types.items()) if set(par.spellings) & set(dt.parameters)]
         lines = [f"# {md(name)}", "", "| spellings | unit | lower deviation | upper deviation |", "|---|---|---:|---:|",
                  f"| {', '.join(md(s) for s in par.spellings)} | {md(par.unit)} | {par.lower_deviation} | "
-                 f"{par.upper_deviation} |", "", "Used by: " + ", ".join(f"[{md(t)}](../types/{t}.md)" for t in types)]
+                 f"{par.upper_deviation} |", "", "Used by: " + ", ".join(f"[{md(t)}](../types/{t}.md)" for t in types)
+                 + site.edit_link(f"registry/parameters/{name}.yaml")]
         site.write(f"catalog/parameters/{name}.md", "\n".join(lines))
 
 

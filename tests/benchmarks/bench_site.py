@@ -56,7 +56,8 @@ import calcat_git
 assert calcat_git.__file__.startswith(code), calcat_git.__file__
 try:
     import calcat_git.site.build as module
-    args = {"pages": {"guide/cli.md": "# CLI reference\\n"}}
+    from calcat_git.cli.site import change_summary  # as `calcat-git site build` does
+    args = {"pages": {"guide/cli.md": "# CLI reference\\n"}, "summarize": change_summary(Path(repo))}
 except ImportError:  # the flat layout before the subpackages
     import calcat_git.sitebuild as module
     args = {}
