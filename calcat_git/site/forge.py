@@ -1,5 +1,5 @@
 """Links from the site to the catalog's files in its forge (GitHub or GitLab), from the
-``repo_url`` and ``edit_uri`` of the catalog's ``mkdocs.yml`` — so that a reader can
+``repo_url`` and ``edit_uri`` of the catalog's ``mkdocs.yml`` (see :func:`forge_of`) — so that a reader can
 propose a change in the forge's web editor without a clone."""
 
 from __future__ import annotations
@@ -46,12 +46,20 @@ _Lenient.add_multi_constructor("", lambda loader, suffix, node: None)
 
 
 def forge_of(root: Path) -> Forge | None:
-    """The forge named by ``root/mkdocs.yml``, if any."""
+    """The forge named by ``root/mkdocs.yml``: ``extra: {forge: {repo_url, edit_uri}}``, else
+    mkdocs' own ``repo_url`` and ``edit_uri`` (with those, mkdocs-material also shows the
+    repository in its header and asks the forge's API for its stars: a request leaving the
+    site on each first visit, which ``extra.forge`` avoids)."""
     try:
         config: Any = yaml.load((root / "mkdocs.yml").read_text("utf-8"), Loader=_Lenient)
     except (OSError, yaml.YAMLError, UnicodeDecodeError):
         return None
-    if not isinstance(config, dict) or not isinstance(config.get("repo_url"), str):
+    if not isinstance(config, dict):
         return None
-    edit_uri = config.get("edit_uri")
-    return Forge.from_settings(config["repo_url"], edit_uri if isinstance(edit_uri, str) else None)
+    extra = config.get("extra")
+    settings = extra.get("forge") if isinstance(extra, dict) else None
+    settings = settings if isinstance(settings, dict) else config
+    repo_url, edit_uri = settings.get("repo_url"), settings.get("edit_uri")
+    if not isinstance(repo_url, str):
+        return None
+    return Forge.from_settings(repo_url, edit_uri if isinstance(edit_uri, str) else None)
