@@ -110,3 +110,22 @@ def test_api_files_match_their_published_schemas(built: Path) -> None:
         schema = json.loads((schemas / schema_file).read_text())
         data = json.loads((built / "api/v1" / data_file).read_text())
         jsonschema.Draft202012Validator(schema, registry=registry).validate(data)
+
+
+def test_regeneration_rewrites_only_what_changed(git_mini: Path, tmp_path: Path) -> None:
+    from calcat_git.site.build import prepare
+
+    docs = tmp_path / "docs"
+    first = prepare(git_mini, docs)
+    assert first["files_written"] > 20 and first["files_unchanged"] == 0
+    (docs / "stale.md").write_text("from an older build")
+    again = prepare(git_mini, docs)
+    assert again["files_written"] == 0 and again["files_removed"] == 1 and not (docs / "stale.md").exists()
+    edit(git_mini, "registry/calibrations/Noise.yaml", "identifier: Noise", "identifier: Noise\ndescription: new words")
+    commit_all(git_mini, "describe Noise", "2024-05-03T00:00:00Z")
+    before = {p: p.read_bytes() for p in docs.rglob("*") if p.is_file()}
+    later = prepare(git_mini, docs)
+    changed = sorted(str(p.relative_to(docs)) for p in docs.rglob("*") if p.is_file() and before.get(p) != p.read_bytes())
+    assert later["files_written"] == len(changed) and "catalog/calibrations/Noise.md" in changed
+    # the calibration's page and the catalog index show the description; home and look-up name the commit
+    assert set(changed) == {"catalog/calibrations/Noise.md", "catalog/index.md", "index.md", "lookup.md"}, changed

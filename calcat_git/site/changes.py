@@ -9,7 +9,7 @@ is kept in the output (``changes/<sha>.txt``) and reused by the next build.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
-from datetime import datetime
+from datetime import UTC, datetime
 from html import escape
 from pathlib import Path
 from typing import Protocol
@@ -79,7 +79,7 @@ def changes_pages(site: Site, repo_path: Path, head: str, detectors: list[str], 
 
 
 def _feed(site: Site, rel: str, title: str, commits: list[Commit], texts: dict[str, str]) -> None:
-    updated = commits[0].committed_at if commits else datetime(1970, 1, 1).astimezone()
+    updated = commits[0].committed_at if commits else datetime(1970, 1, 1, tzinfo=UTC)
     parts = ['<?xml version="1.0" encoding="utf-8"?>', '<feed xmlns="http://www.w3.org/2005/Atom">',
              f"<title>{escape(title)}</title>", f"<id>urn:calcat-git:{escape(rel)}</id>",
              f"<updated>{format_timestamp(updated)}</updated>"]
