@@ -63,14 +63,17 @@ def test_static_api(built: Path) -> None:
 
     index = json.loads((built / "api/v1/ccvs/MID_DET_AGIPD1M-1/index.json").read_text())
     assert index["count"] == 2 and [s["path"] for s in index["shards"]] == ["Noise/2024-Q2.json", "Offset/2024-Q2.json"]
-    ccvs = [row for s in index["shards"]
-            for row in unpack_shard(json.loads((built / "api/v1/ccvs/MID_DET_AGIPD1M-1" / s["path"]).read_text()))]
+    folder = built / "api/v1/ccvs/MID_DET_AGIPD1M-1"
+    ccvs = [row for s in index["shards"] for row in unpack_shard(
+        json.loads((folder / s["path"]).read_text()),
+        json.loads((folder / s["path"].replace(".json", ".details.json")).read_text()))]
     assert len(ccvs) == 2 and {c["calibration"] for c in ccvs} == {"Offset", "Noise"}
     assert ccvs[0]["conditions"]["Memory cells"] == 352 and ccvs[0]["report"] == "xfel/reports/MID/AGIPD/dark_r0012.pdf"
     recent = unpack_shard(json.loads((built / "api/v1/ccvs/MID_DET_AGIPD1M-1/recent.json").read_text()))
     assert sorted(r["ccv_id"] for r in recent) == sorted(r["ccv_id"] for r in ccvs)
     one = json.loads((built / "api/v1/detectors/MID_DET_AGIPD1M-1.json").read_text())
     assert one["mapping"]["changes"][1]["modules"] == {"AGIPD01": "AGIPD_M3"}
+    assert one["ccv_shards_by_pdu"]["AGIPD_M1"] == ["MID_DET_AGIPD1M-1", "SPB_DET_AGIPD1M-1"]  # M1 moved to SPB
 
 
 def test_no_external_resources(built: Path) -> None:
@@ -105,7 +108,8 @@ def test_api_files_match_their_published_schemas(built: Path) -> None:
              ("detectors/MID_DET_AGIPD1M-1.json", "detector.json"),
              ("ccvs/MID_DET_AGIPD1M-1/index.json", "ccv-index.json"),
              ("ccvs/MID_DET_AGIPD1M-1/Offset/2024-Q2.json", "ccv-shard.json"),
-             ("ccvs/MID_DET_AGIPD1M-1/recent.json", "ccv-shard.json")]
+             ("ccvs/MID_DET_AGIPD1M-1/recent.json", "ccv-shard.json"),
+             ("ccvs/MID_DET_AGIPD1M-1/Offset/2024-Q2.details.json", "ccv-shard-details.json")]
     for data_file, schema_file in pairs:
         schema = json.loads((schemas / schema_file).read_text())
         data = json.loads((built / "api/v1" / data_file).read_text())

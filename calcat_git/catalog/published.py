@@ -20,8 +20,10 @@ from calcat_git.model.records import Detector
 from calcat_git.model.selection import CCVRow, select
 from calcat_git.timeutil import ensure_utc, from_micros, micros, now_utc, parse_timestamp
 
-COLUMNS = ("ccv_id", "calibration", "pdu", "begin_at", "end_at", "condition", "good_quality", "deployed", "file",
-           "dataset", "report")  # a shard row, in order (``pdu``, ``condition``, ``report``: positions in its tables)
+COLUMNS = ("ccv_id", "calibration", "pdu", "begin_at", "end_at", "condition", "good_quality", "deployed")
+"""A shard row, in order (``pdu``, ``condition``: positions in the shard's tables)."""
+DETAIL_COLUMNS = ("file", "dataset", "report")
+"""A row of a shard's details file, in order (``report``: a position in its ``reports``)."""
 
 
 class SiteCatalog:
@@ -63,8 +65,9 @@ class SiteCatalog:
             wanted = {i for i, name in enumerate(index["pdus"]) if name in pdus}
             for entry in index["shards"]:
                 if entry["calibration"] in calibrations and wanted.intersection(entry["pdus"]):
-                    rows += [_row(folder, r) for r in unpack_shard(self._get(f"ccvs/{folder}/{entry['path']}"))
-                             if r["pdu"] in pdus]
+                    path = f"ccvs/{folder}/{entry['path']}"
+                    shard = unpack_shard(self._get(path), self._get(path.replace(".json", ".details.json")))
+                    rows += [_row(folder, r) for r in shard if r["pdu"] in pdus]
         return rows
 
     def lookup(self, detector: str, asked: dict[str, dict[str, float | str]], event_at: datetime | str,
@@ -98,14 +101,17 @@ def period_of(begin_at: int) -> str:
     return f"{moment.year}-Q{(moment.month - 1) // 3 + 1}"
 
 
-def unpack_shard(doc: dict[str, Any]) -> list[dict[str, Any]]:
-    """A CCV shard's rows as objects named by its ``columns`` (PDU, condition set and report
-    resolved from the shard's tables)."""
+def unpack_shard(doc: dict[str, Any], details: dict[str, Any] | None = None) -> list[dict[str, Any]]:
+    """A CCV shard's rows as objects named by its ``columns`` (PDU and condition set resolved
+    from the shard's tables), with ``file``, ``dataset`` and ``report`` when its ``details``
+    are given."""
     out = []
-    for packed in doc["rows"]:
+    for i, packed in enumerate(doc["rows"]):
         row = dict(zip(doc["columns"], packed, strict=True))
         row["pdu"] = doc["pdus"][row["pdu"]]
         row["conditions"] = doc["conditions"][row.pop("condition")]
-        row["report"] = doc["reports"][row["report"]]
+        if details is not None:
+            row.update(zip(details["columns"], details["rows"][i], strict=True))
+            row["report"] = details["reports"][row["report"]]
         out.append(row)
     return out

@@ -105,6 +105,7 @@ class Site:
         self.total = 0
         self._history_all: list[HistoryEntry] | None = None
         self._condition_keys: dict[int, str] = {}
+        self._homes: dict[str, set[str]] | None = None
         self.now = now_utc()
         self.stamp = (f"catalog commit `{catalog.commit[:12]}` of {format_timestamp(catalog.committed_at)}"
                       if catalog.commit and catalog.committed_at else "the working tree")
@@ -189,7 +190,8 @@ class Site:
         self.api(f"detectors/{name}.json", {"detector": det.to_dict(), "mapping": mapping.to_dict() if mapping else None,
                                             "calibrations": list(reg.detector_types[det.detector_type].calibrations)
                                             if det.detector_type in reg.detector_types else [],
-                                            "ccv_shards": self._shards_for(name)})
+                                            "ccv_shards": self._shards_for(name),
+                                            "ccv_shards_by_pdu": self._shards_by_pdu(name)})
 
     def _swap_form(self, name: str) -> str:
         det = self.reg.detectors[name]
@@ -271,10 +273,22 @@ class Site:
 
     def _shards_for(self, name: str) -> list[str]:
         """Detectors whose CCV shards may hold constants of this detector's PDUs (they moved)."""
+        return sorted({d for folders in self._shards_by_pdu(name).values() for d in folders} | {name})
+
+    def _shards_by_pdu(self, name: str) -> dict[str, list[str]]:
+        """For each PDU this detector ever held, the detectors whose shards may hold its
+        constants (those it was mapped to, and this one): a look-up reads only those of the
+        PDUs mapped at its event time."""
+        if self._homes is None:
+            self._homes = defaultdict(set)
+            for det, m in self.reg.mappings.items():
+                for change in m.changes:
+                    for _, pdu in change.modules:
+                        if pdu:
+                            self._homes[pdu].add(det)
         mapping = self.reg.mappings.get(name)
         pdus = {p for c in mapping.changes for _, p in c.modules if p} if mapping else set()
-        return sorted({d for d, m in self.reg.mappings.items() for c in m.changes for _, p in c.modules if p in pdus}
-                      | {name})
+        return {pdu: sorted(self._homes[pdu] | {name}) for pdu in sorted(pdus)}
 
     def lookup_page(self) -> None:
         """The look-up page: the selection rules run in the browser on the static JSON API."""

@@ -63,6 +63,7 @@ def report_page(site: Site, detector: str, rows: list[CCVRow]) -> None:
                      + ", ".join(f"[{md(c)}](../calibrations/{c}.md) × {n}" for c, n in sorted(groups.items())) + " |")
     if not lines:
         return
-    head = [f"# Reports of {md(detector)}", "", f"[{md(detector)}](../detectors/{detector}.md) · {len(lines)} "
+    head = ["---", "search:", "  exclude: true  # thousands of rows: most of the theme's search index, loaded on every "
+            "page", "---", "", f"# Reports of {md(detector)}", "", f"[{md(detector)}](../detectors/{detector}.md) · {len(lines)} "
             "reports, newest first", "", "| report | id | first begin_at | constants |", "|---|---|---|---|"]
     site.write(f"catalog/reports/{detector}.md", "\n".join(head + lines))

@@ -139,7 +139,8 @@ def measure(browser: Any, url: str, base: str, ready: str, action: str | None = 
     page.wait_for_load_state("networkidle")  # e.g. the theme's search index, loaded after the page
     context.close()
     return {"seconds": round(seconds, 3), "bytes": sum(at_ready.values()),
-            "api_bytes": sum(n for u, n in at_ready.items() if "/api/v1/" in u), "requests": len(at_ready),
+            "api_bytes": sum(n for u, n in at_ready.items() if "/api/v1/" in u),
+            "search_index_bytes": sum(n for u, n in sizes.items() if "/search/" in u), "requests": len(at_ready),
             "bytes_when_idle": sum(sizes.values()), "outside": len(outside), "errors": errors[:3]}
 
 
@@ -190,6 +191,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--repo", type=Path, required=True, help="catalog repository (generate.py makes one)")
     parser.add_argument("--baseline", type=Path, help="another checkout whose site to measure beside this one's")
     parser.add_argument("--work", type=Path, help="folder for the built sites [default: a new temporary one]")
+    parser.add_argument("--no-incremental", action="store_true", help="skip the rebuild after one more batch")
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args(argv)
     repo = args.repo.resolve()
@@ -202,10 +204,11 @@ def main(argv: list[str] | None = None) -> int:
     subprocess.run(["rm", "-rf", str(repo / ".site-src")], check=True)  # the baseline's, in the same place
     report["build"] = build(ROOT, repo, work / "site")
     report["site"] = browse(work / "site", detector, lookup)
-    from bench import _add_typical_commit
+    if not args.no_incremental:
+        from bench import _add_typical_commit
 
-    _add_typical_commit(repo)
-    report["incremental_build"] = build(ROOT, repo, work / "site")
+        _add_typical_commit(repo)
+        report["incremental_build"] = build(ROOT, repo, work / "site")
     print(json.dumps(report, indent=None if args.json else 2))
     return 0
 

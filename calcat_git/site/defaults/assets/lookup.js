@@ -147,11 +147,13 @@
     if (isNaN(event)) { $("lk-status").textContent = "give the RAW data time as ISO-8601 with Z"; return; }
     const asked = parseConditions($("lk-conditions").value);
     const [info, deviations] = await Promise.all([api(`detectors/${name}.json`), api("parameters.json")]);
-    const indexes = await Promise.all(info.ccv_shards.map((folder) =>
-      api(`ccvs/${folder}/index.json`).then((index) => ({ folder, index })).catch(() => null)));
-    const present = indexes.filter(Boolean);
     const slots = mappingAt(info.mapping, event);
     const pdus = new Set(Object.values(slots).filter(Boolean));
+    const byPdu = info.ccv_shards_by_pdu || {};  // only the shard folders of the PDUs mapped then
+    const folders = [...new Set([name, ...[...pdus].flatMap((p) => byPdu[p] || info.ccv_shards)])];
+    const indexes = await Promise.all(folders.map((folder) =>
+      api(`ccvs/${folder}/index.json`).then((index) => ({ folder, index })).catch(() => null)));
+    const present = indexes.filter(Boolean);
     const matches = (c) => mismatch(c, asked, deviations) === null;
     const cache = new Map();
     const read = (path) => {
@@ -170,11 +172,11 @@
       for (const module of info.detector.modules) {
         const pdu = slots[module.aggregator] || null;
         const candidates = rows.filter((r) => r.pdu === pdu && r.calibration === calibration);
-        const best = pdu && choose(candidates.filter((r) => usable(r, event) &&
-          mismatch(r.conditions, asked, deviations) === null), event, strategy);
+        const matching = candidates.filter((r) => mismatch(r.conditions, asked, deviations) === null);
+        const best = pdu && choose(matching.filter((r) => usable(r, event)), event, strategy);
         const why = !pdu ? "no PDU mapped" : best ? `${strategy}: ${((time(best.begin_at) - event) / 3.6e6).toFixed(1)} h`
           : !known.some((s) => s.pdus.has(pdu)) ? "no constant of this calibration"
-          : !candidates.length ? "no constant for these conditions" : "none usable";
+          : !matching.length ? "no constant for these conditions" : "none usable";
         row([calibration, module.aggregator, pdu || "", best ? best.ccv_id.slice(0, 12) : "", best ? best.begin_at : "", why],
             { cal: calibration, agg: module.aggregator, ccv: best ? best.ccv_id : "" });
         found += best ? 1 : 0;
