@@ -192,12 +192,16 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--baseline", type=Path, help="another checkout whose site to measure beside this one's")
     parser.add_argument("--work", type=Path, help="folder for the built sites [default: a new temporary one]")
     parser.add_argument("--no-incremental", action="store_true", help="skip the rebuild after one more batch")
+    parser.add_argument("--browse", type=Path, help="only read this already built site in the browser")
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args(argv)
     repo = args.repo.resolve()
     work = args.work or Path(tempfile.mkdtemp(prefix="calcat-bench-site-"))
     detector, lookup = questions(repo)
     report: dict[str, Any] = {"detector": detector, "lookup": lookup, "targets": TARGETS}
+    if args.browse:
+        print(json.dumps({**report, "site": browse(args.browse, detector, lookup)}, indent=None if args.json else 2))
+        return 0
     if args.baseline:
         report["baseline_build"] = build(args.baseline.resolve(), repo, work / "baseline")
         report["baseline"] = browse(work / "baseline", detector, lookup)

@@ -98,10 +98,11 @@
       return;
     }
     const base = new URL(box.dataset.src, document.baseURI);
+    const first = getJSON(new URL("recent.json", base));  // the first screen, asked for at once
     const [index, info] = await Promise.all([getJSON(base), getJSON(new URL(box.dataset.detector, document.baseURI))]);
     const changes = [...(info.mapping ? info.mapping.changes : [])].sort((a, b) => Date.parse(a.from) - Date.parse(b.from));
     const slotPdus = (slot) => new Set(changes.map((c) => c.modules[slot]).filter(Boolean));
-    const loaded = new Map();
+    const loaded = new Map([[index.recent, first.then((doc) => unpack(doc, changes))]]);
     const shard = (path) => {
       if (!loaded.has(path)) loaded.set(path, getJSON(new URL(path, base)).then((doc) => unpack(doc, changes)));
       return loaded.get(path);
