@@ -59,10 +59,21 @@ def test_catalog_text_is_escaped(built: Path) -> None:
 def test_static_api(built: Path) -> None:
     detectors = json.loads((built / "api/v1/detectors.json").read_text())
     assert set(detectors) == {"MID_DET_AGIPD1M-1", "SPB_DET_AGIPD1M-1"}
-    ccvs = json.loads((built / "api/v1/ccvs/MID_DET_AGIPD1M-1.json").read_text())
+    from calcat_git.catalog.published import unpack_shard
+
+    index = json.loads((built / "api/v1/ccvs/MID_DET_AGIPD1M-1/index.json").read_text())
+    assert index["count"] == 2 and [s["path"] for s in index["shards"]] == ["Noise/2024-Q2.json", "Offset/2024-Q2.json"]
+    folder = built / "api/v1/ccvs/MID_DET_AGIPD1M-1"
+    ccvs = [row for s in index["shards"] for row in unpack_shard(
+        json.loads((folder / s["path"]).read_text()),
+        json.loads((folder / s["path"].replace(".json", ".details.json")).read_text()))]
     assert len(ccvs) == 2 and {c["calibration"] for c in ccvs} == {"Offset", "Noise"}
+    assert ccvs[0]["conditions"]["Memory cells"] == 352 and ccvs[0]["report"] == "xfel/reports/MID/AGIPD/dark_r0012.pdf"
+    recent = unpack_shard(json.loads((built / "api/v1/ccvs/MID_DET_AGIPD1M-1/recent.json").read_text()))
+    assert sorted(r["ccv_id"] for r in recent) == sorted(r["ccv_id"] for r in ccvs)
     one = json.loads((built / "api/v1/detectors/MID_DET_AGIPD1M-1.json").read_text())
     assert one["mapping"]["changes"][1]["modules"] == {"AGIPD01": "AGIPD_M3"}
+    assert one["ccv_shards_by_pdu"]["AGIPD_M1"] == ["MID_DET_AGIPD1M-1", "SPB_DET_AGIPD1M-1"]  # M1 moved to SPB
 
 
 def test_no_external_resources(built: Path) -> None:
@@ -94,7 +105,11 @@ def test_api_files_match_their_published_schemas(built: Path) -> None:
               for k in ("detector", "pdu")}
     registry = Registry().with_resources((uri, Resource.from_contents(s)) for uri, s in entity.items())
     pairs = [("detectors.json", "detectors.json"), ("pdus.json", "pdus.json"), ("parameters.json", "parameters.json"),
-             ("detectors/MID_DET_AGIPD1M-1.json", "detector.json"), ("ccvs/MID_DET_AGIPD1M-1.json", "ccvs.json")]
+             ("detectors/MID_DET_AGIPD1M-1.json", "detector.json"),
+             ("ccvs/MID_DET_AGIPD1M-1/index.json", "ccv-index.json"),
+             ("ccvs/MID_DET_AGIPD1M-1/Offset/2024-Q2.json", "ccv-shard.json"),
+             ("ccvs/MID_DET_AGIPD1M-1/recent.json", "ccv-shard.json"),
+             ("ccvs/MID_DET_AGIPD1M-1/Offset/2024-Q2.details.json", "ccv-shard-details.json")]
     for data_file, schema_file in pairs:
         schema = json.loads((schemas / schema_file).read_text())
         data = json.loads((built / "api/v1" / data_file).read_text())
@@ -119,4 +134,24 @@ def test_two_builds_in_one_checkout_never_mix_snapshots(mini: Path) -> None:
                                                                         page.read_text())}
     assert len(shown) == 1 and shown <= {first[:12], second[:12]}
     assert (site / "catalog/calibrations/SlopesPC.html").exists() == (shown == {second[:12]})
-    assert sorted(p.name for p in mini.iterdir() if p.name.startswith(".site")) == [".site-build"]
+    assert sorted(p.name for p in mini.iterdir() if p.name.startswith(".site")) == [".site-build", ".site-src",
+                                                                                    ".site-src.lock"]
+
+
+def test_regeneration_rewrites_only_what_changed(git_mini: Path, tmp_path: Path) -> None:
+    from calcat_git.site.build import prepare
+
+    docs = tmp_path / "docs"
+    first = prepare(git_mini, docs)
+    assert first["files_written"] > 20 and first["files_unchanged"] == 0
+    (docs / "stale.md").write_text("from an older build")
+    again = prepare(git_mini, docs)
+    assert again["files_written"] == 0 and again["files_removed"] == 1 and not (docs / "stale.md").exists()
+    edit(git_mini, "registry/calibrations/Noise.yaml", "identifier: Noise", "identifier: Noise\ndescription: new words")
+    commit_all(git_mini, "describe Noise", "2024-05-03T00:00:00Z")
+    before = {p: p.read_bytes() for p in docs.rglob("*") if p.is_file()}
+    later = prepare(git_mini, docs)
+    changed = sorted(str(p.relative_to(docs)) for p in docs.rglob("*") if p.is_file() and before.get(p) != p.read_bytes())
+    assert later["files_written"] == len(changed) and "catalog/calibrations/Noise.md" in changed
+    # the calibration's page and the catalog index show the description; home and look-up name the commit
+    assert set(changed) == {"catalog/calibrations/Noise.md", "catalog/index.md", "index.md", "lookup.md"}, changed

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import json
 from collections import defaultdict
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from datetime import datetime
 from typing import Any, Protocol, TypeVar
 
@@ -47,6 +47,8 @@ class SnapshotBackend(Protocol):
     def report_ccvs(self, report: int | str) -> list[CCVRow]: ...
 
     def all_ccvs(self) -> list[CCVRow]: ...
+
+    def ccvs_by_detector(self) -> Iterator[tuple[str, list[CCVRow]]]: ...
 
     def files(self) -> dict[str, str]: ...
 
@@ -93,6 +95,10 @@ class IndexedSnapshot:
 
     def all_ccvs(self) -> list[CCVRow]:
         return self.index.snapshot_ccvs(self.seq)
+
+    def ccvs_by_detector(self) -> Iterator[tuple[str, list[CCVRow]]]:
+        """One detector's CCVs at a time, by begin_at: streamed, never all in memory."""
+        return self.index.snapshot_ccvs_by_detector(self.seq)
 
     def files(self) -> dict[str, str]:
         return self.index.snapshot_files(self.seq)
@@ -175,6 +181,13 @@ class LoadedSnapshot:
 
     def all_ccvs(self) -> list[CCVRow]:
         return [r for rows in self._rows().values() for r in rows]
+
+    def ccvs_by_detector(self) -> Iterator[tuple[str, list[CCVRow]]]:
+        out: dict[str, list[CCVRow]] = {}
+        for row in self.all_ccvs():
+            out.setdefault(row.detector, []).append(row)
+        for name in sorted(out):
+            yield name, sorted(out[name], key=lambda r: (r.begin_at, r.ccv_id))
 
     def files(self) -> dict[str, str]:
         return {c.file: c.sha256 for batch in self.registry.batches.values() for c in batch.constants}

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from pathlib import Path
+
 import click
 
 from calcat_git.cli.common import REPO_OPTION
@@ -27,7 +30,26 @@ def site_build(repo: str, at: str | None, out: str | None, worktree: bool, engin
 
     cli_page = "# CLI reference\n\n" + reference(click.get_current_context().find_root().command) + "\n"  # type: ignore[arg-type]
     root = Path(repo).resolve()
-    counts = build(root, Path(out) if out else None, at, worktree, engine, {"guide/cli.md": cli_page})
+    counts = build(root, Path(out) if out else None, at, worktree, engine, {"guide/cli.md": cli_page},
+                   summarize=change_summary(root))
     where = Path(out).resolve() if out else root / ".site-build"
     click.echo(f"site built: {counts['pages']} catalog pages in {where} (open {where / 'index.html'}, "
                f"or serve it: python -m http.server -d {where})")
+
+
+def change_summary(repo: Path) -> Callable[[str, str], str]:
+    """A commit's summary exactly as ``calcat-git diff BASE HEAD`` prints it (the site's
+    recent changes and feeds show it; the site cannot import the review app, its sibling)."""
+    from datetime import timedelta
+
+    from calcat_git.git.repo import GitRepo
+    from calcat_git.review.rules import prepare, review
+    from calcat_git.review.summary import markdown, summary
+
+    git = GitRepo(repo)
+
+    def summarize(base: str, head: str) -> str:
+        change = prepare(git, base, head, timedelta(days=1))
+        return markdown(summary(change, review(change)))
+
+    return summarize

@@ -16,8 +16,10 @@ import math
 import sqlite3
 import sys
 import threading
+from collections.abc import Iterator
 from contextlib import closing
 from datetime import UTC, datetime
+from itertools import groupby
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -299,6 +301,15 @@ class Index:
     def snapshot_ccvs(self, seq: int) -> list[CCVRow]:
         """Every CCV visible in snapshot ``seq``, by begin_at."""
         return self._rows(f"{VISIBLE} ORDER BY begin_at", {"s": seq})
+
+    def snapshot_ccvs_by_detector(self, seq: int) -> Iterator[tuple[str, list[CCVRow]]]:
+        """Every CCV visible in snapshot ``seq``, one detector (the one its batch file is filed
+        under) at a time, by begin_at: a reader of all constants never holds more than one
+        detector's rows (the static site streams its build from this)."""
+        cursor = self.conn.execute(f"SELECT {ROW_COLUMNS} FROM ccvs WHERE {VISIBLE} ORDER BY detector, begin_at, ccv_id",
+                                   {"s": seq})
+        for detector, rows in groupby(cursor, key=lambda r: str(r[1])):
+            yield detector, self._to_rows(list(rows))
 
     def snapshot_files(self, seq: int) -> dict[str, str]:
         """Store path → sha256 of every constant file snapshot ``seq`` names."""

@@ -20,22 +20,24 @@ from pathlib import Path
 
 from calcat_git.catalog.catalog import Catalog
 from calcat_git.errors import InvalidInputError
+from calcat_git.locks import exclusive
+from calcat_git.site.changes import Summarize
 from calcat_git.site.generate import generate
+
+GENERATED = ".site-src"  # the generated pages; plain `mkdocs build` (the hook) writes them there too
 
 _FOLDER_KEYS = re.compile(r"^(docs_dir|site_dir)\s*:.*$\n?", re.MULTILINE)
 
 
 def prepare(root: Path, docs: Path, at: str | None = None, worktree: bool = False,
-            pages: dict[str, str] | None = None) -> dict[str, int]:
+            pages: dict[str, str] | None = None, summarize: Summarize | None = None) -> dict[str, int]:
     """Hand-written pages of ``root/site``, the generated catalog and ``pages`` (path →
-    markdown, e.g. the CLI reference the command line renders), into ``docs``."""
+    markdown, e.g. the CLI reference the command line renders), into ``docs``; with
+    ``summarize`` (a commit's ``calcat-git diff`` summary) the recent changes and feeds."""
     catalog = Catalog.open(root, worktree=worktree)
     if at:
         catalog = catalog.at(at)
-    counts = generate(catalog, docs, root / "site")
-    for name, text in (pages or {}).items():
-        (docs / name).parent.mkdir(parents=True, exist_ok=True)
-        (docs / name).write_text(text, "utf-8")
+    counts = generate(catalog, docs, root / "site", summarize, pages)
     return counts
 
 
@@ -72,8 +74,21 @@ def publish(built: Path, target: Path) -> None:
         shutil.rmtree(aside, ignore_errors=True)
 
 
+def _generate(root: Path, src: Path, at: str | None, worktree: bool, pages: dict[str, str] | None,
+              summarize: Summarize | None) -> dict[str, int]:
+    """Generate into the checkout's ``.site-src/`` (only what changed since the last build is
+    rewritten, each file replaced whole), then hard-link that snapshot into ``src``: under a
+    lock, so two builds never mix commits, and the links keep this build's files whatever a
+    later generation replaces."""
+    shared = root / GENERATED
+    with exclusive(root / ".site-src.lock", "waiting for another site build of this checkout …"):
+        counts = prepare(root, shared, at, worktree, pages, summarize)
+        shutil.copytree(shared, src, copy_function=os.link)
+    return counts
+
+
 def build(root: Path, out: Path | None, at: str | None, worktree: bool, engine: str,
-          pages: dict[str, str] | None = None) -> dict[str, int]:
+          pages: dict[str, str] | None = None, summarize: Summarize | None = None) -> dict[str, int]:
     if engine not in ("mkdocs", "zensical"):
         raise InvalidInputError(f"unknown site engine {engine!r}: use mkdocs or zensical")
     site_dir = (out or root / ".site-build").resolve()
@@ -81,7 +96,7 @@ def build(root: Path, out: Path | None, at: str | None, worktree: bool, engine: 
     work = Path(tempfile.mkdtemp(prefix=".site-work-", dir=root))
     config = _config(root, work)
     try:
-        counts = prepare(root, work / "src", at, worktree, pages)
+        counts = _generate(root, work / "src", at, worktree, pages, summarize)
         env = {**os.environ, "CALCAT_GIT_SITE_READY": "1"}
         if engine == "mkdocs":
             cmd = [sys.executable, "-m", "mkdocs", "build", "--strict", "-f", str(config)]

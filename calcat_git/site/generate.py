@@ -4,9 +4,10 @@ catalog snapshot, into the folder the site engine reads. Engine-independent: mkd
 
 from __future__ import annotations
 
+import heapq
 import json
-import shutil
 from collections import Counter, defaultdict
+from collections.abc import Iterator
 from datetime import timedelta
 from html import escape
 from pathlib import Path
@@ -17,8 +18,13 @@ from calcat_git.catalog.history import HistoryEntry
 from calcat_git.errors import RepositoryError
 from calcat_git.files.schema import schema_text
 from calcat_git.model.selection import CCVRow
+from calcat_git.site.changes import Summarize, changes_pages
+from calcat_git.site.forge import forge_of
 from calcat_git.site.markdown import md
-from calcat_git.site.pages import calibration_pages, parameter_pages, report_pages, report_slug
+from calcat_git.site.output import Output, reset
+from calcat_git.site.pages import calibration_pages, parameter_pages, report_page, report_slug
+from calcat_git.site.pictures import Injections, constants_timeline
+from calcat_git.site.shards import detector_shards
 from calcat_git.site.svg import timeline
 from calcat_git.timeutil import format_timestamp, from_micros, now_utc
 
@@ -34,6 +40,22 @@ CCV_TABLE = """<div class="ccv-table" data-src="{src}" data-detector="{detector}
 <th>CCV</th></tr></thead>
 <tbody></tbody></table>
 </div>"""
+SWAP_FORM = """<div id="swap" data-detector="{detector}" markdown="0">
+<p><label>Slot <select id="swap-slot">{slots}</select></label>
+<label>New PDU <select id="swap-pdu">{pdus}</select></label></p>
+<p><label>From (with zone) <input id="swap-from" size="28" placeholder="2025-01-10T08:00:00+01:00"></label>
+<label>Reason <input id="swap-reason" size="40" placeholder="Q1M2 replaced after a damaged ASIC"></label>
+<button id="swap-check" type="button">Check and show the change</button></p>
+<ul id="swap-problems"></ul>
+<div id="swap-result" hidden>
+<p>Append this to <code>{file}</code>:</p>
+<pre id="swap-yaml"></pre>
+<p>{edit}</p>
+<p>Or from a clone:</p>
+<pre id="swap-command"></pre>
+</div>
+</div>
+<script src="../../assets/swap-form.js"></script>"""
 LOOKUP_PAGE = """# Look up constants
 
 Choose a detector, the creation time of the RAW data and the conditions: the page resolves
@@ -53,72 +75,89 @@ commit `{commit}`. The address of the page is a permalink to the answer.
 </div>"""
 
 
-def _ccvs_by_detector(catalog: Catalog) -> dict[str, list[CCVRow]]:
-    out: dict[str, list[CCVRow]] = defaultdict(list)
-    for row in catalog.backend.all_ccvs():
-        out[row.detector].append(row)
-    return out
+def _detector_rows(catalog: Catalog) -> Iterator[tuple[str, list[CCVRow]]]:
+    """Each detector's CCVs (by begin_at), one detector at a time (streamed from the index
+    when the snapshot has one)."""
+    yield from catalog.backend.ccvs_by_detector()
 
 
 class Site:
-    """Writes one snapshot's pages into ``out``."""
+    """Writes one snapshot's pages into ``out``, streaming the constants one detector at a time."""
 
-    def __init__(self, catalog: Catalog, out: Path) -> None:
+    def __init__(self, catalog: Catalog, out: Output, summarize: Summarize | None = None) -> None:
         self.catalog, self.out = catalog, out
+        self.summarize = summarize if catalog.commit else None  # a working tree has no history to summarise
+        self.forge = forge_of(catalog.root)
         self.reg = catalog.entities()
-        self.ccvs = _ccvs_by_detector(catalog)
-        self.per_pdu = Counter(r.pdu for rows in self.ccvs.values() for r in rows)
+        self.per_pdu: Counter[str] = Counter()
+        self.per_calibration: Counter[tuple[str, str]] = Counter()
+        self.newest_batches: list[tuple[int, str, str, str]] = []  # (begin_at, batch, detector, report)
+        self.total = 0
         self._history_all: list[HistoryEntry] | None = None
         self._condition_keys: dict[int, str] = {}
+        self._homes: dict[str, set[str]] | None = None
         self.now = now_utc()
         self.stamp = (f"catalog commit `{catalog.commit[:12]}` of {format_timestamp(catalog.committed_at)}"
                       if catalog.commit and catalog.committed_at else "the working tree")
 
-    def write(self, rel: str, text: str) -> None:
-        path = self.out / rel
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(text + f"\n\n---\n<small>Built from {self.stamp}.</small>\n", "utf-8")
+    def write(self, rel: str, text: str, stamped: bool = False) -> None:
+        """A page; ``stamped`` ones name the commit they were built from (the others do not,
+        so that they stay unchanged while their content does)."""
+        self.out.put(rel, text + (f"\n\n---\n<small>Built from {self.stamp}.</small>\n" if stamped else "\n"))
 
     def api(self, rel: str, data: Any) -> None:
-        path = self.out / "api" / "v1" / rel
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(json.dumps(data, separators=(",", ":")), "utf-8")
+        self.out.json(f"api/v1/{rel}", data)
 
     def build(self) -> dict[str, int]:
-        pages = 0
-        self.home()
-        for name in sorted(self.reg.detectors):
-            self.detector(name)
-            pages += 1
+        done = set()
+        for name, rows in _detector_rows(self.catalog):
+            self.constants(name, rows)
+            done.add(name)
+        for name in sorted(set(self.reg.detectors) - done):
+            self.constants(name, [])
         for name in sorted(self.reg.pdus):
             self.pdu(name)
-            pages += 1
+        self.home()
         self.registry_pages()
-        calibration_pages(self)
+        calibration_pages(self, self.per_calibration)
         parameter_pages(self)
-        report_pages(self)
         self.api("detectors.json", {n: d.to_dict() for n, d in sorted(self.reg.detectors.items())})
         self.api("pdus.json", {n: p.to_dict() for n, p in sorted(self.reg.pdus.items())})
         self.lookup_page()
-        return {"detector_pages": len(self.reg.detectors), "pdu_pages": len(self.reg.pdus), "pages": pages + 3}
+        if self.summarize is not None and self.catalog.commit:
+            changes_pages(self, self.catalog.root, self.catalog.commit, sorted(self.reg.detectors), self.summarize)
+        return {"detector_pages": len(self.reg.detectors), "pdu_pages": len(self.reg.pdus),
+                "pages": len(self.reg.detectors) + len(self.reg.pdus) + 3}
+
+    def constants(self, name: str, rows: list[CCVRow]) -> None:
+        """Everything made of one detector's constants: its shards, report page and page."""
+        self.total += len(rows)
+        self.per_pdu.update(r.pdu for r in rows)
+        self.per_calibration.update((r.calibration, name) for r in rows)
+        batches = {r.batch: (r.begin_at, r.batch, name, r.report_path) for r in reversed(rows)}
+        self.newest_batches = heapq.nlargest(10, [*self.newest_batches, *batches.values()])
+        for path, doc in detector_shards(name, rows, self._condition_key).items():
+            self.api(f"ccvs/{path}", doc)
+        report_page(self, name, rows)
+        if name in self.reg.detectors:
+            self.detector(name, rows)
 
     def home(self) -> None:
         reg = self.reg
         changes = sorted(((c.valid_from, name, c) for name, m in reg.mappings.items() for c in m.changes),
                          key=lambda t: t[0], reverse=True)[:10]
-        batches = sorted({(r.batch, r.detector, r.report_path, r.begin_at) for rows in self.ccvs.values()
-                          for r in rows}, key=lambda t: t[3], reverse=True)[:10]
         lines = ["# Calibration catalog", "",
                  f"{len(reg.detectors)} detectors · {len(reg.pdus)} PDUs · {len(reg.detector_types)} detector types · "
-                 f"{sum(len(v) for v in self.ccvs.values())} constants · built from {self.stamp}.", "",
+                 f"{self.total} constants · built from {self.stamp}."
+                 + (" [Recent changes](changes.md) ([Atom feed](feeds/all.atom))." if self.summarize else ""), "",
                  "## Newest mapping changes", ""]
         lines += [f"- {format_timestamp(t)} [{md(n)}](catalog/detectors/{n}.md): {md(c.reason)}" for t, n, c in changes]
         lines += ["", "## Newest constant injections", ""]
         lines += [f"- {format_timestamp(from_micros(b))} {md(d)}: [{md(r)}](catalog/reports/{d}.md#{report_slug(r)})"
-                  for _, d, r, b in batches]
-        self.write("index.md", "\n".join(lines))
+                  for b, _, d, r in self.newest_batches]
+        self.write("index.md", "\n".join(lines), stamped=True)
 
-    def detector(self, name: str) -> None:
+    def detector(self, name: str, rows: list[CCVRow]) -> None:
         det, reg = self.reg.detectors[name], self.reg
         mapping = reg.mappings.get(name)
         now_state = mapping.state_at(self.now) if mapping else {}
@@ -126,19 +165,70 @@ class Site:
                 "Type not known yet (CALCAT lists no PDU of it)")
         lines = [f"# {md(name)}", "", f"{kind} · "
                  f"instruments {', '.join(md(i) for i in det.instruments)} · experts "
-                 f"{', '.join(md(e) for e in det.experts)}", "", "## Modules now", "",
+                 f"{', '.join(md(e) for e in det.experts)}"
+                 + (f" · [changes feed](../../feeds/{name}.atom) (Atom)" if self.summarize else "")
+                 + self.edit_link(f"registry/detectors/{name}.yaml") + self.edit_link(f"registry/mappings/{name}.yaml"),
+                 "", "## Modules now", "",
                  "| slot | aggregator | module | PDU |", "|---|---|---:|---|"]
         for m in det.modules:
             pdu = now_state.get(m.aggregator)
             link = f"[{md(pdu)}](../pdus/{pdu}.md)" if pdu else "(empty)"
             lines.append(f"| {md(m.virtual_device_name)} | {md(m.aggregator)} | {m.module_number} | {link} |")
         lines += ["", "## Mapping timeline", "", self._timeline(name), "", self._history(name)]
-        lines += ["", "## Constants", "", self._constants(name)]
+        lines += ["", "## Constants", "", self._constants(name, rows), "", "## Record a module swap", "",
+                  "Propose a mapping change without a clone: the form checks it like the validator where it can, "
+                  "then shows the change to make in the forge.", "", self._swap_form(name)]
         self.write(f"catalog/detectors/{name}.md", "\n".join(lines))
         self.api(f"detectors/{name}.json", {"detector": det.to_dict(), "mapping": mapping.to_dict() if mapping else None,
                                             "calibrations": list(reg.detector_types[det.detector_type].calibrations)
                                             if det.detector_type in reg.detector_types else [],
-                                            "ccv_shards": self._shards_for(name)})
+                                            "ccv_shards": self._shards_for(name),
+                                            "ccv_shards_by_pdu": self._shards_by_pdu(name)})
+
+    def _swap_form(self, name: str) -> str:
+        det = self.reg.detectors[name]
+        file = f"registry/mappings/{name}.yaml"
+        pdus = [p for p, rec in sorted(self.reg.pdus.items()) if rec.detector_type == det.detector_type
+                and rec.status != "retired"]
+        edit = (f'<a id="swap-edit" href="{escape(self.forge.edit_url(file))}">Open {escape(file)} in the forge\'s '
+                "web editor</a>, append it at the end and propose the change (a merge request)."
+                if self.forge else "(No forge is configured: set repo_url in the catalog's mkdocs.yml to get a link "
+                "to its web editor.)")
+        return SWAP_FORM.format(detector=escape(name), file=escape(file), edit=edit,
+                                slots="".join(f'<option value="{escape(m.aggregator)}">{escape(m.aggregator)} '
+                                              f"({escape(m.virtual_device_name)})</option>" for m in det.modules),
+                                pdus="".join(f'<option value="{escape(p)}">{escape(p)}</option>' for p in pdus))
+
+    def edit_link(self, path: str) -> str:
+        """' · edit in the forge' for a catalog file, when a forge is configured."""
+        return f" · [edit {md(path)} in the forge]({self.forge.edit_url(path)})" if self.forge else ""
+
+    def _constants(self, name: str, rows: list[CCVRow]) -> str:
+        if not rows:
+            return "No constants."
+        det = self.reg.detectors[name]
+        mapping = self.reg.mappings.get(name)
+        injections = Injections(mapping.periods() if mapping else [])
+        injections.add(rows)
+        calibrations = (list(self.reg.detector_types[det.detector_type].calibrations)
+                        if det.detector_type in self.reg.detector_types else [])
+        calibrations += sorted({r.calibration for r in rows} - set(calibrations))
+        picture = constants_timeline(injections, calibrations, [m.aggregator for m in det.modules], self.now)
+        groups: dict[tuple[str, str], list[CCVRow]] = defaultdict(list)
+        for row in rows:
+            groups[(row.calibration, row.pdu)].append(row)
+        lines = [f"{len(rows)} constants ([reports](../reports/{name}.md); all rows: [JSON shards]"
+                 f"(../../api/v1/ccvs/{name}/index.json)).", "", "### Constants timeline", "",
+                 "Months with constants injected per module (by begin_at); red: a bad-quality constant that month.",
+                 "", picture, "", "### Newest per calibration and PDU", "",
+                 "| calibration | PDU | newest begin_at | count | condition sets |", "|---|---|---|---:|---:|"]
+        for (cal, pdu), group in sorted(groups.items())[:PAGE_ROWS]:
+            sets = len({self._condition_key(r.conditions) for r in group})
+            lines.append(f"| {md(cal)} | [{md(pdu)}](../pdus/{pdu}.md) | "
+                         f"{format_timestamp(from_micros(group[-1].begin_at))} | {len(group)} | {sets} |")
+        lines += ["", "### All constants", "", CCV_TABLE.format(src=f"../../api/v1/ccvs/{name}/index.json",
+                                                                 detector=f"../../api/v1/detectors/{name}.json")]
+        return "\n".join(lines)
 
     def _timeline(self, name: str) -> str:
         mapping = self.reg.mappings.get(name)
@@ -173,39 +263,31 @@ class Site:
                          f"{format_timestamp(e.committed_at)} | {md(e.author)} | {md(e.message)} |")
         return "\n".join(lines)
 
-    def _constants(self, name: str) -> str:
-        rows = self.ccvs.get(name, [])
-        if not rows:
-            return "No constants."
-        groups: dict[tuple[str, str], list[CCVRow]] = defaultdict(list)
-        for row in rows:
-            groups[(row.calibration, row.pdu)].append(row)
-        lines = [f"{len(rows)} constants ([reports](../reports/{name}.md)). Newest per calibration and PDU (all rows: "
-                 f"[JSON](../../api/v1/ccvs/{name}.json)):", "",
-                 "| calibration | PDU | newest begin_at | count | condition sets |", "|---|---|---|---:|---:|"]
-        for (cal, pdu), group in sorted(groups.items())[:PAGE_ROWS]:
-            newest = max(group, key=lambda r: r.begin_at)
-            sets = len({self._condition_key(r.conditions) for r in group})
-            lines.append(f"| {md(cal)} | [{md(pdu)}](../pdus/{pdu}.md) | {format_timestamp(from_micros(newest.begin_at))}"
-                         f" | {len(group)} | {sets} |")
-        self.api(f"ccvs/{name}.json", [_row_json(r) for r in rows])
-        lines += ["", "### All constants", "", CCV_TABLE.format(src=f"../../api/v1/ccvs/{name}.json",
-                                                                 detector=f"../../api/v1/detectors/{name}.json")]
-        return "\n".join(lines)
-
     def _shards_for(self, name: str) -> list[str]:
         """Detectors whose CCV shards may hold constants of this detector's PDUs (they moved)."""
+        return sorted({d for folders in self._shards_by_pdu(name).values() for d in folders} | {name})
+
+    def _shards_by_pdu(self, name: str) -> dict[str, list[str]]:
+        """For each PDU this detector ever held, the detectors whose shards may hold its
+        constants (those it was mapped to, and this one): a look-up reads only those of the
+        PDUs mapped at its event time."""
+        if self._homes is None:
+            self._homes = defaultdict(set)
+            for det, m in self.reg.mappings.items():
+                for change in m.changes:
+                    for _, pdu in change.modules:
+                        if pdu:
+                            self._homes[pdu].add(det)
         mapping = self.reg.mappings.get(name)
         pdus = {p for c in mapping.changes for _, p in c.modules if p} if mapping else set()
-        return sorted({d for d, m in self.reg.mappings.items() for c in m.changes for _, p in c.modules if p in pdus}
-                      | {name})
+        return {pdu: sorted(self._homes[pdu] | {name}) for pdu in sorted(pdus)}
 
     def lookup_page(self) -> None:
         """The look-up page: the selection rules run in the browser on the static JSON API."""
         deviations = {s: [p.lower_deviation, p.upper_deviation] for p in self.reg.parameters.values()
                       for s in p.spellings}
         self.api("parameters.json", deviations)
-        self.write("lookup.md", LOOKUP_PAGE.format(commit=md(self.catalog.commit or "working tree"),
+        self.write("lookup.md", stamped=True, text=LOOKUP_PAGE.format(commit=md(self.catalog.commit or "working tree"),
                                                    commit_sha=escape(self.catalog.commit or ""),
                                                    detectors="".join(f'<option value="{escape(d)}">{escape(d)}</option>'
                                                                      for d in sorted(self.reg.detectors))))
@@ -220,7 +302,8 @@ class Site:
     def pdu(self, name: str) -> None:
         pdu = self.reg.pdus[name]
         held = [(det, p) for det, m in sorted(self.reg.mappings.items()) for p in m.periods() if p.pdu == name]
-        lines = [f"# {md(name)}", "", f"Type {md(pdu.detector_type)} · uuid {pdu.uuid} · status {md(pdu.status)}", "",
+        lines = [f"# {md(name)}", "", f"Type {md(pdu.detector_type)} · uuid {pdu.uuid} · status {md(pdu.status)}"
+                 + self.edit_link(f"registry/pdus/{pdu.detector_type}/{name}.yaml"), "",
                  "## Where it has been", ""]
         if held:
             start = min(p.interval.since for _, p in held) - timedelta(days=30)
@@ -237,7 +320,8 @@ class Site:
         reg = self.reg
         spelling = reg.parameter_by_spelling()
         for name, dtype in sorted(reg.detector_types.items()):
-            lines = [f"# {md(name)}", "", "## Calibrations", "", *[f"- {md(c)}" for c in dtype.calibrations], "",
+            lines = [f"# {md(name)}", "", self.edit_link(f"registry/detector_types/{name}.yaml").lstrip(" ·"), "",
+                     "## Calibrations", "", *[f"- {md(c)}" for c in dtype.calibrations], "",
                      "## Parameters", "", "| parameter | unit | lower deviation | upper deviation |", "|---|---|---:|---:|"]
             for par in dtype.parameters:
                 rec = spelling.get(par)
@@ -258,24 +342,23 @@ class Site:
         self.write("catalog/index.md", "\n".join(lines))
 
 
-def _row_json(row: CCVRow) -> dict[str, Any]:
-    return {"ccv_id": row.ccv_id, "calibration": row.calibration, "pdu": row.pdu,
-            "begin_at": format_timestamp(from_micros(row.begin_at)), "file": row.file, "dataset": row.dataset,
-            "good_quality": row.good_quality, "deployed": row.deployed,
-            "end_at": format_timestamp(from_micros(row.end_at)) if row.end_at is not None else None,
-            "conditions": row.conditions, "report": row.report_path}
-
-
-def generate(catalog: Catalog, out: Path, sources: Path | None = None) -> dict[str, int]:
-    """Fill ``out`` with the hand-written ``sources`` and the generated pages."""
-    if out.exists():
-        shutil.rmtree(out)
+def generate(catalog: Catalog, out: Path, sources: Path | None = None, summarize: Summarize | None = None,
+             pages: dict[str, str] | None = None) -> dict[str, int]:
+    """Fill ``out`` with the hand-written ``sources`` and the generated pages, writing only
+    files whose content changed and removing the ones no longer generated. With
+    ``summarize`` (a commit's change summary, see ``changes``) the recent changes page and
+    the Atom feeds are made too; ``pages`` (path → markdown) are added as they are."""
+    reset(out)
+    output = Output(out)
     if sources is not None and sources.is_dir():
-        shutil.copytree(sources, out)
+        output.copy_tree(sources)
     defaults = Path(__file__).parent / "defaults"
-    shutil.copytree(defaults / "assets", out / "assets", dirs_exist_ok=True)
-    shutil.copytree(defaults / "api-schemas", out / "api" / "v1" / "schemas", dirs_exist_ok=True)
+    output.copy_tree(defaults / "assets", "assets")
+    output.copy_tree(defaults / "api-schemas", "api/v1/schemas")
     for kind in ("detector", "pdu", "mapping"):  # the entity schemas the API refers to
-        (out / "api" / "v1" / "schemas" / f"{kind}-entity.json").write_text(schema_text(kind), "utf-8")
-    out.mkdir(parents=True, exist_ok=True)
-    return Site(catalog, out).build()
+        output.put(f"api/v1/schemas/{kind}-entity.json", schema_text(kind))
+    for rel, text in (pages or {}).items():
+        output.put(rel, text)
+    counts = Site(catalog, output, summarize).build()
+    removed = output.finish()
+    return {**counts, "files_written": output.written, "files_unchanged": output.unchanged, "files_removed": removed}

@@ -13,12 +13,13 @@ from calcat_git.timeutil import format_timestamp, from_micros
 
 
 class Site(Protocol):
-    """What the pages need of the generator: the records, the CCV rows per detector, a writer."""
+    """What the pages need of the generator: the records and a writer."""
 
     reg: Registry
-    ccvs: dict[str, list[CCVRow]]
 
-    def write(self, rel: str, text: str) -> None: ...
+    def write(self, rel: str, text: str, stamped: bool = False) -> None: ...
+
+    def edit_link(self, path: str) -> str: ...
 
 
 def report_slug(path: str) -> str:
@@ -26,11 +27,12 @@ def report_slug(path: str) -> str:
     return "r-" + hashlib.sha256(path.encode()).hexdigest()[:12]
 
 
-def calibration_pages(site: Site) -> None:
-    per = Counter((r.calibration, r.detector) for rows in site.ccvs.values() for r in rows)
+def calibration_pages(site: Site, per: Counter[tuple[str, str]]) -> None:
+    """One page per calibration; ``per`` counts constants by (calibration, detector)."""
     for name, cal in sorted(site.reg.calibrations.items()):
         types = [t for t, dt in sorted(site.reg.detector_types.items()) if name in dt.calibrations]
-        lines = [f"# {md(name)}", "", md(cal.description or ""), "", "Detector types: "
+        lines = [f"# {md(name)}", "", md(cal.description or "") + site.edit_link(f"registry/calibrations/{name}.yaml"),
+                 "", "Detector types: "
                  + ", ".join(f"[{md(t)}](../types/{t}.md)" for t in types), "", "| detector | constants |", "|---|---:|"]
         lines += [f"| [{md(d)}](../detectors/{d}.md) | {n} |" for (c, d), n in sorted(per.items()) if c == name]
         site.write(f"catalog/calibrations/{name}.md", "\n".join(lines))
@@ -41,26 +43,27 @@ def parameter_pages(site: Site) -> None:
         types = [t for t, dt in sorted(site.reg.detector_types.items()) if set(par.spellings) & set(dt.parameters)]
         lines = [f"# {md(name)}", "", "| spellings | unit | lower deviation | upper deviation |", "|---|---|---:|---:|",
                  f"| {', '.join(md(s) for s in par.spellings)} | {md(par.unit)} | {par.lower_deviation} | "
-                 f"{par.upper_deviation} |", "", "Used by: " + ", ".join(f"[{md(t)}](../types/{t}.md)" for t in types)]
+                 f"{par.upper_deviation} |", "", "Used by: " + ", ".join(f"[{md(t)}](../types/{t}.md)" for t in types)
+                 + site.edit_link(f"registry/parameters/{name}.yaml")]
         site.write(f"catalog/parameters/{name}.md", "\n".join(lines))
 
 
-def report_pages(site: Site) -> None:
-    """One page per detector listing its reports (reports grow with injections: one page
-    each would not scale), each report an anchor."""
-    by_report: dict[tuple[str, str], list[CCVRow]] = defaultdict(list)
-    for rows in site.ccvs.values():
-        for row in rows:
-            by_report[(row.detector, row.report_path)].append(row)
-    pages: dict[str, list[str]] = defaultdict(list)
-    for (detector, path), rows in sorted(by_report.items(), key=lambda kv: -min(r.begin_at for r in kv[1])):
-        groups = Counter(r.calibration for r in rows)
-        ids = sorted({r.report_id for r in rows if r.report_id is not None})
-        pages[detector].append(
-            f'| <span id="{report_slug(path)}"></span>{md(path)} | {", ".join(map(str, ids)) or "—"} | '
-            f"{format_timestamp(from_micros(min(r.begin_at for r in rows)))} | "
-            + ", ".join(f"[{md(c)}](../calibrations/{c}.md) × {n}" for c, n in sorted(groups.items())) + " |")
-    for detector, lines in pages.items():
-        head = [f"# Reports of {md(detector)}", "", f"[{md(detector)}](../detectors/{detector}.md) · {len(lines)} "
-                "reports, newest first", "", "| report | id | first begin_at | constants |", "|---|---|---|---|"]
-        site.write(f"catalog/reports/{detector}.md", "\n".join(head + lines))
+def report_page(site: Site, detector: str, rows: list[CCVRow]) -> None:
+    """The page listing a detector's reports, newest first, each an anchor (reports grow with
+    injections: one page each would not scale)."""
+    by_report: dict[str, list[CCVRow]] = defaultdict(list)
+    for row in rows:
+        by_report[row.report_path].append(row)
+    lines = []
+    for path, group in sorted(by_report.items(), key=lambda kv: -kv[1][0].begin_at):  # rows are by begin_at
+        groups = Counter(r.calibration for r in group)
+        ids = sorted({r.report_id for r in group if r.report_id is not None})
+        lines.append(f'| <span id="{report_slug(path)}"></span>{md(path)} | {", ".join(map(str, ids)) or "—"} | '
+                     f"{format_timestamp(from_micros(group[0].begin_at))} | "
+                     + ", ".join(f"[{md(c)}](../calibrations/{c}.md) × {n}" for c, n in sorted(groups.items())) + " |")
+    if not lines:
+        return
+    head = ["---", "search:", "  exclude: true  # thousands of rows: most of the theme's search index, loaded on every "
+            "page", "---", "", f"# Reports of {md(detector)}", "", f"[{md(detector)}](../detectors/{detector}.md) · {len(lines)} "
+            "reports, newest first", "", "| report | id | first begin_at | constants |", "|---|---|---|---|"]
+    site.write(f"catalog/reports/{detector}.md", "\n".join(head + lines))

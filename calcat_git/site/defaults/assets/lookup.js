@@ -1,5 +1,6 @@
-// The look-up page: the selection rules of calcat_git/selection.py, run in the browser on
-// the static JSON API. The address (#detector=…&event=…&strategy=…&c=Name=value…) is a
+// The look-up page: the selection rules of calcat_git/model/selection.py, run in the browser
+// on the static JSON API, reading only the CCV shards near the event that can hold a
+// candidate. The address (#detector=…&event=…&strategy=…&c=Name=value…) is a
 // permalink; a test compares this page with the Python API on many queries.
 (function () {
   "use strict";
@@ -82,6 +83,63 @@
     $("lk-result").querySelector("tbody").appendChild(tr);
   }
 
+  // A shard's packed rows as objects (see calcat_git/catalog/published.py: unpack_shard).
+  function unpackShard(doc) {
+    return doc.rows.map((packed) => {
+      const r = {};
+      doc.columns.forEach((name, i) => { r[name] = packed[i]; });
+      r.pdu = doc.pdus[r.pdu];
+      r.conditions = doc.conditions[r.condition];
+      return r;
+    });
+  }
+
+  // The shards of one calibration that may hold a candidate: they have one of ``pdus`` and
+  // a condition set matching the question (the shard indexes say so before any is read).
+  function shardsOf(indexes, calibration, pdus, matches) {
+    const out = [];
+    for (const { folder, index } of indexes) {
+      const ok = index.conditions.map(matches);
+      for (const s of index.shards) {
+        if (s.calibration === calibration && s.pdus.some((i) => pdus.has(index.pdus[i])) &&
+            s.conditions.some((i) => ok[i])) {
+          out.push({ path: `ccvs/${folder}/${s.path}`, first: time(s.first), last: time(s.last),
+                     pdus: new Set(s.pdus.map((i) => index.pdus[i]).filter((p) => pdus.has(p))) });
+        }
+      }
+    }
+    return out;
+  }
+
+  // Reads shards nearest to the event, outwards, until each PDU's nearest fitting row
+  // before (and, for 'closest', after) the event is known: a shard is read only if it has
+  // a PDU for which it could hold a nearer row than the ones read so far. Returns the rows.
+  async function nearRows(shards, event, strategy, fits, read) {
+    const rows = [], prior = new Map(), next = new Map();
+    const add = (found) => {
+      for (const r of found) {
+        rows.push(r);
+        if (!fits(r)) continue;
+        const b = time(r.begin_at);
+        if (b <= event) prior.set(r.pdu, Math.max(prior.get(r.pdu) ?? -Infinity, b));
+        else next.set(r.pdu, Math.min(next.get(r.pdu) ?? Infinity, b));
+      }
+    };
+    const before = shards.filter((s) => s.first <= event)
+      .map((s) => ({ ...s, key: Math.min(s.last, event) })).sort((a, b) => b.key - a.key);
+    const after = strategy === "prior" ? [] : shards.filter((s) => s.last > event)
+      .map((s) => ({ ...s, key: Math.max(s.first, event) })).sort((a, b) => a.key - b.key);
+    const seen = new Set();
+    for (const [side, nearest, nearer] of [[before, prior, (b, key) => b <= key], [after, next, (b, key) => b >= key]]) {
+      for (const s of side) {
+        if (seen.has(s.path) || ![...s.pdus].some((p) => !nearest.has(p) || nearer(nearest.get(p), s.key))) continue;
+        seen.add(s.path);
+        add(await read(s.path));
+      }
+    }
+    return rows;
+  }
+
   async function run() {
     const name = $("lk-detector").value, strategy = $("lk-strategy").value, event = time($("lk-event").value);
     $("lk-result").querySelector("tbody").replaceChildren();
@@ -89,24 +147,41 @@
     if (isNaN(event)) { $("lk-status").textContent = "give the RAW data time as ISO-8601 with Z"; return; }
     const asked = parseConditions($("lk-conditions").value);
     const [info, deviations] = await Promise.all([api(`detectors/${name}.json`), api("parameters.json")]);
-    const shards = await Promise.all(info.ccv_shards.map((d) => api(`ccvs/${d}.json`).catch(() => [])));
-    const rows = shards.flat();
     const slots = mappingAt(info.mapping, event);
+    const pdus = new Set(Object.values(slots).filter(Boolean));
+    const byPdu = info.ccv_shards_by_pdu || {};  // only the shard folders of the PDUs mapped then
+    const folders = [...new Set([name, ...[...pdus].flatMap((p) => byPdu[p] || info.ccv_shards)])];
+    const indexes = await Promise.all(folders.map((folder) =>
+      api(`ccvs/${folder}/index.json`).then((index) => ({ folder, index })).catch(() => null)));
+    const present = indexes.filter(Boolean);
+    const matches = (c) => mismatch(c, asked, deviations) === null;
+    const cache = new Map();
+    const read = (path) => {
+      if (!cache.has(path)) cache.set(path, api(path).then(unpackShard));
+      return cache.get(path);
+    };
+    const results = await Promise.all(info.calibrations.map((calibration) => {
+      const fits = (r) => r.calibration === calibration && pdus.has(r.pdu) && usable(r, event) &&
+        mismatch(r.conditions, asked, deviations) === null;
+      return nearRows(shardsOf(present, calibration, pdus, matches), event, strategy, fits, read);
+    }));
     let found = 0;
-    for (const calibration of info.calibrations) {
+    info.calibrations.forEach((calibration, n) => {
+      const rows = results[n];
+      const known = shardsOf(present, calibration, pdus, () => true);  // any condition
       for (const module of info.detector.modules) {
         const pdu = slots[module.aggregator] || null;
         const candidates = rows.filter((r) => r.pdu === pdu && r.calibration === calibration);
         const matching = candidates.filter((r) => mismatch(r.conditions, asked, deviations) === null);
         const best = pdu && choose(matching.filter((r) => usable(r, event)), event, strategy);
         const why = !pdu ? "no PDU mapped" : best ? `${strategy}: ${((time(best.begin_at) - event) / 3.6e6).toFixed(1)} h`
-          : !candidates.length ? "no constant of this calibration" : !matching.length ? "no constant for these conditions"
-          : "none usable";
+          : !known.some((s) => s.pdus.has(pdu)) ? "no constant of this calibration"
+          : !matching.length ? "no constant for these conditions" : "none usable";
         row([calibration, module.aggregator, pdu || "", best ? best.ccv_id.slice(0, 12) : "", best ? best.begin_at : "", why],
             { cal: calibration, agg: module.aggregator, ccv: best ? best.ccv_id : "" });
         found += best ? 1 : 0;
       }
-    }
+    });
     $("lk-status").textContent = `done: ${found} constants` + (box.dataset.note || "");
   }
 

@@ -1,0 +1,94 @@
+// "Record a module swap" on a detector page: checks in the browser what the validator
+// would check (the time has a zone and follows the mapping's newest change, the PDU exists,
+// is active, of the detector's type, and sits in no other slot from then on), then shows
+// the YAML change to append to the mapping file, the commands that do the same from a
+// clone, and a link to the forge's web editor. Nothing is sent anywhere.
+(function () {
+  "use strict";
+  const box = document.getElementById("swap");
+  if (!box) return;
+  const $ = (id) => document.getElementById(id);
+  const api = (path) => fetch(new URL("../../api/v1/" + path, document.baseURI)).then((r) => {
+    if (!r.ok) throw new Error(`${path}: HTTP ${r.status}`);
+    return r.json();
+  });
+  const ZONED = /^\d{4}-\d\d-\d\dT\d\d:\d\d(:\d\d(\.\d+)?)?(Z|[+-]\d\d:\d\d)$/;
+  const PLAIN = /^[A-Za-z0-9_.-]+$/;
+
+  // Each period a PDU sat in a slot of one mapping: [slot, since, until or Infinity].
+  function periodsOf(mapping, pdu) {
+    const out = [], held = {};
+    const changes = [...(mapping ? mapping.changes : [])].sort((a, b) => Date.parse(a.from) - Date.parse(b.from));
+    for (const change of changes) {
+      const at = Date.parse(change.from);
+      for (const [slot, now] of Object.entries(change.modules)) {
+        if (held[slot] === pdu) out[out.length - 1][2] = at;
+        if (now === pdu) out.push([slot, at, Infinity]);
+        held[slot] = now;
+      }
+    }
+    return out;
+  }
+
+  async function problems(detector, slot, pdu, when, reason) {
+    const found = [];
+    if (!ZONED.test(when)) return ["give the time with its zone, e.g. 2025-01-10T08:00:00+01:00 or …Z"];
+    const at = Date.parse(when);
+    const [pdus, detectors, mine] = await Promise.all([api("pdus.json"), api("detectors.json"),
+                                                      api(`detectors/${detector}.json`)]);
+    const newest = Math.max(...(mine.mapping ? mine.mapping.changes.map((c) => Date.parse(c.from)) : [-Infinity]));
+    if (at <= newest) found.push(`the time must follow the mapping's newest change (${new Date(newest).toISOString()})`);
+    const record = pdus[pdu];
+    if (!record) found.push(`PDU ${pdu} is not in the catalog`);
+    else if (record.detector_type !== mine.detector.detector_type) {
+      found.push(`PDU ${pdu} is a ${record.detector_type}, the detector a ${mine.detector.detector_type}`);
+    } else if (record.status === "retired") found.push(`PDU ${pdu} is retired`);
+    if (!reason.trim()) found.push("give a reason (it is the change's record)");
+    const sameType = Object.keys(detectors).filter((d) => detectors[d].detector_type === mine.detector.detector_type);
+    const infos = await Promise.all(sameType.map((d) => (d === detector ? Promise.resolve(mine) : api(`detectors/${d}.json`))));
+    sameType.forEach((d, i) => {
+      for (const [where, since, until] of periodsOf(infos[i].mapping, pdu)) {
+        if (until > at && !(d === detector && where === slot && since <= at)) {
+          const end = until === Infinity ? "on" : `until ${new Date(until).toISOString()}`;
+          found.push(`PDU ${pdu} sits in ${d} ${where} from ${new Date(since).toISOString()} ${end}`);
+        } else if (d === detector && where === slot && until > at) {
+          found.push(`PDU ${pdu} is already in ${slot} then`);
+        }
+      }
+    });
+    return found;
+  }
+
+  const scalar = (text) => (PLAIN.test(text) ? text : JSON.stringify(text));
+
+  function change(slot, pdu, when, reason) {
+    return [`  - from: ${JSON.stringify(when)}`, `    reason: ${JSON.stringify(reason.trim())}`, "    modules:",
+            `      ${scalar(slot)}: ${scalar(pdu)}`].join("\n") + "\n";
+  }
+
+  $("swap-check").addEventListener("click", async () => {
+    const detector = box.dataset.detector, slot = $("swap-slot").value, pdu = $("swap-pdu").value;
+    const when = $("swap-from").value.trim(), reason = $("swap-reason").value;
+    const list = $("swap-problems");
+    list.replaceChildren();
+    $("swap-result").hidden = true;
+    let found;
+    try {
+      found = await problems(detector, slot, pdu, when, reason);
+    } catch (e) {
+      found = [String(e)];
+    }
+    for (const text of found) {
+      const li = document.createElement("li");
+      li.textContent = text;
+      list.appendChild(li);
+    }
+    if (found.length) return;
+    const yaml = change(slot, pdu, when, reason), file = `registry/mappings/${detector}.yaml`;
+    $("swap-yaml").textContent = yaml;
+    $("swap-command").textContent = [`git switch -c swap-${detector}-${slot}`,
+      `cat >> ${file} <<'EOF'`, yaml + "EOF", "calcat-git validate && calcat-git diff main",
+      `git commit -am ${JSON.stringify(`${detector} ${slot}: ${pdu} from ${when}`)}`].join("\n");
+    $("swap-result").hidden = false;
+  });
+})();
