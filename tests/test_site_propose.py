@@ -3,6 +3,8 @@ the YAML the form produces, appended to the mapping file, validates."""
 
 from __future__ import annotations
 
+import shlex
+import shutil
 import subprocess
 import sys
 import xml.etree.ElementTree as ET
@@ -77,7 +79,8 @@ def _swap(page: Any, slot: str, pdu: str, when: str, reason: str) -> list[str]:
     return page.locator("#swap-problems li").all_inner_texts()  # type: ignore[no-any-return]
 
 
-def test_swap_form_produces_a_change_that_validates(site: tuple[Path, Path], browser_page: Any) -> None:
+def test_swap_form_produces_a_change_that_validates(site: tuple[Path, Path], browser_page: Any,
+                                                    tmp_path: Path) -> None:
     repo, _ = site
     page, url, errors, outside = browser_page
     page.goto(f"{url}/catalog/detectors/MID_DET_AGIPD1M-1.html")
@@ -88,7 +91,15 @@ def test_swap_form_produces_a_change_that_validates(site: tuple[Path, Path], bro
     assert _swap(page, "AGIPD00", "AGIPD_M4", "2025-01-10T08:00:00+01:00", "Q1M1: spare M4 installed") == []
     change = page.inner_text("#swap-yaml")
     assert "AGIPD00: AGIPD_M4" in change and '"2025-01-10T08:00:00+01:00"' in change
-    assert "calcat-git validate" in page.inner_text("#swap-command")
+    command = page.inner_text("#swap-command")
+    assert "calcat-git validate" in command
+    words = shlex.split(command.splitlines()[0])  # the equivalent one-step command, run in a copy
+    clone = tmp_path / "clone"
+    shutil.copytree(repo, clone)
+    done = subprocess.run([sys.executable, "-m", "calcat_git", *words[1:], "--repo", str(clone)], capture_output=True,
+                          text=True, check=False)
+    assert done.returncode == 0 and words[:2] == ["calcat-git", "swap"], done.stdout + done.stderr
+    assert "AGIPD00: AGIPD_M4" in (clone / "registry/mappings/MID_DET_AGIPD1M-1.yaml").read_text()
     assert page.get_attribute("#swap-edit", "href") == (
         "https://gitlab.example.org/xfel/catalog/-/edit/main/registry/mappings/MID_DET_AGIPD1M-1.yaml")
     assert errors == [] and outside == []

@@ -86,9 +86,12 @@
     if (found.length) return;
     const yaml = change(slot, pdu, when, reason), file = `registry/mappings/${detector}.yaml`;
     $("swap-yaml").textContent = yaml;
-    $("swap-command").textContent = [`git switch -c swap-${detector}-${slot}`,
-      `cat >> ${file} <<'EOF'`, yaml + "EOF", "calcat-git validate && calcat-git diff main",
-      `git commit -am ${JSON.stringify(`${detector} ${slot}: ${pdu} from ${when}`)}`].join("\n");
+    const quote = (text) => `'${String(text).replace(/'/g, "'\\''")}'`;
+    $("swap-command").textContent = [
+      `calcat-git swap ${detector} ${slot}=${pdu} --from ${quote(when)} --reason ${quote(reason)} ` +
+        `--branch swap-${detector}-${slot}`,
+      "calcat-git diff main",
+      `# or by hand: append the YAML above to ${file}, then: calcat-git validate && calcat-git diff main`].join("\n");
     $("swap-result").hidden = false;
   });
 })();
