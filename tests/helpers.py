@@ -2,7 +2,13 @@
 
 from __future__ import annotations
 
+import contextlib
+import functools
+import http.server
+import threading
+from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 HERE = Path(__file__).parent
 REPO_ROOT = HERE.parent
@@ -77,3 +83,43 @@ def require_chromium() -> None:
         pytest.skip(f"CALCAT_GIT_SKIP_BROWSER=1: {CHROMIUM_HINT}")
     if not Path(CHROMIUM).exists():
         pytest.fail(f"chromium is missing: {CHROMIUM_HINT}")
+
+
+ARGS = ["--no-sandbox", "--disable-background-networking", "--disable-component-update", "--disable-gpu",
+        "--no-first-run", "--disable-sync"]
+
+
+class _Quiet(http.server.SimpleHTTPRequestHandler):
+    def log_message(self, format: str, *args: object) -> None:
+        pass
+
+
+@contextlib.contextmanager
+def serve(folder: Path) -> Iterator[str]:
+    """Serve ``folder`` on a free localhost port."""
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(_Quiet, directory=str(folder)))
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}"
+    finally:
+        server.shutdown()
+
+
+def watch(page: Any, base: str, console: bool = True) -> tuple[list[str], list[str]]:
+    """Collect ``page``'s errors (console errors too, with ``console``) and abort every request
+    that leaves ``base``, collecting its URL: (errors, outside)."""
+    errors: list[str] = []
+    outside: list[str] = []
+    if console:
+        page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+    page.on("pageerror", lambda e: errors.append(str(e)))
+
+    def guard(route: Any) -> None:
+        if route.request.url.startswith(base):
+            route.continue_()
+        else:
+            outside.append(route.request.url)
+            route.abort()
+
+    page.route("**/*", guard)
+    return errors, outside

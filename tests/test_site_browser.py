@@ -2,36 +2,13 @@
 
 from __future__ import annotations
 
-import contextlib
-import functools
-import http.server
-import threading
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from .helpers import CHROMIUM, require_chromium
+from .helpers import ARGS, CHROMIUM, require_chromium, serve, watch
 from .test_site import built  # noqa: F401  (fixture)
-
-ARGS = ["--no-sandbox", "--disable-background-networking", "--disable-component-update", "--disable-gpu",
-        "--no-first-run", "--disable-sync"]
-
-
-class _Quiet(http.server.SimpleHTTPRequestHandler):
-    def log_message(self, format: str, *args: object) -> None:
-        pass
-
-
-@contextlib.contextmanager
-def serve(folder: Path) -> Iterator[str]:
-    """Serve ``folder`` on a free localhost port."""
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(_Quiet, directory=str(folder)))
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    try:
-        yield f"http://127.0.0.1:{server.server_address[1]}"
-    finally:
-        server.shutdown()
 
 
 @pytest.fixture
@@ -44,22 +21,10 @@ def test_browse_detector_timeline_pdu_and_search(served: str, tmp_path: Path) ->
     require_chromium()
     from playwright.sync_api import expect, sync_playwright
 
-    errors: list[str] = []
-    outside: list[str] = []
     with sync_playwright() as pw:
         browser = pw.chromium.launch(executable_path=CHROMIUM, headless=True, args=ARGS)
         page = browser.new_page()
-        page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
-        page.on("pageerror", lambda e: errors.append(str(e)))
-
-        def guard(route):  # type: ignore[no-untyped-def]
-            if route.request.url.startswith(served):
-                route.continue_()
-            else:
-                outside.append(route.request.url)
-                route.abort()
-
-        page.route("**/*", guard)
+        errors, outside = watch(page, served)
         page.goto(f"{served}/index.html")
         page.screenshot(path=str(tmp_path / "home.png"))
         page.locator("article a", has_text="MID_DET_AGIPD1M-1").first.click()
@@ -146,20 +111,11 @@ def test_hostile_catalog_text_fetches_nothing(hostile_site: Path) -> None:
     pages = sorted(p.relative_to(hostile_site).as_posix() for p in hostile_site.rglob("*.html")
                    if p.parts[len(hostile_site.parts)] in ("catalog", "index.html"))
     assert "catalog/detectors/MID_DET_AGIPD1M-1.html" in pages
-    outside: list[str] = []
     found: list[str] = []
     with serve(hostile_site) as url, sync_playwright() as pw:
         browser = pw.chromium.launch(executable_path=CHROMIUM, headless=True, args=ARGS)
         page = browser.new_page()
-
-        def guard(route):  # type: ignore[no-untyped-def]
-            if route.request.url.startswith(url):
-                route.continue_()
-            else:
-                outside.append(route.request.url)
-                route.abort()
-
-        page.route("**/*", guard)
+        _, outside = watch(page, url)
         for name in pages:
             page.goto(f"{url}/{name}", wait_until="load")
             found += [f"{name}: {a}" for a in page.eval_on_selector_all(

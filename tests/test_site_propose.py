@@ -15,8 +15,7 @@ from typing import Any
 
 import pytest
 
-from .helpers import commit_all, edit, git
-from .test_site_browser import ARGS, CHROMIUM, serve
+from .helpers import ARGS, CHROMIUM, commit_all, edit, git, serve, watch
 
 FORGE = "extra:\n  forge:\n    repo_url: https://gitlab.example.org/xfel/catalog\n    edit_uri: -/edit/main/docs/\n"
 
@@ -47,22 +46,10 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
 def browser_page(site: tuple[Path, Path]) -> Iterator[tuple[Any, str, list[str], list[str]]]:
     from playwright.sync_api import sync_playwright
 
-    errors: list[str] = []
-    outside: list[str] = []
     with serve(site[1]) as url, sync_playwright() as pw:
         browser = pw.chromium.launch(executable_path=CHROMIUM, headless=True, args=ARGS)
         page = browser.new_page()
-        page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
-        page.on("pageerror", lambda e: errors.append(str(e)))
-
-        def guard(route: Any) -> None:
-            if route.request.url.startswith(url):
-                route.continue_()
-            else:
-                outside.append(route.request.url)
-                route.abort()
-
-        page.route("**/*", guard)
+        errors, outside = watch(page, url)
         yield page, url, errors, outside
         browser.close()
 

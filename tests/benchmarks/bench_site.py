@@ -22,19 +22,17 @@ many generated files were rewritten. Timings are never asserted.
 from __future__ import annotations
 
 import argparse
-import contextlib
-import functools
-import http.server
 import json
 import subprocess
 import sys
 import tempfile
-import threading
 import time
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
+from tests.helpers import serve, watch
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent.parent
@@ -89,43 +87,18 @@ def build(code: Path, repo: Path, out: Path) -> dict[str, Any]:
     return json.loads(done.stdout.strip().splitlines()[-1])  # type: ignore[no-any-return]
 
 
-class _Quiet(http.server.SimpleHTTPRequestHandler):
-    def log_message(self, format: str, *args: object) -> None:
-        pass
-
-
-@contextlib.contextmanager
-def serve(folder: Path) -> Iterator[str]:
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(_Quiet, directory=str(folder)))
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    try:
-        yield f"http://127.0.0.1:{server.server_address[1]}"
-    finally:
-        server.shutdown()
-
-
 def measure(browser: Any, url: str, base: str, ready: str, action: str | None = None) -> dict[str, Any]:
     """Open ``url`` in a fresh context; seconds until the JS condition ``ready`` holds (after
     ``action``, a JS statement, when given), and bytes received (all, and api/v1/ only)."""
     context = browser.new_context()
     page = context.new_page()
     sizes: dict[str, int] = {}
-    outside: list[str] = []
-    errors: list[str] = []
 
     def finished(request: Any) -> None:
         sizes[request.url] = request.sizes()["responseBodySize"]
 
-    def guard(route: Any) -> None:
-        if route.request.url.startswith(base):
-            route.continue_()
-        else:
-            outside.append(route.request.url)
-            route.abort()
-
-    page.route("**/*", guard)
+    errors, outside = watch(page, base, console=False)
     page.on("requestfinished", finished)
-    page.on("pageerror", lambda e: errors.append(str(e)))
     start = time.perf_counter()
     page.goto(url)
     if action is not None:
