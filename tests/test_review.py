@@ -144,7 +144,11 @@ def test_diff_comment_keeps_free_text_on_its_line(pr: Path) -> None:
     out = cli(pr, "diff", "main")
     assert out.returncode == 0, out.stderr
     sentence = [line for line in out.stdout.splitlines() if "correction" in line]
-    assert sentence == ["  - AGIPD01: AGIPD\\_M3 → AGIPD\\_M2 from 2024-05-10 08:00 UTC, backdated 3 days: RAW data taken "
+    assert sentence == ["- ⚠️ `registry/mappings/MID_DET_AGIPD1M-1.yaml:18` changes.3.correction past change corrected "
+                        "(typo  \\# Heading \\| a \\| b \\| \\|---\\|---\\| \\`\\`\\` code "
+                        "\\!\\[x\\](http://evil.example/x.png)): re-maps RAW data taken from 2024-05-10T08:00:00Z until "
+                        "2024-05-13T08:00:00Z",
+                        "  - AGIPD01: AGIPD\\_M3 → AGIPD\\_M2 from 2024-05-10 08:00 UTC, backdated 3 days: RAW data taken "
                         "since then will now use AGIPD\\_M2's constants (correction: typo  \\# Heading \\| a \\| b \\| "
                         "\\|---\\|---\\| \\`\\`\\` code \\!\\[x\\](http://evil.example/x.png))"]
     assert not any(line.startswith(("# ", "|", "```")) for line in out.stdout.splitlines())
