@@ -3,10 +3,12 @@ files, file names git would quote, blobs too large for a catalog file. Real repo
 
 from __future__ import annotations
 
+import asyncio
 import json
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -82,3 +84,42 @@ def test_symbolic_link_in_git_is_never_followed(git_mini: Path) -> None:
     assert problems == ["registry/detectors/link.yaml:1: symbolic link or submodule: catalog files must be "
                         "regular files [layout]"]
     assert json.loads(cli(git_mini, "index", "--json").stdout)["invalid_files"] == 1
+
+
+def _get(app: Any, path: str, query: str = "") -> tuple[int, dict[str, str]]:
+    """One GET through the ASGI application: status and headers."""
+    scope = {"type": "http", "asgi": {"version": "3.0"}, "http_version": "1.1", "method": "GET", "scheme": "http",
+             "path": path, "raw_path": path.encode(), "query_string": query.encode(), "headers": [],
+             "client": ("127.0.0.1", 1), "server": ("127.0.0.1", 80), "root_path": ""}
+    sent: list[dict[str, Any]] = []
+
+    async def receive() -> dict[str, Any]:
+        return {"type": "http.request", "body": b"", "more_body": False}
+
+    async def send(message: dict[str, Any]) -> None:
+        sent.append(message)
+
+    asyncio.run(app(scope, receive, send))
+    return sent[0]["status"], {k.decode(): v.decode() for k, v in sent[0]["headers"]}
+
+
+def test_server_keeps_the_last_good_commit_and_says_why(git_mini: Path) -> None:
+    from calcat_git.server.app import COMMIT_HEADER, PROBLEM_HEADER, ServeConfig, create_app
+
+    good = git(git_mini, "rev-parse", "HEAD")
+    app = create_app(ServeConfig(repo=str(git_mini)))
+    status, headers = _get(app, "/api/detectors", "identifier=MID_DET_AGIPD1M-1")
+    assert status == 200 and headers[COMMIT_HEADER.lower()] == good and PROBLEM_HEADER.lower() not in headers
+    git(git_mini, "update-index", "--add", "--cacheinfo", f"160000,{good},registry/detectors/vendored.yaml")
+    git(git_mini, "commit", "-q", "-m", "a submodule where a detector file belongs")
+    bad = git(git_mini, "rev-parse", "HEAD")
+    status, headers = _get(app, "/api/detectors", "identifier=MID_DET_AGIPD1M-1")
+    assert status == 200 and headers[COMMIT_HEADER.lower()] == good
+    assert headers[PROBLEM_HEADER.lower()] == (
+        f"commit {bad[:12]} not served: registry/detectors/vendored.yaml at commit {bad[:12]}: symbolic link or "
+        "submodule: catalog files must be regular files")
+    git(git_mini, "rm", "-q", "--cached", "registry/detectors/vendored.yaml")
+    git(git_mini, "commit", "-q", "-m", "drop the submodule")
+    fixed = git(git_mini, "rev-parse", "HEAD")
+    status, headers = _get(app, "/api/detectors", "identifier=MID_DET_AGIPD1M-1")
+    assert status == 200 and headers[COMMIT_HEADER.lower()] == fixed and PROBLEM_HEADER.lower() not in headers

@@ -302,6 +302,19 @@ class Index:
         """Every CCV visible in snapshot ``seq``, by begin_at."""
         return self._rows(f"{VISIBLE} ORDER BY begin_at", {"s": seq})
 
+    def invalid_between(self, after: int, upto: int) -> list[tuple[str, str]]:
+        """Files made unreadable by a commit after ``after`` and not changed again up to
+        ``upto`` (a deleted one included: ask git whether it is still there), as
+        (path, 'path at commit sha: why')."""
+        rows = self.conn.execute(
+            "SELECT i.path, c.sha, i.message FROM invalid i JOIN commits c ON c.seq = i.seq "
+            "WHERE i.seq > :a AND i.seq <= :u "
+            "AND NOT EXISTS (SELECT 1 FROM invalid j WHERE j.path = i.path AND j.seq > i.seq AND j.seq <= :u) "
+            "AND NOT EXISTS (SELECT 1 FROM files f WHERE f.path = i.path AND f.tx_from > i.seq AND f.tx_from <= :u) "
+            "AND NOT EXISTS (SELECT 1 FROM ccvs v WHERE v.batch = i.path AND v.tx_from > i.seq AND v.tx_from <= :u) "
+            "ORDER BY i.seq, i.path", {"a": after, "u": upto})
+        return [(path, f"{path} at commit {sha[:12]}: {message}") for path, sha, message in rows]
+
     def snapshot_ccvs_by_detector(self, seq: int) -> Iterator[tuple[str, list[CCVRow]]]:
         """Every CCV visible in snapshot ``seq``, one detector (the one its batch file is filed
         under) at a time, by begin_at: a reader of all constants never holds more than one

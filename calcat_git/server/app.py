@@ -33,6 +33,7 @@ from starlette.routing import Route
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from calcat_git.catalog.catalog import Catalog
+from calcat_git.catalog.snapshot import IndexedSnapshot
 from calcat_git.errors import CalcatGitError, InvalidInputError, NotFoundError, RepositoryError
 from calcat_git.git.repo import GitRepo
 from calcat_git.server.limits import IdConvertor, Limits, ascii_int, check_conditions, load_json
@@ -43,6 +44,7 @@ register_url_convertor("id64", IdConvertor())
 ENV_CONFIG = "CALCAT_GIT_SERVE_CONFIG"
 COMMIT_HEADER = "X-Calcat-Git-Commit"
 MAPPING_COMMIT_HEADER = "X-Calcat-Git-Mapping-Commit"
+PROBLEM_HEADER = "X-Calcat-Git-Problem"  # why a newer commit of the branch is not served
 PAGE_SIZE, MAX_PAGE_SIZE = 100, 500
 RECHECK_SECONDS = 5.0  # git rev-parse at least this often, even if the ref files look unchanged
 JSON_TYPE = "application/json; charset=utf-8"
@@ -74,6 +76,8 @@ class Following:
         self._watched = [self.repo.git_dir / "HEAD", common / "packed-refs", common / ref]
         self._signature = self._stat()
         self._checked = time.monotonic()
+        self._refused: str | None = None  # a head not served (see problem)
+        self.problem: str | None = None
         self._view = self._open(background=False)  # before the first request: seeks in memory from the start
 
     def _stat(self) -> tuple[tuple[int, int, int] | None, ...]:
@@ -100,10 +104,27 @@ class Following:
         signature, now = self._stat(), time.monotonic()
         if signature != self._signature or now - self._checked > RECHECK_SECONDS:
             self._signature, self._checked = signature, now
-            if self.repo.rev_parse(self.rev) != self._view.catalog.commit:
-                self._view = self._open()
-                log.info("now serving commit %s", self._view.catalog.commit)
+            head = self.repo.rev_parse(self.rev)
+            if head not in (self._view.catalog.commit, self._refused):
+                self._follow(head)
         return self._view
+
+    def _follow(self, head: str) -> None:
+        """Serve ``head``, unless a commit since the served one brought a file the catalog
+        cannot read (e.g. a submodule): then keep the last good commit and say why."""
+        view = self._open()
+        old, new = self._view.backend, view.backend
+        found = new.index.invalid_between(old.seq, new.seq) if (
+            isinstance(old, IndexedSnapshot) and isinstance(new, IndexedSnapshot)) else []
+        problems = [text for path, text in found if self.repo.has_path(head, path)]
+        if problems:
+            more = f" (and {len(problems) - 1} more)" if len(problems) > 1 else ""
+            self._refused = head
+            self.problem = f"commit {head[:12]} not served: {problems[0]}{more}".encode("ascii", "backslashreplace").decode()
+            log.warning("%s; still serving %s", self.problem, self._view.catalog.commit)
+            return
+        self._view, self._refused, self.problem = view, None, None
+        log.info("now serving commit %s", view.catalog.commit)
 
 
 class Query:
@@ -188,6 +209,8 @@ def endpoint(handler: Handler, allowed: tuple[str, ...] = (), paged: bool = Fals
         try:
             view = following.view()
             headers[COMMIT_HEADER] = view.catalog.commit or ""
+            if following.problem:
+                headers[PROBLEM_HEADER] = following.problem
             call = Call(view, Query(request, names), await request.body(), int(request.path_params.get("id", 0)),
                         following, headers)
             data = handler(call)
