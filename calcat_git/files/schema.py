@@ -52,6 +52,12 @@ def _compiled(kind: str) -> Any:
     return fastjsonschema.compile(schema, formats={"utc-timestamp": _is_valid_timestamp})
 
 
+def compile_all() -> None:
+    """Compile every kind's schema now (before worker processes fork: they inherit them)."""
+    for kind in KINDS:
+        _compiled(kind)
+
+
 def _is_valid_timestamp(value: object) -> bool:
     try:
         return _is_timestamp(value)

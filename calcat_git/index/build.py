@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from calcat_git.files.parse import DATA_ROOTS
+from calcat_git.files.schema import compile_all
 from calcat_git.git.repo import BlobReader, Commit, FileChange, GitRepo
 from calcat_git.index import parse as blobs
 from calcat_git.index.schema import APPLICATION_ID, FORMAT, QUERY_INDEXES, SCHEMA
@@ -56,6 +57,7 @@ def _parsed_stream(repo: GitRepo, items: list[tuple[str, str | None]], progress:
             reader.close()
         return
     chunks = [items[i:i + CHUNK] for i in range(0, len(items), CHUNK)]
+    compile_all()  # once here, not once per worker
     with get_context("fork").Pool(min(os.cpu_count() or 1, 4), blobs.init_worker, (str(repo.path),)) as pool:
         for parsed in pool.imap(blobs.parse_many, chunks):
             progress.advance(len(parsed))
