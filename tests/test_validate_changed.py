@@ -77,3 +77,14 @@ def test_full_validate_takes_unchanged_files_from_its_cache_and_still_finds_ever
     after, after_sum = validate_summary(git_mini)
     assert any("unknown calibration 'Noise'" in line for line in after), after
     assert "not read again" not in after_sum
+
+
+def test_a_symbolic_link_among_constants_is_reported_once(git_mini: Path) -> None:
+    link = git_mini / "constants_index/MID_DET_AGIPD1M-1/2024/20240601T000000Z-link.yaml"
+    link.symlink_to("/etc/passwd")
+    commit_all(git_mini, "a link", "2024-06-02T00:00:00Z")
+    for _ in range(2):  # cold, then with the cache
+        lines, _summary = validate_summary(git_mini)
+        assert [line for line in lines if "symbolic link" in line] == [
+            f"{link.relative_to(git_mini).as_posix()}:1: symbolic link: catalog files must be regular files inside "
+            "the repository [layout]"]

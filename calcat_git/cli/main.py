@@ -84,8 +84,7 @@ def _validate(path: str, skip: tuple[str, ...], changed_since: str | None) -> tu
         batches = GitRepo(path).changed_in_worktree(changed_since, ["constants_index"])
         catalog = Catalog.open(path, worktree=True, batches=batches)
         problems, reg, cached_batches, cached_ccvs = catalog.validate(skip), catalog.registry, 0, 0
-        unread = sum(1 for p in reg.paths if p.startswith("constants_index/") and p not in batches)
-        note = f"; {unread} constants file(s) unchanged since {changed_since} not read"
+        note = f"; {len(reg.unread)} constants file(s) unchanged since {changed_since} not read"
     counts = {
         "detector_types": len(reg.detector_types), "detectors": len(reg.detectors),
         "pdus": len(reg.pdus), "mappings": len(reg.mappings),

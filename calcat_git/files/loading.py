@@ -46,6 +46,7 @@ class Registry:
     paths: list[str] = field(default_factory=list)  # every file seen, data or not
     load_problems: list[Problem] = field(default_factory=list)
     broken: set[tuple[str, str]] = field(default_factory=set)  # (kind, file stem) that failed to load
+    unread: list[str] = field(default_factory=list)  # files listed but not read (see ``load_worktree``)
 
     def table(self, kind: str) -> dict[str, Any]:
         table: dict[str, Any] = getattr(self, {"constants": "batches"}.get(kind, kind + "s"))
@@ -94,6 +95,7 @@ def load_registry(source: FileSource) -> Registry:
     for path, raw in source:
         reg.paths.append(path)
         if raw is UNREAD:
+            reg.unread.append(path)
             continue
         if raw is None:
             _add(reg, not_regular(path))
@@ -121,14 +123,19 @@ def iter_worktree(root: Path, batches: Container[str] | None = None) -> Iterator
             for name in sorted(filenames):
                 full = Path(dirpath) / name
                 rel = f"{rel_dir}/{name}"
-                if full.is_symlink():
-                    yield rel, _symlink_problem(rel)
-                    continue
-                if batches is not None and top == "constants_index" and rel not in batches:
+                if batches is not None and top == "constants_index" and rel not in batches and not full.is_symlink():
                     yield rel, UNREAD
-                    continue
-                with open(full, "rb") as handle:
-                    yield rel, handle.read(MAX_BYTES + 1)
+                else:
+                    yield rel, _read_file(full, rel)
+
+
+def _read_file(full: Path, rel: str) -> bytes | Problem:
+    """A file's first ``MAX_BYTES + 1`` bytes (enough to say it is too large); a symbolic
+    link is refused, never followed."""
+    if full.is_symlink():
+        return _symlink_problem(rel)
+    with open(full, "rb") as handle:
+        return handle.read(MAX_BYTES + 1)
 
 
 def _symlink_problem(path: str) -> Problem:
@@ -139,14 +146,13 @@ def _symlink_problem(path: str) -> Problem:
 
 
 def add_worktree_files(reg: Registry, root: str | os.PathLike[str], paths: Iterable[str]) -> None:
-    """Read and add the files at ``paths`` (listed already, e.g. with ``batches=()``)."""
+    """Read and add files ``load_worktree`` listed but did not read (from ``reg.unread``)."""
     for path in paths:
-        full = Path(root) / path
-        if full.is_symlink():
-            reg.load_problems.append(_symlink_problem(path))
-            continue
-        with open(full, "rb") as handle:
-            _add(reg, parse_file(path, handle.read(MAX_BYTES + 1)))
+        raw = _read_file(Path(root) / path, path)
+        if isinstance(raw, Problem):
+            reg.load_problems.append(raw)
+        else:
+            _add(reg, parse_file(path, raw))
 
 
 def load_worktree(root: str | os.PathLike[str], batches: Container[str] | None = None) -> Registry:

@@ -64,7 +64,7 @@ def validate_worktree(root: str | Path, skip: tuple[str, ...] = ()) -> tuple[lis
         repo = GitRepo(root)
         clean = repo.clean_blobs(["constants_index"])
     except RepositoryError:
-        add_worktree_files(reg, root, [p for p in reg.paths if p.startswith("constants_index/")])
+        add_worktree_files(reg, root, reg.unread)
         return run_checks(reg, skip), reg, 0, 0
     key = registry_key(reg)
     path = repo.git_dir / "calcat-git" / "validated.sqlite"
@@ -74,7 +74,7 @@ def validate_worktree(root: str | Path, skip: tuple[str, ...] = ()) -> tuple[lis
         cached = {(p, b): (n, text) for p, b, n, text in conn.execute(
             "SELECT path, blob, ccvs, problems FROM checked WHERE registry = ?", (key,))}
         hits = {p: cached[(p, b)] for p, b in clean.items() if (p, b) in cached}
-        add_worktree_files(reg, root, [p for p in reg.paths if p.startswith("constants_index/") and p not in hits])
+        add_worktree_files(reg, root, [p for p in reg.unread if p not in hits])
         problems = run_checks(reg)
         conn.executemany("INSERT OR REPLACE INTO checked VALUES (?, ?, ?, ?, ?)", [
             (p, clean[p], key, len(batch.constants), json.dumps([
