@@ -12,6 +12,7 @@ from typing import Any
 
 import click
 
+from calcat_git.git.refs import SHA_LIKE
 from calcat_git.timeutil import now_utc, parse_timestamp
 
 REPO_OPTION = click.option("--repo", default=".", show_default=True, type=click.Path(file_okay=False),
@@ -20,7 +21,6 @@ BRANCH_OPTION = click.option("--branch", default=None, help="Branch to read [def
 JSON_OPTION = click.option("--json", "as_json", is_flag=True, help="Print JSON.")
 STORE_OPTION = click.option("--store", default=None, type=click.Path(file_okay=False),
                             help="Constant store root [default: $CALCAT_GIT_STORE, else store: in calcat-git.yaml].")
-SHA_CHARS = frozenset("0123456789abcdefABCDEF")
 
 
 class Timestamp(click.ParamType[datetime, Any]):
@@ -50,7 +50,7 @@ class Snapshot(click.ParamType[datetime | str, Any]):
         if isinstance(value, datetime):
             return value
         text = str(value)
-        return text if 4 <= len(text) <= 40 and set(text) <= SHA_CHARS else parse_timestamp(text, self.what)
+        return text if SHA_LIKE.match(text) else parse_timestamp(text, self.what)
 
 
 def emit_json(data: Any) -> None:

@@ -33,7 +33,7 @@ def snapshot(when: str, repo: str, branch: str | None, as_json: bool) -> None:
 
 
 def _is_sha(text: str) -> bool:
-    from calcat_git.git.repo import SHA_LIKE
+    from calcat_git.git.refs import SHA_LIKE
 
     return bool(SHA_LIKE.match(text))
 

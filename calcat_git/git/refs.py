@@ -12,6 +12,7 @@ import re
 from pathlib import Path
 
 FULL_SHA = re.compile(rb"^[0-9a-f]{40}$")
+SHA_LIKE = re.compile(r"^[0-9a-fA-F]{4,40}$")  # what may name a commit by its sha (or an abbreviation)
 
 
 def find_git_dir(path: Path) -> Path | None:

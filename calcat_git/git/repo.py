@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import bisect
 import os
-import re
 import tempfile
 from collections.abc import Iterable, Iterator
 from contextlib import nullcontext
@@ -28,7 +27,7 @@ from calcat_git.timeutil import format_timestamp
 if TYPE_CHECKING:
     import git
 
-SHA_LIKE = re.compile(r"^[0-9a-fA-F]{4,40}$")
+SHA_LIKE = refs.SHA_LIKE
 REGULAR_FILE_MODES = ("100644", "100755")
 HEADER = "%H%x1f%ct%x1f%an%x1f%s"  # commit fields, unit-separated; the subject goes last
 
