@@ -236,14 +236,8 @@ class GitRepo:
         """Sizes of blobs from their headers, nothing read: one ``git cat-file --batch-check``."""
         if not blobs:
             return []
-        out = self._git("cat-file", "--batch-check", data="".join(b + "\n" for b in blobs).encode(), raw=True)
-        sizes = []
-        for line in bytes(out).splitlines():
-            header = line.split()
-            if len(header) < 3 or header[1] == b"missing":
-                raise RepositoryError(f"object {header[0].decode()} is missing: the clone may be shallow or damaged")
-            sizes.append(int(header[2]))
-        return sizes
+        out = self._git("cat-file", "--batch-check", data=_requests(blobs), raw=True)
+        return [_size(line) for line in bytes(out).splitlines()]
 
     def read_blobs(self, blobs: list[str], max_bytes: int | None = None) -> list[bytes]:
         """Contents of many blobs, each cut at ``max_bytes + 1`` bytes. The requests are
@@ -257,14 +251,11 @@ class GitRepo:
     def _batch(self, blobs: list[str]) -> list[bytes]:
         if not blobs:
             return []
-        out = bytes(self._git("cat-file", "--batch", data="".join(b + "\n" for b in blobs).encode(), raw=True))
+        out = bytes(self._git("cat-file", "--batch", data=_requests(blobs), raw=True))
         contents, pos = [], 0
         for _ in blobs:
             end = out.index(b"\n", pos)
-            header = out[pos:end].split()
-            if len(header) < 3 or header[1] == b"missing":
-                raise RepositoryError(f"object {header[0].decode()} is missing: the clone may be shallow or damaged")
-            size = int(header[2])
+            size = _size(out[pos:end])
             contents.append(out[end + 1:end + 1 + size])
             pos = end + 1 + size + 1
         return contents
@@ -327,13 +318,30 @@ class GitRepo:
             yield path, next(contents) if obj is not None else None
 
 
+def _requests(blobs: list[str]) -> bytes:
+    """The input of ``git cat-file --batch``/``--batch-check``: one object name a line."""
+    return "".join(b + "\n" for b in blobs).encode()
+
+
+def _size(header: bytes) -> int:
+    """The size in a ``cat-file --batch`` header line (``<sha> <type> <size>``)."""
+    parts = header.split()
+    if len(parts) < 3 or parts[1] == b"missing":
+        raise _missing(parts[0].decode() if parts else "?")
+    return int(parts[2])
+
+
+def _missing(name: str) -> RepositoryError:
+    return RepositoryError(f"object {name} is missing: the clone may be shallow or damaged")
+
+
 def read_blob(repo: git.Repo, blob: str, max_bytes: int | None = None) -> bytes:
     """A blob's content; only its first ``max_bytes + 1`` bytes when it is larger (the rest
     is drained from the pipe in small pieces, never held in memory)."""
     try:
         stream = repo.odb.stream(bytes.fromhex(blob))
     except ValueError:
-        raise RepositoryError(f"object {blob} is missing: the clone may be shallow or damaged") from None
+        raise _missing(blob) from None
     if max_bytes is not None and stream.size > max_bytes:
         head = bytes(stream.read(max_bytes + 1))
         while stream.read(1 << 20):
