@@ -104,7 +104,8 @@ def _get(app: Any, path: str, query: str = "") -> tuple[int, dict[str, str]]:
 
 
 def test_server_keeps_the_last_good_commit_and_says_why(git_mini: Path) -> None:
-    from calcat_git.server.app import COMMIT_HEADER, PROBLEM_HEADER, ServeConfig, create_app
+    from calcat_git.server.app import COMMIT_HEADER, PROBLEM_HEADER, create_app
+    from calcat_git.server.following import ServeConfig
 
     good = git(git_mini, "rev-parse", "HEAD")
     app = create_app(ServeConfig(repo=str(git_mini)))

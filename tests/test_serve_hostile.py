@@ -12,7 +12,8 @@ from typing import Any
 import pytest
 from starlette.applications import Starlette
 
-from calcat_git.server.app import ServeConfig, create_app
+from calcat_git.server.app import create_app
+from calcat_git.server.following import ServeConfig
 from calcat_git.server.limits import MAX_BODY_BYTES
 from calcat_git.server.shapes import stable_id
 

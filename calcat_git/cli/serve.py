@@ -35,8 +35,8 @@ def serve(repo: str, branch: str | None, host: str, port: int, store: str | None
 
     from calcat_git.catalog.catalog import Catalog
     from calcat_git.errors import NotFoundError
-    from calcat_git.server.app import ServeConfig
     from calcat_git.server.app import serve as run
+    from calcat_git.server.following import ServeConfig
     from calcat_git.store.paths import store_root
     from calcat_git.timeutil import facility_zone
 

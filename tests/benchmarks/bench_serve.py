@@ -179,7 +179,8 @@ def server_cpu_ms(repo: Path, maker: QueryMaker, questions: int = 300, rounds: i
     ``questions`` distinct questions, after as many to warm up."""
     import asyncio
 
-    from calcat_git.server.app import ServeConfig, create_app
+    from calcat_git.server.app import create_app
+    from calcat_git.server.following import ServeConfig
 
     app = create_app(ServeConfig(repo=str(repo)))
     rng = random.Random(seed)
