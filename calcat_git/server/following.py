@@ -49,7 +49,8 @@ class Following:
         self._checked = time.monotonic()
         self._refused: str | None = None  # a head not served (see problem)
         self.problem: str | None = None
-        self._view = self._open(background=False)  # before the first request: seeks in memory from the start
+        self._view = self._open()
+        self._preload(self._view, background=False)  # before the first request: seeks in memory from the start
 
     def _stat(self) -> tuple[tuple[int, int, int] | None, ...]:
         out: list[tuple[int, int, int] | None] = []
@@ -61,14 +62,15 @@ class Following:
                 out.append(None)
         return tuple(out)
 
-    def _open(self, background: bool = True) -> CalcatView:
-        """A view of the branch head; its seeks go to memory (a server lives long), built on
-        a thread for a new commit, so requests are answered meanwhile (through SQL)."""
-        catalog = Catalog.open(self.config.repo, branch=self.rev)
-        view = CalcatView(catalog, self.zone, self.config.store_prefix)
+    def _open(self) -> CalcatView:
+        """A view of the branch head (the index updated first)."""
+        return CalcatView(Catalog.open(self.config.repo, branch=self.rev), self.zone, self.config.store_prefix)
+
+    def _preload(self, view: CalcatView, background: bool = True) -> None:
+        """The served view's seeks go to memory (a server lives long), built on a thread for
+        a new commit, so requests are answered meanwhile (through SQL)."""
         if self.seeks:
             view.backend.preload_seeks(background=background)
-        return view
 
     def view(self) -> CalcatView:
         """The view of the branch head, re-opened (index updated) if the head moved."""
@@ -94,5 +96,6 @@ class Following:
             self.problem = f"commit {head[:12]} not served: {problems[0]}{more}".encode("ascii", "backslashreplace").decode()
             log.warning("%s; still serving %s", self.problem, self._view.catalog.commit)
             return
+        self._preload(view)  # only a view that will be served
         self._view, self._refused, self.problem = view, None, None
         log.info("now serving commit %s", view.catalog.commit)
