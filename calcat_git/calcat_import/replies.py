@@ -21,7 +21,8 @@ from typing import Any
 
 from calcat_git.calcat_import.checks import MAX_DEPTH, json_depth_ok
 from calcat_git.errors import InvalidInputError
-from calcat_git.files.strict_yaml import MAX_BYTES, YamlError, load_yaml
+from calcat_git.files.limits import MAX_BYTES
+from calcat_git.files.strict_yaml import YamlError, load_yaml
 
 ACCEPT = "application/json; version=2"
 MAX_CASSETTE_BYTES = MAX_BYTES   # what is read, not what stat says (a link to /dev/zero is "0 bytes")

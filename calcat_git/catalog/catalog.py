@@ -11,9 +11,7 @@ from typing import TYPE_CHECKING, TypeVar
 from calcat_git.catalog.history import DEFAULT_GRACE, HistoryEntry, mapping_history
 from calcat_git.catalog.snapshot import IndexedSnapshot, LoadedSnapshot, SnapshotBackend
 from calcat_git.errors import NoSnapshotError, NotFoundError, RepositoryError, closest_names
-from calcat_git.files.loading import Registry, load_registry, load_worktree
-from calcat_git.files.parse import DATA_ROOTS
-from calcat_git.files.strict_yaml import MAX_BYTES
+from calcat_git.files.limits import MAX_BYTES
 from calcat_git.git.repo import SHA_LIKE, Commit, GitRepo, Timeline
 from calcat_git.index.reader import Index
 from calcat_git.model.mapping import Mapping
@@ -23,6 +21,7 @@ from calcat_git.timeutil import ensure_utc, format_timestamp, now_utc
 
 if TYPE_CHECKING:
     from calcat_git.catalog.published import SiteCatalog
+    from calcat_git.files.loading import Registry
 
 R = TypeVar("R")
 
@@ -69,6 +68,8 @@ class Catalog:
                     f"{root} has no registry/ folder: pass the root of a calcat-git catalog "
                     "(the folder holding registry/ and constants_index/)"
                 )
+            from calcat_git.files.loading import load_worktree  # imported on use: cold look-ups parse no YAML
+
             return cls(root, registry=load_worktree(root, batches))
         repo, rev = cls.locate(root, branch)
         if index:
@@ -119,6 +120,9 @@ class Catalog:
     def registry(self) -> Registry:
         """Every record of this snapshot, loaded from git on first use."""
         if self._registry is None:
+            from calcat_git.files.loading import load_registry  # imported on use, as above
+            from calcat_git.files.parse import DATA_ROOTS
+
             repo, _ = self._git()
             assert self._commit is not None
             self._registry = load_registry(repo.tree_files(self._commit.sha, DATA_ROOTS, MAX_BYTES))
@@ -128,6 +132,8 @@ class Catalog:
         """The records of registry/ only (no constants): cheap at any catalog size."""
         if self._registry is not None or self._repo is None or self._commit is None:
             return self.registry
+        from calcat_git.files.loading import load_registry  # imported on use, as above
+
         return load_registry(self._repo.tree_files(self._commit.sha, ["registry"], MAX_BYTES))
 
     def mapping_history(self, grace: timedelta = DEFAULT_GRACE) -> list[HistoryEntry]:

@@ -6,7 +6,6 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from calcat_git.files.parse import parse_file
 from calcat_git.git.repo import GitRepo
 from calcat_git.model.mapping import Mapping, MappingChange
 from calcat_git.timeutil import format_timestamp, now_utc
@@ -48,6 +47,8 @@ class HistoryEntry:
 
 def _parse_mapping(path: str, raw: bytes) -> Mapping | None:
     """The mapping in a blob, or None when that version of the file was invalid."""
+    from calcat_git.files.parse import parse_file  # imported on use: cold look-ups parse no YAML
+
     record = parse_file(path, raw).record
     return record if isinstance(record, Mapping) else None
 

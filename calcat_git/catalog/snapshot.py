@@ -13,13 +13,15 @@ import json
 from collections import defaultdict
 from collections.abc import Callable, Iterator, Sequence
 from datetime import datetime
-from typing import Any, Protocol, TypeVar
+from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 
 from calcat_git.errors import NotFoundError, closest_names
-from calcat_git.files.loading import Registry
-from calcat_git.index.parse import batch_rows
 from calcat_git.index.reader import Index
 from calcat_git.index.seeks import Seek
+
+if TYPE_CHECKING:
+    from calcat_git.files.loading import Registry
+
 from calcat_git.model.selection import CCVRow, ConditionSet, Deviations, Question, condition_mismatch, usable
 
 R = TypeVar("R")
@@ -148,6 +150,8 @@ class LoadedSnapshot:
 
     def _rows(self) -> dict[tuple[str, str], list[CCVRow]]:
         if self._by_key is None:
+            from calcat_git.index.parse import batch_rows  # imported on use: cold look-ups parse no YAML
+
             rows: dict[tuple[str, str], list[CCVRow]] = defaultdict(list)
             for path, batch in self.registry.batches.items():
                 for row in batch_rows(batch, path):

@@ -11,13 +11,14 @@ from pathlib import Path
 from typing import Any
 
 from calcat_git.errors import InvalidInputError
-from calcat_git.files.strict_yaml import YamlError, load_yaml
 
 CONFIG_FILE = "calcat-git.yaml"
 KEYS = {"store": str, "admins": list, "site_url": str}
 
 
 def parse_config(raw: bytes, where: str = CONFIG_FILE) -> dict[str, Any]:
+    from calcat_git.files.strict_yaml import YamlError, load_yaml  # imported on use: cold look-ups parse no YAML
+
     try:
         data = load_yaml(raw).data
     except YamlError as exc:

@@ -12,8 +12,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from calcat_git.files.limits import MAX_BYTES
 from calcat_git.files.parse import DATA_ROOTS, REGISTRY_KINDS, ParsedFile, not_regular, parse_file
-from calcat_git.files.strict_yaml import MAX_BYTES, LoadedYaml
+from calcat_git.files.strict_yaml import LoadedYaml
 from calcat_git.model.batch import ConstantBatch
 from calcat_git.model.mapping import Mapping
 from calcat_git.model.problems import Problem

@@ -17,14 +17,13 @@ from typing import Any
 
 import yaml
 
+from calcat_git.files.limits import INT_RANGE, MAX_BYTES, MAX_DEPTH
+
 try:  # the C parser is ~10x faster; fall back when libyaml is missing
     from yaml import CSafeLoader as _Loader
 except ImportError:  # pragma: no cover
     from yaml import SafeLoader as _Loader  # type: ignore[assignment]
 
-MAX_BYTES = 4 * 1024 * 1024
-MAX_DEPTH = 32
-INT_RANGE = (-(2**63), 2**63 - 1)  # what SQLite and JSON readers hold exactly enough
 
 _resolver = yaml.resolver.Resolver()
 _constructor = yaml.constructor.SafeConstructor()

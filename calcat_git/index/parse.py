@@ -12,8 +12,8 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
+from calcat_git.files.limits import MAX_BYTES
 from calcat_git.files.parse import NOT_REGULAR, ParsedFile, parse_file
-from calcat_git.files.strict_yaml import MAX_BYTES
 from calcat_git.git.repo import BlobReader
 from calcat_git.model.batch import ConstantBatch
 from calcat_git.model.mapping import Mapping

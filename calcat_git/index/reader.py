@@ -25,7 +25,6 @@ from typing import Any, TypeVar
 
 from calcat_git.errors import RepositoryError, no_snapshot
 from calcat_git.git.repo import Commit, GitRepo
-from calcat_git.index.build import build_full, update
 from calcat_git.index.schema import APPLICATION_ID, FORMAT, index_path
 from calcat_git.index.seeks import Seek, SeekTable
 from calcat_git.locks import exclusive
@@ -77,6 +76,8 @@ class Index:
         index = cls._try_open(path, shallow)
         if index is not None and index.head == head:
             return index
+        from calcat_git.index.build import build_full, update  # imported on use: opening a current index reads no YAML
+
         with exclusive(path.with_suffix(".lock"), f"waiting for another process updating {path.name} …"):
             index = cls._try_open(path, shallow, say=False)  # another process may have done the work meanwhile
             if index is not None and index.head == head:

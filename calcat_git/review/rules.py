@@ -13,8 +13,8 @@ from datetime import datetime, timedelta
 
 from calcat_git.errors import InvalidInputError
 from calcat_git.files.config import CONFIG_FILE, parse_config
+from calcat_git.files.limits import MAX_BYTES
 from calcat_git.files.loading import Registry, load_registry
-from calcat_git.files.strict_yaml import MAX_BYTES
 from calcat_git.git.repo import Commit, GitRepo
 from calcat_git.model.mapping import Mapping, MappingChange
 from calcat_git.model.problems import Problem

@@ -28,7 +28,7 @@ from pathlib import Path
 from typing import Any
 
 from calcat_git.errors import InvalidInputError
-from calcat_git.files.strict_yaml import INT_RANGE
+from calcat_git.files.limits import INT_RANGE
 from calcat_git.timeutil import format_timestamp, parse_timestamp
 
 MAX_DATA_BYTES = 8 << 30  # declared size of one constant's data (8 GiB; AGIPD offsets are ~0.3 GiB)

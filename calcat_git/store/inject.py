@@ -22,9 +22,9 @@ from typing import Any
 import yaml
 
 from calcat_git.errors import CalcatGitError, CatalogInvalidError, InvalidInputError, NotFoundError, RepositoryError
+from calcat_git.files.limits import MAX_BYTES
 from calcat_git.files.loading import Registry, Unread, iter_worktree, load_registry
 from calcat_git.files.parse import DATA_ROOTS
-from calcat_git.files.strict_yaml import MAX_BYTES
 from calcat_git.git.repo import GitRepo
 from calcat_git.locks import exclusive
 from calcat_git.model.problems import Problem

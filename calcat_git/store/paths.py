@@ -13,7 +13,7 @@ from pathlib import Path
 
 from calcat_git.errors import InvalidInputError, NotFoundError
 from calcat_git.files.config import CONFIG_FILE, load_config
-from calcat_git.validation.constants import store_path_problem
+from calcat_git.model.store_path import store_path_problem
 
 ENV = "CALCAT_GIT_STORE"
 
