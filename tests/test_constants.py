@@ -14,11 +14,13 @@ import numpy as np
 import pytest
 
 from calcat_git import Catalog, InvalidInputError
-from calcat_git.lookup.conditions import AGIPDConditions, ConditionsBase, JUNGFRAUConditions
+from calcat_git.lookup.conditions import CONDITIONS_CLASSES, AGIPDConditions, ConditionsBase, JUNGFRAUConditions
 from calcat_git.lookup.results import CalibrationData
 from calcat_git.model.selection import CCVRow, choose, condition_mismatch, eligibility
 from calcat_git.store.hdf5 import read_constant_file, write_constant
 from calcat_git.store.inject import inject
+
+from .helpers import REPO_ROOT
 
 H = 3_600_000_000  # one hour in microseconds
 
@@ -80,6 +82,13 @@ def test_conditions_classes_follow_extra() -> None:
     assert fixed.make_dict(fixed.calibration_types["Offset"])["Gain mode"] == 1.0
     jf = JUNGFRAUConditions(sensor_bias_voltage=180, memory_cells=1, integration_time=10, gain_setting=0)
     assert "Exposure timeout" not in jf.make_dict(jf.calibration_types["Offset10Hz"])
+
+
+def test_every_conditions_class_names_a_detector_type_of_the_catalog() -> None:
+    """A class whose type is misspelt never applies: its detector's look-ups would find no class."""
+    catalog = Catalog.open(REPO_ROOT, worktree=True)
+    for cls in CONDITIONS_CLASSES.values():
+        assert catalog.detector_type(cls.detector_type).identifier == cls.detector_type, cls.__name__
 
 
 @dataclass

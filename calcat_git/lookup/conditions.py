@@ -257,7 +257,7 @@ class ShimadzuHPVX2Conditions(ConditionsBase):
 
     burst_frame_count: float
 
-    detector_type: ClassVar[str] = "ShimadzuHPVX2"
+    detector_type: ClassVar[str] = "ShimadzuHPVX2-Type"
     calibration_types: ClassVar[dict[str, list[str]]] = {
         "Offset": ["Burst Frame Count"], "DynamicFF": ["Burst Frame Count"],
     }
