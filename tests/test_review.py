@@ -185,3 +185,18 @@ def test_concurrent_injections_lose_nothing(pr: Path, tmp_path: Path) -> None:
     batches = Catalog.open(pr).registry.batches
     assert sum(len(b.constants) for b in batches.values()) == 2 + 1 + 1
     assert {b.detector for b in batches.values()} == {"MID_DET_AGIPD1M-1", "SPB_DET_AGIPD1M-1"}
+
+
+def test_summaries_of_consecutive_commits_share_parsing_and_say_the_same(synthetic: Path) -> None:
+    """The site summarises one commit after another through one parse cache: each summary
+    must be the one a fresh `calcat-git diff` of that commit prints."""
+    from calcat_git.cli.site import change_summary
+    from calcat_git.review.summary import markdown, summary
+
+    repo = GitRepo(synthetic)
+    newest = repo._git("rev-list", "--first-parent", "-n", "1", "main", "--", "registry/mappings").strip()
+    shas = repo._git("rev-list", "--first-parent", "-n", "4", newest).split()  # a mapping edit, then older ones
+    cached = change_summary(synthetic)
+    for sha in shas:
+        fresh = prepare(repo, f"{sha}^", sha)
+        assert cached(f"{sha}^", sha) == markdown(summary(fresh, review(fresh)))

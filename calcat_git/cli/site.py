@@ -42,14 +42,16 @@ def change_summary(repo: Path) -> Callable[[str, str], str]:
     recent changes and feeds show it; the site cannot import the review app, its sibling)."""
     from datetime import timedelta
 
+    from calcat_git.files.loading import ParseCache
     from calcat_git.git.repo import GitRepo
     from calcat_git.review.rules import prepare, review
     from calcat_git.review.summary import markdown, summary
 
-    git = GitRepo(repo)
+    git, cache = GitRepo(repo), ParseCache()
 
     def summarize(base: str, head: str) -> str:
-        change = prepare(git, base, head, timedelta(days=1))
+        change = prepare(git, base, head, timedelta(days=1), cache)  # the site asks for one commit after another
+        cache.trim()
         return markdown(summary(change, review(change)))
 
     return summarize

@@ -89,9 +89,33 @@ def _add(reg: Registry, parsed: ParsedFile) -> None:
     reg.files[(kind, parsed.key)] = path
 
 
-def load_registry(source: FileSource) -> Registry:
+class ParseCache:
+    """Parsed files by path and content, for loading many snapshots that share most of
+    their files (a site's recent changes summarise one commit after another). Parsed
+    files are immutable, so registries may share them. ``trim()`` forgets what the loads
+    since the previous trim did not use, which bounds the memory to about two snapshots."""
+
+    def __init__(self) -> None:
+        self._parsed: dict[tuple[str, bytes], ParsedFile] = {}
+        self._used: set[tuple[str, bytes]] = set()
+
+    def parse(self, path: str, raw: bytes) -> ParsedFile:
+        key = (path, raw)
+        parsed = self._parsed.get(key)
+        if parsed is None:
+            parsed = self._parsed[key] = parse_file(path, raw)
+        self._used.add(key)
+        return parsed
+
+    def trim(self) -> None:
+        self._parsed = {key: parsed for key, parsed in self._parsed.items() if key in self._used}
+        self._used = set()
+
+
+def load_registry(source: FileSource, cache: ParseCache | None = None) -> Registry:
     """Load every file of ``source``: repo-relative path and content, a problem, or None
     for an entry that is not a regular file (a symbolic link or a submodule in git)."""
+    parse = cache.parse if cache is not None else parse_file
     reg = Registry()
     for path, raw in source:
         reg.paths.append(path)
@@ -103,7 +127,7 @@ def load_registry(source: FileSource) -> Registry:
         elif isinstance(raw, Problem):
             reg.load_problems.append(raw)
         elif isinstance(raw, bytes) and path.rsplit("/", 1)[-1] not in IGNORED_NAMES:
-            _add(reg, parse_file(path, raw))
+            _add(reg, parse(path, raw))
     return reg
 
 

@@ -14,7 +14,7 @@ from datetime import datetime, timedelta
 from calcat_git.errors import InvalidInputError
 from calcat_git.files.config import CONFIG_FILE, parse_config
 from calcat_git.files.limits import MAX_BYTES
-from calcat_git.files.loading import Registry, load_registry
+from calcat_git.files.loading import ParseCache, Registry, load_registry
 from calcat_git.git.repo import Commit, GitRepo
 from calcat_git.model.mapping import Mapping, MappingChange
 from calcat_git.model.problems import Problem
@@ -44,18 +44,26 @@ def rule(func: Rule) -> Rule:
     return func
 
 
-def _partial_registry(repo: GitRepo, sha: str, batches: list[str]) -> Registry:
-    return load_registry(repo.tree_files(sha, ["registry", *batches], MAX_BYTES))
+def _partial_registry(repo: GitRepo, sha: str, batches: list[str], cache: ParseCache | None) -> Registry:
+    return load_registry(repo.tree_files(sha, ["registry", *batches], MAX_BYTES), cache)
 
 
-def prepare(repo: GitRepo, base: str, head: str = "HEAD", grace: timedelta = timedelta(days=1)) -> Change:
+def prepare(repo: GitRepo, base: str, head: str = "HEAD", grace: timedelta = timedelta(days=1),
+            cache: ParseCache | None = None) -> Change:
+    """The change from the merge base of ``base`` and ``head`` to ``head``; ``cache`` lets
+    consecutive changes share the parsing of the files they have in common."""
     head_sha = repo.rev_parse(head)
     merge_base = repo.merge_base(repo.rev_parse(base), head_sha, what=f"{base} and {head} share no history")
     paths = repo.changed_between(merge_base, head_sha)
     batches = [p for _, p in paths if p.startswith("constants_index/")]
-    return Change(repo=repo, base=_partial_registry(repo, merge_base, batches),
-                  head=_partial_registry(repo, head_sha, batches), paths=paths,
-                  head_commit=repo.commit_info(head_sha), grace=grace)
+    return Change(
+        repo=repo,
+        base=_partial_registry(repo, merge_base, batches, cache),
+        head=_partial_registry(repo, head_sha, batches, cache),
+        paths=paths,
+        head_commit=repo.commit_info(head_sha),
+        grace=grace,
+    )
 
 
 def review(change: Change) -> list[Problem]:

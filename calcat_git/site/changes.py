@@ -20,7 +20,7 @@ from calcat_git.site.output import Output
 from calcat_git.timeutil import format_timestamp
 
 Summarize = Callable[[str, str], str]
-WINDOW = 40  # newest catalog commits summarised (a summary parses the registry twice: ~2-8 s at 1M CCVs)
+WINDOW = 40  # newest catalog commits summarised (the first parses the registry twice, later ones what changed)
 PAGE = 20  # entries on the recent changes page and in the whole-catalog feed
 BACKDATED = ", backdated "  # how a summary's mapping sentence says so
 
