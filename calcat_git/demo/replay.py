@@ -12,9 +12,7 @@ from __future__ import annotations
 
 import argparse
 import hashlib
-import os
 import shutil
-import subprocess
 from datetime import datetime, timedelta
 from pathlib import Path
 
@@ -22,6 +20,7 @@ import yaml
 
 from calcat_git.catalog.catalog import Catalog
 from calcat_git.files.loading import load_worktree
+from calcat_git.git.repo import GitRepo
 from calcat_git.model.mapping import Mapping
 from calcat_git.timeutil import format_span, format_timestamp, parse_timestamp
 
@@ -33,13 +32,8 @@ FINGERPRINT = "replayed-from"  # file beside the replay's .git: the source regis
 RECORDED_AFTER = timedelta(hours=2)  # an ordinary change is committed this long after it takes effect
 
 
-def _git(repo: Path, *args: str, when: datetime | None = None) -> None:
-    env = {**os.environ, "GIT_AUTHOR_NAME": "calcat-git demo", "GIT_AUTHOR_EMAIL": "demo@example.org",
-           "GIT_COMMITTER_NAME": "calcat-git demo", "GIT_COMMITTER_EMAIL": "demo@example.org"}
-    if when is not None:
-        stamp = f"{int(when.timestamp())} +0000"
-        env.update(GIT_AUTHOR_DATE=stamp, GIT_COMMITTER_DATE=stamp)
-    subprocess.run(["git", "-C", str(repo), *args], env=env, check=True, capture_output=True)
+def _commit(repo: GitRepo, message: str, when: datetime) -> None:
+    repo.commit_all(message, when, "calcat-git demo", "demo@example.org")
 
 
 def _write_mapping(repo: Path, mapping: Mapping, upto: list[int]) -> None:
@@ -85,19 +79,16 @@ def replay(source: Path, out: Path) -> datetime:
             late = name == LATE_DETECTOR and change.valid_from == parse_timestamp(LATE_FROM)
             events.append((change.valid_from + (LATE_BY if late else RECORDED_AFTER), name, i))
     events.sort()
-    out.mkdir(parents=True)
-    _git(out, "init", "-q", "-b", "main")
+    repo = GitRepo.init(out)
     shutil.copytree(source / "registry", out / "registry", ignore=shutil.ignore_patterns("mappings"))
     (out / "registry" / "mappings").mkdir()
-    _git(out, "add", "-A")
-    _git(out, "commit", "-q", "-m", "registry: types, instruments, detectors, PDUs", when=events[0][0] - timedelta(days=1))
+    _commit(repo, "registry: types, instruments, detectors, PDUs", events[0][0] - timedelta(days=1))
     done: dict[str, list[int]] = {name: [] for name in reg.mappings}
     for when, name, index in events:
         done[name].append(index)
         _write_mapping(out, reg.mappings[name], done[name])
         change = reg.mappings[name].changes[index]
-        _git(out, "add", "-A")
-        _git(out, "commit", "-q", "-m", f"{name}: {change.reason[:60]}", when=when)
+        _commit(repo, f"{name}: {change.reason[:60]}", when)
     return parse_timestamp(LATE_FROM) + LATE_BY
 
 

@@ -70,6 +70,12 @@ class GitRepo:
                                   "clone with --repo (or run the command inside it)")
         self.git_dir = found
 
+    @classmethod
+    def init(cls, path: Path, branch: str = "main") -> GitRepo:
+        """A new, empty repository at ``path`` (made if missing) on ``branch``."""
+        _gitpython().Repo.init(path, mkdir=True, initial_branch=branch, quiet=True)
+        return cls(path)
+
     @cached_property
     def repo(self) -> git.Repo:
         """The GitPython repository (opened on first use)."""
@@ -276,6 +282,22 @@ class GitRepo:
         """Commit the working tree's ``paths`` (added or changed) on the checked-out branch."""
         self._git("add", "--", *paths, what=f"{what} (git add)")
         self._git("commit", "-q", "-m", message, "--", *paths, what=what)
+        return self.rev_parse("HEAD")
+
+    def commit_all(self, message: str, when: datetime, name: str, email: str) -> str:
+        """Commit the whole working tree as ``name <email>``, authored and committed at ``when``."""
+        stamp = f"{int(when.timestamp())} +0000"
+        env = {
+            **os.environ,
+            "GIT_AUTHOR_NAME": name,
+            "GIT_AUTHOR_EMAIL": email,
+            "GIT_COMMITTER_NAME": name,
+            "GIT_COMMITTER_EMAIL": email,
+            "GIT_AUTHOR_DATE": stamp,
+            "GIT_COMMITTER_DATE": stamp,
+        }
+        self._git("add", "-A", what="git add")
+        self._git("commit", "-q", "-m", message, env=env, what="git commit")
         return self.rev_parse("HEAD")
 
     def commit_file(self, branch: str, path: str, content: bytes, message: str, when: int | None = None) -> str:
