@@ -6,7 +6,7 @@ import json
 import shutil
 import subprocess
 import sys
-import time
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import numpy as np
@@ -46,6 +46,18 @@ def test_parallel_readers_during_an_index_update(synthetic: Path, tmp_path: Path
     assert Catalog.open(repo).commit == git_repo.rev_parse("main")  # and the index reached the new head
 
 
+WAITING = "another injection is running in this catalog; waiting for it"
+
+
+def _until_waiting(run: subprocess.Popen[str]) -> str:
+    """What ``run`` wrote to stderr up to its message that it waits (or up to its end)."""
+    assert run.stderr is not None
+    text = ""
+    while WAITING not in text and (line := run.stderr.readline()):
+        text += line
+    return text
+
+
 def test_injections_wait_for_each_other(mini: Path, tmp_path: Path) -> None:
     git(mini, "init", "-q", "-b", "main")
     commit_all(mini, "catalog", "2024-05-02T00:00:00Z")
@@ -63,10 +75,11 @@ def test_injections_wait_for_each_other(mini: Path, tmp_path: Path) -> None:
         runs = [subprocess.Popen([sys.executable, "-m", "calcat_git", "inject", str(f), "--report", f"r/{n}.pdf",
                                   "--repo", str(mini)], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
                 for n, f in enumerate(files)]
-        time.sleep(2)
-        assert all(r.poll() is None for r in runs)  # both wait for the lock …
+        with ThreadPoolExecutor(len(runs)) as pool:  # both say they wait for the lock, however slow the machine
+            said = list(pool.map(_until_waiting, runs, timeout=120))
+        assert all(r.poll() is None for r in runs)  # … and still wait while it is held
     outputs = [r.communicate(timeout=60) for r in runs]
-    assert all(r.returncode == 0 for r in runs), outputs
-    assert all("another injection is running in this catalog; waiting for it" in err for _, err in outputs)
+    assert all(r.returncode == 0 for r in runs), (said, outputs)
+    assert all(WAITING in text for text in said), said
     batches = Catalog.open(mini, worktree=True).registry.batches
     assert sum(len(b.constants) for b in batches.values()) == 2 + 2  # the mini batch's two, and one of each run
