@@ -48,8 +48,9 @@ def _partial_registry(repo: GitRepo, sha: str, batches: list[str], cache: ParseC
     return load_registry(repo.tree_files(sha, ["registry", *batches], MAX_BYTES), cache)
 
 
-def prepare(repo: GitRepo, base: str, head: str = "HEAD", grace: timedelta = timedelta(days=1),
-            cache: ParseCache | None = None) -> Change:
+def prepare(
+    repo: GitRepo, base: str, head: str = "HEAD", grace: timedelta = timedelta(days=1), cache: ParseCache | None = None
+) -> Change:
     """The change from the merge base of ``base`` and ``head`` to ``head``; ``cache`` lets
     consecutive changes share the parsing of the files they have in common."""
     head_sha = repo.rev_parse(head)
@@ -146,26 +147,33 @@ def mapping_history_is_kept(ch: Change) -> Iterator[Problem]:
         newest_old = max(old_by_time, default=None)
         for j, change in enumerate(new.changes):
             before = old_by_time.get(change.valid_from)
-            if before is None and change.correction is not None and old is not None:  # a past change's `from` moved
-                yield ch.head.problem(path, f"changes.{j}.correction", f"past change corrected "
-                                      f"({change.correction}): re-maps {_window(new, change, committed)}",
-                                      "mapping-history", "warning")
-            elif before is None:
-                late = (newest_old is not None and change.valid_from < newest_old) or \
-                    change.valid_from < committed - ch.grace
-                if late and old is not None:
-                    late_by = format_span(committed - change.valid_from)
-                    yield ch.head.problem(path, f"changes.{j}.from", f"backdated by {late_by}: re-maps "
-                                          f"{_window(new, change, committed)}",
-                                          "backdated", "warning")
-            elif before != change:
-                if change.correction is None:
-                    yield ch.head.problem(path, f"changes.{j}", "past change edited without a reason: add "
-                                          "`correction: <why>` to it, or add a new change instead", "mapping-history")
-                else:
-                    yield ch.head.problem(path, f"changes.{j}.correction", f"past change corrected "
-                                          f"({change.correction}): re-maps {_window(new, change, committed)}",
-                                          "mapping-history", "warning")
+            edited = before is not None and before != change
+            moved = before is None and old is not None  # a past change's `from` moved, or a new change
+            if change.correction is not None and (edited or moved):
+                yield ch.head.problem(
+                    path,
+                    f"changes.{j}.correction",
+                    f"past change corrected ({change.correction}): re-maps {_window(new, change, committed)}",
+                    "mapping-history",
+                    "warning",
+                )
+            elif edited:
+                yield ch.head.problem(
+                    path,
+                    f"changes.{j}",
+                    "past change edited without a reason: add `correction: <why>` to it, or add a new change instead",
+                    "mapping-history",
+                )
+            elif moved:
+                late = (newest_old is not None and change.valid_from < newest_old) or change.valid_from < committed - ch.grace
+                if late:
+                    yield ch.head.problem(
+                        path,
+                        f"changes.{j}.from",
+                        f"backdated by {format_span(committed - change.valid_from)}: re-maps {_window(new, change, committed)}",
+                        "backdated",
+                        "warning",
+                    )
         kept = {c.valid_from for c in new.changes}
         moved = sum(1 for c in new.changes if c.correction is not None and c.valid_from not in old_by_time)
         removed = [(i, c) for i, c in enumerate(old.changes if old else ()) if c.valid_from not in kept]
