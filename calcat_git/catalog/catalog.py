@@ -12,7 +12,8 @@ from calcat_git.catalog.history import DEFAULT_GRACE, HistoryEntry, mapping_hist
 from calcat_git.catalog.snapshot import IndexedSnapshot, LoadedSnapshot, SnapshotBackend
 from calcat_git.errors import NoSnapshotError, NotFoundError, RepositoryError, closest_names
 from calcat_git.files.limits import MAX_BYTES
-from calcat_git.git.repo import SHA_LIKE, Commit, GitRepo, Timeline
+from calcat_git.git.history import Commit, Timeline
+from calcat_git.git.repo import SHA_LIKE, GitRepo
 from calcat_git.index.reader import Index
 from calcat_git.model.mapping import Mapping
 from calcat_git.model.problems import Problem

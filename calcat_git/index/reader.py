@@ -24,7 +24,8 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from calcat_git.errors import RepositoryError, no_snapshot
-from calcat_git.git.repo import Commit, GitRepo
+from calcat_git.git.history import Commit
+from calcat_git.git.repo import GitRepo
 from calcat_git.index.schema import APPLICATION_ID, FORMAT, index_path
 from calcat_git.index.seeks import Seek, SeekTable
 from calcat_git.locks import exclusive

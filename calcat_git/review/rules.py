@@ -15,7 +15,8 @@ from calcat_git.errors import InvalidInputError
 from calcat_git.files.config import CONFIG_FILE, parse_config
 from calcat_git.files.limits import MAX_BYTES
 from calcat_git.files.loading import ParseCache, Registry, load_registry
-from calcat_git.git.repo import Commit, GitRepo
+from calcat_git.git.history import Commit
+from calcat_git.git.repo import GitRepo
 from calcat_git.model.mapping import Mapping, MappingChange
 from calcat_git.model.problems import Problem
 from calcat_git.review.codeowners import render
@@ -148,8 +149,8 @@ def mapping_history_is_kept(ch: Change) -> Iterator[Problem]:
         for j, change in enumerate(new.changes):
             before = old_by_time.get(change.valid_from)
             edited = before is not None and before != change
-            moved = before is None and old is not None  # a past change's `from` moved, or a new change
-            if change.correction is not None and (edited or moved):
+            added = before is None and old is not None  # a past change's `from` moved, or a new change
+            if change.correction is not None and (edited or added):
                 yield ch.head.problem(
                     path,
                     f"changes.{j}.correction",
@@ -164,7 +165,7 @@ def mapping_history_is_kept(ch: Change) -> Iterator[Problem]:
                     "past change edited without a reason: add `correction: <why>` to it, or add a new change instead",
                     "mapping-history",
                 )
-            elif moved:
+            elif added:
                 late = (newest_old is not None and change.valid_from < newest_old) or change.valid_from < committed - ch.grace
                 if late:
                     yield ch.head.problem(

@@ -14,7 +14,8 @@ from html import escape
 from pathlib import Path
 from typing import Protocol
 
-from calcat_git.git.repo import Commit, GitRepo
+from calcat_git.git.history import Commit
+from calcat_git.git.repo import GitRepo
 from calcat_git.site.markdown import md
 from calcat_git.site.output import Output
 from calcat_git.timeutil import format_timestamp

@@ -30,7 +30,8 @@ sys.path.insert(0, str(HERE))
 
 from calcat_git import Catalog, Detector, Mapping  # noqa: E402
 from calcat_git.files.strict_yaml import load_yaml  # noqa: E402
-from calcat_git.git.repo import GitRepo, Timeline  # noqa: E402
+from calcat_git.git.history import Timeline  # noqa: E402
+from calcat_git.git.repo import GitRepo  # noqa: E402
 
 TARGETS = {"snapshot_ms": 0.5, "mapping_ms": 1.0, "cold_cli_s": 0.3, "incremental_s": 0.3, "build_s": 90,
            "build_rss_mib": 1024, "query_rss_mib": 150, "lookup_ms": 5.0, "cold_lookup_cli_s": 0.4, "check_pr_s": 5.0,

@@ -20,7 +20,8 @@ from typing import Any
 from calcat_git import Catalog, ConstantBatch
 from calcat_git.catalog.snapshot import IndexedSnapshot
 from calcat_git.files.strict_yaml import load_yaml
-from calcat_git.git.repo import GitRepo, Timeline
+from calcat_git.git.history import Timeline
+from calcat_git.git.repo import GitRepo
 from calcat_git.index.parse import batch_rows
 from calcat_git.lookup.engine import Engine
 from calcat_git.model.selection import CCVRow, select
