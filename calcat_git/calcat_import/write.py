@@ -19,7 +19,8 @@ from typing import Any
 import yaml
 
 from calcat_git.calcat_import.facts import Facts, collect
-from calcat_git.calcat_import.plan import Plan, Planner
+from calcat_git.calcat_import.plan import Plan
+from calcat_git.calcat_import.plan_ccvs import Planner
 from calcat_git.calcat_import.replies import Fetch, Reply, get_pages
 from calcat_git.errors import CatalogInvalidError, InvalidInputError
 from calcat_git.files.config import load_config
