@@ -20,7 +20,6 @@ if TYPE_CHECKING:
     )
     from calcat_git.lookup.conditions import (
         AGIPDConditions,
-        ConditionsBase,
         DSSCConditions,
         Epix10KConditions,
         Epix100Conditions,
@@ -30,6 +29,7 @@ if TYPE_CHECKING:
         PnCCDConditions,
         ShimadzuHPVX2Conditions,
     )
+    from calcat_git.lookup.conditions_base import ConditionsBase
     from calcat_git.lookup.results import CalibrationData, MultiModuleConstant, SingleConstant
     from calcat_git.model.batch import CCV, Condition, ConstantBatch, Report
     from calcat_git.model.interval import Interval
@@ -46,7 +46,7 @@ _WHERE = {
     "Catalog": "calcat_git.catalog.catalog",
     "CatalogInvalidError": "calcat_git.errors",
     "Condition": "calcat_git.model.batch",
-    "ConditionsBase": "calcat_git.lookup.conditions",
+    "ConditionsBase": "calcat_git.lookup.conditions_base",
     "ConstantBatch": "calcat_git.model.batch",
     "DSSCConditions": "calcat_git.lookup.conditions",
     "Detector": "calcat_git.model.records",

@@ -153,7 +153,8 @@ def conditions(name: str, repo: str, branch: str | None, as_json: bool) -> None:
     (`None` where the type allows it). The last column names the calibrations asked it.
     """
     from calcat_git.catalog.catalog import Catalog
-    from calcat_git.lookup.conditions import CONDITIONS_CLASSES, REQUIRED
+    from calcat_git.lookup.conditions import CONDITIONS_CLASSES
+    from calcat_git.lookup.conditions_base import REQUIRED
 
     catalog = Catalog.open(repo, branch=branch)
     type_name = name if name in catalog.names("detector_type") else catalog.detector(name).type_name()

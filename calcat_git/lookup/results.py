@@ -11,7 +11,7 @@ from typing import Any
 
 from calcat_git.catalog.catalog import Catalog
 from calcat_git.errors import InvalidInputError, NotFoundError
-from calcat_git.lookup.conditions import ConditionsBase
+from calcat_git.lookup.conditions_base import ConditionsBase
 from calcat_git.lookup.engine import Engine, Outcome
 from calcat_git.model.records import Detector
 from calcat_git.model.selection import CCVRow
