@@ -197,42 +197,54 @@ def inject(root: str | Path, files: list[str | Path], *, report_path: str, repor
         check_branch_name(branch)
     store_dir = store_root(store, root)
     if not (root / "registry").is_dir():
-        raise NotFoundError(f"{root} has no registry/ folder: pass the root of a calcat-git catalog "
-                            "(the folder holding registry/ and constants_index/)")
-    items = [(ccv, sha) for path in files for sha in [file_sha256(Path(path))]
-             for ccv in read_constant_file(path)]
-    sources = {sha: Path(path) for path in files for sha in [file_sha256(Path(path))]}
+        raise NotFoundError(
+            f"{root} has no registry/ folder: pass the root of a calcat-git catalog "
+            "(the folder holding registry/ and constants_index/)"
+        )
+    hashed = [(Path(path), file_sha256(Path(path))) for path in files]  # each file is read for its hash once
+    items = [(ccv, sha) for path, sha in hashed for ccv in read_constant_file(path)]
     first = min(ccv.begin_at for ccv, _ in items)
-    written: list[Path] = []
     with _lock(root):  # the catalog is read under the lock: a concurrent injection's batch is seen
         catalog_files = _catalog_files(root, branch)
         reg = load_registry(catalog_files)
         detector, batch = build_batch(reg, items, report_path, report_id, now_utc().replace(microsecond=0))
         batch_path = _batch_path(root, detector, first, _slug(slug or Path(report_path).stem), branch)
-        target = root / batch_path
         text = yaml.safe_dump(batch, sort_keys=False, allow_unicode=True, width=120)
         validate_batch(reg, catalog_files, batch_path, text)
-        try:
-            for sha, source in sources.items():
-                if _copy_into_store(store_dir, source, sha):
-                    written.append(store_file(store_dir, content_path(sha)))
-            message = f"inject {len(items)} constant(s) of {detector} ({report_path})"
-            made = None
-            if branch:
-                made = GitRepo(root).commit_file(branch, batch_path, text.encode(), message)
-            else:
-                target.parent.mkdir(parents=True, exist_ok=True)
-                temp = target.with_name(f".{target.name}.tmp")
-                temp.write_text(text, "utf-8")
-                os.replace(temp, target)
-                made = _commit(root, batch_path, message) if commit else None
-        except (CalcatGitError, OSError):
+        message = f"inject {len(items)} constant(s) of {detector} ({report_path})"
+        written, made = _write(root, store_dir, {sha: path for path, sha in hashed}, batch_path, text, message,
+                               branch or None, commit)
+    return InjectResult(
+        batch_path=batch_path,
+        detector=detector,
+        ccvs=len(items),
+        store_files=[p.relative_to(store_dir).as_posix() for p in written],
+        commit=made,
+    )
+
+
+def _write(root: Path, store_dir: Path, sources: dict[str, Path], batch_path: str, text: str, message: str,
+           branch: str | None, commit: bool) -> tuple[list[Path], str | None]:
+    """Copy the new store files, then write (or commit onto ``branch``) the batch: all of
+    it, or, on any failure, nothing (what was written is removed again)."""
+    target, written = root / batch_path, []
+    try:
+        for sha, source in sources.items():
+            if _copy_into_store(store_dir, source, sha):
+                written.append(store_file(store_dir, content_path(sha)))
+        if branch:
+            return written, GitRepo(root).commit_file(branch, batch_path, text.encode(), message)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        temp = target.with_name(f".{target.name}.tmp")
+        temp.write_text(text, "utf-8")
+        os.replace(temp, target)
+        return written, _commit(root, batch_path, message) if commit else None
+    except (CalcatGitError, OSError):
+        if not branch:
             target.unlink(missing_ok=True)
-            for path in written:
-                path.unlink(missing_ok=True)
-            raise
-    return InjectResult(batch_path=batch_path, detector=detector, ccvs=len(items),
-                        store_files=[p.relative_to(store_dir).as_posix() for p in written], commit=made)
+        for path in written:
+            path.unlink(missing_ok=True)
+        raise
 
 
 def _commit(root: Path, batch_path: str, message: str) -> str:
