@@ -154,30 +154,47 @@ def conditions(name: str, repo: str, branch: str | None, as_json: bool) -> None:
     """
     from calcat_git.catalog.catalog import Catalog
     from calcat_git.lookup.conditions import CONDITIONS_CLASSES
-    from calcat_git.lookup.conditions_base import REQUIRED
 
     catalog = Catalog.open(repo, branch=branch)
     type_name = name if name in catalog.names("detector_type") else catalog.detector(name).type_name()
     dtype = catalog.detector_type(type_name)
     cls = CONDITIONS_CLASSES.get(type_name)
-    infos = cls.parameter_infos() if cls else []
-    rows: list[dict[str, Any]] = [{"parameter": i.spelling, "type": i.kind + (" or None" if i.optional else ""),
-             "default": None if i.default is REQUIRED else i.default, "required": i.default is REQUIRED,
-             "calibrations": list(i.calibrations)} for i in infos]
     if as_json:
         from calcat_git.cli.common import emit_json
 
-        emit_json({"detector_type": type_name, "conditions_class": cls.__name__ if cls else None, "parameters": rows
-                   or [{"parameter": p, "type": "float or str", "default": None, "required": False,
-                        "calibrations": list(dtype.calibrations)} for p in dtype.parameters]})
-        return
-    if cls is None:
-        click.echo(f"{type_name} has no conditions class: give the parameters the constants have, "
-                   f"any of {', '.join(dtype.parameters)}")
-        return
+        rows = _parameter_rows(cls) or [
+            {"parameter": p, "type": "float or str", "default": None, "required": False,
+             "calibrations": list(dtype.calibrations)}
+            for p in dtype.parameters
+        ]
+        emit_json({"detector_type": type_name, "conditions_class": cls.__name__ if cls else None, "parameters": rows})
+    elif cls is None:
+        known = f"any of {', '.join(dtype.parameters)}" if dtype.parameters else "the type lists none"
+        click.echo(f"{type_name} has no conditions class: give the parameters the constants have ({known})")
+    else:
+        _print_parameters(type_name, cls)
+
+
+def _parameter_rows(cls: Any) -> list[dict[str, Any]]:
+    """The parameters of conditions class ``cls`` (None: no rows) as `conditions --json` lists them."""
+    from calcat_git.lookup.conditions_base import REQUIRED
+
+    return [
+        {
+            "parameter": i.spelling,
+            "type": i.kind + (" or None" if i.optional else ""),
+            "default": None if i.default is REQUIRED else i.default,
+            "required": i.default is REQUIRED,
+            "calibrations": list(i.calibrations),
+        }
+        for i in (cls.parameter_infos() if cls else [])
+    ]
+
+
+def _print_parameters(type_name: str, cls: Any) -> None:
     every = set(cls.calibration_types)
     click.echo(f"{type_name} ({cls.__name__}): --condition 'NAME=VALUE' per parameter")
-    for row in rows:
+    for row in _parameter_rows(cls):
         default = "required" if row["required"] else f"default {row['default']}"
         cals = "all calibrations" if set(row["calibrations"]) == every else ", ".join(row["calibrations"]) or "none"
         click.echo(f"  {row['parameter']:22} {row['type']:14} {default:14} {cals}")
