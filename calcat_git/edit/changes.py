@@ -73,8 +73,21 @@ def _appended(root: Path, rel: str, text: str) -> str:
     return old + ("" if old.endswith("\n") else "\n") + text
 
 
-def swap_files(root: Path, detector: str, assignments: dict[str, str], valid_from: datetime,
-               reason: str) -> dict[str, tuple[str, str]]:
+def _assigned(reg: Registry, det: Detector, assignments: dict[str, str]) -> dict[str, str | None]:
+    """Slot → PDU (None: emptied) of ``assignments``, with slot names and PDUs checked."""
+    modules: dict[str, str | None] = {}
+    for name, pdu in assignments.items():
+        if pdu.lower() not in EMPTY and pdu not in reg.pdus:
+            raise NotFoundError(
+                f"unknown PDU {pdu!r}{closest_names(pdu, list(reg.pdus))}: an admin adds it first (`calcat-git add-pdu`)"
+            )
+        modules[_slot(det, name)] = None if pdu.lower() in EMPTY else pdu
+    return modules
+
+
+def swap_files(
+    root: Path, detector: str, assignments: dict[str, str], valid_from: datetime, reason: str
+) -> dict[str, tuple[str, str]]:
     """The mapping files a swap or move changes: path → (new text, text appended).
 
     ``assignments`` maps slots (aggregator or ``Q1M2`` name) to PDUs (or ``-`` to empty
@@ -84,13 +97,7 @@ def swap_files(root: Path, detector: str, assignments: dict[str, str], valid_fro
     reg = load_worktree(root)
     if detector not in reg.detectors:
         raise NotFoundError(f"unknown detector {detector!r}{closest_names(detector, list(reg.detectors))}")
-    det = reg.detectors[detector]
-    modules: dict[str, str | None] = {}
-    for name, pdu in assignments.items():
-        if pdu.lower() not in EMPTY and pdu not in reg.pdus:
-            raise NotFoundError(f"unknown PDU {pdu!r}{closest_names(pdu, list(reg.pdus))}: "
-                                f"an admin adds it first (`calcat-git add-pdu`)")
-        modules[_slot(det, name)] = None if pdu.lower() in EMPTY else pdu
+    modules = _assigned(reg, reg.detectors[detector], assignments)
     mapping = reg.mappings.get(detector)
     if mapping is None:
         raise NotFoundError(f"{detector} has no mapping file yet: write registry/mappings/{detector}.yaml by hand")
