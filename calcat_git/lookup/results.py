@@ -15,8 +15,6 @@ from calcat_git.lookup.conditions_base import ConditionsBase
 from calcat_git.lookup.engine import Engine, Outcome
 from calcat_git.model.records import Detector
 from calcat_git.model.selection import CCVRow
-from calcat_git.store.hdf5 import read_data
-from calcat_git.store.paths import store_file, store_root
 from calcat_git.timeutil import format_timestamp, from_micros
 
 
@@ -46,11 +44,15 @@ class SingleConstant:
     catalog_root: Path | None = None
 
     def file_path(self, store: str | Path | None = None) -> Path:
+        from calcat_git.store.paths import store_file, store_root  # imported on use, as h5py: look-ups need neither
+
         return store_file(store_root(store, self.catalog_root), self.path.as_posix())
 
     def ndarray(self, store: str | Path | None = None) -> Any:
         """Load the constant's data (``<dataset>/data``) as a numpy array (a file whose data
         lives elsewhere, or that declares too much of it, is refused before anything is read)."""
+        from calcat_git.store.hdf5 import read_data  # imported on use, as above
+
         return read_data(self.file_path(store), self.dataset)
 
     def to_dict(self) -> dict[str, Any]:
