@@ -250,9 +250,9 @@ def verify_store(repo: str, branch: str | None, store: str | None, snapshot: str
     """Check that every constant file a snapshot names is in the store, unchanged.
 
     Lists missing files, files whose sha256 differs and files whose constants would read
-data outside them (external links or storage, virtual datasets, shared objects); exit 1
-if there are any.
-    CCVs imported from CALCAT name no sha256 and are counted as unverifiable.
+    data outside them (external links or storage, virtual datasets, shared objects); exit 1
+    if there are any. CCVs imported from CALCAT name no sha256 and are counted as
+    unverifiable.
     """
     from calcat_git.catalog.catalog import Catalog
     from calcat_git.store.verify import verify
