@@ -168,6 +168,19 @@ def _ccv(facts: Facts, rec: dict[str, Any], zone: str) -> CCVFact:
         deployed=bool(rec["flg_deployed"]), report_id=rec.get("report_id"),
         description=rec.get("description") or "", raw=_ccv_raw(rec),
     )
+    _merge_ccv(facts, fact)
+    if fact.detector_id is not None and fact.karabo_da:
+        facts.slot_fields.setdefault((int(fact.detector_id), fact.karabo_da), {
+            "virtual_device_name": unit.get("virtual_device_name_at_ccv_begin_at"),
+            "module_number": unit.get("module_number_at_ccv_begin_at")})
+        slot = (fact.karabo_da, unit.get("virtual_device_name_at_ccv_begin_at") or "", fact.pdu)
+        facts.observations.append(Observation(detector_id=int(fact.detector_id), at=fact.begin_at,
+                                              slots=(slot,), full=False, origin=f"CCV {fact.id}"))
+    return fact
+
+
+def _merge_ccv(facts: Facts, fact: CCVFact) -> None:
+    """Keep the first reply's CCV (its newest CALCAT fields); say where replies disagree."""
     old = facts.ccvs.setdefault(fact.id, fact)
     if old is not fact and old.raw != fact.raw:
         facts.ccvs[fact.id] = replace(old, raw=newest(old.raw, fact.raw, _constant_updated))
@@ -180,14 +193,6 @@ def _ccv(facts: Facts, rec: dict[str, Any], zone: str) -> CCVFact:
             facts.aliases[cid] = group
         facts.notes.append(f"CCV {fact.id} has condition id {old.condition_id} in one reply and "
                            f"{fact.condition_id} in another (CALCAT renumbered it): read as one condition")
-    if fact.detector_id is not None and fact.karabo_da:
-        facts.slot_fields.setdefault((int(fact.detector_id), fact.karabo_da), {
-            "virtual_device_name": unit.get("virtual_device_name_at_ccv_begin_at"),
-            "module_number": unit.get("module_number_at_ccv_begin_at")})
-        slot = (fact.karabo_da, unit.get("virtual_device_name_at_ccv_begin_at") or "", fact.pdu)
-        facts.observations.append(Observation(detector_id=int(fact.detector_id), at=fact.begin_at,
-                                              slots=(slot,), full=False, origin=f"CCV {fact.id}"))
-    return fact
 
 
 def _constant_updated(raw: dict[str, Any]) -> Any:
