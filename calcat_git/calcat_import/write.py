@@ -199,6 +199,11 @@ def crawl(fetch: Fetch, detectors: Iterable[str], snapshots: Iterable[datetime],
         say(f"reading the CCVs of report {report}")
         ccvs += list(get_pages(fetch, "calibration_constant_versions", {"report_id": str(report)}))
     yield from ccvs
+    yield from _named_by(fetch, lists, ccvs)
+
+
+def _named_by(fetch: Fetch, lists: list[Reply], ccvs: list[Reply]) -> Iterator[Reply]:
+    """The calibrations (those not listed already), reports and conditions the CCVs name."""
     known = {int(r["id"]) for reply in lists if reply.path == "calibrations" and isinstance(reply.data, list)
              for r in reply.data}
     for cid in sorted({int(r["calibration_constant"]["calibration_id"]) for reply in ccvs
