@@ -48,6 +48,17 @@ def test_pages_exist_and_link(built: Path) -> None:
     assert "Memory Cells" in (built / "catalog/parameters/memory_cells.html").read_text()
 
 
+def test_search_index_holds_entities_by_name_not_their_tables(built: Path) -> None:
+    """Detector and PDU pages are found by name and first paragraph; their tables (which grow
+    with the history) stay out of the index every page loads."""
+    docs = json.loads((built / "search/search_index.json").read_text())["docs"]
+    locations = {d["location"]: d for d in docs}
+    assert locations["catalog/detectors/MID_DET_AGIPD1M-1.html"]["title"] == "MID_DET_AGIPD1M-1"
+    assert "AGIPD-Type" in locations["catalog/pdus/AGIPD_M5.html"]["text"]
+    assert not [d for d in locations if d.startswith(("catalog/detectors/", "catalog/pdus/")) and "#" in d]
+    assert "index.html" in locations
+
+
 def test_catalog_text_is_escaped(built: Path) -> None:
     html = "".join(p.read_text() for p in built.rglob("*.html"))
     assert "<script>alert" not in html and "<img src=x" not in html

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -55,6 +56,11 @@ def test_browse_detector_timeline_pdu_and_search(served: str, tmp_path: Path) ->
         search.press_sequentially("AGIPD_M5", delay=20)
         expect(page.locator(".md-search-result__item").first).to_contain_text("AGIPD_M5", timeout=10_000)
         page.screenshot(path=str(tmp_path / "search.png"))
+        search.fill("")
+        search.press_sequentially("SPB_DET_AGIPD1M", delay=20)  # a detector, by name
+        expect(page.locator(".md-search-result__item").first).to_contain_text("SPB_DET_AGIPD1M-1", timeout=10_000)
+        expect(page.locator(".md-search-result__item a").first).to_have_attribute(
+            "href", re.compile(r"/catalog/detectors/SPB_DET_AGIPD1M-1\.html(\?|$)"))
         browser.close()
     assert errors == [] and outside == []
 

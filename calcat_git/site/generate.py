@@ -26,20 +26,14 @@ from calcat_git.site.pages import calibration_pages, parameter_pages, report_pag
 from calcat_git.site.pictures import Injections, constants_timeline
 from calcat_git.site.shards import detector_shards
 from calcat_git.site.svg import timeline
+from calcat_git.site.table import ccv_table
 from calcat_git.timeutil import format_timestamp, from_micros, now_utc
 
-PAGE_ROWS = 50  # CCV rows in a page's HTML; the rest is in JSON shards
-CCV_TABLE = """<div class="ccv-table" data-src="{src}" data-detector="{detector}" markdown="0">
-<select data-filter="calibration"><option value="">all calibrations</option></select>
-<input data-filter="module" placeholder="module, e.g. AGIPD01" size="14">
-<input data-filter="pdu" placeholder="PDU name">
-<input data-filter="condition" placeholder="condition, e.g. Memory cells=352">
-<input data-filter="since" type="date"> – <input data-filter="until" type="date">
-<span class="ccv-count"></span>
-<table><thead><tr><th>calibration</th><th>module</th><th>PDU</th><th>begin_at</th><th>conditions</th><th>good</th>
-<th>CCV</th></tr></thead>
-<tbody></tbody></table>
-</div>"""
+PAGE_ROWS = 50  # rows of a detector page's table of the newest constant per calibration and PDU
+# The parts of detector and PDU pages the theme's search leaves out (mkdocs-material, with
+# attr_list): found by name and first paragraph, not by their tables (the index is loaded
+# by every page, and those tables grow with the history: they were 1.9 of its 2 MB).
+UNSEARCHED = " { data-search-exclude }"
 SWAP_FORM = """<div id="swap" data-detector="{detector}" markdown="0">
 <p><label>Slot <select id="swap-slot">{slots}</select></label>
 <label>New PDU <select id="swap-pdu">{pdus}</select></label></p>
@@ -168,14 +162,16 @@ class Site:
                  f"{', '.join(md(e) for e in det.experts)}"
                  + (f" · [changes feed](../../feeds/{name}.atom) (Atom)" if self.summarize else "")
                  + self.edit_link(f"registry/detectors/{name}.yaml") + self.edit_link(f"registry/mappings/{name}.yaml"),
-                 "", "## Modules now", "",
+                 "", "## Modules now" + UNSEARCHED, "",
                  "| slot | aggregator | module | PDU |", "|---|---|---:|---|"]
         for m in det.modules:
             pdu = now_state.get(m.aggregator)
             link = f"[{md(pdu)}](../pdus/{pdu}.md)" if pdu else "(empty)"
             lines.append(f"| {md(m.virtual_device_name)} | {md(m.aggregator)} | {m.module_number} | {link} |")
-        lines += ["", "## Mapping timeline", "", self._timeline(name), "", self._history(name)]
-        lines += ["", "## Constants", "", self._constants(name, rows), "", "## Record a module swap", "",
+        # the constants first (their table's newest rows show before the pictures are parsed), then the history
+        lines += ["", "## Constants" + UNSEARCHED, "", self._constants(name, rows)]
+        lines += ["", "## Mapping timeline" + UNSEARCHED, "", self._timeline(name), "", self._history(name)]
+        lines += ["", "## Record a module swap" + UNSEARCHED, "",
                   "Propose a mapping change without a clone: the form checks it like the validator where it can, "
                   "then shows the change to make in the forge.", "", self._swap_form(name)]
         self.write(f"catalog/detectors/{name}.md", "\n".join(lines))
@@ -218,16 +214,15 @@ class Site:
         for row in rows:
             groups[(row.calibration, row.pdu)].append(row)
         lines = [f"{len(rows)} constants ([reports](../reports/{name}.md); all rows: [JSON shards]"
-                 f"(../../api/v1/ccvs/{name}/index.json)).", "", "### Constants timeline", "",
+                 f"(../../api/v1/ccvs/{name}/index.json)).", "", "### All constants" + UNSEARCHED, "",
+                 ccv_table(name, rows, mapping), "", "### Constants timeline" + UNSEARCHED, "",
                  "Months with constants injected per module (by begin_at); red: a bad-quality constant that month.",
-                 "", picture, "", "### Newest per calibration and PDU", "",
+                 "", picture, "", "### Newest per calibration and PDU" + UNSEARCHED, "",
                  "| calibration | PDU | newest begin_at | count | condition sets |", "|---|---|---|---:|---:|"]
         for (cal, pdu), group in sorted(groups.items())[:PAGE_ROWS]:
             sets = len({self._condition_key(r.conditions) for r in group})
             lines.append(f"| {md(cal)} | [{md(pdu)}](../pdus/{pdu}.md) | "
                          f"{format_timestamp(from_micros(group[-1].begin_at))} | {len(group)} | {sets} |")
-        lines += ["", "### All constants", "", CCV_TABLE.format(src=f"../../api/v1/ccvs/{name}/index.json",
-                                                                 detector=f"../../api/v1/detectors/{name}.json")]
         return "\n".join(lines)
 
     def _timeline(self, name: str) -> str:
@@ -254,7 +249,7 @@ class Site:
         entries = self._entries(name)
         if not entries:
             return ""
-        lines = ["## Change history", "", "| valid from | slots | commit | committed | author | message |",
+        lines = ["## Change history" + UNSEARCHED, "", "| valid from | slots | commit | committed | author | message |",
                  "|---|---|---|---|---|---|"]
         for e in reversed(entries):
             slots = ", ".join(f"{md(a)}={md(p or '(empty)')}" for a, p in e.modules)
@@ -304,7 +299,7 @@ class Site:
         held = [(det, p) for det, m in sorted(self.reg.mappings.items()) for p in m.periods() if p.pdu == name]
         lines = [f"# {md(name)}", "", f"Type {md(pdu.detector_type)} · uuid {pdu.uuid} · status {md(pdu.status)}"
                  + self.edit_link(f"registry/pdus/{pdu.detector_type}/{name}.yaml"), "",
-                 "## Where it has been", ""]
+                 "## Where it has been" + UNSEARCHED, ""]
         if held:
             start = min(p.interval.since for _, p in held) - timedelta(days=30)
             lines.append(timeline([(f"{d[:14]}/{p.aggregator}", [p]) for d, p in held], start, self.now))
@@ -313,7 +308,7 @@ class Site:
                       f"{format_timestamp(p.interval.until) if p.interval.until else 'now'} |" for d, p in held]
         else:
             lines.append("Never mapped.")
-        lines += ["", "## Constants", "", f"{self.per_pdu[name]} constants."]
+        lines += ["", "## Constants" + UNSEARCHED, "", f"{self.per_pdu[name]} constants."]
         self.write(f"catalog/pdus/{name}.md", "\n".join(lines))
 
     def registry_pages(self) -> None:

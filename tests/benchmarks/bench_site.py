@@ -9,11 +9,19 @@ localhost and opened in headless Debian chromium (Playwright, never a downloaded
 no request leaves the host). Printed for each: build seconds and peak RSS (the build and
 its site engine), output size, and in a fresh browser context each:
 
-* detector page: bytes fetched until the constants table shows rows (all, and the JSON
-  API part; also all bytes once the network is idle, the theme's search index included)
-  and seconds until then;
+* detector page: seconds from the start of the navigation until a rendered frame shows
+  rows in the constants table, and until its filters work (the script has read the shard
+  index); bytes fetched until the rows show (all, and the JSON API part) and once the
+  network is idle (everything the page loads, the theme's search index included);
 * filtered table (one calibration, one year): bytes and seconds until it shows them;
 * look-up page, whole detector, every calibration: bytes and seconds until done.
+
+Seconds and bytes are read in the page's own clock and resource timing (conditions checked
+at each animation frame by a script the page runs before its own; the time is when that
+frame has been rendered, by the Long Animation Frames API), not by the driver, so they leave out
+Playwright's round trips, do not wait for the page's ``load`` event nor for the main thread
+to be free for the driver. ``--browse SITE [--baseline-site SITE]`` reads already built
+sites (this code's and the baseline's, in the same run) without building.
 
 Then one more batch is committed and this checkout's build runs again: seconds, and how
 many generated files were rewritten. Timings are never asserted.
@@ -22,17 +30,18 @@ many generated files were rewritten. Timings are never asserted.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import subprocess
 import sys
 import tempfile
-import time
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
-from tests.helpers import serve, watch
+from tests.helpers import watch
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent.parent
@@ -87,34 +96,70 @@ def build(code: Path, repo: Path, out: Path) -> dict[str, Any]:
     return json.loads(done.stdout.strip().splitlines()[-1])  # type: ignore[no-any-return]
 
 
-def measure(browser: Any, url: str, base: str, ready: str, action: str | None = None) -> dict[str, Any]:
-    """Open ``url`` in a fresh context; seconds until the JS condition ``ready`` holds (after
-    ``action``, a JS statement, when given), and bytes received (all, and api/v1/ only)."""
+# Run in the page before any of its scripts: at each animation frame each named condition is
+# checked, and the time it is first seen to hold noted, in the page's own clock; long
+# animation frames (over 50 ms) are recorded too, to tell when the frame that shows it ends.
+WATCH = """(() => {
+  const conditions = %s, seen = window.__benchSeen = {}, frames = window.__benchFrames = [];
+  new PerformanceObserver((list) => frames.push(...list.getEntries().map((e) => [e.startTime, e.duration])))
+    .observe({type: "long-animation-frame", buffered: true});
+  const check = () => {
+    for (const [name, condition] of Object.entries(conditions)) {
+      try { if (!(name in seen) && (0, eval)(condition)) seen[name] = performance.now(); } catch (e) { /* not yet */ }
+    }
+    if (Object.keys(seen).length < Object.keys(conditions).length) requestAnimationFrame(check);
+  };
+  requestAnimationFrame(check);
+})();"""
+# When the frame rendered at page time t has been painted: the end of its long animation
+# frame, or t if it was not a long one (it ended within 50 ms).
+FRAME_END = """(t) => window.__benchFrames.filter(([start, d]) => start <= t && t <= start + d)
+  .reduce((end, [start, d]) => Math.max(end, start + d), t)"""
+# Bytes (encoded bodies) of the page and of what it fetched, by the page's resource timing:
+# all of them, or those done by a time; the JSON API's part; the theme's search index.
+BYTES = """([since, until]) => {
+  const all = [...performance.getEntriesByType("navigation"), ...performance.getEntriesByType("resource")]
+    .filter((e) => e.startTime >= since && e.responseEnd <= until);
+  const sum = (es) => es.reduce((n, e) => n + e.encodedBodySize, 0);
+  return {bytes: sum(all), api_bytes: sum(all.filter((e) => e.name.includes("/api/v1/"))),
+          search_index_bytes: sum(all.filter((e) => e.name.includes("/search/"))), requests: all.length};
+}"""
+
+
+def measure(browser: Any, url: str, base: str, ready: str, action: str | None = None,
+            also: dict[str, str] | None = None) -> dict[str, Any]:
+    """Open ``url`` in a fresh context: seconds from the start of the navigation until the
+    frame in which the JS condition ``ready`` first holds has been rendered, and the bytes
+    fetched until then (all, and api/v1/ only) and once the network is idle. With ``action``
+    (a JS statement, run once ``also["interactive"]`` holds), seconds and bytes from the
+    action instead. ``also``: more conditions timed the same way in the same page load."""
     context = browser.new_context()
     page = context.new_page()
-    sizes: dict[str, int] = {}
 
-    def finished(request: Any) -> None:
-        sizes[request.url] = request.sizes()["responseBodySize"]
+    def seen(name: str) -> float:
+        handle = page.wait_for_function(f"window.__benchSeen && window.__benchSeen[{json.dumps(name)}]",
+                                        timeout=120_000, polling=10)
+        return float(handle.json_value())
 
     errors, outside = watch(page, base, console=False)
-    page.on("requestfinished", finished)
-    start = time.perf_counter()
-    page.goto(url)
+    conditions = dict(also or {}) if action else {"ready": ready, **(also or {})}
+    page.add_init_script(WATCH % json.dumps(conditions))
+    page.goto(url, wait_until="commit")
+    start, end = 0.0, seen("ready") if action is None else 0.0
+    timed = {name: seen(name) for name in also or {}}
     if action is not None:
-        page.wait_for_function(ready.split("&&")[0], timeout=120_000)
-        sizes.clear()
-        start = time.perf_counter()
-        page.evaluate(action)
-    page.wait_for_function(ready, timeout=120_000, polling=10)
-    seconds = time.perf_counter() - start
-    at_ready = dict(sizes)
+        start = float(page.evaluate(f"(() => {{ const start = performance.now(); {action}; return start; }})()"))
+        end = float(page.wait_for_function(f"({ready}) ? performance.now() : 0", timeout=120_000,
+                                           polling="raf").json_value())
     page.wait_for_load_state("networkidle")  # e.g. the theme's search index, loaded after the page
+    if action is None:
+        end = float(page.evaluate(FRAME_END, end))
+    timed = {f"{name}_seconds": round(float(page.evaluate(FRAME_END, t)) / 1000, 3) for name, t in timed.items()}
+    at_ready, idle = (page.evaluate(BYTES, [start, until]) for until in (end, 1e12))
     context.close()
-    return {"seconds": round(seconds, 3), "bytes": sum(at_ready.values()),
-            "api_bytes": sum(n for u, n in at_ready.items() if "/api/v1/" in u),
-            "search_index_bytes": sum(n for u, n in sizes.items() if "/search/" in u), "requests": len(at_ready),
-            "bytes_when_idle": sum(sizes.values()), "outside": len(outside), "errors": errors[:3]}
+    return {"seconds": round((end - start) / 1000, 3), **timed, **at_ready,
+            "search_index_bytes": idle["search_index_bytes"], "bytes_when_idle": idle["bytes"],
+            "requests_when_idle": idle["requests"], "outside": len(outside), "errors": errors[:3]}
 
 
 ROWS = "document.querySelectorAll('.ccv-table tbody tr').length > 0"
@@ -125,6 +170,9 @@ FILTER = ("(() => { const box = document.querySelector('.ccv-table');"
           "d.value = '2023-01-01'; d.dispatchEvent(new Event('input'));"
           "const u = box.querySelector('[data-filter=until]'); u.value = '2023-12-31';"
           "u.dispatchEvent(new Event('input')); })()")
+# The table's filters work: the script has read the shard index (it fills the calibration
+# list then renders its first screen; a page without rows in its HTML shows them just after).
+INTERACTIVE = ROWS + " && document.querySelectorAll('.ccv-table [data-filter=calibration] option').length > 1"
 DONE = "document.getElementById('lk-status').textContent.startsWith('done')"
 
 
@@ -135,25 +183,43 @@ def questions(repo: Path) -> tuple[str, str]:
 
     catalog = Catalog.open(repo)
     detector = next(d for d in catalog.names("detector") if len(catalog.detector(d).modules) == 16)
-    found = catalog.index_at_snapshot()
-    assert found is not None
-    index, seq = found
-    newest = max((r for _, rows in index.snapshot_ccvs_by_detector(seq) if _ == detector for r in rows),
+    newest = max((r for name, rows in catalog.backend.ccvs_by_detector() if name == detector for r in rows),
                  key=lambda r: r.begin_at)
     lines = [f"{k}={v['value'] if isinstance(v, dict) else v}" for k, v in newest.conditions.items()]
     query = [("detector", detector), ("event", "2024-06-15T12:00:00Z"), ("strategy", "closest")]
     return detector, urlencode(query + [("c", line) for line in lines])
 
 
-def browse(site: Path, detector: str, lookup: str) -> dict[str, Any]:
+@contextlib.contextmanager
+def serve(site: Path) -> Iterator[str]:
+    """Serve ``site`` on a free localhost port from a process of its own (a server thread in
+    this process would share its interpreter with the browser driver)."""
+    server = subprocess.Popen([sys.executable, "-u", "-m", "http.server", "0", "--bind", "127.0.0.1", "-d", str(site)],
+                              stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+    try:
+        assert server.stdout is not None
+        port = server.stdout.readline().split(" port ")[1].split()[0]  # "Serving HTTP on 127.0.0.1 port N (...)"
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.terminate()
+        server.wait()
+
+
+def browse(site: Path, detector: str, lookup: str, repeat: int = 1) -> dict[str, Any]:
+    """The figures of one site; the detector page's are of the run with the median time to
+    first rows of ``repeat`` runs (all runs' times listed), as they vary most with the load."""
     from playwright.sync_api import sync_playwright
 
     with serve(site) as base, sync_playwright() as pw:
         browser = pw.chromium.launch(executable_path=CHROMIUM, headless=True, args=ARGS)
         page = f"{base}/catalog/detectors/{detector}.html"
-        out = {"detector_page": measure(browser, page, base, ROWS),
+        runs = sorted((measure(browser, page, base, ROWS, also={"interactive": INTERACTIVE}) for _ in range(repeat)),
+                      key=lambda run: float(run["seconds"]))
+        median = {**runs[len(runs) // 2], "runs": [[r["seconds"], r["interactive_seconds"]] for r in runs]}
+        out = {"detector_page": median,
                "filtered_table": measure(browser, page, base, ROWS + " && document.querySelector('.ccv-table "
-                                         "tbody tr td').textContent === 'Noise'", FILTER),
+                                         "tbody tr td').textContent === 'Noise'", FILTER,
+                                         also={"interactive": INTERACTIVE}),
                "lookup": measure(browser, f"{base}/lookup.html#{lookup}", base, DONE)}
         browser.close()
     return out
@@ -166,6 +232,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--work", type=Path, help="folder for the built sites [default: a new temporary one]")
     parser.add_argument("--no-incremental", action="store_true", help="skip the rebuild after one more batch")
     parser.add_argument("--browse", type=Path, help="only read this already built site in the browser")
+    parser.add_argument("--baseline-site", type=Path, help="with --browse: an already built baseline site, read "
+                        "beside it in the same run")
+    parser.add_argument("--repeat", type=int, default=5, help="detector page loads per site (the median is "
+                        "reported) [default: 5]")
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args(argv)
     repo = args.repo.resolve()
@@ -173,14 +243,17 @@ def main(argv: list[str] | None = None) -> int:
     detector, lookup = questions(repo)
     report: dict[str, Any] = {"detector": detector, "lookup": lookup, "targets": TARGETS}
     if args.browse:
-        print(json.dumps({**report, "site": browse(args.browse, detector, lookup)}, indent=None if args.json else 2))
+        if args.baseline_site:
+            report["baseline"] = browse(args.baseline_site, detector, lookup, args.repeat)
+        report["site"] = browse(args.browse, detector, lookup, args.repeat)
+        print(json.dumps(report, indent=None if args.json else 2))
         return 0
     if args.baseline:
         report["baseline_build"] = build(args.baseline.resolve(), repo, work / "baseline")
-        report["baseline"] = browse(work / "baseline", detector, lookup)
+        report["baseline"] = browse(work / "baseline", detector, lookup, args.repeat)
     subprocess.run(["rm", "-rf", str(repo / ".site-src")], check=True)  # the baseline's, in the same place
     report["build"] = build(ROOT, repo, work / "site")
-    report["site"] = browse(work / "site", detector, lookup)
+    report["site"] = browse(work / "site", detector, lookup, args.repeat)
     if not args.no_incremental:
         from bench import _add_typical_commit
 

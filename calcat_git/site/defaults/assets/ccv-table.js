@@ -1,8 +1,11 @@
-// CCV tables that scale: the page holds no rows. They come from the static JSON API's
-// shards (api/v1/ccvs/<detector>/index.json lists them by calibration and quarter, with
-// their PDUs and condition sets): the first screen is recent.json alone, and a filter
-// fetches only the shards that can hold what it asks, newest first, until a page is
-// full. Text is set with textContent only.
+// CCV tables that scale: the page holds only the first screen's rows (the newest, those of
+// recent.json, written when the page was generated, so they show before any script runs).
+// The rest come from the static JSON API's shards (api/v1/ccvs/<detector>/index.json lists
+// them by calibration and quarter, with their PDUs and condition sets): a filter fetches
+// only the shards that can hold what it asks, newest first, until a page is full. This
+// script is loaded right after its table and starts at once (not at DOMContentLoaded, which
+// waits for the whole page and the theme). Once it has rendered the first screen itself
+// (the same rows) the table gets data-ready. Text is set with textContent only.
 (function () {
   "use strict";
   const PAGE = 50;
@@ -92,8 +95,8 @@
 
   async function setup(box) {
     if (location.protocol === "file:") {
-      box.querySelector(".ccv-count").textContent =
-        "Constant tables load JSON, which browsers refuse from file://: serve this folder over http(s), " +
+      box.querySelector(".ccv-count").textContent +=
+        " · filters load JSON, which browsers refuse from file://: serve this folder over http(s), " +
         "e.g. python -m http.server";
       return;
     }
@@ -137,9 +140,15 @@
     }
     const run = () => update().catch((e) => { box.querySelector(".ccv-count").textContent = String(e); });
     box.querySelectorAll("[data-filter]").forEach((el) => el.addEventListener("input", run));
-    run();
+    await update();
+    box.dataset.ready = "";
   }
 
-  document.addEventListener("DOMContentLoaded", () => document.querySelectorAll(".ccv-table").forEach((box) =>
-    setup(box).catch((e) => { box.querySelector(".ccv-count").textContent = String(e); })));
+  function start(box) {
+    if ("started" in box.dataset) return;  // an older mkdocs.yml may still list this script too
+    box.dataset.started = "";
+    setup(box).catch((e) => { box.querySelector(".ccv-count").textContent = String(e); });
+  }
+  document.querySelectorAll(".ccv-table").forEach(start);  // the tables parsed so far: this one's is
+  document.addEventListener("DOMContentLoaded", () => document.querySelectorAll(".ccv-table").forEach(start));
 })();

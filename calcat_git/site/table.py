@@ -1,0 +1,88 @@
+"""A detector page's constants table: its first screen is in the page's HTML, the rest in JSON.
+
+The 50 newest constants (those of the detector's ``recent.json``) are written into the
+table as the page is generated, so they show as soon as the browser has parsed that far,
+without JavaScript and without waiting for the theme. ``assets/ccv-table.js``, loaded right
+after the table, then reads the JSON API, renders the same rows again (a browser test
+checks they are identical) and wires the filters. Cells are written exactly as that script
+writes them: module by the same fold of the mapping, conditions as JavaScript prints them.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from decimal import Decimal
+from html import escape
+from typing import Any
+
+from calcat_git.model.mapping import Mapping
+from calcat_git.model.selection import CCVRow
+from calcat_git.site.shards import RECENT_ROWS
+from calcat_git.timeutil import format_timestamp, from_micros
+
+CCV_TABLE = """<div class="ccv-table" data-src="{src}" data-detector="{detector}" markdown="0">
+<select data-filter="calibration"><option value="">all calibrations</option></select>
+<input data-filter="module" placeholder="module, e.g. AGIPD01" size="14">
+<input data-filter="pdu" placeholder="PDU name">
+<input data-filter="condition" placeholder="condition, e.g. Memory cells=352">
+<input data-filter="since" type="date"> – <input data-filter="until" type="date">
+<span class="ccv-count">{count}</span>
+<table><thead><tr><th>calibration</th><th>module</th><th>PDU</th><th>begin_at</th><th>conditions</th><th>good</th>
+<th>CCV</th></tr></thead>
+<tbody>{rows}</tbody></table>
+</div>
+<script src="{assets}ccv-table.js"></script>"""
+
+
+def js_text(value: Any) -> str:
+    """``value`` (a JSON scalar) as JavaScript's ``String(value)`` writes it."""
+    if isinstance(value, bool) or value is None:
+        return {True: "true", False: "false", None: "null"}[value]
+    if not isinstance(value, float):
+        return str(value)
+    if value == 0:
+        return "0"
+    sign, digits, exponent = Decimal(repr(value)).normalize().as_tuple()  # the shortest digits, as JavaScript's
+    assert isinstance(exponent, int)
+    d = "".join(map(str, digits))
+    k, n = len(d), len(d) + exponent  # value = 0.d × 10^n
+    if k <= n <= 21:
+        text = d + "0" * (n - k)
+    elif 0 < n <= 21:
+        text = f"{d[:n]}.{d[n:]}"
+    elif -6 < n <= 0:
+        text = "0." + "0" * -n + d
+    else:
+        text = f"{d[0]}{'.' + d[1:] if k > 1 else ''}e{'+' if n > 0 else '-'}{abs(n - 1)}"
+    return ("-" if sign else "") + text
+
+
+def condition_text(conditions: dict[str, Any]) -> str:
+    return ", ".join(f"{k}={js_text(v['value'] if isinstance(v, dict) else v)}" for k, v in conditions.items())
+
+
+def slot_of(mapping: Mapping | None, pdu: str, moment: datetime) -> str:
+    """The slot holding ``pdu`` at ``moment`` (the script's fold of the mapping changes)."""
+    slot = ""
+    for change in sorted(mapping.changes, key=lambda c: c.valid_from) if mapping else []:
+        if change.valid_from > moment:
+            break
+        for aggregator, held in change.modules:
+            if held == pdu:
+                slot = aggregator
+            elif slot == aggregator:
+                slot = ""
+    return slot
+
+
+def ccv_table(name: str, rows: list[CCVRow], mapping: Mapping | None) -> str:
+    """The table of detector ``name`` (its CCVs by begin_at), with its first screen filled."""
+    recent = [(format_timestamp(from_micros(r.begin_at)), r) for r in rows[-RECENT_ROWS:]]
+    recent.sort(key=lambda br: (br[0], br[1].ccv_id), reverse=True)  # the script's newest first
+    cells = ([r.calibration, slot_of(mapping, r.pdu, from_micros(r.begin_at)), r.pdu, begin_at, condition_text(r.conditions),
+              "yes" if r.good_quality else "no", r.ccv_id[:12]] for begin_at, r in recent)
+    html = "".join("<tr>" + "".join(f"<td>{escape(text)}</td>" for text in row) + "</tr>" for row in cells)
+    count = f"{len(rows)} of {len(rows)} constants match" + (f" (newest {RECENT_ROWS} shown)"
+                                                              if len(rows) > RECENT_ROWS else "")
+    return CCV_TABLE.format(src=f"../../api/v1/ccvs/{name}/index.json", detector=f"../../api/v1/detectors/{name}.json",
+                            count=count, rows=html, assets="../../assets/")
