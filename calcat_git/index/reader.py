@@ -241,7 +241,7 @@ class Index:
         per-statement overhead was most of a warm look-up."""
         table = self._seek_table
         if table is not None and table.seq == seq:
-            return table.seeks(question, pdus, condition_ids)  # light handles: :meth:`load` reads the chosen ones
+            return table.seeks(question, pdus, condition_ids)  # the winners as light handles: :meth:`load` reads them
         where = ("pdu = ? AND calibration = ? AND condition_id = ? AND tx_from <= ? AND (tx_to IS NULL OR tx_to > ?) "
                  "AND (? OR (good_quality = 1 AND deployed = 1)) AND (end_at IS NULL OR end_at > ?)")
         sides = ["begin_at <= ? ORDER BY begin_at DESC"] + (["begin_at > ? ORDER BY begin_at ASC"]

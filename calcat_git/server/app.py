@@ -32,9 +32,10 @@ from starlette.routing import Route
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from calcat_git.errors import CalcatGitError, InvalidInputError, NotFoundError, RepositoryError
+from calcat_git.server.ccvs import Encoded, dumps
 from calcat_git.server.following import Following, ServeConfig
 from calcat_git.server.limits import IdConvertor, Limits, ascii_int, check_conditions, load_json
-from calcat_git.server.view import CalcatView, Encoded, client_time, dumps, parse_conditions
+from calcat_git.server.view import CalcatView, client_time, parse_conditions
 from calcat_git.timeutil import format_timestamp, now_utc
 
 register_url_convertor("id64", IdConvertor())
