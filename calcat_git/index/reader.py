@@ -38,6 +38,7 @@ ROW_COLUMNS = ("ccv_id, detector, calibration, pdu, begin_at, end_at, file, data
 SQL_SNAPSHOTS = 32  # snapshot look-ups answered by SQL before commit times are loaded
 COMPOUND_SEEKS = 250  # index seeks per SQL statement (SQLite allows 500 terms in a compound SELECT)
 ROW_CACHE = 50_000  # rows kept by Index.load (~0.5 kB each)
+MMAP_BYTES = 1 << 32  # a long-lived reader (preload_seeks) maps the index file (shared page cache, not process memory)
 VISIBLE = "tx_from <= :s AND (tx_to IS NULL OR tx_to > :s)"
 
 
@@ -276,10 +277,12 @@ class Index:
 
     def preload_seeks(self, seq: int, background: bool = False) -> None:
         """Keep snapshot ``seq``'s seeks in memory, for a long-lived reader such as the
-        server; with ``background`` they are built on a thread with its own read-only
-        connection, and the SQL seeks answer (the same) until the table is ready."""
+        server (which also maps the file: its loads read pages in place); with
+        ``background`` they are built on a thread with its own read-only connection, and
+        the SQL seeks answer (the same) until the table is ready."""
         if self._seek_table is not None and self._seek_table.seq == seq:
             return
+        self.conn.execute(f"PRAGMA mmap_size = {MMAP_BYTES}")  # rows are read at random: no read() per page
         if not background:
             self._seek_table = SeekTable(self.conn, seq)
             return
