@@ -140,19 +140,29 @@ class CCVEncoder:
 
     def encoded(self, row: CCVRow, slot: Slot) -> bytes:
         """The CCV's JSON in a look-up's reply (``slot``: the module it was chosen for)."""
-        return self._ccvs.get_or((row.ccv_id, slot.detector_id, slot.module.aggregator),  # type: ignore[no-any-return]
-                                 lambda: dumps(self.json(row, slot, shared=row.calcat_id is None)))
+        key = (row.ccv_id, slot.detector_id, slot.module.aggregator)
+        found: bytes | None = self._ccvs.get(key)
+        if found is None:
+            found = self._ccvs[key] = dumps(self.json(row, slot, shared=row.calcat_id is None))
+            if len(self._ccvs) > self._ccvs.size:
+                self._ccvs.popitem(last=False)
+        else:
+            self._ccvs.move_to_end(key)
+        return found
 
     def json(self, row: CCVRow, slot: Slot | None, shared: bool = False) -> JSON:
         """A CCV as CALCAT shows it; with ``shared`` (never for an imported CCV, whose kept
         fields are laid over the whole) the shared parts are pre-serialised fragments."""
-        at_begin = self.placements().find(row.pdu, row.detector, row.begin_at)
+        at_begin = (self._placements or self.placements()).find(row.pdu, row.detector, row.begin_at)
         conditions = self.condition_key(row.conditions)
-        ctx = self._parts.get_or((row.calibration, row.pdu, conditions, _place(slot), _place(at_begin), shared),
-                                 lambda: self._context(row, conditions, slot, at_begin, shared))
+        key = (row.calibration, row.pdu, conditions, _place(slot), _place(at_begin), shared)
+        ctx = self._parts.get(key)
+        if ctx is None:
+            ctx = self._parts.get_or(key, lambda: self._context(row, conditions, slot, at_begin, shared))
         if row.calcat_id is not None:
             ctx = replace(ctx, kept=self.kept(row)[0])
-        return ccv_json(row, ctx, self.zone, self._created_at(row.batch), self.view_url(row, "calibration_constant_versions"))
+        created_at = self._created[row.batch] if row.batch in self._created else self._created_at(row.batch)
+        return ccv_json(row, ctx, self.zone, created_at, self.view_url(row, "calibration_constant_versions"))
 
     def _context(self, row: CCVRow, conditions: str, slot: Slot | None, at_begin: Slot | None, shared: bool
                  ) -> CCVContext:
