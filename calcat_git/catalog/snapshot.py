@@ -77,8 +77,8 @@ class IndexedSnapshot:
         return self.index.ccvs_of(pdu, calibration, self.seq)
 
     def candidates(self, question: Question, pdus: list[str], defaults: Deviations) -> Sequence[CCVRow | Seek]:
-        """The eligible, matching seek results of ``pdus`` (the winner of each is among them):
-        rows, or light handles when the seeks are in memory (see :meth:`load`)."""
+        """The eligible, matching seek results of ``pdus`` (the winner of each is among them)
+        as light handles: :meth:`load` reads the rows of those chosen."""
         ids = self.index.matching_conditions(question.asked, defaults)
         return self.index.seek_candidates(question, pdus, ids, self.seq)
 

@@ -38,6 +38,7 @@ ROW_COLUMNS = ("ccv_id, detector, calibration, pdu, begin_at, end_at, file, data
 SQL_SNAPSHOTS = 32  # snapshot look-ups answered by SQL before commit times are loaded
 COMPOUND_SEEKS = 250  # index seeks per SQL statement (SQLite allows 500 terms in a compound SELECT)
 ROW_CACHE = 50_000  # rows kept by Index.load (~0.5 kB each)
+MMAP_BYTES = 1 << 32  # a long-lived reader (preload_seeks) maps the index file (shared page cache, not process memory)
 VISIBLE = "tx_from <= :s AND (tx_to IS NULL OR tx_to > :s)"
 
 
@@ -64,6 +65,7 @@ class Index:
         self._commits: dict[int, Commit] = {}
         self._conditions: dict[int, dict[str, Any]] | None = None
         self._matches: dict[tuple[Any, ...], tuple[int, ...]] = {}
+        self._defaults: tuple[Deviations | None, tuple[Any, ...]] = (None, ())  # the last deviations and their key
         self._slots: dict[str, tuple[list[int], list[tuple[int, int | None, str, str | None]]]] = {}
         self._seek_table: SeekTable | None = None
         self._loaded: dict[int, CCVRow] = {}
@@ -214,7 +216,9 @@ class Index:
 
     def matching_conditions(self, asked: Asked, defaults: Deviations) -> tuple[int, ...]:
         """Ids of the condition sets that match ``asked`` (cached per question)."""
-        key = (tuple(sorted(asked.items())), tuple(sorted(defaults.items())))
+        if self._defaults[0] is not defaults:  # one Deviations object per engine: its key made once
+            self._defaults = (defaults, tuple(sorted(defaults.items())))
+        key = (tuple(sorted(asked.items())), self._defaults[1])
         ids = self._matches.get(key)
         if ids is None:
             ids = tuple(i for i, stored in self.condition_sets().items()
@@ -233,31 +237,33 @@ class Index:
                 for r in rows]
 
     def seek_candidates(self, question: Question, pdus: list[str], condition_ids: tuple[int, ...], seq: int
-                        ) -> list[CCVRow] | list[Seek]:
+                        ) -> list[Seek]:
         """Candidates for ``question`` among ``pdus`` in snapshot ``seq``: per PDU and
         matching condition (``condition_ids``), the nearest eligible row before and (for
         'closest') after the event, ties at one ``begin_at`` to the highest ``ccv_id``.
         The winner of ``selection.choose`` is always among them; choosing is the caller's.
         From the in-memory seek table of ``seq`` if one was built (:meth:`preload_seeks`),
         else one SQL seek each, sent as compound statements (per ``COMPOUND_SEEKS``): the
-        per-statement overhead was most of a warm look-up."""
+        per-statement overhead was most of a warm look-up. Either way they are light
+        handles: :meth:`load` reads only the rows chosen."""
         table = self._seek_table
         if table is not None and table.seq == seq:
-            return table.seeks(question, pdus, condition_ids)  # light handles: :meth:`load` reads the chosen ones
+            return table.seeks(question, pdus, condition_ids)  # the winners as light handles: :meth:`load` reads them
         where = ("pdu = ? AND calibration = ? AND condition_id = ? AND tx_from <= ? AND (tx_to IS NULL OR tx_to > ?) "
                  "AND (? OR (good_quality = 1 AND deployed = 1)) AND (end_at IS NULL OR end_at > ?)")
         sides = ["begin_at <= ? ORDER BY begin_at DESC"] + (["begin_at > ? ORDER BY begin_at ASC"]
                                                            if question.strategy != "prior" else [])
         event_us, bad = question.event_us, int(question.include_bad)
-        seeks = [(f"SELECT * FROM (SELECT {ROW_COLUMNS} FROM ccvs WHERE {where} AND {side}, ccv_id DESC LIMIT 1)",
-                  (pdu, question.calibration, cid, seq, seq, bad, event_us, event_us))
+        seeks = [(f"SELECT * FROM (SELECT pdu, begin_at, ccv_id, rowid FROM ccvs WHERE {where} AND {side}, ccv_id DESC "
+                  "LIMIT 1)", (pdu, question.calibration, cid, seq, seq, bad, event_us, event_us))
                  for pdu in pdus for cid in condition_ids for side in sides]
-        rows: list[CCVRow] = []
+        found: list[Seek] = []
         for start in range(0, len(seeks), COMPOUND_SEEKS):
             chunk = seeks[start:start + COMPOUND_SEEKS]
             sql = " UNION ALL ".join(part for part, _ in chunk)
-            rows += self._to_rows(self.conn.execute(sql, [v for _, values in chunk for v in values]).fetchall())
-        return rows
+            found += [Seek(pdu, question.calibration, begin, bytes.fromhex(ccv_id), rowid) for pdu, begin, ccv_id, rowid
+                      in self.conn.execute(sql, [v for _, values in chunk for v in values])]
+        return found
 
     def load(self, chosen: list[CCVRow | Seek]) -> list[CCVRow]:
         """The rows of ``chosen`` candidates, in order: seek handles read in one statement, and
@@ -278,10 +284,12 @@ class Index:
 
     def preload_seeks(self, seq: int, background: bool = False) -> None:
         """Keep snapshot ``seq``'s seeks in memory, for a long-lived reader such as the
-        server; with ``background`` they are built on a thread with its own read-only
-        connection, and the SQL seeks answer (the same) until the table is ready."""
+        server (which also maps the file: its loads read pages in place); with
+        ``background`` they are built on a thread with its own read-only connection, and
+        the SQL seeks answer (the same) until the table is ready."""
         if self._seek_table is not None and self._seek_table.seq == seq:
             return
+        self.conn.execute(f"PRAGMA mmap_size = {MMAP_BYTES}")  # rows are read at random: no read() per page
         if not background:
             self._seek_table = SeekTable(self.conn, seq)
             return

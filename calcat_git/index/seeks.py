@@ -5,7 +5,8 @@ For one snapshot, every visible CCV's ``begin_at`` sorted per (PDU, calibration,
 condition) with its row id, quality and ``end_at``. A seek is a bisection plus a short
 walk past ineligible rows, and gives exactly the row the index's SQL seek gives
 (``Index.seek_candidates``: nearest ``begin_at`` on each side, ties to the highest
-``ccv_id``, only eligible rows); the look-up then chooses among them.
+``ccv_id``, only eligible rows), already reduced to the one ``selection.choose`` takes
+per PDU (the look-up's choosing among one candidate is then trivial).
 Building it reads the snapshot's CCVs once (about 2 s at a million); a CLI process never
 builds one.
 """
@@ -66,6 +67,9 @@ class _Run:
                 best = i
         return best
 
+    def id(self, i: int) -> bytes:
+        return bytes(self.ids[i * ID_BYTES:(i + 1) * ID_BYTES])
+
 
 class SeekTable:
     """The seek structure of snapshot ``seq`` of one index database."""
@@ -90,18 +94,27 @@ class SeekTable:
             run.ids += bytes.fromhex(ccv_id)
 
     def seeks(self, question: Question, pdus: list[str], condition_ids: tuple[int, ...]) -> list[Seek]:
-        """The index's seek results for ``question`` (see ``Index.seek_candidates``): per PDU
-        and condition, the nearest eligible row before the event and, for 'closest', after it."""
+        """The index's seek results for ``question`` (see ``Index.seek_candidates``) reduced
+        to what ``selection.choose`` picks among them: per PDU at most one, its winner.
+        'closest': the least distance to the event, then the earlier ``begin_at``, then the
+        highest ``ccv_id``; 'prior': the latest ``begin_at`` ≤ event, then the highest ``ccv_id``."""
         event_us, bad, calibration = question.event_us, question.include_bad, question.calibration
-        out = []
+        closest = question.strategy != "prior"
+        runs, out = self.runs, []
         for pdu in pdus:
+            best: tuple[int, int, _Run, int] | None = None  # (key, run, position): the least key wins
             for cid in condition_ids:
-                run = self.runs.get((pdu, calibration, cid))
+                run = runs.get((pdu, calibration, cid))
                 if run is None:
                     continue
-                for side in (run.before, run.after) if question.strategy != "prior" else (run.before,):
-                    i = side(event_us, bad)
-                    if i is not None:
-                        ccv_id = bytes(run.ids[i * ID_BYTES:(i + 1) * ID_BYTES])
-                        out.append(Seek(pdu, calibration, run.begins[i], ccv_id, run.rowids[i]))
+                for i in (run.before(event_us, bad), run.after(event_us, bad) if closest else None):
+                    if i is None:
+                        continue
+                    begin = run.begins[i]
+                    key = (abs(begin - event_us), begin) if closest else (0, -begin)
+                    if best is None or key < best[:2] or (key == best[:2] and run.id(i) > best[2].id(best[3])):
+                        best = (*key, run, i)
+            if best is not None:
+                run, i = best[2], best[3]
+                out.append(Seek(pdu, calibration, run.begins[i], run.id(i), run.rowids[i]))
         return out

@@ -138,6 +138,8 @@ def eligibility(row: CCVRow, event_us: int, include_bad: bool) -> str | None:
 def choose(rows: Iterable[C], event_us: int, strategy: str) -> C | None:
     """The winner among eligible, matching ``rows`` by ``strategy``."""
     rows = list(rows)
+    if len(rows) == 1 and (strategy == "closest" or (strategy == "prior" and rows[0].begin_at <= event_us)):
+        return rows[0]  # e.g. the in-memory seeks' one winner per PDU
     if strategy == "prior":
         before = [r for r in rows if r.begin_at <= event_us]
         return max(before, key=lambda r: (r.begin_at, r.ccv_id), default=None)

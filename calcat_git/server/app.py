@@ -32,9 +32,10 @@ from starlette.routing import Route
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from calcat_git.errors import CalcatGitError, InvalidInputError, NotFoundError, RepositoryError
+from calcat_git.server.ccvs import Encoded, dumps
 from calcat_git.server.following import Following, ServeConfig
 from calcat_git.server.limits import IdConvertor, Limits, ascii_int, check_conditions, load_json
-from calcat_git.server.view import CalcatView, Encoded, client_time, dumps, parse_conditions
+from calcat_git.server.view import CalcatView, client_time, parse_conditions
 from calcat_git.timeutil import format_timestamp, now_utc
 
 register_url_convertor("id64", IdConvertor())
@@ -246,7 +247,10 @@ def _by_id(path: str, get: Callable[[Call], Any]) -> Route:
     return Route(f"/api/{path}/{{id:id64}}", endpoint(get))
 
 
-ROUTES = [
+ROUTES = [  # the look-up first: routes are tried in order, and it is most of the traffic
+    Route("/api/calibration_constant_versions/get_by_detector_conditions",
+          endpoint(ccvs_by_conditions, ("detector_identifier", "calibration_id", "karabo_da", "event_at",
+                                        "pdu_snapshot_at", "begin_at_strategy"))),
     Route("/api/detectors", endpoint(lambda c: c.view.detectors(c.query.text("identifier")), ("identifier",), True)),
     Route("/api/detectors/get_all_by_instrument",
           endpoint(lambda c: c.view.detectors(instrument_id=c.query.required_integer("instrument_id")),
@@ -266,9 +270,6 @@ ROUTES = [
           endpoint(pdus_by_detector, ("detector_id", "pdu_snapshot_at"))),
     _by_id("physical_detector_units", lambda c: c.view.pdu(c.path_id)),
     Route("/api/calibration_constant_versions", endpoint(ccv_list, ("report_id", "report.file_path"), True)),
-    Route("/api/calibration_constant_versions/get_by_detector_conditions",
-          endpoint(ccvs_by_conditions, ("detector_identifier", "calibration_id", "karabo_da", "event_at",
-                                        "pdu_snapshot_at", "begin_at_strategy"))),
     _by_id("calibration_constant_versions", lambda c: c.view.ccv(c.path_id)),
     _by_id("reports", lambda c: c.view.report(c.path_id)),
     _by_id("conditions", lambda c: c.view.condition(c.path_id)),

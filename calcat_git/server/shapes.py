@@ -168,53 +168,50 @@ def ccv_pdu_json(pdu: PDU, type_id: int, slot: Slot | None, slot_at_begin: Slot 
 
 
 def calibration_constant_json(calibration: Calibration, detector_type: str, detector_type_id: int,
-                              conditions: str) -> JSON:
-    """A CCV's ``calibration_constant`` (``conditions``: ``condition_key`` of its conditions)."""
+                              conditions: str, condition_id: int | None = None) -> JSON:
+    """A CCV's ``calibration_constant`` (``conditions``: ``condition_key`` of its conditions;
+    ``condition_id``: CALCAT's, of an imported CCV)."""
     constant = f"{detector_type}/{calibration.identifier}/{conditions}"
     return {
         "id": stable_id("calibration_constant", constant),
         "name": f"{detector_type}_{calibration.identifier}_{stable_id('condition', conditions):x}",
         "detector_type_id": detector_type_id, "calibration_id": record_id("calibration", calibration),
-        "condition_id": stable_id("condition", conditions), "flg_auto_approve": True, "flg_available": True,
+        "condition_id": stable_id("condition", conditions) if condition_id is None else condition_id,
+        "flg_auto_approve": True, "flg_available": True,
         "description": calibration.description or "", "created_at": None, "updated_at": None,
     }
 
 
 @dataclass(frozen=True, slots=True)
 class CCVContext:
-    """What a CCV's JSON needs beyond its row (shared by many rows: made once, kept)."""
+    """What a CCV's JSON needs beyond its row, its batch and its page (shared by many rows)."""
 
     calibration: Calibration
     detector_type: str
     detector_type_id: int
-    pdu: JSON
-    created_at: str | None  # calcat_time of the batch's injection
+    pdu: Any  # its JSON, or that pre-serialised (an orjson.Fragment)
     conditions: str  # condition_key(row.conditions)
     kept: Verbatim | None = None  # the CCV's calcat block (imported CCVs)
-    view_url: str = ""  # the CCV's page (CALCAT's own for imported CCVs, in kept)
+    constant: Any = None  # the calibration_constant pre-serialised (never with kept), else made here
 
 
-def ccv_json(row: CCVRow, ctx: CCVContext, zone: tzinfo) -> JSON:
+def ccv_json(row: CCVRow, ctx: CCVContext, zone: tzinfo, created_at: str | None, view_url: str) -> JSON:
+    """A CCV; ``created_at``: its batch's injection time (calcat_time), ``view_url``: its
+    page (CALCAT's own for imported CCVs, in ``ctx.kept``)."""
     directory, _, file_name = row.file.rpartition("/")
     begin = calcat_time(from_micros(row.begin_at), zone)
     end = calcat_time(from_micros(row.end_at), zone) if row.end_at is not None else None
-    conditions = ctx.conditions
-    constant = f"{ctx.detector_type}/{ctx.calibration.identifier}/{conditions}"
+    constant = ctx.constant if ctx.constant is not None else calibration_constant_json(
+        ctx.calibration, ctx.detector_type, ctx.detector_type_id, ctx.conditions,
+        served_condition_id(ctx.conditions, ctx.kept))
     return overlay({
         "id": ccv_int_id(row.ccv_id, row.calcat_id), "name": row.ccv_id, "file_name": file_name,
         "path_to_file": f"{directory}/" if directory else "", "data_set_name": row.dataset,
         "flg_deployed": row.deployed, "flg_good_quality": row.good_quality, "begin_validity_at": begin,
         "end_validity_at": end, "begin_at": begin, "start_idx": 0, "end_idx": 0, "raw_data_location": "",
         "report_id": report_int_id(row.report_id, row.report_path), "description": "",
-        "created_at": ctx.created_at, "view_url": ctx.view_url,
-        "calibration_constant": {
-            "id": stable_id("calibration_constant", constant),
-            "name": f"{ctx.detector_type}_{ctx.calibration.identifier}_{stable_id('condition', conditions):x}",
-            "detector_type_id": ctx.detector_type_id, "calibration_id": record_id("calibration", ctx.calibration),
-            "condition_id": served_condition_id(conditions, ctx.kept), "flg_auto_approve": True, "flg_available": True,
-            "description": ctx.calibration.description or "", "created_at": None, "updated_at": None,
-        },
-        "physical_detector_unit": ctx.pdu,
+        "created_at": created_at, "view_url": view_url,
+        "calibration_constant": constant, "physical_detector_unit": ctx.pdu,
     }, ctx.kept)
 
 

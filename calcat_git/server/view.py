@@ -1,40 +1,28 @@
 """The answers of the CALCAT REST API subset, read from one catalog snapshot.
 
 :class:`CalcatView` turns ids and names into records and records into CALCAT-shaped
-JSON (``calcatjson``); look-ups go through the index and :class:`lookup.Engine` (the
+JSON (``shapes``; CCVs: ``ccvs``); look-ups go through the index and :class:`lookup.Engine` (the
 selection rules are never re-implemented here). ``server`` handles HTTP around it.
 """
 
 from __future__ import annotations
 
-from collections import OrderedDict
 from collections.abc import Callable
 from datetime import datetime, tzinfo
 from typing import Any
 
-import orjson
-
 from calcat_git.catalog.catalog import Catalog
 from calcat_git.catalog.snapshot import IndexedSnapshot
 from calcat_git.errors import InvalidInputError, NotFoundError, RepositoryError
-from calcat_git.files.config import CONFIG_FILE, parse_config
-from calcat_git.files.strict_yaml import YamlError, load_yaml
 from calcat_git.lookup.engine import Engine
-from calcat_git.lookup.results import ccv_int_id
-from calcat_git.model.batch import ConstantBatch
-from calcat_git.model.mapping import Mapping
-from calcat_git.model.records import Parameter, Verbatim
+from calcat_git.model.records import Parameter
 from calcat_git.model.selection import Asked, CCVRow, check_strategy
+from calcat_git.server.ccvs import CCVEncoder, Encoded, Memo
 from calcat_git.server.shapes import (
     JSON,
-    CCVContext,
     Slot,
-    calcat_time,
     calibration_json,
-    ccv_json,
-    ccv_pdu_json,
     condition_json,
-    condition_key,
     detector_json,
     detector_type_json,
     instrument_json,
@@ -46,7 +34,7 @@ from calcat_git.server.shapes import (
     report_json,
     served_condition_id,
 )
-from calcat_git.timeutil import from_micros, micros, now_utc, parse_facility_time
+from calcat_git.timeutil import now_utc, parse_facility_time
 
 
 def client_time(text: str | None, zone: tzinfo, what: str) -> datetime | None:
@@ -65,41 +53,6 @@ def not_found(what: str) -> NotFoundError:
     return NotFoundError(f"Resource not found! {what}")
 
 
-def dumps(data: Any) -> bytes:
-    """Compact UTF-8 JSON (orjson: a fifth of a reply's CPU time was the stdlib encoder)."""
-    return orjson.dumps(data)
-
-
-class Encoded:
-    """A JSON array whose items are already serialised (replies are joined, not re-encoded)."""
-
-    def __init__(self, items: list[bytes]) -> None:
-        self.items = items
-
-    def __len__(self) -> int:
-        return len(self.items)
-
-    def bytes(self) -> bytes:
-        return b"[" + b",".join(self.items) + b"]"
-
-
-class Memo(OrderedDict[Any, Any]):
-    """A small LRU dict (least recently used entries dropped beyond ``size``)."""
-
-    def __init__(self, size: int) -> None:
-        super().__init__()
-        self.size = size
-
-    def get_or(self, key: Any, make: Callable[[], Any]) -> Any:
-        if key in self:
-            self.move_to_end(key)
-            return self[key]
-        value = self[key] = make()
-        if len(self) > self.size:
-            self.popitem(last=False)
-        return value
-
-
 class CalcatView:
     """CALCAT answers from one snapshot of the catalog (read through its index)."""
 
@@ -114,14 +67,8 @@ class CalcatView:
         self.engine = Engine(catalog)
         self._ids: dict[str, dict[int, str]] = {}
         self._names: dict[str, list[str]] = {}
-        self._created: dict[str, str | None] = {}  # batch → its injection time as CALCAT writes it
-        self._condition_keys: dict[int, tuple[dict[str, Any], str]] = {}
-        self._site_url: str | None = None
         self._conditions: dict[int, dict[str, Any]] | None = None  # served condition id -> condition
-        self._batches = Memo(256)  # CALCAT's kept fields of imported CCVs, per batch file
-        self._placements: _Placements | None = None
-        self._parts = Memo(50_000)  # shared parts of CCV JSON (a PDU in its slots, a calibration constant)
-        self._ccvs = Memo(20_000)  # serialised CCV in a slot (~1.3 kB each): fixed for a snapshot
+        self.ccvs = CCVEncoder(catalog, backend, zone, lambda: self.names("detector"))
         self.replies = Memo(256)  # whole replies of fully specified look-ups (see server), ~80 kB each
 
     def names(self, kind: str) -> list[str]:
@@ -129,12 +76,6 @@ class CalcatView:
         if kind not in self._names:
             self._names[kind] = self.catalog.names(kind)
         return self._names[kind]
-
-    def placements(self) -> _Placements:
-        """Where each PDU sat when, in this snapshot (made on first use, kept)."""
-        if self._placements is None:
-            self._placements = _Placements(self.catalog, self.names("detector"))
-        return self._placements
 
     # --- ids ---------------------------------------------------------------------------
     def ids(self, kind: str) -> dict[int, str]:
@@ -261,84 +202,16 @@ class CalcatView:
         outcome = self.engine.run(detector, wanted, event_at or now_utc(), strategy, pdus=pdus)
         det_id = record_id("detector", det)
         modules = {m.aggregator: m for m in det.modules}
-        slots = self.placements()
-        out = []
-        for calibration in wanted:
-            for aggregator, row in sorted(outcome.found.get(calibration, {}).items()):
-                slot = Slot(det_id, modules[aggregator])
-
-                def encode(row: CCVRow = row, slot: Slot = slot) -> bytes:
-                    return dumps(self._ccv(row, slot, slots))
-
-                out.append(self._ccvs.get_or((row.ccv_id, det_id, aggregator), encode))
-        return Encoded(out)
-
-    def _ccv(self, row: CCVRow, slot: Slot | None, slots: _Placements) -> JSON:
-        """A CCV as CALCAT shows it; the parts many rows share are made once per snapshot."""
-        at_begin = slots.find(row.pdu, row.detector, row.begin_at)
-        pdu = self.catalog.pdu(row.pdu)
-        type_id = self._type_id(pdu.detector_type)
-        pdu_json = self._parts.get_or(("pdu", row.pdu, slot, at_begin), lambda: ccv_pdu_json(pdu, type_id, slot, at_begin))
-        ctx = CCVContext(calibration=self.catalog.calibration(row.calibration), detector_type=pdu.detector_type,
-                         detector_type_id=type_id, pdu=pdu_json,
-                         created_at=self._created_at(row.batch), conditions=self._condition_key(row.conditions),
-                         kept=self.kept(row)[0], view_url=self.view_url(row, "calibration_constant_versions"))
-        return ccv_json(row, ctx, self.zone)
-
-    def view_url(self, row: CCVRow, kind: str) -> str:
-        """A page for a record CALCAT has no URL of: the static site's report page of its
-        detector when ``calcat-git.yaml`` names ``site_url``, else its path on this server."""
-        if self._site_url is None:
-            repo_commit = self.catalog._git() if self.catalog.commit else None
-            raw = repo_commit[0].show_file(repo_commit[1].sha, CONFIG_FILE) if repo_commit else None
-            try:
-                self._site_url = str(parse_config(raw).get("site_url", "")).rstrip("/") if raw else ""
-            except InvalidInputError:
-                self._site_url = ""
-        if self._site_url:
-            return f"{self._site_url}/catalog/reports/{row.detector}/"
-        int_id = ccv_int_id(row.ccv_id, row.calcat_id) if kind == "calibration_constant_versions" else \
-            report_int_id(row.report_id, row.report_path)
-        return f"/api/{kind}/{int_id}"
-
-    def kept(self, row: CCVRow) -> tuple[Verbatim | None, Verbatim | None]:
-        """CALCAT's kept fields of an imported CCV and of its report (read from its batch file)."""
-        if row.calcat_id is None:
-            return None, None
-        found = self._batches.get_or(row.batch, lambda: self._read_batch(row.batch))
-        return (found[0].get(row.calcat_id), found[1]) if found else (None, None)
-
-    def _read_batch(self, path: str) -> tuple[dict[int, Verbatim], Verbatim | None] | None:
-        repo_commit = self.catalog._git() if self.catalog.commit else None
-        raw = repo_commit[0].show_file(repo_commit[1].sha, path) if repo_commit else None
-        if raw is None:
-            return None
-        try:
-            batch = ConstantBatch.from_dict(load_yaml(raw).data)
-        except (YamlError, KeyError, TypeError, ValueError):
-            return None  # the index read this commit's file; it validated when committed
-        return {c.calcat_id: c.calcat for c in batch.constants if c.calcat_id and c.calcat}, batch.report.calcat
-
-    def _condition_key(self, conditions: dict[str, Any]) -> str:
-        """``condition_key``, once per condition set (rows of one set share its dict)."""
-        kept = self._condition_keys.get(id(conditions))
-        if kept is None or kept[0] is not conditions:
-            kept = self._condition_keys[id(conditions)] = (conditions, condition_key(conditions))
-        return kept[1]
-
-    def _created_at(self, batch: str) -> str | None:
-        if batch not in self._created:
-            stamp = self.backend.injected_at(batch)
-            self._created[batch] = None if stamp is None else calcat_time(from_micros(stamp), self.zone)
-        return self._created[batch]
+        return Encoded([self.ccvs.encoded(row, Slot(det_id, modules[aggregator]))
+                        for calibration in wanted for aggregator, row in sorted(outcome.found[calibration].items())])
 
     def condition(self, int_id: int) -> JSON:
         """A condition by the id its CCVs are served with (CALCAT's for imported ones)."""
         if self._conditions is None:
             table: dict[int, dict[str, Any]] = {}
             for row in self.backend.all_ccvs():
-                key = self._condition_key(row.conditions)
-                table.setdefault(served_condition_id(key, self.kept(row)[0]), row.conditions)
+                key = self.ccvs.condition_key(row.conditions)
+                table.setdefault(served_condition_id(key, self.ccvs.kept(row)[0]), row.conditions)
             self._conditions = table
         found = self._conditions.get(int_id)
         if found is None:
@@ -351,7 +224,7 @@ class CalcatView:
         rows = self.backend.ccvs_by_int_id(int_id)
         if not rows:
             raise not_found(f"no calibration constant version with id {int_id}")
-        return self._ccv(rows[0], self.slots_now().get(rows[0].pdu), self.placements())
+        return self.ccvs.json(rows[0], self.slots_now().get(rows[0].pdu))
 
     def report_rows(self, report_id: int | None, path: str | None) -> tuple[int, str, list[CCVRow]]:
         """The CCVs of a report given by integer id or store path (absolute under --store too)."""
@@ -369,48 +242,15 @@ class CalcatView:
     def ccv_list(self, rows: list[CCVRow]) -> list[JSON]:
         """CCVs in CALCAT's order: by id."""
         now = self.slots_now()
-        slots = self.placements()
-        out = [self._ccv(row, now.get(row.pdu), slots) for row in rows]
+        out = [self.ccvs.json(row, now.get(row.pdu)) for row in rows]
         return sorted(out, key=lambda ccv: int(ccv["id"]))
 
     def report(self, int_id: int) -> JSON:
         rid, path, rows = self.report_rows(int_id, None)
         if not rows:
             raise not_found(f"no report with id {int_id}")
-        return report_json(rid, path, self.store_prefix, self.ccv_list(rows), self.kept(rows[0])[1],
-                           self.view_url(rows[0], "reports"))
-
-
-class _Placements:
-    """Where a PDU sat at a time: first in the detector it was injected for, then in any
-    other (in name order). Built once per snapshot from the mapping periods of every
-    detector, so a look-up is a scan of one PDU's few periods."""
-
-    def __init__(self, catalog: Catalog, detectors: list[str]) -> None:
-        self.by_pdu: dict[str, list[tuple[int, int | None, Slot]]] = {}
-        for name in detectors:  # in name order: the order of preference after the hint
-            det = catalog.detector(name)
-            try:
-                mapping = catalog.backend.record("mapping", name, Mapping)
-            except NotFoundError:
-                continue
-            modules, det_id = {m.aggregator: m for m in det.modules}, record_id("detector", det)
-            for period in mapping.periods():
-                if period.pdu is not None and period.aggregator in modules:
-                    until = period.interval.until
-                    self.by_pdu.setdefault(period.pdu, []).append(
-                        (micros(period.interval.since), None if until is None else micros(until),
-                         Slot(det_id, modules[period.aggregator])))
-        self.ids = {name: record_id("detector", catalog.detector(name)) for name in detectors}
-
-    def find(self, pdu: str, hint: str, at_us: int) -> Slot | None:
-        hint_id, first = self.ids.get(hint), None
-        for since, until, slot in self.by_pdu.get(pdu, ()):
-            if since <= at_us and (until is None or at_us < until):
-                if slot.detector_id == hint_id:
-                    return slot
-                first = first or slot
-        return first
+        return report_json(rid, path, self.store_prefix, self.ccv_list(rows), self.ccvs.kept(rows[0])[1],
+                           self.ccvs.view_url(rows[0], "reports"))
 
 
 def parse_conditions(body: Any) -> Asked:
