@@ -16,17 +16,16 @@ from typing import Any, TypeVar
 
 from calcat_git.calcat_import.checks import check_file_name
 from calcat_git.calcat_import.facts import Facts
-from calcat_git.calcat_import.kept import (
+from calcat_git.calcat_import.kept import detector_with_instruments, differing
+from calcat_git.calcat_import.observed import extend_mapping, fold_observations
+from calcat_git.files.loading import Registry
+from calcat_git.model.calcat_fields import (
     calibration_fields,
-    detector_fields,
     detector_type_fields,
-    differing,
     instrument_fields,
     module_fields,
     pdu_fields,
 )
-from calcat_git.calcat_import.observed import extend_mapping, fold_observations
-from calcat_git.files.loading import Registry
 from calcat_git.model.records import (
     PDU,
     Calibration,
@@ -218,7 +217,7 @@ class RegistryPlanner:
 
     def _detector_kept(self, det: Detector, did: int, rec: dict[str, Any]) -> Verbatim | None:
         known = {n: i.calcat_id for n, i in self.instruments.items()}
-        return differing(rec, detector_fields(det, did, known))
+        return differing(rec, detector_with_instruments(det, did, known))
 
     def _module(self, did: int, aggregator: str, vdn: str, position: int) -> Module:
         module = Module(aggregator=aggregator, virtual_device_name=vdn, module_number=_module_number(aggregator, position))

@@ -19,6 +19,13 @@ from functools import lru_cache
 from typing import Any, Protocol
 
 from calcat_git.lookup.results import ccv_int_id
+from calcat_git.model.calcat_fields import (
+    calibration_fields,
+    detector_fields,
+    detector_type_fields,
+    instrument_fields,
+    module_fields,
+)
 from calcat_git.model.records import (
     PDU,
     Calibration,
@@ -97,32 +104,22 @@ def float_uuid(uuid: int) -> float:
 
 def detector_json(det: Detector, det_id: int, instrument_ids: list[int] | None = None) -> JSON:
     """A detector; ``instrument_ids`` adds ``detectors_instruments`` (list and by-id replies)."""
-    out: JSON = {
-        "id": det_id, "name": det.identifier, "identifier": det.identifier, "karabo_name": det.identifier,
-        "karabo_id_control": det.karabo_id_control, "source_name_pattern": det.source_name_pattern,
-        "number_of_modules": len(det.modules),
-        "first_module_index": min((m.module_number for m in det.modules), default=None),
-        "flg_available": True, "description": det.description,
-    }
+    out: JSON = {"id": det_id, **detector_fields(det)}
     if instrument_ids is not None:
         out["detectors_instruments"] = [{"instrument_id": i, "detector_id": det_id} for i in instrument_ids]
     return overlay(out, det.calcat)
 
 
 def instrument_json(record: Instrument) -> JSON:
-    return overlay({"id": record_id("instrument", record), "name": record.name, "identifier": record.identifier,
-                    "url": None, "flg_available": True, "description": record.description}, record.calcat)
+    return overlay({"id": record_id("instrument", record), **instrument_fields(record)}, record.calcat)
 
 
 def detector_type_json(record: DetectorType) -> JSON:
-    return overlay({"id": record_id("detector_type", record), "name": record.identifier, "flg_available": True,
-                    "description": record.description}, record.calcat)
+    return overlay({"id": record_id("detector_type", record), **detector_type_fields(record)}, record.calcat)
 
 
 def calibration_json(record: Calibration) -> JSON:
-    return overlay({"id": record_id("calibration", record), "name": record.identifier, "unit_id": None,
-                    "max_value": None, "min_value": None, "allowed_deviation": None,
-                    "description": record.description or ""}, record.calcat)
+    return overlay({"id": record_id("calibration", record), **calibration_fields(record)}, record.calcat)
 
 
 def parameter_json(record: Parameter, spelling: str) -> JSON:
@@ -140,8 +137,7 @@ class Slot:
 
 
 def _slot_fields(slot: Slot | None, suffix: str = "") -> JSON:
-    module = overlay({"virtual_device_name": slot.module.virtual_device_name,
-                      "module_number": slot.module.module_number}, slot.module.calcat) if slot else {}
+    module = overlay(module_fields(slot.module), slot.module.calcat) if slot else {}
     return {f"karabo_da{suffix}": slot.module.aggregator if slot else None,
             f"detector_id{suffix}": slot.detector_id if slot else None,
             f"virtual_device_name{suffix}": module.get("virtual_device_name"),
