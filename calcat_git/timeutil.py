@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from datetime import UTC, datetime, timedelta, tzinfo
+from functools import lru_cache
 
 from calcat_git.errors import InvalidInputError
 
@@ -19,6 +20,11 @@ def parse_timestamp(text: str, what: str = "timestamp") -> datetime:
     A naive timestamp (no ``Z`` and no offset) is an error, never a guess.
     A date alone (``2024-05-01``) is not accepted either: it has no zone.
     """
+    return _parse_cached(text, what) if isinstance(text, str) else _parse(text, what, None)
+
+
+@lru_cache(maxsize=4096)  # a batch file repeats its times, and its schema and its record both read them
+def _parse_cached(text: str, what: str) -> datetime:
     return _parse(text, what, None)
 
 
