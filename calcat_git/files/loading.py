@@ -126,10 +126,10 @@ def iter_worktree(root: Path, batches: Container[str] | None = None) -> Iterator
                 if batches is not None and top == "constants_index" and rel not in batches and not full.is_symlink():
                     yield rel, UNREAD
                 else:
-                    yield rel, _read_file(full, rel)
+                    yield rel, read_worktree_file(full, rel)
 
 
-def _read_file(full: Path, rel: str) -> bytes | Problem:
+def read_worktree_file(full: Path, rel: str) -> bytes | Problem:
     """A file's first ``MAX_BYTES + 1`` bytes (enough to say it is too large); a symbolic
     link is refused, never followed."""
     if full.is_symlink():
@@ -143,16 +143,6 @@ def _symlink_problem(path: str) -> Problem:
         file=path, line=1, field="", check="layout",
         message="symbolic link: catalog files must be regular files inside the repository",
     )
-
-
-def add_worktree_files(reg: Registry, root: str | os.PathLike[str], paths: Iterable[str]) -> None:
-    """Read and add files ``load_worktree`` listed but did not read (from ``reg.unread``)."""
-    for path in paths:
-        raw = _read_file(Path(root) / path, path)
-        if isinstance(raw, Problem):
-            reg.load_problems.append(raw)
-        else:
-            _add(reg, parse_file(path, raw))
 
 
 def load_worktree(root: str | os.PathLike[str], batches: Container[str] | None = None) -> Registry:
