@@ -59,6 +59,7 @@ def _parse(text: str, what: str, naive_zone: tzinfo | None) -> datetime:
         raise InvalidInputError(f"impossible {what} {text!r}: outside the years 1 to 9999 in UTC") from None
 
 
+@lru_cache(maxsize=4096)  # the CCVs of a batch share their times
 def format_timestamp(value: datetime) -> str:
     """Format a UTC datetime as ``2024-05-01T10:00:00Z`` (microseconds if any)."""
     if value.tzinfo is None:
