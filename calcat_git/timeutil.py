@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from datetime import UTC, datetime, timedelta, tzinfo
+from functools import lru_cache
 
 from calcat_git.errors import InvalidInputError
 
@@ -19,6 +20,11 @@ def parse_timestamp(text: str, what: str = "timestamp") -> datetime:
     A naive timestamp (no ``Z`` and no offset) is an error, never a guess.
     A date alone (``2024-05-01``) is not accepted either: it has no zone.
     """
+    return _parse_cached(text, what) if isinstance(text, str) else _parse(text, what, None)
+
+
+@lru_cache(maxsize=4096)  # a batch file repeats its times, and its schema and its record both read them
+def _parse_cached(text: str, what: str) -> datetime:
     return _parse(text, what, None)
 
 
@@ -53,6 +59,7 @@ def _parse(text: str, what: str, naive_zone: tzinfo | None) -> datetime:
         raise InvalidInputError(f"impossible {what} {text!r}: outside the years 1 to 9999 in UTC") from None
 
 
+@lru_cache(maxsize=4096)  # the CCVs of a batch share their times
 def format_timestamp(value: datetime) -> str:
     """Format a UTC datetime as ``2024-05-01T10:00:00Z`` (microseconds if any)."""
     if value.tzinfo is None:

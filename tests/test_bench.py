@@ -69,3 +69,19 @@ def test_hostile_load_benchmark_runs(synthetic: Path) -> None:
     assert result["server_alive"] and result["hostile_unexpected_replies"] == 0, result["hostile_replies"]
     assert result["quiet"]["failures"] == result["under_attack"]["failures"] == 0
     assert result["hostile_requests"] > 0 and result["under_attack"]["requests"] > 0
+
+
+def test_validate_benchmark_runs_and_its_runs_agree(synthetic: Path, tmp_path: Path) -> None:
+    """bench_validate at 5k CCVs: cold, warm and hook runs of the real CLI agree (no timings)."""
+    import subprocess
+
+    from bench_validate import run as run_validate
+
+    tree = tmp_path / "tree"
+    subprocess.run(["git", "clone", "-q", str(synthetic), str(tree)], check=True)
+    result = run_validate(tree)
+    figures = result["figures"]
+    assert result["warm_equals_cold"] and figures["cold"]["problems"] == figures["hook_s"]["problems"] == 0
+    assert figures["cold"]["counts"]["ccvs"] > 0 and result["baseline_c_parse"]["files"] > 0
+    status = subprocess.run(["git", "-C", str(tree), "status", "--porcelain"], capture_output=True, text=True)
+    assert status.stdout == ""  # the edited mapping file is restored

@@ -10,11 +10,12 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from calcat_git import Catalog
+from calcat_git.files import strict_yaml
 from calcat_git.files.loading import load_registry
 from calcat_git.files.strict_yaml import YamlError, load_yaml
 from calcat_git.validation.run import run_checks
 
-from .helpers import MINI
+from .helpers import HERE, MINI
 
 FILES = sorted((p.relative_to(MINI).as_posix(), p.read_bytes()) for p in MINI.rglob("*.yaml"))
 names = st.text(st.characters(codec="utf-8", exclude_categories=("Cs", "Cc", "Cf", "Zl", "Zp")), min_size=1,
@@ -43,6 +44,45 @@ def test_loader_on_anything_fails_only_with_one_line_yaml_errors(raw: bytes) -> 
         load_yaml(raw)
     except YamlError as exc:
         assert "\n" not in exc.message and 1 <= exc.line <= raw.count(b"\n") + 2, (exc.line, exc.message)
+
+
+def fast_agrees_with_careful(text: str) -> bool:
+    """The fast builder gives up, or gives the data the careful one gives; True if it gave data."""
+    try:
+        fast = strict_yaml._fast(text)
+    except (strict_yaml._GiveUp, YamlError, yaml.YAMLError):
+        return False
+    assert strict_yaml._careful(text).data == fast, text  # the careful builder accepts it alike
+    return True
+
+
+yaml_ish = st.lists(st.sampled_from(list("ab1.:-[]{},&*!<~#'\"\n ")) | st.sampled_from(
+    ["true", "no", "null", "0x1F", "1e400", "9223372036854775808", ".nan", "<<", "!!str", "!x", "&a", "*a", "---",
+     "2024-01-01", "  ", "\n  - ", "? "]), max_size=60).map("".join)
+
+
+@settings(max_examples=1000, deadline=None)
+@given(yaml_ish | documents.map(lambda d: yaml.safe_dump(d, allow_unicode=True, sort_keys=False)))
+def test_fast_builder_accepts_nothing_the_careful_one_refuses(text: str) -> None:
+    fast_agrees_with_careful(text)
+
+
+def test_fast_builder_on_the_corpus_the_mini_catalog_and_the_limits() -> None:
+    """Every sound catalog file takes the fast way; every corpus file gets the same data or goes careful."""
+    assert all(fast_agrees_with_careful(raw.decode()) for _, raw in FILES)
+    texts = [path.read_bytes() for path in (HERE / "data" / "bad").glob("*.yaml")]
+    for raw in texts:
+        try:
+            text = strict_yaml._decode(raw)
+        except YamlError:
+            continue  # refused before any builder runs (encoding, odd characters)
+        fast_agrees_with_careful(text)
+    depth = strict_yaml.MAX_DEPTH
+    for n in range(depth - 1, depth + 2):
+        fast_agrees_with_careful("[" * n + "]" * n)
+        fast_agrees_with_careful("".join(f"{'  ' * i}k:\n" for i in range(n)) + "  " * n + "k: 1\n")
+    for text in ("a: 1\na: 2\n", "a: {b: 1, b: 1}\n", "- {1: x}\n", "{[a]: 1}\n", "a: 1\n---\nb: 2\n", "", "# c\n"):
+        fast_agrees_with_careful(text)
 
 
 @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])

@@ -7,6 +7,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from .helpers import commit_all, edit
 
 BATCH = "constants_index/MID_DET_AGIPD1M-1/2024/20240501T100000Z-dark.yaml"
@@ -88,3 +90,30 @@ def test_a_symbolic_link_among_constants_is_reported_once(git_mini: Path) -> Non
         assert [line for line in lines if "symbolic link" in line] == [
             f"{link.relative_to(git_mini).as_posix()}:1: symbolic link: catalog files must be regular files inside "
             "the repository [layout]"]
+
+
+def test_worker_processes_find_what_one_process_finds(git_mini: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Cold, the constants files are checked two at a time on forked workers: the problems, their
+    order and the counts are those of the whole catalog loaded and checked in one process."""
+    from calcat_git import Catalog
+    from calcat_git.validation import batches
+    from calcat_git.validation.incremental import validate_worktree
+
+    folder = git_mini / "constants_index/MID_DET_AGIPD1M-1/2024"
+    text = (git_mini / BATCH).read_text()
+    for n, change in enumerate([("calibration: Offset", "calibration: Ofset"), ("pdu: AGIPD_M3", "pdu: AGIPD_M33"),
+                                ("dataset: /AGIPD_M3", "dataset: AGIPD_M3"), ("report:", "report: {}\nx:"),
+                                ("calibration: Offset", "calibration: Offset\n\tpdu: x"), ("", "")]):
+        (folder / f"2024050{n + 2}T000000Z-b{n}.yaml").write_text(text.replace(*change))
+    (folder / "README.md").write_text("not a batch\n")
+    (folder.parent / "2023").mkdir()
+    (folder.parent / "2023/20240509T000000Z-year.yaml").write_text(text)
+    monkeypatch.setattr(batches, "PARALLEL_FROM", 0)
+    monkeypatch.setattr(batches, "CHUNK", 2)
+    one = Catalog.open(git_mini, worktree=True)
+    expected = [str(p) for p in one.validate()]
+    done = validate_worktree(git_mini)
+    assert [str(p) for p in done.problems] == expected and len(expected) >= 6
+    assert done.batches == len(one.registry.batches) == 6 and done.cached_batches == 0
+    assert done.ccvs == sum(len(b.constants) for b in one.registry.batches.values())
+    assert not done.registry.batches  # no batch record kept

@@ -76,20 +76,21 @@ def _validate(path: str, skip: tuple[str, ...], changed_since: str | None) -> tu
     from calcat_git.validation.incremental import validate_worktree
 
     if changed_since is None:
-        problems, reg, cached_batches, cached_ccvs = validate_worktree(path, skip)
-        note = f"; {cached_batches} unchanged constants file(s) checked before, not read again" if cached_batches else ""
+        done = validate_worktree(path, skip)
+        problems, reg, batches, ccvs = done.problems, done.registry, done.batches, done.ccvs
+        cached = done.cached_batches
+        note = f"; {cached} unchanged constants file(s) checked before, not read again" if cached else ""
     else:
         from calcat_git.git.repo import GitRepo
 
-        batches = GitRepo(path).changed_in_worktree(changed_since, ["constants_index"])
-        catalog = Catalog.open(path, worktree=True, batches=batches)
-        problems, reg, cached_batches, cached_ccvs = catalog.validate(skip), catalog.registry, 0, 0
+        changed = GitRepo(path).changed_in_worktree(changed_since, ["constants_index"])
+        catalog = Catalog.open(path, worktree=True, batches=changed)
+        problems, reg = catalog.validate(skip), catalog.registry
+        batches, ccvs = len(reg.batches), sum(len(b.constants) for b in reg.batches.values())
         note = f"; {len(reg.unread)} constants file(s) unchanged since {changed_since} not read"
     counts = {
         "detector_types": len(reg.detector_types), "detectors": len(reg.detectors),
-        "pdus": len(reg.pdus), "mappings": len(reg.mappings),
-        "constant_batches": len(reg.batches) + cached_batches,
-        "ccvs": sum(len(b.constants) for b in reg.batches.values()) + cached_ccvs,
+        "pdus": len(reg.pdus), "mappings": len(reg.mappings), "constant_batches": batches, "ccvs": ccvs,
     }
     return problems, counts, note
 

@@ -132,29 +132,50 @@ def load_registry(source: FileSource, cache: ParseCache | None = None) -> Regist
 
 
 def iter_worktree(root: Path, batches: Container[str] | None = None) -> Iterator[tuple[str, bytes | Problem | Unread]]:
-    """Catalog files of a working tree; symbolic links are refused, never followed. With
-    ``batches``, a constants file not in it is listed but not read."""
+    """Catalog files of a working tree, folders and files in name order; symbolic links
+    are refused, never followed. With ``batches``, a constants file not in it is listed
+    but not read."""
     for top in DATA_ROOTS:
         base = root / top
         if base.is_symlink():
             yield top, _symlink_problem(top)
             continue
-        for dirpath, dirnames, filenames in os.walk(base):
-            rel_dir = Path(dirpath).relative_to(root).as_posix()
-            for name in sorted(dirnames):
-                if (Path(dirpath) / name).is_symlink():
-                    yield f"{rel_dir}/{name}", _symlink_problem(f"{rel_dir}/{name}")
-            dirnames[:] = sorted(d for d in dirnames if not (Path(dirpath) / d).is_symlink())
-            for name in sorted(filenames):
-                full = Path(dirpath) / name
-                rel = f"{rel_dir}/{name}"
-                if batches is not None and top == "constants_index" and rel not in batches and not full.is_symlink():
-                    yield rel, UNREAD
-                else:
-                    yield rel, _read_file(full, rel)
+        yield from _walk(str(base), top, batches if top == "constants_index" else None)
 
 
-def _read_file(full: Path, rel: str) -> bytes | Problem:
+def _walk(folder: str, rel_dir: str, batches: Container[str] | None) -> Iterator[tuple[str, bytes | Problem | Unread]]:
+    """One folder (as ``os.walk`` sees it, top-down): its linked folders (refused), its
+    files, then its sub-folders. Entry types come from the folder listing (no stat each)."""
+    try:
+        with os.scandir(folder) as listing:
+            entries = sorted(listing, key=lambda entry: entry.name)
+    except OSError:
+        return  # not there (or unreadable): nothing listed, as os.walk
+    folders = [e for e in entries if _is_dir(e)]
+    for entry in folders:
+        if entry.is_symlink():
+            yield f"{rel_dir}/{entry.name}", _symlink_problem(f"{rel_dir}/{entry.name}")
+    for entry in entries:
+        if _is_dir(entry):
+            continue
+        rel = f"{rel_dir}/{entry.name}"
+        if batches is not None and rel not in batches and not entry.is_symlink():
+            yield rel, UNREAD
+        else:
+            yield rel, read_worktree_file(Path(entry.path), rel)
+    for entry in folders:
+        if not entry.is_symlink():
+            yield from _walk(entry.path, f"{rel_dir}/{entry.name}", batches)
+
+
+def _is_dir(entry: os.DirEntry[str]) -> bool:
+    try:
+        return entry.is_dir()  # follows a link, as os.walk does: a linked folder is refused above
+    except OSError:
+        return False
+
+
+def read_worktree_file(full: Path, rel: str) -> bytes | Problem:
     """A file's first ``MAX_BYTES + 1`` bytes (enough to say it is too large); a symbolic
     link is refused, never followed."""
     if full.is_symlink():
@@ -168,16 +189,6 @@ def _symlink_problem(path: str) -> Problem:
         file=path, line=1, field="", check="layout",
         message="symbolic link: catalog files must be regular files inside the repository",
     )
-
-
-def add_worktree_files(reg: Registry, root: str | os.PathLike[str], paths: Iterable[str]) -> None:
-    """Read and add files ``load_worktree`` listed but did not read (from ``reg.unread``)."""
-    for path in paths:
-        raw = _read_file(Path(root) / path, path)
-        if isinstance(raw, Problem):
-            reg.load_problems.append(raw)
-        else:
-            _add(reg, parse_file(path, raw))
 
 
 def load_worktree(root: str | os.PathLike[str], batches: Container[str] | None = None) -> Registry:

@@ -5,14 +5,21 @@ only knows maps, lists and the plain scalar types. Anchors and aliases, duplicat
 non-string keys, explicit tags, tabs, a BOM, non-UTF-8 bytes, control, bidirectional and
 Unicode line-break characters, conflict markers, non-finite or out-of-range numbers, deep
 nesting and oversized files are errors; CRLF line ends read like LF. Every value's line
-is recorded under its dotted path so that later checks can point at ``file:line``.
+is known under its dotted path so that later checks can point at ``file:line``.
+
+Two builders share these rules. A fast one turns the C parser's events into data and
+records nothing else; it hands anything unusual (an error of any kind, an anchor, a tag,
+a deep nest) to the careful one, which records lines and says what is wrong. A file's
+lines are recorded by the careful builder only when someone asks for them (a problem to
+report), so a sound file costs one fast pass. The fast builder may give up on more than
+the careful one refuses, never on less: what it accepts, the careful one accepts alike.
 """
 
 from __future__ import annotations
 
 import math
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 import yaml
@@ -50,20 +57,31 @@ class YamlError(Exception):
         return self.message
 
 
-@dataclass(slots=True)
 class LoadedYaml:
-    """The data of one file and the line of every dotted path in it."""
+    """The data of one file and the line of every dotted path in it (recorded on first
+    use, from the file's text, which is kept until then)."""
 
-    data: Any
-    lines: dict[str, int] = field(default_factory=dict)
+    __slots__ = ("_lines", "_text", "data")
+
+    def __init__(self, data: Any, lines: dict[str, int] | None = None, text: str | None = None) -> None:
+        self.data = data
+        self._lines, self._text = lines, text
+
+    @property
+    def lines(self) -> dict[str, int]:
+        if self._lines is None:
+            assert self._text is not None
+            self._lines, self._text = _careful(self._text).lines, None
+        return self._lines
 
     def line_of(self, path: str) -> int:
         """Line of ``path`` or of its nearest existing parent (1 if none)."""
+        lines = self.lines
         while path:
-            if path in self.lines:
-                return self.lines[path]
+            if path in lines:
+                return lines[path]
             path = path.rpartition(".")[0]
-        return self.lines.get("", 1)
+        return lines.get("", 1)
 
 
 _UTF16_BOMS = (b"\xff\xfe", b"\xfe\xff")
@@ -124,19 +142,24 @@ def _scalar(event: yaml.ScalarEvent) -> Any:
     line = _line(event.start_mark)
     if event.tag is not None and event.tag != "!":
         raise YamlError(f"explicit tag {event.tag!r} is not allowed", line)
-    tag: str = _resolver.resolve(yaml.ScalarNode, event.value, event.implicit)  # type: ignore[no-untyped-call]
+    return _convert(event.value, event.implicit, line)
+
+
+def _convert(text: str, implicit: tuple[bool, bool], line: int) -> Any:
+    """The value of a scalar as the resolver types it (timestamps stay strings)."""
+    tag: str = _resolver.resolve(yaml.ScalarNode, text, implicit)  # type: ignore[no-untyped-call]
     if tag == "tag:yaml.org,2002:merge":
         raise YamlError("merge key '<<' is not allowed: write values out", line)
     if tag not in _SCALAR_TAGS:
-        raise YamlError(f"value {event.value!r} has unsupported type {tag}", line)
+        raise YamlError(f"value {text!r} has unsupported type {tag}", line)
     convert = _SCALAR_TAGS[tag]
     if convert is None:
-        return event.value
-    value = convert(yaml.ScalarNode(tag, event.value))
+        return text
+    value = convert(yaml.ScalarNode(tag, text))
     if isinstance(value, float) and not math.isfinite(value):
-        raise YamlError(f"value {event.value!r} is not a finite number", line)
+        raise YamlError(f"value {text!r} is not a finite number", line)
     if isinstance(value, int) and not INT_RANGE[0] <= value <= INT_RANGE[1]:
-        raise YamlError(f"integer {event.value} is outside the 64-bit range", line)
+        raise YamlError(f"integer {text} is outside the 64-bit range", line)
     return value
 
 
@@ -227,6 +250,14 @@ def _handle(builder: _Builder, event: Any) -> int:
 def load_yaml(raw: bytes) -> LoadedYaml:
     """Parse one YAML document strictly. Raises :class:`YamlError`."""
     text = _decode(raw)
+    try:
+        return LoadedYaml(_fast(text), text=text)
+    except (_GiveUp, YamlError, yaml.YAMLError):
+        return _careful(text)  # says what is wrong, or reads what the fast builder left to it
+
+
+def _careful(text: str) -> LoadedYaml:
+    """The builder that records every value's line and names every problem."""
     builder = _Builder()
     documents = 0
     try:
@@ -249,3 +280,84 @@ def load_yaml(raw: bytes) -> LoadedYaml:
     if documents == 0:
         raise YamlError("empty file: expected a YAML map", 1)
     return LoadedYaml(builder.root, builder.lines)
+
+
+class _GiveUp(Exception):
+    """The fast builder leaves this file to the careful one."""
+
+
+_NO_KEY = object()
+# the resolver types a plain scalar by its first character; any other one makes a string
+_TYPED_FIRST = frozenset(_resolver.yaml_implicit_resolvers)
+_ALL_TYPED = None in _TYPED_FIRST  # a resolver for every first character (none in PyYAML's own)
+_typed: dict[str, Any] = {}  # plain scalars that start like a number, bool or null, converted
+
+
+def _plain(text: str) -> Any:
+    if text and text[0] not in _TYPED_FIRST and not _ALL_TYPED:
+        return text
+    try:
+        return _typed[text]
+    except KeyError:
+        value = _convert(text, (True, False), 1)  # raises YamlError: the careful builder says where
+        if len(_typed) >= 4096:
+            _typed.clear()
+        _typed[text] = value
+        return value
+
+
+def _fast(text: str) -> Any:
+    """The data of ``text`` exactly as :func:`_careful` builds it, without lines; raises
+    :class:`_GiveUp` (or a YAML error) where the careful builder must look."""
+    get_event = _Loader(text).get_event
+    stack: list[tuple[Any, Any]] = []  # (container, pending key) of each open container's parent
+    container: Any = None
+    key: Any = _NO_KEY
+    root: Any = _NO_KEY
+    documents = 0
+    while True:
+        event: Any = get_event()
+        kind = type(event)
+        if kind is yaml.ScalarEvent:
+            if event.anchor is not None or (event.tag is not None and event.tag != "!"):
+                raise _GiveUp
+            value = _plain(event.value) if event.implicit[0] else event.value
+            opened: Any = None
+        elif kind is yaml.MappingStartEvent or kind is yaml.SequenceStartEvent:
+            if event.anchor is not None or event.tag is not None:
+                raise _GiveUp
+            value = opened = {} if kind is yaml.MappingStartEvent else []
+        elif kind is yaml.MappingEndEvent or kind is yaml.SequenceEndEvent:
+            container, key = stack.pop()
+            continue
+        elif kind is yaml.DocumentStartEvent:
+            documents += 1
+            if documents > 1:
+                raise _GiveUp
+            continue
+        elif kind is yaml.StreamEndEvent:
+            break
+        elif kind is yaml.AliasEvent:
+            raise _GiveUp
+        else:
+            continue
+        if container is None:
+            root = value
+        elif key is _NO_KEY and type(container) is dict:
+            if type(value) is not str or value in container:
+                raise _GiveUp
+            key = value
+            continue
+        elif key is _NO_KEY:
+            container.append(value)
+        else:
+            container[key] = value
+            key = _NO_KEY
+        if opened is not None:
+            if len(stack) >= MAX_DEPTH:
+                raise _GiveUp
+            stack.append((container, key))
+            container, key = opened, _NO_KEY
+    if root is _NO_KEY:  # an empty file
+        raise _GiveUp
+    return root

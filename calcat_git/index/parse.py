@@ -15,7 +15,7 @@ from typing import Any
 from calcat_git.files.limits import MAX_BYTES
 from calcat_git.files.parse import NOT_REGULAR, ParsedFile, parse_file
 from calcat_git.git.repo import BlobReader
-from calcat_git.model.batch import ConstantBatch
+from calcat_git.model.batch import CCV, ConstantBatch
 from calcat_git.model.mapping import Mapping
 from calcat_git.model.selection import CCVRow, condition_key
 from calcat_git.timeutil import micros
@@ -58,21 +58,37 @@ Parsed = EntityRow | MappingRows | ConstantRows | Invalid
 
 def batch_rows(batch: ConstantBatch, path: str) -> list[CCVRow]:
     """The CCVs of a batch file as the look-up sees them (conditions merged, id derived)."""
-    return [CCVRow(
-        ccv_id=ccv.identity(batch), detector=batch.detector, calibration=ccv.calibration, pdu=ccv.pdu,
+    rows = []
+    for ccv in batch.constants:
+        conditions = {c.name: c.to_item() for c in batch.conditions_for(ccv)}
+        rows.append(_row(batch, path, ccv, conditions))
+    return rows
+
+
+def _row(batch: ConstantBatch, path: str, ccv: CCV, conditions: dict[str, Any]) -> CCVRow:
+    return CCVRow(
+        ccv_id=ccv.identity(batch, conditions), detector=batch.detector, calibration=ccv.calibration, pdu=ccv.pdu,
         begin_at=micros(ccv.begin_at), end_at=micros(ccv.end_at) if ccv.end_at else None, file=ccv.file,
         dataset=ccv.dataset, sha256=ccv.sha256, good_quality=ccv.good_quality, deployed=ccv.deployed,
-        conditions={c.name: c.to_item() for c in batch.conditions_for(ccv)}, batch=path,
-        report_id=batch.report.id, report_path=batch.report.path, calcat_id=ccv.calcat_id,
-    ) for ccv in batch.constants]
+        conditions=conditions, batch=path, report_id=batch.report.id, report_path=batch.report.path,
+        calcat_id=ccv.calcat_id,
+    )
 
 
 def ccv_rows(batch: ConstantBatch, path: str) -> list[tuple[Any, ...]]:
-    """The index's ``ccvs`` columns (conditions as JSON text) of a batch file."""
+    """The index's ``ccvs`` columns (conditions as JSON text) of a batch file. The CCVs
+    without conditions of their own share the batch's, merged and encoded once."""
     injected = micros(batch.injected_at)
-    return [(r.ccv_id, r.detector, r.calibration, r.pdu, r.begin_at, r.end_at, r.file, r.dataset, r.sha256,
-             int(r.good_quality), int(r.deployed), condition_key(r.conditions), r.batch, r.report_id,
-             r.report_path, injected, r.calcat_id) for r in batch_rows(batch, path)]
+    shared = {c.name: c.to_item() for c in batch.conditions}
+    shared_key = condition_key(shared)
+    out = []
+    for ccv in batch.constants:
+        own = bool(ccv.conditions)
+        r = _row(batch, path, ccv, {c.name: c.to_item() for c in batch.conditions_for(ccv)} if own else shared)
+        out.append((r.ccv_id, r.detector, r.calibration, r.pdu, r.begin_at, r.end_at, r.file, r.dataset, r.sha256,
+                    int(r.good_quality), int(r.deployed), condition_key(r.conditions) if own else shared_key,
+                    r.batch, r.report_id, r.report_path, injected, r.calcat_id))
+    return out
 
 
 def parse_blob(path: str, raw: bytes) -> Parsed:

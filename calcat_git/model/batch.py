@@ -116,13 +116,14 @@ class CCV:
             out["description"] = self.description
         return out
 
-    def identity(self, batch: ConstantBatch) -> str:
-        """Content-derived id: what the CCV *is*, not its mutable flags (sha256 hex)."""
+    def identity(self, batch: ConstantBatch, conditions: dict[str, Any] | None = None) -> str:
+        """Content-derived id: what the CCV *is*, not its mutable flags (sha256 hex).
+        ``conditions``: its merged conditions as items, if the caller has them already."""
         key = {
             "detector": batch.detector, "calibration": self.calibration, "pdu": self.pdu,
             "begin_at": format_timestamp(self.begin_at), "file": self.file,
             "dataset": self.dataset, "sha256": self.sha256,
-            "conditions": _conditions_dict(batch.conditions_for(self)),
+            "conditions": _conditions_dict(batch.conditions_for(self)) if conditions is None else conditions,
         }
         blob = json.dumps(key, sort_keys=True, separators=(",", ":")).encode()
         return hashlib.sha256(blob).hexdigest()

@@ -2,7 +2,10 @@
 
 ``run_checks`` runs them all and reports everything at once. Each problem names the
 file, the line and a dotted field path, like ``registry/mappings/X.yaml:12:
-changes.3.modules.AGIPD01: …``.
+changes.3.modules.AGIPD01: …``. A check looks at the registry (``@check``), at one
+constants batch file and the registry (``@batch_check``), or both under one name. The
+batch part never looks at another batch file, so batch files can be checked one by one,
+in any process, and their problems kept per file.
 """
 
 from __future__ import annotations
@@ -15,9 +18,11 @@ from dataclasses import dataclass
 from calcat_git.errors import closest_names
 from calcat_git.files.loading import Registry
 from calcat_git.files.parse import REGISTRY_KINDS
+from calcat_git.model.batch import ConstantBatch
 from calcat_git.model.problems import Problem
 
 CheckFunc = Callable[[Registry], Iterator[Problem]]
+BatchCheckFunc = Callable[[Registry, str, ConstantBatch], Iterator[Problem]]
 
 # Problems found while loading; listed by --list and skippable like any check.
 LOAD_CHECKS = {
@@ -32,18 +37,34 @@ LOAD_CHECKS = {
 class Check:
     name: str
     doc: str
-    func: CheckFunc
+    func: CheckFunc | None = None  # over the registry (records other than batches)
+    per_batch: BatchCheckFunc | None = None  # over one batch file (path, record) and the registry
 
 
 CHECKS: dict[str, Check] = {}
 
 
+def _register(name: str, doc: str | None, func: CheckFunc | None = None, per_batch: BatchCheckFunc | None = None) -> None:
+    known = CHECKS.get(name) or Check(name, (doc or "").strip().splitlines()[0])  # the first part describes it
+    CHECKS[name] = Check(name, known.doc, func or known.func, per_batch or known.per_batch)
+
+
 def check(name: str) -> Callable[[CheckFunc], CheckFunc]:
-    """Register a check under ``name``; its docstring's first line describes it."""
+    """Register the registry part of check ``name``; its docstring's first line describes it."""
 
     def register(func: CheckFunc) -> CheckFunc:
-        doc = (func.__doc__ or "").strip().splitlines()[0]
-        CHECKS[name] = Check(name, doc, func)
+        _register(name, func.__doc__, func=func)
+        return func
+
+    return register
+
+
+def batch_check(name: str) -> Callable[[BatchCheckFunc], BatchCheckFunc]:
+    """Register the part of check ``name`` that looks at one batch file (``reg`` holds the
+    registry; the batch itself need not be in it)."""
+
+    def register(func: BatchCheckFunc) -> BatchCheckFunc:
+        _register(name, func.__doc__, per_batch=func)
         return func
 
     return register
@@ -62,8 +83,7 @@ def check_file_names(reg: Registry) -> Iterator[Problem]:
     for (kind, key), path in reg.files.items():
         parts = path.split("/")
         if kind == "constants":
-            yield from _batch_path_problems(reg, path)
-            continue
+            continue  # check_batch_path
         key_field = next(k for _, (kd, _, k) in REGISTRY_KINDS.items() if kd == kind)
         if parts[-1] != f"{key}.yaml":
             yield reg.problem(path, key_field, f"file name must be {key}.yaml to match {key_field}", "file-name")
@@ -72,9 +92,10 @@ def check_file_names(reg: Registry) -> Iterator[Problem]:
                               f"must be under registry/pdus/{reg.pdus[key].detector_type}/", "file-name")
 
 
-def _batch_path_problems(reg: Registry, path: str) -> Iterator[Problem]:
+@batch_check("file-name")
+def check_batch_path(reg: Registry, path: str, batch: ConstantBatch) -> Iterator[Problem]:
+    """a batch sits in its detector's folder and its year's, named <stamp>-<slug>.yaml"""
     _, detector_dir, year_dir, name = path.split("/")
-    batch = reg.batches[path]
     if detector_dir != batch.detector:
         yield reg.problem(path, "detector", f"batch of {batch.detector} must be under "
                           f"constants_index/{batch.detector}/", "file-name")
@@ -133,9 +154,13 @@ def check_references(reg: Registry) -> Iterator[Problem]:
             for aggregator, pdu_name in change.modules:
                 if pdu_name is not None:
                     yield from _missing(reg, path, f"changes.{i}.modules.{aggregator}", "PDU", pdu_name, reg.pdus)
-    for path, batch in reg.batches.items():
-        yield from _missing(reg, path, "detector", "detector", batch.detector, reg.detectors)
-        for i, ccv in enumerate(batch.constants):
-            yield from _missing(reg, path, f"constants.{i}.pdu", "PDU", ccv.pdu, reg.pdus)
-            yield from _missing(reg, path, f"constants.{i}.calibration", "calibration", ccv.calibration,
-                                reg.calibrations)
+
+
+@batch_check("references")
+def check_batch_references(reg: Registry, path: str, batch: ConstantBatch) -> Iterator[Problem]:
+    """a batch names an existing detector, and its CCVs existing PDUs and calibrations"""
+    yield from _missing(reg, path, "detector", "detector", batch.detector, reg.detectors)
+    for i, ccv in enumerate(batch.constants):
+        yield from _missing(reg, path, f"constants.{i}.pdu", "PDU", ccv.pdu, reg.pdus)
+        yield from _missing(reg, path, f"constants.{i}.calibration", "calibration", ccv.calibration,
+                            reg.calibrations)

@@ -7,10 +7,11 @@ from collections import defaultdict
 from collections.abc import Iterator
 
 from calcat_git.files.loading import Registry
+from calcat_git.model.batch import ConstantBatch
 from calcat_git.model.mapping import SlotPeriod
 from calcat_git.model.problems import Problem
 from calcat_git.timeutil import format_timestamp
-from calcat_git.validation.registry import check
+from calcat_git.validation.registry import batch_check, check
 
 
 @check("detector-modules")
@@ -86,13 +87,17 @@ def check_pdu_types(reg: Registry) -> Iterator[Problem]:
                     yield reg.problem(reg.where("mapping", name), f"changes.{i}.modules.{aggregator}",
                                       f"PDU {pdu_name} is {pdu.detector_type} but {name} is "
                                       f"{det.detector_type}", "pdu-type")
-    for path, batch in reg.batches.items():
-        det = reg.detectors.get(batch.detector)
-        for i, ccv in enumerate(batch.constants):
-            pdu = reg.pdus.get(ccv.pdu)
-            if det and pdu and pdu.detector_type != det.detector_type:
-                yield reg.problem(path, f"constants.{i}.pdu", f"PDU {ccv.pdu} is {pdu.detector_type} "
-                                  f"but {batch.detector} is {det.detector_type}", "pdu-type")
+
+
+@batch_check("pdu-type")
+def check_batch_pdu_types(reg: Registry, path: str, batch: ConstantBatch) -> Iterator[Problem]:
+    """the PDUs a batch's CCVs name have the detector's type"""
+    det = reg.detectors.get(batch.detector)
+    for i, ccv in enumerate(batch.constants):
+        pdu = reg.pdus.get(ccv.pdu)
+        if det and pdu and pdu.detector_type != det.detector_type:
+            yield reg.problem(path, f"constants.{i}.pdu", f"PDU {ccv.pdu} is {pdu.detector_type} "
+                              f"but {batch.detector} is {det.detector_type}", "pdu-type")
 
 
 @check("one-slot")
