@@ -17,7 +17,7 @@ import bisect
 import sqlite3
 from dataclasses import dataclass, field
 
-from calcat_git.model.selection import Question
+from calcat_git.model.selection import Question, rank
 
 Key = tuple[str, str, int]  # (pdu, calibration, condition id)
 ID_BYTES = 32  # a CCV id is a sha256 in hex: kept as its 32 bytes (same order)
@@ -95,9 +95,8 @@ class SeekTable:
 
     def seeks(self, question: Question, pdus: list[str], condition_ids: tuple[int, ...]) -> list[Seek]:
         """The index's seek results for ``question`` (see ``Index.seek_candidates``) reduced
-        to what ``selection.choose`` picks among them: per PDU at most one, its winner.
-        'closest': the least distance to the event, then the earlier ``begin_at``, then the
-        highest ``ccv_id``; 'prior': the latest ``begin_at`` ≤ event, then the highest ``ccv_id``."""
+        to what ``selection.choose`` picks among them: per PDU at most one, its winner by
+        ``selection.rank`` (a tie to the highest ``ccv_id``)."""
         event_us, bad, calibration = question.event_us, question.include_bad, question.calibration
         closest = question.strategy != "prior"
         runs, out = self.runs, []
@@ -110,8 +109,7 @@ class SeekTable:
                 for i in (run.before(event_us, bad), run.after(event_us, bad) if closest else None):
                     if i is None:
                         continue
-                    begin = run.begins[i]
-                    key = (abs(begin - event_us), begin) if closest else (0, -begin)
+                    key = rank(run.begins[i], event_us, closest)
                     if best is None or key < best[:2] or (key == best[:2] and run.id(i) > best[2].id(best[3])):
                         best = (*key, run, i)
             if best is not None:

@@ -135,21 +135,24 @@ def eligibility(row: CCVRow, event_us: int, include_bad: bool) -> str | None:
     return None
 
 
+def rank(begin_at: int, event_us: int, closest: bool) -> tuple[int, int]:
+    """Rule 5's order of candidates: the least rank wins, a tie goes to the highest
+    ``ccv_id``. 'closest': the least distance to the event, then the earlier ``begin_at``;
+    'prior' (among those begun by the event): the latest ``begin_at``."""
+    return (abs(begin_at - event_us), begin_at) if closest else (0, -begin_at)
+
+
 def choose(rows: Iterable[C], event_us: int, strategy: str) -> C | None:
     """The winner among eligible, matching ``rows`` by ``strategy``."""
     rows = list(rows)
     if len(rows) == 1 and (strategy == "closest" or (strategy == "prior" and rows[0].begin_at <= event_us)):
         return rows[0]  # e.g. the in-memory seeks' one winner per PDU
-    if strategy == "prior":
-        before = [r for r in rows if r.begin_at <= event_us]
-        return max(before, key=lambda r: (r.begin_at, r.ccv_id), default=None)
-    if strategy == "closest":
-        if not rows:
-            return None
-        best = min((abs(r.begin_at - event_us), r.begin_at) for r in rows)
-        return max((r for r in rows if (abs(r.begin_at - event_us), r.begin_at) == best), key=lambda r: r.ccv_id)
-    check_strategy(strategy)
-    return None
+    closest = check_strategy(strategy) == "closest"
+    rows = rows if closest else [r for r in rows if r.begin_at <= event_us]
+    if not rows:
+        return None
+    best = min(rank(r.begin_at, event_us, closest) for r in rows)
+    return max((r for r in rows if rank(r.begin_at, event_us, closest) == best), key=lambda r: r.ccv_id)
 
 
 def usable(rows: Iterable[CCVRow], question: Question, defaults: Deviations) -> list[CCVRow]:
