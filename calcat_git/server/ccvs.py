@@ -62,6 +62,9 @@ class Encoded:
         return b"[" + b",".join(self.items) + b"]"
 
 
+_MISSING = object()
+
+
 class Memo(OrderedDict[Any, Any]):
     """A small LRU dict (least recently used entries dropped beyond ``size``)."""
 
@@ -69,14 +72,24 @@ class Memo(OrderedDict[Any, Any]):
         super().__init__()
         self.size = size
 
-    def get_or(self, key: Any, make: Callable[[], Any]) -> Any:
-        if key in self:
-            self.move_to_end(key)
-            return self[key]
-        value = self[key] = make()
+    def hit(self, key: Any, default: Any = None) -> Any:
+        """The value kept for ``key`` (now the most recently used), or ``default``."""
+        value = self.get(key, _MISSING)
+        if value is _MISSING:
+            return default
+        self.move_to_end(key)
+        return value
+
+    def put(self, key: Any, value: Any) -> Any:
+        """Keep ``value`` for ``key``, dropping the least recently used beyond ``size``."""
+        self[key] = value
         if len(self) > self.size:
             self.popitem(last=False)
         return value
+
+    def get_or(self, key: Any, make: Callable[[], Any]) -> Any:
+        found = self.hit(key, _MISSING)  # a kept None is a value too
+        return self.put(key, make()) if found is _MISSING else found
 
 
 class Placements:
@@ -141,28 +154,21 @@ class CCVEncoder:
     def encoded(self, row: CCVRow, slot: Slot) -> bytes:
         """The CCV's JSON in a look-up's reply (``slot``: the module it was chosen for)."""
         key = (row.ccv_id, slot.detector_id, slot.module.aggregator)
-        found: bytes | None = self._ccvs.get(key)
-        if found is None:
-            found = self._ccvs[key] = dumps(self.json(row, slot, shared=row.calcat_id is None))
-            if len(self._ccvs) > self._ccvs.size:
-                self._ccvs.popitem(last=False)
-        else:
-            self._ccvs.move_to_end(key)
-        return found
+        found: bytes | None = self._ccvs.hit(key)  # (no closure for get_or: this runs per CCV of a reply)
+        return found if found is not None else self._ccvs.put(key, dumps(self.json(row, slot, row.calcat_id is None)))
 
     def json(self, row: CCVRow, slot: Slot | None, shared: bool = False) -> JSON:
         """A CCV as CALCAT shows it; with ``shared`` (never for an imported CCV, whose kept
         fields are laid over the whole) the shared parts are pre-serialised fragments."""
-        at_begin = (self._placements or self.placements()).find(row.pdu, row.detector, row.begin_at)
+        at_begin = self.placements().find(row.pdu, row.detector, row.begin_at)
         conditions = self.condition_key(row.conditions)
         key = (row.calibration, row.pdu, conditions, _place(slot), _place(at_begin), shared)
-        ctx = self._parts.get(key)
+        ctx = self._parts.hit(key)
         if ctx is None:
-            ctx = self._parts.get_or(key, lambda: self._context(row, conditions, slot, at_begin, shared))
+            ctx = self._parts.put(key, self._context(row, conditions, slot, at_begin, shared))
         if row.calcat_id is not None:
             ctx = replace(ctx, kept=self.kept(row)[0])
-        created_at = self._created[row.batch] if row.batch in self._created else self._created_at(row.batch)
-        return ccv_json(row, ctx, self.zone, created_at, self.view_url(row, "calibration_constant_versions"))
+        return ccv_json(row, ctx, self.zone, self._created_at(row.batch), self.view_url(row, "calibration_constant_versions"))
 
     def _context(self, row: CCVRow, conditions: str, slot: Slot | None, at_begin: Slot | None, shared: bool
                  ) -> CCVContext:
