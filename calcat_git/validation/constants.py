@@ -34,10 +34,10 @@ def check_ccv_parameters(reg: Registry, path: str, batch: ConstantBatch) -> Iter
     named = [(f"conditions.{c.name}", c.name) for c in batch.conditions]
     for i, ccv in enumerate(batch.constants):
         named += [(f"constants.{i}.conditions.{c.name}", c.name) for c in ccv.conditions]
-    for field, name in named:
-        if name in dtype.parameters:
-            continue
-        parameter = reg.parameter_by_spelling().get(name)
+    unknown = [(field, name) for field, name in named if name not in dtype.parameters]
+    spellings = reg.parameter_by_spelling() if unknown else {}  # once per file, and only for a file with problems
+    for field, name in unknown:
+        parameter = spellings.get(name)
         hint = next((s for s in parameter.spellings if s in dtype.parameters), None) if parameter else None
         how = f": {dtype.identifier} spells it {hint!r}" if hint else ""
         yield reg.problem(path, field, f"{name!r} is not a parameter of {dtype.identifier}{how}", "ccv-parameters")

@@ -98,10 +98,9 @@ def validate_worktree(root: str | Path, skip: tuple[str, ...] = ()) -> Validated
                             "(the folder holding registry/ and constants_index/)")
     reg = load_worktree(root, batches=())
     problems = run_checks(reg)  # the registry's, and every path's names
-    cache_at = _cache_path(root)
-    key = registry_key(reg) if cache_at else ""
-    hits = _cached(cache_at[0], key, cache_at[1]) if cache_at else {}
-    clean = cache_at[1] if cache_at else {}
+    cache_file, clean = _cache_path(root) or (None, {})
+    key = registry_key(reg) if cache_file else ""
+    hits = _cached(cache_file, key, clean) if cache_file else {}
     batches, ccvs, rows = len(hits), sum(n for n, _ in hits.values()), []
     for checked in check_files(reg, root, [p for p in reg.unread if p not in hits]):
         problems += checked.problems
@@ -110,8 +109,8 @@ def validate_worktree(root: str | Path, skip: tuple[str, ...] = ()) -> Validated
             if checked.path in clean:
                 rows.append((checked.path, clean[checked.path], key, checked.ccvs,
                              json.dumps([x.to_dict() for x in checked.problems])))
-    if cache_at:
-        with closing(sqlite3.connect(cache_at[0], timeout=30)) as conn, conn:
+    if cache_file:
+        with closing(sqlite3.connect(cache_file, timeout=30)) as conn, conn:
             conn.executemany("INSERT OR REPLACE INTO checked VALUES (?, ?, ?, ?, ?)", rows)
     problems += [Problem(**d) for _, text in hits.values() for d in json.loads(text)]
     kept = sorted((p for p in problems if p.check not in skip), key=Problem.sort_key)
