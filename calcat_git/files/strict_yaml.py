@@ -20,6 +20,7 @@ from __future__ import annotations
 import math
 import re
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any
 
 import yaml
@@ -290,20 +291,17 @@ _NO_KEY = object()
 # the resolver types a plain scalar by its first character; any other one makes a string
 _TYPED_FIRST = frozenset(_resolver.yaml_implicit_resolvers)
 _ALL_TYPED = None in _TYPED_FIRST  # a resolver for every first character (none in PyYAML's own)
-_typed: dict[str, Any] = {}  # plain scalars that start like a number, bool or null, converted
+
+
+@lru_cache(maxsize=4096)  # plain scalars that start like a number, bool or null repeat across files
+def _typed(text: str) -> Any:
+    return _convert(text, (True, False), 1)  # raises YamlError (not kept): the careful builder says where
 
 
 def _plain(text: str) -> Any:
     if text and text[0] not in _TYPED_FIRST and not _ALL_TYPED:
         return text
-    try:
-        return _typed[text]
-    except KeyError:
-        value = _convert(text, (True, False), 1)  # raises YamlError: the careful builder says where
-        if len(_typed) >= 4096:
-            _typed.clear()
-        _typed[text] = value
-        return value
+    return _typed(text)
 
 
 def _fast(text: str) -> Any:
