@@ -5,6 +5,8 @@ from __future__ import annotations
 import contextlib
 import functools
 import http.server
+import subprocess
+import sys
 import threading
 from collections.abc import Iterator
 from pathlib import Path
@@ -71,6 +73,14 @@ CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_HINT = ("the browser tests need Debian's chromium at /usr/bin/chromium (Playwright never downloads one): "
                  "`make test` installs it when run as root; otherwise `sudo apt-get install chromium` once, or "
                  "CALCAT_GIT_SKIP_BROWSER=1 to skip these tests")
+
+
+def build_site(repo: Path, out: Path, *options: str) -> Path:
+    """``calcat-git site build`` of the catalog at ``repo`` into ``out`` (must succeed)."""
+    done = subprocess.run([sys.executable, "-m", "calcat_git", "site", "build", "--repo", str(repo), "--out", str(out),
+                           *options], capture_output=True, text=True, check=False)
+    assert done.returncode == 0, done.stderr
+    return out
 
 
 def require_chromium() -> None:

@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import random
 import shutil
-import subprocess
-import sys
 from datetime import UTC, datetime
 from pathlib import Path
 from urllib.parse import urlencode
@@ -16,7 +14,7 @@ from calcat_git import Catalog
 from calcat_git.catalog.snapshot import IndexedSnapshot
 from calcat_git.lookup.engine import Engine
 
-from .helpers import require_chromium
+from .helpers import build_site, require_chromium
 from .test_site_browser import ARGS, CHROMIUM, serve
 
 
@@ -26,9 +24,7 @@ def synthetic_site(synthetic: Path, tmp_path_factory: pytest.TempPathFactory) ->
     root = tmp_path_factory.mktemp("site")
     repo, out = root / "catalog", root / "html"
     shutil.copytree(synthetic, repo)
-    subprocess.run([sys.executable, "-m", "calcat_git", "site", "build", "--repo", str(repo), "--out", str(out)],
-                   check=True, capture_output=True)
-    return repo, out
+    return repo, build_site(repo, out)
 
 
 def test_lookup_page_equals_python_api(synthetic_site: tuple[Path, Path]) -> None:

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from .helpers import commit_all, edit, git
+from .helpers import build_site, commit_all, edit, git
 
 EVIL = "<script>alert('x')</script> [click](javascript:alert(1)) **bold** <img src=x onerror=alert(2)>"
 
@@ -21,11 +21,7 @@ def built(mini: Path, tmp_path: Path) -> Path:
          "reason: \"initial <b>installation</b> | pipe\"")
     git(mini, "init", "-q", "-b", "main")
     commit_all(mini, "catalog", "2024-05-02T00:00:00Z")
-    out = tmp_path / "html"
-    done = subprocess.run([sys.executable, "-m", "calcat_git", "site", "build", "--repo", str(mini), "--out", str(out)],
-                          capture_output=True, text=True, check=False)
-    assert done.returncode == 0, done.stderr
-    return out
+    return build_site(mini, tmp_path / "html")
 
 
 def test_pages_exist_and_link(built: Path) -> None:
@@ -98,10 +94,7 @@ def test_no_external_resources(built: Path) -> None:
 def test_zensical_builds_the_same_pages(mini: Path, tmp_path: Path) -> None:
     git(mini, "init", "-q", "-b", "main")
     commit_all(mini, "catalog", "2024-05-02T00:00:00Z")
-    out = tmp_path / "zensical"
-    done = subprocess.run([sys.executable, "-m", "calcat_git", "site", "build", "--repo", str(mini), "--out", str(out),
-                           "--engine", "zensical"], capture_output=True, text=True, check=False)
-    assert done.returncode == 0, done.stderr
+    out = build_site(mini, tmp_path / "zensical", "--engine", "zensical")
     detector = (out / "catalog/detectors/MID_DET_AGIPD1M-1.html").read_text()
     assert detector.count('class="slot"') == 2
     assert json.loads((out / "api/v1/detectors.json").read_text()).keys() == {"MID_DET_AGIPD1M-1", "SPB_DET_AGIPD1M-1"}

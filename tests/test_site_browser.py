@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from .helpers import ARGS, CHROMIUM, require_chromium, serve, watch
+from .helpers import ARGS, CHROMIUM, build_site, commit_all, edit, git, require_chromium, serve, watch
 from .test_site import built  # noqa: F401  (fixture)
 
 
@@ -91,11 +91,6 @@ HOSTILE = ("x ![i](http://evil.example/md.png) [c](javascript:alert(1)) <img src
 def hostile_site(mini: Path, tmp_path: Path) -> Path:
     """The mini catalog with hostile free text in a commit subject and body (shown in tooltips and
     history tables), a reason, a correction and a description; built like any site."""
-    import subprocess
-    import sys
-
-    from .helpers import commit_all, edit, git
-
     yaml_text = HOSTILE.replace('"', "'")
     edit(mini, "registry/calibrations/Offset.yaml", "identifier: Offset",
          f'identifier: Offset\ndescription: "{yaml_text}\\n\\n# heading {yaml_text}"')
@@ -103,11 +98,7 @@ def hostile_site(mini: Path, tmp_path: Path) -> Path:
          f'reason: "{yaml_text}\\n| a | b |\\n|---|---|"\n    correction: "{yaml_text}"')
     git(mini, "init", "-q", "-b", "main")
     commit_all(mini, f"{HOSTILE}\n\n# body {HOSTILE}\n\n```\n{HOSTILE}", "2024-05-02T00:00:00Z")
-    out = tmp_path / "html"
-    done = subprocess.run([sys.executable, "-m", "calcat_git", "site", "build", "--repo", str(mini), "--out", str(out)],
-                          capture_output=True, text=True, check=False)
-    assert done.returncode == 0, done.stderr
-    return out
+    return build_site(mini, tmp_path / "html")
 
 
 def test_hostile_catalog_text_fetches_nothing(hostile_site: Path) -> None:

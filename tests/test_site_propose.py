@@ -15,7 +15,7 @@ from typing import Any
 
 import pytest
 
-from .helpers import ARGS, CHROMIUM, commit_all, edit, git, serve, watch
+from .helpers import ARGS, CHROMIUM, build_site, commit_all, edit, git, serve, watch
 
 FORGE = "extra:\n  forge:\n    repo_url: https://gitlab.example.org/xfel/catalog\n    edit_uri: -/edit/main/docs/\n"
 
@@ -36,10 +36,7 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
          "      AGIPD00: AGIPD_M1\n  - from: \"2024-03-01T00:00:00Z\"\n    reason: Q1M2 swapped\n"
          "    modules:\n      AGIPD01: AGIPD_M2\n")
     commit_all(repo, "SPB Q1M2 swapped", "2024-05-03T00:00:00Z")  # backdated two months
-    done = subprocess.run([sys.executable, "-m", "calcat_git", "site", "build", "--repo", str(repo), "--out", str(out)],
-                          capture_output=True, text=True, check=False)
-    assert done.returncode == 0, done.stderr
-    return repo, out
+    return repo, build_site(repo, out)
 
 
 @pytest.fixture
