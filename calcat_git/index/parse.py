@@ -58,11 +58,12 @@ Parsed = EntityRow | MappingRows | ConstantRows | Invalid
 
 def batch_rows(batch: ConstantBatch, path: str) -> list[CCVRow]:
     """The CCVs of a batch file as the look-up sees them (conditions merged, id derived)."""
-    rows = []
-    for ccv in batch.constants:
-        conditions = {c.name: c.to_item() for c in batch.conditions_for(ccv)}
-        rows.append(_row(batch, path, ccv, conditions))
-    return rows
+    return [_row(batch, path, ccv, _merged(batch, ccv)) for ccv in batch.constants]
+
+
+def _merged(batch: ConstantBatch, ccv: CCV) -> dict[str, Any]:
+    """A CCV's conditions merged with its batch's, as items."""
+    return {c.name: c.to_item() for c in batch.conditions_for(ccv)}
 
 
 def _row(batch: ConstantBatch, path: str, ccv: CCV, conditions: dict[str, Any]) -> CCVRow:
@@ -84,7 +85,7 @@ def ccv_rows(batch: ConstantBatch, path: str) -> list[tuple[Any, ...]]:
     out = []
     for ccv in batch.constants:
         own = bool(ccv.conditions)
-        r = _row(batch, path, ccv, {c.name: c.to_item() for c in batch.conditions_for(ccv)} if own else shared)
+        r = _row(batch, path, ccv, _merged(batch, ccv) if own else shared)
         out.append((r.ccv_id, r.detector, r.calibration, r.pdu, r.begin_at, r.end_at, r.file, r.dataset, r.sha256,
                     int(r.good_quality), int(r.deployed), condition_key(r.conditions) if own else shared_key,
                     r.batch, r.report_id, r.report_path, injected, r.calcat_id))
