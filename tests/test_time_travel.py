@@ -131,7 +131,7 @@ def test_cli_snapshot_mapping_history(mini: Path, repo: dict[str, str]) -> None:
 
     snap = json.loads(_cli("snapshot", "2024-02-15T00:00:00Z", "--repo", str(mini), "--json").stdout)
     assert snap == {"at": "2024-02-15T00:00:00Z", "commit": repo["swap"], "committed_at": "2023-05-10T07:00:00Z"}
-    args = ["mapping", "SPB_DET_AGIPD1M-1", "--at", "2024-02-15T00:00:00Z", "--repo", str(mini), "--json"]
+    args = ["mapping", "SPB_DET_AGIPD1M-1", "--event-at", "2024-02-15T00:00:00Z", "--repo", str(mini), "--json"]
     now = json.loads(_cli(*args).stdout)
     then = json.loads(_cli(*args, "--snapshot-at", "2024-02-15T00:00:00Z").stdout)
     assert (now["modules"]["AGIPD00"], now["commit"]) == ("AGIPD_M1", repo["late"])

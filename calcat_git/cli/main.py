@@ -8,7 +8,7 @@ from typing import Any
 
 import click
 
-from calcat_git.cli.common import Snapshot, Timestamp, emit_json
+from calcat_git.cli.common import emit_json, event_at_option, snapshot_at_option
 
 
 class _Group(click.Group):
@@ -110,25 +110,23 @@ def schema(kind: str) -> None:
 
 @main.command()
 @click.argument("detector")
-@click.option("--at", "at", default="now", show_default=True, type=Timestamp("--at time"),
-              help="Validity time (RAW data creation): ISO-8601 with Z or an offset, e.g. 2024-05-01T10:00:00Z.")
-@click.option("--snapshot-at", default=None, type=Snapshot("--snapshot-at"),
-              help="Read the catalog as committed at this time or commit [default: newest].")
+@event_at_option(old=("--at",))
+@snapshot_at_option()
 @click.option("--repo", default=".", show_default=True, type=click.Path(file_okay=False), help="Catalog root.")
 @click.option("--branch", default=None, help="Branch to read [default: main, else HEAD].")
 @click.option("--worktree", is_flag=True, help="Read the files on disk instead of git (uncommitted edits).")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
-def mapping(detector: str, at: datetime, snapshot_at: datetime | str | None, repo: str, branch: str | None, worktree: bool,
-            as_json: bool) -> None:
+def mapping(detector: str, event_at: datetime, snapshot_at: datetime | str | None, repo: str, branch: str | None,
+            worktree: bool, as_json: bool) -> None:
     """Print which PDU sits in each module slot of DETECTOR at a time.
 
-    --at picks the validity time; --snapshot-at picks what the catalog knew then
-    (`--snapshot-at` equal to `--at` reproduces classic CALCAT answers).
+    --event-at picks the validity time; --snapshot-at picks what the catalog knew then
+    (`--snapshot-at` equal to `--event-at` reproduces classic CALCAT answers).
     """
     from calcat_git.catalog.catalog import Catalog
     from calcat_git.timeutil import format_timestamp
 
-    moment = at
+    moment = event_at
     catalog = Catalog.open(repo, branch=branch, worktree=worktree)
     if snapshot_at is not None:
         catalog = catalog.at(snapshot_at)

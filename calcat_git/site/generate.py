@@ -342,7 +342,8 @@ def generate(catalog: Catalog, out: Path, sources: Path | None = None, summarize
     """Fill ``out`` with the hand-written ``sources`` and the generated pages, writing only
     files whose content changed and removing the ones no longer generated. With
     ``summarize`` (a commit's change summary, see ``changes``) the recent changes page and
-    the Atom feeds are made too; ``pages`` (path → markdown) are added as they are."""
+    the Atom feeds are made too; ``pages`` (path → markdown) are added where ``sources``
+    has no page of that path (e.g. the CLI reference, for a catalog without its own)."""
     reset(out)
     output = Output(out)
     if sources is not None and sources.is_dir():
@@ -353,7 +354,8 @@ def generate(catalog: Catalog, out: Path, sources: Path | None = None, summarize
     for kind in ("detector", "pdu", "mapping"):  # the entity schemas the API refers to
         output.put(f"api/v1/schemas/{kind}-entity.json", schema_text(kind))
     for rel, text in (pages or {}).items():
-        output.put(rel, text)
+        if sources is None or not (sources / rel).is_file():
+            output.put(rel, text)
     counts = Site(catalog, output, summarize).build()
     removed = output.finish()
     return {**counts, "files_written": output.written, "files_unchanged": output.unchanged, "files_removed": removed}
