@@ -97,15 +97,17 @@ def _validate(path: str, skip: tuple[str, ...], changed_since: str | None) -> tu
 
 @main.command()
 @click.argument("kind")
-def schema(kind: str) -> None:
-    """Print the JSON Schema of a file KIND.
+@click.option("--example", is_flag=True, help="Print a valid, commented YAML example instead of the schema.")
+def schema(kind: str, example: bool) -> None:
+    """Print the JSON Schema of a file KIND (or, with --example, an example file).
 
     KIND is one of: detector_type, calibration, parameter, instrument, pdu,
     detector, mapping, constants.
     """
+    from calcat_git.files.examples import example_text
     from calcat_git.files.schema import schema_text
 
-    click.echo(schema_text(kind), nl=False)
+    click.echo(example_text(kind) if example else schema_text(kind), nl=False)
 
 
 @main.command()
@@ -149,13 +151,14 @@ def _attach() -> None:
     from calcat_git.cli.constants import conditions, explain, inject, lookup, verify_store
     from calcat_git.cli.edit import add_pdu, swap
     from calcat_git.cli.history import history, index_command, snapshot, verify_history
+    from calcat_git.cli.init import init
     from calcat_git.cli.review import check, codeowners, diff
     from calcat_git.cli.serve import serve
     from calcat_git.cli.site import site
 
     for command in (snapshot, history, verify_history, index_command, lookup, explain, conditions, inject,
                     verify_store,
-                    check, diff, codeowners, site, import_calcat, serve, swap, add_pdu):
+                    check, diff, codeowners, site, import_calcat, serve, swap, add_pdu, init):
         main.add_command(command)
 
 
