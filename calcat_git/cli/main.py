@@ -135,15 +135,18 @@ def mapping(detector: str, at: datetime, snapshot_at: datetime | str | None, rep
     if snapshot_at is not None:
         catalog = catalog.at(snapshot_at)
     modules = catalog.mapping(detector, at=moment)
+    names = {m.aggregator: m.virtual_device_name for m in catalog.detector(detector).modules}
     committed = format_timestamp(catalog.committed_at) if catalog.committed_at else None
     if as_json:
         emit_json({"detector": detector, "at": format_timestamp(moment), "commit": catalog.commit,
-                   "committed_at": committed, "modules": modules})
+                   "committed_at": committed, "modules": modules, "module_names": names})
         return
     source = f"commit {catalog.commit[:12]} of {committed}" if catalog.commit else "working tree"
     click.echo(f"{detector} at {format_timestamp(moment)} (read from {source})")
+    width = max((len(n or "") for n in names.values()), default=0)
     for aggregator, pdu in modules.items():
-        click.echo(f"  {aggregator}  {pdu or '(empty)'}")
+        name = f"{names.get(aggregator) or '':<{width}}  " if width else ""
+        click.echo(f"  {aggregator}  {name}{pdu or '(empty)'}")
 
 
 def _attach() -> None:

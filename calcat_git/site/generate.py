@@ -332,8 +332,8 @@ class Site:
             lines += ["", "## Detectors", "", *[f"- [{md(d)}](../detectors/{d}.md)" for d in dets]]
             self.write(f"catalog/types/{name}.md", "\n".join(lines))
         lines = ["# Detectors", "", "| detector | type | instruments | modules |", "|---|---|---|---:|"]
-        lines += [f"| [{md(n)}](detectors/{n}.md) | {md(d.detector_type)} | {', '.join(md(i) for i in d.instruments)} "
-                  f"| {len(d.modules)} |" for n, d in sorted(reg.detectors.items())]
+        lines += [f"| [{md(n)}](detectors/{n}.md) | {md(d.detector_type) if d.detector_type else 'not known yet'} | "
+                  f"{', '.join(md(i) for i in d.instruments)} | {len(d.modules)} |" for n, d in sorted(reg.detectors.items())]
         lines += ["", "# Instruments", "", *[f"- **{md(i)}** {md(r.name)}" for i, r in sorted(reg.instruments.items())]]
         lines += ["", "# Calibrations", "", *[f"- [{md(c)}](calibrations/{c}.md)" + (f": {md(r.description)}"
                                                                                      if r.description else "")
