@@ -53,7 +53,7 @@ def test_mapping_json_shape(mini: Path) -> None:
     assert result.returncode == 0, result.stderr
     assert json.loads(result.stdout) == {
         "detector": "MID_DET_AGIPD1M-1", "at": "2023-05-10T06:00:00Z", "commit": None, "committed_at": None,
-        "modules": {"AGIPD00": "AGIPD_M1", "AGIPD01": "AGIPD_M3"},
+        "modules": {"AGIPD00": "AGIPD_M1", "AGIPD01": "AGIPD_M3"}, "module_names": {"AGIPD00": "Q1M1", "AGIPD01": "Q1M2"},
     }
     before = json.loads(run("mapping", "MID_DET_AGIPD1M-1", "--at", "2023-05-10T05:59:59Z", "--repo", str(mini), "--worktree",
                             "--json").stdout)
