@@ -98,3 +98,17 @@ def test_readme_cli_reference_is_in_sync() -> None:
 
     readme = (REPO_ROOT / "README.md").read_text("utf-8")
     assert render(readme) == readme, "README CLI reference is stale: run `make docs`"
+
+
+def test_pdus_lists_where_each_sits_and_the_free_ones(git_mini: Path) -> None:
+    at = ["--event-at", "2024-03-01T00:00:00Z", "--repo", str(git_mini)]
+    data = json.loads(run("pdus", "--type", "AGIPD-Type", *at, "--json").stdout)
+    where = {row["pdu"]: (row["detector"], row["aggregator"]) for row in data["pdus"]}
+    assert where == {"AGIPD_M1": ("SPB_DET_AGIPD1M-1", "AGIPD00"), "AGIPD_M2": (None, None),
+                     "AGIPD_M3": ("MID_DET_AGIPD1M-1", "AGIPD01"), "AGIPD_M4": (None, None),
+                     "AGIPD_M5": ("SPB_DET_AGIPD1M-1", "AGIPD01")}
+    free = run("pdus", "--type", "AGIPD-Type", "--free", *at)
+    assert free.returncode == 0, free.stderr
+    assert [line.split()[0] for line in free.stdout.splitlines()[1:]] == ["AGIPD_M2", "AGIPD_M4"]
+    unknown = run("pdus", "--type", "AGIPD", *at)
+    assert unknown.returncode == 2 and "unknown detector type 'AGIPD': one of AGIPD-Type, jungfrau-Type" in unknown.stderr

@@ -155,13 +155,14 @@ def _attach() -> None:
     from calcat_git.cli.edit import add_pdu, swap
     from calcat_git.cli.history import history, index_command, snapshot, verify_history
     from calcat_git.cli.init import init
+    from calcat_git.cli.pdus import pdus
     from calcat_git.cli.review import check, codeowners, diff
     from calcat_git.cli.serve import serve
     from calcat_git.cli.site import site
 
     for command in (snapshot, history, verify_history, index_command, lookup, explain, conditions, inject,
                     verify_store,
-                    check, diff, codeowners, site, import_calcat, serve, swap, add_pdu, init):
+                    check, diff, codeowners, site, import_calcat, serve, swap, add_pdu, init, pdus):
         main.add_command(command)
 
 
