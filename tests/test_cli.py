@@ -112,3 +112,13 @@ def test_pdus_lists_where_each_sits_and_the_free_ones(git_mini: Path) -> None:
     assert [line.split()[0] for line in free.stdout.splitlines()[1:]] == ["AGIPD_M2", "AGIPD_M4"]
     unknown = run("pdus", "--type", "AGIPD", *at)
     assert unknown.returncode == 2 and "unknown detector type 'AGIPD': one of AGIPD-Type, jungfrau-Type" in unknown.stderr
+
+
+def test_reading_commands_name_the_branch_read_and_warn_when_not_checked_out(git_mini: Path) -> None:
+    args = ["MID_DET_AGIPD1M-1", "--at", "2024-03-01T00:00:00Z", "--repo", str(git_mini)]
+    on_main = run("mapping", *args)
+    assert "(read from main at commit " in on_main.stdout and "not read" not in on_main.stdout
+    subprocess.run(["git", "checkout", "-q", "-b", "mid-swap"], cwd=git_mini, check=True)
+    elsewhere = run("mapping", *args)
+    assert "; the checked-out branch 'mid-swap' is not read: pass --branch mid-swap)" in elsewhere.stdout
+    assert "(read from mid-swap at commit " in run("mapping", *args, "--branch", "mid-swap").stdout

@@ -8,7 +8,7 @@ from typing import Any
 
 import click
 
-from calcat_git.cli.common import Snapshot, Timestamp, emit_json
+from calcat_git.cli.common import Snapshot, Timestamp, emit_json, source_text
 
 
 class _Group(click.Group):
@@ -141,8 +141,7 @@ def mapping(detector: str, at: datetime, snapshot_at: datetime | str | None, rep
         emit_json({"detector": detector, "at": format_timestamp(moment), "commit": catalog.commit,
                    "committed_at": committed, "modules": modules, "module_names": names})
         return
-    source = f"commit {catalog.commit[:12]} of {committed}" if catalog.commit else "working tree"
-    click.echo(f"{detector} at {format_timestamp(moment)} (read from {source})")
+    click.echo(f"{detector} at {format_timestamp(moment)} (read from {source_text(catalog)})")
     width = max((len(n or "") for n in names.values()), default=0)
     for aggregator, pdu in modules.items():
         name = f"{names.get(aggregator) or '':<{width}}  " if width else ""

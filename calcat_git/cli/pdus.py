@@ -6,7 +6,7 @@ from datetime import datetime
 
 import click
 
-from calcat_git.cli.common import BRANCH_OPTION, JSON_OPTION, REPO_OPTION, Snapshot, Timestamp, emit_json
+from calcat_git.cli.common import BRANCH_OPTION, JSON_OPTION, REPO_OPTION, Snapshot, Timestamp, emit_json, source_text
 
 
 @click.command()
@@ -44,7 +44,7 @@ def pdus(detector_type: str | None, free: bool, at: datetime, snapshot_at: datet
     if as_json:
         emit_json({"at": format_timestamp(at), "commit": catalog.commit, "pdus": rows})
         return
-    click.echo(f"{len(rows)} PDU(s) at {format_timestamp(at)} (read from commit {(catalog.commit or 'working tree')[:12]})")
+    click.echo(f"{len(rows)} PDU(s) at {format_timestamp(at)} (read from {source_text(catalog)})")
     for row in rows:
         place = f"{row['detector']} {row['aggregator']}" if row["detector"] else "free"
         click.echo(f"  {row['pdu']}  {row['detector_type']}  {row['status']}  {place}")
