@@ -35,7 +35,7 @@ from calcat_git.server.ccvs import Encoded
 from calcat_git.server.client_api import CLIENT_ROUTES
 from calcat_git.server.endpoints import Call, Query, endpoint, error_response, id_list
 from calcat_git.server.following import Following, ServeConfig
-from calcat_git.server.limits import Limits, check_conditions, load_json
+from calcat_git.server.limits import Limits, load_json
 from calcat_git.server.view import client_time
 from calcat_git.timeutil import format_timestamp, now_utc
 
@@ -98,7 +98,6 @@ def asked_of(call: Call, detector: str | None = None) -> Any:
     type_name = call.view.catalog.detector(detector).type_name() if detector else ""
     known = list(call.view.catalog.detector_type(type_name).parameters) if detector else None
     parsed = parse_asked(body, call.view.asked_parameters(), known, type_name)
-    check_conditions(parsed.asked)
     return parsed
 
 

@@ -24,6 +24,7 @@ from typing import Any
 
 from calcat_git.errors import InvalidInputError, closest_names
 from calcat_git.model.selection import Asked
+from calcat_git.server.limits import check_conditions
 
 ENVELOPE = '{"parameters_conditions_attributes": [{"parameter_name": NAME, "value": VALUE}, …]}'
 CLIENT_FIELDS = {"lower_deviation_value", "upper_deviation_value", "flg_available", "description"}
@@ -132,6 +133,7 @@ def parse_asked(body: Any, parameters: Parameters, type_parameters: list[str] | 
         if name in asked:
             raise InvalidInputError(f"parameter {name!r} is given twice")
         asked[name] = _value(name, item["value"], parameters)
+    check_conditions(asked)  # the bounds first: a huge question is refused before any work
     check_names(asked, sorted(parameters.spellings), "the catalog")
     if type_parameters is not None:
         check_names(asked, type_parameters, type_name)

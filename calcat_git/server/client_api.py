@@ -13,7 +13,7 @@ from calcat_git.errors import InvalidInputError
 from calcat_git.server.asked import parse_asked
 from calcat_git.server.constants import Constants, not_found
 from calcat_git.server.endpoints import Call, endpoint, id_list
-from calcat_git.server.limits import check_conditions, load_json
+from calcat_git.server.limits import load_json
 from calcat_git.server.shapes import JSON, Slot, record_id, report_int_id, report_json
 from calcat_git.server.view import CalcatView, client_time
 from calcat_git.timeutil import now_utc
@@ -161,7 +161,6 @@ def _asked(call: Call) -> tuple[Any, Any]:
         raise InvalidInputError('send the condition as a JSON body: {"condition": {"parameters_conditions_attributes": '
                                 '[...]}}')
     parsed = parse_asked(load_json(call.body, "the body"), call.view.asked_parameters())
-    check_conditions(parsed.asked)
     return parsed.asked, client_time(parsed.event_at, call.view.zone, "event_at")
 
 
