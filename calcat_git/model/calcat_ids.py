@@ -17,6 +17,8 @@ import hashlib
 from functools import lru_cache
 from typing import Any
 
+from calcat_git.model.records import Parameter
+
 STABLE_BASE = 2**52
 
 
@@ -49,3 +51,11 @@ def calibration_constant_id(detector_type: str, calibration: str, conditions_key
 def parameter_condition_id(condition: int, parameter: str) -> int:
     """One parameter's item of a condition (``parameters_conditions``): a stable id."""
     return stable_id("parameter_condition", f"{condition}/{parameter}")
+
+
+def parameter_id(record: Parameter, spelling: str) -> int:
+    """CALCAT has one parameter per spelling: its id, else a stable id of the spelling."""
+    known = dict(record.calcat_ids).get(spelling)
+    if known is None and len(record.spellings) == 1:
+        known = record.calcat_id
+    return known if known is not None else stable_id("parameter", spelling)

@@ -53,12 +53,12 @@ def reports(call: Call) -> list[JSON]:
     if name is None and path is None:
         raise InvalidInputError("give name and/or file_path (listing every report is not supported)")
     view, out = call.view, []
-    for report_path in view.backend.report_paths():
-        rows = view.backend.report_ccvs(report_path)
-        if not rows:
-            continue
-        shown = report_json(report_int_id(rows[0].report_id, report_path), report_path, view.store_prefix, [],
-                            view.ccvs.kept(rows[0])[1], view.ccvs.view_url(rows[0], "reports"))
+    firsts: dict[str, Any] = {}
+    for row in view.backend.all_ccvs():
+        firsts.setdefault(row.report_path, row)
+    for report_path, first in firsts.items():
+        shown = report_json(report_int_id(first.report_id, report_path), report_path, view.store_prefix, [],
+                            view.ccvs.kept(first)[1], view.ccvs.view_url(first, "reports"))
         shown.pop("calibration_constant_versions", None)
         if (name is None or shown["name"] == name) and (path is None or shown["file_path"] == path):
             out.append(shown)

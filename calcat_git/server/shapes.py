@@ -22,7 +22,13 @@ from calcat_git.model.calcat_fields import (
     module_fields,
 )
 from calcat_git.model.calcat_ids import STABLE_BASE as STABLE_BASE  # (re-exported)
-from calcat_git.model.calcat_ids import calibration_constant_id, condition_id, parameter_condition_id, stable_id
+from calcat_git.model.calcat_ids import (
+    calibration_constant_id,
+    condition_id,
+    parameter_condition_id,
+    parameter_id,
+    stable_id,
+)
 from calcat_git.model.records import (
     PDU,
     Calibration,
@@ -49,14 +55,6 @@ class Identified(Protocol):
 
 def record_id(kind: str, record: Identified) -> int:
     return record.calcat_id if record.calcat_id is not None else stable_id(kind, record.identifier)
-
-
-def parameter_id(record: Parameter, spelling: str) -> int:
-    """CALCAT has one parameter per spelling: its id, else a stable id of the spelling."""
-    known = dict(record.calcat_ids).get(spelling)
-    if known is None and len(record.spellings) == 1:
-        known = record.calcat_id
-    return known if known is not None else stable_id("parameter", spelling)
 
 
 def report_int_id(report_id: int | None, report_path: str) -> int:
