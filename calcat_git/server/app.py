@@ -33,6 +33,8 @@ from calcat_git.errors import InvalidInputError, NotFoundError, RepositoryError
 from calcat_git.server.asked import parse_asked
 from calcat_git.server.ccvs import Encoded
 from calcat_git.server.client_api import CLIENT_ROUTES
+from calcat_git.server.endpoints import COMMIT_HEADER as COMMIT_HEADER  # (re-exported)
+from calcat_git.server.endpoints import PROBLEM_HEADER as PROBLEM_HEADER
 from calcat_git.server.endpoints import Call, Query, endpoint, error_response, id_list
 from calcat_git.server.following import Following, ServeConfig
 from calcat_git.server.limits import Limits, load_json
