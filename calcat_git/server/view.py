@@ -203,7 +203,7 @@ class CalcatView:
         check_strategy(strategy)
         det = self.catalog.detector(detector)
         if karabo_da is not None and karabo_da not in det.aggregators:
-            raise not_found(f"{detector} has no module {karabo_da!r}")
+            raise InvalidInputError(f"{detector} has no module {karabo_da!r} (modules: {', '.join(det.aggregators)})")
         own = self.catalog.detector_type(det.type_name()).calibrations
         names = [self.name_of("calibration", i) for i in calibration_ids]
         foreign = [n for n in names if n not in own]
