@@ -28,7 +28,8 @@ CCV_TABLE = """<div class="ccv-table" data-src="{src}" data-detector="{detector}
 <input data-filter="condition" placeholder="condition{condition_hint}">
 <input data-filter="since" type="date"> – <input data-filter="until" type="date">
 <span class="ccv-count">{count}</span>
-<table><thead><tr><th>calibration</th><th>module</th><th>PDU</th><th>begin_at</th><th title="values in the order of the parameters; hover a cell for their names; 〃: as the row above">conditions</th><th>good</th>
+<table><thead><tr><th>calibration</th><th>module</th><th>PDU</th><th>begin_at</th>
+<th title="values in the order of the parameters; hover a cell for their names; 〃: as the row above">conditions</th><th>good</th>
 <th>CCV</th></tr></thead>
 <tbody>{rows}</tbody></table>
 </div>
