@@ -46,12 +46,14 @@ def import_calcat(replies: tuple[str, ...], url: str | None, token_env: str | No
 
     \b
     Examples:
-      calcat-git import-calcat --replies ../shared/data/calcat-replies
+      calcat-git import-calcat --replies recordings/      # a folder of cassettes
       calcat-git import-calcat --url https://calcat.example/calibration --token-env CALCAT_TOKEN \\
           --detector SPB_DET_AGIPD1M-1 --snapshot-at 2024-01-01T00:00:00Z
     """
-    from calcat_git.calcat_import.replies import http_fetch, read_cassettes, token_from_env
-    from calcat_git.calcat_import.write import crawl, import_replies
+    from calcat_git.calcat_import.crawl import crawl
+    from calcat_git.calcat_import.live import http_fetch, token_from_env
+    from calcat_git.calcat_import.replies import read_cassettes
+    from calcat_git.calcat_import.write import import_replies
     from calcat_git.errors import InvalidInputError
     from calcat_git.timeutil import now_utc, parse_timestamp
 
