@@ -21,6 +21,7 @@ from calcat_git.calcat_import.facts import Facts, collect
 from calcat_git.calcat_import.plan import Plan
 from calcat_git.calcat_import.plan_ccvs import Planner
 from calcat_git.calcat_import.replies import Reply
+from calcat_git.calcat_import.summary import summary_json, summary_text
 from calcat_git.errors import CatalogInvalidError, InvalidInputError
 from calcat_git.files.config import load_config
 from calcat_git.files.loading import Unread, iter_worktree, load_registry, load_worktree
@@ -40,21 +41,12 @@ class ImportResult:
     written: list[str] = field(default_factory=list)
 
     def summary(self) -> str:
-        """The commit message: what was added, extended, left out and in conflict."""
-        added = ", ".join(f"{n} {kind.replace('_', ' ')}(s)" for kind, n in sorted(self.plan.added.items()))
-        lines = [f"import-calcat: {added or 'nothing new'}"]
-        for title, items in (("extended", self.plan.extended), ("conflicts (left as they are)", self.plan.conflicts),
-                             ("left out", self.plan.left_out), ("notes", self.plan.notes)):
-            if items:
-                lines += ["", f"{title}: {len(items)}", *(f"- {item}" for item in items[:50])]
-                if len(items) > 50:
-                    lines.append(f"- … and {len(items) - 50} more")
-        return "\n".join(lines)
+        """The commit message: what was added, extended, left out, in conflict, changed between
+        recordings, and every reply and field that was not imported."""
+        return summary_text(self.plan, self.facts)
 
     def to_json(self) -> dict[str, Any]:
-        return {"commit": self.commit, "added": dict(self.plan.added), "extended": self.plan.extended,
-                "conflicts": self.plan.conflicts, "left_out": self.plan.left_out, "notes": self.plan.notes,
-                "written": self.written}
+        return {"commit": self.commit, **summary_json(self.plan, self.facts), "written": self.written}
 
 
 def _text(record: Any) -> str:
