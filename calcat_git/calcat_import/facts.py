@@ -153,8 +153,8 @@ def _put(facts: Facts, table: dict[int, dict[str, Any]], what: str, rec: dict[st
 def _ccv(facts: Facts, rec: dict[str, Any], zone: str, reply: Reply) -> CCVFact:
     const, unit = rec["calibration_constant"], rec["physical_detector_unit"]
     _pdu(facts, unit, reply)
-    slot = {k: unit[k] for k in AT_BEGIN if k in unit}   # the CCV's own; the PDU's other fields are the PDU's
-    facts.latest.put("CCV", int(rec["id"]), {**rec, "physical_detector_unit": slot}, reply.recording)
+    at_begin = {k: unit[k] for k in AT_BEGIN if k in unit}   # the CCV's own; the PDU's other fields are the PDU's
+    facts.latest.put("CCV", int(rec["id"]), {**rec, "physical_detector_unit": at_begin}, reply.recording)
     end = rec.get("end_validity_at")
     fact = CCVFact(
         id=int(rec["id"]), calibration_id=int(const["calibration_id"]),
