@@ -148,8 +148,12 @@ class FieldReport:
     def lines(self) -> list[tuple[str, list[str]]]:
         """Sections of the import summary: (title, lines)."""
         def listed(table: dict[str, Seen], why: bool) -> list[str]:
-            return [f"{key} ×{s.count}" + (f": {s.reason}" if why else f" (first in {s.first})")
-                    for key, s in sorted(table.items())]
+            if not why:
+                return [f"{key} ×{s.count} (first in {s.first})" for key, s in sorted(table.items())]
+            reasons: dict[str, list[str]] = {}
+            for key, s in sorted(table.items()):
+                reasons.setdefault(s.reason, []).append(f"{key} ×{s.count}")
+            return [f"{', '.join(keys)}: {reason}" for reason, keys in reasons.items()]
         return [("unknown endpoints (not read; update calcat-git to import them)", listed(self.unknown_endpoints, False)),
                 ("unknown fields (not imported; update calcat-git to import them)", listed(self.unknown_fields, False)),
                 ("replies not imported", listed(self.ignored_replies, True)),
