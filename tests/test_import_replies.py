@@ -120,9 +120,12 @@ def test_a_text_condition_is_imported_as_its_text(tmp_path: Path) -> None:
     assert "LPD00" in _lookup(root, "0.0")["missing"]["Offset"]
 
 
-@pytest.mark.parametrize("bad", [{"value": 3.0, "txt_value": "1,2"}, {"value": 0.0, "txt_value": 5},
-                                 {"value": None, "txt_value": None}])
-def test_a_condition_value_that_is_neither_is_refused(tmp_path: Path, bad: dict[str, Any]) -> None:
+@pytest.mark.parametrize(("bad", "why"), [
+    ({"value": 3.0, "txt_value": "1,2"}, "both a number (value 3.0) and a text (txt_value '1,2'): which one CALCAT "
+                                         "matches is not known"),
+    ({"value": 0.0, "txt_value": 5}, "txt_value must be text or null, not 5"),
+    ({"value": None, "txt_value": None}, "needs a number in value or a text in txt_value, not value None")])
+def test_a_condition_value_that_is_neither_is_refused(tmp_path: Path, bad: dict[str, Any], why: str) -> None:
     items = _interactions()
     condition = _body(items[5])
     condition["parameters_conditions"][5].update(bad)
@@ -131,7 +134,8 @@ def test_a_condition_value_that_is_neither_is_refused(tmp_path: Path, bad: dict[
     run = subprocess.run([sys.executable, "-m", "calcat_git", "import-calcat", "--replies", str(replies),
                           "--repo", str(root)], capture_output=True, text=True, check=False)
     assert run.returncode == 1 and "Traceback" not in run.stderr
-    assert f"odd.yaml#5: /api/conditions/6177: parameters_conditions[5] ('Memory cell order'): " in run.stderr
+    assert run.stderr == (f"error: {replies}#5: /api/conditions/6177: parameters_conditions[5] "
+                          f"('Memory cell order'): {why}\n")
 
 
 def test_the_most_recent_recording_wins_and_changes_are_listed(tmp_path: Path) -> None:
