@@ -158,3 +158,11 @@ def test_a_reply_that_is_not_utf8_is_one_line(tmp_path: Path, serve: Callable[..
     calcat = serve(lambda path: (200, {"Content-Type": "application/json"}, [b'["\xff\xfe"]']))
     run = _import(_empty(tmp_path / "catalog"), calcat.base)
     assert run.returncode == 1 and "the reply is not UTF-8 text" in run.stderr
+
+
+def test_a_redirect_loop_is_one_line(tmp_path: Path, serve: Callable[..., Server]) -> None:
+    calcat = serve(lambda path: (302, {"Location": path}, []))
+    run = _import(_empty(tmp_path / "catalog"), calcat.base)
+    assert run.returncode == 1
+    assert _errors(run) == [f"error: {calcat.base}/api/detector_types?page=1&page_size=500: CALCAT redirects in a "
+                            "loop or more than 10 times (last answer 302); not followed further; nothing was imported"]

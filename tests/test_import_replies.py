@@ -6,6 +6,7 @@ from CALCAT's own LPD records (tests/data/calcat-constructed), changed per test.
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -17,6 +18,7 @@ import yaml
 from calcat_git import Catalog
 from calcat_git.calcat_import.facts import collect
 from calcat_git.calcat_import.replies import read_cassettes
+from calcat_git.errors import InvalidInputError
 
 from .helpers import HERE, git
 
@@ -178,3 +180,23 @@ def test_a_recorded_no_pdu_ends_the_slots_seen_before(tmp_path: Path) -> None:
     assert last.reason == ("CALCAT answered 'no PDU' for this detector at 2023-01-01T00:00:00Z (no_pdu.yaml#0, "
                            "recorded 2023-01-02T10:00:00Z): the slots seen at 2022-05-22T00:00:00Z end by then")
     assert last.observed_between is not None
+
+
+def test_when_a_reply_was_recorded(tmp_path: Path) -> None:
+    """An interaction's own recorded_at (ISO 8601 with an offset) wins over its Date header;
+    a time without a zone or a Date that is not an HTTP date is refused with the reply named."""
+    items = _interactions()[:2]
+    items[0]["recorded_at"] = "2025-01-02T03:04:05+01:00"
+    del items[1]["response"]["headers"]["Date"]
+    replies = read_cassettes([_cassette(tmp_path / "times.yaml", items)])
+    assert [r.recording for r in replies] == ["times.yaml#0, recorded 2025-01-02T02:04:05Z", "times.yaml#1"]
+    for key, value, message in (("recorded_at", "2025-01-02T03:04:05", "times.yaml#0: recorded_at '2025-01-02T03:04:05' "
+                                                                       "has no time zone"),
+                                ("Date", ["yesterday"], "response header Date 'yesterday' is not an HTTP date")):
+        items = _interactions()[:1]
+        if key == "Date":
+            items[0]["response"]["headers"]["Date"] = value
+        else:
+            items[0][key] = value
+        with pytest.raises(InvalidInputError, match=re.escape(message)):
+            read_cassettes([_cassette(tmp_path / "times.yaml", items)])

@@ -100,6 +100,9 @@ def http_fetch(base: str, token: str | None = None, timeout: float = 60.0) -> Fe
                 raw = _read_bounded(answer, url, MAX_REPLY_BYTES, deadline)
                 return answer.status, dict(answer.headers), parse_json(_text(raw, url), url)
         except urllib.error.HTTPError as exc:
+            if exc.code < 400:   # a redirect urllib would not follow further (a loop, or more than 10)
+                raise InvalidInputError(f"{url}: CALCAT redirects in a loop or more than 10 times (last answer "
+                                        f"{exc.code}); not followed further; nothing was imported") from None
             raw = _read_bounded(exc, url, MAX_ERROR_BYTES, deadline) if exc.fp is not None else b""
             try:
                 data = json.loads(raw.decode("utf-8")) if raw else None
