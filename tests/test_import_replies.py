@@ -200,3 +200,9 @@ def test_when_a_reply_was_recorded(tmp_path: Path) -> None:
             items[0][key] = value
         with pytest.raises(InvalidInputError, match=re.escape(message)):
             read_cassettes([_cassette(tmp_path / "times.yaml", items)])
+
+
+def test_help_names_no_folder_a_user_lacks() -> None:
+    run = subprocess.run([sys.executable, "-m", "calcat_git", "import-calcat", "--help"], capture_output=True,
+                         text=True, check=True)
+    assert "--replies recordings/" in run.stdout and "shared" not in run.stdout and "calcat-replies" not in run.stdout
