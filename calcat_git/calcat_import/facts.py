@@ -2,10 +2,11 @@
 
 Replies repeat records (a PDU appears in every snapshot and inside every CCV); facts
 keep one record per id, as most recently recorded (:mod:`~calcat_git.calcat_import.recorded`),
-and list every field that changed between recordings. Times are UTC: CALCAT's offsets (``+01:00``) are kept exact,
-and naive request times are read in the facility's zone (see ``parse_facility_time``).
-A condition's parameter values are not in CALCAT's CCV records: they are known only
-from the body of a ``get_by_detector_conditions`` request that returned the CCV.
+and list every field that changed between recordings. Times are UTC: CALCAT's offsets
+(``+01:00``) are kept exact, and naive request times are read in the facility's zone (see
+``parse_facility_time``). A condition's parameter values are not in CALCAT's CCV records:
+they are known from CALCAT's conditions endpoint, or from the body of a
+``get_by_detector_conditions`` request that returned the CCV (:mod:`~calcat_git.calcat_import.conditions`).
 """
 
 from __future__ import annotations
@@ -105,6 +106,7 @@ class Facts:
     recorded: list[Observation] = field(default_factory=list)     # every snapshot reply (parity checks each)
     ccv_slots: dict[int, Observation] = field(default_factory=dict)                    # by CCV id
     slot_fields: dict[tuple[int, str], dict[str, Any]] = field(default_factory=dict)  # CALCAT's vdn/module_number
+    begin_slot_fields: dict[tuple[int, str], dict[str, Any]] = field(default_factory=dict)  # from CCVs' *_at_ccv_begin_at
     queries: list[Query] = field(default_factory=list)
     snapshot_runtimes: list[float] = field(default_factory=list)
     unanswered: list[Reply] = field(default_factory=list)        # PDU snapshots CALCAT answered 404
@@ -171,9 +173,9 @@ def _ccv(facts: Facts, rec: dict[str, Any], zone: str, reply: Reply) -> CCVFact:
     )
     _merge_ccv(facts, fact)
     if fact.detector_id is not None and fact.karabo_da:
-        facts.slot_fields.setdefault((int(fact.detector_id), fact.karabo_da), {
+        facts.begin_slot_fields[(int(fact.detector_id), fact.karabo_da)] = {
             "virtual_device_name": unit.get("virtual_device_name_at_ccv_begin_at"),
-            "module_number": unit.get("module_number_at_ccv_begin_at")})
+            "module_number": unit.get("module_number_at_ccv_begin_at")}
         slot = (fact.karabo_da, unit.get("virtual_device_name_at_ccv_begin_at") or "", fact.pdu)
         facts.ccv_slots[fact.id] = Observation(detector_id=int(fact.detector_id), at=fact.begin_at, slots=(slot,),
                                                full=False, origin=f"CCV {fact.id}", recording=reply.recording)
@@ -328,6 +330,7 @@ def collect(replies: Iterable[Reply], zone: str = FACILITY_ZONE) -> Facts:
         except (KeyError, TypeError, ValueError, AttributeError) as exc:
             raise InvalidInputError(f"{reply.origin}: /api/{reply.path}: unexpected reply shape "
                                     f"({type(exc).__name__}: {exc})") from None
+    facts.slot_fields = {**facts.begin_slot_fields, **facts.slot_fields}   # a PDU snapshot's fields win
     facts.observations = sorted([*facts.snapshots.values(), *facts.ccv_slots.values()],
                                 key=lambda o: (o.at, not o.full))
     return facts
