@@ -18,6 +18,7 @@ import yaml
 from calcat_git import Catalog
 from calcat_git.calcat_import.facts import collect
 from calcat_git.calcat_import.replies import read_cassettes
+from calcat_git.calcat_import.write import import_replies
 from calcat_git.errors import InvalidInputError
 
 from .helpers import HERE, git
@@ -114,7 +115,7 @@ def test_a_text_condition_is_imported_as_its_text(tmp_path: Path) -> None:
     """CALCAT gives LPD's 'Memory cell order' in txt_value with value 0.0: the look-up with
     the real order finds the constant (reading value alone imported 0.0 and found nothing)."""
     root = _catalog(tmp_path / "catalog")
-    _import(root, LPD)
+    import_replies(root, read_cassettes([LPD]))
     batch = next(iter(Catalog.open(root).registry.batches.values()))
     assert {c.name: c.value for c in batch.conditions}["Memory cell order"] == ORDER
     found = _lookup(root, ORDER)
