@@ -159,11 +159,21 @@ def test_the_most_recent_recording_wins_and_changes_are_listed(tmp_path: Path) -
         assert det.description == "as recorded later"
         assert "number_of_modules" not in (det.calcat.data() if det.calcat else {})   # 16 = its modules
         assert ("changed between recordings (the most recent recording was imported): 2\n"
-                "- detector 7 (FXE_DET_LPD1M-1): number_of_modules null (older.yaml#2, recorded 2024-11-08T14:31:53Z)"
+                "- detector 7 (FXE_DET_LPD1M-1): number_of_modules null (older.yaml#0, recorded 2024-11-08T14:31:53Z)"
                 " → 16 (newer.yaml#0, recorded 2026-04-02T08:35:05Z)\n"
-                "- detector 7 (FXE_DET_LPD1M-1): description \"as recorded first\" (older.yaml#2, recorded "
+                "- detector 7 (FXE_DET_LPD1M-1): description \"as recorded first\" (older.yaml#0, recorded "
                 "2024-11-08T14:31:53Z) → \"as recorded later\" (newer.yaml#0, recorded 2026-04-02T08:35:05Z)") in text
 
+
+def test_a_pdu_snapshot_counts_as_of_the_time_it_shows() -> None:
+    """In the recordings, a snapshot of SPB's PDUs at 2025-10-27 (recorded 2026-04-02T08:35:09Z)
+    shows PDU M427 without description; CCV replies recorded five seconds earlier show its
+    current one. The snapshot shows the PDU as it was at 2025-10-27: the current state wins."""
+    facts = collect(read_cassettes([HERE / "data" / "calcat-replies"]))
+    assert str(facts.pdus["AGIPD_SIV1_AGIPDV12_M427"]["description"]).startswith("The module was removed from AGIPD1M")
+    assert any(line.startswith("PDU AGIPD_SIV1_AGIPDV12_M427: description null (test_DetectorData_from_identifier.yaml"
+                               "#2, recorded 2026-04-02T08:35:09Z, showing 2025-10-27T14:50:13Z) → ")
+               for line in facts.changed)
 
 def test_a_recorded_no_pdu_ends_the_slots_seen_before(tmp_path: Path) -> None:
     """PDUs listed at 2022-05-22, then CALCAT's 404 "no PDU" at 2023-01-01: every slot ends then,

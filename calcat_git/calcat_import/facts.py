@@ -247,7 +247,7 @@ def _snapshot(facts: Facts, reply: Reply, zone: str, slots: tuple[tuple[str, str
     at = _time(reply.query["pdu_snapshot_at"], zone, "pdu_snapshot_at")
     detector_id = int(reply.query["detector_id"])
     seen = Observation(detector_id=detector_id, at=at, slots=slots, full=True, origin=reply.origin,
-                       recording=reply.recording, no_pdu=not slots and reply.status == 404)
+                       recording=reply.source, no_pdu=not slots and reply.status == 404)
     facts.snapshots[(detector_id, at)] = seen
     facts.recorded.append(seen)
 
@@ -316,7 +316,7 @@ def _handler(reply: Reply) -> Handler | None:
 def collect(replies: Iterable[Reply], zone: str = FACILITY_ZONE) -> Facts:
     """All facts of the replies, read oldest recording first; a malformed reply is an error naming its origin."""
     facts = Facts()
-    for reply in in_recorded_order(replies):
+    for reply in in_recorded_order(replies, zone):
         handler = _handler(reply)
         facts.fields.reply(reply.path, reply.status, [] if handler is _on_no_pdu else reply.data, reply.recording,
                            understood=handler is not None)

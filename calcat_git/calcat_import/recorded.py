@@ -2,7 +2,8 @@
 
 Recordings made at different times can show one record in two states (a detector's
 ``number_of_modules`` null in an older recording, 16 in a newer one). Replies are read
-oldest first (by ``recorded_at``; replies without a time first, in the order given), and
+oldest first (by ``recorded_at``, or the earlier time a PDU snapshot shows; replies without
+a time first, in the order given), and
 each record is merged field by field, so the newest recording of each field wins and a
 field that is not in a newer reply (a nested copy lists fewer fields) keeps its value.
 Every field that changed between recordings is listed.
@@ -12,21 +13,42 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
 
 from calcat_git.calcat_import.replies import Reply
+from calcat_git.errors import CalcatGitError
+from calcat_git.timeutil import FACILITY_ZONE, parse_facility_time
+
+SNAPSHOT = "physical_detector_units/get_all_by_detector"
 
 
-def in_recorded_order(replies: Iterable[Reply]) -> list[Reply]:
-    """Oldest recording first; replies without a recording time before all others; ties in the given order."""
-    listed = list(replies)
+def _as_of(reply: Reply, zone: str) -> Reply:
+    """A PDU snapshot shows its PDUs (and their detector) as they were at ``pdu_snapshot_at``,
+    not when it was recorded (in the recordings, a PDU's description is null in a snapshot of
+    an earlier time and set in CCV replies recorded five seconds before): such a reply counts
+    as of that time. An unreadable time is left to the reply check, which names it."""
+    asked = reply.query.get("pdu_snapshot_at") if reply.path == SNAPSHOT else None
+    if not asked or reply.recorded_at is None:
+        return reply
+    try:
+        at = parse_facility_time(asked, zone, "pdu_snapshot_at")
+    except CalcatGitError:
+        return reply
+    return replace(reply, as_of=at) if at < reply.recorded_at else reply
+
+
+def in_recorded_order(replies: Iterable[Reply], zone: str = FACILITY_ZONE) -> list[Reply]:
+    """Oldest state first: by the time a reply's records show (its recording time, or a PDU
+    snapshot's earlier time); replies without a recording time before all others; ties in the
+    given order."""
+    listed = [_as_of(reply, zone) for reply in replies]
     never = datetime.min
 
     def when(item: tuple[int, Reply]) -> tuple[bool, datetime, int]:
         n, reply = item
-        at = reply.recorded_at
+        at = reply.as_of or reply.recorded_at
         return at is not None, never if at is None else at.replace(tzinfo=None), n
     return [reply for _, reply in sorted(enumerate(listed), key=when)]
 

@@ -39,13 +39,19 @@ class Reply:
     runtime: float | None          # X-Runtime: the server's own processing time (s)
     origin: str                    # cassette file (and interaction number) or URL
     recorded_at: datetime | None = None   # when CALCAT gave this answer (None: unknown)
+    as_of: datetime | None = None         # the earlier time its records show, if not their state when recorded
+
+    @property
+    def source(self) -> str:
+        """The reply named for a reader: cassette file name and interaction (or what was asked
+        of a live CALCAT) and when it was recorded."""
+        where = self.origin.rsplit("/", 1)[-1] if "#" in self.origin else self.origin
+        return where if self.recorded_at is None else f"{where}, recorded {format_timestamp(self.recorded_at)}"
 
     @property
     def recording(self) -> str:
-        """The reply named for a reader: cassette file name and interaction (or what was asked
-        of a live CALCAT), and when it was recorded."""
-        where = self.origin.rsplit("/", 1)[-1] if "#" in self.origin else self.origin
-        return where if self.recorded_at is None else f"{where}, recorded {format_timestamp(self.recorded_at)}"
+        """:attr:`source` and, if earlier than the recording, the time its records show."""
+        return self.source if self.as_of is None else f"{self.source}, showing {format_timestamp(self.as_of)}"
 
 
 def _api_path(uri: str) -> tuple[str, dict[str, str]]:
