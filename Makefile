@@ -1,11 +1,11 @@
-# Two commands on a fresh machine (Python 3.11 and git): `make demo`, `make test`.
+# Two commands on a fresh machine (Python 3.11 and git): `make demo`, `make test`; `make test-fast` to iterate.
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 TEST_STAMP := $(VENV)/.installed-test
 
-.PHONY: demo test lint docs clean chromium site
+.PHONY: demo test test-fast lint docs clean chromium site
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -26,7 +26,7 @@ demo: $(STAMP)
 	@echo "== validate the embedded European XFEL catalog"
 	$(BIN)/calcat-git validate .
 	@echo "== mapping of SPB_DET_AGIPD1M-1 as it was on 2020-01-07"
-	$(BIN)/calcat-git mapping SPB_DET_AGIPD1M-1 --at 2020-01-07T12:00:00Z
+	$(BIN)/calcat-git mapping SPB_DET_AGIPD1M-1 --event-at 2020-01-07T12:00:00Z
 	@echo "== constants: write the demo store (.store, see calcat-git.yaml), check it, look up"
 	$(BIN)/python -m calcat_git.demo.constants --store .store --show
 	$(BIN)/calcat-git verify-store
@@ -44,6 +44,10 @@ lint: $(TEST_STAMP)
 test: lint chromium
 	$(BIN)/python -m pytest
 
+# The edit-test loop: every test not marked slow (mark a test taking more than ~3 s with @pytest.mark.slow).
+test-fast: $(TEST_STAMP)
+	$(BIN)/python -m pytest -m "not slow" -q
+
 # Browser tests drive Debian's chromium (never a downloaded browser): installed here as root, else explained.
 CHROMIUM_HINT := the browser tests need Debian's chromium at /usr/bin/chromium: install it once with \
 	'sudo apt-get install chromium', or run 'CALCAT_GIT_SKIP_BROWSER=1 make test' to skip them
@@ -57,7 +61,7 @@ site: $(STAMP)
 	$(BIN)/calcat-git site build
 
 docs: $(STAMP)
-	$(BIN)/python -m calcat_git.cli.doc README.md
+	$(BIN)/python -m calcat_git.cli.doc site/guide/cli.md
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

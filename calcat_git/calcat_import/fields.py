@@ -156,8 +156,8 @@ class FieldReport:
             return [f"{', '.join(keys)}: {reason}" for reason, keys in reasons.items()]
         return [("unknown endpoints (not read; update calcat-git to import them)", listed(self.unknown_endpoints, False)),
                 ("unknown fields (not imported; update calcat-git to import them)", listed(self.unknown_fields, False)),
-                ("replies not imported", listed(self.ignored_replies, True)),
-                ("fields not imported", listed(self.ignored_fields, True))]
+                ("replies not imported, by reason", listed(self.ignored_replies, True)),
+                ("fields not imported, by reason", listed(self.ignored_fields, True))]
 
     def to_json(self) -> dict[str, Any]:
         def table(t: dict[str, Seen]) -> dict[str, Any]:
