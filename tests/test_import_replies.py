@@ -92,6 +92,8 @@ def test_an_unknown_field_or_endpoint_is_listed_never_skipped(tmp_path: Path) ->
     ccv["flg_made_up"] = True                                   # a field CALCAT might add one day
     ccv["calibration_constant"]["made_up_note"] = "kept"        # inside a block that is kept whole
     _set_body(items[4], ccv)
+    listed = _body(items[3])
+    _set_body(items[3], [*listed, 7])                           # a list item that is no record
     made_up = json.loads(json.dumps(items[1]))
     made_up["request"]["uri"] = "http://exflcalproxy.desy.de:8080/api/made_up_things/3/odd?x=1"
     replies = _cassette(tmp_path / "made_up.yaml", [*items, made_up])
@@ -99,7 +101,8 @@ def test_an_unknown_field_or_endpoint_is_listed_never_skipped(tmp_path: Path) ->
     text = _import(_catalog(tmp_path / "text"), replies)
     assert ("unknown endpoints (not read; update calcat-git to import them): 1\n"
             f"- /api/made_up_things/{{id}}/odd ×1 (first in made_up.yaml#6, {stamp})") in text
-    assert ("unknown fields (not imported; update calcat-git to import them): 2\n"
+    assert ("unknown fields (not imported; update calcat-git to import them): 3\n"
+            f"- calibration (an item that is not a record: int) ×1 (first in made_up.yaml#3, {stamp})\n"
             f"- calibration_constant.made_up_note (kept verbatim with its block) ×1 (first in made_up.yaml#4, {stamp})\n"
             f"- ccv.flg_made_up ×1 (first in made_up.yaml#4, {stamp})") in text
     root = _catalog(tmp_path / "json")

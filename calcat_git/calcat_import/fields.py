@@ -122,6 +122,7 @@ class FieldReport:
     def _walk(self, kind: str, node: Any, where: str) -> None:
         for record in node if isinstance(node, list) else [node]:
             if not isinstance(record, dict):
+                self._note(self.unknown_fields, f"{kind} (an item that is not a record: {type(record).__name__})", where)
                 continue
             for key, value in record.items():
                 fate = FIELDS[kind].get(key)
