@@ -14,9 +14,9 @@ import numpy as np
 import pytest
 
 from calcat_git import Catalog, InvalidInputError
+from calcat_git.lookup.caldata import CalibrationData
 from calcat_git.lookup.conditions import CONDITIONS_CLASSES, AGIPDConditions, JUNGFRAUConditions
 from calcat_git.lookup.conditions_base import ConditionsBase
-from calcat_git.lookup.results import CalibrationData
 from calcat_git.model.selection import CCVRow, choose, condition_mismatch, eligibility
 from calcat_git.store.hdf5 import read_constant_file, write_constant
 from calcat_git.store.inject import inject

@@ -11,8 +11,8 @@ from pathlib import Path
 import pytest
 
 from calcat_git import Catalog
+from calcat_git.lookup.caldata import CalibrationData
 from calcat_git.lookup.conditions import AGIPDConditions
-from calcat_git.lookup.results import CalibrationData
 from calcat_git.store.verify import verify
 
 from .helpers import REPO_ROOT

@@ -13,7 +13,7 @@ without it and conditions must match parameter for parameter.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import ClassVar
+from typing import Any, ClassVar
 
 from calcat_git.lookup.conditions_base import ConditionsBase
 
@@ -45,6 +45,14 @@ class AGIPDConditions(ConditionsBase):
     }
     legacy_defaults: ClassVar[dict[str, float]] = {"Gain mode": 0, "Integration time": 12}
 
+    @classmethod
+    def from_data(cls, data: Any, detector: Any, **kwargs: Any) -> Any:  # type: ignore[override]
+        """Conditions read from an ``extra_data`` run of ``detector`` (its identifier or
+        ``DetectorData``); keyword parameters win (see ``lookup.conditions_data``)."""
+        from calcat_git.lookup.conditions_data import agipd_from_data
+
+        return agipd_from_data(cls, data, detector, **kwargs)
+
 
 @dataclass
 class LPDConditions(ConditionsBase):
@@ -69,6 +77,13 @@ class LPDConditions(ConditionsBase):
         "GainAmpMap": _illuminated, "FFMap": _illuminated, "BadPixelsFF": _illuminated,
     }
     legacy_defaults: ClassVar[dict[str, float]] = {"Parallel gain": 0}
+
+    @classmethod
+    def from_data(cls, data: Any, detector: Any, **kwargs: Any) -> Any:  # type: ignore[override]
+        """Conditions read from an ``extra_data`` run (see ``lookup.conditions_data``)."""
+        from calcat_git.lookup.conditions_data import lpd_from_data
+
+        return lpd_from_data(cls, data, detector, **kwargs)
 
 
 @dataclass
@@ -113,6 +128,13 @@ class JUNGFRAUConditions(ConditionsBase):
         "RelativeGain10Hz": _params, "BadPixelsFF10Hz": _params,
     }
     legacy_defaults: ClassVar[dict[str, float]] = {"Gain mode": 0, "Exposure timeout": 25}
+
+    @classmethod
+    def from_data(cls, data: Any, detector: Any, **kwargs: Any) -> Any:  # type: ignore[override]
+        """Conditions read from an ``extra_data`` run (see ``lookup.conditions_data``)."""
+        from calcat_git.lookup.conditions_data import jungfrau_from_data
+
+        return jungfrau_from_data(cls, data, detector, **kwargs)
 
 
 @dataclass
