@@ -217,8 +217,9 @@ class CalibrationData(CalibrationDataViews, Mapping[str, MultiModuleConstant]):
         return item in self.constant_groups
 
     def __repr__(self) -> str:
+        read = f", commit {self.commit[:12]}" if self.commit else ""
         return (f"<CalibrationData: {', '.join(sorted(self.constant_groups))} constants for "
-                f"{len(self.module_details)} modules of {self.detector_name}>")
+                f"{len(self.module_details)} modules of {self.detector_name}{read}>")
 
     @property
     def module_details(self) -> list[dict[str, Any]]:
