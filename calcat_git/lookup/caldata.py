@@ -37,6 +37,9 @@ def asked_of(condition: Any, calibrations: list[str] | None, catalog: Any, detec
     """What each calibration is asked: a conditions object's ``make_dict`` of the parameters
     it uses, or a plain dict of CALCAT parameter names (asked of every calibration)."""
     if isinstance(condition, dict):
+        if calibrations is None and not hasattr(catalog, "detector_type"):
+            raise InvalidInputError("with conditions given as a dict, pass calibrations=[...] (a published site "
+                                    "does not list a detector type's calibrations)")
         names = list(calibrations) if calibrations is not None else \
             list(catalog.detector_type(catalog.detector(detector).type_name()).calibrations)
         values = {k: v if isinstance(v, str) else float(v) for k, v in condition.items() if v is not None}

@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from calcat_git.catalog.catalog import Catalog
-from calcat_git.errors import InvalidInputError, NotFoundError
+from calcat_git.errors import InvalidInputError, NotFoundError, RepositoryError
 from calcat_git.timeutil import FACILITY_ZONE, ensure_utc, facility_zone, is_naive, parse_facility_time
 
 if TYPE_CHECKING:
@@ -62,12 +62,17 @@ def open_catalog(where: str | os.PathLike[str] | Catalog | SiteCatalog, *, branc
     text = os.fspath(where)
     if text.startswith(("http://", "https://")):
         return Catalog.from_site(text)
-    if not Path(text).exists():
-        raise NotFoundError(f"no catalog at {text!r}: pass the folder of a calcat-git catalog (holding registry/) "
-                            "or a published site's URL to setup_catalog()")
-    if (Path(text) / "registry").is_dir() or (Path(text) / ".git").exists():
-        return Catalog.open(text, branch=branch)
-    return Catalog.from_site(text)  # a downloaded site folder
+    folder = Path(text)
+    if (folder / "api" / "v1").is_dir():
+        return Catalog.from_site(folder)  # a downloaded site
+    if not (folder / "registry").is_dir():
+        raise NotFoundError(f"no catalog at {text!r} (no registry/ folder there): pass setup_catalog() the folder of a "
+                            "calcat-git catalog (a git clone holding registry/), or a published site's URL or folder")
+    try:
+        return Catalog.open(folder, branch=branch)
+    except RepositoryError as exc:
+        raise RepositoryError(f"{text!r} has a registry/ folder but cannot be read as a catalog ({exc.args[0].split(':')[0]}): "
+                              "pass setup_catalog() a git clone of the catalog") from None
 
 
 def get_catalog(client: Any = None) -> Catalog | SiteCatalog:
