@@ -77,17 +77,20 @@ def open_catalog(where: str | os.PathLike[str] | Catalog | SiteCatalog, *, branc
 
 def get_catalog(client: Any = None) -> Catalog | SiteCatalog:
     """The catalog to read: ``client`` when given (a ``Catalog``, or where one is), else
-    the one of ``setup_catalog``, else ``$CALCAT_GIT_CATALOG``."""
+    the one of ``setup_catalog``, else ``$CALCAT_GIT_CATALOG``, else the current folder
+    when it is a catalog (holds ``registry/``)."""
     global _catalog
     if client is not None:
         return open_catalog(client)
     if _catalog is None:
         if os.environ.get(ENV_CATALOG):
             _catalog = open_catalog(os.environ[ENV_CATALOG])
+        elif Path("registry").is_dir():
+            return Catalog.open(".")  # not kept: the folder is the one current at each call
         else:
             raise CatalogNotSetError(
                 "no catalog chosen: call calcat_git.setup_catalog('/path/to/catalog') (a catalog folder, or a "
-                f"published site's URL), set {ENV_CATALOG}, or pass client=Catalog.open(...)")
+                f"published site's URL), set {ENV_CATALOG}, pass client=Catalog.open(...), or work inside a catalog")
     return _catalog
 
 

@@ -54,6 +54,7 @@ def test_naive_times_are_read_in_the_facility_zone_with_a_warning(catalog_of_rec
 def test_which_catalog(catalog_of_recordings: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     extra_api.reset_catalog()
     monkeypatch.delenv("CALCAT_GIT_CATALOG", raising=False)
+    monkeypatch.chdir(tmp_path)  # not inside a catalog either
     with pytest.raises(CatalogNotSetError, match=re.escape("calcat_git.setup_catalog('/path/to/catalog')")):
         offsets(event_at=AT)
     monkeypatch.setenv("CALCAT_GIT_CATALOG", str(catalog_of_recordings))
