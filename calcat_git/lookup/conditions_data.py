@@ -9,10 +9,10 @@ from __future__ import annotations
 import contextlib
 from collections.abc import Callable, Iterable
 from dataclasses import MISSING, fields, is_dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from calcat_git.lookup.detector_data import DetectorData
-from calcat_git.lookup.extra_api import get_catalog, run_start
+if TYPE_CHECKING:
+    from calcat_git.lookup.detector_data import DetectorData
 
 
 class AutoConditionsError(ValueError):
@@ -58,6 +58,9 @@ def purge_missing_sources(data: Any, *sources: Any) -> list[Any]:
 
 def detector_of(data: Any, detector: Any, client: Any) -> DetectorData:
     """``detector`` as ``DetectorData`` (an identifier is read from the catalog at the run's start)."""
+    from calcat_git.lookup.detector_data import DetectorData  # imported on use: conditions classes load fast
+    from calcat_git.lookup.extra_api import get_catalog, run_start
+
     if isinstance(detector, DetectorData):
         return detector
     return DetectorData.from_catalog(get_catalog(client), detector, run_start(data))
@@ -101,19 +104,35 @@ def _agipd_from_comp(sd: Any, params: dict[str, Any]) -> None:
     """Parameters from the FPGA composite device (preferred over XTDF data)."""
     missing_property = _property_error()
     if "memory_cells" not in params:
-        params["memory_cells"] = int(sd["bunchStructure.nPulses"].as_single_value(reduce_by="max"))
+        params["memory_cells"] = agipd_memory_cells_from_comp(sd)
     if "acquisition_rate" not in params:
         with contextlib.suppress(missing_property):  # not in older data
-            params["acquisition_rate"] = round(float(sd["bunchStructure.repetitionRate"].as_single_value()), 1)
+            params["acquisition_rate"] = agipd_rate_from_comp(sd)
     if "gain_setting" not in params:
         params["gain_setting"] = agipd_gain_setting_from_comp(sd)
     if "gain_mode" not in params:
-        params["gain_mode"] = int(sd["gainModeIndex"].as_single_value(atol=0))
+        params["gain_mode"] = agipd_gain_mode_from_comp(sd)
     if "integration_time" not in params:
         try:
-            params["integration_time"] = int(sd["integrationTime"].as_single_value())
+            params["integration_time"] = agipd_integration_time_from_comp(sd)
         except missing_property:
             params["integration_time"] = 12  # newer property of the device; the earlier default
+
+
+def agipd_memory_cells_from_comp(sd: Any) -> int:
+    return int(sd["bunchStructure.nPulses"].as_single_value(reduce_by="max"))
+
+
+def agipd_rate_from_comp(sd: Any) -> float:
+    return round(float(sd["bunchStructure.repetitionRate"].as_single_value()), 1)
+
+
+def agipd_gain_mode_from_comp(sd: Any) -> int:
+    return int(sd["gainModeIndex"].as_single_value(atol=0))
+
+
+def agipd_integration_time_from_comp(sd: Any) -> int:
+    return int(sd["integrationTime"].as_single_value())
 
 
 def agipd_bias_from_control(sd: Any) -> int:
@@ -172,13 +191,13 @@ def lpd_from_data(cls: Any, data: Any, detector: Any, fem_comp: str | None = Non
     fem_comp, xtdf = purge_missing_sources(data, fem_comp, xtdf)
     if fem_comp is not None and "parallel_gain" not in params:
         try:
-            params["parallel_gain"] = bool(data[fem_comp].run_value("femAsicGainOverride"))
+            params["parallel_gain"] = lpd_parallel_gain_from_fem_comp(data[fem_comp])
         except _property_error():
             params["parallel_gain"] = False  # came with parallel gain support
     if xtdf and "memory_cell_order" not in params:
         order, previous = None, None
         for src in xtdf:
-            order = data[src]["image.cellId"].drop_empty_trains()[0].ndarray().flatten()
+            order = lpd_memory_cell_order_from_xtdf(data[src])
             if order.size:
                 if not validate_memcell_order:
                     break
@@ -190,6 +209,18 @@ def lpd_from_data(cls: Any, data: Any, detector: Any, fem_comp: str | None = Non
             else use_memcell_order == "always"
         params["memory_cell_order"] = "{},".format(",".join(str(c) for c in order)) if use else None
     return build(cls, params, fem_comp=fem_comp, xtdf=xtdf)
+
+
+def lpd_gain_mode_from_fem_comp(sd: Any) -> int:
+    return int(sd.run_value("femAsicGain"))  # not in the condition (yet)
+
+
+def lpd_parallel_gain_from_fem_comp(sd: Any) -> bool:
+    return bool(sd.run_value("femAsicGainOverride"))
+
+
+def lpd_memory_cell_order_from_xtdf(sd: Any) -> Any:
+    return sd["image.cellId"].drop_empty_trains()[0].ndarray().flatten()
 
 
 JUNGFRAU_LEGACY_SETTINGS = {  # before 2022 'settings' held gain mode and setting: old → (settings, gainMode)
@@ -208,30 +239,55 @@ def jungfrau_from_data(cls: Any, data: Any, detector: Any, control: str | None =
     (control,) = purge_missing_sources(data, control)
     if control is not None:
         sd = data[control]
-        readers: dict[str, Callable[[], Any]] = {
-            "sensor_bias_voltage": lambda: int(sd.run_value("highVoltage" if "highVoltage" in sd else "vHighVoltage")[0]),
-            "memory_cells": lambda: int(sd.run_value("storageCells")) + 1,
-            "integration_time": lambda: 1e6 * float(sd.run_value("exposureTime")),
-            "exposure_timeout": lambda: int(sd.run_value("exposureTimeout")),
-            "gain_setting": lambda: int(_jungfrau_settings(sd) == "highgain0"),
-            "gain_mode": lambda: _jungfrau_gain_mode(sd),
+        readers: dict[str, Callable[[Any], Any]] = {
+            "sensor_bias_voltage": jungfrau_bias_from_control, "memory_cells": jungfrau_memory_cells_from_control,
+            "integration_time": jungfrau_integration_time_from_control,
+            "exposure_timeout": jungfrau_exposure_timeout_from_control,
+            "gain_setting": jungfrau_gain_setting_from_control, "gain_mode": jungfrau_gain_mode_from_control,
         }
         for name, read in readers.items():
             if name not in params:
-                params[name] = read()
+                params[name] = read(sd)
     return build(cls, params, control=control)
 
 
-def _jungfrau_settings(sd: Any) -> str:
+def jungfrau_bias_from_control(sd: Any) -> int:
+    for key in ("highVoltage", "vHighVoltage"):
+        if key in sd:
+            return int(sd.run_value(key)[0])
+    raise _property_error()("highVoltage or vHighVoltage", sd.source)
+
+
+def jungfrau_memory_cells_from_control(sd: Any) -> int:
+    return int(sd.run_value("storageCells")) + 1
+
+
+def jungfrau_memory_cell_start_from_control(sd: Any) -> int:
+    return int(sd.run_value("storageCellStart"))  # not in the condition; for dark characterisation
+
+
+def jungfrau_integration_time_from_control(sd: Any) -> float:
+    return 1e6 * float(sd.run_value("exposureTime"))
+
+
+def jungfrau_exposure_timeout_from_control(sd: Any) -> int:
+    return int(sd.run_value("exposureTimeout"))
+
+
+def jungfrau_gain_setting_from_control(sd: Any, raw: bool = False) -> Any:
     value = sd.run_value("settings")
-    return str(value if "gainMode" in sd else JUNGFRAU_LEGACY_SETTINGS[value][0])
+    if "gainMode" not in sd:
+        value = JUNGFRAU_LEGACY_SETTINGS[value][0]
+    return value if raw else int(value == "highgain0")
 
 
-def _jungfrau_gain_mode(sd: Any) -> int:
+def jungfrau_gain_mode_from_control(sd: Any, raw: bool = False) -> Any:
     try:
         value = sd.run_value("gainMode")
     except _property_error():
         value = JUNGFRAU_LEGACY_SETTINGS[sd.run_value("settings")][1]
+    if raw:
+        return value
     if value not in JUNGFRAU_GAIN_MODES:
         raise ValueError(f"invalid gain mode {value!s} encountered")
     return JUNGFRAU_GAIN_MODES[value]
