@@ -143,3 +143,21 @@ def test_lpd_fallback_keeps_the_preferred_when_the_fallback_has_nothing(catalog_
                                            event_at="2022-05-22T02:00:00+02:00")
     chosen = lpd_dark_consts_with_fallback(condition, "FXE_DET_LPD1M-1", event_at="2022-05-22T02:00:00+02:00")
     assert {a: c.ccv_id for a, c in chosen["Offset"].items()} == {a: c.ccv_id for a, c in plain["Offset"].items()}
+
+
+def test_jungfrau_conditions_from_raw_data(catalog_of_recordings: Path, tmp_path: Path) -> None:
+    from extra_data import RunDirectory
+    from extra_data.tests.make_examples import make_fxe_jungfrau_run
+
+    from calcat_git import AutoConditionsError, JUNGFRAUConditions
+
+    make_fxe_jungfrau_run(str(tmp_path))
+    run = RunDirectory(str(tmp_path))
+    detector = DetectorData.from_identifier("FXE_XAD_JF1M", pdu_snapshot_at="2024-03-04T17:56:05Z")
+    assert detector.karabo_control_domain == "CONTROL"  # as CALCAT has it: name the control device
+    cond = JUNGFRAUConditions.from_data(run, detector, control="FXE_XAD_JF1M/DET/CONTROL", gain_setting=1, gain_mode=0)
+    assert (cond.memory_cells, cond.gain_setting, cond.gain_mode) == (1, 1, 0)  # storageCells 0 (+1); as given
+    assert isinstance(cond.sensor_bias_voltage, int) and isinstance(cond.integration_time, float)
+    with pytest.raises(AutoConditionsError, match="required parameters could not be inferred from data: "
+                                                  "gain_setting, integration_time, memory_cells, sensor_bias_voltage"):
+        JUNGFRAUConditions.from_data(run, detector, control="NO/SUCH/DEVICE")
