@@ -80,7 +80,7 @@ def test_conditions_as_a_dict_or_anything_else(catalog_of_recordings: Path) -> N
     by_dict = CalibrationData.from_condition(asked, MID, calibrations=["Offset"], event_at=AT)
     assert {a: c.ccv_id for a, c in by_dict["Offset"].items()} == \
         {a: c.ccv_id for a, c in offsets(event_at=AT)["Offset"].items()}
-    with pytest.raises(InvalidInputError, match="conditions object .* or a dict"):
+    with pytest.raises(InvalidInputError, match=r"conditions object .* or a dict"):
         CalibrationData.from_condition(["Memory cells"], MID, event_at=AT)
 
 
