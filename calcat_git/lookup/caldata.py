@@ -103,6 +103,9 @@ class CalibrationData(CalibrationDataViews, Mapping[str, MultiModuleConstant]):
             cat = cat.at(snapshot_at)  # type: ignore[union-attr]
         moment = extra_time(event_at, "event_at") or now_utc()
         mapped_at = extra_time(pdu_snapshot_at, "pdu_snapshot_at") or moment
+        if not cat.detector(detector_name).modules:  # CALCAT lists it, without PDUs yet: nothing found, as there
+            return cls({}, DetectorData.from_catalog(cat, detector_name, mapped_at), condition, event_at=moment,
+                       commit=getattr(cat, "commit", None), strategy=begin_at_strategy)
         asked = asked_of(condition, calibrations, cat, detector_name)
         if not isinstance(cat, Catalog):  # a published site
             det = cat.detector(detector_name)

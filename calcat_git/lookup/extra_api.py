@@ -106,18 +106,20 @@ def set_default_caldb_root(p: str | os.PathLike[str] | None) -> None:
     _default_caldb_root = None if p is None else Path(p)
 
 
-def get_default_caldb_root(catalog: Catalog | None = None) -> Path:
+def get_default_caldb_root() -> Path:
     """The root folder of constant files: ``set_default_caldb_root``'s, else
-    ``$CALCAT_GIT_STORE``, else the ``store:`` of the catalog's ``calcat-git.yaml``, else
-    EXtra's defaults at European XFEL (``/common/cal/caldb_store``, ``/gpfs/…``)."""
+    ``$CALCAT_GIT_STORE``, else the ``store:`` of the chosen catalog's ``calcat-git.yaml``,
+    else EXtra's defaults at European XFEL (``/common/cal/caldb_store``, ``/gpfs/…``)."""
+    return _caldb_root(_catalog.root if isinstance(_catalog, Catalog) else None)
+
+
+def _caldb_root(catalog_root: Path | None) -> Path:
     if _default_caldb_root is not None:
         return _default_caldb_root
     from calcat_git.store.paths import store_root  # imported on use: look-ups need no store
 
-    if catalog is None and isinstance(_catalog, Catalog):
-        catalog = _catalog
     try:
-        return store_root(None, catalog.root if catalog is not None else None)
+        return store_root(None, catalog_root)
     except NotFoundError:
         pass
     for candidate in EXTRA_STORES:
@@ -130,10 +132,9 @@ def get_default_caldb_root(catalog: Catalog | None = None) -> Path:
 
 
 def caldb_root_of(caldb_root: str | os.PathLike[str] | None, catalog_root: Path | None) -> Path:
-    """The store root for one constant: ``caldb_root`` when given, else the default."""
-    if caldb_root is not None:
-        return Path(caldb_root)
-    return get_default_caldb_root(Catalog(catalog_root) if catalog_root is not None else None)
+    """The store root of a constant read from the catalog at ``catalog_root``: ``caldb_root``
+    when given, else the default (that catalog's store rather than the chosen catalog's)."""
+    return Path(caldb_root) if caldb_root is not None else _caldb_root(catalog_root)
 
 
 def extra_time(value: Any, what: str = "event_at") -> datetime | None:

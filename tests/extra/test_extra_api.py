@@ -161,3 +161,11 @@ def test_jungfrau_conditions_from_raw_data(catalog_of_recordings: Path, tmp_path
     with pytest.raises(AutoConditionsError, match="required parameters could not be inferred from data: "
                                                   "gain_setting, integration_time, memory_cells, sensor_bias_voltage"):
         JUNGFRAUConditions.from_data(run, detector, control="NO/SUCH/DEVICE")
+
+
+def test_a_detector_without_pdus_has_no_constants(catalog_of_recordings: Path) -> None:
+    from calcat_git import DSSCConditions
+
+    found = CalibrationData.from_condition(DSSCConditions(sensor_bias_voltage=100, memory_cells=600), "SQS_DET_DSSC1M-1",
+                                           event_at="2023-11-29T00:00:00Z")
+    assert not found and found.aggregator_names == [] and found.detector_name == "SQS_DET_DSSC1M-1"
