@@ -169,3 +169,18 @@ def test_a_detector_without_pdus_has_no_constants(catalog_of_recordings: Path) -
     found = CalibrationData.from_condition(DSSCConditions(sensor_bias_voltage=100, memory_cells=600), "SQS_DET_DSSC1M-1",
                                            event_at="2023-11-29T00:00:00Z")
     assert not found and found.aggregator_names == [] and found.detector_name == "SQS_DET_DSSC1M-1"
+
+
+@pytest.mark.slow
+def test_a_published_site_answers_look_ups(catalog_of_recordings: Path, tmp_path: Path) -> None:
+    from ..helpers import build_site
+
+    site = build_site(catalog_of_recordings, tmp_path / "site")
+    from_clone = offsets(event_at=AT)
+    calcat_git.setup_catalog(site)
+    from_site = offsets(event_at=AT)
+    assert {a: c.ccv_hash for a, c in from_site["Offset"].items()} == \
+        {a: c.ccv_hash for a, c in from_clone["Offset"].items()}
+    assert DetectorData.from_identifier(MID, pdu_snapshot_at=AT).pdus == from_clone.detector.pdus
+    with pytest.raises(NotFoundError, match=r"a published site .*setup_catalog\('/path/to/catalog'\) \(a clone\)"):
+        from_site["Offset", "AGIPD00"].metadata("begin_validity_at")
