@@ -3,14 +3,23 @@
 from __future__ import annotations
 
 import os
+import warnings
 from collections.abc import Container
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, TypeVar
 
+from calcat_git.catalog.broken import BrokenFile, shown, summary, touches
 from calcat_git.catalog.history import DEFAULT_GRACE, HistoryEntry, mapping_history
 from calcat_git.catalog.snapshot import IndexedSnapshot, LoadedSnapshot, SnapshotBackend
-from calcat_git.errors import NoSnapshotError, NotFoundError, RepositoryError, closest_names
+from calcat_git.errors import (
+    BrokenCatalogError,
+    CatalogProblemWarning,
+    NoSnapshotError,
+    NotFoundError,
+    RepositoryError,
+    closest_names,
+)
 from calcat_git.files.limits import MAX_BYTES
 from calcat_git.git.history import Commit, Timeline
 from calcat_git.git.repo import SHA_LIKE, GitRepo
@@ -56,12 +65,16 @@ class Catalog:
         self._seq = seq  # position on the indexed first-parent line, if there
         self._rev = rev
         self._backend: SnapshotBackend | None = None
+        self._broken: list[BrokenFile] | None = None
+        self.notes: list[str] = []  # what every answer from this snapshot says besides (see check_loads)
+        self._warned = False
 
     @classmethod
     def open(cls, path: str | os.PathLike[str] = ".", *, branch: str | None = None, worktree: bool = False,
-             index: bool = True, batches: Container[str] | None = None) -> Catalog:
+             index: bool = True, batches: Container[str] | None = None, rebuild: bool = False) -> Catalog:
         """Open the catalog at ``path``; ``branch`` defaults to ``main`` (else ``HEAD``).
-        With ``worktree``, ``batches`` limits the constants files read to those paths."""
+        With ``worktree``, ``batches`` limits the constants files read to those paths;
+        ``rebuild`` builds the index anew (it was found damaged)."""
         root = Path(path)
         if worktree:
             if not (root / "registry").is_dir():
@@ -74,7 +87,7 @@ class Catalog:
             return cls(root, registry=load_worktree(root, batches))
         repo, rev = cls.locate(root, branch)
         if index:
-            idx = Index.open(repo, rev)
+            idx = Index.open(repo, rev, rebuild=rebuild)
             seq, commit = idx.latest()
             return cls(root, repo=repo, index=idx, commit=commit, seq=seq, rev=rev)
         timeline = Timeline(repo.first_parent_log(rev))
@@ -236,6 +249,61 @@ class Catalog:
                 self._backend = LoadedSnapshot(lambda: self.registry)
         return self._backend
 
+    def broken_files(self) -> list[BrokenFile]:
+        """The files of this snapshot that do not load (from the index when it has one)."""
+        if self._broken is None:
+            backend = self.backend
+            if isinstance(backend, IndexedSnapshot):
+                self._broken = [BrokenFile(path, message, sha) for path, sha, message in backend.index.broken_at(
+                    backend.seq)]
+            else:
+                self._broken = [BrokenFile(p.file, f"line {p.line}: {p.message}" if p.line > 1 else p.message)
+                                for p in self.registry.load_problems]
+        return self._broken
+
+    def last_loading(self) -> Catalog | None:
+        """The newest snapshot at or before this one in which every file loads (this one if
+        it does; None if there is none, or this snapshot is not on the indexed line)."""
+        if not self.broken_files():
+            return self
+        backend = self.backend
+        if not isinstance(backend, IndexedSnapshot):
+            return None
+        seq = backend.index.last_good(backend.seq)
+        return None if seq is None else self.at(backend.index.commit_at(seq).sha)
+
+    def check_loads(self, detector: str | None = None) -> list[str]:
+        """Refuse a look-up of ``detector`` (None: of anything) that a file not loading in
+        this snapshot can change (:class:`BrokenCatalogError`, naming the file); else the
+        problems the answer must state (also warned once, as :class:`CatalogProblemWarning`)."""
+        broken = self.broken_files()
+        where = f"commit {self.commit[:12]}" if self.commit else "the working tree"
+        if broken:
+            dtype = self._type_of(detector)
+            touching = [b for b in broken if touches(b, detector, dtype)]
+            if touching:
+                asked = f"a look-up of {shown(detector)}" if detector else "this command"
+                raise BrokenCatalogError(
+                    f"the catalog at {where} does not load: {summary(touching)}; {asked} depends on it: fix or "
+                    "revert the file (`calcat-git validate` lists every problem), or read an earlier snapshot "
+                    "(--snapshot-at)")
+        notes = [f"the catalog at {where} has {len(broken)} file(s) that do not load, not used by this look-up: "
+                 f"{summary(broken)}"] if broken else []
+        notes += self.notes
+        if notes and not self._warned:
+            self._warned = True
+            for note in notes:
+                warnings.warn(note, CatalogProblemWarning, stacklevel=3)
+        return notes
+
+    def _type_of(self, detector: str | None) -> str | None:
+        if detector is None:
+            return None
+        try:
+            return self.backend.record("detector", detector, Detector).type_name()
+        except NotFoundError:
+            return None
+
     def _record(self, kind: str, cls: type[R], name: str) -> R:
         try:
             return self.backend.record(kind, name, cls)
@@ -284,6 +352,7 @@ class Catalog:
 
         Every module of the detector appears; an empty slot maps to ``None``.
         """
+        self.check_loads(detector)
         det = self.detector(detector)
         moment = now_utc() if at is None else ensure_utc(at, "'at' time")
         state = self.backend.mapping(detector, moment, det.aggregators)

@@ -53,6 +53,13 @@ class Snapshot(click.ParamType[datetime | str, Any]):
         return text if SHA_LIKE.match(text) else parse_timestamp(text, self.what)
 
 
+def warn(problems: list[str]) -> None:
+    """The problems an answer states (a catalog file that does not load elsewhere, an
+    invalid published set), one ``warning:`` line each on stderr."""
+    for problem in problems:
+        click.echo(f"warning: {problem}", err=True)
+
+
 def emit_json(data: Any) -> None:
     click.echo(json.dumps(data, indent=2, ensure_ascii=False))
 

@@ -8,7 +8,7 @@ from typing import Any
 
 import click
 
-from calcat_git.cli.common import BRANCH_OPTION, JSON_OPTION, REPO_OPTION, STORE_OPTION, Snapshot, Timestamp
+from calcat_git.cli.common import BRANCH_OPTION, JSON_OPTION, REPO_OPTION, STORE_OPTION, Snapshot, Timestamp, warn
 
 
 def _lookup_options(func: Any) -> Any:
@@ -85,6 +85,7 @@ def _run_lookup(detector: str, event_at: datetime, snapshot_at: datetime | str |
     catalog = Catalog.open(repo, branch=branch, worktree=worktree)
     if snapshot_at is not None:
         catalog = catalog.at(snapshot_at)
+    catalog.check_loads(detector)  # a file the look-up depends on that does not load: refused, named
     dtype = catalog.detector_type(catalog.detector(detector).type_name())
     check_calibrations(dtype, list(calibrations))  # a misspelt calibration first, then the conditions
     asked = asked_from_cli(dtype, given, list(calibrations) or list(dtype.calibrations))
@@ -109,6 +110,7 @@ def lookup(as_json: bool, **kwargs: Any) -> None:
 
     _, outcome, _ = _run_lookup(**kwargs)
     result = CalibrationData.from_outcome(outcome)
+    warn(result.problems)
     if as_json:
         from calcat_git.cli.common import emit_json
 
@@ -134,6 +136,7 @@ def explain(**kwargs: Any) -> None:
     Takes the same arguments as `lookup`. Exit 1 if anything is missing.
     """
     engine, outcome, asked = _run_lookup(**kwargs)
+    warn(outcome.problems)
     for line in engine.explain(outcome, asked, kwargs["include_bad"]):
         click.echo(line)
     if any(outcome.missing.values()):

@@ -8,15 +8,18 @@ from typing import Any
 
 import click
 
-from calcat_git.cli.common import Snapshot, Timestamp, emit_json
+from calcat_git.cli.common import Snapshot, Timestamp, emit_json, warn
 
 
 class _Group(click.Group):
     """Turns our own exceptions into one line on stderr and exit code 1."""
 
     def invoke(self, ctx: click.Context) -> Any:
-        from calcat_git.errors import CalcatGitError
+        import warnings
 
+        from calcat_git.errors import CalcatGitError, CatalogProblemWarning
+
+        warnings.simplefilter("ignore", CatalogProblemWarning)  # commands print them as "warning: …" lines
         try:
             return super().invoke(ctx)
         except CalcatGitError as exc:
@@ -132,11 +135,14 @@ def mapping(detector: str, at: datetime, snapshot_at: datetime | str | None, rep
     catalog = Catalog.open(repo, branch=branch, worktree=worktree)
     if snapshot_at is not None:
         catalog = catalog.at(snapshot_at)
+    problems = catalog.check_loads(detector)
+    warn(problems)
     modules = catalog.mapping(detector, at=moment)
     committed = format_timestamp(catalog.committed_at) if catalog.committed_at else None
     if as_json:
         emit_json({"detector": detector, "at": format_timestamp(moment), "commit": catalog.commit,
-                   "committed_at": committed, "modules": modules})
+                   "committed_at": committed, "modules": modules}
+                  | ({"problems": [{"message": p, "severity": "warning"} for p in problems]} if problems else {}))
         return
     source = f"commit {catalog.commit[:12]} of {committed}" if catalog.commit else "working tree"
     click.echo(f"{detector} at {format_timestamp(moment)} (read from {source})")

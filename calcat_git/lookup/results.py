@@ -123,6 +123,7 @@ class CalibrationData(Mapping[str, MultiModuleConstant]):
     committed_at: datetime | None
     strategy: str
     missing: dict[str, dict[str, str]] = field(default_factory=dict)
+    problems: list[str] = field(default_factory=list)  # the snapshot's problems that did not change the answer
 
     def __getitem__(self, key: str) -> MultiModuleConstant:
         return self.constant_groups[key]
@@ -188,14 +189,16 @@ class CalibrationData(Mapping[str, MultiModuleConstant]):
         if snapshot_at is not None:
             cat = cat.at(snapshot_at)
         rows = Engine(cat).report_rows(report)
+        detectors = {r.detector for r in rows}
+        # a broken batch of the report's detector may hold more of its constants; with none found, any may
+        problems = cat.check_loads(next(iter(detectors)) if len(detectors) == 1 else None)
         if not rows:
             raise NotFoundError(f"no constants of report {report!r} in this snapshot: pass its id (int) or path")
-        detectors = {r.detector for r in rows}
         if len(detectors) != 1:
             raise InvalidInputError(f"report {report!r} has constants of several detectors: {sorted(detectors)}")
         det = cat.detector(detectors.pop())
         outcome = Outcome(catalog=cat, detector=det, event_at=from_micros(min(r.begin_at for r in rows)),
-                          strategy="report", pdus={})
+                          strategy="report", pdus={}, problems=problems)
         for row in rows:
             slots = cat.mapping(det.identifier, at=from_micros(row.begin_at))
             aggregator = next((a for a, p in slots.items() if p == row.pdu), None)
@@ -220,7 +223,8 @@ class CalibrationData(Mapping[str, MultiModuleConstant]):
         groups = {cal: MultiModuleConstant({a: single(cal, a, r) for a, r in rows.items()}, det.identifier, cal)
                   for cal, rows in outcome.found.items() if rows}
         missing = {cal: reasons for cal, reasons in outcome.missing.items() if reasons}
-        return cls(groups, det, outcome.event_at, cat.commit, cat.committed_at, outcome.strategy, missing)
+        return cls(groups, det, outcome.event_at, cat.commit, cat.committed_at, outcome.strategy, missing,
+                   outcome.problems)
 
     def to_dict(self) -> dict[str, Any]:
         """The ``lookup --json`` shape (README, "Constants and look-ups")."""
@@ -232,4 +236,4 @@ class CalibrationData(Mapping[str, MultiModuleConstant]):
             "constants": {cal: {a: c.to_dict() for a, c in group.constants.items()}
                           for cal, group in self.constant_groups.items()},
             "missing": self.missing,
-        }
+        } | ({"problems": [{"message": p, "severity": "warning"} for p in self.problems]} if self.problems else {})

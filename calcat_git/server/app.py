@@ -19,6 +19,7 @@ import json
 import logging
 import math
 import os
+import sqlite3
 from collections.abc import Awaitable, Callable
 from dataclasses import asdict, dataclass, replace
 from typing import Any
@@ -33,7 +34,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from calcat_git.errors import CalcatGitError, InvalidInputError, NotFoundError, RepositoryError
 from calcat_git.server.ccvs import Encoded, dumps
-from calcat_git.server.following import Following, ServeConfig
+from calcat_git.server.following import Following, ServeConfig, Unavailable
 from calcat_git.server.limits import IdConvertor, Limits, ascii_int, check_conditions, load_json
 from calcat_git.server.view import CalcatView, client_time, parse_conditions
 from calcat_git.timeutil import format_timestamp, now_utc
@@ -42,7 +43,7 @@ register_url_convertor("id64", IdConvertor())
 ENV_CONFIG = "CALCAT_GIT_SERVE_CONFIG"
 COMMIT_HEADER = "X-Calcat-Git-Commit"
 MAPPING_COMMIT_HEADER = "X-Calcat-Git-Mapping-Commit"
-PROBLEM_HEADER = "X-Calcat-Git-Problem"  # why a newer commit of the branch is not served
+PROBLEM_HEADER = "X-Calcat-Git-Problem"  # why the branch head is not served (printable ASCII, at most 512 bytes)
 PAGE_SIZE, MAX_PAGE_SIZE = 100, 500
 JSON_TYPE = "application/json; charset=utf-8"
 log = logging.getLogger("calcat_git.server.app")
@@ -126,25 +127,40 @@ def endpoint(handler: Handler, allowed: tuple[str, ...] = (), paged: bool = Fals
 
     async def run(request: Request) -> Response:
         following: Following = request.app.state.following
-        headers: dict[str, str] = {}
+        body = await request.body()
+        for attempt in (1, 2):
+            headers: dict[str, str] = {}
+            try:
+                return answer(following, request, body, headers)
+            except sqlite3.Error as exc:  # the index was damaged under us: rebuilt, and asked once more
+                if attempt == 2:
+                    log.error("the index failed again after a rebuild", exc_info=exc)
+                    return error_response(503, "the index is damaged and could not be rebuilt: see the server log",
+                                          headers)
+                following.recover(exc)
+            except InvalidInputError as exc:
+                return error_response(400, str(exc), headers)
+            except NotFoundError as exc:
+                return error_response(404, str(exc), headers)
+            except Unavailable as exc:
+                return error_response(503, str(exc), headers)
+            except CalcatGitError as exc:
+                return error_response(500, str(exc), headers)
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    def answer(following: Following, request: Request, body: bytes, headers: dict[str, str]) -> Response:
         try:
             view = following.view()
-            headers[COMMIT_HEADER] = view.catalog.commit or ""
+        finally:
             if following.problem:
                 headers[PROBLEM_HEADER] = following.problem
-            call = Call(view, Query(request, names), await request.body(), int(request.path_params.get("id", 0)),
-                        following, headers)
-            data = handler(call)
-            if paged:
-                data, page_headers = _paged(data, call.query)
-                headers.update(page_headers)
-            return _json(data, headers=headers)
-        except InvalidInputError as exc:
-            return error_response(400, str(exc), headers)
-        except NotFoundError as exc:
-            return error_response(404, str(exc), headers)
-        except CalcatGitError as exc:
-            return error_response(500, str(exc), headers)
+        headers[COMMIT_HEADER] = view.catalog.commit or ""
+        call = Call(view, Query(request, names), body, int(request.path_params.get("id", 0)), following, headers)
+        data = handler(call)
+        if paged:
+            data, page_headers = _paged(data, call.query)
+            headers.update(page_headers)
+        return _json(data, headers=headers)
 
     return run
 
@@ -319,8 +335,9 @@ def serve(config: ServeConfig, host: str, port: int, workers: int = 1, access_lo
 
     os.environ[ENV_CONFIG] = json.dumps(asdict(config))
     following = Following(config, seeks=False)  # fail early (and build the index once) before workers start
-    commit = following.view().catalog.commit
-    print(f"calcat-git serve: http://{host}:{port}/api/ from {config.repo} ({following.rev} at {commit}); "
+    print(f"calcat-git serve: http://{host}:{port}/api/ from {config.repo} ({following.rev} at {following.served}); "
           f"naive times are read in {config.facility_tz}; {format_timestamp(now_utc())}", flush=True)
+    if following.problem:
+        print(f"calcat-git serve: {following.problem}", flush=True)
     uvicorn.run("calcat_git.server.app:app_from_environment", factory=True, host=host, port=port, workers=workers,
                 access_log=access_log, log_level="info" if access_log else "warning")
