@@ -35,6 +35,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from calcat_git.errors import CalcatGitError, InvalidInputError, NotFoundError, RepositoryError
 from calcat_git.server.ccvs import Encoded, dumps
 from calcat_git.server.following import Following, ServeConfig, Unavailable
+from calcat_git.server.guard import MAX_HEADER_BYTES
 from calcat_git.server.limits import IdConvertor, Limits, ascii_int, check_conditions, load_json
 from calcat_git.server.view import CalcatView, client_time, parse_conditions
 from calcat_git.timeutil import format_timestamp, now_utc
@@ -45,6 +46,9 @@ COMMIT_HEADER = "X-Calcat-Git-Commit"
 MAPPING_COMMIT_HEADER = "X-Calcat-Git-Mapping-Commit"
 PROBLEM_HEADER = "X-Calcat-Git-Problem"  # why the branch head is not served (printable ASCII, at most 512 bytes)
 PAGE_SIZE, MAX_PAGE_SIZE = 100, 500
+KEEP_ALIVE_SECONDS = 5  # an idle keep-alive connection is closed after this (uvicorn's timeout_keep_alive)
+SHUTDOWN_SECONDS = 5  # on stop, requests still running get this long (a stalled client never holds it up)
+SPARE_FILES = 64  # file descriptors kept beside the connections (index, git, logs)
 JSON_TYPE = "application/json; charset=utf-8"
 log = logging.getLogger("calcat_git.server.app")
 
@@ -333,6 +337,7 @@ def serve(config: ServeConfig, host: str, port: int, workers: int = 1, access_lo
     """Run the server until interrupted."""
     import uvicorn
 
+    config = replace(config, max_connections=connection_cap(config.max_connections))
     os.environ[ENV_CONFIG] = json.dumps(asdict(config))
     following = Following(config, seeks=False)  # fail early (and build the index once) before workers start
     print(f"calcat-git serve: http://{host}:{port}/api/ from {config.repo} ({following.rev} at {following.served}); "
@@ -340,4 +345,26 @@ def serve(config: ServeConfig, host: str, port: int, workers: int = 1, access_lo
     if following.problem:
         print(f"calcat-git serve: {following.problem}", flush=True)
     uvicorn.run("calcat_git.server.app:app_from_environment", factory=True, host=host, port=port, workers=workers,
-                access_log=access_log, log_level="info" if access_log else "warning")
+                access_log=access_log, log_level="info" if access_log else "warning",
+                http="calcat_git.server.guard:GuardedProtocol", timeout_keep_alive=KEEP_ALIVE_SECONDS,
+                timeout_graceful_shutdown=SHUTDOWN_SECONDS,
+                h11_max_incomplete_event_size=MAX_HEADER_BYTES)
+
+
+def connection_cap(wanted: int) -> int:
+    """``wanted`` connections per process, or fewer if the open-file limit would be reached
+    first (a process out of file descriptors refuses everyone): the soft limit is raised
+    to the hard one when that helps, else the cap is lowered, and either is said."""
+    import resource
+
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    needed = wanted + SPARE_FILES
+    if soft != resource.RLIM_INFINITY and soft < needed:
+        raised = needed if hard == resource.RLIM_INFINITY else min(needed, hard)
+        resource.setrlimit(resource.RLIMIT_NOFILE, (raised, hard))
+        soft = raised
+    cap = min(wanted, soft - SPARE_FILES) if soft != resource.RLIM_INFINITY else wanted
+    if cap < wanted:
+        print(f"calcat-git serve: at most {cap} connections per process (not {wanted}): the open-file limit is "
+              f"{soft}; raise it (ulimit -n) for more", flush=True)
+    return max(cap, 1)
