@@ -11,10 +11,12 @@ from typing import TYPE_CHECKING, TypeVar
 
 from calcat_git.catalog.broken import BrokenFile, shown, summary, touches
 from calcat_git.catalog.history import DEFAULT_GRACE, HistoryEntry, mapping_history
+from calcat_git.catalog.sets import SETS_FILE, Invalidation, invalid_sets, warning
 from calcat_git.catalog.snapshot import IndexedSnapshot, LoadedSnapshot, SnapshotBackend
 from calcat_git.errors import (
     BrokenCatalogError,
     CatalogProblemWarning,
+    InvalidInputError,
     NoSnapshotError,
     NotFoundError,
     RepositoryError,
@@ -27,7 +29,7 @@ from calcat_git.index.reader import Index
 from calcat_git.model.mapping import Mapping
 from calcat_git.model.problems import Problem
 from calcat_git.model.records import PDU, Calibration, Detector, DetectorType, Instrument, Parameter
-from calcat_git.timeutil import ensure_utc, format_timestamp, now_utc
+from calcat_git.timeutil import ensure_utc, format_timestamp, now_utc, parse_timestamp
 
 if TYPE_CHECKING:
     from calcat_git.catalog.published import SiteCatalog
@@ -68,6 +70,7 @@ class Catalog:
         self._broken: list[BrokenFile] | None = None
         self.notes: list[str] = []  # what every answer from this snapshot says besides (see check_loads)
         self._warned = False
+        self.tag: str | None = None  # the published set (git tag) this snapshot was asked by, if any
 
     @classmethod
     def open(cls, path: str | os.PathLike[str] = ".", *, branch: str | None = None, worktree: bool = False,
@@ -173,16 +176,38 @@ class Catalog:
                                   "to travel in time")
         return self._repo, self._commit
 
+    def _pinned(self, sha: str) -> tuple[int | None, Commit]:
+        repo, _ = self._git()
+        found = self._index.by_sha(sha) if self._index else None
+        if found:
+            return found
+        if self._timeline and sha in self._timeline.by_sha:
+            return None, self._timeline.by_sha[sha]
+        return None, repo.commit_info(sha)  # off the first-parent line: read naively
+
+    def _revision(self, text: str) -> tuple[str, str | None] | None:
+        """The commit and full ref name ``text`` names if it is no time (None if it is one)."""
+        repo, _ = self._git()
+        if SHA_LIKE.match(text):
+            try:
+                return repo.rev_parse(text), None
+            except RepositoryError:
+                pass  # maybe a tag or branch that looks like hex
+        try:
+            parse_timestamp(text, "snapshot time")
+            return None
+        except InvalidInputError as bad_time:
+            try:
+                return repo.resolve_revision(text)
+            except RepositoryError as bad_revision:
+                raise InvalidInputError(f"snapshot {text!r} is neither a time ({bad_time}) nor a revision "
+                                        f"({bad_revision})") from None
+
     def _locate(self, snapshot: datetime | str) -> tuple[int | None, Commit]:
         repo, _ = self._git()
-        if isinstance(snapshot, str) and SHA_LIKE.match(snapshot):
-            sha = repo.rev_parse(snapshot)
-            found = self._index.by_sha(sha) if self._index else None
-            if found:
-                return found
-            if self._timeline and sha in self._timeline.by_sha:
-                return None, self._timeline.by_sha[sha]
-            return None, repo.commit_info(sha)  # off the first-parent line: read naively
+        revision = self._revision(snapshot) if isinstance(snapshot, str) else None
+        if revision is not None:
+            return self._pinned(revision[0])
         moment = ensure_utc(snapshot, "snapshot time")
         try:
             if self._index:
@@ -198,16 +223,38 @@ class Catalog:
             raise
 
     def snapshot(self, snapshot: datetime | str) -> Commit:
-        """The commit answering for ``snapshot``: a timestamp or a commit sha."""
+        """The commit answering for ``snapshot``: a time, or a revision (a commit, a tag, a branch)."""
         return self._locate(snapshot)[1]
 
     def at(self, snapshot: datetime | str) -> Catalog:
-        """The catalog as of ``snapshot`` (a timestamp or a commit sha)."""
+        """The catalog as of ``snapshot``: a time (the newest first-parent commit at or
+        before it), or a revision (a commit sha, a tag, a branch: that commit exactly). A
+        published set (a tag) is named in ``tag``; one marked invalid since (in this
+        catalog's ``published-sets.yaml``) still answers, and its answers say so."""
         seq, commit = self._locate(snapshot)
-        if commit.sha == self.commit:
+        tag = self._tag_of(snapshot)
+        if commit.sha == self.commit and tag == self.tag:
             return self
-        return Catalog(self.root, repo=self._repo, index=self._index if seq is not None else None,
-                       timeline=self._timeline, commit=commit, seq=seq, rev=self._rev)
+        pinned = Catalog(self.root, repo=self._repo, index=self._index if seq is not None else None,
+                         timeline=self._timeline, commit=commit, seq=seq, rev=self._rev)
+        pinned.tag = tag
+        invalid = self.invalid_sets().get(tag) if tag else None
+        if invalid is not None:
+            pinned.notes.append(warning(invalid))
+        return pinned
+
+    def _tag_of(self, snapshot: datetime | str) -> str | None:
+        revision = self._revision(snapshot) if isinstance(snapshot, str) else None
+        ref = revision[1] if revision else None
+        return ref.removeprefix("refs/tags/") if ref and ref.startswith("refs/tags/") else None
+
+    def invalid_sets(self) -> dict[str, Invalidation]:
+        """The published sets this snapshot's ``published-sets.yaml`` marks invalid."""
+        if self._commit is None:
+            path = self.root / SETS_FILE
+            return invalid_sets(path.read_bytes() if path.is_file() and not path.is_symlink() else None)
+        repo, commit = self._git()
+        return invalid_sets(repo.show_file(commit.sha, SETS_FILE))
 
     def history(self, name: str, grace: timedelta = DEFAULT_GRACE) -> list[HistoryEntry]:
         """Every mapping change of a detector, or moving a PDU, with the commit that

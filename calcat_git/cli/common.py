@@ -39,9 +39,10 @@ class Timestamp(click.ParamType[datetime, Any]):
 
 
 class Snapshot(click.ParamType[datetime | str, Any]):
-    """A snapshot: a commit sha (4–40 hex digits) or a time, as ``Catalog.at`` takes it."""
+    """A snapshot: a time, or a revision (a commit sha, a tag, a branch), as ``Catalog.at``
+    takes it; a revision is resolved by git when the catalog is opened."""
 
-    name = "T|SHA"
+    name = "TIME|REV"
 
     def __init__(self, what: str) -> None:
         self.what = what
@@ -50,7 +51,12 @@ class Snapshot(click.ParamType[datetime | str, Any]):
         if isinstance(value, datetime):
             return value
         text = str(value)
-        return text if SHA_LIKE.match(text) else parse_timestamp(text, self.what)
+        if SHA_LIKE.match(text):
+            return text
+        try:
+            return parse_timestamp(text, self.what)
+        except ValueError:
+            return text  # a tag or a branch, or neither: Catalog.at says which
 
 
 def warn(problems: list[str]) -> None:

@@ -116,7 +116,8 @@ def schema(kind: str) -> None:
 @click.option("--at", "at", default="now", show_default=True, type=Timestamp("--at time"),
               help="Validity time (RAW data creation): ISO-8601 with Z or an offset, e.g. 2024-05-01T10:00:00Z.")
 @click.option("--snapshot-at", default=None, type=Snapshot("--snapshot-at"),
-              help="Read the catalog as committed at this time or commit [default: newest].")
+              help="Read the catalog as committed at this time, or at a revision (commit, tag, branch) "
+                   "[default: newest].")
 @click.option("--repo", default=".", show_default=True, type=click.Path(file_okay=False), help="Catalog root.")
 @click.option("--branch", default=None, help="Branch to read [default: main, else HEAD].")
 @click.option("--worktree", is_flag=True, help="Read the files on disk instead of git (uncommitted edits).")
@@ -141,10 +142,11 @@ def mapping(detector: str, at: datetime, snapshot_at: datetime | str | None, rep
     committed = format_timestamp(catalog.committed_at) if catalog.committed_at else None
     if as_json:
         emit_json({"detector": detector, "at": format_timestamp(moment), "commit": catalog.commit,
-                   "committed_at": committed, "modules": modules}
+                   "committed_at": committed, "modules": modules} | ({"tag": catalog.tag} if catalog.tag else {})
                   | ({"problems": [{"message": p, "severity": "warning"} for p in problems]} if problems else {}))
         return
     source = f"commit {catalog.commit[:12]} of {committed}" if catalog.commit else "working tree"
+    source += f", published set {catalog.tag}" if catalog.tag else ""
     click.echo(f"{detector} at {format_timestamp(moment)} (read from {source})")
     for aggregator, pdu in modules.items():
         click.echo(f"  {aggregator}  {pdu or '(empty)'}")
@@ -157,11 +159,12 @@ def _attach() -> None:
     from calcat_git.cli.history import history, index_command, snapshot, verify_history
     from calcat_git.cli.review import check, codeowners, diff
     from calcat_git.cli.serve import serve
+    from calcat_git.cli.sets import tag, tags
     from calcat_git.cli.site import site
 
     for command in (snapshot, history, verify_history, index_command, lookup, explain, conditions, inject,
                     verify_store,
-                    check, diff, codeowners, site, import_calcat, serve, swap, add_pdu):
+                    check, diff, codeowners, site, import_calcat, serve, swap, add_pdu, tag, tags):
         main.add_command(command)
 
 

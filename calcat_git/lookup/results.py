@@ -124,6 +124,7 @@ class CalibrationData(Mapping[str, MultiModuleConstant]):
     strategy: str
     missing: dict[str, dict[str, str]] = field(default_factory=dict)
     problems: list[str] = field(default_factory=list)  # the snapshot's problems that did not change the answer
+    tag: str | None = None  # the published set (git tag) the snapshot was asked by
 
     def __getitem__(self, key: str) -> MultiModuleConstant:
         return self.constant_groups[key]
@@ -224,13 +225,14 @@ class CalibrationData(Mapping[str, MultiModuleConstant]):
                   for cal, rows in outcome.found.items() if rows}
         missing = {cal: reasons for cal, reasons in outcome.missing.items() if reasons}
         return cls(groups, det, outcome.event_at, cat.commit, cat.committed_at, outcome.strategy, missing,
-                   outcome.problems)
+                   outcome.problems, cat.tag)
 
     def to_dict(self) -> dict[str, Any]:
         """The ``lookup --json`` shape (README, "Constants and look-ups")."""
         return {
             "detector": self.detector.identifier, "event_at": format_timestamp(self.event_at),
             "commit": self.commit,
+            **({"tag": self.tag} if self.tag else {}),
             "committed_at": format_timestamp(self.committed_at) if self.committed_at else None,
             "strategy": self.strategy,
             "constants": {cal: {a: c.to_dict() for a, c in group.constants.items()}

@@ -19,11 +19,13 @@ from dataclasses import dataclass
 
 from calcat_git.catalog.broken import summary
 from calcat_git.catalog.catalog import Catalog
-from calcat_git.errors import CalcatGitError
+from calcat_git.catalog.snapshot import IndexedSnapshot
+from calcat_git.errors import CalcatGitError, InvalidInputError, NotFoundError, RepositoryError
 from calcat_git.git.repo import GitRepo
 from calcat_git.server.view import CalcatView
 from calcat_git.timeutil import facility_zone
 
+PINNED_VIEWS = 8  # views of revisions asked by URL kept (each a few MB of caches)
 RECHECK_SECONDS = 5.0  # read the head at least this often, even if the ref files look unchanged
 MAX_PROBLEM_CHARS = 512  # of the problem header (a Python client refuses a header line over 64 KiB)
 log = logging.getLogger("calcat_git.server.app")
@@ -71,6 +73,7 @@ class Following:
         self._checked = time.monotonic()
         self._seen: str | None = None  # the branch head last looked at
         self._view: CalcatView | None = None
+        self._pinned: dict[tuple[str, str], CalcatView] = {}  # (served commit, revision) → view, LRU
         self.problem: str | None = None
         self._look()
 
@@ -99,6 +102,30 @@ class Following:
         if self._view is None:
             raise Unavailable(f"nothing to serve: {self.problem}")
         return self._view
+
+    def view_at(self, revision: str) -> CalcatView:
+        """The view of the catalog at ``revision`` (a commit, tag, branch or time, resolved in
+        the served catalog), for a client pinned by URL (``/at/<revision>/api/…``)."""
+        served = self.view()
+        key = (served.catalog.commit or "", revision)
+        view = self._pinned.pop(key, None)
+        if view is None:
+            try:
+                catalog = served.catalog.at(revision)
+            except (InvalidInputError, RepositoryError) as exc:
+                raise NotFoundError(f"Resource not found! {exc}") from None
+            if not isinstance(catalog.backend, IndexedSnapshot):
+                raise NotFoundError(f"Resource not found! {revision!r} is commit {catalog.commit}, which is not on the "
+                                    f"first-parent history of {self.rev}: the server answers from that history only")
+            broken = catalog.broken_files()
+            if broken:
+                raise Unavailable(f"{revision!r} is commit {(catalog.commit or '')[:12]}, whose catalog does not load: "
+                                  f"{summary(broken)}")
+            view = CalcatView(catalog, self.zone, self.config.store_prefix)
+        self._pinned[key] = view  # newest last
+        while len(self._pinned) > PINNED_VIEWS:
+            self._pinned.pop(next(iter(self._pinned)))
+        return view
 
     def _look(self) -> None:
         """Read the branch head; follow it if it changed."""
