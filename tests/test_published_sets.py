@@ -152,3 +152,21 @@ def test_serve_pins_a_client_session_to_a_set_by_url(git_mini: Path, sets: dict[
             missing.value.read())["info"]
     finally:
         _stop(proc)
+
+
+def test_the_site_lists_the_published_sets(git_mini: Path, sets: dict[str, str], tmp_path: Path) -> None:
+    import jsonschema
+
+    from calcat_git.site.generate import generate
+
+    cli(git_mini, "tag", "v1", "--invalidate", "--reason", "wrong gain", "--commit")
+    generate(Catalog.open(git_mini), tmp_path / "out")
+    page = (tmp_path / "out/sets.md").read_text()
+    row = next(line for line in page.splitlines() if line.startswith("| v1 |"))
+    assert row.startswith(f"| v1 | `{sets['v1'][:12]}` | 2024-05-02T00:00:00Z | invalid since ")
+    assert row.endswith(": wrong gain | the first set |")
+    data = json.loads((tmp_path / "out/api/v1/sets.json").read_text())
+    schema = json.loads((tmp_path / "out/api/v1/schemas/sets.json").read_text())
+    jsonschema.Draft202012Validator(schema).validate(data)
+    assert [(s["name"], s["commit"], s["state"]) for s in data] == [("v1", sets["v1"], "invalid")]
+    assert "[Published sets](sets.md)" in (tmp_path / "out/index.md").read_text()

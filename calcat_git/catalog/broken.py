@@ -16,6 +16,8 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
+from calcat_git.errors import BrokenCatalogError
+
 
 def shown(text: str) -> str:
     """``text`` as it is when it is printable, else quoted with escapes (JSON's), so that a
@@ -72,3 +74,16 @@ def summary(broken: list[BrokenFile], limit: int = 3) -> str:
     """The first few broken files, one after another, and how many more."""
     text = "; ".join(str(b) for b in broken[:limit])
     return text + (f"; and {len(broken) - limit} more" if len(broken) > limit else "")
+
+
+def check(broken: list[BrokenFile], where: str, detector: str | None, detector_type: str | None) -> list[str]:
+    """Refuse a look-up of ``detector`` that a file of ``broken`` can change
+    (:class:`BrokenCatalogError` naming it); else what the answer must say about them."""
+    touching = [b for b in broken if touches(b, detector, detector_type)]
+    if touching:
+        asked = f"a look-up of {shown(detector)}" if detector else "this command"
+        raise BrokenCatalogError(
+            f"the catalog at {where} does not load: {summary(touching)}; {asked} depends on it: fix or revert the "
+            "file (`calcat-git validate` lists every problem), or read an earlier snapshot (--snapshot-at)")
+    return [f"the catalog at {where} has {len(broken)} file(s) that do not load, not used by this look-up: "
+            f"{summary(broken)}"] if broken else []

@@ -7,14 +7,13 @@ import warnings
 from collections.abc import Container
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import TYPE_CHECKING, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
-from calcat_git.catalog.broken import BrokenFile, shown, summary, touches
+from calcat_git.catalog.broken import BrokenFile, check
 from calcat_git.catalog.history import DEFAULT_GRACE, HistoryEntry, mapping_history
-from calcat_git.catalog.sets import SETS_FILE, Invalidation, invalid_sets, warning
+from calcat_git.catalog.sets import SETS_FILE, Invalidation, invalid_sets, published_sets, warning
 from calcat_git.catalog.snapshot import IndexedSnapshot, LoadedSnapshot, SnapshotBackend
 from calcat_git.errors import (
-    BrokenCatalogError,
     CatalogProblemWarning,
     InvalidInputError,
     NoSnapshotError,
@@ -248,6 +247,11 @@ class Catalog:
         ref = revision[1] if revision else None
         return ref.removeprefix("refs/tags/") if ref and ref.startswith("refs/tags/") else None
 
+    def published_sets(self) -> list[dict[str, Any]]:
+        """The repository's published sets (tags), each with its state as this snapshot says."""
+        repo, _ = self._git()
+        return published_sets(repo, self.invalid_sets())
+
     def invalid_sets(self) -> dict[str, Invalidation]:
         """The published sets this snapshot's ``published-sets.yaml`` marks invalid."""
         if self._commit is None:
@@ -325,17 +329,7 @@ class Catalog:
         problems the answer must state (also warned once, as :class:`CatalogProblemWarning`)."""
         broken = self.broken_files()
         where = f"commit {self.commit[:12]}" if self.commit else "the working tree"
-        if broken:
-            dtype = self._type_of(detector)
-            touching = [b for b in broken if touches(b, detector, dtype)]
-            if touching:
-                asked = f"a look-up of {shown(detector)}" if detector else "this command"
-                raise BrokenCatalogError(
-                    f"the catalog at {where} does not load: {summary(touching)}; {asked} depends on it: fix or "
-                    "revert the file (`calcat-git validate` lists every problem), or read an earlier snapshot "
-                    "(--snapshot-at)")
-        notes = [f"the catalog at {where} has {len(broken)} file(s) that do not load, not used by this look-up: "
-                 f"{summary(broken)}"] if broken else []
+        notes = check(broken, where, detector, self._type_of(detector) if broken else None)
         notes += self.notes
         if notes and not self._warned:
             self._warned = True

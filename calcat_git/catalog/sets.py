@@ -20,6 +20,7 @@ from typing import Any
 
 from calcat_git.errors import CatalogInvalidError, InvalidInputError
 from calcat_git.files.strict_yaml import YamlError, load_yaml
+from calcat_git.git.repo import GitRepo
 from calcat_git.timeutil import format_timestamp, parse_timestamp
 
 SETS_FILE = "published-sets.yaml"
@@ -91,3 +92,18 @@ def warning(invalid: Invalidation) -> str:
     """What an answer pinned to an invalid set says."""
     return (f"published set {invalid.name} was marked invalid on {format_timestamp(invalid.invalidated_at)}: "
             f"{invalid.reason}")
+
+
+def published_sets(repo: GitRepo, invalid: dict[str, Invalidation]) -> list[dict[str, Any]]:
+    """Every tag of ``repo`` with its commit, the commit's time, when it was tagged, its
+    message and its state: ``published`` (annotated), ``invalid`` (in ``invalid``), or
+    ``lightweight`` (a plain tag, not made by ``calcat-git tag``)."""
+    out = []
+    for tag in repo.tags():
+        state = "invalid" if tag["name"] in invalid else "published" if tag["tagged_at"] else "lightweight"
+        entry: dict[str, Any] = {**tag, "committed_at": format_timestamp(repo.commit_info(tag["commit"]).committed_at),
+                                 "state": state}
+        if tag["name"] in invalid:
+            entry["invalid"] = invalid[tag["name"]].to_dict()
+        out.append(entry)
+    return out

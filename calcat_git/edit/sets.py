@@ -13,7 +13,7 @@ from calcat_git.catalog.sets import SETS_FILE, Invalidation, with_invalidation
 from calcat_git.edit.changes import apply
 from calcat_git.errors import CatalogInvalidError, InvalidInputError, NotFoundError, closest_names
 from calcat_git.git.repo import GitRepo
-from calcat_git.timeutil import format_timestamp, now_utc
+from calcat_git.timeutil import now_utc
 
 
 def _text(value: str, what: str) -> str:
@@ -40,20 +40,9 @@ def publish(root: Path, name: str, snapshot: datetime | str | None, message: str
 
 
 def published(root: Path, branch: str | None = None) -> list[dict[str, Any]]:
-    """Every tag with its commit, the commit's time, when it was tagged, its message and its
-    state: ``published`` (annotated), ``invalid`` (marked so on the newest commit of
-    ``branch``), or ``lightweight`` (a plain tag, not made by ``calcat-git tag``)."""
-    repo = GitRepo(root)
-    invalid = Catalog.open(root, branch=branch, index=False).invalid_sets()
-    out = []
-    for tag in repo.tags():
-        state = "published" if tag["tagged_at"] else "lightweight"
-        entry: dict[str, Any] = {**tag, "committed_at": format_timestamp(repo.commit_info(tag["commit"]).committed_at),
-                                 "state": "invalid" if tag["name"] in invalid else state}
-        if tag["name"] in invalid:
-            entry["invalid"] = invalid[tag["name"]].to_dict()
-        out.append(entry)
-    return out
+    """Every tag with its commit, times, message and state (see ``catalog.sets.published_sets``),
+    invalid ones as the newest commit of ``branch`` says."""
+    return Catalog.open(root, branch=branch, index=False).published_sets()
 
 
 def invalidate(root: Path, name: str, reason: str, branch: str | None = None, commit: bool = False) -> str | None:

@@ -23,7 +23,6 @@ import sqlite3
 from collections.abc import Awaitable, Callable
 from dataclasses import asdict, dataclass, replace
 from typing import Any
-from urllib.parse import unquote
 
 from starlette.applications import Starlette
 from starlette.convertors import register_url_convertor
@@ -38,6 +37,7 @@ from calcat_git.server.ccvs import Encoded, dumps
 from calcat_git.server.following import Following, ServeConfig, Unavailable, printable
 from calcat_git.server.guard import MAX_HEADER_BYTES
 from calcat_git.server.limits import IdConvertor, Limits, ascii_int, check_conditions, load_json
+from calcat_git.server.pinned import PINNED_KEY, Pinned
 from calcat_git.server.view import CalcatView, client_time, parse_conditions
 from calcat_git.timeutil import format_timestamp, now_utc
 
@@ -47,7 +47,6 @@ COMMIT_HEADER = "X-Calcat-Git-Commit"
 MAPPING_COMMIT_HEADER = "X-Calcat-Git-Mapping-Commit"
 TAG_HEADER = "X-Calcat-Git-Tag"  # the published set a pinned request asked for
 WARNING_HEADER = "X-Calcat-Git-Warning"  # e.g. the published set asked for was marked invalid
-PINNED_KEY = "calcat_git.revision"  # the scope key of /at/<revision>/ (see Pinned)
 PROBLEM_HEADER = "X-Calcat-Git-Problem"  # why the branch head is not served (printable ASCII, at most 512 bytes)
 PAGE_SIZE, MAX_PAGE_SIZE = 100, 500
 KEEP_ALIVE_SECONDS = 5  # an idle keep-alive connection is closed after this (uvicorn's timeout_keep_alive)
@@ -305,28 +304,6 @@ ROUTES = [  # the look-up first: routes are tried in order, and it is most of th
 ]
 
 
-class Pinned:
-    """``/at/<revision>/api/…`` answers as ``/api/…`` at that revision (a commit, a published
-    set's tag, a branch, or a time): the revision, percent-decoded from the raw path (so a
-    tag may hold ``/`` as ``%2F``), goes to the handlers in the scope."""
-
-    def __init__(self, app: ASGIApp) -> None:
-        self.app = app
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        raw: bytes = scope.get("raw_path") or scope.get("path", "").encode()
-        if scope["type"] == "http" and raw.startswith(b"/at/"):
-            revision, slash, rest = raw[len(b"/at/"):].partition(b"/")
-            if not slash or not rest.startswith(b"api/") or not revision:
-                await error_response(404, "Resource not found! pinned paths are /at/<revision>/api/…")(
-                    scope, receive, send)
-                return
-            path = "/" + unquote(rest.decode("ascii", "replace"))
-            scope = {**scope, "path": path, "raw_path": b"/" + rest,
-                     PINNED_KEY: unquote(revision.decode("ascii", "replace"))}
-        await self.app(scope, receive, send)
-
-
 class ReadOnly:
     """Refuses every method but GET before routing (no HEAD, OPTIONS or writes)."""
 
@@ -356,7 +333,7 @@ def create_app(config: ServeConfig) -> Starlette:
     app.state.following = Following(config)
     app.add_middleware(Limits, error=error_response)
     app.add_middleware(ReadOnly)
-    app.add_middleware(Pinned)
+    app.add_middleware(Pinned, error=error_response)
     return app
 
 
