@@ -51,6 +51,13 @@ def test_tag_publishes_a_validated_commit_and_never_moves_it(git_mini: Path, set
         1, "error: tag 'v1' exists already: a published set is never moved; choose a new name\n")
     bad_name = cli(git_mini, "tag", "a..b", "-m", "x")
     assert bad_name.returncode == 1 and "'a..b' is not a valid tag name" in bad_name.stderr
+    git(git_mini, "switch", "-q", "-c", "side")
+    side = commit_all(git_mini, "a commit main never had", "2024-06-03T00:00:00Z")
+    git(git_mini, "switch", "-q", "main")
+    off_line = cli(git_mini, "tag", "v2", "--snapshot-at", "side", "-m", "x")
+    assert (off_line.returncode, off_line.stderr) == (
+        1, f"error: commit {side[:12]} is not on the first-parent history of main: a published set is a state the "
+           "catalog had there (pass --snapshot-at a time, or a commit of that history)\n")
     listed = json.loads(cli(git_mini, "tags", "--json").stdout)
     assert [(t["name"], t["commit"], t["state"], t["message"]) for t in listed] == [
         ("v1", sets["v1"], "published", "the first set")]

@@ -161,6 +161,11 @@ class Catalog:
         return mapping_history(repo, commit.sha, grace)
 
     @property
+    def rev(self) -> str:
+        """The branch (or ``HEAD``) this catalog was opened on."""
+        return self._rev
+
+    @property
     def commit(self) -> str | None:
         """The commit this catalog was read from (None for a working tree)."""
         return self._commit.sha if self._commit else None
@@ -202,11 +207,17 @@ class Catalog:
                 raise InvalidInputError(f"snapshot {text!r} is neither a time ({bad_time}) nor a revision "
                                         f"({bad_revision})") from None
 
-    def _locate(self, snapshot: datetime | str) -> tuple[int | None, Commit]:
+    def _locate(self, snapshot: datetime | str) -> tuple[int | None, Commit, str | None]:
+        """Position (if indexed), commit and tag name (if a tag was given) of ``snapshot``."""
         repo, _ = self._git()
         revision = self._revision(snapshot) if isinstance(snapshot, str) else None
         if revision is not None:
-            return self._pinned(revision[0])
+            sha, ref = revision
+            tag = ref.removeprefix("refs/tags/") if ref and ref.startswith("refs/tags/") else None
+            return (*self._pinned(sha), tag)
+        return (*self._at_time(snapshot, repo), None)
+
+    def _at_time(self, snapshot: datetime | str, repo: GitRepo) -> tuple[int | None, Commit]:
         moment = ensure_utc(snapshot, "snapshot time")
         try:
             if self._index:
@@ -230,8 +241,7 @@ class Catalog:
         before it), or a revision (a commit sha, a tag, a branch: that commit exactly). A
         published set (a tag) is named in ``tag``; one marked invalid since (in this
         catalog's ``published-sets.yaml``) still answers, and its answers say so."""
-        seq, commit = self._locate(snapshot)
-        tag = self._tag_of(snapshot)
+        seq, commit, tag = self._locate(snapshot)
         if commit.sha == self.commit and tag == self.tag:
             return self
         pinned = Catalog(self.root, repo=self._repo, index=self._index if seq is not None else None,
@@ -241,11 +251,6 @@ class Catalog:
         if invalid is not None:
             pinned.notes.append(warning(invalid))
         return pinned
-
-    def _tag_of(self, snapshot: datetime | str) -> str | None:
-        revision = self._revision(snapshot) if isinstance(snapshot, str) else None
-        ref = revision[1] if revision else None
-        return ref.removeprefix("refs/tags/") if ref and ref.startswith("refs/tags/") else None
 
     def published_sets(self) -> list[dict[str, Any]]:
         """The repository's published sets (tags), each with its state as this snapshot says."""

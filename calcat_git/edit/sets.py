@@ -10,6 +10,7 @@ from typing import Any
 
 from calcat_git.catalog.catalog import Catalog
 from calcat_git.catalog.sets import SETS_FILE, Invalidation, with_invalidation
+from calcat_git.catalog.snapshot import IndexedSnapshot
 from calcat_git.edit.changes import apply
 from calcat_git.errors import CatalogInvalidError, InvalidInputError, NotFoundError, closest_names
 from calcat_git.git.repo import GitRepo
@@ -27,10 +28,15 @@ def publish(root: Path, name: str, snapshot: datetime | str | None, message: str
     """Tag the commit ``snapshot`` names (default: the newest of ``branch``) as the published
     set ``name``, once its catalog validates; the commit and how many problems were warnings."""
     message = _text(message, "-m MESSAGE")
-    newest = Catalog.open(root, branch=branch, index=False)
-    commit = newest.snapshot(snapshot).sha if snapshot is not None else newest.commit
+    newest = Catalog.open(root, branch=branch)
+    pinned = newest.at(snapshot) if snapshot is not None else newest
+    commit = pinned.commit
     assert commit is not None
-    problems = Catalog.open(root, branch=branch, index=False).at(commit).validate()
+    if not isinstance(pinned.backend, IndexedSnapshot):
+        raise InvalidInputError(f"commit {commit[:12]} is not on the first-parent history of {newest.rev}: a "
+                                "published set is a state the catalog had there (pass --snapshot-at a time, or a "
+                                "commit of that history)")
+    problems = pinned.validate()
     errors = [p for p in problems if p.severity == "error"]
     if errors:
         raise CatalogInvalidError(f"commit {commit[:12]} does not validate ({len(errors)} problem(s)), not published: "

@@ -177,8 +177,9 @@ class Following:
             return
         served = self.served
         where = f"; serving {served[:12]}" if served else "; nothing is served (503)"
-        self.problem = printable(problem + where)
-        log.warning("%s", self.problem)
+        said, self.problem = self.problem, printable(problem + where)
+        if self.problem != said:  # logged once, not on every re-check
+            log.warning("%s", self.problem)
 
     def recover(self, error: Exception) -> None:
         """The index failed under a request (damaged in place): build it anew and serve the
