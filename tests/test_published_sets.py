@@ -52,6 +52,7 @@ def test_tag_publishes_a_validated_commit_and_never_moves_it(git_mini: Path, set
     bad_name = cli(git_mini, "tag", "a..b", "-m", "x")
     assert bad_name.returncode == 1 and "'a..b' is not a valid tag name" in bad_name.stderr
     git(git_mini, "switch", "-q", "-c", "side")
+    (git_mini / "notes.txt").write_text("side work\n")
     side = commit_all(git_mini, "a commit main never had", "2024-06-03T00:00:00Z")
     git(git_mini, "switch", "-q", "main")
     off_line = cli(git_mini, "tag", "v2", "--snapshot-at", "side", "-m", "x")
