@@ -1,6 +1,8 @@
 """``serve`` under hostile requests: every one gets 400, 404 or 413 with CALCAT's JSON error,
 never a 500, and the reply cache is keyed by the parsed question. The application is driven
-in-process through ASGI (the same middleware and routes uvicorn runs), on the mini catalog."""
+in-process through ASGI (the same middleware and routes uvicorn runs), on the mini catalog.
+Slow clients (half-open sockets, held bodies) and the problem header are tried on a real
+server process with real sockets and Python's own HTTP client."""
 
 from __future__ import annotations
 
@@ -215,16 +217,11 @@ def _good(port: int) -> tuple[int, dict[str, str]]:
         conn.close()
 
 
-@pytest.fixture
-def served_mini(git_mini: Path) -> Path:
-    return git_mini
-
-
 @pytest.mark.slow
-def test_half_open_connections_do_not_deny_service(served_mini: Path) -> None:
+def test_half_open_connections_do_not_deny_service(git_mini: Path) -> None:
     """1100 sockets sending half a request, under a 1024-file limit: a well-behaved client
     is still answered at once, and the half-open ones are dropped after the header timeout."""
-    proc, port = _start(served_mini, "--header-timeout", "2", nofile=1024)
+    proc, port = _start(git_mini, "--header-timeout", "2", nofile=1024)
     held = []
     try:
         for _ in range(1100):
@@ -258,11 +255,11 @@ def test_half_open_connections_do_not_deny_service(served_mini: Path) -> None:
 
 
 @pytest.mark.slow
-def test_held_request_bodies_keep_memory_bounded(served_mini: Path) -> None:
+def test_held_request_bodies_keep_memory_bounded(git_mini: Path) -> None:
     """400 clients each sending a 1 MiB body but its last byte, and holding it: the server's
     memory grows by the pending-body budget at most (the 1 MiB bodies of all of them took
     RSS from 38 to 443 MiB before), and a well-behaved client is answered."""
-    proc, port = _start(served_mini)
+    proc, port = _start(git_mini)
     head = (f"GET /api/{CONDITIONS} HTTP/1.1\r\nHost: x\r\nContent-Length: {MAX_BODY_BYTES}\r\n\r\n").encode()
     pending: list[tuple[socket.socket, bytes]] = []
     try:
@@ -286,8 +283,9 @@ def test_held_request_bodies_keep_memory_bounded(served_mini: Path) -> None:
         _stop(proc)
 
 
-def test_a_body_not_sent_in_time_is_dropped(served_mini: Path) -> None:
-    proc, port = _start(served_mini, "--body-timeout", "1")
+@pytest.mark.slow
+def test_a_body_not_sent_in_time_is_dropped(git_mini: Path) -> None:
+    proc, port = _start(git_mini, "--body-timeout", "1")
     try:
         with socket.create_connection(("127.0.0.1", port), timeout=5) as sock:
             sock.sendall(f"GET /api/{CONDITIONS} HTTP/1.1\r\nHost: x\r\nContent-Length: 10\r\n\r\n12345".encode())
@@ -311,25 +309,27 @@ def _broken_name(root: Path, name: str) -> str:
     return git(root, "rev-parse", "HEAD")
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(("name", "shown"), [
     ("a\r\nX-Forged: 1.yaml", '"constants_index/MID_DET_AGIPD1M-1/2024/a\\r\\nX-Forged: 1.yaml"'),
     ("dünkel.yaml", "constants_index/MID_DET_AGIPD1M-1/2024/d\\xfcnkel.yaml"),
     ("x" * 75_000 + ".yaml", "constants_index/MID_DET_AGIPD1M-1/2024/xxxx"),
 ], ids=["CR LF", "non-ASCII", "75 KB"])
-def test_the_problem_header_is_printable_ascii_of_bounded_length(served_mini: Path, name: str, shown: str) -> None:
+def test_the_problem_header_is_printable_ascii_of_bounded_length(git_mini: Path, name: str, shown: str) -> None:
     from .helpers import git
 
-    good = git(served_mini, "rev-parse", "HEAD")
-    proc, port = _start(served_mini)
+    good = git(git_mini, "rev-parse", "HEAD")
+    proc, port = _start(git_mini)
     try:
-        assert _good(port) == (200, _good(port)[1]) and "x-calcat-git-problem" not in _good(port)[1]
-        bad = _broken_name(served_mini, name)
+        status, headers = _good(port)
+        assert status == 200 and "x-calcat-git-problem" not in headers
+        bad = _broken_name(git_mini, name)
         status, headers = _good(port)  # http.client: no LineTooLong, no forged header
         problem = headers["x-calcat-git-problem"]
         assert (status, headers["x-calcat-git-commit"], "x-forged" in headers) == (200, good, False)
         assert problem.startswith(f"commit {bad[:12]} not served: 1 file(s) do not load: {shown}"), problem
         assert len(problem) <= 512 and all(" " <= c <= "~" for c in problem)
-        git(served_mini, "reset", "-q", "--soft", good)  # a force-push back: the problem goes
+        git(git_mini, "reset", "-q", "--soft", good)  # a force-push back: the problem goes
         assert "x-calcat-git-problem" not in _good(port)[1]
     finally:
         log = _stop(proc)
