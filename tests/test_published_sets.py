@@ -88,7 +88,9 @@ def test_any_revision_goes_where_a_snapshot_goes(git_mini: Path, sets: dict[str,
         CalibrationData.from_report(3758, Catalog.open(git_mini), snapshot_at="v1")  # injected after v1
     for bad in ("--output=/tmp/x", "nope", "v1..main"):
         refused = cli(git_mini, *LOOKUP, "--snapshot-at", bad)
-        assert refused.returncode == 1 and f"error: snapshot {bad!r} is neither a time (" in refused.stderr, bad
+        assert (refused.returncode, refused.stderr) == (1, f"error: {bad!r} is not a commit, tag or branch of {git_mini}, "
+                                                           "nor a time (ISO-8601 with Z or an offset, e.g. "
+                                                           "2024-05-01T10:00:00Z)\n"), bad
     catalog = Catalog.open(git_mini)
     assert (catalog.at("v1").commit, catalog.at("v1").tag, catalog.at(sets["v1"][:10]).tag) == (sets["v1"], "v1", None)
     assert catalog.at("HEAD~1").commit == sets["v1"]

@@ -195,8 +195,11 @@ class Catalog:
         if SHA_LIKE.match(text):
             try:
                 return repo.rev_parse(text), None
-            except RepositoryError:
-                pass  # maybe a tag or branch that looks like hex
+            except RepositoryError as not_a_commit:
+                try:
+                    return repo.resolve_revision(text)  # a tag or branch that looks like hex
+                except RepositoryError:
+                    raise not_a_commit from None
         try:
             parse_timestamp(text, "snapshot time")
             return None
@@ -204,8 +207,10 @@ class Catalog:
             try:
                 return repo.resolve_revision(text)
             except RepositoryError as bad_revision:
-                raise InvalidInputError(f"snapshot {text!r} is neither a time ({bad_time}) nor a revision "
-                                        f"({bad_revision})") from None
+                if text[:1].isdigit():  # meant as a time
+                    raise InvalidInputError(f"{bad_time}; nor is it a commit, tag or branch") from None
+                raise InvalidInputError(f"{bad_revision}, nor a time (ISO-8601 with Z or an offset, e.g. "
+                                        "2024-05-01T10:00:00Z)") from None
 
     def _locate(self, snapshot: datetime | str) -> tuple[int | None, Commit, str | None]:
         """Position (if indexed), commit and tag name (if a tag was given) of ``snapshot``."""
