@@ -183,13 +183,14 @@ def _time(call: Call, name: str) -> Any:
 
 
 def _mapping(call: Call, detector: str) -> dict[str, str | None]:
-    """Slot → PDU of ``detector`` at pdu_snapshot_at (default now): in the newest catalog,
-    or with --strict-snapshots in the catalog as committed then (as CALCAT answers)."""
+    """Slot → PDU of ``detector`` at pdu_snapshot_at (default now): in the catalog served
+    (the newest, or the one pinned by URL), or with --strict-snapshots in the catalog as
+    committed then (as CALCAT answers; never later than the one served)."""
     moment = _time(call, "pdu_snapshot_at") or now_utc()
     catalog = call.view.catalog
     if call.following.config.strict_snapshots:
         try:
-            catalog = catalog.at(moment)
+            catalog = catalog.at(moment) if catalog.committed_at is None or moment < catalog.committed_at else catalog
         except RepositoryError as exc:
             raise NotFoundError(f"Resource not found! {exc}") from None
         call.headers[MAPPING_COMMIT_HEADER] = catalog.commit or ""
