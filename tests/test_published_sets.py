@@ -45,6 +45,7 @@ def sets(git_mini: Path) -> dict[str, str]:
     return shas
 
 
+@pytest.mark.slow
 def test_tag_publishes_a_validated_commit_and_never_moves_it(git_mini: Path, sets: dict[str, str]) -> None:
     again = cli(git_mini, "tag", "v1", "-m", "moved")
     assert (again.returncode, again.stderr) == (
@@ -75,6 +76,7 @@ def test_tag_refuses_a_commit_that_does_not_validate(git_mini: Path) -> None:
     assert git(git_mini, "tag", "--list") == ""
 
 
+@pytest.mark.slow
 def test_any_revision_goes_where_a_snapshot_goes(git_mini: Path, sets: dict[str, str]) -> None:
     at_tag = json.loads(cli(git_mini, *LOOKUP, "--snapshot-at", "v1").stdout)
     assert (at_tag["commit"], at_tag["tag"]) == (sets["v1"], "v1")
@@ -101,6 +103,7 @@ def test_any_revision_goes_where_a_snapshot_goes(git_mini: Path, sets: dict[str,
                                            "tag": "v1"}
 
 
+@pytest.mark.slow
 def test_a_set_marked_invalid_still_answers_and_warns(git_mini: Path, sets: dict[str, str]) -> None:
     marked = cli(git_mini, "tag", "v1", "--invalidate", "--reason", "darks taken with the wrong gain", "--commit")
     assert marked.returncode == 0, marked.stderr
