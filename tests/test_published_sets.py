@@ -183,3 +183,22 @@ def test_the_site_lists_the_published_sets(git_mini: Path, sets: dict[str, str],
     jsonschema.Draft202012Validator(schema).validate(data)
     assert [(s["name"], s["commit"], s["state"]) for s in data] == [("v1", sets["v1"], "invalid")]
     assert "[Published sets](sets.md)" in (tmp_path / "out/index.md").read_text()
+
+
+def test_pinned_paths_through_the_application(git_mini: Path, sets: dict[str, str]) -> None:
+    """/at/<revision>/api/… in-process (the middleware and routes uvicorn runs)."""
+    from calcat_git.server.app import create_app
+    from calcat_git.server.following import ServeConfig
+
+    from .test_git_states import _get
+
+    app = create_app(ServeConfig(repo=str(git_mini)))
+    query = "identifier=MID_DET_AGIPD1M-1"
+    for path, commit, tag in (("/at/v1/api/detectors", sets["v1"], "v1"), ("/api/detectors", sets["head"], None),
+                              (f"/at/{sets['v1'][:12]}/api/detectors", sets["v1"], None),
+                              ("/at/main/api/detectors", sets["head"], None),
+                              ("/at/2024-05-03T00:00:00Z/api/detectors", sets["v1"], None)):
+        status, headers = _get(app, path, query)
+        assert (status, headers["x-calcat-git-commit"], headers.get("x-calcat-git-tag")) == (200, commit, tag), path
+    for path in ("/at/v1/detectors", "/at//api/detectors", "/at/nope/api/detectors", "/at/v1..main/api/detectors"):
+        assert _get(app, path, query)[0] == 404, path
