@@ -11,7 +11,6 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 from calcat_git.catalog.broken import BrokenFile, check
 from calcat_git.catalog.history import DEFAULT_GRACE, HistoryEntry, mapping_history
-from calcat_git.catalog.sets import SETS_FILE, Invalidation, invalid_sets, published_sets, warning
 from calcat_git.catalog.snapshot import IndexedSnapshot, LoadedSnapshot, SnapshotBackend
 from calcat_git.errors import (
     CatalogProblemWarning,
@@ -32,6 +31,7 @@ from calcat_git.timeutil import ensure_utc, format_timestamp, now_utc, parse_tim
 
 if TYPE_CHECKING:
     from calcat_git.catalog.published import SiteCatalog
+    from calcat_git.catalog.sets import Invalidation
     from calcat_git.files.loading import Registry
 
 R = TypeVar("R")
@@ -254,16 +254,22 @@ class Catalog:
         pinned.tag = tag
         invalid = self.invalid_sets().get(tag) if tag else None
         if invalid is not None:
+            from calcat_git.catalog.sets import warning  # imported on use: a cold look-up parses no YAML
+
             pinned.notes.append(warning(invalid))
         return pinned
 
     def published_sets(self) -> list[dict[str, Any]]:
         """The repository's published sets (tags), each with its state as this snapshot says."""
+        from calcat_git.catalog.sets import published_sets
+
         repo, _ = self._git()
         return published_sets(repo, self.invalid_sets())
 
     def invalid_sets(self) -> dict[str, Invalidation]:
         """The published sets this snapshot's ``published-sets.yaml`` marks invalid."""
+        from calcat_git.catalog.sets import SETS_FILE, invalid_sets  # imported on use, as above
+
         if self._commit is None:
             path = self.root / SETS_FILE
             return invalid_sets(path.read_bytes() if path.is_file() and not path.is_symlink() else None)
