@@ -52,7 +52,7 @@ def test_submodule_among_catalog_files_is_a_problem_not_a_crash(git_mini: Path) 
     with pytest.warns(CatalogProblemWarning, match="registry/detectors/vendored.yaml"):
         answer = _answer(git_mini)  # a look-up it cannot change answers, and says so
     assert answer == _answer(git_mini, "--worktree")
-    mapping = cli(git_mini, "mapping", "MID_DET_AGIPD1M-1", "--at", "2024-06-01T00:00:00Z", "--json")
+    mapping = cli(git_mini, "mapping", "MID_DET_AGIPD1M-1", "--event-at", "2024-06-01T00:00:00Z", "--json")
     assert mapping.returncode == 0 and json.loads(mapping.stdout)["modules"]["AGIPD01"] == "AGIPD_M3", mapping.stderr
     assert json.loads(mapping.stdout)["problems"] == [{"message": NOT_LOADING.format(
         sha=sha[:12], path="registry/detectors/vendored.yaml", why=SUBMODULE), "severity": "warning"}]
@@ -164,7 +164,7 @@ def test_a_lookup_depending_on_a_file_that_does_not_load_is_refused(git_mini: Pa
     assert (lookup.returncode, lookup.stdout, lookup.stderr) == (1, "", f"error: {refused}\n")
     explain = cli(git_mini, "explain", "MID_DET_AGIPD1M-1", "--event-at", "2024-06-01T00:00:00Z", *AGIPD_CONDITIONS)
     assert (explain.returncode, explain.stderr) == (1, f"error: {refused}\n")
-    mapping = cli(git_mini, "mapping", "MID_DET_AGIPD1M-1", "--at", "2024-06-01T00:00:00Z")
+    mapping = cli(git_mini, "mapping", "MID_DET_AGIPD1M-1", "--event-at", "2024-06-01T00:00:00Z")
     assert (mapping.returncode, mapping.stderr) == (1, f"error: {refused}\n")
     with pytest.raises(BrokenCatalogError, match="^" + re.escape(refused) + "$"):
         _answer(git_mini)

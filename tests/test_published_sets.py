@@ -82,11 +82,11 @@ def test_any_revision_goes_where_a_snapshot_goes(git_mini: Path, sets: dict[str,
     assert (at_tag["commit"], at_tag["tag"]) == (sets["v1"], "v1")
     at_branch = json.loads(cli(git_mini, *LOOKUP, "--snapshot-at", "main").stdout)
     assert at_branch["commit"] == sets["head"] and "tag" not in at_branch
+    from calcat_git import CalibrationData
     from calcat_git.errors import NotFoundError
-    from calcat_git.lookup.results import CalibrationData
 
     assert sorted(CalibrationData.from_report(3758, Catalog.open(git_mini), snapshot_at="main")) == ["Noise", "Offset"]
-    with pytest.raises(NotFoundError, match="no constants of report 3758 in this snapshot"):
+    with pytest.raises(NotFoundError, match="no constants of report 3758 in this catalog"):
         CalibrationData.from_report(3758, Catalog.open(git_mini), snapshot_at="v1")  # injected after v1
     for bad in ("--output=/tmp/x", "nope", "v1..main"):
         refused = cli(git_mini, *LOOKUP, "--snapshot-at", bad)
@@ -119,7 +119,7 @@ def test_a_set_marked_invalid_still_answers_and_warns(git_mini: Path, sets: dict
     note = f"published set v1 was marked invalid on {when}: darks taken with the wrong gain"
     assert lookup.stderr == f"warning: {note}\n"
     assert json.loads(lookup.stdout)["problems"] == [{"message": note, "severity": "warning"}]
-    from calcat_git.lookup.results import CalibrationData
+    from calcat_git import CalibrationData
 
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")

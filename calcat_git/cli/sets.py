@@ -98,7 +98,7 @@ def _publish(root: Path, name: str, snapshot: datetime | str | None, message: st
     commit = pinned.commit
     assert commit is not None
     if not isinstance(pinned.backend, IndexedSnapshot):
-        raise InvalidInputError(f"commit {commit[:12]} is not on the first-parent history of {newest.rev}: a "
+        raise InvalidInputError(f"commit {commit[:12]} is not on the first-parent history of {newest.revision}: a "
                                 "published set is a state the catalog had there (pass --snapshot-at a time, or a "
                                 "commit of that history)")
     problems = pinned.validate()
