@@ -33,6 +33,15 @@ class CatalogInvalidError(CalcatGitError, ValueError):
         self.problems = problems or []
 
 
+class BrokenCatalogError(CatalogInvalidError):
+    """The snapshot holds a file that does not load and the look-up asked depends on it."""
+
+
+class CatalogProblemWarning(UserWarning):
+    """An answer was given from a snapshot with problems that did not change it (a file
+    that does not load elsewhere in the catalog, a published set marked invalid)."""
+
+
 class RepositoryError(CalcatGitError, ValueError):
     """The git repository is missing, or not in a state we can read."""
 

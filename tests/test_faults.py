@@ -17,7 +17,7 @@ import pytest
 from calcat_git import Catalog
 from calcat_git.git.repo import GitRepo
 from calcat_git.index.reader import Index
-from calcat_git.index.schema import index_path
+from calcat_git.index.schema import FORMAT, index_path
 
 from .helpers import commit_all, edit, git
 
@@ -86,7 +86,7 @@ def test_kill_during_full_build(synthetic: Path, tmp_path: Path) -> None:
     folder = GitRepo(repo).git_dir / "calcat-git"
     folder.mkdir()
     build = subprocess.Popen([sys.executable, "-m", "calcat_git", "index", "--repo", str(repo)])
-    kill_when(build, folder, "index-main.v3.sqlite.tmp-*")
+    kill_when(build, folder, f"index-main.v{FORMAT}.sqlite.tmp-*")
     assert not index_path(GitRepo(repo), "main").exists() and list(folder.glob("*.tmp-*"))
     assert answers(repo, detectors) == naive_answers(repo, detectors)
     assert not list(folder.glob("*.tmp-*")), "the killed build's temporary file is cleaned up"
@@ -100,8 +100,8 @@ def test_kill_during_incremental_update(synthetic: Path, tmp_path: Path) -> None
     new = rewrite_batches(repo, int(old.committed_at.timestamp()) + 60 if old.committed_at else 0)
     update = subprocess.Popen([sys.executable, "-m", "calcat_git", "index", "--repo", str(repo)])
     folder = GitRepo(repo).git_dir / "calcat-git"
-    kill_when(update, folder, "index-main.v3.sqlite-journal")
-    assert (folder / "index-main.v3.sqlite-journal").exists(), "killed inside the update's transaction"
+    kill_when(update, folder, f"index-main.v{FORMAT}.sqlite-journal")
+    assert (folder / f"index-main.v{FORMAT}.sqlite-journal").exists(), "killed inside the update's transaction"
     assert answers(repo, detectors) == naive_answers(repo, detectors)
     index = Index.open(GitRepo(repo), "main")
     assert index.head == new and index.last_build[0] == "incremental"  # rolled back, then resumed

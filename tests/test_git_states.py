@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -13,11 +14,19 @@ from typing import Any
 import pytest
 
 from calcat_git import CalibrationData, Catalog
+from calcat_git.errors import BrokenCatalogError, CatalogProblemWarning
 from calcat_git.git.repo import GitRepo
 
 from .helpers import commit_all, git
 
 BATCH = "constants_index/MID_DET_AGIPD1M-1/2024/20240501T100000Z-dark.yaml"
+SUBMODULE = "symbolic link or submodule: catalog files must be regular files"
+TOO_LARGE = "file is larger than the 4194304 byte (4 MiB) limit for a catalog file"
+NOT_LOADING = ("the catalog at commit {sha} has 1 file(s) that do not load, not used by this look-up: {path} "
+               "(since commit {sha}): {why}")
+REFUSED = ("the catalog at commit {sha} does not load: {path} (since commit {sha}): {why}; {asked} depends on it: "
+           "fix or revert the file (`calcat-git validate` lists every problem), or read an earlier snapshot "
+           "(--snapshot-at)")
 
 
 def cli(root: Path, *args: str) -> subprocess.CompletedProcess[str]:
@@ -40,9 +49,15 @@ def test_submodule_among_catalog_files_is_a_problem_not_a_crash(git_mini: Path) 
     index = cli(git_mini, "index", "--json")
     assert index.returncode == 0, index.stderr
     assert json.loads(index.stdout)["invalid_files"] == 1
-    assert _answer(git_mini) == _answer(git_mini, "--worktree")  # every reading command still answers
+    with pytest.warns(CatalogProblemWarning, match="registry/detectors/vendored.yaml"):
+        answer = _answer(git_mini)  # a look-up it cannot change answers, and says so
+    assert answer == _answer(git_mini, "--worktree")
     mapping = cli(git_mini, "mapping", "MID_DET_AGIPD1M-1", "--event-at", "2024-06-01T00:00:00Z", "--json")
     assert mapping.returncode == 0 and json.loads(mapping.stdout)["modules"]["AGIPD01"] == "AGIPD_M3", mapping.stderr
+    assert json.loads(mapping.stdout)["problems"] == [{"message": NOT_LOADING.format(
+        sha=sha[:12], path="registry/detectors/vendored.yaml", why=SUBMODULE), "severity": "warning"}]
+    assert mapping.stderr == "warning: " + NOT_LOADING.format(sha=sha[:12], path="registry/detectors/vendored.yaml",
+                                                             why=SUBMODULE) + "\n"
     problems = [str(p) for p in Catalog.open(git_mini).validate()]
     assert problems == ["registry/detectors/vendored.yaml:1: symbolic link or submodule: catalog files must be "
                         "regular files [layout]"]
@@ -74,7 +89,10 @@ def test_blob_too_large_is_refused_from_its_size(git_mini: Path) -> None:
                         "limit for a catalog file [yaml]"]
     index = cli(git_mini, "index", "--json")
     assert json.loads(index.stdout)["invalid_files"] == 1
-    assert _answer(git_mini)["Offset"]
+    with pytest.raises(BrokenCatalogError) as refused:  # the report's other constants may be in that file
+        _answer(git_mini)
+    assert str(refused.value) == REFUSED.format(sha=sha[:12], path=big.relative_to(git_mini).as_posix(),
+                                                why=TOO_LARGE, asked="a look-up of MID_DET_AGIPD1M-1")
 
 
 def test_symbolic_link_in_git_is_never_followed(git_mini: Path) -> None:
@@ -117,10 +135,138 @@ def test_server_keeps_the_last_good_commit_and_says_why(git_mini: Path) -> None:
     status, headers = _get(app, "/api/detectors", "identifier=MID_DET_AGIPD1M-1")
     assert status == 200 and headers[COMMIT_HEADER.lower()] == good
     assert headers[PROBLEM_HEADER.lower()] == (
-        f"commit {bad[:12]} not served: registry/detectors/vendored.yaml at commit {bad[:12]}: symbolic link or "
-        "submodule: catalog files must be regular files")
+        f"commit {bad[:12]} not served: 1 file(s) do not load: registry/detectors/vendored.yaml (since commit "
+        f"{bad[:12]}): {SUBMODULE}; serving {good[:12]}")
     git(git_mini, "rm", "-q", "--cached", "registry/detectors/vendored.yaml")
     git(git_mini, "commit", "-q", "-m", "drop the submodule")
     fixed = git(git_mini, "rev-parse", "HEAD")
     status, headers = _get(app, "/api/detectors", "identifier=MID_DET_AGIPD1M-1")
     assert status == 200 and headers[COMMIT_HEADER.lower()] == fixed and PROBLEM_HEADER.lower() not in headers
+
+
+BROKEN = "constants_index/MID_DET_AGIPD1M-1/2024/20240601T000000Z-broken.yaml"
+UNPARSED = "line 2: YAML syntax error: did not find expected ',' or ']'"
+AGIPD_CONDITIONS = ("--condition", "Memory cells=352", "--condition", "Sensor Bias Voltage=300", "--condition",
+                    "Acquisition rate=1.1", "--condition", "Gain setting=0", "--condition", "Gain mode=0")
+
+
+def _break(root: Path, path: str = BROKEN, date: str = "2024-06-02T00:00:00Z") -> str:
+    """Commit a batch file that does not parse; its commit."""
+    (root / path).parent.mkdir(parents=True, exist_ok=True)
+    (root / path).write_text("detector: [MID_DET_AGIPD1M-1\n")
+    return commit_all(root, "a batch that does not parse", date)
+
+
+def test_a_lookup_depending_on_a_file_that_does_not_load_is_refused(git_mini: Path) -> None:
+    bad = _break(git_mini)
+    lookup = cli(git_mini, "lookup", "MID_DET_AGIPD1M-1", "--event-at", "2024-06-01T00:00:00Z", *AGIPD_CONDITIONS)
+    refused = REFUSED.format(sha=bad[:12], path=BROKEN, why=UNPARSED, asked="a look-up of MID_DET_AGIPD1M-1")
+    assert (lookup.returncode, lookup.stdout, lookup.stderr) == (1, "", f"error: {refused}\n")
+    explain = cli(git_mini, "explain", "MID_DET_AGIPD1M-1", "--event-at", "2024-06-01T00:00:00Z", *AGIPD_CONDITIONS)
+    assert (explain.returncode, explain.stderr) == (1, f"error: {refused}\n")
+    mapping = cli(git_mini, "mapping", "MID_DET_AGIPD1M-1", "--event-at", "2024-06-01T00:00:00Z")
+    assert (mapping.returncode, mapping.stderr) == (1, f"error: {refused}\n")
+    with pytest.raises(BrokenCatalogError, match="^" + re.escape(refused) + "$"):
+        _answer(git_mini)
+    with pytest.raises(BrokenCatalogError, match=re.escape(BROKEN)):
+        Catalog.open(git_mini).mapping("MID_DET_AGIPD1M-1")
+    earlier = cli(git_mini, "lookup", "MID_DET_AGIPD1M-1", "--event-at", "2024-06-01T00:00:00Z", "--snapshot-at",
+                  "2024-05-03T00:00:00Z", *AGIPD_CONDITIONS, "--json")
+    assert earlier.stderr == "" and "problems" not in json.loads(earlier.stdout)  # an earlier snapshot loads
+
+
+def test_a_lookup_a_broken_file_cannot_change_answers_and_says_so(git_mini: Path) -> None:
+    bad = _break(git_mini)
+    lookup = cli(git_mini, "lookup", "SPB_DET_AGIPD1M-1", "--event-at", "2024-06-01T00:00:00Z", *AGIPD_CONDITIONS,
+                 "--json")
+    note = NOT_LOADING.format(sha=bad[:12], path=BROKEN, why=UNPARSED)
+    assert lookup.stderr == f"warning: {note}\n"
+    assert json.loads(lookup.stdout)["problems"] == [{"message": note, "severity": "warning"}]
+    from calcat_git.lookup.conditions import AGIPDConditions
+
+    with pytest.warns(CatalogProblemWarning, match=re.escape(note)):
+        data = CalibrationData.from_condition(AGIPDConditions(sensor_bias_voltage=300, memory_cells=352,
+                                                              acquisition_rate=1.1, gain_setting=0, gain_mode=0),
+                                              "SPB_DET_AGIPD1M-1", ["Offset"], catalog=Catalog.open(git_mini),
+                                              event_at="2024-06-01T00:00:00Z")
+    assert data.problems == [note]
+
+
+def test_a_broken_registry_file_refuses_every_lookup(git_mini: Path) -> None:
+    bad = _break(git_mini, "registry/calibrations/Broken.yaml")
+    lookup = cli(git_mini, "lookup", "SPB_DET_AGIPD1M-1", "--event-at", "2024-06-01T00:00:00Z", *AGIPD_CONDITIONS)
+    assert lookup.returncode == 1 and lookup.stderr.startswith(
+        f"error: the catalog at commit {bad[:12]} does not load: registry/calibrations/Broken.yaml"), lookup.stderr
+
+
+def _app(root: Path) -> Any:
+    from calcat_git.server.app import create_app
+    from calcat_git.server.following import ServeConfig
+
+    return create_app(ServeConfig(repo=str(root)))
+
+
+def _served(app: Any) -> tuple[int, str | None, str | None]:
+    """Status, commit header and problem header of one request."""
+    from calcat_git.server.app import COMMIT_HEADER, PROBLEM_HEADER
+
+    status, headers = _get(app, "/api/detectors", "identifier=MID_DET_AGIPD1M-1")
+    return status, headers.get(COMMIT_HEADER.lower()), headers.get(PROBLEM_HEADER.lower())
+
+
+def test_server_started_on_a_broken_head_serves_the_last_good_commit(git_mini: Path) -> None:
+    good = git(git_mini, "rev-parse", "HEAD")
+    bad = _break(git_mini)
+    assert _served(_app(git_mini)) == (200, good, f"commit {bad[:12]} not served: 1 file(s) do not load: {BROKEN} "
+                                                  f"(since commit {bad[:12]}): {UNPARSED}; serving {good[:12]}")
+
+
+def test_server_with_no_good_commit_answers_503_saying_why(mini: Path) -> None:
+    git(mini, "init", "-q", "-b", "main")
+    (mini / BROKEN).write_text("detector: [MID_DET_AGIPD1M-1\n")
+    bad = commit_all(mini, "a catalog with a batch that does not parse", "2024-05-02T00:00:00Z")
+    status, headers = _get(_app(mini), "/api/detectors", "identifier=MID_DET_AGIPD1M-1")
+    why = (f"commit {bad[:12]} not served: 1 file(s) do not load: {BROKEN} (since commit {bad[:12]}): {UNPARSED}; "
+           "nothing is served (503)")
+    assert (status, headers["x-calcat-git-problem"]) == (503, why)
+
+
+def test_server_after_force_pushes_keeps_the_good_commit_and_recomputes_the_problem(git_mini: Path) -> None:
+    good = git(git_mini, "rev-parse", "HEAD")
+    app = _app(git_mini)
+    assert _served(app) == (200, good, None)
+    bad = _break(git_mini)
+    git(git_mini, "reset", "-q", "--hard", good)
+    other = _break(git_mini, date="2024-06-03T00:00:00Z")  # a force-push to another broken commit
+    assert other != bad
+    assert _served(app) == (200, good, f"commit {other[:12]} not served: 1 file(s) do not load: {BROKEN} "
+                                       f"(since commit {other[:12]}): {UNPARSED}; serving {good[:12]}")
+    git(git_mini, "reset", "-q", "--hard", good)  # a force-push removing the bad commit clears the problem
+    assert _served(app) == (200, good, None)
+
+
+def test_server_keeps_serving_when_the_branch_is_deleted(git_mini: Path) -> None:
+    good = git(git_mini, "rev-parse", "HEAD")
+    app = _app(git_mini)
+    git(git_mini, "switch", "-q", "-c", "other")
+    git(git_mini, "branch", "-q", "-D", "main")
+    status, commit, problem = _served(app)
+    assert (status, commit) == (200, good)
+    assert problem == f"branch main cannot be read (no commit 'main' in {git_mini}); serving {good[:12]}"
+    git(git_mini, "branch", "-q", "main", good)
+    assert _served(app) == (200, good, None)
+
+
+def test_server_rebuilds_an_index_damaged_in_place(git_mini: Path, caplog: pytest.LogCaptureFixture) -> None:
+    good = git(git_mini, "rev-parse", "HEAD")
+    app = _app(git_mini)
+    assert _served(app) == (200, good, None)
+    index = next((git_mini / ".git/calcat-git").glob("index-main.*.sqlite"))
+    size = index.stat().st_size
+    with open(index, "r+b") as handle:  # in place: the server's open connection reads these pages
+        handle.write(b"\xff" * size)
+    app.state.following.view().catalog.backend.index._records.clear()  # nothing answered from memory
+    app.state.following.view()._names.clear()
+    assert _served(app) == (200, good, None)
+    assert [r.getMessage()[:60] for r in caplog.records if r.levelname == "ERROR"] == [
+        "the index failed (DatabaseError: file is not a database) and"]

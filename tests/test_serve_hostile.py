@@ -1,12 +1,21 @@
 """``serve`` under hostile requests: every one gets 400, 404 or 413 with CALCAT's JSON error,
 never a 500, and the reply cache is keyed by the parsed question. The application is driven
-in-process through ASGI (the same middleware and routes uvicorn runs), on the mini catalog."""
+in-process through ASGI (the same middleware and routes uvicorn runs), on the mini catalog.
+Slow clients (half-open sockets, held bodies) and the problem header are tried on a real
+server process with real sockets and Python's own HTTP client."""
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import http.client
 import json
+import socket
+import subprocess
+import sys
+import time
 import urllib.parse
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -154,3 +163,175 @@ def test_the_limits_are_stated_in_the_guide() -> None:
     guide = REPO_ROOT / "site" / "guide"
     server, constants = (guide / "server.md").read_text("utf-8"), (guide / "constants.md").read_text("utf-8")
     assert "1 MiB" in server and "413" in server and "8 GiB" in constants
+
+
+# --- real sockets: a server process, asked by raw sockets and Python's own HTTP client ---------------------------
+def _start(repo: Path, *args: str, nofile: int | None = None) -> tuple[subprocess.Popen[bytes], int]:
+    """``calcat-git serve`` on a free loopback port (with an open-file limit of ``nofile``), once it answers."""
+    import resource
+
+    def limit() -> None:
+        if nofile is not None:
+            resource.setrlimit(resource.RLIMIT_NOFILE, (nofile, nofile))
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = int(probe.getsockname()[1])
+    proc = subprocess.Popen([sys.executable, "-m", "calcat_git", "serve", "--repo", str(repo), "--port", str(port),
+                             *args], stdout=subprocess.PIPE, stderr=subprocess.STDOUT, preexec_fn=limit)
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline and proc.poll() is None:
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=0.2):
+                return proc, port
+        except OSError:
+            time.sleep(0.1)
+    proc.kill()
+    raise RuntimeError(f"server did not start: {proc.communicate()[0].decode()}")
+
+
+def _stop(proc: subprocess.Popen[bytes]) -> str:
+    proc.terminate()
+    try:
+        return proc.communicate(timeout=20)[0].decode()
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        return proc.communicate()[0].decode()
+
+
+def _rss_mib(pid: int) -> int:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) // 1024
+    raise AssertionError("no VmRSS")
+
+
+def _good(port: int) -> tuple[int, dict[str, str]]:
+    """A well-behaved client (Python's http.client): status and headers of one GET."""
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=5)
+    try:
+        conn.request("GET", "/api/detectors?identifier=MID_DET_AGIPD1M-1")
+        response = conn.getresponse()
+        response.read()
+        return response.status, {k.lower(): v for k, v in response.getheaders()}
+    finally:
+        conn.close()
+
+
+@pytest.mark.slow
+def test_half_open_connections_do_not_deny_service(git_mini: Path) -> None:
+    """1100 sockets sending half a request, under a 1024-file limit: a well-behaved client
+    is still answered at once, and the half-open ones are dropped after the header timeout."""
+    proc, port = _start(git_mini, "--header-timeout", "2", nofile=1024)
+    held = []
+    try:
+        for _ in range(1100):
+            sock = socket.socket()
+            sock.setblocking(False)
+            with contextlib.suppress(BlockingIOError):
+                sock.connect(("127.0.0.1", port))
+            held.append(sock)
+        time.sleep(0.5)
+        for sock in held:
+            with contextlib.suppress(OSError):
+                sock.send(b"GET /api/detectors HTTP/1.1\r\nHost: x\r\n")
+        time.sleep(0.5)
+        started = time.monotonic()
+        assert _good(port)[0] == 200
+        assert time.monotonic() - started < 2
+        time.sleep(3)
+        closed = 0
+        for sock in held:
+            try:
+                closed += sock.recv(1) == b""
+            except ConnectionResetError:
+                closed += 1
+            except BlockingIOError:
+                pass
+        assert closed == len(held)  # every half-open socket was dropped (pushed out or timed out)
+    finally:
+        for sock in held:
+            sock.close()
+        _stop(proc)
+
+
+@pytest.mark.slow
+def test_held_request_bodies_keep_memory_bounded(git_mini: Path) -> None:
+    """400 clients each sending a 1 MiB body but its last byte, and holding it: the server's
+    memory grows by the pending-body budget at most (the 1 MiB bodies of all of them took
+    RSS from 38 to 443 MiB before), and a well-behaved client is answered."""
+    proc, port = _start(git_mini)
+    head = (f"GET /api/{CONDITIONS} HTTP/1.1\r\nHost: x\r\nContent-Length: {MAX_BODY_BYTES}\r\n\r\n").encode()
+    pending: list[tuple[socket.socket, bytes]] = []
+    try:
+        before = _rss_mib(proc.pid)
+        for _ in range(400):
+            sock = socket.create_connection(("127.0.0.1", port))
+            sock.setblocking(False)
+            pending.append((sock, head + b" " * (MAX_BODY_BYTES - 1)))
+        deadline = time.monotonic() + 8
+        while time.monotonic() < deadline and any(data for _, data in pending):
+            for n, (sock, data) in enumerate(pending):
+                with contextlib.suppress(BlockingIOError, OSError):
+                    pending[n] = (sock, data[sock.send(data[:1 << 18]):])
+        time.sleep(1)
+        after = _rss_mib(proc.pid)
+        assert _good(port)[0] == 200
+        assert after - before < 100, (before, after)
+    finally:
+        for sock, _ in pending:
+            sock.close()
+        _stop(proc)
+
+
+@pytest.mark.slow
+def test_a_body_not_sent_in_time_is_dropped(git_mini: Path) -> None:
+    proc, port = _start(git_mini, "--body-timeout", "1")
+    try:
+        with socket.create_connection(("127.0.0.1", port), timeout=5) as sock:
+            sock.sendall(f"GET /api/{CONDITIONS} HTTP/1.1\r\nHost: x\r\nContent-Length: 10\r\n\r\n12345".encode())
+            started = time.monotonic()
+            with contextlib.suppress(ConnectionResetError):
+                assert sock.recv(100) == b""
+            assert time.monotonic() - started < 3
+        assert _good(port)[0] == 200
+    finally:
+        _stop(proc)
+
+
+def _broken_name(root: Path, name: str) -> str:
+    """Commit a batch that does not parse under ``name`` (any bytes git takes); the commit."""
+    from .helpers import git
+
+    blob = subprocess.run(["git", "-C", str(root), "hash-object", "-w", "--stdin"], input=b"detector: [x\n",
+                          capture_output=True, check=True).stdout.decode().strip()
+    git(root, "update-index", "--add", "--cacheinfo", f"100644,{blob},constants_index/MID_DET_AGIPD1M-1/2024/{name}")
+    git(root, "commit", "-q", "-m", "a batch with an odd name")
+    return git(root, "rev-parse", "HEAD")
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(("name", "shown"), [
+    ("a\r\nX-Forged: 1.yaml", '"constants_index/MID_DET_AGIPD1M-1/2024/a\\r\\nX-Forged: 1.yaml"'),
+    ("dünkel.yaml", "constants_index/MID_DET_AGIPD1M-1/2024/d\\xfcnkel.yaml"),
+    ("x" * 75_000 + ".yaml", "constants_index/MID_DET_AGIPD1M-1/2024/xxxx"),
+], ids=["CR LF", "non-ASCII", "75 KB"])
+def test_the_problem_header_is_printable_ascii_of_bounded_length(git_mini: Path, name: str, shown: str) -> None:
+    from .helpers import git
+
+    good = git(git_mini, "rev-parse", "HEAD")
+    proc, port = _start(git_mini)
+    try:
+        status, headers = _good(port)
+        assert status == 200 and "x-calcat-git-problem" not in headers
+        bad = _broken_name(git_mini, name)
+        status, headers = _good(port)  # http.client: no LineTooLong, no forged header
+        problem = headers["x-calcat-git-problem"]
+        assert (status, headers["x-calcat-git-commit"], "x-forged" in headers) == (200, good, False)
+        assert problem.startswith(f"commit {bad[:12]} not served: 1 file(s) do not load: {shown}"), problem
+        assert len(problem) <= 512 and all(" " <= c <= "~" for c in problem)
+        git(git_mini, "reset", "-q", "--soft", good)  # a force-push back: the problem goes
+        assert "x-calcat-git-problem" not in _good(port)[1]
+    finally:
+        log = _stop(proc)
+    assert "\r" not in log and "X-Forged: 1.yaml\n" not in log and len(log) < 10_000, log[-2000:]

@@ -3,14 +3,23 @@
 from __future__ import annotations
 
 import os
+import warnings
 from collections.abc import Container
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import TYPE_CHECKING, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
+from calcat_git.catalog.broken import BrokenFile, check
 from calcat_git.catalog.history import DEFAULT_GRACE, HistoryEntry, mapping_history
 from calcat_git.catalog.snapshot import IndexedSnapshot, LoadedSnapshot, SnapshotBackend
-from calcat_git.errors import NoSnapshotError, NotFoundError, RepositoryError, closest_names
+from calcat_git.errors import (
+    CatalogProblemWarning,
+    InvalidInputError,
+    NoSnapshotError,
+    NotFoundError,
+    RepositoryError,
+    closest_names,
+)
 from calcat_git.files.limits import MAX_BYTES
 from calcat_git.git.history import Commit, Timeline
 from calcat_git.git.repo import SHA_LIKE, GitRepo
@@ -18,10 +27,11 @@ from calcat_git.index.reader import Index
 from calcat_git.model.mapping import Mapping
 from calcat_git.model.problems import Problem
 from calcat_git.model.records import PDU, Calibration, Detector, DetectorType, Instrument, Parameter
-from calcat_git.timeutil import ensure_utc, format_timestamp, now_utc
+from calcat_git.timeutil import ensure_utc, format_timestamp, now_utc, parse_timestamp
 
 if TYPE_CHECKING:
     from calcat_git.catalog.published import SiteCatalog
+    from calcat_git.catalog.sets import Invalidation
     from calcat_git.files.loading import Registry
 
 R = TypeVar("R")
@@ -56,12 +66,17 @@ class Catalog:
         self._seq = seq  # position on the indexed first-parent line, if there
         self._rev = rev
         self._backend: SnapshotBackend | None = None
+        self._broken: list[BrokenFile] | None = None
+        self.notes: list[str] = []  # what every answer from this snapshot says besides (see check_loads)
+        self._warned = False
+        self.tag: str | None = None  # the published set (git tag) this snapshot was asked by, if any
 
     @classmethod
     def open(cls, path: str | os.PathLike[str] = ".", *, branch: str | None = None, worktree: bool = False,
-             index: bool = True, batches: Container[str] | None = None) -> Catalog:
+             index: bool = True, batches: Container[str] | None = None, rebuild: bool = False) -> Catalog:
         """Open the catalog at ``path``; ``branch`` defaults to ``main`` (else ``HEAD``).
-        With ``worktree``, ``batches`` limits the constants files read to those paths."""
+        With ``worktree``, ``batches`` limits the constants files read to those paths;
+        ``rebuild`` builds the index anew (it was found damaged)."""
         root = Path(path)
         if worktree:
             if not (root / "registry").is_dir():
@@ -74,7 +89,7 @@ class Catalog:
             return cls(root, registry=load_worktree(root, batches))
         repo, rev = cls.locate(root, branch)
         if index:
-            idx = Index.open(repo, rev)
+            idx = Index.open(repo, rev, rebuild=rebuild)
             seq, commit = idx.latest()
             return cls(root, repo=repo, index=idx, commit=commit, seq=seq, rev=rev)
         timeline = Timeline(repo.first_parent_log(rev))
@@ -169,16 +184,49 @@ class Catalog:
                                   "to travel in time")
         return self._repo, self._commit
 
-    def _locate(self, snapshot: datetime | str) -> tuple[int | None, Commit]:
+    def _pinned(self, sha: str) -> tuple[int | None, Commit]:
         repo, _ = self._git()
-        if isinstance(snapshot, str) and SHA_LIKE.match(snapshot):
-            sha = repo.rev_parse(snapshot)
-            found = self._index.by_sha(sha) if self._index else None
-            if found:
-                return found
-            if self._timeline and sha in self._timeline.by_sha:
-                return None, self._timeline.by_sha[sha]
-            return None, repo.commit_info(sha)  # off the first-parent line: read naively
+        found = self._index.by_sha(sha) if self._index else None
+        if found:
+            return found
+        if self._timeline and sha in self._timeline.by_sha:
+            return None, self._timeline.by_sha[sha]
+        return None, repo.commit_info(sha)  # off the first-parent line: read naively
+
+    def _revision(self, text: str) -> tuple[str, str | None] | None:
+        """The commit and full ref name ``text`` names if it is no time (None if it is one)."""
+        repo, _ = self._git()
+        if SHA_LIKE.match(text):
+            try:
+                return repo.rev_parse(text), None
+            except RepositoryError as not_a_commit:
+                try:
+                    return repo.resolve_revision(text)  # a tag or branch that looks like hex
+                except RepositoryError:
+                    raise not_a_commit from None
+        try:
+            parse_timestamp(text, "snapshot time")
+            return None
+        except InvalidInputError as bad_time:
+            try:
+                return repo.resolve_revision(text)
+            except RepositoryError as bad_revision:
+                if text[:1].isdigit():  # meant as a time
+                    raise InvalidInputError(f"{bad_time}; nor is it a commit, tag or branch") from None
+                raise InvalidInputError(f"{bad_revision}, nor a time (ISO-8601 with Z or an offset, e.g. "
+                                        "2024-05-01T10:00:00Z)") from None
+
+    def _locate(self, snapshot: datetime | str) -> tuple[int | None, Commit, str | None]:
+        """Position (if indexed), commit and tag name (if a tag was given) of ``snapshot``."""
+        repo, _ = self._git()
+        revision = self._revision(snapshot) if isinstance(snapshot, str) else None
+        if revision is not None:
+            sha, ref = revision
+            tag = ref.removeprefix("refs/tags/") if ref and ref.startswith("refs/tags/") else None
+            return (*self._pinned(sha), tag)
+        return (*self._at_time(snapshot, repo), None)
+
+    def _at_time(self, snapshot: datetime | str, repo: GitRepo) -> tuple[int | None, Commit]:
         moment = ensure_utc(snapshot, "snapshot time")
         try:
             if self._index:
@@ -194,16 +242,43 @@ class Catalog:
             raise
 
     def snapshot(self, snapshot: datetime | str) -> Commit:
-        """The commit answering for ``snapshot``: a timestamp or a commit sha."""
+        """The commit answering for ``snapshot``: a time, or a revision (a commit, a tag, a branch)."""
         return self._locate(snapshot)[1]
 
     def at(self, snapshot: datetime | str) -> Catalog:
-        """The catalog as of ``snapshot`` (a timestamp or a commit sha)."""
-        seq, commit = self._locate(snapshot)
-        if commit.sha == self.commit:
+        """The catalog as of ``snapshot``: a time (the newest first-parent commit at or
+        before it), or a revision (a commit sha, a tag, a branch: that commit exactly). A
+        published set (a tag) is named in ``tag``; one marked invalid since (in this
+        catalog's ``published-sets.yaml``) still answers, and its answers say so."""
+        seq, commit, tag = self._locate(snapshot)
+        if commit.sha == self.commit and tag == self.tag:
             return self
-        return Catalog(self.root, repo=self._repo, index=self._index if seq is not None else None,
-                       timeline=self._timeline, commit=commit, seq=seq, rev=self._rev)
+        pinned = Catalog(self.root, repo=self._repo, index=self._index if seq is not None else None,
+                         timeline=self._timeline, commit=commit, seq=seq, rev=self._rev)
+        pinned.tag = tag
+        invalid = self.invalid_sets().get(tag) if tag else None
+        if invalid is not None:
+            from calcat_git.catalog.sets import warning  # imported on use: a cold look-up parses no YAML
+
+            pinned.notes.append(warning(invalid))
+        return pinned
+
+    def published_sets(self) -> list[dict[str, Any]]:
+        """The repository's published sets (tags), each with its state as this snapshot says."""
+        from calcat_git.catalog.sets import published_sets
+
+        repo, _ = self._git()
+        return published_sets(repo, self.invalid_sets())
+
+    def invalid_sets(self) -> dict[str, Invalidation]:
+        """The published sets this snapshot's ``published-sets.yaml`` marks invalid."""
+        from calcat_git.catalog.sets import SETS_FILE, invalid_sets  # imported on use, as above
+
+        if self._commit is None:
+            path = self.root / SETS_FILE
+            return invalid_sets(path.read_bytes() if path.is_file() and not path.is_symlink() else None)
+        repo, commit = self._git()
+        return invalid_sets(repo.show_file(commit.sha, SETS_FILE))
 
     def history(self, name: str, grace: timedelta = DEFAULT_GRACE) -> list[HistoryEntry]:
         """Every mapping change of a detector, or moving a PDU, with the commit that
@@ -244,6 +319,51 @@ class Catalog:
             else:
                 self._backend = LoadedSnapshot(lambda: self.registry)
         return self._backend
+
+    def broken_files(self) -> list[BrokenFile]:
+        """The files of this snapshot that do not load (from the index when it has one)."""
+        if self._broken is None:
+            backend = self.backend
+            if isinstance(backend, IndexedSnapshot):
+                self._broken = [BrokenFile(path, message, sha) for path, sha, message in backend.index.broken_at(
+                    backend.seq)]
+            else:
+                self._broken = [BrokenFile(p.file, f"line {p.line}: {p.message}" if p.line > 1 else p.message)
+                                for p in self.registry.load_problems]
+        return self._broken
+
+    def last_loading(self) -> Catalog | None:
+        """The newest snapshot at or before this one in which every file loads (this one if
+        it does; None if there is none, or this snapshot is not on the indexed line)."""
+        if not self.broken_files():
+            return self
+        backend = self.backend
+        if not isinstance(backend, IndexedSnapshot):
+            return None
+        seq = backend.index.last_good(backend.seq)
+        return None if seq is None else self.at(backend.index.commit_at(seq).sha)
+
+    def check_loads(self, detector: str | None = None) -> list[str]:
+        """Refuse a look-up of ``detector`` (None: of anything) that a file not loading in
+        this snapshot can change (:class:`BrokenCatalogError`, naming the file); else the
+        problems the answer must state (also warned once, as :class:`CatalogProblemWarning`)."""
+        broken = self.broken_files()
+        where = f"commit {self.commit[:12]}" if self.commit else "the working tree"
+        notes = check(broken, where, detector, self._type_of(detector) if broken else None)
+        notes += self.notes
+        if notes and not self._warned:
+            self._warned = True
+            for note in notes:
+                warnings.warn(note, CatalogProblemWarning, stacklevel=3)
+        return notes
+
+    def _type_of(self, detector: str | None) -> str | None:
+        if detector is None:
+            return None
+        try:
+            return self.backend.record("detector", detector, Detector).type_name()
+        except NotFoundError:
+            return None
 
     def _record(self, kind: str, cls: type[R], name: str) -> R:
         try:
@@ -293,6 +413,7 @@ class Catalog:
 
         Every module of the detector appears; an empty slot maps to ``None``.
         """
+        self.check_loads(detector)
         det = self.detector(detector)
         moment = now_utc() if at is None else ensure_utc(at, "'at' time")
         state = self.backend.mapping(detector, moment, det.aggregators)

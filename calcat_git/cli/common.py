@@ -40,9 +40,10 @@ class Timestamp(click.ParamType[datetime, Any]):
 
 
 class Snapshot(click.ParamType[datetime | str, Any]):
-    """A snapshot: a commit sha (4–40 hex digits) or a time, as ``Catalog.at`` takes it."""
+    """A snapshot: a time, or a revision (a commit sha, a tag, a branch), as ``Catalog.at``
+    takes it; a revision is resolved by git when the catalog is opened."""
 
-    name = "T|SHA"
+    name = "TIME|REV"
 
     def __init__(self, what: str) -> None:
         self.what = what
@@ -51,7 +52,19 @@ class Snapshot(click.ParamType[datetime | str, Any]):
         if isinstance(value, datetime):
             return value
         text = str(value)
-        return text if SHA_LIKE.match(text) else parse_timestamp(text, self.what)
+        if SHA_LIKE.match(text):
+            return text
+        try:
+            return parse_timestamp(text, self.what)
+        except ValueError:
+            return text  # a tag or a branch, or neither: Catalog.at says which
+
+
+def warn(problems: list[str]) -> None:
+    """The problems an answer states (a catalog file that does not load elsewhere, an
+    invalid published set), one ``warning:`` line each on stderr."""
+    for problem in problems:
+        click.echo(f"warning: {problem}", err=True)
 
 
 class Spelled(click.Option):
@@ -77,9 +90,10 @@ def event_at_option(old: tuple[str, ...] = (), help: str = "Creation time of the
                         type=Timestamp("--event-at time"), help=help)
 
 
-def snapshot_at_option(old: tuple[str, ...] = (), help: str = "Read the catalog as committed at this time or "
-                       "commit [default: newest]; equal to --event-at it answers as classic CALCAT did.") -> Callable[[F], F]:
-    """``--snapshot-at``: a time or a commit (transaction clock), the newest commit by default."""
+def snapshot_at_option(old: tuple[str, ...] = (), help: str = "Read the catalog as committed at this time, or at a "
+                       "revision (a commit, a published set's tag, a branch) [default: newest]; equal to --event-at "
+                       "it answers as classic CALCAT did.") -> Callable[[F], F]:
+    """``--snapshot-at``: a time or a revision (transaction clock), the newest commit by default."""
     return click.option("--snapshot-at", *old, "snapshot_at", cls=Spelled, default=None,
                         type=Snapshot("--snapshot-at"), help=help)
 
@@ -91,6 +105,8 @@ def source_text(catalog: Any) -> str:
         return "the working tree"
     committed = catalog.committed_at.strftime("%Y-%m-%dT%H:%M:%SZ") if catalog.committed_at else "?"
     text = f"{catalog.revision} at commit {catalog.commit[:12]} of {committed}"
+    if catalog.tag:
+        text = f"published set {catalog.tag}, commit {catalog.commit[:12]} of {committed}"
     current = catalog.checked_out_branch()
     if current and catalog.revision not in (current, "HEAD"):
         text += f"; the checked-out branch {current!r} is not read: pass --branch {current}"

@@ -8,7 +8,7 @@ from typing import Any
 
 import click
 
-from calcat_git.cli.common import BRANCH_OPTION, JSON_OPTION, REPO_OPTION, STORE_OPTION, Snapshot, Timestamp
+from calcat_git.cli.common import BRANCH_OPTION, JSON_OPTION, REPO_OPTION, STORE_OPTION, Snapshot, Timestamp, warn
 
 
 def _lookup_options(func: Any) -> Any:
@@ -17,7 +17,8 @@ def _lookup_options(func: Any) -> Any:
         click.option("--event-at", default="now", show_default=True, type=Timestamp("--event-at time"),
                      help="Creation time of the RAW data (validity clock), ISO-8601 with Z or an offset."),
         click.option("--snapshot-at", default=None, type=Snapshot("--snapshot-at"),
-                     help="Read the catalog as committed then [default: newest]; = --event-at is classic CALCAT."),
+                     help="Read the catalog as committed then [default: newest]; = --event-at is classic CALCAT. "
+                          "Or a revision: a commit, a published set (tag) or a branch."),
         click.option("--calibration", "calibrations", multiple=True, metavar="NAME",
                      help="Calibration to look up (repeatable) [default: all of the detector type's]."),
         click.option("--condition", "conditions", multiple=True, metavar="'NAME=VALUE'",
@@ -85,6 +86,7 @@ def _run_lookup(detector: str, event_at: datetime, snapshot_at: datetime | str |
     catalog = Catalog.open(repo, branch=branch, worktree=worktree)
     if snapshot_at is not None:
         catalog = catalog.at(snapshot_at)
+    catalog.check_loads(detector)  # a file the look-up depends on that does not load: refused, named
     dtype = catalog.detector_type(catalog.detector(detector).type_name())
     check_calibrations(dtype, list(calibrations))  # a misspelt calibration first, then the conditions
     asked = asked_from_cli(dtype, given, list(calibrations) or list(dtype.calibrations))
@@ -109,13 +111,15 @@ def lookup(as_json: bool, **kwargs: Any) -> None:
 
     _, outcome, _ = _run_lookup(**kwargs)
     result = CalibrationData.from_outcome(outcome)
+    warn(result.problems)
     if as_json:
         from calcat_git.cli.common import emit_json
 
         emit_json(result.to_dict())
     else:
+        tag = f", published set {result.tag}" if result.tag else ""
         click.echo(f"{result.detector.identifier} for RAW data of {format_timestamp(kwargs['event_at'])} "
-                   f"(read from {(result.commit or 'working tree')[:12]}, strategy {result.strategy})")
+                   f"(read from {(result.commit or 'working tree')[:12]}{tag}, strategy {result.strategy})")
         for cal, group in result.items():
             for agg, const in group.items():
                 click.echo(f"  {cal:16} {agg:9} {const.pdu_name:28} {const.ccv_hash[:12]}  {const.path}:{const.dataset}")
@@ -134,6 +138,7 @@ def explain(**kwargs: Any) -> None:
     Takes the same arguments as `lookup`. Exit 1 if anything is missing.
     """
     engine, outcome, asked = _run_lookup(**kwargs)
+    warn(outcome.problems)
     for line in engine.explain(outcome, asked, kwargs["include_bad"]):
         click.echo(line)
     if any(outcome.missing.values()):
@@ -241,7 +246,8 @@ def inject(files: tuple[str, ...], report_path: str, report_id: int | None, stor
 @REPO_OPTION
 @BRANCH_OPTION
 @STORE_OPTION
-@click.option("--at", "snapshot", default=None, metavar="T|SHA", help="Snapshot to check [default: newest].")
+@click.option("--at", "snapshot", default=None, metavar="TIME|REV",
+              help="Snapshot to check: a time, commit, tag or branch [default: newest].")
 @click.option("--worktree", is_flag=True, help="Check the files the working tree names.")
 @click.option("--jobs", default=4, show_default=True, help="Files checked in parallel.")
 @JSON_OPTION

@@ -15,27 +15,23 @@ from calcat_git.cli.common import BRANCH_OPTION, JSON_OPTION, REPO_OPTION
 @BRANCH_OPTION
 @JSON_OPTION
 def snapshot(when: str, repo: str, branch: str | None, as_json: bool) -> None:
-    """Show which commit answers for WHEN (a timestamp with Z or an offset, or a sha).
-
-    That is the newest commit on the first-parent history of the branch whose
-    committer time is at or before WHEN.
+    """Show which commit answers for WHEN: a time with Z or an offset (the newest commit on
+    the first-parent history of the branch whose committer time is at or before it), or a
+    revision: a commit sha, a published set (tag) or a branch (that commit exactly).
     """
     from calcat_git.catalog.catalog import Catalog
-    from calcat_git.cli.common import emit_json
-    from calcat_git.timeutil import format_timestamp, parse_timestamp
+    from calcat_git.cli.common import emit_json, warn
+    from calcat_git.timeutil import format_timestamp
 
-    catalog = Catalog.open(repo, branch=branch)
-    commit = catalog.snapshot(when if _is_sha(when) else parse_timestamp(when, "snapshot time"))
+    newest = Catalog.open(repo, branch=branch)
+    commit, pinned = newest.snapshot(when), newest.at(when)
+    warn(pinned.notes)
     if as_json:
-        emit_json({"at": when, "commit": commit.sha, "committed_at": format_timestamp(commit.committed_at)})
+        emit_json({"at": when, "commit": commit.sha, "committed_at": format_timestamp(commit.committed_at)}
+                  | ({"tag": pinned.tag} if pinned.tag else {}))
     else:
-        click.echo(f"{commit.sha}  {format_timestamp(commit.committed_at)}  {commit.message}")
-
-
-def _is_sha(text: str) -> bool:
-    from calcat_git.git.refs import SHA_LIKE
-
-    return bool(SHA_LIKE.match(text))
+        tag = f"  (published set {pinned.tag})" if pinned.tag else ""
+        click.echo(f"{commit.sha}  {format_timestamp(commit.committed_at)}  {commit.message}{tag}")
 
 
 @click.command()

@@ -8,15 +8,18 @@ from typing import Any
 
 import click
 
-from calcat_git.cli.common import emit_json, event_at_option, snapshot_at_option, source_text
+from calcat_git.cli.common import emit_json, event_at_option, snapshot_at_option, source_text, warn
 
 
 class _Group(click.Group):
     """Turns our own exceptions into one line on stderr and exit code 1."""
 
     def invoke(self, ctx: click.Context) -> Any:
-        from calcat_git.errors import CalcatGitError
+        import warnings
 
+        from calcat_git.errors import CalcatGitError, CatalogProblemWarning
+
+        warnings.simplefilter("ignore", CatalogProblemWarning)  # commands print them as "warning: …" lines
         try:
             return super().invoke(ctx)
         except CalcatGitError as exc:
@@ -132,12 +135,16 @@ def mapping(detector: str, event_at: datetime, snapshot_at: datetime | str | Non
     catalog = Catalog.open(repo, branch=branch, worktree=worktree)
     if snapshot_at is not None:
         catalog = catalog.at(snapshot_at)
+    problems = catalog.check_loads(detector)
+    warn(problems)
     modules = catalog.mapping(detector, at=moment)
     names = {m.aggregator: m.virtual_device_name for m in catalog.detector(detector).modules}
     committed = format_timestamp(catalog.committed_at) if catalog.committed_at else None
     if as_json:
         emit_json({"detector": detector, "at": format_timestamp(moment), "commit": catalog.commit,
-                   "committed_at": committed, "modules": modules, "module_names": names})
+                   "committed_at": committed, "modules": modules, "module_names": names}
+                  | ({"tag": catalog.tag} if catalog.tag else {})
+                  | ({"problems": [{"message": p, "severity": "warning"} for p in problems]} if problems else {}))
         return
     click.echo(f"{detector} at {format_timestamp(moment)} (read from {source_text(catalog)})")
     width = max((len(n or "") for n in names.values()), default=0)
@@ -155,11 +162,12 @@ def _attach() -> None:
     from calcat_git.cli.pdus import pdus
     from calcat_git.cli.review import check, codeowners, diff
     from calcat_git.cli.serve import serve
+    from calcat_git.cli.sets import tag, tags
     from calcat_git.cli.site import site
 
     for command in (snapshot, history, verify_history, index_command, lookup, explain, conditions, inject,
                     verify_store,
-                    check, diff, codeowners, site, import_calcat, serve, swap, add_pdu, init, pdus):
+                    check, diff, codeowners, site, import_calcat, serve, swap, add_pdu, init, pdus, tag, tags):
         main.add_command(command)
 
 

@@ -22,8 +22,15 @@ from calcat_git.cli.common import BRANCH_OPTION, REPO_OPTION, STORE_OPTION
                    "instead of the newest catalog.")
 @click.option("--workers", default=1, show_default=True, type=click.IntRange(1, 64), help="Server processes.")
 @click.option("--access-log", is_flag=True, help="Log every request.")
+@click.option("--max-connections", default=512, show_default=True, type=click.IntRange(1, 100_000),
+              help="Open connections per process; beyond it the one waiting longest for its client is dropped.")
+@click.option("--header-timeout", default=10.0, show_default=True, type=click.FloatRange(0.5, 3600),
+              help="Seconds a client has to send a request's line and headers.")
+@click.option("--body-timeout", default=30.0, show_default=True, type=click.FloatRange(0.5, 3600),
+              help="Seconds a client has to send a request's body once its headers are in.")
 def serve(repo: str, branch: str | None, host: str, port: int, store: str | None, facility_tz: str | None,
-          strict_snapshots: bool, workers: int, access_log: bool) -> None:
+          strict_snapshots: bool, workers: int, access_log: bool, max_connections: int, header_timeout: float,
+          body_timeout: float) -> None:
     """Serve the catalog read-only through CALCAT's REST API (the subset EXtra uses).
 
     Point clients at http://HOST:PORT (EXtra: setup_client("http://HOST:PORT", None,
@@ -50,4 +57,5 @@ def serve(repo: str, branch: str | None, host: str, port: int, store: str | None
     except NotFoundError:
         prefix = ""
     run(ServeConfig(repo=repo, branch=branch, store_prefix=prefix, facility_tz=facility_tz,
-                    strict_snapshots=strict_snapshots), host, port, workers, access_log)
+                    strict_snapshots=strict_snapshots, max_connections=max_connections,
+                    header_timeout=header_timeout, body_timeout=body_timeout), host, port, workers, access_log)

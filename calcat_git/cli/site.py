@@ -17,7 +17,8 @@ def site() -> None:
 
 @site.command("build")
 @REPO_OPTION
-@click.option("--at", "at", default=None, metavar="T|SHA", help="Snapshot to render [default: newest commit].")
+@click.option("--at", "at", default=None, metavar="TIME|REV",
+              help="Snapshot to render: a time, commit, tag or branch [default: newest commit].")
 @click.option("--out", default=None, type=click.Path(file_okay=False), help="Output folder [default: .site-build].")
 @click.option("--worktree", is_flag=True, help="Render the working tree instead of a commit.")
 @click.option("--engine", type=click.Choice(["mkdocs", "zensical"]), default="mkdocs", show_default=True)

@@ -17,6 +17,7 @@ import yaml
 
 from calcat_git.errors import CatalogInvalidError, InvalidInputError, NotFoundError, RepositoryError, closest_names
 from calcat_git.files.loading import Registry, iter_worktree, load_registry, load_worktree
+from calcat_git.files.parse import DATA_ROOTS
 from calcat_git.git.repo import GitRepo
 from calcat_git.model.records import PDU, Detector
 from calcat_git.timeutil import format_timestamp
@@ -148,7 +149,8 @@ def apply(root: Path, files: dict[str, str], message: str, branch: str | None = 
     commit them (on the new ``branch``, switched to, when given). Returns the commit."""
     edited = {path: text.encode() for path, text in files.items()}
     current = [(path, raw) for path, raw in iter_worktree(root) if path not in edited]
-    problems = run_checks(load_registry([*current, *edited.items()]))
+    catalog_files = [(path, raw) for path, raw in edited.items() if path.split("/")[0] in DATA_ROOTS]  # not e.g. sets
+    problems = run_checks(load_registry([*current, *catalog_files]))
     if problems:
         raise CatalogInvalidError(f"the edit would leave {len(problems)} problem(s), nothing written: "
                                   + "; ".join(str(p) for p in problems[:5]), problems)

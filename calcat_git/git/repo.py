@@ -117,6 +117,45 @@ class GitRepo:
             hint = "; this clone is shallow: `git fetch --unshallow` fetches older commits" if self.shallow() else ""
             raise RepositoryError(f"no commit {rev!r} in {self.path}{hint}") from None
 
+    def resolve_revision(self, text: str) -> tuple[str, str | None]:
+        """The commit a revision names (a sha, a tag, a branch, ``HEAD~2``, …) and the full
+        ref name it is (``refs/tags/v2026.12``; None for a sha or an expression). Anything
+        git does not verify as a revision is refused (``--end-of-options``: never an option)."""
+        if not text or len(text) > 256 or not text.isprintable():
+            raise RepositoryError(f"{text[:40]!r} is not a revision: give a commit, a tag or a branch")
+        try:
+            sha = str(self._git("rev-parse", "--verify", "--quiet", "--end-of-options", f"{text}^{{commit}}"))
+        except RepositoryError:
+            raise RepositoryError(f"{text!r} is not a commit, tag or branch of {self.path}") from None
+        try:
+            ref = str(self._git("rev-parse", "--verify", "--quiet", "--symbolic-full-name", "--end-of-options", text))
+        except RepositoryError:
+            ref = ""
+        return sha, ref or None
+
+    def tags(self) -> list[dict[str, str]]:
+        """Every tag: name, the commit it names, and for an annotated tag its tagger time
+        (ISO, empty for a lightweight tag) and subject, in name order."""
+        fields = ["%(refname:short)", "%(objectname)", "%(*objectname)", "%(taggerdate:iso-strict)",
+                  "%(contents:subject)"]
+        out = str(self._git("for-each-ref", "--sort=refname", f"--format={'%1f'.join(fields)}%00", "refs/tags"))
+        tags = []
+        for record in out.split("\x00"):
+            parts = record.strip("\n").split("\x1f")
+            if len(parts) == 5:
+                name, obj, peeled, when, subject = parts
+                tags.append({"name": name, "commit": peeled or obj, "tagged_at": when, "message": subject})
+        return tags
+
+    def create_tag(self, name: str, commit: str, message: str) -> None:
+        """An annotated tag ``name`` on ``commit``; an existing tag is never moved."""
+        if not self._ok("check-ref-format", f"refs/tags/{name}") or name.startswith("-"):
+            raise RepositoryError(f"{name!r} is not a valid tag name (see `git check-ref-format`: no leading '-', "
+                                  "no spaces, '..', '~', '^', ':', '?', '*', '[' or a trailing '.lock')")
+        if self._ok("rev-parse", "--verify", "--quiet", f"refs/tags/{name}"):
+            raise RepositoryError(f"tag {name!r} exists already: a published set is never moved; choose a new name")
+        self._git("tag", "-a", "-m", message, "--end-of-options", name, commit, what=f"git tag {name}")
+
     def shallow(self) -> str:
         """The boundary commits of a shallow clone (sorted, space-separated); '' for a full clone."""
         try:

@@ -79,8 +79,9 @@ def _condition_id(conn: sqlite3.Connection, text: str) -> int:
 
 def _apply(conn: sqlite3.Connection, seq: int, path: str, parsed: blobs.Parsed | None) -> None:
     """Make the open rows of ``path`` equal to ``parsed`` (None: the file was deleted)."""
+    conn.execute("UPDATE invalid SET tx_to = ? WHERE path = ? AND tx_to IS NULL", (seq, path))  # changed: read anew
     if isinstance(parsed, blobs.Invalid):
-        conn.execute("INSERT INTO invalid VALUES (?, ?, ?)", (path, seq, parsed.message))
+        conn.execute("INSERT INTO invalid VALUES (?, ?, ?, NULL)", (path, seq, parsed.message))
     conn.execute("UPDATE files SET tx_to = ? WHERE path = ? AND tx_to IS NULL", (seq, path))
     if isinstance(parsed, blobs.EntityRow):
         conn.execute("INSERT INTO files VALUES (?, ?, ?, ?, ?, NULL)", (path, parsed.kind, parsed.key, parsed.data, seq))

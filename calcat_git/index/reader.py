@@ -72,17 +72,18 @@ class Index:
         self._injected: dict[str, int] = {}  # batch → injected_at, noted by load()
 
     @classmethod
-    def open(cls, repo: GitRepo, rev: str, *, progress: bool | None = None) -> Index:
-        """Open the index of ``rev``, building or updating it first if needed."""
+    def open(cls, repo: GitRepo, rev: str, *, progress: bool | None = None, rebuild: bool = False) -> Index:
+        """Open the index of ``rev``, building or updating it first if needed; ``rebuild``
+        builds it anew whatever the file holds (it was found damaged in use)."""
         path = index_path(repo, rev)
         head, shallow = repo.rev_parse(rev), repo.shallow()
-        index = cls._try_open(path, shallow)
+        index = None if rebuild else cls._try_open(path, shallow)
         if index is not None and index.head == head:
             return index
         from calcat_git.index.build import build_full, update  # imported on use: opening a current index reads no YAML
 
         with exclusive(path.with_suffix(".lock"), f"waiting for another process updating {path.name} …"):
-            index = cls._try_open(path, shallow, say=False)  # another process may have done the work meanwhile
+            index = None if rebuild else cls._try_open(path, shallow, say=False)  # another process may have done it
             if index is not None and index.head == head:
                 return index
             if index is not None and _extends(repo, index.head, head):
@@ -312,18 +313,26 @@ class Index:
         """Every CCV visible in snapshot ``seq``, by begin_at."""
         return self._rows(f"{VISIBLE} ORDER BY begin_at", {"s": seq})
 
-    def invalid_between(self, after: int, upto: int) -> list[tuple[str, str]]:
-        """Files made unreadable by a commit after ``after`` and not changed again up to
-        ``upto`` (a deleted one included: ask git whether it is still there), as
-        (path, 'path at commit sha: why')."""
+    def broken_at(self, seq: int) -> list[tuple[str, str, str]]:
+        """The files of snapshot ``seq`` that do not load, as (path, commit that brought that
+        version, why), by path: a version stays broken until the file is changed or deleted."""
+        if not self.invalid_files:
+            return []
         rows = self.conn.execute(
             "SELECT i.path, c.sha, i.message FROM invalid i JOIN commits c ON c.seq = i.seq "
-            "WHERE i.seq > :a AND i.seq <= :u "
-            "AND NOT EXISTS (SELECT 1 FROM invalid j WHERE j.path = i.path AND j.seq > i.seq AND j.seq <= :u) "
-            "AND NOT EXISTS (SELECT 1 FROM files f WHERE f.path = i.path AND f.tx_from > i.seq AND f.tx_from <= :u) "
-            "AND NOT EXISTS (SELECT 1 FROM ccvs v WHERE v.batch = i.path AND v.tx_from > i.seq AND v.tx_from <= :u) "
-            "ORDER BY i.seq, i.path", {"a": after, "u": upto})
-        return [(path, f"{path} at commit {sha[:12]}: {message}") for path, sha, message in rows]
+            "WHERE i.seq <= :s AND (i.tx_to IS NULL OR i.tx_to > :s) ORDER BY i.path", {"s": seq})
+        return [(path, sha, message) for path, sha, message in rows]
+
+    def last_good(self, upto: int) -> int | None:
+        """The newest snapshot at or before ``upto`` in which every file loads (None: none)."""
+        spans = self.conn.execute("SELECT seq, tx_to FROM invalid WHERE seq <= ?", (upto,)).fetchall()
+        seq = upto
+        while seq >= 0:
+            covering = [tx_from for tx_from, tx_to in spans if tx_from <= seq and (tx_to is None or tx_to > seq)]
+            if not covering:
+                return seq
+            seq = min(covering) - 1
+        return None
 
     def snapshot_ccvs_by_detector(self, seq: int) -> Iterator[tuple[str, list[CCVRow]]]:
         """Every CCV visible in snapshot ``seq``, one detector (the one its batch file is filed

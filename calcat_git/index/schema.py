@@ -6,7 +6,7 @@ from pathlib import Path
 
 from calcat_git.git.repo import GitRepo
 
-FORMAT = "3"
+FORMAT = "4"
 APPLICATION_ID = 0x43414C47  # "CALG"
 
 SCHEMA = """
@@ -23,10 +23,11 @@ CREATE TABLE ccvs(ccv_id TEXT NOT NULL, detector TEXT NOT NULL, calibration TEXT
                   condition_id INTEGER NOT NULL, batch TEXT NOT NULL, report_id INTEGER, report_path TEXT NOT NULL,
                   injected_at INTEGER NOT NULL, calcat_id INTEGER, tx_from INTEGER NOT NULL, tx_to INTEGER);
 CREATE TABLE conditions(id INTEGER PRIMARY KEY, text TEXT NOT NULL UNIQUE);
-CREATE TABLE invalid(path TEXT NOT NULL, seq INTEGER NOT NULL, message TEXT NOT NULL);
+CREATE TABLE invalid(path TEXT NOT NULL, seq INTEGER NOT NULL, message TEXT NOT NULL, tx_to INTEGER);
 CREATE INDEX files_open ON files(path) WHERE tx_to IS NULL;
 CREATE INDEX slots_open ON slots(path) WHERE tx_to IS NULL;
 CREATE INDEX ccvs_open ON ccvs(batch) WHERE tx_to IS NULL;
+CREATE INDEX invalid_open ON invalid(path) WHERE tx_to IS NULL;
 """
 QUERY_INDEXES = """
 CREATE INDEX IF NOT EXISTS commits_time ON commits(committed_at, seq);

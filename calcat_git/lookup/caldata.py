@@ -64,7 +64,8 @@ class CalibrationData(CalibrationDataViews, Mapping[str, MultiModuleConstant]):
 
     def __init__(self, constant_groups: Mapping[str, Any], detector: DetectorData, condition: Any = None, *,
                  event_at: datetime | None = None, commit: str | None = None, committed_at: datetime | None = None,
-                 strategy: str = "closest", outcome: Outcome | None = None) -> None:
+                 strategy: str = "closest", outcome: Outcome | None = None, problems: list[str] | None = None,
+                 tag: str | None = None) -> None:
         self.constant_groups: dict[str, dict[str, SingleConstant]] = {
             cal: dict(group.constants if isinstance(group, MultiModuleConstant) else group)
             for cal, group in constant_groups.items()}
@@ -72,10 +73,12 @@ class CalibrationData(CalibrationDataViews, Mapping[str, MultiModuleConstant]):
         self._condition = condition
         self.event_at, self.commit, self.committed_at, self.strategy = event_at, commit, committed_at, strategy
         self._outcome = outcome
+        self.problems = problems or []  # the snapshot's problems that did not change the answer (Catalog.check_loads)
+        self.tag = tag  # the published set (git tag) the snapshot was asked by
 
     def _extras(self) -> dict[str, Any]:
         return {"event_at": self.event_at, "commit": self.commit, "committed_at": self.committed_at,
-                "strategy": self.strategy}
+                "strategy": self.strategy, "problems": self.problems, "tag": self.tag}
 
     @property
     def missing(self) -> dict[str, dict[str, str]]:
@@ -103,6 +106,8 @@ class CalibrationData(CalibrationDataViews, Mapping[str, MultiModuleConstant]):
             cat = cat.at(snapshot_at)  # type: ignore[union-attr]
         moment = extra_time(event_at, "event_at") or now_utc()
         mapped_at = extra_time(pdu_snapshot_at, "pdu_snapshot_at") or moment
+        if isinstance(cat, Catalog):
+            cat.check_loads(detector_name)  # a file the look-up depends on that does not load: refused, named
         if not cat.detector(detector_name).modules:  # CALCAT lists it, without PDUs yet: nothing found, as there
             return cls({}, DetectorData.from_catalog(cat, detector_name, mapped_at), condition, event_at=moment,
                        commit=getattr(cat, "commit", None), strategy=begin_at_strategy)
@@ -129,7 +134,8 @@ class CalibrationData(CalibrationDataViews, Mapping[str, MultiModuleConstant]):
         groups = {cal: {a: single_constant(cat, cal, modules[a], r) for a, r in found.items()}
                   for cal, found in outcome.found.items() if found}
         return cls(groups, detector, condition, event_at=outcome.event_at, commit=cat.commit,
-                   committed_at=cat.committed_at, strategy=outcome.strategy, outcome=outcome)
+                   committed_at=cat.committed_at, strategy=outcome.strategy, outcome=outcome,
+                   problems=outcome.problems, tag=cat.tag)
 
     @classmethod
     def from_report(cls, report_id_or_path: int | str, client: Any = None, *, catalog: Any = None,
@@ -142,13 +148,16 @@ class CalibrationData(CalibrationDataViews, Mapping[str, MultiModuleConstant]):
         if snapshot_at is not None:
             cat = cat.at(snapshot_at)
         rows = Engine(cat).report_rows(report_id_or_path)
+        detectors = {r.detector for r in rows}
+        # a broken batch of the report's detector may hold more of its constants; with none found, any may
+        problems = cat.check_loads(next(iter(detectors)) if len(detectors) == 1 else None)
         if not rows:
             raise NotFoundError(f"no constants of report {report_id_or_path!r} in this catalog: pass its id (int) or path")
-        detectors = {r.detector for r in rows}
         if len(detectors) != 1:
             raise InvalidInputError(f"report {report_id_or_path!r} has constants of several detectors: {sorted(detectors)}")
         det = cat.detector(detectors.pop())
-        return cls._from_placed(cat, det, rows, event_at=from_micros(min(r.begin_at for r in rows)), strategy="report")
+        return cls._from_placed(cat, det, rows, event_at=from_micros(min(r.begin_at for r in rows)), strategy="report",
+                                problems=problems, tag=cat.tag)
 
     @classmethod
     def _from_placed(cls, cat: Catalog, det: Detector, rows: list[CCVRow], **extras: Any) -> CalibrationData:
@@ -267,4 +276,5 @@ class CalibrationData(CalibrationDataViews, Mapping[str, MultiModuleConstant]):
             "strategy": self.strategy,
             "constants": {cal: {a: c.to_dict() for a, c in group.items()} for cal, group in self.constant_groups.items()},
             "missing": self.missing,
-        }
+        } | ({"tag": self.tag} if self.tag else {}) | (
+            {"problems": [{"message": p, "severity": "warning"} for p in self.problems]} if self.problems else {})

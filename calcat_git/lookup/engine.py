@@ -41,6 +41,7 @@ class Outcome:
     pdus: dict[str, str | None]
     found: dict[str, dict[str, CCVRow]] = field(default_factory=dict)
     explain: Callable[[str, str], str] | None = None
+    problems: list[str] = field(default_factory=list)  # what the answer says besides (Catalog.check_loads)
     _missing: dict[str, dict[str, str | None]] = field(default_factory=dict)
 
     @property
@@ -108,6 +109,7 @@ class Engine:
         """Select per calibration and module; ``pdus`` (slot → PDU) replaces the mapping at
         ``event_at`` of this snapshot, e.g. one read at another time or from another snapshot."""
         check_strategy(strategy)
+        problems = self.catalog.check_loads(detector)
         moment = now_utc() if event_at is None else ensure_utc(event_at, "event_at")
         event_us = micros(moment)
         questions = {calibration: Question(calibration=calibration, asked=conditions, event_us=event_us,
@@ -117,7 +119,8 @@ class Engine:
         check_calibrations(self.catalog.detector_type(det.type_name()), list(asked))
         outcome = Outcome(catalog=self.catalog, detector=det, event_at=moment, strategy=strategy,
                           pdus=self.catalog.mapping(detector, at=moment) if pdus is None else pdus,
-                          explain=lambda calibration, pdu: self.why_missing(questions[calibration], pdu))
+                          explain=lambda calibration, pdu: self.why_missing(questions[calibration], pdu),
+                          problems=problems)
         mapped = sorted({pdu for pdu in outcome.pdus.values() if pdu is not None})
         places: list[tuple[str, str]] = []  # (calibration, aggregator) of each chosen candidate
         chosen: list[CCVRow | Seek] = []

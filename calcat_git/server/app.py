@@ -37,12 +37,17 @@ from calcat_git.server.endpoints import COMMIT_HEADER as COMMIT_HEADER  # (re-ex
 from calcat_git.server.endpoints import PROBLEM_HEADER as PROBLEM_HEADER
 from calcat_git.server.endpoints import Call, Query, endpoint, error_response, id_list
 from calcat_git.server.following import Following, ServeConfig
+from calcat_git.server.guard import MAX_HEADER_BYTES
 from calcat_git.server.limits import Limits, load_json
+from calcat_git.server.pinned import Pinned
 from calcat_git.server.view import client_time
 from calcat_git.timeutil import format_timestamp, now_utc
 
 ENV_CONFIG = "CALCAT_GIT_SERVE_CONFIG"
 MAPPING_COMMIT_HEADER = "X-Calcat-Git-Mapping-Commit"
+KEEP_ALIVE_SECONDS = 5  # an idle keep-alive connection is closed after this (uvicorn's timeout_keep_alive)
+SHUTDOWN_SECONDS = 5  # on stop, requests still running get this long (a stalled client never holds it up)
+SPARE_FILES = 64  # file descriptors kept beside the connections (index, git, logs)
 log = logging.getLogger("calcat_git.server.app")
 
 
@@ -52,13 +57,14 @@ def _time(call: Call, name: str) -> Any:
 
 
 def _mapping(call: Call, detector: str) -> dict[str, str | None]:
-    """Slot → PDU of ``detector`` at pdu_snapshot_at (default now): in the newest catalog,
-    or with --strict-snapshots in the catalog as committed then (as CALCAT answers)."""
+    """Slot → PDU of ``detector`` at pdu_snapshot_at (default now): in the catalog served
+    (the newest, or the one pinned by URL), or with --strict-snapshots in the catalog as
+    committed then (as CALCAT answers; never later than the one served)."""
     moment = _time(call, "pdu_snapshot_at") or now_utc()
     catalog = call.view.catalog
     if call.following.config.strict_snapshots:
         try:
-            catalog = catalog.at(moment)
+            catalog = catalog.at(moment) if catalog.committed_at is None or moment < catalog.committed_at else catalog
         except RepositoryError as exc:
             raise NotFoundError(f"Resource not found! {exc}") from None
         call.headers[MAPPING_COMMIT_HEADER] = catalog.commit or ""
@@ -197,6 +203,7 @@ def create_app(config: ServeConfig) -> Starlette:
     app.state.following = Following(config)
     app.add_middleware(Limits, error=error_response)
     app.add_middleware(ReadOnly)
+    app.add_middleware(Pinned, error=error_response)
     return app
 
 
@@ -209,10 +216,33 @@ def serve(config: ServeConfig, host: str, port: int, workers: int = 1, access_lo
     """Run the server until interrupted."""
     import uvicorn
 
+    config = replace(config, max_connections=connection_cap(config.max_connections))
     os.environ[ENV_CONFIG] = json.dumps(asdict(config))
     following = Following(config, seeks=False)  # fail early (and build the index once) before workers start
-    commit = following.view().catalog.commit
-    print(f"calcat-git serve: http://{host}:{port}/api/ from {config.repo} ({following.rev} at {commit}); "
+    print(f"calcat-git serve: http://{host}:{port}/api/ from {config.repo} ({following.rev} at {following.served}); "
           f"naive times are read in {config.facility_tz}; {format_timestamp(now_utc())}", flush=True)
+    if following.problem:
+        print(f"calcat-git serve: {following.problem}", flush=True)
     uvicorn.run("calcat_git.server.app:app_from_environment", factory=True, host=host, port=port, workers=workers,
-                access_log=access_log, log_level="info" if access_log else "warning")
+                access_log=access_log, log_level="info" if access_log else "warning",
+                http="calcat_git.server.guard:GuardedProtocol", timeout_keep_alive=KEEP_ALIVE_SECONDS,
+                timeout_graceful_shutdown=SHUTDOWN_SECONDS, h11_max_incomplete_event_size=MAX_HEADER_BYTES)
+
+
+def connection_cap(wanted: int) -> int:
+    """``wanted`` connections per process, or fewer if the open-file limit would be reached
+    first (a process out of file descriptors refuses everyone): the soft limit is raised
+    to the hard one when that helps, else the cap is lowered, and either is said."""
+    import resource
+
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    needed = wanted + SPARE_FILES
+    if soft != resource.RLIM_INFINITY and soft < needed:
+        raised = needed if hard == resource.RLIM_INFINITY else min(needed, hard)
+        resource.setrlimit(resource.RLIMIT_NOFILE, (raised, hard))
+        soft = raised
+    cap = min(wanted, soft - SPARE_FILES) if soft != resource.RLIM_INFINITY else wanted
+    if cap < wanted:
+        print(f"calcat-git serve: at most {cap} connections per process (not {wanted}): the open-file limit is "
+              f"{soft}; raise it (ulimit -n) for more", flush=True)
+    return max(cap, 1)

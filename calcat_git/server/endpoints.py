@@ -4,7 +4,9 @@ errors as CALCAT shapes them (``{"info": …}``)."""
 
 from __future__ import annotations
 
+import logging
 import math
+import sqlite3
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
@@ -14,14 +16,18 @@ from starlette.responses import Response
 
 from calcat_git.errors import CalcatGitError, InvalidInputError, NotFoundError
 from calcat_git.server.ccvs import Encoded, dumps
-from calcat_git.server.following import Following
+from calcat_git.server.following import Following, Unavailable, printable
 from calcat_git.server.limits import ascii_int, load_json
+from calcat_git.server.pinned import PINNED_KEY
 from calcat_git.server.view import CalcatView
 
 COMMIT_HEADER = "X-Calcat-Git-Commit"
-PROBLEM_HEADER = "X-Calcat-Git-Problem"  # why a newer commit of the branch is not served
+PROBLEM_HEADER = "X-Calcat-Git-Problem"  # why the branch head is not served (printable ASCII, at most 512 bytes)
+TAG_HEADER = "X-Calcat-Git-Tag"  # the published set a pinned request asked for
+WARNING_HEADER = "X-Calcat-Git-Warning"  # e.g. the published set asked for was marked invalid
 PAGE_SIZE, MAX_PAGE_SIZE = 100, 500
 JSON_TYPE = "application/json; charset=utf-8"
+log = logging.getLogger("calcat_git.server.app")
 
 
 class Query:
@@ -102,25 +108,45 @@ def endpoint(handler: Handler, allowed: tuple[str, ...] = (), paged: bool = Fals
 
     async def run(request: Request) -> Response:
         following: Following = request.app.state.following
-        headers: dict[str, str] = {}
+        body = await request.body()
+        for attempt in (1, 2):
+            headers: dict[str, str] = {}
+            try:
+                return answer(following, request, body, headers)
+            except sqlite3.Error as exc:  # the index was damaged under us: rebuilt, and asked once more
+                if attempt == 2:
+                    log.error("the index failed again after a rebuild", exc_info=exc)
+                    return error_response(503, "the index is damaged and could not be rebuilt: see the server log",
+                                          headers)
+                following.recover(exc)
+            except InvalidInputError as exc:
+                return error_response(400, str(exc), headers)
+            except NotFoundError as exc:
+                return error_response(404, str(exc), headers)
+            except Unavailable as exc:
+                return error_response(503, str(exc), headers)
+            except CalcatGitError as exc:
+                return error_response(500, str(exc), headers)
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    def answer(following: Following, request: Request, body: bytes, headers: dict[str, str]) -> Response:
+        pinned = request.scope.get(PINNED_KEY)
         try:
-            view = following.view()
-            headers[COMMIT_HEADER] = view.catalog.commit or ""
+            view = following.view() if pinned is None else following.view_at(pinned)
+        finally:
             if following.problem:
                 headers[PROBLEM_HEADER] = following.problem
-            call = Call(view, Query(request, names), await request.body(), int(request.path_params.get("id", 0)),
-                        following, headers)
-            data = handler(call)
-            if paged:
-                data, page_headers = _paged(data, call.query)
-                headers.update(page_headers)
-            return _json(data, headers=headers)
-        except InvalidInputError as exc:
-            return error_response(400, str(exc), headers)
-        except NotFoundError as exc:
-            return error_response(404, str(exc), headers)
-        except CalcatGitError as exc:
-            return error_response(500, str(exc), headers)
+        headers[COMMIT_HEADER] = view.catalog.commit or ""
+        if view.catalog.tag:
+            headers[TAG_HEADER] = view.catalog.tag
+        if view.catalog.notes:
+            headers[WARNING_HEADER] = printable("; ".join(view.catalog.notes))
+        call = Call(view, Query(request, names), body, int(request.path_params.get("id", 0)), following, headers)
+        data = handler(call)
+        if paged:
+            data, page_headers = _paged(data, call.query)
+            headers.update(page_headers)
+        return _json(data, headers=headers)
 
     return run
 

@@ -1,7 +1,9 @@
 """What one request may ask of the server, checked before any work is done.
 
 - a body of at most ``MAX_BODY_BYTES`` (1 MiB; more is refused with 413 before it is
-  all read), a query string of at most ``MAX_PARAMETERS`` parameters and
+  all read), and at most ``MAX_PENDING_BODY_BYTES`` of bodies held by the process at once
+  (a body beyond that is refused with 503 as soon as its length or its data says so);
+  a query string of at most ``MAX_PARAMETERS`` parameters and
   ``MAX_QUERY_BYTES`` bytes (400);
 - a JSON body or JSON parameter nested at most ``MAX_JSON_DEPTH`` deep, no list longer
   than ``MAX_JSON_ITEMS``, every number finite and every integer within 64 bits (400);
@@ -30,6 +32,10 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from calcat_git.errors import InvalidInputError
 
 MAX_BODY_BYTES = 1 << 20
+MAX_PENDING_BODY_BYTES = 32 << 20  # bodies held at once by one process (32 of the largest, thousands of real ones)
+BODY_REFUSALS = {"large": f"the request body is larger than {MAX_BODY_BYTES} bytes (1 MiB)",
+                 "busy": f"too many request bodies pending (at most {MAX_PENDING_BODY_BYTES >> 20} MiB together): "
+                         "retry shortly"}
 MAX_QUERY_BYTES = 8 << 10
 MAX_PARAMETERS = 16
 MAX_JSON_DEPTH = 8
@@ -111,13 +117,37 @@ def _query_problem(scope: Scope) -> str | None:
     return None
 
 
+class PendingBodies:
+    """Bytes of request bodies held in memory by one process, at most ``limit`` together:
+    however many clients send bodies (or hold them unfinished), memory stays bounded."""
+
+    def __init__(self, limit: int = MAX_PENDING_BODY_BYTES) -> None:
+        self.limit = limit
+        self.held = 0
+
+    def take(self, size: int) -> bool:
+        """Reserve ``size`` more bytes; False (nothing reserved) if that exceeds the limit."""
+        if self.held + size > self.limit:
+            return False
+        self.held += size
+        return True
+
+    def give(self, size: int) -> None:
+        self.held -= size
+
+
+class Disconnected(Exception):
+    """The client went away (or was dropped) before its body was complete."""
+
+
 class Limits:
     """ASGI middleware: refuses oversized requests before routing; the body is read here
-    (at most ``MAX_BODY_BYTES`` of it) and handed on whole."""
+    (at most ``MAX_BODY_BYTES`` of it, within the process's ``PendingBodies``) and handed on whole."""
 
-    def __init__(self, app: ASGIApp, error: Any) -> None:
+    def __init__(self, app: ASGIApp, error: Any, pending: PendingBodies | None = None) -> None:
         self.app = app
         self.error = error  # (status, message) -> Response, the server's JSON error
+        self.pending = pending or PendingBodies()
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -127,10 +157,15 @@ class Limits:
         if problem:
             await self._refuse(400, problem, scope, receive, send)
             return
-        body = await self._body(scope, receive)
-        if body is None:
-            await self._refuse(413, f"the request body is larger than {MAX_BODY_BYTES} bytes (1 MiB)",
-                               scope, receive, send)
+        held = [0]  # bytes of this request's body reserved in self.pending
+        try:
+            body = await self._body(scope, receive, held)
+        except Disconnected:
+            return  # nobody to answer
+        finally:
+            self.pending.give(held[0])  # the body is handed on whole: it is no longer pending
+        if isinstance(body, str):
+            await self._refuse(413 if body == "large" else 503, BODY_REFUSALS[body], scope, receive, send)
             return
         sent = False
 
@@ -143,21 +178,29 @@ class Limits:
 
         await self.app(scope, replay, send)
 
-    @staticmethod
-    async def _body(scope: Scope, receive: Receive) -> bytes | None:
-        """The whole body, or None as soon as it is known to be too large."""
+    async def _body(self, scope: Scope, receive: Receive, held: list[int]) -> bytes | str:
+        """The whole body, or why not ("large", "busy") as soon as that is known; bytes
+        reserved in ``self.pending`` are added to ``held[0]`` (the announced length up front)."""
         for name, value in scope.get("headers", []):
-            if name == b"content-length" and (not value.isdigit() or len(value) > 12 or int(value) > MAX_BODY_BYTES):
-                return None
+            if name == b"content-length":
+                if not value.isdigit() or len(value) > 12 or int(value) > MAX_BODY_BYTES:
+                    return "large"
+                if not self.pending.take(int(value)):
+                    return "busy"
+                held[0] += int(value)
         chunks, size, more = [], 0, True
         while more:
             message = await receive()
             if message["type"] != "http.request":
-                break
+                raise Disconnected
             chunk = message.get("body", b"")
             size += len(chunk)
             if size > MAX_BODY_BYTES:
-                return None
+                return "large"
+            if size > held[0]:  # chunked, or more than announced
+                if not self.pending.take(size - held[0]):
+                    return "busy"
+                held[0] = size
             chunks.append(chunk)
             more = message.get("more_body", False)
         return b"".join(chunks)

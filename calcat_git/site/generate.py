@@ -22,7 +22,7 @@ from calcat_git.site.changes import Summarize, changes_pages
 from calcat_git.site.forge import forge_of
 from calcat_git.site.markdown import md
 from calcat_git.site.output import Output, reset
-from calcat_git.site.pages import calibration_pages, parameter_pages, report_page, report_slug
+from calcat_git.site.pages import calibration_pages, parameter_pages, report_page, report_slug, sets_page
 from calcat_git.site.pictures import Injections, constants_timeline
 from calcat_git.site.shards import detector_shards
 from calcat_git.site.svg import timeline
@@ -118,6 +118,10 @@ class Site:
         self.api("detectors.json", {n: d.to_dict() for n, d in sorted(self.reg.detectors.items())})
         self.api("pdus.json", {n: p.to_dict() for n, p in sorted(self.reg.pdus.items())})
         self.lookup_page()
+        if self.catalog.commit:
+            sets = self.catalog.published_sets()
+            sets_page(self, sets)
+            self.api("sets.json", sets)
         if self.summarize is not None and self.catalog.commit:
             changes_pages(self, self.catalog.root, self.catalog.commit, sorted(self.reg.detectors), self.summarize)
         return {"detector_pages": len(self.reg.detectors), "pdu_pages": len(self.reg.pdus),
@@ -143,7 +147,8 @@ class Site:
         lines = ["# Calibration catalog", "",
                  f"{len(reg.detectors)} detectors · {len(reg.pdus)} PDUs · {len(reg.detector_types)} detector types · "
                  f"{self.total} constants · built from {self.stamp}."
-                 + (" [Recent changes](changes.md) ([Atom feed](feeds/all.atom))." if self.summarize else ""), "",
+                 + (" [Recent changes](changes.md) ([Atom feed](feeds/all.atom))." if self.summarize else "")
+                 + (" [Published sets](sets.md)." if self.catalog.commit else ""), "",
                  "## Newest mapping changes", ""]
         lines += [f"- {format_timestamp(t)} [{md(n)}](catalog/detectors/{n}.md): {md(c.reason)}" for t, n, c in changes]
         lines += ["", "## Newest constant injections", ""]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import hashlib
 from collections import Counter, defaultdict
-from typing import Protocol
+from typing import Any, Protocol
 
 from calcat_git.files.loading import Registry
 from calcat_git.model.selection import CCVRow
@@ -67,3 +67,20 @@ def report_page(site: Site, detector: str, rows: list[CCVRow]) -> None:
             "page", "---", "", f"# Reports of {md(detector)}", "", f"[{md(detector)}](../detectors/{detector}.md) · {len(lines)} "
             "reports, newest first", "", "| report | id | first begin_at | constants |", "|---|---|---|---|"]
     site.write(f"catalog/reports/{detector}.md", "\n".join(head + lines))
+
+
+def sets_page(site: Site, sets: list[dict[str, Any]]) -> None:
+    """The published sets (git tags): name, commit, its time, state and message."""
+    lines = ["# Published sets", "", "Each set is the catalog at one commit, published with `calcat-git tag`; look up "
+             "against one with `--snapshot-at NAME`, `Catalog.at(\"NAME\")` or a server URL `/at/NAME/` "
+             "(see the guide's *Published sets*).", ""]
+    if not sets:
+        lines.append("No set is published yet.")
+    else:
+        lines += ["| set | commit | committed | state | message |", "|---|---|---|---|---|"]
+        for s in sets:
+            state = f"invalid since {s['invalid']['invalidated_at']}: {md(s['invalid']['reason'])}" if "invalid" in s \
+                else s["state"]
+            lines.append(f"| {md(s['name'])} | `{s['commit'][:12]}` | {s['committed_at']} | {state} | "
+                         f"{md(s['message'])} |")
+    site.write("sets.md", "\n".join(lines))  # not stamped: it changes only when the sets do
