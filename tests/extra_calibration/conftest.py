@@ -28,7 +28,7 @@ REPLIES = HERE / "data" / "calcat-replies"
 # Tests of EXtra's file that cannot run here, and why (GPFS-only ones skip by their own mark).
 SKIPS = {
     "test_format_time": "tests EXtra's private HTTP client (CalCatAPIClient.format_time); calcat-git reads a "
-                        "catalog, and its EXtra-named API reads times the same way (tests/extra/test_extra_api.py)",
+                        "catalog, and its EXtra-named API reads times the same way (tests/extra_calibration/test_extra_api.py)",
     "test_lpd_fallback": "asks EXtra's private HTTP client (get_client().get('conditions/...')), and its "
                          "recording (test_lpd_fallback.yaml) is not among the recorded replies",
 }
