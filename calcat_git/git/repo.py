@@ -26,6 +26,7 @@ if TYPE_CHECKING:
     import git
 
 SHA_LIKE = refs.SHA_LIKE
+STATE_DIR = "calcat-git"  # in the git directory: caches, locks, work folders
 
 
 def _gitpython() -> Any:
@@ -126,6 +127,16 @@ class GitRepo:
 
     def common_dir(self) -> Path:
         return refs.common_dir(self.git_dir)
+
+    def state_dir(self) -> Path:
+        """calcat-git's own folder in the git directory, made if missing: its caches, locks and
+        work folders live where no commit can put a file. A symbolic link there is refused."""
+        folder = self.git_dir / STATE_DIR
+        folder.mkdir(exist_ok=True)
+        if folder.is_symlink():
+            raise RepositoryError(f"{folder} is a symbolic link: remove it (calcat-git keeps only caches there and "
+                                  "never follows a link)")
+        return folder
 
     def symbolic_head(self) -> str | None:
         return refs.symbolic_head(self.git_dir)
