@@ -112,8 +112,8 @@ class GitRepo:
         fast = self.head_ref(rev) if rev == "HEAD" or ("/" not in rev and not SHA_LIKE.match(rev)) else None
         if fast is not None:
             return fast
-        try:
-            return str(self._git("rev-parse", "--verify", "--quiet", f"{rev}^{{commit}}"))
+        try:  # never an option, whatever ``rev`` starts with
+            return str(self._git("rev-parse", "--verify", "--quiet", "--end-of-options", f"{rev}^{{commit}}"))
         except RepositoryError:
             hint = "; this clone is shallow: `git fetch --unshallow` fetches older commits" if self.shallow() else ""
             raise RepositoryError(f"no commit {rev!r} in {self.path}{hint}") from None
@@ -213,8 +213,9 @@ class GitRepo:
     def changed_in_worktree(self, rev: str, paths: Iterable[str]) -> set[str]:
         """Files under ``paths`` whose working-tree state differs from commit ``rev``: changed,
         staged or not, and new (untracked, not ignored)."""
-        paths = list(paths)
-        changed = self._git("diff", "--name-only", "--no-renames", "-z", rev, "--", *paths, raw=True)
+        paths, sha = list(paths), self.rev_parse(rev)  # a commit: ``rev`` never reaches diff as an option
+        changed = self._git("diff", "--name-only", "--no-renames", "--no-ext-diff", "--no-textconv", "-z", sha, "--",
+                            *paths, raw=True)
         new = self._git("ls-files", "--others", "--exclude-standard", "-z", "--", *paths, raw=True)
         return {p.decode("utf-8", "surrogateescape") for p in (bytes(changed) + b"\x00" + bytes(new)).split(b"\x00") if p}
 
