@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from .helpers import REPO_ROOT, build_site, commit_all, git
+from .helpers import REPO_ROOT, build_site, commit_all, edit, git
 
 pytestmark = pytest.mark.slow  # each case runs a real site build (a few seconds)
 
@@ -151,3 +151,23 @@ def test_catalog_hooks_run_only_when_allowed(catalog: Path, tmp_path: Path) -> N
     assert done.stderr.splitlines()[0] == ("running the catalog's mkdocs hooks evil_hook.py (code from the "
                                            "repository, allowed by --allow-catalog-hooks)")
     assert (catalog / "hook-ran").exists()
+
+
+def test_control_characters_in_commit_text_keep_the_feeds_valid_xml(catalog: Path, tmp_path: Path) -> None:
+    """A commit subject with \\x01 or \\x0c made the Atom feeds invalid XML: commit text is shown
+    with such characters escaped, and the feeds parse."""
+    import xml.etree.ElementTree as ET
+
+    edit(catalog, "registry/mappings/MID_DET_AGIPD1M-1.yaml", "reason: Q1M1 sent to SPB", "reason: Q1M1 to SPB")
+    git(catalog, "add", "-A")
+    git(catalog, "commit", "-q", "-m", "bell\x01 and \x0cform feed \x1b[31mred", date="2024-05-03T00:00:00Z",
+        author="Eve\x07 Ill")
+    out = build_site(catalog, tmp_path / "html")
+    feeds = sorted((out / "feeds").glob("*.atom"))
+    assert feeds
+    titles = [e.text for f in feeds for e in ET.parse(f).getroot().iter("{http://www.w3.org/2005/Atom}title")]
+    assert "bell\\x01 and \\x0cform feed \\x1b[31mred" in titles
+    names = [e.text for e in ET.parse(out / "feeds/all.atom").getroot().iter("{http://www.w3.org/2005/Atom}name")]
+    assert "Eve\\x07 Ill" in names
+    page = (out / "changes.html").read_text()
+    assert "\x01" not in page and "\x1b" not in page and "bell\\x01" in page
