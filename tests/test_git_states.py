@@ -124,3 +124,39 @@ def test_server_keeps_the_last_good_commit_and_says_why(git_mini: Path) -> None:
     fixed = git(git_mini, "rev-parse", "HEAD")
     status, headers = _get(app, "/api/detectors", "identifier=MID_DET_AGIPD1M-1")
     assert status == 200 and headers[COMMIT_HEADER.lower()] == fixed and PROBLEM_HEADER.lower() not in headers
+
+
+@pytest.mark.parametrize("damage", ["garbage", "truncated", "wrong-table", "symlink"])
+def test_a_damaged_validation_cache_is_said_and_rebuilt(git_mini: Path, tmp_path: Path, damage: str) -> None:
+    """A damaged .git/calcat-git/validated.sqlite made validate (and the pre-commit hook) fail
+    with a traceback; a symbolic link there was followed."""
+    import sqlite3
+
+    def validate() -> subprocess.CompletedProcess[str]:
+        return subprocess.run([sys.executable, "-m", "calcat_git", "validate", str(git_mini)], capture_output=True,
+                              text=True, check=False)
+
+    assert validate().returncode == 0
+    cache = git_mini / ".git/calcat-git/validated.sqlite"
+    victim = tmp_path / "victim.sqlite"
+    if damage == "garbage":
+        cache.write_bytes(b"this is not a database" * 100)
+    elif damage == "truncated":
+        cache.write_bytes(cache.read_bytes()[:1500])
+    elif damage == "wrong-table":
+        cache.unlink()
+        with sqlite3.connect(cache) as conn:
+            conn.execute("CREATE TABLE checked(x)")
+    else:
+        victim.write_bytes(b"someone else's file")
+        cache.unlink()
+        cache.symlink_to(victim)
+    done = validate()
+    assert done.returncode == 0 and "Traceback" not in done.stderr, done.stderr
+    why = {"garbage": "file is not a database", "truncated": "database disk image is malformed",
+           "wrong-table": "no such column: path",
+           "symlink": "a symbolic link"}[damage]
+    assert done.stderr.splitlines() == [f"calcat-git: validation cache validated.sqlite is unusable ({why}); rebuilding"]
+    again = validate()
+    assert again.returncode == 0 and again.stderr == ""
+    assert not cache.is_symlink() and (damage != "symlink" or victim.read_bytes() == b"someone else's file")
