@@ -137,7 +137,7 @@ def test_diff_summary_for_reviewers(pr: Path) -> None:
 
 def test_diff_comment_keeps_free_text_on_its_line(pr: Path) -> None:
     """A correction with line breaks and markdown starts no paragraph, heading, table or code block."""
-    hostile = "typo\\n\\n# Heading\\n| a | b |\\n|---|---|\\n```\\ncode\\u2028![x](http://evil.example/x.png)"
+    hostile = "typo\\n\\n# Heading\\n| a | b |\\n|---|---|\\n```\\ncode\\n![x](http://evil.example/x.png)"
     edit(pr, MID, "AGIPD00: null", "AGIPD00: null\n  - from: \"2024-05-10T08:00:00Z\"\n    reason: M3 back to M2\n"
          f"    correction: \"{hostile}\"\n    modules:\n      AGIPD01: AGIPD_M2")
     commit_all(pr, "M2 back", "2024-05-13T08:00:00Z")
@@ -200,3 +200,35 @@ def test_summaries_of_consecutive_commits_share_parsing_and_say_the_same(synthet
     for sha in shas:
         fresh = prepare(repo, f"{sha}^", sha)
         assert cached(f"{sha}^", sha) == markdown(summary(fresh, review(fresh)))
+
+
+@pytest.mark.parametrize(("config", "why"), [
+    ('admins: ["@xfel/calcat-admins\\n* @evil"]',
+     "admins.0: '@xfel/calcat-admins\\n* @evil' must be a GitHub/GitLab handle or team such as @xfel/agipd-experts"),
+    ('admins: ["@xfel/calcat-admins", "evil@example.org /registry/"]',
+     "admins.1: 'evil@example.org /registry/' must be a GitHub/GitLab handle or team such as @xfel/agipd-experts"),
+    ('site_url: "javascript:alert(1)"',
+     "site_url 'javascript:alert(1)' must be an http:// or https:// address, such as "
+     "https://calibration.example/catalog"),
+])
+def test_settings_are_checked_before_codeowners_uses_them(pr: Path, config: str, why: str) -> None:
+    """A newline in an `admins` entry added a final `* @evil` rule to CODEOWNERS (evil owned every
+    path) and `check` said nothing; a `javascript:` site_url became view_url."""
+    before = (pr / "CODEOWNERS").read_text()
+    (pr / "calcat-git.yaml").write_text(config + "\n")
+    written = cli(pr, "codeowners")
+    assert written.returncode == 1 and written.stderr.splitlines() == [f"error: {pr / 'calcat-git.yaml'}: {why}"]
+    assert (pr / "CODEOWNERS").read_text() == before
+    assert found(pr) == [f"calcat-git.yaml:1: calcat-git.yaml: {why} [codeowners]",
+                         "calcat-git.yaml:1: warning: not catalog data: review it as code or configuration, not as a "
+                         "catalog change [not-catalog-data]"]
+
+
+def test_codeowners_refuses_an_owner_that_is_not_one(pr: Path) -> None:
+    """An owner with a line break would start a rule of its own: refused whatever its source."""
+    from calcat_git import Catalog
+    from calcat_git.errors import InvalidInputError
+    from calcat_git.review.codeowners import render
+
+    with pytest.raises(InvalidInputError, match=r"^CODEOWNERS not written: admins: '@a\\n\* @evil' must be a "):
+        render(Catalog.open(pr, worktree=True).registry, ["@a\n* @evil"])
