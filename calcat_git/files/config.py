@@ -15,7 +15,7 @@ from typing import Any
 from calcat_git.errors import InvalidInputError
 
 CONFIG_FILE = "calcat-git.yaml"
-KEYS = {"store": str, "admins": list, "site_url": str}
+KEYS: dict[str, type] = {"store": str, "admins": list, "site_url": str}
 SITE_URL = re.compile(r"https?://[A-Za-z0-9.-]+(:[0-9]{1,5})?(/[\x21-\x7e]*)?")  # printable ASCII, no spaces
 
 
