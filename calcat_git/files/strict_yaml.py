@@ -144,7 +144,7 @@ def _scalar(event: yaml.ScalarEvent) -> Any:
     if event.tag is not None and event.tag != "!":
         raise YamlError(f"explicit tag {event.tag!r} is not allowed", line)
     if event.style == '"':  # escapes (\e, \x01, \t) write characters the file's text may not hold
-        odd = _ODD_CHARS.search(event.value)
+        odd = _ODD_CHARS.search(event.value.replace("\r\n", "\n"))  # CRLF is a line break, as in the text
         if odd:
             raise YamlError(f"escape for the control or invisible character U+{ord(odd.group()):04X}: catalog text "
                             "is plain, printable text", line)
@@ -324,7 +324,7 @@ def _fast(text: str) -> Any:
         if kind is yaml.ScalarEvent:
             if event.anchor is not None or (event.tag is not None and event.tag != "!"):
                 raise _GiveUp
-            if event.style == '"' and _ODD_CHARS.search(event.value):
+            if event.style == '"' and _ODD_CHARS.search(event.value.replace("\r\n", "\n")):
                 raise _GiveUp
             value = _plain(event.value) if event.implicit[0] else event.value
             opened: Any = None

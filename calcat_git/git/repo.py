@@ -27,6 +27,12 @@ if TYPE_CHECKING:
 
 SHA_LIKE = refs.SHA_LIKE
 STATE_DIR = "calcat-git"  # in the git directory: caches, locks, work folders
+# Commands that write (a commit, a branch, objects): they run the repository's hooks, filters and
+# fsmonitor as plain git does. Every other command only reads and runs none of them.
+WRITING = frozenset({"add", "commit", "switch", "checkout", "update-ref", "read-tree", "update-index", "hash-object",
+                     "commit-tree", "write-tree", "reset", "restore", "stash", "rm", "mv", "merge", "branch", "tag"})
+READ_ONLY = ("--no-optional-locks", "-c", "core.fsmonitor=false", "-c", f"core.hooksPath={os.devnull}")
+READS_WORK_TREE = frozenset({"status", "diff", "diff-files", "ls-files"})  # may run clean filters on changed files
 
 
 def _gitpython() -> Any:
@@ -63,16 +69,31 @@ class GitRepo:
              data: bytes | None = None) -> Any:
         """Run one git command through GitPython; its failure becomes a RepositoryError."""
         gp = _gitpython()
+        options = () if args[0] in WRITING else READ_ONLY + self._no_filters if args[0] in READS_WORK_TREE else READ_ONLY
         try:
             with tempfile.TemporaryFile() if data is not None else nullcontext() as stdin:
                 if stdin is not None and data is not None:
                     stdin.write(data)
                     stdin.seek(0)
-                return self.repo.git.execute(["git", *args], env=env, strip_newline_in_stdout=not raw,
+                return self.repo.git.execute(["git", *options, *args], env=env, strip_newline_in_stdout=not raw,
                                              stdout_as_string=not raw, istream=stdin)
         except gp.GitCommandError as exc:
             detail = (exc.stderr or "").strip().strip("'").strip().splitlines()
             raise RepositoryError(f"{what or 'git ' + ' '.join(args)}: {detail[-1] if detail else 'failed'}") from None
+
+    @cached_property
+    def _no_filters(self) -> tuple[str, ...]:
+        """Options that switch off every filter driver the configuration defines (a read
+        never runs one; ``git config`` itself runs nothing)."""
+        try:
+            found = self.repo.git.execute(["git", *READ_ONLY, "config", "-z", "--name-only", "--get-regexp",
+                                           r"^filter\..*\.(clean|smudge|process)$"])
+        except _gitpython().GitCommandError:  # none configured (exit code 1)
+            return ()
+        drivers = {name.rpartition(".")[0] for name in str(found).split("\x00") if name}
+        return tuple(option for driver in sorted(drivers) for key, value in (
+            ("clean", ""), ("smudge", ""), ("process", ""), ("required", "false")) for option in
+            ("-c", f"{driver}.{key}={value}"))
 
     def _ok(self, *args: str) -> bool:
         try:
