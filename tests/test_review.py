@@ -232,3 +232,16 @@ def test_codeowners_refuses_an_owner_that_is_not_one(pr: Path) -> None:
 
     with pytest.raises(InvalidInputError, match=r"^CODEOWNERS not written: admins: '@a\\n\* @evil' must be a "):
         render(Catalog.open(pr, worktree=True).registry, ["@a\n* @evil"])
+
+
+def test_a_change_dated_in_the_future_is_an_error(pr: Path) -> None:
+    """`check` passed a head commit dated years ahead; `verify-history` refuses such a time."""
+    edit(pr, BATCH, "good_quality: true", "good_quality: false")
+    commit_all(pr, "from the future", "2099-01-01T00:00:00Z")
+    sha = git(pr, "rev-parse", "HEAD")
+    out = cli(pr, "check", "--base", "main")
+    assert out.returncode == 1
+    assert out.stdout.splitlines() == [
+        f"commit {sha[:12]}:1: committer time in the future: {sha[:12]} (2099-01-01T00:00:00Z) is later than now "
+        "plus 10 minutes; snapshots taken before then would not see it: fix the committer's clock and recommit "
+        "[commit-time]"]
