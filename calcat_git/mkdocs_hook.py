@@ -6,7 +6,8 @@ those hand-written pages into the git directory (``.git/calcat-git/site-src/``, 
 commit can put a file; from the newest commit, or ``CALCAT_GIT_SITE_AT=<time|sha>``) and
 points ``docs_dir`` there, so mkdocs builds them; ``mkdocs serve`` watches ``site/`` and
 regenerates on each rebuild. An output folder (``site_dir``) that is a symbolic link is
-refused: mkdocs would empty the folder it points at. ``calcat-git site build`` generates
+refused: mkdocs would empty the folder it points at; a finished output is marked as one
+calcat-git built, so ``calcat-git site build`` may replace it. ``calcat-git site build`` generates
 into a folder of its own first, names it in its configuration copy and sets
 CALCAT_GIT_SITE_READY=1, so the hook then does nothing.
 """
@@ -47,6 +48,18 @@ def on_config(config: Any) -> Any:
         raise PluginError(str(exc)) from None
     config["docs_dir"] = str(docs)
     return config
+
+
+def on_post_build(config: Any) -> None:
+    """Mark the output as a site calcat-git built (mkdocs made it), so that ``calcat-git site
+    build`` may replace it later; the marker is written without following a link."""
+    if os.environ.get("CALCAT_GIT_SITE_READY") == "1":
+        return  # `calcat-git site build` marks what it publishes
+    from calcat_git.site.build import MARKER, MARKER_TEXT
+
+    fd = os.open(Path(config.site_dir) / MARKER, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_NOFOLLOW, 0o644)
+    with os.fdopen(fd, "w", encoding="utf-8") as handle:
+        handle.write(MARKER_TEXT)
 
 
 def on_serve(server: Any, config: Any, builder: Any) -> Any:
