@@ -20,5 +20,8 @@ class CalcatGitPlugin(BasePlugin):  # type: ignore[type-arg,no-untyped-call]
             config["site_name"] = name
         return mkdocs_hook.on_config(config)
 
+    def on_post_build(self, config: Any) -> None:
+        mkdocs_hook.on_post_build(config)
+
     def on_serve(self, server: Any, config: Any, builder: Any) -> Any:
         return mkdocs_hook.on_serve(server, config, builder)

@@ -58,6 +58,9 @@ CASES = [
     ("ccv-parameter-spelling", BATCH, "  Memory cells: 352", "  Memory Cells: 352",
      f"{BATCH}:6: conditions.Memory Cells: 'Memory Cells' is not a parameter of AGIPD-Type: AGIPD-Type spells it "
      "'Memory cells' [ccv-parameters]"),
+    ("duplicate-uuid", "registry/pdus/AGIPD-Type/AGIPD_M3.yaml", "uuid: 100003", "uuid: 100002",
+     "registry/pdus/AGIPD-Type/AGIPD_M3.yaml:3: uuid: uuid 100002 is already the uuid of PDU AGIPD_M2 "
+     f"({PDU}): give each PDU its own [pdu-uuid]"),
     ("parameter-spelling-twice", "registry/parameters/sensor_bias_voltage.yaml", "[Sensor Bias Voltage]",
      "[Sensor Bias Voltage, Memory cells]",
      "registry/parameters/sensor_bias_voltage.yaml:2: spellings.1: spelling 'Memory cells' is already a spelling of "

@@ -17,7 +17,7 @@ from calcat_git import CalibrationData, Catalog
 from calcat_git.errors import BrokenCatalogError, CatalogProblemWarning
 from calcat_git.git.repo import GitRepo
 
-from .helpers import commit_all, git
+from .helpers import commit_all, edit, git
 
 BATCH = "constants_index/MID_DET_AGIPD1M-1/2024/20240501T100000Z-dark.yaml"
 SUBMODULE = "symbolic link or submodule: catalog files must be regular files"
@@ -270,3 +270,71 @@ def test_server_rebuilds_an_index_damaged_in_place(git_mini: Path, caplog: pytes
     assert _served(app) == (200, good, None)
     assert [r.getMessage()[:60] for r in caplog.records if r.levelname == "ERROR"] == [
         "the index failed (DatabaseError: file is not a database) and"]
+
+
+@pytest.mark.parametrize("damage", ["garbage", "truncated", "wrong-table", "symlink"])
+def test_a_damaged_validation_cache_is_said_and_rebuilt(git_mini: Path, tmp_path: Path, damage: str) -> None:
+    """A damaged .git/calcat-git/validated.sqlite made validate (and the pre-commit hook) fail
+    with a traceback; a symbolic link there was followed."""
+    import sqlite3
+
+    def validate() -> subprocess.CompletedProcess[str]:
+        return subprocess.run([sys.executable, "-m", "calcat_git", "validate", str(git_mini)], capture_output=True,
+                              text=True, check=False)
+
+    assert validate().returncode == 0
+    cache = git_mini / ".git/calcat-git/validated.sqlite"
+    victim = tmp_path / "victim.sqlite"
+    if damage == "garbage":
+        cache.write_bytes(b"this is not a database" * 100)
+    elif damage == "truncated":
+        cache.write_bytes(cache.read_bytes()[:1500])
+    elif damage == "wrong-table":
+        cache.unlink()
+        with sqlite3.connect(cache) as conn:
+            conn.execute("CREATE TABLE checked(x)")
+    else:
+        victim.write_bytes(b"someone else's file")
+        cache.unlink()
+        cache.symlink_to(victim)
+    done = validate()
+    assert done.returncode == 0 and "Traceback" not in done.stderr, done.stderr
+    why = {"garbage": "file is not a database", "truncated": "database disk image is malformed",
+           "wrong-table": "no such column: path",
+           "symlink": "a symbolic link"}[damage]
+    assert done.stderr.splitlines() == [f"calcat-git: validation cache validated.sqlite is unusable ({why}); rebuilding"]
+    again = validate()
+    assert again.returncode == 0 and again.stderr == ""
+    assert not cache.is_symlink() and (damage != "symlink" or victim.read_bytes() == b"someone else's file")
+
+
+@pytest.mark.slow
+def test_reading_commands_run_no_hooks_filters_or_fsmonitor(git_mini: Path, tmp_path: Path) -> None:
+    """Commands that only read run none of the repository's programs (core.fsmonitor, hooks, filter
+    drivers), which plain `git status` would run; committing commands run them as git does."""
+    ran = tmp_path / "ran"
+    ran.mkdir()
+    script = tmp_path / "program"
+    script.write_text(f'#!/bin/sh\ntouch "{ran}/$(basename "$0")-$1"\ncat\n')
+    script.chmod(0o755)
+    for name in ("fsmonitor", "post-index-change", "reference-transaction", "clean"):
+        (tmp_path / name).symlink_to(script)
+    hooks = git_mini / ".git/hooks"
+    hooks.mkdir(exist_ok=True)
+    for hook in ("post-index-change", "reference-transaction"):
+        (hooks / hook).symlink_to(tmp_path / hook)
+    git(git_mini, "config", "core.fsmonitor", str(tmp_path / "fsmonitor"))
+    git(git_mini, "config", "filter.evil.clean", str(tmp_path / "clean"))
+    (git_mini / ".git/info").mkdir(exist_ok=True)
+    (git_mini / ".git/info/attributes").write_text("* filter=evil\n")
+    edit(git_mini, BATCH, "good_quality: true", "good_quality: false")  # a changed file: the filter would read it
+    head = git(git_mini, "rev-parse", "HEAD")
+    for args in (["validate", str(git_mini)], ["validate", str(git_mini), "--changed-since", "HEAD"],
+                 ["mapping", "MID_DET_AGIPD1M-1", "--repo", str(git_mini)],
+                 ["history", "AGIPD_M3", "--repo", str(git_mini)], ["check", "--base", head, "--repo", str(git_mini)],
+                 ["diff", head, "--repo", str(git_mini)], ["index", "--repo", str(git_mini)]):
+        done = subprocess.run([sys.executable, "-m", "calcat_git", *args], capture_output=True, text=True, check=False)
+        assert "Traceback" not in done.stderr, done.stderr
+        assert sorted(p.name for p in ran.iterdir()) == [], args
+    git(git_mini, "status", "--porcelain")  # plain git runs them: the test can fail
+    assert sorted(p.name.split("-")[0] for p in ran.iterdir()) >= ["clean", "fsmonitor"]

@@ -113,3 +113,27 @@ def test_index_cli_reports_counts(mini: Path, repo: dict[str, str]) -> None:
     assert report["commit"] == repo["late"] and report["commits"] == 3 and report["last_build"] == "full"
     assert report["counts"] == {"calibration": 3, "detector": 2, "detector_type": 2, "instrument": 2, "mapping": 2,
                                 "parameter": 2, "pdu": 6, "ccvs": 2}
+
+
+@pytest.mark.parametrize("tamper", ["claims-newer-head", "symlink"])
+def test_tampered_index_is_not_trusted(mini: Path, repo: dict[str, str], tmp_path: Path, tamper: str,
+                                       capsys: pytest.CaptureFixture[str]) -> None:
+    """An index that claims a head it does not hold (an older index with its head edited), or a
+    symbolic link in its place (followed before), is said on one line and built anew."""
+    path = index_path(GitRepo(mini), "main")
+    _index(mini).conn.close()
+    victim = tmp_path / "victim"
+    if tamper == "symlink":
+        victim.write_bytes(b"someone else's file")
+        path.unlink()
+        path.symlink_to(victim)
+        why = "a symbolic link"
+    else:
+        with sqlite3.connect(path) as conn:
+            conn.execute("DELETE FROM commits WHERE sha = ?", (repo["late"],))
+        why = f"it claims head {repo['late'][:12]} but holds commits up to {repo['swap'][:12]}"
+    capsys.readouterr()
+    catalog = Catalog.open(mini)
+    assert capsys.readouterr().err.splitlines() == [f"calcat-git: index {path.name} is unusable ({why}); rebuilding"]
+    assert catalog.mapping("SPB_DET_AGIPD1M-1", at="2024-03-01T00:00:00Z")["AGIPD00"] == "AGIPD_M1"
+    assert not path.is_symlink() and (tamper != "symlink" or victim.read_bytes() == b"someone else's file")

@@ -137,7 +137,7 @@ def test_diff_summary_for_reviewers(pr: Path) -> None:
 
 def test_diff_comment_keeps_free_text_on_its_line(pr: Path) -> None:
     """A correction with line breaks and markdown starts no paragraph, heading, table or code block."""
-    hostile = "typo\\n\\n# Heading\\n| a | b |\\n|---|---|\\n```\\ncode\\u2028![x](http://evil.example/x.png)"
+    hostile = "typo\\n\\n# Heading\\n| a | b |\\n|---|---|\\n```\\ncode\\n![x](http://evil.example/x.png)"
     edit(pr, MID, "AGIPD00: null", "AGIPD00: null\n  - from: \"2024-05-10T08:00:00Z\"\n    reason: M3 back to M2\n"
          f"    correction: \"{hostile}\"\n    modules:\n      AGIPD01: AGIPD_M2")
     commit_all(pr, "M2 back", "2024-05-13T08:00:00Z")
@@ -228,3 +228,48 @@ def test_diff_summarises_every_kind_of_record(pr: Path) -> None:
                          "PDU AGIPD_M3: status active → retired": True}
     out = cli(pr, "diff", "main").stdout
     assert "#### Registry records\n" in out and "\n- calibration Probe added (admins approve)\n" in out
+
+
+@pytest.mark.parametrize(("config", "why"), [
+    ('admins: ["@xfel/calcat-admins\\n* @evil"]',
+     "admins.0: '@xfel/calcat-admins\\n* @evil' must be a GitHub/GitLab handle or team such as @xfel/agipd-experts"),
+    ('admins: ["@xfel/calcat-admins", "evil@example.org /registry/"]',
+     "admins.1: 'evil@example.org /registry/' must be a GitHub/GitLab handle or team such as @xfel/agipd-experts"),
+    ('site_url: "javascript:alert(1)"',
+     "site_url 'javascript:alert(1)' must be an http:// or https:// address, such as "
+     "https://calibration.example/catalog"),
+])
+def test_settings_are_checked_before_codeowners_uses_them(pr: Path, config: str, why: str) -> None:
+    """A newline in an `admins` entry added a final `* @evil` rule to CODEOWNERS (evil owned every
+    path) and `check` said nothing; a `javascript:` site_url became view_url."""
+    before = (pr / "CODEOWNERS").read_text()
+    (pr / "calcat-git.yaml").write_text(config + "\n")
+    written = cli(pr, "codeowners")
+    assert written.returncode == 1 and written.stderr.splitlines() == [f"error: {pr / 'calcat-git.yaml'}: {why}"]
+    assert (pr / "CODEOWNERS").read_text() == before
+    assert found(pr) == [f"calcat-git.yaml:1: calcat-git.yaml: {why} [codeowners]",
+                         "calcat-git.yaml:1: warning: not catalog data: review it as code or configuration, not as a "
+                         "catalog change [not-catalog-data]"]
+
+
+def test_codeowners_refuses_an_owner_that_is_not_one(pr: Path) -> None:
+    """An owner with a line break would start a rule of its own: refused whatever its source."""
+    from calcat_git import Catalog
+    from calcat_git.errors import InvalidInputError
+    from calcat_git.review.codeowners import render
+
+    with pytest.raises(InvalidInputError, match=r"^CODEOWNERS not written: admins: '@a\\n\* @evil' must be a "):
+        render(Catalog.open(pr, worktree=True).registry, ["@a\n* @evil"])
+
+
+def test_a_change_dated_in_the_future_is_an_error(pr: Path) -> None:
+    """`check` passed a head commit dated years ahead; `verify-history` refuses such a time."""
+    edit(pr, BATCH, "good_quality: true", "good_quality: false")
+    commit_all(pr, "from the future", "2099-01-01T00:00:00Z")
+    sha = git(pr, "rev-parse", "HEAD")
+    out = cli(pr, "check", "--base", "main")
+    assert out.returncode == 1
+    assert out.stdout.splitlines() == [
+        f"commit {sha[:12]}:1: committer time in the future: {sha[:12]} (2099-01-01T00:00:00Z) is later than now "
+        "plus 10 minutes; snapshots taken before then would not see it: fix the committer's clock and recommit "
+        "[commit-time]"]

@@ -117,3 +117,18 @@ def test_worker_processes_find_what_one_process_finds(git_mini: Path, monkeypatc
     assert done.batches == len(one.registry.batches) == 6 and done.cached_batches == 0
     assert done.ccvs == sum(len(b.constants) for b in one.registry.batches.values())
     assert not done.registry.batches  # no batch record kept
+
+
+@pytest.mark.parametrize("rev", ["--output={victim}", "--cached", "--diff-filter=X", "HEAD~5", "main..HEAD"])
+def test_changed_since_takes_a_commit_and_nothing_else(git_mini: Path, tmp_path: Path, rev: str) -> None:
+    """REV went to `git diff` as it was: `--output=F` cut a file outside the repository to 0 bytes;
+    `--cached` and `--diff-filter=X` made a broken batch pass. Now REV is resolved to a commit first."""
+    victim = tmp_path / "victim.txt"
+    victim.write_text("a file outside the catalog")
+    edit(git_mini, BATCH, "calibration: Offset", "calibration: Ofset")  # broken, not staged
+    rev = rev.format(victim=victim)
+    done = subprocess.run([sys.executable, "-m", "calcat_git", "validate", str(git_mini), "--changed-since", rev],
+                          capture_output=True, text=True, check=False)
+    assert done.returncode == 1 and done.stdout == ""
+    assert done.stderr.splitlines() == [f"error: no commit {rev!r} in {git_mini}"]
+    assert victim.read_text() == "a file outside the catalog"

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
+from calcat_git.git.history import Commit
 from calcat_git.git.repo import GitRepo
 from calcat_git.model.mapping import Mapping, MappingChange
 from calcat_git.timeutil import format_timestamp, now_utc
@@ -88,6 +90,16 @@ def mapping_history(repo: GitRepo, rev: str, grace: timedelta = DEFAULT_GRACE) -
     return entries
 
 
+def in_the_future(commit: Commit, now: datetime) -> str | None:
+    """Why ``commit``'s committer time cannot be trusted, if it is later than ``now`` plus
+    ``FUTURE_GRACE`` (clock skew); None if it is not."""
+    if commit.committed_at <= now + FUTURE_GRACE:
+        return None
+    return (f"committer time in the future: {commit.sha[:12]} ({format_timestamp(commit.committed_at)}) is later than "
+            f"now plus {int(FUTURE_GRACE.total_seconds() // 60)} minutes; snapshots taken before then would not see "
+            "it: fix the committer's clock and recommit")
+
+
 def verify_history(repo: GitRepo, rev: str, since: str | None = None) -> list[str]:
     """Problems with transaction time on ``rev``: committer times later than now plus
     ``FUTURE_GRACE``, committer times that decrease along the first-parent line (not
@@ -95,7 +107,9 @@ def verify_history(repo: GitRepo, rev: str, since: str | None = None) -> list[st
     longer an ancestor (rewritten history). On success the head is recorded for the next run."""
     head = repo.rev_parse(rev)
     problems: list[str] = []
-    record = repo.git_dir / "calcat-git" / f"last-seen-head.{rev.replace('/', '_')}"
+    record = repo.state_dir() / f"last-seen-head.{rev.replace('/', '_')}"
+    if record.is_symlink():  # never followed: not a record this code wrote
+        record.unlink()
     if record.exists():
         seen = record.read_text().strip()
         if seen and not repo.is_ancestor(seen, head):
@@ -110,19 +124,16 @@ def verify_history(repo: GitRepo, rev: str, since: str | None = None) -> list[st
             problems.append(f"{since} is not on the first-parent history of {rev}")
         else:
             start = shas.index(since_sha)
-    latest = now_utc() + FUTURE_GRACE
-    future = {c.sha for c in commits[start:] if c.committed_at > latest}
-    for commit in commits[start:]:
-        if commit.sha in future:
-            problems.append(f"committer time in the future: {commit.sha[:12]} ({format_timestamp(commit.committed_at)}) "
-                            f"is later than now plus {int(FUTURE_GRACE.total_seconds() // 60)} minutes; "
-                            "snapshots taken before then would not see it: fix the committer's clock and recommit")
+    now = now_utc()
+    future = {c.sha: why for c in commits[start:] if (why := in_the_future(c, now))}
+    problems += future.values()
     for older, newer in zip(commits[start:], commits[start + 1:], strict=False):
         if newer.committed_at < older.committed_at and older.sha not in future:
             problems.append(f"committer time goes back: {newer.sha[:12]} ({format_timestamp(newer.committed_at)}) "
                             f"follows {older.sha[:12]} ({format_timestamp(older.committed_at)}); snapshots "
                             "between them would be ambiguous")
     if not problems:
-        record.parent.mkdir(parents=True, exist_ok=True)
-        record.write_text(head + "\n")
+        written = record.with_name(f"{record.name}.tmp-{os.getpid()}")
+        written.write_text(head + "\n")
+        os.replace(written, record)
     return problems

@@ -9,6 +9,8 @@
 
 from __future__ import annotations
 
+import re
+from functools import cache
 from pathlib import Path
 from typing import Any
 
@@ -16,9 +18,38 @@ from calcat_git.errors import InvalidInputError
 from calcat_git.timeutil import facility_zone
 
 CONFIG_FILE = "calcat-git.yaml"
-KEYS = {"store": str, "admins": list, "site_url": str, "name": str, "time_zone": str}
+KEYS: dict[str, type] = {"store": str, "admins": list, "site_url": str, "name": str, "time_zone": str}
 DEFAULT_NAME = "calcat-git catalog"
 DEFAULT_TIME_ZONE = "Europe/Berlin"
+SITE_URL = re.compile(r"https?://[A-Za-z0-9.-]+(:[0-9]{1,5})?(/[\x21-\x7e]*)?")  # printable ASCII, no spaces
+
+
+@cache
+def _owner_rule() -> tuple[re.Pattern[str], str]:
+    """The forge's owner syntax (a user or a team), as the detector schema states it for experts."""
+    import json
+
+    from calcat_git.files.schema import schema_text
+
+    item = json.loads(schema_text("detector"))["properties"]["experts"]["items"]
+    return re.compile(item["pattern"].removeprefix("^").removesuffix("$")), str(item["x-error"])
+
+
+def owner_problem(owner: object) -> str | None:
+    """Why ``owner`` is not a forge user or team (``@name``, ``@org/team``); None if it is."""
+    pattern, why = _owner_rule()
+    return None if isinstance(owner, str) and pattern.fullmatch(owner) else f"{owner!r} {why}"
+
+
+def _check_value(key: str, value: Any, where: str) -> None:
+    if key == "admins":
+        for i, owner in enumerate(value):
+            problem = owner_problem(owner)
+            if problem:
+                raise InvalidInputError(f"{where}: admins.{i}: {problem}")
+    elif key == "site_url" and not SITE_URL.fullmatch(value):
+        raise InvalidInputError(f"{where}: site_url {value!r} must be an http:// or https:// address, such as "
+                                "https://calibration.example/catalog")
 
 
 def parse_config(raw: bytes, where: str = CONFIG_FILE) -> dict[str, Any]:
@@ -35,6 +66,7 @@ def parse_config(raw: bytes, where: str = CONFIG_FILE) -> dict[str, Any]:
             raise InvalidInputError(f"{where}: unknown key {key!r} (allowed: {', '.join(KEYS)})")
         if not isinstance(value, KEYS[key]):
             raise InvalidInputError(f"{where}: {key} must be a {KEYS[key].__name__}")
+        _check_value(key, value, where)
     if "time_zone" in data:
         try:
             facility_zone(data["time_zone"])

@@ -3,7 +3,7 @@
 Safe by construction: the C (or pure-Python) event parser feeds a small builder that
 only knows maps, lists and the plain scalar types. Anchors and aliases, duplicate keys,
 non-string keys, explicit tags, tabs, a BOM, non-UTF-8 bytes, control, bidirectional and
-Unicode line-break characters, conflict markers, non-finite or out-of-range numbers, deep
+Unicode line-break characters (also as escapes in a quoted string), conflict markers, non-finite or out-of-range numbers, deep
 nesting and oversized files are errors; CRLF line ends read like LF. Every value's line
 is known under its dotted path so that later checks can point at ``file:line``.
 
@@ -143,6 +143,11 @@ def _scalar(event: yaml.ScalarEvent) -> Any:
     line = _line(event.start_mark)
     if event.tag is not None and event.tag != "!":
         raise YamlError(f"explicit tag {event.tag!r} is not allowed", line)
+    if event.style == '"':  # escapes (\e, \x01, \t) write characters the file's text may not hold
+        odd = _ODD_CHARS.search(event.value.replace("\r\n", "\n"))  # CRLF is a line break, as in the text
+        if odd:
+            raise YamlError(f"escape for the control or invisible character U+{ord(odd.group()):04X}: catalog text "
+                            "is plain, printable text", line)
     return _convert(event.value, event.implicit, line)
 
 
@@ -318,6 +323,8 @@ def _fast(text: str) -> Any:
         kind = type(event)
         if kind is yaml.ScalarEvent:
             if event.anchor is not None or (event.tag is not None and event.tag != "!"):
+                raise _GiveUp
+            if event.style == '"' and _ODD_CHARS.search(event.value.replace("\r\n", "\n")):
                 raise _GiveUp
             value = _plain(event.value) if event.implicit[0] else event.value
             opened: Any = None

@@ -4,6 +4,7 @@ bisectable by committer time (what :class:`~calcat_git.git.repo.GitRepo` reads).
 from __future__ import annotations
 
 import bisect
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -13,6 +14,16 @@ from calcat_git.timeutil import format_timestamp
 
 REGULAR_FILE_MODES = ("100644", "100755")
 HEADER = "%H%x1f%ct%x1f%an%x1f%s"  # commit fields, unit-separated; the subject goes last
+# characters a commit's text may hold that no page, feed or terminal should get as they are
+_UNPRINTABLE = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069\ufeff\ufffe\uffff]")
+
+
+def printable(text: str) -> str:
+    """``text`` with its control and invisible characters written as escapes (``\\x01``)."""
+    if not _UNPRINTABLE.search(text):
+        return text
+    return _UNPRINTABLE.sub(lambda m: f"\\x{ord(m.group()):02x}" if ord(m.group()) < 0x100 else
+                            f"\\u{ord(m.group()):04x}", text)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -21,6 +32,10 @@ class Commit:
     committed_at: datetime
     author: str
     message: str
+
+    def __post_init__(self) -> None:  # commit text is shown as it is everywhere: made printable once, here
+        object.__setattr__(self, "author", printable(self.author))
+        object.__setattr__(self, "message", printable(self.message))
 
     @classmethod
     def from_header(cls, header: str) -> Commit:

@@ -26,6 +26,13 @@ if TYPE_CHECKING:
     import git
 
 SHA_LIKE = refs.SHA_LIKE
+STATE_DIR = "calcat-git"  # in the git directory: caches, locks, work folders
+# Commands that write (a commit, a branch, objects): they run the repository's hooks, filters and
+# fsmonitor as plain git does. Every other command only reads and runs none of them.
+WRITING = frozenset({"add", "commit", "switch", "checkout", "update-ref", "read-tree", "update-index", "hash-object",
+                     "commit-tree", "write-tree", "reset", "restore", "stash", "rm", "mv", "merge", "branch", "tag"})
+READ_ONLY = ("--no-optional-locks", "-c", "core.fsmonitor=false", "-c", f"core.hooksPath={os.devnull}")
+READS_WORK_TREE = frozenset({"status", "diff", "diff-files", "ls-files"})  # may run clean filters on changed files
 
 
 def _gitpython() -> Any:
@@ -62,16 +69,31 @@ class GitRepo:
              data: bytes | None = None) -> Any:
         """Run one git command through GitPython; its failure becomes a RepositoryError."""
         gp = _gitpython()
+        options = () if args[0] in WRITING else READ_ONLY + self._no_filters if args[0] in READS_WORK_TREE else READ_ONLY
         try:
             with tempfile.TemporaryFile() if data is not None else nullcontext() as stdin:
                 if stdin is not None and data is not None:
                     stdin.write(data)
                     stdin.seek(0)
-                return self.repo.git.execute(["git", *args], env=env, strip_newline_in_stdout=not raw,
+                return self.repo.git.execute(["git", *options, *args], env=env, strip_newline_in_stdout=not raw,
                                              stdout_as_string=not raw, istream=stdin)
         except gp.GitCommandError as exc:
             detail = (exc.stderr or "").strip().strip("'").strip().splitlines()
             raise RepositoryError(f"{what or 'git ' + ' '.join(args)}: {detail[-1] if detail else 'failed'}") from None
+
+    @cached_property
+    def _no_filters(self) -> tuple[str, ...]:
+        """Options that switch off every filter driver the configuration defines (a read
+        never runs one; ``git config`` itself runs nothing)."""
+        try:
+            found = self.repo.git.execute(["git", *READ_ONLY, "config", "-z", "--name-only", "--get-regexp",
+                                           r"^filter\..*\.(clean|smudge|process)$"])
+        except _gitpython().GitCommandError:  # none configured (exit code 1)
+            return ()
+        drivers = {name.rpartition(".")[0] for name in str(found).split("\x00") if name}
+        return tuple(option for driver in sorted(drivers) for key, value in (
+            ("clean", ""), ("smudge", ""), ("process", ""), ("required", "false")) for option in
+            ("-c", f"{driver}.{key}={value}"))
 
     def _ok(self, *args: str) -> bool:
         try:
@@ -111,8 +133,8 @@ class GitRepo:
         fast = self.head_ref(rev) if rev == "HEAD" or ("/" not in rev and not SHA_LIKE.match(rev)) else None
         if fast is not None:
             return fast
-        try:
-            return str(self._git("rev-parse", "--verify", "--quiet", f"{rev}^{{commit}}"))
+        try:  # never an option, whatever ``rev`` starts with
+            return str(self._git("rev-parse", "--verify", "--quiet", "--end-of-options", f"{rev}^{{commit}}"))
         except RepositoryError:
             hint = "; this clone is shallow: `git fetch --unshallow` fetches older commits" if self.shallow() else ""
             raise RepositoryError(f"no commit {rev!r} in {self.path}{hint}") from None
@@ -165,6 +187,16 @@ class GitRepo:
 
     def common_dir(self) -> Path:
         return refs.common_dir(self.git_dir)
+
+    def state_dir(self) -> Path:
+        """calcat-git's own folder in the git directory, made if missing: its caches, locks and
+        work folders live where no commit can put a file. A symbolic link there is refused."""
+        folder = self.git_dir / STATE_DIR
+        folder.mkdir(exist_ok=True)
+        if folder.is_symlink():
+            raise RepositoryError(f"{folder} is a symbolic link: remove it (calcat-git keeps only caches there and "
+                                  "never follows a link)")
+        return folder
 
     def symbolic_head(self) -> str | None:
         return refs.symbolic_head(self.git_dir)
@@ -241,8 +273,9 @@ class GitRepo:
     def changed_in_worktree(self, rev: str, paths: Iterable[str]) -> set[str]:
         """Files under ``paths`` whose working-tree state differs from commit ``rev``: changed,
         staged or not, and new (untracked, not ignored)."""
-        paths = list(paths)
-        changed = self._git("diff", "--name-only", "--no-renames", "-z", rev, "--", *paths, raw=True)
+        paths, sha = list(paths), self.rev_parse(rev)  # a commit: ``rev`` never reaches diff as an option
+        changed = self._git("diff", "--name-only", "--no-renames", "--no-ext-diff", "--no-textconv", "-z", sha, "--",
+                            *paths, raw=True)
         new = self._git("ls-files", "--others", "--exclude-standard", "-z", "--", *paths, raw=True)
         return {p.decode("utf-8", "surrogateescape") for p in (bytes(changed) + b"\x00" + bytes(new)).split(b"\x00") if p}
 

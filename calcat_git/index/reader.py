@@ -101,6 +101,11 @@ class Index:
     def _try_open(cls, path: Path, shallow: str = "", say: bool = True) -> Index | None:
         """The index at ``path``, or None if missing, corrupted, foreign, of another format or
         built when the clone had another shallow boundary (e.g. before `git fetch --unshallow`)."""
+        if path.is_symlink():  # never followed: removed, and the index built anew
+            if say:
+                print(f"calcat-git: index {path.name} is unusable (a symbolic link); rebuilding", file=sys.stderr)
+            path.unlink()
+            return None
         if not path.exists():
             return None
         try:
@@ -113,6 +118,11 @@ class Index:
             if meta.get("shallow", "") != shallow:
                 conn.close()
                 raise sqlite3.DatabaseError("built on a clone with another shallow boundary")
+            last = conn.execute("SELECT sha FROM commits ORDER BY seq DESC LIMIT 1").fetchone()
+            if last is None or last[0] != meta.get("head"):  # the commit it claims is the one it holds last
+                conn.close()
+                raise sqlite3.DatabaseError(f"it claims head {str(meta.get('head'))[:12]} but holds commits up to "
+                                            f"{last[0][:12] if last else 'none'}")
             return cls(conn, path)
         except sqlite3.DatabaseError as exc:
             if say:

@@ -11,6 +11,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from calcat_git.catalog.history import in_the_future
 from calcat_git.errors import InvalidInputError
 from calcat_git.files.config import CONFIG_FILE, parse_config
 from calcat_git.files.limits import MAX_BYTES
@@ -20,7 +21,7 @@ from calcat_git.git.repo import GitRepo
 from calcat_git.model.mapping import Mapping, MappingChange
 from calcat_git.model.problems import Problem
 from calcat_git.review.codeowners import render
-from calcat_git.timeutil import format_span, format_timestamp
+from calcat_git.timeutil import format_span, format_timestamp, now_utc
 from calcat_git.validation.run import run_checks
 
 CATALOG_PREFIXES = ("registry/", "constants_index/")
@@ -192,6 +193,15 @@ def not_catalog_data(ch: Change) -> Iterator[Problem]:
         if not path.startswith(CATALOG_PREFIXES) and path != "CODEOWNERS":
             yield Problem(file=path, line=1, field="", check="not-catalog-data", severity="warning",
                           message="not catalog data: review it as code or configuration, not as a catalog change")
+
+
+@rule
+def head_time(ch: Change) -> Iterator[Problem]:
+    """The change's commit is not dated in the future (``verify-history``'s rule): snapshots
+    taken before that time would not see it once merged."""
+    why = in_the_future(ch.head_commit, now_utc())
+    if why:
+        yield Problem(file=f"commit {ch.head_commit.sha[:12]}", line=1, field="", check="commit-time", message=why)
 
 
 @rule

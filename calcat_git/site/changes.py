@@ -8,6 +8,7 @@ is kept in the output (``changes/<sha>.txt``) and reused by the next build.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Iterable
 from datetime import UTC, datetime
 from html import escape
@@ -25,6 +26,7 @@ Summarize = Callable[[str, str], str]
 WINDOW = 40  # newest catalog commits summarised (the first parses the registry twice, later ones what changed)
 PAGE = 20  # entries on the recent changes page and in the whole-catalog feed
 BACKDATED = ", backdated "  # how a summary's mapping sentence says so
+_NOT_XML = re.compile("[^\t\n\r\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")  # what XML 1.0 cannot hold
 
 
 class Site(Protocol):
@@ -81,17 +83,22 @@ def changes_pages(site: Site, repo_path: Path, head: str, detectors: list[str], 
         _feed(site, f"feeds/{detector}.atom", f"{title}: changes of {detector}", mine, texts)
 
 
+def _xml(text: str) -> str:
+    """``text`` as XML character data: escaped, and what XML cannot hold replaced by U+FFFD."""
+    return escape(_NOT_XML.sub("\ufffd", text))
+
+
 def _feed(site: Site, rel: str, title: str, commits: list[Commit], texts: dict[str, str]) -> None:
     updated = commits[0].committed_at if commits else datetime(1970, 1, 1, tzinfo=UTC)
     parts = ['<?xml version="1.0" encoding="utf-8"?>', '<feed xmlns="http://www.w3.org/2005/Atom">',
-             f"<title>{escape(title)}</title>", f"<id>urn:calcat-git:{escape(rel)}</id>",
+             f"<title>{_xml(title)}</title>", f"<id>urn:calcat-git:{_xml(rel)}</id>",
              f"<updated>{format_timestamp(updated)}</updated>"]
     for c in commits:
         flag = "[backdated] " if BACKDATED in texts[c.sha] else ""
-        parts += ["<entry>", f"<title>{escape(flag + c.message)}</title>", f"<id>urn:git:{c.sha}</id>",
+        parts += ["<entry>", f"<title>{_xml(flag + c.message)}</title>", f"<id>urn:git:{c.sha}</id>",
                   f"<updated>{format_timestamp(c.committed_at)}</updated>",
-                  f"<author><name>{escape(c.author)}</name></author>",
+                  f"<author><name>{_xml(c.author)}</name></author>",
                   f'<link href="../changes/{c.sha}.txt"/>',
-                  f'<content type="text">{escape(texts[c.sha])}</content>', "</entry>"]
+                  f'<content type="text">{_xml(texts[c.sha])}</content>', "</entry>"]
     parts.append("</feed>")
     site.out.put(rel, "\n".join(parts) + "\n")

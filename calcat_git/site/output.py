@@ -6,8 +6,12 @@ from __future__ import annotations
 
 import json
 import os
+import stat
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
+
+from calcat_git.errors import InvalidInputError
 
 
 class Output:
@@ -37,6 +41,9 @@ class Output:
         self.put(rel, json.dumps(data, separators=(",", ":")))
 
     def copy_tree(self, source: Path, rel: str = "") -> None:
+        """The files under ``source`` (e.g. the catalog's ``site/``) into ``rel``: regular files
+        only, a symbolic link is refused (see :func:`refuse_links`), never followed."""
+        refuse_links(source.parent, [source.name])
         for path in sorted(source.rglob("*")):
             if path.is_file():
                 self.put(str(Path(rel) / path.relative_to(source)), path.read_bytes())
@@ -54,9 +61,36 @@ class Output:
         return removed
 
 
+def _odd_entries(root: Path, rel: str) -> Iterator[str]:
+    """What at or under ``root/rel`` is not a folder or a regular file (links are not followed)."""
+    try:
+        mode = (root / rel).lstat().st_mode
+    except FileNotFoundError:
+        return
+    if stat.S_ISLNK(mode):
+        yield f"{rel} is a symbolic link"
+    elif stat.S_ISDIR(mode):
+        for folder, dirs, files in os.walk(root / rel):  # a linked folder is listed in dirs, never entered
+            for name in sorted(dirs + files):
+                path = Path(folder) / name
+                if name in files or path.is_symlink():
+                    yield from _odd_entries(root, str(path.relative_to(root)))
+    elif not stat.S_ISREG(mode):
+        yield f"{rel} is not a regular file"
+
+
+def refuse_links(root: Path, rels: list[str]) -> None:
+    """Refuse to read the files at or under ``root/rel`` when one is a symbolic link (or
+    anything but a folder or a regular file): a link would publish what it points at."""
+    odd = [entry for rel in rels for entry in _odd_entries(root, rel)]
+    if odd:
+        raise InvalidInputError(f"{'; '.join(odd)}: files the site build reads must be regular files inside the "
+                                "repository; nothing was built")
+
+
 def reset(root: Path) -> None:
-    """Make ``root`` a folder (a file of that name is replaced)."""
-    if root.exists() and not root.is_dir():
+    """Make ``root`` a folder (a file or a symbolic link of that name is removed, never followed)."""
+    if root.is_symlink() or (root.exists() and not root.is_dir()):
         root.unlink()
     root.mkdir(parents=True, exist_ok=True)
     for leftover in root.rglob(".*.tmp"):  # an interrupted run's partial files

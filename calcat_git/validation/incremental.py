@@ -9,7 +9,7 @@ path, the registry and the checks themselves. ``validate`` reads and checks the 
 exactly what decides them. Next time, git's stat cache says which constants files are
 unchanged (nothing read), their problems come from the cache, and only the rest are
 read. The cache lives beside the index, in ``.git/calcat-git/validated.sqlite``;
-deleting it loses nothing.
+deleting it loses nothing, and a damaged one (or a symbolic link there) is said and made anew.
 """
 
 from __future__ import annotations
@@ -17,6 +17,7 @@ from __future__ import annotations
 import hashlib
 import json
 import sqlite3
+import sys
 from contextlib import closing
 from dataclasses import dataclass
 from functools import cache
@@ -72,20 +73,62 @@ def _cache_path(root: Path) -> tuple[Path, dict[str, str]] | None:
     try:
         repo = GitRepo(root)
         clean = repo.clean_blobs(["constants_index"])
+        return repo.state_dir() / "validated.sqlite", clean
     except RepositoryError:
         return None
-    path = repo.git_dir / "calcat-git" / "validated.sqlite"
-    path.parent.mkdir(parents=True, exist_ok=True)
-    return path, clean
+
+
+def _unusable(path: Path, why: object) -> None:
+    """Say so and remove a cache file that cannot be used (a link is removed, never followed)."""
+    print(f"calcat-git: validation cache {path.name} is unusable ({why}); rebuilding", file=sys.stderr)
+    for stale in (path, path.with_name(path.name + "-journal"), path.with_name(path.name + "-wal")):
+        stale.unlink(missing_ok=True)
+
+
+def _connect(path: Path) -> sqlite3.Connection:
+    """The cache, checked: a symbolic link, or a file that is not this cache, is replaced by a new one."""
+    for attempt in range(2):
+        if path.is_symlink():
+            _unusable(path, "a symbolic link")
+        conn = sqlite3.connect(path, timeout=30)
+        try:
+            conn.execute(SCHEMA)
+            conn.execute("SELECT path, blob, registry, ccvs, problems FROM checked LIMIT 1").fetchall()
+            return conn
+        except sqlite3.DatabaseError as exc:
+            conn.close()
+            if attempt:
+                raise
+            _unusable(path, exc)
+    raise AssertionError("unreachable")  # pragma: no cover
 
 
 def _cached(path: Path, key: str, clean: dict[str, str]) -> dict[str, tuple[int, str]]:
     """Path → (CCVs, problems as JSON) of the unchanged files checked before with this registry."""
-    with closing(sqlite3.connect(path, timeout=30)) as conn, conn:
-        conn.execute(SCHEMA)
-        cached = {(p, b): (n, text) for p, b, n, text in conn.execute(
-            "SELECT path, blob, ccvs, problems FROM checked WHERE registry = ?", (key,))}
-    return {p: cached[(p, b)] for p, b in clean.items() if (p, b) in cached}
+    try:
+        with closing(_connect(path)) as conn, conn:
+            cached = {(p, b): (n, text) for p, b, n, text in conn.execute(
+                "SELECT path, blob, ccvs, problems FROM checked WHERE registry = ?", (key,))}
+        return {p: cached[(p, b)] for p, b in clean.items() if (p, b) in cached and _sound(cached[(p, b)])}
+    except sqlite3.DatabaseError as exc:  # damaged beyond its first page
+        _unusable(path, exc)
+        return {}
+
+
+def _sound(row: tuple[int, str]) -> bool:
+    """A cached row as this code writes it (else the file is checked again)."""
+    try:
+        return isinstance(row[0], int) and all(isinstance(d, dict) and Problem(**d) for d in json.loads(row[1]))
+    except (TypeError, ValueError):
+        return False
+
+
+def _store(path: Path, rows: list[tuple[str, str, str, int, str]]) -> None:
+    try:
+        with closing(_connect(path)) as conn, conn:
+            conn.executemany("INSERT OR REPLACE INTO checked VALUES (?, ?, ?, ?, ?)", rows)
+    except sqlite3.DatabaseError as exc:  # the results stand; the next run checks these files again
+        _unusable(path, exc)
 
 
 def validate_worktree(root: str | Path, skip: tuple[str, ...] = ()) -> Validated:
@@ -110,8 +153,7 @@ def validate_worktree(root: str | Path, skip: tuple[str, ...] = ()) -> Validated
                 rows.append((checked.path, clean[checked.path], key, checked.ccvs,
                              json.dumps([x.to_dict() for x in checked.problems])))
     if cache_file:
-        with closing(sqlite3.connect(cache_file, timeout=30)) as conn, conn:
-            conn.executemany("INSERT OR REPLACE INTO checked VALUES (?, ?, ?, ?, ?)", rows)
+        _store(cache_file, rows)
     problems += [Problem(**d) for _, text in hits.values() for d in json.loads(text)]
     kept = sorted((p for p in problems if p.check not in skip), key=Problem.sort_key)
     return Validated(problems=kept, registry=reg, batches=batches, ccvs=ccvs, cached_batches=len(hits))

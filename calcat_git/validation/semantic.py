@@ -145,3 +145,15 @@ def check_parameter_spellings(reg: Registry) -> Iterator[Problem]:
                 yield reg.problem(reg.where("parameter", name), f"spellings.{i}",
                                   f"spelling {spelling!r} is already a spelling of {first}",
                                   "parameter-spellings")
+
+
+@check("pdu-uuid")
+def check_pdu_uuids(reg: Registry) -> Iterator[Problem]:
+    """Each PDU has a uuid of its own (the constant files and CALCAT name a PDU by it)."""
+    first: dict[int, str] = {}
+    for name in sorted(reg.pdus):
+        uuid = reg.pdus[name].uuid
+        other = first.setdefault(uuid, name)
+        if other != name:
+            yield reg.problem(reg.where("pdu", name), "uuid", f"uuid {uuid} is already the uuid of PDU {other} "
+                              f"({reg.where('pdu', other)}): give each PDU its own", "pdu-uuid")
