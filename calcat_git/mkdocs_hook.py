@@ -21,6 +21,13 @@ from typing import Any
 
 
 def on_config(config: Any) -> Any:
+    """Generate the catalog pages and point docs_dir at them; the catalog's ``name``
+    (calcat-git.yaml) is the site's title where it has one."""
+    from calcat_git.files.config import load_config
+
+    name = load_config(Path(config.config_file_path).parent).get("name")
+    if name:
+        config["site_name"] = name
     if os.environ.get("CALCAT_GIT_SITE_READY") == "1":
         return config  # `calcat-git site build` generated the pages and named docs_dir itself
     from mkdocs.exceptions import PluginError

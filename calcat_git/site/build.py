@@ -15,6 +15,7 @@ only when the user allows it, and the engine sees none of the user's environment
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import shutil
@@ -29,6 +30,7 @@ import yaml
 
 from calcat_git.catalog.catalog import Catalog
 from calcat_git.errors import InvalidInputError, RepositoryError
+from calcat_git.files.config import load_config
 from calcat_git.git.repo import GitRepo
 from calcat_git.locks import exclusive
 from calcat_git.site.changes import Summarize
@@ -101,6 +103,9 @@ def _config(root: Path, work: Path, allow_hooks: bool) -> Path:
     written beside the original, so its relative paths (overrides) hold."""
     text = _FOLDER_KEYS.sub("", _engine_config(root)).rstrip("\n")
     text += f"\ndocs_dir: {work.name}/src\nsite_dir: {work.name}/out\n"
+    name = load_config(root).get("name")
+    if name:
+        text += f"site_name: {json.dumps(name)}\n"  # the catalog's name is the site's title (the last key counts)
     if not allow_hooks:
         text += "hooks: []\n"  # a repeated key: the last one counts
     config = root / f".site-mkdocs-{work.name}.yml"
