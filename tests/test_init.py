@@ -49,6 +49,9 @@ def test_init_writes_a_committed_catalog_that_validates(tmp_path: Path) -> None:
     for ci in (".gitlab-ci.yml", ".github/workflows/catalog.yml", ".pre-commit-config.yaml"):
         assert "calcat-git==" in (target / ci).read_text()  # a pinned version, never `pip install .`
     assert [p.name for p in tmp_path.iterdir()] == ["catalog"]  # no work folder left beside it
+    assert "/registry/pdus/ @facility/calcat-admins" in (target / "CODEOWNERS").read_text()
+    check = run("check", "--base", "HEAD", "--repo", str(target))
+    assert check.returncode == 0 and check.stdout == "0 error(s), 0 warning(s)\n", check.stdout + check.stderr
 
 
 def test_init_examples_make_a_coherent_catalog(tmp_path: Path) -> None:
@@ -63,7 +66,7 @@ def test_init_examples_make_a_coherent_catalog(tmp_path: Path) -> None:
 @pytest.mark.parametrize(("args", "message"), [
     (["--name", ""], "--name must be a non-empty line of text"),
     (["--name", "x", "--time-zone", "Mars/Olympus"], "unknown time zone 'Mars/Olympus'"),
-    (["--name", "x", "--admin", "evil\n* @x"], "admin 'evil\\n* @x' is not a forge team or user"),
+    (["--name", "x", "--admin", "evil\n* @x"], "--admin 'evil\\n* @x' "),
 ])
 def test_init_refuses_bad_settings_and_writes_nothing(tmp_path: Path, args: list[str], message: str) -> None:
     done = run("init", str(tmp_path / "c"), *args)

@@ -256,7 +256,7 @@ def test_codeowners_refuses_an_owner_that_is_not_one(pr: Path) -> None:
     """An owner with a line break would start a rule of its own: refused whatever its source."""
     from calcat_git import Catalog
     from calcat_git.errors import InvalidInputError
-    from calcat_git.review.codeowners import render
+    from calcat_git.files.codeowners import render
 
     with pytest.raises(InvalidInputError, match=r"^CODEOWNERS not written: admins: '@a\\n\* @evil' must be a "):
         render(Catalog.open(pr, worktree=True).registry, ["@a\n* @evil"])

@@ -89,8 +89,8 @@ def codeowners(repo: str, check_only: bool) -> None:
     from pathlib import Path
 
     from calcat_git.catalog.catalog import Catalog
+    from calcat_git.files.codeowners import render
     from calcat_git.files.config import load_config
-    from calcat_git.review.codeowners import render
 
     text = render(Catalog.open(repo, worktree=True).registry, list(load_config(repo).get("admins", [])))
     target = Path(repo) / "CODEOWNERS"

@@ -8,7 +8,6 @@ hook) leaves no half-made catalog behind.
 from __future__ import annotations
 
 import json
-import re
 import shutil
 import tempfile
 from dataclasses import dataclass
@@ -17,8 +16,10 @@ from pathlib import Path
 from string import Template
 
 from calcat_git.errors import InvalidInputError, RepositoryError
-from calcat_git.files.config import CONFIG_FILE, parse_config
+from calcat_git.files.codeowners import render
+from calcat_git.files.config import CONFIG_FILE, owner_problem, parse_config
 from calcat_git.files.examples import EXAMPLE_PATHS, example_text
+from calcat_git.files.loading import load_worktree
 from calcat_git.files.parse import REGISTRY_KINDS
 from calcat_git.git.repo import GitRepo
 from calcat_git.timeutil import facility_zone
@@ -32,7 +33,6 @@ FILES = {
     ".github/workflows/catalog.yml": "github-catalog.yml",
     ".pre-commit-config.yaml": "pre-commit-config.yaml",
 }
-ADMIN = re.compile(r"@[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?(?:/[A-Za-z0-9][A-Za-z0-9._-]*)?")
 FOLDER_README = """# registry/{folder}/
 
 One file per {kind}, named after its identifier. A commented example
@@ -67,8 +67,9 @@ class NewCatalog:
             raise InvalidInputError("--name must be a non-empty line of text, e.g. --name 'ESRF calibration catalog'")
         facility_zone(self.time_zone)
         for admin in self.admins:
-            if not ADMIN.fullmatch(admin):
-                raise InvalidInputError(f"admin {admin!r} is not a forge team or user: write @org/team or @user")
+            problem = owner_problem(admin)
+            if problem:
+                raise InvalidInputError(f"--admin {problem}")
 
 
 def version() -> str:
@@ -114,6 +115,7 @@ def init_catalog(target: Path, new: NewCatalog) -> str:
             path = work / rel
             path.parent.mkdir(parents=True, exist_ok=True)
             path.write_text(text, "utf-8")
+        (work / "CODEOWNERS").write_text(render(load_worktree(work), list(new.admins)), "utf-8")
         repo = GitRepo.init(work)
         commit = repo.commit_paths(["."], f"Start the catalog {new.name}", what="the first commit")
         _empty_target(target)  # still new or empty: nobody wrote there meanwhile

@@ -13,14 +13,13 @@ from pathlib import Path
 from typing import Any
 
 from calcat_git.files.limits import MAX_BYTES
-from calcat_git.files.parse import DATA_ROOTS, REGISTRY_KINDS, ParsedFile, not_regular, parse_file
+from calcat_git.files.parse import DATA_ROOTS, REGISTRY_KINDS, ParsedFile, ignored, not_regular, parse_file
 from calcat_git.files.strict_yaml import LoadedYaml
 from calcat_git.model.batch import ConstantBatch
 from calcat_git.model.mapping import Mapping
 from calcat_git.model.problems import Problem
 from calcat_git.model.records import PDU, Calibration, Detector, DetectorType, Instrument, Parameter
 
-IGNORED_NAMES = {"README.md", ".gitkeep", ".gitattributes"}
 
 class Unread:
     """A file that is listed (its name takes part in the layout checks) but not read."""
@@ -126,7 +125,7 @@ def load_registry(source: FileSource, cache: ParseCache | None = None) -> Regist
             _add(reg, not_regular(path))
         elif isinstance(raw, Problem):
             reg.load_problems.append(raw)
-        elif isinstance(raw, bytes) and path.rsplit("/", 1)[-1] not in IGNORED_NAMES:
+        elif isinstance(raw, bytes) and not ignored(path):
             _add(reg, parse(path, raw))
     return reg
 

@@ -31,6 +31,14 @@ REGISTRY_KINDS: dict[str, tuple[str, Any, str]] = {
 }
 LAYOUT = ("not a catalog file here: the layout is "
           "registry/<kind>/<identifier>.yaml and constants_index/<detector>/<YYYY>/<stamp>-<slug>.yaml")
+IGNORED_NAMES = frozenset({"README.md", ".gitkeep", ".gitattributes"})  # notes for people, not catalog data
+
+
+def ignored(path: str) -> bool:
+    """A file of the data folders that is no catalog file and no problem (a folder's README)."""
+    return path.rsplit("/", 1)[-1] in IGNORED_NAMES
+
+
 NOT_REGULAR = "symbolic link or submodule: catalog files must be regular files"
 
 

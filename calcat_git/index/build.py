@@ -12,7 +12,7 @@ from multiprocessing import get_context
 from pathlib import Path
 from typing import Any
 
-from calcat_git.files.parse import DATA_ROOTS
+from calcat_git.files.parse import DATA_ROOTS, ignored
 from calcat_git.files.schema import compile_all
 from calcat_git.git.history import Commit, FileChange
 from calcat_git.git.repo import BlobReader, GitRepo
@@ -110,7 +110,7 @@ def _ingest(conn: sqlite3.Connection, repo: GitRepo, spec: str, first_seq: int, 
     conn.executemany("INSERT INTO commits VALUES (?, ?, ?, ?, ?)",
                      [(seq_of[c.sha], c.sha, int(c.committed_at.timestamp()), c.author, c.message) for c in commits])
     touched: list[tuple[Commit, list[FileChange]]] = list(repo.changed_files(spec, DATA_ROOTS))
-    todo = [(seq_of[c.sha], fc) for c, changes in touched for fc in changes]
+    todo = [(seq_of[c.sha], fc) for c, changes in touched for fc in changes if not ignored(fc.path)]
     items = [(fc.path, fc.blob if fc.regular else None) for _, fc in todo if fc.blob]
     bar = Progress(len(items), "indexing files", progress)
     stream = _parsed_stream(repo, items, bar)

@@ -7,8 +7,8 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from calcat_git.files.codeowners import ADMIN_PATHS
 from calcat_git.files.loading import Registry
-from calcat_git.review.codeowners import ADMIN_PATHS
 from calcat_git.review.rules import Change
 
 # record kind → how a reviewer calls one

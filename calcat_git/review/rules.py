@@ -13,6 +13,7 @@ from datetime import datetime, timedelta
 
 from calcat_git.catalog.history import in_the_future
 from calcat_git.errors import InvalidInputError
+from calcat_git.files.codeowners import render
 from calcat_git.files.config import CONFIG_FILE, parse_config
 from calcat_git.files.limits import MAX_BYTES
 from calcat_git.files.loading import ParseCache, Registry, load_registry
@@ -20,7 +21,6 @@ from calcat_git.git.history import Commit
 from calcat_git.git.repo import GitRepo
 from calcat_git.model.mapping import Mapping, MappingChange
 from calcat_git.model.problems import Problem
-from calcat_git.review.codeowners import render
 from calcat_git.timeutil import format_span, format_timestamp, now_utc
 from calcat_git.validation.run import run_checks
 

@@ -15,8 +15,8 @@ from dataclasses import dataclass
 from multiprocessing import get_context
 from pathlib import Path
 
-from calcat_git.files.loading import IGNORED_NAMES, Registry, read_worktree_file
-from calcat_git.files.parse import parse_file
+from calcat_git.files.loading import Registry, read_worktree_file
+from calcat_git.files.parse import ignored, parse_file
 from calcat_git.files.schema import compile_all
 from calcat_git.model.problems import Problem
 from calcat_git.validation.run import batch_file_problems
@@ -37,7 +37,7 @@ class Checked:
 
 def check_file(reg: Registry, root: Path, path: str) -> Checked:
     """Read the constants file at ``root/path`` and check it against ``reg``."""
-    if path.rsplit("/", 1)[-1] in IGNORED_NAMES:
+    if ignored(path):
         return Checked(path, None, [])
     raw = read_worktree_file(root / path, path)
     if isinstance(raw, Problem):
