@@ -16,20 +16,18 @@ import os
 from pathlib import Path
 from typing import Any
 
+from calcat_git.cli.doc import page
+from calcat_git.site.build import prepare
+
 GENERATED = ".site-src"
 
 
 def on_config(config: Any) -> Any:
     if os.environ.get("CALCAT_GIT_SITE_READY") == "1":
         return config  # `calcat-git site build` generated the pages and named docs_dir itself
-    from calcat_git.cli.common import reference
-    from calcat_git.cli.main import main
-    from calcat_git.site.build import prepare
-
     root = Path(config.config_file_path).parent
     docs = root / GENERATED
-    cli_page = "# CLI reference\n\n" + reference(main) + "\n"
-    prepare(root, docs, os.environ.get("CALCAT_GIT_SITE_AT"), pages={"guide/cli.md": cli_page})
+    prepare(root, docs, os.environ.get("CALCAT_GIT_SITE_AT"), pages={"guide/cli.md": page()})
     config["docs_dir"] = str(docs)
     return config
 

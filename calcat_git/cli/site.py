@@ -1,13 +1,20 @@
-"""The site command group (attached in ``cli``)."""
+"""The site command group."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import datetime, timedelta
 from pathlib import Path
 
 import click
 
-from calcat_git.cli.common import REPO_OPTION
+from calcat_git.cli.common import REPO_OPTION, snapshot_at_option
+from calcat_git.cli.doc import page
+from calcat_git.files.loading import ParseCache
+from calcat_git.git.repo import GitRepo
+from calcat_git.review.rules import prepare, review
+from calcat_git.review.summary import markdown, summary
+from calcat_git.site.build import build
 
 
 @click.group()
@@ -17,20 +24,14 @@ def site() -> None:
 
 @site.command("build")
 @REPO_OPTION
-@click.option("--at", "at", default=None, metavar="T|SHA", help="Snapshot to render [default: newest commit].")
+@snapshot_at_option(old=("--at",), help="Render the catalog as committed at this time or commit [default: newest].")
 @click.option("--out", default=None, type=click.Path(file_okay=False), help="Output folder [default: .site-build].")
 @click.option("--worktree", is_flag=True, help="Render the working tree instead of a commit.")
 @click.option("--engine", type=click.Choice(["mkdocs", "zensical"]), default="mkdocs", show_default=True)
-def site_build(repo: str, at: str | None, out: str | None, worktree: bool, engine: str) -> None:
+def site_build(repo: str, snapshot_at: datetime | str | None, out: str | None, worktree: bool, engine: str) -> None:
     """Generate the catalog pages and build the site (in a temporary folder, then renamed into place)."""
-    from pathlib import Path
-
-    from calcat_git.cli.common import reference
-    from calcat_git.site.build import build
-
-    cli_page = "# CLI reference\n\n" + reference(click.get_current_context().find_root().command) + "\n"  # type: ignore[arg-type]
     root = Path(repo).resolve()
-    counts = build(root, Path(out) if out else None, at, worktree, engine, {"guide/cli.md": cli_page},
+    counts = build(root, Path(out) if out else None, snapshot_at, worktree, engine, {"guide/cli.md": page()},
                    summarize=change_summary(root))
     where = Path(out).resolve() if out else root / ".site-build"
     click.echo(f"site built: {counts['pages']} catalog pages in {where} (open {where / 'index.html'}, "
@@ -40,13 +41,6 @@ def site_build(repo: str, at: str | None, out: str | None, worktree: bool, engin
 def change_summary(repo: Path) -> Callable[[str, str], str]:
     """A commit's summary exactly as ``calcat-git diff BASE HEAD`` prints it (the site's
     recent changes and feeds show it; the site cannot import the review app, its sibling)."""
-    from datetime import timedelta
-
-    from calcat_git.files.loading import ParseCache
-    from calcat_git.git.repo import GitRepo
-    from calcat_git.review.rules import prepare, review
-    from calcat_git.review.summary import markdown, summary
-
     git, cache = GitRepo(repo), ParseCache()
 
     def summarize(base: str, head: str) -> str:

@@ -15,6 +15,7 @@ import shutil
 import subprocess
 import sys
 import tempfile
+from datetime import datetime
 from importlib import resources
 from pathlib import Path
 
@@ -29,7 +30,7 @@ GENERATED = ".site-src"  # the generated pages; plain `mkdocs build` (the hook) 
 _FOLDER_KEYS = re.compile(r"^(docs_dir|site_dir)\s*:.*$\n?", re.MULTILINE)
 
 
-def prepare(root: Path, docs: Path, at: str | None = None, worktree: bool = False,
+def prepare(root: Path, docs: Path, at: datetime | str | None = None, worktree: bool = False,
             pages: dict[str, str] | None = None, summarize: Summarize | None = None) -> dict[str, int]:
     """Hand-written pages of ``root/site``, the generated catalog and ``pages`` (path →
     markdown, e.g. the CLI reference the command line renders), into ``docs``; with
@@ -74,7 +75,7 @@ def publish(built: Path, target: Path) -> None:
         shutil.rmtree(aside, ignore_errors=True)
 
 
-def _generate(root: Path, src: Path, at: str | None, worktree: bool, pages: dict[str, str] | None,
+def _generate(root: Path, src: Path, at: datetime | str | None, worktree: bool, pages: dict[str, str] | None,
               summarize: Summarize | None) -> dict[str, int]:
     """Generate into the checkout's ``.site-src/`` (only what changed since the last build is
     rewritten, each file replaced whole), then hard-link that snapshot into ``src``: under a
@@ -87,7 +88,7 @@ def _generate(root: Path, src: Path, at: str | None, worktree: bool, pages: dict
     return counts
 
 
-def build(root: Path, out: Path | None, at: str | None, worktree: bool, engine: str,
+def build(root: Path, out: Path | None, at: datetime | str | None, worktree: bool, engine: str,
           pages: dict[str, str] | None = None, summarize: Summarize | None = None) -> dict[str, int]:
     if engine not in ("mkdocs", "zensical"):
         raise InvalidInputError(f"unknown site engine {engine!r}: use mkdocs or zensical")
