@@ -15,7 +15,7 @@ from calcat_git.lookup.conditions_base import ConditionsBase
 from calcat_git.lookup.engine import Engine, Outcome
 from calcat_git.model.records import Detector
 from calcat_git.model.selection import CCVRow
-from calcat_git.timeutil import format_timestamp, from_micros
+from calcat_git.timeutil import format_timestamp, from_micros, now_utc
 
 
 def ccv_int_id(ccv_id: str, calcat_id: int | None = None) -> int:
@@ -106,7 +106,7 @@ class MultiModuleConstant(Mapping[str, SingleConstant]):
 
     def ndarray(self, store: str | Path | None = None) -> Any:
         """All modules' data stacked along a first ``module`` axis (aggregator order)."""
-        import numpy as np
+        import numpy as np  # imported on use, as h5py: only .ndarray() builds arrays
 
         return np.stack([self.constants[a].ndarray(store) for a in self.aggregator_names])
 
@@ -161,7 +161,8 @@ class CalibrationData(Mapping[str, MultiModuleConstant]):
                                     f"{', '.join(condition.calibration_types)}")
         asked = {n: condition.make_dict(condition.calibration_types[n]) for n in names}
         engine = Engine(cat)
-        return cls.from_outcome(engine.run(detector_name, asked, event_at, begin_at_strategy, include_bad_quality))
+        moment = now_utc() if event_at is None else event_at
+        return cls.from_outcome(engine.run(detector_name, asked, moment, begin_at_strategy, include_bad_quality))
 
     @classmethod
     def from_data(cls, run: Any, detector_name: str, condition: ConditionsBase, calibrations: list[str] | None = None,

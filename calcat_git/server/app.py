@@ -23,6 +23,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import asdict, dataclass, replace
 from typing import Any
 
+import uvicorn
 from starlette.applications import Starlette
 from starlette.convertors import register_url_convertor
 from starlette.exceptions import HTTPException
@@ -315,8 +316,6 @@ def app_from_environment() -> Starlette:
 
 def serve(config: ServeConfig, host: str, port: int, workers: int = 1, access_log: bool = False) -> None:
     """Run the server until interrupted."""
-    import uvicorn
-
     os.environ[ENV_CONFIG] = json.dumps(asdict(config))
     following = Following(config, seeks=False)  # fail early (and build the index once) before workers start
     commit = following.view().catalog.commit
