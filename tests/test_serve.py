@@ -324,7 +324,9 @@ def test_serve_benchmark_runs_tiny(synthetic: Path) -> None:
 
 
 def test_serve_binds_to_localhost_by_default() -> None:
-    option = next(p for p in main.commands["serve"].params if p.name == "host")
+    from calcat_git.cli.serve import serve
+
+    option = next(p for p in serve.params if p.name == "host")
     assert option.default == "127.0.0.1"
 
 
