@@ -314,6 +314,7 @@ def test_serve_refuses_an_unknown_zone() -> None:
     assert result.exit_code == 1 and "unknown time zone 'Mars/Olympus_Mons'" in result.output
 
 
+@pytest.mark.slow
 def test_serve_benchmark_runs_tiny(synthetic: Path) -> None:
     from bench_serve import run
 

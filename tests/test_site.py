@@ -11,6 +11,8 @@ import pytest
 
 from .helpers import build_site, commit_all, edit, git
 
+pytestmark = pytest.mark.slow  # every test here takes seconds (a site build, a browser, a benchmark)
+
 EVIL = "<script>alert('x')</script> [click](javascript:alert(1)) **bold** <img src=x onerror=alert(2)>"
 
 

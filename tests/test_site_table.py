@@ -11,6 +11,8 @@ from calcat_git.site.table import js_text
 from .helpers import ARGS, CHROMIUM, require_chromium, serve, watch
 from .test_lookup_page import synthetic_site  # noqa: F401  (fixture)
 
+pytestmark = pytest.mark.slow  # every test here takes seconds (a site build, a browser, a benchmark)
+
 ROWS = "els => els.map(tr => [...tr.children].map(td => td.textContent))"
 
 
