@@ -4,6 +4,11 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 TEST_STAMP := $(VENV)/.installed-test
+# calibration-client (the pipeline's CALCAT client) pins requests<2.30, EXtra needs a newer one:
+# the client gets its own environment; tests run its calls there against `calcat-git serve`.
+CLIENT_VENV := .venv-client
+CLIENT_STAMP := $(CLIENT_VENV)/.installed
+CLIENT_PACKAGE := calibration-client==11.4.0
 
 .PHONY: demo test test-fast lint docs clean chromium site
 
@@ -18,8 +23,13 @@ $(STAMP): $(BIN)/python pyproject.toml
 	$(EDITABLE) $(BIN)/python -m pip install --quiet -e .
 	touch $@
 
-$(TEST_STAMP): $(STAMP)
+$(TEST_STAMP): $(STAMP) $(CLIENT_STAMP)
 	$(EDITABLE) $(BIN)/python -m pip install --quiet -e '.[test]'
+	touch $@
+
+$(CLIENT_STAMP):
+	$(PYTHON) -m venv $(CLIENT_VENV)
+	$(CLIENT_VENV)/bin/python -m pip install --quiet '$(CLIENT_PACKAGE)'
 	touch $@
 
 demo: $(STAMP)
@@ -64,4 +74,4 @@ docs: $(STAMP)
 	$(BIN)/python -m calcat_git.cli.doc
 
 clean:
-	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) $(CLIENT_VENV) .pytest_cache .mypy_cache .ruff_cache

@@ -53,7 +53,7 @@ def test_mapping_json_shape(mini: Path) -> None:
     assert result.returncode == 0, result.stderr
     assert json.loads(result.stdout) == {
         "detector": "MID_DET_AGIPD1M-1", "at": "2023-05-10T06:00:00Z", "commit": None, "committed_at": None,
-        "modules": {"AGIPD00": "AGIPD_M1", "AGIPD01": "AGIPD_M3"},
+        "modules": {"AGIPD00": "AGIPD_M1", "AGIPD01": "AGIPD_M3"}, "module_names": {"AGIPD00": "Q1M1", "AGIPD01": "Q1M2"},
     }
     before = json.loads(run("mapping", "MID_DET_AGIPD1M-1", "--event-at", "2023-05-10T05:59:59Z", "--repo", str(mini),
                             "--worktree", "--json").stdout)
@@ -125,3 +125,27 @@ def test_each_command_module_is_imported_when_its_command_runs() -> None:
             "except SystemExit:\n    pass\nprint(sorted(m for m in sys.modules if m.startswith('calcat_git.cli.')))")
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert done.stdout.strip().splitlines()[-1] == "['calcat_git.cli.common', 'calcat_git.cli.constants', 'calcat_git.cli.main']"
+
+
+def test_pdus_lists_where_each_sits_and_the_free_ones(git_mini: Path) -> None:
+    at = ["--event-at", "2024-03-01T00:00:00Z", "--repo", str(git_mini)]
+    data = json.loads(run("pdus", "--type", "AGIPD-Type", *at, "--json").stdout)
+    where = {row["pdu"]: (row["detector"], row["aggregator"]) for row in data["pdus"]}
+    assert where == {"AGIPD_M1": ("SPB_DET_AGIPD1M-1", "AGIPD00"), "AGIPD_M2": (None, None),
+                     "AGIPD_M3": ("MID_DET_AGIPD1M-1", "AGIPD01"), "AGIPD_M4": (None, None),
+                     "AGIPD_M5": ("SPB_DET_AGIPD1M-1", "AGIPD01")}
+    free = run("pdus", "--type", "AGIPD-Type", "--free", *at)
+    assert free.returncode == 0, free.stderr
+    assert [line.split()[0] for line in free.stdout.splitlines()[1:]] == ["AGIPD_M2", "AGIPD_M4"]
+    unknown = run("pdus", "--type", "AGIPD", *at)
+    assert unknown.returncode == 2 and "unknown detector type 'AGIPD': one of AGIPD-Type, jungfrau-Type" in unknown.stderr
+
+
+def test_reading_commands_name_the_branch_read_and_warn_when_not_checked_out(git_mini: Path) -> None:
+    args = ["MID_DET_AGIPD1M-1", "--at", "2024-03-01T00:00:00Z", "--repo", str(git_mini)]
+    on_main = run("mapping", *args)
+    assert "(read from main at commit " in on_main.stdout and "not read" not in on_main.stdout
+    subprocess.run(["git", "checkout", "-q", "-b", "mid-swap"], cwd=git_mini, check=True)
+    elsewhere = run("mapping", *args)
+    assert "; the checked-out branch 'mid-swap' is not read: pass --branch mid-swap)" in elsewhere.stdout
+    assert "(read from mid-swap at commit " in run("mapping", *args, "--branch", "mid-swap").stdout

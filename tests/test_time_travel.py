@@ -53,7 +53,7 @@ def test_history_of_detector_and_pdu(mini: Path, repo: dict[str, str]) -> None:
     catalog = Catalog.open(mini)
     spb = catalog.history("SPB_DET_AGIPD1M-1")
     assert [(e.valid_from, e.commit, e.backdated) for e in spb] == [
-        (t("2019-01-01T00:00:00Z"), repo["initial"], True),  # installation recorded later
+        (t("2019-01-01T00:00:00Z"), repo["initial"], False),  # the first record of a detector is not late
         (t("2024-02-01T00:00:00Z"), repo["late"], True),
     ]
     assert spb[1].author == "Cy Expert" and spb[1].message == "record the M1 move to SPB, late"

@@ -82,5 +82,18 @@ def snapshot_at_option(old: tuple[str, ...] = (), help: str = "Read the catalog 
                         type=Snapshot("--snapshot-at"), help=help)
 
 
+def source_text(catalog: Any) -> str:
+    """What a reading command read, for its header: the branch, the commit and its time, and
+    a warning when that branch is not the one checked out (e.g. after ``swap --branch``)."""
+    if catalog.commit is None:
+        return "the working tree"
+    committed = catalog.committed_at.strftime("%Y-%m-%dT%H:%M:%SZ") if catalog.committed_at else "?"
+    text = f"{catalog.revision} at commit {catalog.commit[:12]} of {committed}"
+    current = catalog.checked_out_branch()
+    if current and catalog.revision not in (current, "HEAD"):
+        text += f"; the checked-out branch {current!r} is not read: pass --branch {current}"
+    return text
+
+
 def emit_json(data: Any) -> None:
     click.echo(json.dumps(data, indent=2, ensure_ascii=False))

@@ -14,7 +14,7 @@ from calcat_git.errors import InvalidInputError, NotFoundError, closest_names
 from calcat_git.lookup.conditions import CONDITIONS_CLASSES
 from calcat_git.lookup.conditions_base import REQUIRED
 from calcat_git.lookup.engine import Engine, check_calibrations
-from calcat_git.lookup.results import CalibrationData
+from calcat_git.lookup.caldata import CalibrationData
 from calcat_git.timeutil import format_timestamp
 
 
@@ -109,7 +109,7 @@ def lookup(as_json: bool, **kwargs: Any) -> None:
                    f"(read from {(result.commit or 'working tree')[:12]}, strategy {result.strategy})")
         for cal, group in result.items():
             for agg, const in group.items():
-                click.echo(f"  {cal:16} {agg:9} {const.pdu_name:28} {const.ccv_id[:12]}  {const.path}:{const.dataset}")
+                click.echo(f"  {cal:16} {agg:9} {const.pdu_name:28} {const.ccv_hash[:12]}  {const.path}:{const.dataset}")
         for cal, reasons in result.missing.items():
             for agg, why in reasons.items():
                 click.echo(f"  {cal:16} {agg:9} MISSING: {why}")

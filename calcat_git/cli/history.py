@@ -10,7 +10,8 @@ import click
 
 from calcat_git.catalog.catalog import Catalog
 from calcat_git.catalog.history import verify_history as verify
-from calcat_git.cli.common import BRANCH_OPTION, JSON_OPTION, REPO_OPTION, emit_json, event_at_option, snapshot_at_option
+from calcat_git.cli.common import BRANCH_OPTION, JSON_OPTION, REPO_OPTION, emit_json, event_at_option, snapshot_at_option,
+                                   source_text
 from calcat_git.git.refs import SHA_LIKE
 from calcat_git.git.repo import GitRepo
 from calcat_git.index.reader import Index
@@ -37,15 +38,17 @@ def mapping(detector: str, event_at: datetime, snapshot_at: datetime | str | Non
     if snapshot_at is not None:
         catalog = catalog.at(snapshot_at)
     modules = catalog.mapping(detector, at=event_at)
+    names = {m.aggregator: m.virtual_device_name for m in catalog.detector(detector).modules}
     committed = format_timestamp(catalog.committed_at) if catalog.committed_at else None
     if as_json:
         emit_json({"detector": detector, "at": format_timestamp(event_at), "commit": catalog.commit,
-                   "committed_at": committed, "modules": modules})
+                   "committed_at": committed, "modules": modules, "module_names": names})
         return
-    source = f"commit {catalog.commit[:12]} of {committed}" if catalog.commit else "working tree"
-    click.echo(f"{detector} at {format_timestamp(event_at)} (read from {source})")
+    click.echo(f"{detector} at {format_timestamp(event_at)} (read from {source_text(catalog)})")
+    width = max((len(n or "") for n in names.values()), default=0)
     for aggregator, pdu in modules.items():
-        click.echo(f"  {aggregator}  {pdu or '(empty)'}")
+        name = f"{names.get(aggregator) or '':<{width}}  " if width else ""
+        click.echo(f"  {aggregator}  {name}{pdu or '(empty)'}")
 
 
 @click.command()

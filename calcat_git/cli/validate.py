@@ -9,6 +9,7 @@ import click
 
 from calcat_git.catalog.catalog import Catalog
 from calcat_git.cli.common import emit_json
+from calcat_git.files.examples import example_text
 from calcat_git.files.schema import schema_text
 from calcat_git.git.repo import GitRepo
 from calcat_git.validation.incremental import validate_worktree
@@ -72,10 +73,11 @@ def _validate(path: str, skip: tuple[str, ...], changed_since: str | None) -> tu
 
 @click.command()
 @click.argument("kind")
-def schema(kind: str) -> None:
-    """Print the JSON Schema of a file KIND.
+@click.option("--example", is_flag=True, help="Print a valid, commented YAML example instead of the schema.")
+def schema(kind: str, example: bool) -> None:
+    """Print the JSON Schema of a file KIND (or, with --example, an example file).
 
     KIND is one of: detector_type, calibration, parameter, instrument, pdu,
     detector, mapping, constants.
     """
-    click.echo(schema_text(kind), nl=False)
+    click.echo(example_text(kind) if example else schema_text(kind), nl=False)
