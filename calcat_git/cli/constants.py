@@ -11,10 +11,10 @@ import click
 from calcat_git.catalog.catalog import Catalog
 from calcat_git.cli.common import BRANCH_OPTION, JSON_OPTION, REPO_OPTION, emit_json, event_at_option, snapshot_at_option
 from calcat_git.errors import InvalidInputError, NotFoundError, closest_names
+from calcat_git.lookup.caldata import CalibrationData
 from calcat_git.lookup.conditions import CONDITIONS_CLASSES
 from calcat_git.lookup.conditions_base import REQUIRED
 from calcat_git.lookup.engine import Engine, check_calibrations
-from calcat_git.lookup.caldata import CalibrationData
 from calcat_git.timeutil import format_timestamp
 
 

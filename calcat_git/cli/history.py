@@ -10,8 +10,15 @@ import click
 
 from calcat_git.catalog.catalog import Catalog
 from calcat_git.catalog.history import verify_history as verify
-from calcat_git.cli.common import BRANCH_OPTION, JSON_OPTION, REPO_OPTION, emit_json, event_at_option, snapshot_at_option,
-                                   source_text
+from calcat_git.cli.common import (
+    BRANCH_OPTION,
+    JSON_OPTION,
+    REPO_OPTION,
+    emit_json,
+    event_at_option,
+    snapshot_at_option,
+    source_text,
+)
 from calcat_git.git.refs import SHA_LIKE
 from calcat_git.git.repo import GitRepo
 from calcat_git.index.reader import Index

@@ -21,8 +21,8 @@ import numpy as np
 import yaml
 
 from calcat_git.files.loading import Registry, load_worktree
-from calcat_git.lookup.conditions import CONDITIONS_CLASSES, AGIPDConditions
 from calcat_git.lookup.caldata import CalibrationData
+from calcat_git.lookup.conditions import CONDITIONS_CLASSES, AGIPDConditions
 from calcat_git.store.hdf5 import read_constant_file, write_constant
 from calcat_git.store.inject import _batch_path, build_batch
 from calcat_git.store.paths import content_path, file_sha256
