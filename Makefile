@@ -71,7 +71,7 @@ site: $(STAMP)
 	$(BIN)/calcat-git site build
 
 docs: $(STAMP)
-	$(BIN)/python -m calcat_git.cli.doc site/guide/cli.md
+	$(BIN)/python -m calcat_git.cli.doc
 
 clean:
 	rm -rf $(VENV) $(CLIENT_VENV) .pytest_cache .mypy_cache .ruff_cache

@@ -61,7 +61,7 @@ def no_snapshot(moment: str, first: str) -> NoSnapshotError:
 
 def closest_names(name: str, candidates: list[str], n: int = 3) -> str:
     """A ``did you mean`` suffix for unknown-name errors ('' when nothing is close)."""
-    import difflib
+    import difflib  # imported on use: only an unknown name needs it, not every start
 
     lowered = {c.lower(): c for c in candidates}
     close = difflib.get_close_matches(name.lower(), list(lowered), n=n, cutoff=0.6)

@@ -19,25 +19,23 @@ import os
 from pathlib import Path
 from typing import Any
 
+from mkdocs.exceptions import PluginError
+
+from calcat_git.cli.doc import page
+from calcat_git.errors import CalcatGitError
+from calcat_git.files.config import load_config
+from calcat_git.locks import exclusive
+from calcat_git.site.build import MARKER, MARKER_TEXT, generated_folder, prepare
+
 
 def on_config(config: Any) -> Any:
     """Generate the catalog pages and point docs_dir at them; the catalog's ``name``
     (calcat-git.yaml) is the site's title where it has one."""
-    from calcat_git.files.config import load_config
-
     name = load_config(Path(config.config_file_path).parent).get("name")
     if name:
         config["site_name"] = name
     if os.environ.get("CALCAT_GIT_SITE_READY") == "1":
         return config  # `calcat-git site build` generated the pages and named docs_dir itself
-    from mkdocs.exceptions import PluginError
-
-    from calcat_git.cli.common import reference
-    from calcat_git.cli.main import main
-    from calcat_git.errors import CalcatGitError
-    from calcat_git.locks import exclusive
-    from calcat_git.site.build import generated_folder, prepare
-
     root = Path(config.config_file_path).parent
     site_dir = Path(config.site_dir)
     if site_dir.is_symlink():
@@ -47,10 +45,9 @@ def on_config(config: Any) -> Any:
     if kept is None:
         raise PluginError(f"{root} is not a git repository: the catalog pages are generated from its commits")
     docs, lock = kept
-    cli_page = "# CLI reference\n\n" + reference(main) + "\n"
     try:
         with exclusive(lock, "waiting for another site build of this checkout …"):
-            prepare(root, docs, os.environ.get("CALCAT_GIT_SITE_AT"), pages={"guide/cli.md": cli_page})
+            prepare(root, docs, os.environ.get("CALCAT_GIT_SITE_AT"), pages={"guide/cli.md": page()})
     except CalcatGitError as exc:
         raise PluginError(str(exc)) from None
     config["docs_dir"] = str(docs)
@@ -62,8 +59,6 @@ def on_post_build(config: Any) -> None:
     build`` may replace it later; the marker is written without following a link."""
     if os.environ.get("CALCAT_GIT_SITE_READY") == "1":
         return  # `calcat-git site build` marks what it publishes
-    from calcat_git.site.build import MARKER, MARKER_TEXT
-
     fd = os.open(Path(config.site_dir) / MARKER, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_NOFOLLOW, 0o644)
     with os.fdopen(fd, "w", encoding="utf-8") as handle:
         handle.write(MARKER_TEXT)

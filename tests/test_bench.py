@@ -16,6 +16,8 @@ from bench import NaiveReader, run
 
 from calcat_git import Catalog, RepositoryError
 
+pytestmark = pytest.mark.slow  # every test here takes seconds (a site build, a browser, a benchmark)
+
 
 def test_benchmark_runs_and_agrees_with_naive(synthetic: Path, tmp_path: Path) -> None:
     import shutil

@@ -7,6 +7,7 @@ import shlex
 from pathlib import Path
 from typing import Any
 
+import click
 import pytest
 import yaml
 
@@ -34,7 +35,7 @@ def test_template_commands_exist(name: str) -> None:
     assert commands, f"{name} runs no calcat-git command"
     for command in commands:
         words = shlex.split(command.replace("${{", "").replace("}}", ""))
-        sub = main.commands.get(words[1])
+        sub = main.get_command(click.Context(main), words[1])
         assert sub is not None, f"{name}: no command {words[1]!r}"
         options = {o for p in sub.params for o in getattr(p, "opts", [])}
         for word in words[2:]:

@@ -94,10 +94,37 @@ def test_schema_prints_json_schema() -> None:
 
 
 def test_cli_reference_page_is_in_sync() -> None:
-    from calcat_git.cli.doc import PAGE, render
+    from calcat_git.cli.doc import PAGE, page
 
-    page = (REPO_ROOT / PAGE).read_text("utf-8")
-    assert render(page) == page, f"{PAGE} is stale: run `make docs`"
+    assert (REPO_ROOT / PAGE).read_text("utf-8") == page(), f"{PAGE} is stale: run `make docs`"
+
+
+@pytest.mark.slow
+def test_one_spelling_per_clock_the_old_ones_still_accepted_but_not_shown(git_mini: Path) -> None:
+    """--event-at is the validity time and --snapshot-at a time or commit in every command;
+    the older --at of mapping, verify-store and site build still works, hidden from --help."""
+    from click.testing import CliRunner
+
+    from calcat_git.cli.main import main
+
+    for command in (["mapping"], ["lookup"], ["explain"], ["verify-store"], ["site", "build"]):
+        shown = CliRunner().invoke(main, [*command, "--help"], terminal_width=200).output
+        assert "--at " not in shown and "--at," not in shown and "--snapshot-at T|SHA" in shown, command
+    new = run("mapping", "MID_DET_AGIPD1M-1", "--event-at", "2024-06-01T00:00:00Z", "--json", cwd=git_mini)
+    old = run("mapping", "MID_DET_AGIPD1M-1", "--at=2024-06-01T00:00:00Z", "--json", cwd=git_mini)
+    assert new.returncode == 0 and new.stdout == old.stdout
+    head = subprocess.run(["git", "rev-parse", "HEAD"], cwd=git_mini, capture_output=True, text=True, check=True)
+    for spelling in ("--snapshot-at", "--at"):
+        checked = run("verify-store", spelling, head.stdout.strip(), "--json", cwd=git_mini)
+        assert "checked" in json.loads(checked.stdout), checked.stderr
+
+
+def test_each_command_module_is_imported_when_its_command_runs() -> None:
+    """`calcat-git lookup` loads the look-up commands' module only, not those of the others."""
+    code = ("import sys\nfrom calcat_git.cli.main import main\ntry:\n    main(['lookup', '--help'])\n"
+            "except SystemExit:\n    pass\nprint(sorted(m for m in sys.modules if m.startswith('calcat_git.cli.')))")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert done.stdout.strip().splitlines()[-1] == "['calcat_git.cli.common', 'calcat_git.cli.constants', 'calcat_git.cli.main']"
 
 
 def test_pdus_lists_where_each_sits_and_the_free_ones(git_mini: Path) -> None:

@@ -10,6 +10,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import numpy as np
+import pytest
 
 from calcat_git import Catalog
 from calcat_git.git.repo import GitRepo
@@ -19,6 +20,7 @@ from calcat_git.store.hdf5 import write_constant
 from .helpers import commit_all, git
 
 
+@pytest.mark.slow
 def test_parallel_readers_during_an_index_update(synthetic: Path, tmp_path: Path) -> None:
     repo = tmp_path / "catalog"
     shutil.copytree(synthetic, repo)

@@ -20,11 +20,13 @@ from .helpers import REPO_ROOT
 AGIPD = AGIPDConditions(sensor_bias_voltage=300, memory_cells=202, acquisition_rate=1.1, gain_setting=0, gain_mode=0)
 
 
+@pytest.mark.slow
 def test_regenerated_store_matches_the_checksums_in_git(demo_store: Path) -> None:
     report = verify(Catalog.open(REPO_ROOT, worktree=True), demo_store)
     assert report["checked"] > 500 and report["missing"] == [] and report["mismatch"] == []
 
 
+@pytest.mark.slow
 def test_damaged_store_is_reported(demo_store: Path, tmp_path: Path) -> None:
     import shutil
 
@@ -39,6 +41,7 @@ def test_damaged_store_is_reported(demo_store: Path, tmp_path: Path) -> None:
     assert out.returncode == 1 and len(report["missing"]) == 1 and len(report["mismatch"]) == 1
 
 
+@pytest.mark.slow
 def test_extra_style_lookup_on_real_files(demo_store: Path) -> None:
     catalog = Catalog.open(REPO_ROOT, worktree=True)
     found = CalibrationData.from_condition(AGIPD, "MID_DET_AGIPD1M-1", calibrations=["Offset", "Noise"],

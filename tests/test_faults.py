@@ -80,6 +80,7 @@ def fresh_copy(synthetic: Path, tmp_path: Path) -> Path:
     return repo
 
 
+@pytest.mark.slow
 def test_kill_during_full_build(synthetic: Path, tmp_path: Path) -> None:
     repo = fresh_copy(synthetic, tmp_path)
     detectors = Catalog.open(synthetic, index=False).names("detector")[:3]
@@ -93,6 +94,7 @@ def test_kill_during_full_build(synthetic: Path, tmp_path: Path) -> None:
     assert Index.open(GitRepo(repo), "main").last_build[0] == "full"
 
 
+@pytest.mark.slow
 def test_kill_during_incremental_update(synthetic: Path, tmp_path: Path) -> None:
     repo = fresh_copy(synthetic, tmp_path)
     detectors = Catalog.open(synthetic, index=False).names("detector")[:3]
@@ -111,6 +113,7 @@ def test_kill_during_incremental_update(synthetic: Path, tmp_path: Path) -> None
     assert bad == 5000
 
 
+@pytest.mark.slow
 def test_shallow_clone(mini: Path, repo: dict[str, str], tmp_path: Path) -> None:
     clone = tmp_path / "shallow"
     subprocess.run(["git", "clone", "-q", "--depth", "1", f"file://{mini}", str(clone)], check=True)

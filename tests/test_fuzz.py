@@ -11,6 +11,8 @@ import pytest
 
 from .helpers import HERE
 
+pytestmark = pytest.mark.slow  # every test here takes seconds (a site build, a browser, a benchmark)
+
 FUZZ_SECONDS = 20
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta, timezone
 
+import pytest
 import yaml
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -27,6 +28,7 @@ documents = st.dictionaries(names, st.recursive(scalars, lambda inner: st.lists(
                             min_size=1, max_size=6)
 
 
+@pytest.mark.slow
 @settings(max_examples=300, deadline=None)
 @given(documents)
 def test_loader_reads_back_what_a_safe_dumper_wrote(data: dict[str, object]) -> None:
@@ -61,6 +63,7 @@ yaml_ish = st.lists(st.sampled_from(list("ab1.:-[]{},&*!<~#'\"\n ")) | st.sample
      "2024-01-01", "  ", "\n  - ", "? "]), max_size=60).map("".join)
 
 
+@pytest.mark.slow
 @settings(max_examples=1000, deadline=None)
 @given(yaml_ish | documents.map(lambda d: yaml.safe_dump(d, allow_unicode=True, sort_keys=False)))
 def test_fast_builder_accepts_nothing_the_careful_one_refuses(text: str) -> None:

@@ -7,6 +7,8 @@ import subprocess
 from collections import defaultdict
 from pathlib import Path
 
+import pytest
+
 from calcat_git import Catalog
 from tests.benchmarks.generate import generate
 
@@ -15,6 +17,7 @@ def git(repo: Path, *args: str) -> str:
     return subprocess.run(["git", "-C", str(repo), *args], check=True, capture_output=True, text=True).stdout
 
 
+@pytest.mark.slow
 def test_generate_small_catalog(tmp_path: Path) -> None:
     repo = tmp_path / "repo"
     summary = generate(repo, ccvs=5000, commits=500, seed=0)

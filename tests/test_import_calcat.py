@@ -235,6 +235,7 @@ def test_cassettes_are_what_the_shared_folder_holds() -> None:
         assert yaml.safe_load((REPLIES / path.name).read_text()) == yaml.safe_load(path.read_text())
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("catalog_kind", ["imported", "embedded"])
 def test_replay_every_recorded_request_against_serve(imported: Path, catalog_kind: str, tmp_path: Path) -> None:
     """Every recorded request sent to ``calcat-git serve`` over the imported catalog and over
@@ -265,6 +266,7 @@ def test_replay_every_recorded_request_against_serve(imported: Path, catalog_kin
     assert outcome.unexplained == [], grouped(outcome.unexplained)
 
 
+@pytest.mark.slow
 def test_a_condition_spans_every_value_calcat_matched_it_with(tmp_path: Path) -> None:
     """The recorded answer for condition 10974 (memory cells 0, 4.5 MHz), and the same answer
     to memory cells 352 at 1.1 MHz: either file order gives one condition that both questions
@@ -291,6 +293,7 @@ def test_a_condition_spans_every_value_calcat_matched_it_with(tmp_path: Path) ->
     assert batches[0] == batches[1]
 
 
+@pytest.mark.slow
 def test_conditions_endpoint_round_trip(imported: Path, tmp_path: Path) -> None:
     """/api/conditions/<CALCAT id> is served for imported CCVs, and a conditions reply read by
     the importer gives the condition exactly (values and deviations), not inferred."""

@@ -17,6 +17,8 @@ from calcat_git.lookup.engine import Engine
 from .helpers import build_site, require_chromium
 from .test_site_browser import ARGS, CHROMIUM, serve
 
+pytestmark = pytest.mark.slow  # every test here takes seconds (a site build, a browser, a benchmark)
+
 
 @pytest.fixture(scope="module")
 def synthetic_site(synthetic: Path, tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:

@@ -30,6 +30,7 @@ moments = st.datetimes(min_value=datetime(2018, 1, 1), max_value=datetime(2026, 
 @settings(max_examples=80, deadline=None)
 @given(event=moments, snapshot=moments, which=st.integers(0, 10_000), shift=st.sampled_from([0.0, 0.0, 3.0, 50.0]),
        strategy=st.sampled_from(["closest", "prior"]), include_bad=st.booleans(), in_memory=st.booleans())
+@pytest.mark.slow
 def test_index_lookup_equals_brute_force(catalogs: tuple[Catalog, Catalog, list[dict[str, float | str]]],
                                          event: datetime, snapshot: datetime, which: int, shift: float,
                                          strategy: str, include_bad: bool, in_memory: bool) -> None:

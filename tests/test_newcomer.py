@@ -74,6 +74,7 @@ def test_results_have_a_short_repr() -> None:
     assert repr(found["Offset"]) == "<MultiModuleConstant: Offset for 16 modules of SPB_DET_AGIPD1M-1>"
 
 
+@pytest.mark.slow
 def test_demo_replay_is_kept_and_reused(tmp_path: Path) -> None:
     out = tmp_path / "demo" / "catalog"
     run = [sys.executable, "-m", "calcat_git.demo", "--source", str(REPO_ROOT), "--out", str(out)]
@@ -117,6 +118,7 @@ def test_swap_moves_a_pdu_and_empties_its_old_slot_on_a_new_branch(pr: Path) -> 
     assert cli(pr, "check", "--base", "main").returncode == 0
 
 
+@pytest.mark.slow
 def test_swap_within_a_detector_and_refusals_leave_nothing(pr: Path) -> None:
     out = cli(pr, "swap", "MID_DET_AGIPD1M-1", "AGIPD00=AGIPD_M3", "--from", "2024-06-01T00:00:00Z", "--reason", "r")
     assert out.returncode == 0, out.stderr
@@ -133,6 +135,7 @@ def test_swap_within_a_detector_and_refusals_leave_nothing(pr: Path) -> None:
     assert git(pr, "status", "--porcelain") == ""
 
 
+@pytest.mark.slow
 def test_add_pdu_writes_the_template_and_refuses_a_taken_uuid(pr: Path) -> None:
     taken = cli(pr, "add-pdu", "AGIPD_M9", "--type", "AGIPD-Type", "--uuid", "100005")
     assert taken.returncode == 1 and "uuid 100005 is already AGIPD_M5's" in taken.stderr
@@ -174,6 +177,7 @@ def test_moving_a_past_from_needs_a_correction_and_backdating_reads_the_same(pr:
 
 # --- the site: plain mkdocs on a fresh clone; site build says where ----------------------------------------------
 
+@pytest.mark.slow
 def test_plain_mkdocs_build_works_on_a_fresh_clone(mini: Path, tmp_path: Path) -> None:
     import shutil
 
@@ -250,6 +254,7 @@ def test_serve_gives_absolute_report_paths_for_a_relative_store(git_mini: Path, 
     assert report["file_path"] == str((git_mini.parent / "store").resolve() / "xfel/reports/MID/AGIPD/dark_r0012.pdf")
 
 
+@pytest.mark.slow
 def test_a_complete_demo_store_is_not_rewritten(demo_store: Path) -> None:
     from calcat_git.demo.constants import generate
 

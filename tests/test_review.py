@@ -187,6 +187,7 @@ def test_concurrent_injections_lose_nothing(pr: Path, tmp_path: Path) -> None:
     assert {b.detector for b in batches.values()} == {"MID_DET_AGIPD1M-1", "SPB_DET_AGIPD1M-1"}
 
 
+@pytest.mark.slow
 def test_summaries_of_consecutive_commits_share_parsing_and_say_the_same(synthetic: Path) -> None:
     """The site summarises one commit after another through one parse cache: each summary
     must be the one a fresh `calcat-git diff` of that commit prints."""

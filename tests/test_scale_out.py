@@ -10,10 +10,14 @@ import time
 import urllib.request
 from pathlib import Path
 
+import pytest
+
 from .helpers import HERE, commit_all, edit, git
 
 sys.path.insert(0, str(HERE / "benchmarks"))
 from bench_serve import free_port, start_server, stop_server
+
+pytestmark = pytest.mark.slow  # every test here takes seconds (a site build, a browser, a benchmark)
 
 FETCH_EVERY = 1.0  # seconds between `git fetch` of a replica (the guide suggests 10-60 s)
 STATED_DELAY = FETCH_EVERY + 10.0  # a fetch, then the server's next request sees the moved ref

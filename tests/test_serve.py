@@ -324,6 +324,7 @@ def test_serve_refuses_an_unknown_zone() -> None:
     assert result.exit_code == 1 and "unknown time zone 'Mars/Olympus_Mons'" in result.output
 
 
+@pytest.mark.slow
 def test_serve_benchmark_runs_tiny(synthetic: Path) -> None:
     from bench_serve import run
 
@@ -334,7 +335,9 @@ def test_serve_benchmark_runs_tiny(synthetic: Path) -> None:
 
 
 def test_serve_binds_to_localhost_by_default() -> None:
-    option = next(p for p in main.commands["serve"].params if p.name == "host")
+    from calcat_git.cli.serve import serve
+
+    option = next(p for p in serve.params if p.name == "host")
     assert option.default == "127.0.0.1"
 
 

@@ -11,6 +11,8 @@ import pytest
 
 from .helpers import build_site, commit_all, commit_with_late_move, edit, git
 
+pytestmark = pytest.mark.slow  # every test here takes seconds (a site build, a browser, a benchmark)
+
 EVIL = "<script>alert('x')</script> [click](javascript:alert(1)) **bold** <img src=x onerror=alert(2)>"
 
 
@@ -128,7 +130,7 @@ def test_two_builds_in_one_checkout_never_mix_snapshots(mini: Path) -> None:
     first = commit_all(mini, "catalog", "2024-05-02T00:00:00Z")
     (mini / "registry/calibrations/SlopesPC.yaml").write_text("identifier: SlopesPC\n")
     second = commit_all(mini, "SlopesPC", "2024-05-03T00:00:00Z")
-    runs = [subprocess.Popen([sys.executable, "-m", "calcat_git", "site", "build", "--repo", str(mini), "--at", sha],
+    runs = [subprocess.Popen([sys.executable, "-m", "calcat_git", "site", "build", "--repo", str(mini), "--snapshot-at", sha],
                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True) for sha in (first, second)]
     outputs = [run.communicate(timeout=600) for run in runs]
     assert [run.returncode for run in runs] == [0, 0], outputs

@@ -17,6 +17,8 @@ import pytest
 
 from .helpers import ARGS, CHROMIUM, build_site, commit_all, edit, git, serve, watch
 
+pytestmark = pytest.mark.slow  # every test here takes seconds (a site build, a browser, a benchmark)
+
 FORGE = "extra:\n  forge:\n    repo_url: https://gitlab.example.org/xfel/catalog\n    edit_uri: -/edit/main/docs/\n"
 
 

@@ -23,6 +23,7 @@ def test_condition_values_are_written_as_javascript_writes_them(value: object, t
     assert js_text(value) == text
 
 
+@pytest.mark.slow
 def test_first_screen_in_the_html_equals_the_scripts(synthetic_site: tuple[Path, Path]) -> None:  # noqa: F811
     """Without JavaScript the page shows the newest rows; the script then renders the very same rows."""
     require_chromium()

@@ -126,6 +126,7 @@ def test_verify_history_names_a_commit_from_the_future(mini: Path, repo: dict[st
     assert _cli("verify-history", "--repo", str(mini)).returncode == 0
 
 
+@pytest.mark.slow
 def test_cli_snapshot_mapping_history(mini: Path, repo: dict[str, str]) -> None:
     import json
 
@@ -144,6 +145,7 @@ def test_cli_snapshot_mapping_history(mini: Path, repo: dict[str, str]) -> None:
     assert early.returncode == 1 and early.stderr.startswith("error: no snapshot at 2010-01-01T00:00:00Z")
 
 
+@pytest.mark.slow
 def test_demo_replay_shows_the_late_swap(tmp_path: Path) -> None:
     from .helpers import REPO_ROOT
 

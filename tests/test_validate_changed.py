@@ -62,6 +62,7 @@ def validate_summary(root: Path) -> tuple[list[str], str]:
     return (lines, done.stderr.strip()) if done.stderr.strip() else (lines[:-1], lines[-1])
 
 
+@pytest.mark.slow
 def test_full_validate_takes_unchanged_files_from_its_cache_and_still_finds_everything(git_mini: Path) -> None:
     for n, change in enumerate([("calibration: Offset", "calibration: Ofset"), ("pdu: AGIPD_M3", "pdu: AGIPD_M33")]):
         bad = git_mini / f"constants_index/MID_DET_AGIPD1M-1/2024/2024050{n + 2}T000000Z-bad.yaml"

@@ -128,7 +128,7 @@ class Catalog:
     @staticmethod
     def from_site(url_or_path: str | os.PathLike[str]) -> SiteCatalog:
         """Read-only look-ups from a published site's static JSON API (folder or URL)."""
-        from calcat_git.catalog.published import SiteCatalog
+        from calcat_git.catalog.published import SiteCatalog  # imported on use: only a published site needs its reader
 
         return SiteCatalog(url_or_path)
 
@@ -137,7 +137,7 @@ class Catalog:
         """Every record of this snapshot, loaded from git on first use."""
         if self._registry is None:
             from calcat_git.files.loading import load_registry  # imported on use, as above
-            from calcat_git.files.parse import DATA_ROOTS
+            from calcat_git.files.parse import DATA_ROOTS  # imported on use, as above (parse.py loads the YAML parser)
 
             repo, _ = self._git()
             assert self._commit is not None
@@ -305,7 +305,7 @@ class Catalog:
         return any(before.get(aggregator) == pdu for aggregator, _ in entry.modules)
 
     def validate(self, skip: tuple[str, ...] = ()) -> list[Problem]:
-        from calcat_git.validation.run import run_checks
+        from calcat_git.validation.run import run_checks  # imported on use: the checks load the JSON Schemas (jsonschema)
 
         return run_checks(self.registry, skip)
 

@@ -3,10 +3,17 @@
 from __future__ import annotations
 
 import sys
+from datetime import datetime
 from pathlib import Path
 
 import click
 
+from calcat_git.calcat_import.crawl import crawl
+from calcat_git.calcat_import.live import http_fetch, token_from_env
+from calcat_git.calcat_import.replies import read_cassettes
+from calcat_git.calcat_import.write import import_replies
+from calcat_git.cli.common import Timestamp, emit_json
+from calcat_git.errors import InvalidInputError
 from calcat_git.timeutil import FACILITY_ZONE
 
 
@@ -18,8 +25,8 @@ from calcat_git.timeutil import FACILITY_ZONE
 @click.option("--token-env", default=None, metavar="NAME", help="Environment variable holding a bearer token.")
 @click.option("--detector", "detectors", multiple=True, metavar="ID",
               help="With --url: detector (Karabo ID) to import (repeatable).")
-@click.option("--snapshot-at", "snapshots", multiple=True, metavar="T",
-              help="With --url: read each detector's PDUs at this time (repeatable) [default: now].")
+@click.option("--snapshot-at", "snapshots", multiple=True, type=Timestamp("--snapshot-at time"), default=("now",),
+              show_default=True, help="With --url: read each detector's PDUs at this time (repeatable).")
 @click.option("--report", "reports", multiple=True, type=int, metavar="ID",
               help="With --url: also import the CCVs of this report (repeatable).")
 @click.option("--zone", default=FACILITY_ZONE, show_default=True,
@@ -30,7 +37,7 @@ from calcat_git.timeutil import FACILITY_ZONE
 @click.option("--no-commit", is_flag=True, help="Write and validate the files, do not commit.")
 @click.option("--json", "as_json", is_flag=True, help="Print what was added as JSON.")
 def import_calcat(replies: tuple[str, ...], url: str | None, token_env: str | None, detectors: tuple[str, ...],
-                  snapshots: tuple[str, ...], reports: tuple[int, ...], zone: str, experts: str | None, repo: str,
+                  snapshots: tuple[datetime, ...], reports: tuple[int, ...], zone: str, experts: str | None, repo: str,
                   no_commit: bool, as_json: bool) -> None:
     """Import CALCAT's records into the catalog: one validated commit.
 
@@ -62,19 +69,12 @@ def import_calcat(replies: tuple[str, ...], url: str | None, token_env: str | No
       calcat-git import-calcat --url https://calcat.example/calibration --token-env CALCAT_TOKEN \\
           --detector SPB_DET_AGIPD1M-1 --snapshot-at 2024-01-01T00:00:00Z
     """
-    from calcat_git.calcat_import.crawl import crawl
-    from calcat_git.calcat_import.live import http_fetch, token_from_env
-    from calcat_git.calcat_import.replies import read_cassettes
-    from calcat_git.calcat_import.write import import_replies
-    from calcat_git.errors import InvalidInputError
-    from calcat_git.timeutil import now_utc, parse_timestamp
-
     if bool(replies) == bool(url):
         raise InvalidInputError("give either --replies PATH… or --url BASE")
     if url and not detectors:
         raise InvalidInputError("--url needs at least one --detector to import")
     if url:
-        times = [parse_timestamp(t, "--snapshot-at") for t in snapshots] or [now_utc().replace(microsecond=0)]
+        times = [t.replace(microsecond=0) for t in snapshots]
         fetch = http_fetch(url, token_from_env(token_env))
         source = list(crawl(fetch, detectors, times, reports,
                             progress=lambda m: click.echo(f"calcat-git: {m}", err=True)))
@@ -83,8 +83,6 @@ def import_calcat(replies: tuple[str, ...], url: str | None, token_env: str | No
     team = tuple(e.strip() for e in experts.split(",") if e.strip()) if experts is not None else None
     result = import_replies(repo, source, zone=zone, commit=not no_commit, experts=team)
     if as_json:
-        from calcat_git.cli.common import emit_json
-
         emit_json(result.to_json())
     else:
         click.echo(result.summary())

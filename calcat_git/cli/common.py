@@ -1,8 +1,6 @@
-"""What every command group shares: options, time parameters parsed before any catalog is
-opened, JSON output, and the markdown reference of ``--help``.
-
-Heavy imports stay inside the commands so that ``calcat-git --help`` starts fast.
-"""
+"""What every command shares: options, time parameters parsed before any catalog is opened
+(``now`` is the default of the validity time here, and only here, on the command line),
+and JSON output."""
 
 from __future__ import annotations
 
@@ -115,20 +113,3 @@ def source_text(catalog: Any) -> str:
 
 def emit_json(data: Any) -> None:
     click.echo(json.dumps(data, indent=2, ensure_ascii=False))
-
-
-def help_text(root: click.Command, args: list[str]) -> str:
-    """Exactly what ``calcat-git ARGS --help`` prints, at a fixed width."""
-    from click.testing import CliRunner
-
-    result = CliRunner().invoke(root, [*args, "--help"], prog_name="calcat-git",
-                                terminal_width=88, max_content_width=88)
-    return result.output.rstrip("\n")
-
-
-def reference(root: click.Group) -> str:
-    """The markdown CLI reference: the group's help, then each command's."""
-    parts = ["```text", help_text(root, []), "```"]
-    for name in sorted(root.commands):
-        parts += ["", f"### `calcat-git {name}`", "", "```text", help_text(root, [name]), "```"]
-    return "\n".join(parts)

@@ -1,4 +1,4 @@
-"""Constant commands: lookup, explain, inject, verify-store (attached in ``cli``)."""
+"""Look-up commands: lookup, explain, conditions."""
 
 from __future__ import annotations
 
@@ -8,17 +8,29 @@ from typing import Any
 
 import click
 
-from calcat_git.cli.common import BRANCH_OPTION, JSON_OPTION, REPO_OPTION, STORE_OPTION, Snapshot, Timestamp, warn
+from calcat_git.catalog.catalog import Catalog
+from calcat_git.cli.common import (
+    BRANCH_OPTION,
+    JSON_OPTION,
+    REPO_OPTION,
+    emit_json,
+    event_at_option,
+    snapshot_at_option,
+    warn,
+)
+from calcat_git.errors import InvalidInputError, NotFoundError, closest_names
+from calcat_git.lookup.caldata import CalibrationData
+from calcat_git.lookup.conditions import CONDITIONS_CLASSES
+from calcat_git.lookup.conditions_base import REQUIRED
+from calcat_git.lookup.engine import Engine, check_calibrations
+from calcat_git.timeutil import format_timestamp
 
 
 def _lookup_options(func: Any) -> Any:
     options = [
         click.argument("detector"),
-        click.option("--event-at", default="now", show_default=True, type=Timestamp("--event-at time"),
-                     help="Creation time of the RAW data (validity clock), ISO-8601 with Z or an offset."),
-        click.option("--snapshot-at", default=None, type=Snapshot("--snapshot-at"),
-                     help="Read the catalog as committed then [default: newest]; = --event-at is classic CALCAT. "
-                          "Or a revision: a commit, a published set (tag) or a branch."),
+        event_at_option(),
+        snapshot_at_option(),
         click.option("--calibration", "calibrations", multiple=True, metavar="NAME",
                      help="Calibration to look up (repeatable) [default: all of the detector type's]."),
         click.option("--condition", "conditions", multiple=True, metavar="'NAME=VALUE'",
@@ -35,8 +47,6 @@ def _lookup_options(func: Any) -> Any:
 
 
 def _split_conditions(pairs: tuple[str, ...]) -> dict[str, str]:
-    from calcat_git.errors import InvalidInputError
-
     out: dict[str, str] = {}
     for pair in pairs:
         name, sep, value = pair.partition("=")
@@ -49,8 +59,6 @@ def _split_conditions(pairs: tuple[str, ...]) -> dict[str, str]:
 def _asked_without_class(given: dict[str, str], dtype: Any, calibrations: list[str]) -> dict[str, dict[str, float | str]]:
     """A detector type without a conditions class: the given parameters, all of them asked of
     every calibration (numbers where they read as numbers); unknown names all named at once."""
-    from calcat_git.errors import NotFoundError, closest_names
-
     unknown = [n for n in given if n not in dtype.parameters]
     if unknown:
         hints = "; ".join(f"{n!r}{closest_names(n, list(dtype.parameters))}" for n in unknown)
@@ -68,8 +76,6 @@ def _asked_without_class(given: dict[str, str], dtype: Any, calibrations: list[s
 def asked_from_cli(dtype: Any, given: dict[str, str], calibrations: list[str]) -> dict[str, dict[str, float | str]]:
     """Per calibration, the parameters a look-up asks, from --condition texts: through the
     type's conditions class (defaults filled in, as the Python classes do) where it has one."""
-    from calcat_git.lookup.conditions import CONDITIONS_CLASSES
-
     cls = CONDITIONS_CLASSES.get(dtype.identifier)
     if cls is None:
         return _asked_without_class(given, dtype, calibrations)
@@ -79,9 +85,6 @@ def asked_from_cli(dtype: Any, given: dict[str, str], calibrations: list[str]) -
 def _run_lookup(detector: str, event_at: datetime, snapshot_at: datetime | str | None, calibrations: tuple[str, ...],
                 conditions: tuple[str, ...], strategy: str, include_bad: bool, repo: str, branch: str | None,
                 worktree: bool) -> tuple[Any, Any, dict[str, dict[str, float | str]]]:
-    from calcat_git.catalog.catalog import Catalog
-    from calcat_git.lookup.engine import Engine, check_calibrations
-
     given = _split_conditions(conditions)  # malformed NAME=VALUE fails before a catalog is opened
     catalog = Catalog.open(repo, branch=branch, worktree=worktree)
     if snapshot_at is not None:
@@ -106,15 +109,10 @@ def lookup(as_json: bool, **kwargs: Any) -> None:
     class, each calibration only gets the parameters it uses, and legacy defaults
     (e.g. AGIPD 'Gain mode=0') are left out, as in EXtra. Exit 1 if anything is missing.
     """
-    from calcat_git.lookup.caldata import CalibrationData
-    from calcat_git.timeutil import format_timestamp
-
     _, outcome, _ = _run_lookup(**kwargs)
     result = CalibrationData.from_outcome(outcome)
     warn(result.problems)
     if as_json:
-        from calcat_git.cli.common import emit_json
-
         emit_json(result.to_dict())
     else:
         tag = f", published set {result.tag}" if result.tag else ""
@@ -157,16 +155,11 @@ def conditions(name: str, repo: str, branch: str | None, as_json: bool) -> None:
     parameter with a default may be left out of `lookup`; `required` ones must be given
     (`None` where the type allows it). The last column names the calibrations asked it.
     """
-    from calcat_git.catalog.catalog import Catalog
-    from calcat_git.lookup.conditions import CONDITIONS_CLASSES
-
     catalog = Catalog.open(repo, branch=branch)
     type_name = name if name in catalog.names("detector_type") else catalog.detector(name).type_name()
     dtype = catalog.detector_type(type_name)
     cls = CONDITIONS_CLASSES.get(type_name)
     if as_json:
-        from calcat_git.cli.common import emit_json
-
         rows = _parameter_rows(cls) or [
             {"parameter": p, "type": "float or str", "default": None, "required": False,
              "calibrations": list(dtype.calibrations)}
@@ -182,8 +175,6 @@ def conditions(name: str, repo: str, branch: str | None, as_json: bool) -> None:
 
 def _parameter_rows(cls: Any) -> list[dict[str, Any]]:
     """The parameters of conditions class ``cls`` (None: no rows) as `conditions --json` lists them."""
-    from calcat_git.lookup.conditions_base import REQUIRED
-
     return [
         {
             "parameter": i.spelling,
@@ -206,80 +197,3 @@ def _print_parameters(type_name: str, cls: Any) -> None:
     if cls.legacy_defaults:
         left = ", ".join(f"{k}={v:g}" for k, v in cls.legacy_defaults.items())
         click.echo(f"  left out of the look-up at their legacy value (as in EXtra): {left}")
-
-
-@click.command()
-@click.argument("files", nargs=-1, required=True, type=click.Path(exists=True, dir_okay=False))
-@click.option("--report", "report_path", required=True, help="Store-relative path of the report (PDF) of these constants.")
-@click.option("--report-id", type=int, default=None, help="Report id, if the report has one.")
-@STORE_OPTION
-@click.option("--commit", "do_commit", is_flag=True, help="Commit the new batch file on the current branch.")
-@click.option("--branch", default=None, help="Commit the batch onto this branch instead (working tree untouched).")
-@REPO_OPTION
-@JSON_OPTION
-def inject(files: tuple[str, ...], report_path: str, report_id: int | None, store: str | None, do_commit: bool,
-           branch: str | None, repo: str, as_json: bool) -> None:
-    """Inject constant files (HDF5, pipeline layout) as one new constants batch.
-
-    Checks everything against the registry first (the PDU exists and sits in a slot at
-    begin_at, calibration and parameters belong to its type), copies the files into
-    the store under their content-derived path, then writes
-    constants_index/<detector>/<YYYY>/<stamp>-<slug>.yaml. A failure leaves nothing.
-    """
-    from calcat_git.errors import InvalidInputError
-    from calcat_git.store.inject import inject as run_inject
-
-    if do_commit and branch:
-        raise InvalidInputError("give --commit or --branch, not both")
-    result = run_inject(repo, list(files), report_path=report_path, report_id=report_id, store=store,
-                        commit=do_commit, branch=branch)
-    if as_json:
-        from calcat_git.cli.common import emit_json
-
-        emit_json(vars(result))
-        return
-    click.echo(f"{result.batch_path}: {result.ccvs} constant(s) of {result.detector}; "
-               f"{len(result.store_files)} new file(s) in the store" + (f"; commit {result.commit}" if result.commit else ""))
-
-
-@click.command("verify-store")
-@REPO_OPTION
-@BRANCH_OPTION
-@STORE_OPTION
-@click.option("--at", "snapshot", default=None, metavar="TIME|REV",
-              help="Snapshot to check: a time, commit, tag or branch [default: newest].")
-@click.option("--worktree", is_flag=True, help="Check the files the working tree names.")
-@click.option("--jobs", default=4, show_default=True, help="Files checked in parallel.")
-@JSON_OPTION
-def verify_store(repo: str, branch: str | None, store: str | None, snapshot: str | None, worktree: bool, jobs: int,
-                 as_json: bool) -> None:
-    """Check that every constant file a snapshot names is in the store, unchanged.
-
-    Lists missing files, files whose sha256 differs and files whose constants would read
-    data outside them (external links or storage, virtual datasets, shared objects); exit 1
-    if there are any. CCVs imported from CALCAT name no sha256 and are counted as
-    unverifiable.
-    """
-    from calcat_git.catalog.catalog import Catalog
-    from calcat_git.store.verify import verify
-
-    catalog = Catalog.open(repo, branch=branch, worktree=worktree)
-    if snapshot:
-        catalog = catalog.at(snapshot)
-    report = verify(catalog, store, jobs)
-    if as_json:
-        from calcat_git.cli.common import emit_json
-
-        emit_json(report)
-    else:
-        for path in report["missing"]:
-            click.echo(f"missing: {path}")
-        for path in report["mismatch"]:
-            click.echo(f"checksum differs: {path}")
-        for line in report["elsewhere"]:
-            click.echo(f"data outside the file: {line}")
-        click.echo(f"{report['checked']} file(s) checked in {report['store']}: {len(report['missing'])} missing, "
-                   f"{len(report['mismatch'])} differ, {len(report['elsewhere'])} read data outside the file"
-                   + (f"; {len(report['unverifiable'])} imported file(s) have no checksum" if report["unverifiable"] else ""))
-    if report["missing"] or report["mismatch"] or report["elsewhere"]:
-        sys.exit(1)

@@ -1,13 +1,16 @@
-"""Edit commands: swap, add-pdu (attached in ``cli``). They write the same YAML a person
-would, and only after the whole catalog validates with it."""
+"""Edit commands: swap, add-pdu. They write the same YAML a person would, and only after
+the whole catalog validates with it."""
 
 from __future__ import annotations
 
 from datetime import datetime
+from pathlib import Path
 
 import click
 
 from calcat_git.cli.common import REPO_OPTION, Timestamp
+from calcat_git.edit.changes import apply, pdu_file, swap_files
+from calcat_git.errors import InvalidInputError
 
 BRANCH_HELP = "Create this branch from HEAD, switch to it and commit the edit there."
 
@@ -45,11 +48,6 @@ def swap(detector: str, assignments: tuple[str, ...], valid_from: datetime, reas
       calcat-git swap MID_DET_AGIPD1M-1 Q1M2=AGIPD_SIV1_AGIPDV11_M315 \\
           --from 2024-05-10T08:00:00+02:00 --reason "Q1M2 replaced after a damaged ASIC" --branch mid-q1m2-swap
     """
-    from pathlib import Path
-
-    from calcat_git.edit.changes import apply, swap_files
-    from calcat_git.errors import InvalidInputError
-
     if branch and do_commit:
         raise InvalidInputError("give --commit or --branch, not both")
     pairs: dict[str, str] = {}
@@ -80,11 +78,6 @@ def add_pdu(name: str, detector_type: str, uuid: int, description: str | None, r
     active, description), after the whole catalog validated with it. Then `calcat-git swap`
     puts it into a slot.
     """
-    from pathlib import Path
-
-    from calcat_git.edit.changes import apply, pdu_file
-    from calcat_git.errors import InvalidInputError
-
     if branch and do_commit:
         raise InvalidInputError("give --commit or --branch, not both")
     root = Path(repo)

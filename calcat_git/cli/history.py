@@ -1,12 +1,65 @@
-"""Time-travel commands: snapshot, history, verify-history (attached in ``cli``)."""
+"""Time-travel commands: mapping, snapshot, history, verify-history, index."""
 
 from __future__ import annotations
 
 import sys
+import time
+from datetime import datetime, timedelta
 
 import click
 
-from calcat_git.cli.common import BRANCH_OPTION, JSON_OPTION, REPO_OPTION
+from calcat_git.catalog.catalog import Catalog
+from calcat_git.catalog.history import verify_history as verify
+from calcat_git.cli.common import (
+    BRANCH_OPTION,
+    JSON_OPTION,
+    REPO_OPTION,
+    emit_json,
+    event_at_option,
+    snapshot_at_option,
+    source_text,
+    warn,
+)
+from calcat_git.git.repo import GitRepo
+from calcat_git.index.reader import Index
+from calcat_git.index.schema import index_path
+from calcat_git.timeutil import format_span, format_timestamp
+
+
+@click.command()
+@click.argument("detector")
+@event_at_option(old=("--at",))
+@snapshot_at_option()
+@REPO_OPTION
+@BRANCH_OPTION
+@click.option("--worktree", is_flag=True, help="Read the files on disk instead of git (uncommitted edits).")
+@JSON_OPTION
+def mapping(detector: str, event_at: datetime, snapshot_at: datetime | str | None, repo: str, branch: str | None,
+            worktree: bool, as_json: bool) -> None:
+    """Print which PDU sits in each module slot of DETECTOR at a time.
+
+    --event-at picks the validity time; --snapshot-at picks what the catalog knew then
+    (`--snapshot-at` equal to `--event-at` reproduces classic CALCAT answers).
+    """
+    catalog = Catalog.open(repo, branch=branch, worktree=worktree)
+    if snapshot_at is not None:
+        catalog = catalog.at(snapshot_at)
+    problems = catalog.check_loads(detector)
+    warn(problems)
+    modules = catalog.mapping(detector, at=event_at)
+    names = {m.aggregator: m.virtual_device_name for m in catalog.detector(detector).modules}
+    committed = format_timestamp(catalog.committed_at) if catalog.committed_at else None
+    if as_json:
+        emit_json({"detector": detector, "at": format_timestamp(event_at), "commit": catalog.commit,
+                   "committed_at": committed, "modules": modules, "module_names": names}
+                  | ({"tag": catalog.tag} if catalog.tag else {})
+                  | ({"problems": [{"message": p, "severity": "warning"} for p in problems]} if problems else {}))
+        return
+    click.echo(f"{detector} at {format_timestamp(event_at)} (read from {source_text(catalog)})")
+    width = max((len(n or "") for n in names.values()), default=0)
+    for aggregator, pdu in modules.items():
+        name = f"{names.get(aggregator) or '':<{width}}  " if width else ""
+        click.echo(f"  {aggregator}  {name}{pdu or '(empty)'}")
 
 
 @click.command()
@@ -19,10 +72,6 @@ def snapshot(when: str, repo: str, branch: str | None, as_json: bool) -> None:
     the first-parent history of the branch whose committer time is at or before it), or a
     revision: a commit sha, a published set (tag) or a branch (that commit exactly).
     """
-    from calcat_git.catalog.catalog import Catalog
-    from calcat_git.cli.common import emit_json, warn
-    from calcat_git.timeutil import format_timestamp
-
     newest = Catalog.open(repo, branch=branch)
     commit, pinned = newest.snapshot(when), newest.at(when)
     warn(pinned.notes)
@@ -48,12 +97,6 @@ def history(name: str, repo: str, branch: str | None, grace_hours: float, as_jso
     time and author, and BACKDATED when the change re-maps data taken before it was
     committed.
     """
-    from datetime import timedelta
-
-    from calcat_git.catalog.catalog import Catalog
-    from calcat_git.cli.common import emit_json
-    from calcat_git.timeutil import format_span, format_timestamp
-
     entries = Catalog.open(repo, branch=branch).history(name, grace=timedelta(hours=grace_hours))
     if as_json:
         emit_json({"name": name, "changes": [e.to_dict() for e in entries]})
@@ -77,9 +120,6 @@ def verify_history(repo: str, branch: str | None, since: str | None) -> None:
     by the previous run (in .git/calcat-git/) is still an ancestor.
     Exit code 1 with one line per problem otherwise.
     """
-    from calcat_git.catalog.history import verify_history as verify
-    from calcat_git.git.repo import GitRepo
-
     git = GitRepo(repo)
     rev = git.resolve_branch(branch)
     problems = verify(git, rev, since)
@@ -102,14 +142,6 @@ def index_command(repo: str, branch: str | None, rebuild: bool, as_json: bool) -
     needed (only files changed since the last run are parsed), so running this is
     optional. A damaged, foreign or outdated index is rebuilt automatically.
     """
-    import time
-
-    from calcat_git.cli.common import emit_json
-    from calcat_git.git.repo import GitRepo
-    from calcat_git.index.reader import Index
-    from calcat_git.index.schema import index_path
-    from calcat_git.timeutil import format_timestamp
-
     git = GitRepo(repo)
     rev = git.resolve_branch(branch)
     if rebuild:

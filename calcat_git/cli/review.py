@@ -1,12 +1,20 @@
-"""Pull-request commands: check, diff, codeowners (attached in ``cli``)."""
+"""Pull-request commands: check, diff, codeowners."""
 
 from __future__ import annotations
 
 import sys
+from datetime import timedelta
+from pathlib import Path
 
 import click
 
-from calcat_git.cli.common import JSON_OPTION, REPO_OPTION
+from calcat_git.catalog.catalog import Catalog
+from calcat_git.cli.common import JSON_OPTION, REPO_OPTION, emit_json
+from calcat_git.files.codeowners import render
+from calcat_git.files.config import load_config
+from calcat_git.git.repo import GitRepo
+from calcat_git.review.rules import prepare, review
+from calcat_git.review.summary import markdown, summary
 
 GRACE_OPTION = click.option("--grace-hours", default=24.0, show_default=True,
                             help="A change valid earlier than its commit by more than this is backdated.")
@@ -28,15 +36,8 @@ def check(base: str, head: str, repo: str, grace_hours: float, as_json: bool) ->
     and files that are not catalog data are reported; CODEOWNERS is up to date.
     Exit code 1 if there are errors (warnings do not fail).
     """
-    from datetime import timedelta
-
-    from calcat_git.git.repo import GitRepo
-    from calcat_git.review.rules import prepare, review
-
     problems = review(prepare(GitRepo(repo), base, head, timedelta(hours=grace_hours)))
     if as_json:
-        from calcat_git.cli.common import emit_json
-
         emit_json({"ok": not any(p.severity == "error" for p in problems), "problems": [p.to_dict() for p in problems]})
     else:
         for problem in problems:
@@ -60,17 +61,9 @@ def diff(base: str, head: str, repo: str, grace_hours: float, fmt: str) -> None:
     (old → new PDU, from when, backdated by how much); PDUs added, retired or moved
     between detectors; constants added by detector, calibration and report; flags flipped.
     """
-    from datetime import timedelta
-
-    from calcat_git.git.repo import GitRepo
-    from calcat_git.review.rules import prepare, review
-    from calcat_git.review.summary import markdown, summary
-
     change = prepare(GitRepo(repo), base, head, timedelta(hours=grace_hours))
     data = summary(change, review(change))
     if fmt == "json":
-        from calcat_git.cli.common import emit_json
-
         emit_json(data)
     else:
         click.echo(markdown(data), nl=False)
@@ -86,12 +79,6 @@ def codeowners(repo: str, check_only: bool) -> None:
     listed in calcat-git.yaml own PDUs, detector types, calibrations, parameters,
     instruments and detectors.
     """
-    from pathlib import Path
-
-    from calcat_git.catalog.catalog import Catalog
-    from calcat_git.files.codeowners import render
-    from calcat_git.files.config import load_config
-
     text = render(Catalog.open(repo, worktree=True).registry, list(load_config(repo).get("admins", [])))
     target = Path(repo) / "CODEOWNERS"
     current = target.read_text("utf-8") if target.exists() else None

@@ -1,10 +1,19 @@
-"""``calcat-git serve`` (attached in ``cli``)."""
+"""``calcat-git serve``."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import click
 
+from calcat_git.catalog.catalog import Catalog
 from calcat_git.cli.common import BRANCH_OPTION, REPO_OPTION, STORE_OPTION
+from calcat_git.errors import NotFoundError
+from calcat_git.files.config import time_zone
+from calcat_git.server.app import serve as run
+from calcat_git.server.following import ServeConfig
+from calcat_git.store.paths import store_root
+from calcat_git.timeutil import facility_zone
 
 
 @click.command()
@@ -39,16 +48,6 @@ def serve(repo: str, branch: str | None, host: str, port: int, store: str | None
     Integer ids are CALCAT's own for imported records, else 2**52 + 48 bits of a hash of
     the identifier. Only GET is answered.
     """
-    from pathlib import Path
-
-    from calcat_git.catalog.catalog import Catalog
-    from calcat_git.errors import NotFoundError
-    from calcat_git.files.config import time_zone
-    from calcat_git.server.app import serve as run
-    from calcat_git.server.following import ServeConfig
-    from calcat_git.store.paths import store_root
-    from calcat_git.timeutil import facility_zone
-
     facility_tz = facility_tz or time_zone(repo)
     facility_zone(facility_tz)  # an unknown zone is an error before the server starts
     Catalog.locate(Path(repo), branch, check=True)  # not a catalog: one line naming --repo, before the server starts

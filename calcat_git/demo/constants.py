@@ -17,10 +17,12 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import yaml
 
 from calcat_git.files.loading import Registry, load_worktree
-from calcat_git.lookup.conditions import CONDITIONS_CLASSES
+from calcat_git.lookup.caldata import CalibrationData
+from calcat_git.lookup.conditions import CONDITIONS_CLASSES, AGIPDConditions
 from calcat_git.store.hdf5 import read_constant_file, write_constant
 from calcat_git.store.inject import _batch_path, build_batch
 from calcat_git.store.paths import content_path, file_sha256
@@ -75,8 +77,6 @@ def plan(reg: Registry) -> list[Run]:
 
 
 def _data(*key: str) -> Any:
-    import numpy as np
-
     seed = int.from_bytes(hashlib.sha256("/".join(key).encode()).digest()[:8], "little")
     return np.random.default_rng(seed).normal(1000, 20, size=(2, 4, 4)).astype(np.float32)
 
@@ -138,9 +138,6 @@ def generate(root: Path, store: Path, write_index: bool = False) -> int:
 
 def show(root: Path) -> None:
     """A look-up as offline correction does it, from EXtra-style code."""
-    from calcat_git.lookup.caldata import CalibrationData
-    from calcat_git.lookup.conditions import AGIPDConditions
-
     condition = AGIPDConditions(sensor_bias_voltage=300, memory_cells=202, acquisition_rate=1.1, gain_setting=0,
                                 gain_mode=0)
     found = CalibrationData.from_condition(condition, "MID_DET_AGIPD1M-1", calibrations=["Offset", "Noise"],

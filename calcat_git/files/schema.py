@@ -35,7 +35,7 @@ def schema_text(kind: str) -> str:
 
 @cache
 def _validator(kind: str) -> Any:
-    import jsonschema
+    import jsonschema  # imported on use (about 0.1 s): only validation checks a schema
 
     checker = jsonschema.FormatChecker(formats=())
     checker.checks("utc-timestamp", raises=InvalidInputError)(_is_timestamp)
@@ -46,7 +46,7 @@ def _validator(kind: str) -> Any:
 
 @cache
 def _compiled(kind: str) -> Any:
-    import fastjsonschema
+    import fastjsonschema  # imported on use, as above
 
     schema = {k: v for k, v in json.loads(schema_text(kind)).items() if k != "$schema"}
     return fastjsonschema.compile(schema, formats={"utc-timestamp": _is_valid_timestamp})

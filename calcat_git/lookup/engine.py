@@ -23,7 +23,7 @@ from calcat_git.model.selection import (
     eligibility,
     why_missing,
 )
-from calcat_git.timeutil import ensure_utc, format_timestamp, from_micros, micros, now_utc
+from calcat_git.timeutil import ensure_utc, format_timestamp, from_micros, micros
 
 
 @dataclass
@@ -103,14 +103,14 @@ class Engine:
         matching = self.backend.matching(pdu, question, self.defaults) if sets else []
         return why_missing(sets, matching, question, self.defaults)
 
-    def run(self, detector: str, asked: dict[str, Asked], event_at: datetime | str | None = None,
-            strategy: str = "closest", include_bad: bool = False,
-            pdus: dict[str, str | None] | None = None) -> Outcome:
+    def run(self, detector: str, asked: dict[str, Asked], event_at: datetime | str, strategy: str = "closest",
+            include_bad: bool = False, pdus: dict[str, str | None] | None = None) -> Outcome:
         """Select per calibration and module; ``pdus`` (slot → PDU) replaces the mapping at
-        ``event_at`` of this snapshot, e.g. one read at another time or from another snapshot."""
+        ``event_at`` of this snapshot, e.g. one read at another time or from another snapshot.
+        ``event_at`` is given: "now" is the default of the entry points (CLI, Python API, server)."""
         check_strategy(strategy)
         problems = self.catalog.check_loads(detector)
-        moment = now_utc() if event_at is None else ensure_utc(event_at, "event_at")
+        moment = ensure_utc(event_at, "event_at")
         event_us = micros(moment)
         questions = {calibration: Question(calibration=calibration, asked=conditions, event_us=event_us,
                                            strategy=strategy, include_bad=include_bad)

@@ -22,6 +22,7 @@ from collections.abc import Callable
 from dataclasses import asdict, dataclass, replace
 from typing import Any
 
+import uvicorn
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
@@ -214,8 +215,6 @@ def app_from_environment() -> Starlette:
 
 def serve(config: ServeConfig, host: str, port: int, workers: int = 1, access_log: bool = False) -> None:
     """Run the server until interrupted."""
-    import uvicorn
-
     config = replace(config, max_connections=connection_cap(config.max_connections))
     os.environ[ENV_CONFIG] = json.dumps(asdict(config))
     following = Following(config, seeks=False)  # fail early (and build the index once) before workers start

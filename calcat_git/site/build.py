@@ -22,6 +22,7 @@ import shutil
 import subprocess
 import sys
 import tempfile
+from datetime import datetime
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -47,7 +48,7 @@ ENGINE_ENV = ("PATH", "HOME", "LANG", "LC_ALL", "LC_CTYPE", "TZ", "TMPDIR", "SOU
 _FOLDER_KEYS = re.compile(r"^(docs_dir|site_dir)\s*:.*$\n?", re.MULTILINE)
 
 
-def prepare(root: Path, docs: Path, at: str | None = None, worktree: bool = False,
+def prepare(root: Path, docs: Path, at: datetime | str | None = None, worktree: bool = False,
             pages: dict[str, str] | None = None, summarize: Summarize | None = None) -> dict[str, int]:
     """Hand-written pages of ``root/site``, the generated catalog and ``pages`` (path →
     markdown, e.g. the CLI reference the command line renders), into ``docs``; with
@@ -158,7 +159,7 @@ def _link_or_copy(source: str, target: str) -> None:
         shutil.copy2(source, target)
 
 
-def _generate(root: Path, src: Path, at: str | None, worktree: bool, pages: dict[str, str] | None,
+def _generate(root: Path, src: Path, at: datetime | str | None, worktree: bool, pages: dict[str, str] | None,
               summarize: Summarize | None) -> dict[str, int]:
     """Generate into the git directory's ``site-src/`` (only what changed since the last build
     is rewritten, each file replaced whole), then hard-link that snapshot into ``src``: under
@@ -174,7 +175,7 @@ def _generate(root: Path, src: Path, at: str | None, worktree: bool, pages: dict
     return counts
 
 
-def build(root: Path, out: Path | None, at: str | None, worktree: bool, engine: str,
+def build(root: Path, out: Path | None, at: datetime | str | None, worktree: bool, engine: str,
           pages: dict[str, str] | None = None, summarize: Summarize | None = None,
           allow_hooks: bool = False) -> dict[str, int]:
     if engine not in ("mkdocs", "zensical"):

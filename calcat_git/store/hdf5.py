@@ -27,6 +27,9 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+import h5py
+import numpy as np
+
 from calcat_git.errors import InvalidInputError
 from calcat_git.files.limits import INT_RANGE
 from calcat_git.timeutil import format_timestamp, parse_timestamp
@@ -53,9 +56,6 @@ class FileCCV:
 def write_constant(path: str | Path, *, pdu: str, uuid: int, detector_type: str, calibration: str, data: Any,
                    conditions: dict[str, ConditionSpec], begin_at: datetime | str, number: int = 0) -> str:
     """Add one CCV to the file at ``path`` (created if missing); returns its dataset path."""
-    import h5py
-    import numpy as np
-
     begin = parse_timestamp(begin_at) if isinstance(begin_at, str) else begin_at
     with h5py.File(path, "a", libver=("v110", "v110")) as handle:  # fixed format: same bytes, smaller
         unit = handle.require_group(pdu)
@@ -104,8 +104,6 @@ def _attr(path: Path, obj: Any, name: str, kind: type) -> Any:
 
 
 def _conditions(path: Path, group: Any) -> dict[str, Any]:
-    import h5py
-
     out: dict[str, Any] = {}
     for key, item in group.items():
         if not isinstance(item, h5py.Dataset) or item.shape != ():
@@ -129,8 +127,6 @@ def _conditions(path: Path, group: Any) -> dict[str, Any]:
 
 
 def _ccv(path: Path, unit: Any, calibration: str, group: Any) -> FileCCV:
-    import h5py
-
     if "data" not in group or not isinstance(group["data"], h5py.Dataset):
         raise _fail(path, group.name, "missing the 'data' dataset")
     data = group["data"]
@@ -154,16 +150,12 @@ def _ccv(path: Path, unit: Any, calibration: str, group: Any) -> FileCCV:
 
 def _groups(path: Path, group: Any) -> list[tuple[str, Any]]:
     """The members of ``group``, which must be an HDF5 group of groups."""
-    import h5py
-
     if not isinstance(group, h5py.Group):
         raise _fail(path, group.name, "expected a group (layout /<PDU>/<calibration>/<n>/), found a dataset")
     return list(group.items())
 
 
 def _link_problem(link: Any, name: str) -> str | None:
-    import h5py
-
     if isinstance(link, h5py.ExternalLink):
         return f"external link to {link.filename}:{link.path}: a constant file must hold all of its data"
     if isinstance(link, h5py.SoftLink):
@@ -184,8 +176,6 @@ def _dataset_problem(obj: Any) -> str | None:
 
 def check_self_contained(path: Path, handle: Any) -> None:
     """Refuse links and storage that reach outside the file or share one object (see above)."""
-    import h5py
-
     seen: dict[Any, str] = {}
     pending = [handle["/"]]
     while pending:
@@ -210,8 +200,6 @@ def check_self_contained(path: Path, handle: Any) -> None:
 
 def read_data(path: str | Path, dataset: str) -> Any:
     """``<dataset>/data`` of a constant file as a numpy array, checked like an injected file first."""
-    import h5py
-
     path = Path(path)
     with h5py.File(path, "r") as handle:
         check_self_contained(path, handle)
@@ -225,8 +213,6 @@ def read_data(path: str | Path, dataset: str) -> Any:
 
 def read_constant_file(path: str | Path) -> list[FileCCV]:
     """Every CCV in a constant file; :class:`InvalidInputError` naming file and HDF5 path otherwise."""
-    import h5py
-
     path = Path(path)
     try:
         handle = h5py.File(path, "r")

@@ -13,6 +13,8 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
+import h5py
+
 from calcat_git.catalog.catalog import Catalog
 from calcat_git.errors import InvalidInputError
 from calcat_git.store.hdf5 import check_self_contained
@@ -26,8 +28,6 @@ def referenced_files(catalog: Catalog) -> dict[str, str]:
 
 def _state(root: Path, relative: str, sha: str) -> tuple[str, str]:
     """("ok" | "missing" | "mismatch" | "elsewhere", why) of one store file."""
-    import h5py
-
     path = store_file(root, relative)
     if not path.is_file():
         return "missing", ""

@@ -104,11 +104,10 @@ out = {'seconds': time.perf_counter() - t, 'invalid_files': idx.invalid_files}
 SITE = """
 import shutil, tempfile
 from pathlib import Path
-from calcat_git.cli.common import reference
-from calcat_git.cli.main import main
+from calcat_git.cli.doc import page
 from calcat_git.site.build import build
 out = Path(tempfile.mkdtemp(prefix="calcat-bench-site-"))
-pages = {"guide/cli.md": "# CLI reference\\n\\n" + reference(main) + "\\n"}
+pages = {"guide/cli.md": page()}
 t = time.perf_counter(); counts = build(Path(sys.argv[1]).resolve(), out, None, False, "mkdocs", pages)
 size = sum(p.stat().st_size for p in out.rglob("*") if p.is_file())
 out_dict = {"seconds": time.perf_counter() - t, "pages": counts["pages"], "mib": round(size / 2**20, 1)}
