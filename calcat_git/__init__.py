@@ -11,6 +11,8 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from calcat_git.catalog.catalog import Catalog
+    from calcat_git.edit.change import Change
+    from calcat_git.edit.draft import Verdict
     from calcat_git.errors import (
         CalcatGitError,
         CatalogInvalidError,
@@ -44,6 +46,7 @@ _WHERE = {
     "Calibration": "calcat_git.model.records",
     "CalibrationData": "calcat_git.lookup.results",
     "Catalog": "calcat_git.catalog.catalog",
+    "Change": "calcat_git.edit.change",
     "CatalogInvalidError": "calcat_git.errors",
     "Condition": "calcat_git.model.batch",
     "ConditionsBase": "calcat_git.lookup.conditions_base",
@@ -73,6 +76,7 @@ _WHERE = {
     "ShimadzuHPVX2Conditions": "calcat_git.lookup.conditions",
     "SingleConstant": "calcat_git.lookup.results",
     "SlotPeriod": "calcat_git.model.mapping",
+    "Verdict": "calcat_git.edit.draft",
 }
 
 
@@ -93,6 +97,7 @@ __all__ = [
     "CalibrationData",
     "Catalog",
     "CatalogInvalidError",
+    "Change",
     "Condition",
     "ConditionsBase",
     "ConstantBatch",
@@ -120,4 +125,5 @@ __all__ = [
     "ShimadzuHPVX2Conditions",
     "SingleConstant",
     "SlotPeriod",
+    "Verdict",
 ]
