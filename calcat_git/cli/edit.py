@@ -35,8 +35,9 @@ def run_change(repo: str, message: str, branch: str | None, do_commit: bool, edi
                store: str | None = None, quiet: bool = False) -> tuple[R, Change]:
     """Make one change with ``edit`` and write it; print what it wrote and where it went."""
     from calcat_git.edit.change import Change
+    from calcat_git.edit.target import commits_to
 
-    with Change(repo, message, branch=branch, commit=do_commit, store=store) as change:
+    with Change(repo, message, branch=branch, commit=commits_to(branch, do_commit), store=store) as change:
         out = edit(change)
         diff = change.diff()
     if not quiet:

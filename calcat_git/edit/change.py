@@ -28,9 +28,9 @@ from calcat_git.edit import mapping
 from calcat_git.edit.draft import Draft, Verdict
 from calcat_git.edit.inject import InjectResult
 from calcat_git.edit.inject import inject as inject_files
-from calcat_git.edit.target import resolve_target
-from calcat_git.edit.write import Written, write_change
-from calcat_git.errors import NotFoundError, RepositoryError
+from calcat_git.edit.target import commits_to, resolve_target
+from calcat_git.edit.write import Written, uncommitted_hint, write_change
+from calcat_git.errors import CalcatGitError, CatalogInvalidError, InvalidInputError, NotFoundError, RepositoryError
 from calcat_git.files.loading import Registry
 from calcat_git.git.repo import GitRepo
 from calcat_git.locks import exclusive
@@ -49,6 +49,13 @@ def _repo(root: Path, needed: bool) -> GitRepo | None:
         return None
 
 
+def _hint(exc: CalcatGitError, draft: Draft) -> None:
+    """Name the uncommitted catalog files a refused commit does not hold (once)."""
+    hint = uncommitted_hint(draft)
+    if hint and hint not in str(exc):
+        exc.args = (f"{exc}{hint}", *exc.args[1:])
+
+
 class Change:
     """A change to the catalog at ``root``: with ``branch``, committed onto that branch (new,
     from HEAD, or an existing one not checked out; the checkout stays as it is); else with
@@ -60,6 +67,9 @@ class Change:
                  commit: bool = True, store: str | os.PathLike[str] | None = None) -> None:
         self.root = Path(root)
         self.message = message
+        if branch is not None and not commit:
+            raise InvalidInputError("a change onto a branch is a commit: leave commit=True, or give no branch to "
+                                    "write the working tree only")
         self._branch, self._commit, self._store = branch, commit and branch is None, store
         self.repo = _repo(self.root, needed=branch is not None or commit)
         self.draft = Draft(self.root, self.repo, resolve_target(self.repo, branch, self._commit))
@@ -84,6 +94,8 @@ class Change:
 
     def __exit__(self, kind: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None) -> None:
         try:
+            if isinstance(exc, (NotFoundError, CatalogInvalidError)):
+                _hint(exc, self.draft)
             if kind is None and self.written is None:
                 self.commit()
         finally:
@@ -169,7 +181,11 @@ class Change:
             if not self.draft.files and not self.draft.store:
                 self.written = Written()
                 return None
-            self.written = write_change(self.draft, text or "", lambda: store_root(self._store, self.root))
+            try:
+                self.written = write_change(self.draft, text or "", lambda: store_root(self._store, self.root))
+            except CatalogInvalidError as exc:
+                _hint(exc, self.draft)
+                raise
         return self.written.commit
 
     def result(self) -> dict[str, Any]:
@@ -184,7 +200,7 @@ def inject(root: str | os.PathLike[str], files: list[str | Path] | list[str] | l
            branch: str | None = None, slug: str | None = None) -> InjectResult:
     """``calcat-git inject``: one batch, written (``commit``: committed on the checked-out
     branch; ``branch``: committed onto that branch) with its store files, or nothing."""
-    with Change(root, branch=branch, commit=commit, store=store) as change:
+    with Change(root, branch=branch, commit=commits_to(branch, commit), store=store) as change:
         result = change.inject(files, report=report_path, report_id=report_id, slug=slug)
         change.message = f"inject {result.ccvs} constant(s) of {result.detector} ({report_path})"
     assert change.written is not None
