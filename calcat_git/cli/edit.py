@@ -130,7 +130,7 @@ def add_pdu(name: str, detector_type: str, uuid: int, description: str | None, r
 
     \b
     Example:
-      calcat-git add-pdu AGIPD_SIV1_AGIPDV11_M420 --type AGIPD-Type --uuid 101000200420 --commit
+      calcat-git add-pdu AGIPD_SIV1_AGIPDV12_M998 --type AGIPD-Type --uuid 101001499998 --commit
     """
     run_change(repo, f"add PDU {name} ({detector_type})", branch, do_commit,
                lambda change: change.add_pdu(name, detector_type=detector_type, uuid=uuid, description=description))
