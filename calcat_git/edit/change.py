@@ -24,7 +24,7 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any
 
-from calcat_git.edit import mapping
+from calcat_git.edit import flags, mapping, registry
 from calcat_git.edit.draft import Draft, Verdict
 from calcat_git.edit.inject import InjectResult
 from calcat_git.edit.inject import inject as inject_files
@@ -35,7 +35,7 @@ from calcat_git.files.loading import Registry
 from calcat_git.git.repo import GitRepo
 from calcat_git.locks import exclusive
 from calcat_git.store.paths import store_root
-from calcat_git.timeutil import ensure_utc
+from calcat_git.timeutil import ensure_utc, now_utc
 
 WAITING = "another change is being written to this catalog; waiting for it …"
 
@@ -166,6 +166,36 @@ class Change:
         root = store_root(store or self._store, self.root)
         self._store = root
         return inject_files(self.draft, root, list(files), report, report_id, slug)
+
+    def add_calibration(self, name: str, *, types: list[str], parameters: list[str],
+                        description: str | None = None) -> list[str]:
+        """A calibration for each of ``types``, looked up with ``parameters``; returns the files."""
+        self._catalog()
+        return registry.add_calibration(self.draft, name, types, parameters, description)
+
+    def add_parameter(self, name: str, *, types: list[str], calibrations: tuple[str, ...] = (), default: Any = None,
+                      legacy: Any = None, lower_deviation: float | None = None, upper_deviation: float | None = None,
+                      unit: str | None = None, text: bool = False) -> list[str]:
+        """A parameter (a CALCAT spelling) for each of ``types``; ``calibrations``, ``default``
+        and ``legacy`` join the types' look-up rules. Returns the files."""
+        self._catalog()
+        return registry.add_parameter(self.draft, name, types, calibrations=calibrations, default=default,
+                                      legacy=legacy, lower_deviation=lower_deviation,
+                                      upper_deviation=upper_deviation, unit=unit, text=text)
+
+    def add_detector(self, identifier: str, *, detector_type: str, instrument: str, modules: int,
+                     first_module_index: int = 0, source_name_pattern: str | None = None) -> str:
+        """A detector with ``modules`` slots; returns its file."""
+        self._catalog()
+        return registry.add_detector(self.draft, identifier, detector_type, instrument, modules, first_module_index,
+                                     source_name_pattern)
+
+    def flag(self, ccvs: list[str], flag: str, *, reason: str, at: datetime | str | None = None) -> list[tuple[str, str]]:
+        """Set ``flag`` ("bad-quality", "good-quality", "not-deployed", "deployed") of the CCVs
+        named by integer or content id, keeping ``reason``; returns (batch file, content id)."""
+        self._catalog()
+        when = now_utc().replace(microsecond=0) if at is None else ensure_utc(at, "flag time")
+        return flags.flag(self.draft, ccvs, flag, reason, when)
 
     # -- writing -------------------------------------------------------------------------------------
 

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import datetime, tzinfo
 from typing import Any, Protocol
 
-from calcat_git.lookup.results import ccv_int_id
+from calcat_git.model.batch import ccv_int_id
 from calcat_git.model.calcat_fields import (
     calibration_fields,
     detector_fields,
