@@ -48,6 +48,7 @@ def _on_branch(root: Path, branch: str, args: list[str]) -> str:
     return git(root, "diff", "--name-only", "HEAD", branch)
 
 
+@pytest.mark.slow
 def test_add_calibration(git_mini: Path) -> None:
     out = _run(git_mini, "add-calibration", "DarkDrift", "--type", "AGIPD-Type", "--parameter", "Memory cells",
                "--description", "slow offset drift", "--commit")
@@ -65,6 +66,7 @@ def test_add_calibration(git_mini: Path) -> None:
                                              "Memory Cells"]).splitlines() == ["registry/detector_types/jungfrau-Type.yaml"]
 
 
+@pytest.mark.slow
 def test_add_parameter(git_mini: Path) -> None:
     out = _run(git_mini, "add-parameter", "Probe param", "--type", "AGIPD-Type", "--unit", "V", "--lower-deviation",
                "0.5", "--upper-deviation", "0.5")
@@ -86,6 +88,7 @@ def test_add_parameter(git_mini: Path) -> None:
         "registry/detector_types/jungfrau-Type.yaml", "registry/parameters/probe_param.yaml"]
 
 
+@pytest.mark.slow
 def test_add_detector_and_its_first_swap(git_mini: Path) -> None:
     out = _run(git_mini, "add-detector", "HED_IA1_JF500K2", "--type", "jungfrau-Type", "--instrument", "MID",
                "--modules", "2", "--first-module-index", "1", "--commit")
@@ -115,6 +118,7 @@ def _offset(root: Path, **at: str) -> str | None:
     return found["Offset"]["AGIPD01"].ccv_id if "Offset" in found and "AGIPD01" in found["Offset"] else None
 
 
+@pytest.mark.slow
 def test_flag_keeps_the_reason_and_the_past(git_mini: Path) -> None:
     before = git(git_mini, "rev-parse", "HEAD")
     ccv = _offset(git_mini)

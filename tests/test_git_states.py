@@ -177,6 +177,7 @@ def _hook(root: Path, name: str, body: str) -> None:
     hook.chmod(0o755)
 
 
+@pytest.mark.slow
 def test_a_failing_hook_undoes_the_commit(git_mini: Path, tmp_path: Path) -> None:
     _hook(git_mini, "pre-commit", "echo 'pre-commit: the catalog is frozen' >&2\nexit 1\n")
     _busy(git_mini)
@@ -190,6 +191,7 @@ def test_a_failing_hook_undoes_the_commit(git_mini: Path, tmp_path: Path) -> Non
     assert _run(git_mini, *SWAP, "--branch", "spare").returncode == 0  # a branch commit runs no hooks: CI checks it
 
 
+@pytest.mark.slow
 def test_no_git_identity_commits_nothing(git_mini: Path, tmp_path: Path) -> None:
     home = tmp_path / "home"
     home.mkdir()
@@ -203,6 +205,7 @@ def test_no_git_identity_commits_nothing(git_mini: Path, tmp_path: Path) -> None
         assert _state(git_mini) == before
 
 
+@pytest.mark.slow
 def test_gpg_that_fails_commits_nothing(git_mini: Path, tmp_path: Path) -> None:
     git(git_mini, "config", "commit.gpgSign", "true")
     git(git_mini, "config", "gpg.program", "false")
