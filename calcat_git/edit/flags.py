@@ -14,7 +14,7 @@ from calcat_git.edit.draft import Draft
 from calcat_git.edit.yamltext import checked, data_of, flow
 from calcat_git.errors import InvalidInputError, NotFoundError
 from calcat_git.files.strict_yaml import load_yaml
-from calcat_git.model.batch import ccv_int_id
+from calcat_git.model.calcat_ids import ccv_int_id
 from calcat_git.timeutil import format_timestamp
 
 FLAGS = {"bad-quality": ("good_quality", False), "good-quality": ("good_quality", True),

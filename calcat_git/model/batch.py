@@ -64,12 +64,6 @@ class Report:
         return out
 
 
-def ccv_int_id(ccv_id: str, calcat_id: int | None = None) -> int:
-    """The integer id CALCAT-style clients see: CALCAT's own id when imported, else one
-    derived from the content id, above 2**52 so it never meets CALCAT's range."""
-    return calcat_id if calcat_id is not None else 2**52 + int(ccv_id[:12], 16)
-
-
 @dataclass(frozen=True, slots=True, kw_only=True)
 class FlagChange:
     """Why a CCV's flags changed (``calcat-git flag``): when, why, and the flags set."""

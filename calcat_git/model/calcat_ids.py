@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import hashlib
 from functools import lru_cache
-from typing import Any
+from typing import Any, Protocol
 
 from calcat_git.model.records import Parameter
 
@@ -26,6 +26,25 @@ STABLE_BASE = 2**52
 def stable_id(kind: str, key: str) -> int:
     """The id of a record without ``calcat_id``: ``2**52`` + 48 bits of sha256(kind, key)."""
     return STABLE_BASE + int(hashlib.sha256(f"{kind}\0{key}".encode()).hexdigest()[:12], 16)
+
+
+def ccv_int_id(ccv_id: str, calcat_id: int | None = None) -> int:
+    """A CCV's integer id as CALCAT-style clients see it: CALCAT's own when imported, else
+    ``2**52`` + the first 48 bits of its content id (``ccv_id``, hex), so the ranges never meet."""
+    return calcat_id if calcat_id is not None else STABLE_BASE + int(ccv_id[:12], 16)
+
+
+class Identified(Protocol):
+    @property
+    def identifier(self) -> str: ...
+
+    @property
+    def calcat_id(self) -> int | None: ...
+
+
+def record_id(kind: str, record: Identified) -> int:
+    """A record's id: CALCAT's where it came from CALCAT, else the stable id of its identifier."""
+    return record.calcat_id if record.calcat_id is not None else stable_id(kind, record.identifier)
 
 
 def _kept_int(kept_constant: dict[str, Any] | None, field: str) -> int | None:

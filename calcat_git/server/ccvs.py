@@ -24,7 +24,8 @@ from calcat_git.catalog.snapshot import IndexedSnapshot
 from calcat_git.errors import InvalidInputError, NotFoundError
 from calcat_git.files.config import CONFIG_FILE, parse_config
 from calcat_git.files.strict_yaml import YamlError, load_yaml
-from calcat_git.model.batch import ConstantBatch, ccv_int_id
+from calcat_git.model.batch import ConstantBatch
+from calcat_git.model.calcat_ids import ccv_int_id
 from calcat_git.model.mapping import Mapping
 from calcat_git.model.records import Verbatim
 from calcat_git.model.selection import CCVRow
