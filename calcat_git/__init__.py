@@ -11,6 +11,8 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from calcat_git.catalog.catalog import Catalog
+    from calcat_git.edit.change import Change
+    from calcat_git.edit.draft import Verdict
     from calcat_git.errors import (
         CalcatGitError,
         CatalogInvalidError,
@@ -60,6 +62,7 @@ _WHERE = {
     "Calibration": "calcat_git.model.records",
     "CalibrationData": "calcat_git.lookup.caldata",
     "Catalog": "calcat_git.catalog.catalog",
+    "Change": "calcat_git.edit.change",
     "CatalogInvalidError": "calcat_git.errors",
     "CatalogNotSetError": "calcat_git.lookup.extra_api",
     "Condition": "calcat_git.model.batch",
@@ -101,6 +104,7 @@ _WHERE = {
     "lpd_dark_consts_with_fallback": "calcat_git.lookup.lpd",
     "set_default_caldb_root": "calcat_git.lookup.extra_api",
     "setup_catalog": "calcat_git.lookup.extra_api",
+    "Verdict": "calcat_git.edit.draft",
 }
 
 
@@ -124,6 +128,7 @@ __all__ = [
     "Catalog",
     "CatalogInvalidError",
     "CatalogNotSetError",
+    "Change",
     "Condition",
     "ConditionsBase",
     "ConstantBatch",
@@ -157,6 +162,7 @@ __all__ = [
     "SlotPeriod",
     "SourceNameFormatter",
     "StoreFileError",
+    "Verdict",
     "get_catalog",
     "get_default_caldb_root",
     "lpd_dark_consts_with_fallback",

@@ -183,7 +183,7 @@ def _h5_elsewhere(handle: Any, ccv: Any, cond: Any, name: str) -> None:
 @pytest.mark.parametrize("name", sorted(MANIFEST["hdf5"]))
 def test_bad_constant_file(git_mini: Path, tmp_path: Path, name: str) -> None:
     from calcat_git import InvalidInputError
-    from calcat_git.store.inject import inject
+    from calcat_git.edit.change import inject
     from calcat_git.store.paths import content_path, file_sha256
 
     path = tmp_path / f"{name}.h5"

@@ -48,7 +48,7 @@ def test_parallel_readers_during_an_index_update(synthetic: Path, tmp_path: Path
     assert Catalog.open(repo).commit == git_repo.rev_parse("main")  # and the index reached the new head
 
 
-WAITING = "another injection is running in this catalog; waiting for it"
+WAITING = "another change is being written to this catalog; waiting for it"
 
 
 def _until_waiting(run: subprocess.Popen[str]) -> str:
@@ -72,7 +72,7 @@ def test_injections_wait_for_each_other(mini: Path, tmp_path: Path) -> None:
                        data=np.zeros((2, 2)) + n, conditions={"Memory cells": 352, "Sensor Bias Voltage": 300},
                        begin_at=begin)
         files.append(tmp_path / f"{n}.h5")
-    lock = mini / ".git" / "calcat-git" / "inject.lock"
+    lock = mini / ".git" / "calcat-git" / "write.lock"
     with exclusive(lock, "test holds the lock"):
         runs = [subprocess.Popen([sys.executable, "-m", "calcat_git", "inject", str(f), "--report", f"r/{n}.pdf",
                                   "--repo", str(mini)], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)

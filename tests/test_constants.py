@@ -14,12 +14,12 @@ import numpy as np
 import pytest
 
 from calcat_git import Catalog, InvalidInputError
+from calcat_git.edit.change import inject
 from calcat_git.lookup.caldata import CalibrationData
 from calcat_git.lookup.conditions import CONDITIONS_CLASSES, AGIPDConditions, JUNGFRAUConditions
 from calcat_git.lookup.conditions_base import ConditionsBase
 from calcat_git.model.selection import CCVRow, choose, condition_mismatch, eligibility
 from calcat_git.store.hdf5 import read_constant_file, write_constant
-from calcat_git.store.inject import inject
 
 from .helpers import REPO_ROOT
 
@@ -241,7 +241,7 @@ def test_a_store_file_reading_data_outside_it_is_found(git_mini: Path, tmp_path:
                                   "a/.hidden", "a//b", "/a", "a/", "a.", "a b", "a~1", "a^", "a:b", "a?", "a*", "a[",
                                   "a\\b", "a@{1}", "@", "a\x01", "a\x7f", "ünïcode", "HEAD", "a@b", "a.lock/b"])
 def test_branch_names_are_checked_as_git_does(tmp_path: Path, name: str) -> None:
-    from calcat_git.store.inject import check_branch_name
+    from calcat_git.edit.target import check_branch_name
 
     git_says = subprocess.run(["git", "check-ref-format", "--branch", name], cwd=tmp_path, capture_output=True,
                               check=False).returncode == 0 and not name.startswith("-") and name not in ("HEAD", "@")

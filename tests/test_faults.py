@@ -173,9 +173,9 @@ def test_repository_in_the_middle_of_a_merge(mini: Path, repo: dict[str, str]) -
 def test_injections_onto_one_branch_never_replace_a_batch(mini: Path, tmp_path: Path) -> None:
     import numpy as np
 
+    from calcat_git.edit.change import inject
     from calcat_git.errors import RepositoryError
     from calcat_git.store.hdf5 import write_constant
-    from calcat_git.store.inject import inject
 
     git(mini, "init", "-q", "-b", "main")
     commit_all(mini, "catalog", "2024-05-02T00:00:00Z")

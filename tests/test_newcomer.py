@@ -98,11 +98,14 @@ pr = test_review.pr  # the fixture: the mini catalog on main with a branch 'pr' 
 
 
 def test_swap_moves_a_pdu_and_empties_its_old_slot_on_a_new_branch(pr: Path) -> None:
-    before = (pr / SPB).read_text()
+    before, mid = (pr / SPB).read_text(), (pr / MID).read_text()
     out = cli(pr, "swap", "MID_DET_AGIPD1M-1", "Q1M1=AGIPD_M5", "--from", "2024-06-01T10:00:00+02:00",
               "--reason", "M5 from SPB replaces the empty Q1M1", "--branch", "mid-q1m1")
     assert out.returncode == 0, out.stderr
-    assert git(pr, "branch", "--show-current") == "mid-q1m1" and "committed" in out.stdout
+    assert "committed" in out.stdout and "onto branch mid-q1m1; your checkout is unchanged" in out.stdout
+    assert git(pr, "branch", "--show-current") == "pr" and (pr / MID).read_text() == mid  # the checkout as it was
+    assert git(pr, "status", "--porcelain") == ""
+    git(pr, "switch", "-q", "mid-q1m1")
     assert (pr / MID).read_text().endswith('''      AGIPD00: null
   - from: "2024-06-01T08:00:00Z"
     reason: M5 from SPB replaces the empty Q1M1

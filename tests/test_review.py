@@ -10,10 +10,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from calcat_git.edit.change import inject
 from calcat_git.git.repo import GitRepo
 from calcat_git.review.rules import prepare, review
 from calcat_git.store.hdf5 import write_constant
-from calcat_git.store.inject import inject
 
 from .helpers import commit_all, edit, git
 

@@ -32,6 +32,7 @@ from calcat_git.timeutil import ensure_utc, format_timestamp, now_utc, parse_tim
 if TYPE_CHECKING:
     from calcat_git.catalog.published import SiteCatalog
     from calcat_git.catalog.sets import Invalidation
+    from calcat_git.edit.change import Change
     from calcat_git.files.loading import Registry
 
 R = TypeVar("R")
@@ -308,6 +309,16 @@ class Catalog:
         from calcat_git.validation.run import run_checks  # imported on use: the checks load the JSON Schemas (jsonschema)
 
         return run_checks(self.registry, skip)
+
+    def change(self, message: str | None = None, branch: str | None = None, *, commit: bool = True,
+               store: str | os.PathLike[str] | None = None) -> Change:
+        """A change to this catalog's repository, as one validated commit or nothing:
+        ``with catalog.change("why", branch="name") as change: change.swap(…)``. With
+        ``branch`` it is committed onto that branch (your checkout stays as it is), else on
+        the checked-out branch; ``commit=False`` only writes the working tree's files."""
+        from calcat_git.edit.change import Change  # imported on use: a look-up never loads the write path
+
+        return Change(self.root, message, branch=branch, commit=commit, store=store)
 
     @property
     def backend(self) -> SnapshotBackend:

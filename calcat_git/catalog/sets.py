@@ -19,11 +19,11 @@ from datetime import datetime
 from typing import Any
 
 from calcat_git.errors import CatalogInvalidError, InvalidInputError
+from calcat_git.files.parse import SETS_FILE as SETS_FILE  # (re-exported)
 from calcat_git.files.strict_yaml import YamlError, load_yaml
 from calcat_git.git.repo import GitRepo
 from calcat_git.timeutil import format_timestamp, parse_timestamp
 
-SETS_FILE = "published-sets.yaml"
 HEADER = ("# Published sets (annotated git tags) marked invalid; written by `calcat-git tag NAME --invalidate`.\n"
           "# A look-up pinned to one still answers, and warns.\n")
 

@@ -17,12 +17,16 @@ import click
 from calcat_git.errors import CalcatGitError, CatalogProblemWarning
 
 COMMANDS = {  # name → "module:attribute", imported when the command runs
+    "add-calibration": "calcat_git.cli.edit:add_calibration",
+    "add-detector": "calcat_git.cli.edit:add_detector",
+    "add-parameter": "calcat_git.cli.edit:add_parameter",
     "add-pdu": "calcat_git.cli.edit:add_pdu",
     "check": "calcat_git.cli.review:check",
     "codeowners": "calcat_git.cli.review:codeowners",
     "conditions": "calcat_git.cli.constants:conditions",
     "diff": "calcat_git.cli.review:diff",
     "explain": "calcat_git.cli.constants:explain",
+    "flag": "calcat_git.cli.edit:flag",
     "history": "calcat_git.cli.history:history",
     "import-calcat": "calcat_git.cli.calcat:import_calcat",
     "index": "calcat_git.cli.history:index_command",

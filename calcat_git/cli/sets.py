@@ -114,6 +114,7 @@ def _invalidate(root: Path, name: str, reason: str, branch: str | None = None, c
     """Mark the published set ``name`` invalid in ``published-sets.yaml`` (written, and
     committed on the new ``branch`` or with ``commit``); the tag itself stays."""
     from calcat_git.catalog.sets import SETS_FILE, Invalidation, with_invalidation
+    from calcat_git.edit.change import Change
     from calcat_git.git.repo import GitRepo
     from calcat_git.timeutil import now_utc
 
@@ -121,18 +122,8 @@ def _invalidate(root: Path, name: str, reason: str, branch: str | None = None, c
     names = [t["name"] for t in GitRepo(root).tags()]
     if name not in names:
         raise NotFoundError(f"no published set {name!r}{closest_names(name, names)}: `calcat-git tags` lists them")
-    path = root / SETS_FILE
-    if path.is_symlink():
-        raise CatalogInvalidError(f"{SETS_FILE} is a symbolic link: it must be a regular file of the repository")
-    current = path.read_bytes() if path.is_file() else None
-    text = with_invalidation(current, Invalidation(name, reason, now_utc().replace(microsecond=0)))
-    return _write(root, text, f"published set {name} marked invalid: {reason}", branch, commit)
-
-
-def _write(root: Path, text: bytes, message: str, branch: str | None, commit: bool) -> str | None:
-    """The one step that writes (and commits) ``published-sets.yaml``: through the edit
-    path, validated, atomic, on a new ``branch`` or the current one (``commit``)."""
-    from calcat_git.catalog.sets import SETS_FILE
-    from calcat_git.edit.changes import apply
-
-    return apply(root, {SETS_FILE: text.decode()}, message, branch, commit)
+    message = f"published set {name} marked invalid: {reason}"
+    with Change(root, message, branch=branch, commit=commit or branch is not None) as change:
+        change.put(SETS_FILE, with_invalidation(change.read(SETS_FILE),
+                                                Invalidation(name, reason, now_utc().replace(microsecond=0))))
+    return change.written.commit if change.written else None

@@ -9,8 +9,7 @@ import click
 
 from calcat_git.catalog.catalog import Catalog
 from calcat_git.cli.common import BRANCH_OPTION, JSON_OPTION, REPO_OPTION, STORE_OPTION, emit_json, snapshot_at_option
-from calcat_git.errors import InvalidInputError
-from calcat_git.store.inject import inject as run_inject
+from calcat_git.edit.change import inject as run_inject
 from calcat_git.store.verify import verify
 
 
@@ -19,8 +18,9 @@ from calcat_git.store.verify import verify
 @click.option("--report", "report_path", required=True, help="Store-relative path of the report (PDF) of these constants.")
 @click.option("--report-id", type=int, default=None, help="Report id, if the report has one.")
 @STORE_OPTION
-@click.option("--commit", "do_commit", is_flag=True, help="Commit the new batch file on the current branch.")
-@click.option("--branch", default=None, help="Commit the batch onto this branch instead (working tree untouched).")
+@click.option("--commit", "do_commit", is_flag=True, help="Commit the new batch file on the checked-out branch.")
+@click.option("--branch", default=None, help="Commit the batch onto this branch instead (new, from HEAD, or one that is "
+                                             "not checked out); your checkout, index and files stay as they are.")
 @REPO_OPTION
 @JSON_OPTION
 def inject(files: tuple[str, ...], report_path: str, report_id: int | None, store: str | None, do_commit: bool,
@@ -28,12 +28,16 @@ def inject(files: tuple[str, ...], report_path: str, report_id: int | None, stor
     """Inject constant files (HDF5, pipeline layout) as one new constants batch.
 
     Checks everything against the registry first (the PDU exists and sits in a slot at
-    begin_at, calibration and parameters belong to its type), copies the files into
-    the store under their content-derived path, then writes
-    constants_index/<detector>/<YYYY>/<stamp>-<slug>.yaml. A failure leaves nothing.
+    begin_at, calibration and parameters belong to its type) and validates the catalog
+    with the batch; then copies the files into the store under their content-derived
+    path and writes constants_index/<detector>/<YYYY>/<stamp>-<slug>.yaml. A failure
+    leaves nothing. The checked-out branch takes a batch with --commit, not --branch.
+
+    \b
+    Example:
+      calcat-git inject dark/r0042_m3.h5 --report xfel/reports/MID/dark_r0042.pdf --report-id 42 \\
+          --branch inject/r0042
     """
-    if do_commit and branch:
-        raise InvalidInputError("give --commit or --branch, not both")
     result = run_inject(repo, list(files), report_path=report_path, report_id=report_id, store=store,
                         commit=do_commit, branch=branch)
     if as_json:

@@ -20,11 +20,11 @@ from typing import Any
 import numpy as np
 import yaml
 
+from calcat_git.edit.inject import batch_path, build_batch
 from calcat_git.files.loading import Registry, load_worktree
 from calcat_git.lookup.caldata import CalibrationData
 from calcat_git.lookup.conditions import CONDITIONS_CLASSES, AGIPDConditions
 from calcat_git.store.hdf5 import read_constant_file, write_constant
-from calcat_git.store.inject import _batch_path, build_batch
 from calcat_git.store.paths import content_path, file_sha256
 from calcat_git.timeutil import format_timestamp, parse_timestamp
 
@@ -130,7 +130,7 @@ def generate(root: Path, store: Path, write_index: bool = False) -> int:
             batch["source"] = "illustrative"
             if run.detector == "MID_DET_AGIPD1M-1" and run.number == 5:  # one bad constant, flagged after review
                 batch["constants"][0]["good_quality"] = False
-            path = root / _batch_path(root, run.detector, run.begin_at, "dark")
+            path = root / batch_path(lambda p: (root / p).exists(), run.detector, run.begin_at, "dark")
             path.parent.mkdir(parents=True, exist_ok=True)
             path.write_text(yaml.safe_dump(batch, sort_keys=False, width=120), "utf-8")
     return total

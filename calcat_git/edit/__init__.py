@@ -1,1 +1,1 @@
-"""One-step registry edits (module swaps and moves, new PDUs), validated before writing."""
+"""The one write path: ``Change`` (edits, inject, import), validated and atomic."""

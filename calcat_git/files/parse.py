@@ -19,6 +19,8 @@ from calcat_git.model.problems import Problem
 from calcat_git.model.records import PDU, Calibration, Detector, DetectorType, Instrument, Parameter
 
 DATA_ROOTS = ("registry", "constants_index")
+SETS_FILE = "published-sets.yaml"  # published sets marked invalid (catalog/sets.py)
+ROOT_FILES = (SETS_FILE,)  # catalog files at the root: written like the data files, but no records
 # registry sub-folder -> (kind, record class, key field)
 REGISTRY_KINDS: dict[str, tuple[str, Any, str]] = {
     "detector_types": ("detector_type", DetectorType, "identifier"),

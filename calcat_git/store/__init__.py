@@ -1,1 +1,1 @@
-"""The constant store: paths, HDF5 constant files, inject, verify."""
+"""The constant store: paths, HDF5 constant files, verify."""

@@ -11,17 +11,33 @@ from __future__ import annotations
 import sys
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 import h5py
 
-from calcat_git.catalog.catalog import Catalog
 from calcat_git.errors import InvalidInputError
 from calcat_git.store.hdf5 import check_self_contained
 from calcat_git.store.paths import file_sha256, store_file, store_root
 
 
-def referenced_files(catalog: Catalog) -> dict[str, str]:
+class _Files(Protocol):
+    def files(self) -> dict[str, str]: ...
+
+
+class Snapshot(Protocol):
+    """What verify reads of a catalog snapshot (``Catalog`` is one; the store sits below
+    the catalog, so it names only these)."""
+
+    root: Path
+
+    @property
+    def commit(self) -> str | None: ...
+
+    @property
+    def backend(self) -> _Files: ...
+
+
+def referenced_files(catalog: Snapshot) -> dict[str, str]:
     """Store path → sha256 of every CCV file in the snapshot."""
     return catalog.backend.files()
 
@@ -43,7 +59,7 @@ def _state(root: Path, relative: str, sha: str) -> tuple[str, str]:
     return "ok", ""
 
 
-def verify(catalog: Catalog, store: str | Path | None, jobs: int = 4) -> dict[str, Any]:
+def verify(catalog: Snapshot, store: str | Path | None, jobs: int = 4) -> dict[str, Any]:
     root = store_root(store, catalog.root)
     named = referenced_files(catalog)
     files = sorted((path, sha) for path, sha in named.items() if sha)

@@ -1,43 +1,29 @@
-"""One-step edits of the registry: a module swap or move, a new PDU.
-
-Each edit is computed as the text a person would write (a change appended to a mapping
-file, a new PDU file), the whole catalog is validated with it in memory, and only then is
-anything written (and committed, on a new branch with ``branch``). A refused edit leaves
-the working tree and the repository as they were.
-"""
+"""Module swaps and moves (a change appended to mapping files) and new PDUs, written as
+the text a person would write."""
 
 from __future__ import annotations
 
-import os
-from dataclasses import dataclass
 from datetime import datetime
-from pathlib import Path
 
 import yaml
 
-from calcat_git.errors import CatalogInvalidError, InvalidInputError, NotFoundError, RepositoryError, closest_names
-from calcat_git.files.loading import Registry, iter_worktree, load_registry, load_worktree
-from calcat_git.files.parse import DATA_ROOTS
-from calcat_git.git.repo import GitRepo
+from calcat_git.edit.draft import Draft
+from calcat_git.errors import InvalidInputError, NotFoundError, closest_names
+from calcat_git.files.loading import Registry
 from calcat_git.model.records import PDU, Detector
 from calcat_git.timeutil import format_timestamp
-from calcat_git.validation.run import run_checks
 
 EMPTY = ("-", "null", "none", "empty")  # a PDU value that empties the slot
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class Edit:
-    """What an edit wrote: file → the text added (a new file's whole text), and the commit."""
-
-    files: dict[str, str]
-    commit: str | None = None
-    branch: str | None = None
 
 
 def _scalar(key: str, value: str) -> str:
     """``key: value`` as YAML writes it (quoted only where needed), on one line."""
     return yaml.safe_dump({key: value}, width=10**6, allow_unicode=True, sort_keys=False).rstrip("\n")
+
+
+def dump(record: dict[str, object]) -> bytes:
+    """A new registry file's text, keys in the record's order."""
+    return yaml.safe_dump(record, sort_keys=False, allow_unicode=True, width=120).encode()
 
 
 def change_text(valid_from: datetime, reason: str, modules: dict[str, str | None]) -> str:
@@ -65,45 +51,56 @@ def _where(reg: Registry, pdu: str, at: datetime) -> tuple[str, str] | None:
     return None
 
 
-def _appended(root: Path, rel: str, text: str) -> str:
+def _appended(draft: Draft, rel: str, text: str) -> bytes:
     """The mapping file ``rel`` with ``text`` appended to its ``changes`` list."""
-    old = (root / rel).read_text("utf-8")
+    old = (draft.read(rel) or b"").decode("utf-8")
     top = [line for line in old.splitlines() if line and not line[0].isspace() and not line.startswith("#")]
     if not top or not top[-1].startswith("changes:"):
         raise InvalidInputError(f"{rel}: 'changes:' is not the last key, so a change cannot be appended: edit it by hand")
-    return old + ("" if old.endswith("\n") else "\n") + text
+    return (old + ("" if old.endswith("\n") else "\n") + text).encode()
 
 
 def _assigned(reg: Registry, det: Detector, assignments: dict[str, str]) -> dict[str, str | None]:
-    """Slot → PDU (None: emptied) of ``assignments``, with slot names and PDUs checked."""
+    """Slot → PDU (None: emptied) of ``assignments``, with slot names and PDUs checked, and
+    each slot named once."""
     modules: dict[str, str | None] = {}
+    named: dict[str, str] = {}
     for name, pdu in assignments.items():
         if pdu.lower() not in EMPTY and pdu not in reg.pdus:
             raise NotFoundError(
                 f"unknown PDU {pdu!r}{closest_names(pdu, list(reg.pdus))}: an admin adds it first (`calcat-git add-pdu`)"
             )
-        modules[_slot(det, name)] = None if pdu.lower() in EMPTY else pdu
+        slot = _slot(det, name)
+        if slot in named:
+            raise InvalidInputError(f"{named[slot]} and {name} both name slot {slot}: give each slot once")
+        named[slot] = name
+        modules[slot] = None if pdu.lower() in EMPTY else pdu
     return modules
 
 
-def swap_files(
-    root: Path, detector: str, assignments: dict[str, str], valid_from: datetime, reason: str
-) -> dict[str, tuple[str, str]]:
-    """The mapping files a swap or move changes: path → (new text, text appended).
+def swap(draft: Draft, detector: str, assignments: dict[str, str], valid_from: datetime, reason: str) -> dict[str, str]:
+    """Append a swap or move to the mapping files it changes; returns path → text appended.
 
     ``assignments`` maps slots (aggregator or ``Q1M2`` name) to PDUs (or ``-`` to empty
     the slot). A PDU that sits elsewhere at ``valid_from`` leaves that slot at the same
     time: in the same change for a slot of this detector, else in a change appended to
     the other detector's mapping."""
-    reg = load_worktree(root)
+    reg = draft.registry()
     if detector not in reg.detectors:
         raise NotFoundError(f"unknown detector {detector!r}{closest_names(detector, list(reg.detectors))}")
+    if not assignments:
+        raise InvalidInputError("a swap names at least one SLOT=PDU")
     modules = _assigned(reg, reg.detectors[detector], assignments)
     mapping = reg.mappings.get(detector)
-    if mapping is None:
-        raise NotFoundError(f"{detector} has no mapping file yet: write registry/mappings/{detector}.yaml by hand")
-    last = max(c.valid_from for c in mapping.changes)
-    if valid_from <= last:
+    if mapping is None:  # its first change starts the file
+        path = f"registry/mappings/{detector}.yaml"
+        if draft.exists(path):
+            raise InvalidInputError(f"{path} does not load: fix it first (`calcat-git validate`)")
+        draft.put(path, f"detector: {detector}\nchanges:\n".encode())
+        reg = draft.registry()
+        mapping = reg.mappings.get(detector)
+    last = max((c.valid_from for c in mapping.changes), default=None) if mapping else None
+    if last is not None and valid_from <= last:
         raise InvalidInputError(f"--from {format_timestamp(valid_from)} is not after {detector}'s last change "
                                 f"({format_timestamp(last)}): to fix a past change, edit it by hand and add "
                                 f"`correction: <why>` to it")
@@ -116,22 +113,20 @@ def swap_files(
             modules.setdefault(where[1], None)
         else:
             others.setdefault(where[0], {})[where[1]] = None
-    out: dict[str, tuple[str, str]] = {}
-    text = change_text(valid_from, reason, modules)
-    path = reg.files[("mapping", detector)]
-    out[path] = (_appended(root, path, text), text)
+    added = {f"registry/mappings/{detector}.yaml" if mapping is None else reg.files[("mapping", detector)]:
+             change_text(valid_from, reason, modules)}
     for other, emptied in others.items():
         moved = ", ".join(f"{p} to {detector}" for p in modules.values() if p and _where(reg, p, valid_from) in
                           {(other, s) for s in emptied})
-        text = change_text(valid_from, f"{moved}: {reason}", emptied)
-        path = reg.files[("mapping", other)]
-        out[path] = (_appended(root, path, text), text)
-    return out
+        added[reg.files[("mapping", other)]] = change_text(valid_from, f"{moved}: {reason}", emptied)
+    for path, text in added.items():
+        draft.put(path, _appended(draft, path, text))
+    return added
 
 
-def pdu_file(root: Path, name: str, detector_type: str, uuid: int, description: str | None) -> tuple[str, str]:
-    """(path, text) of a new PDU file, from the schema's template for the type."""
-    reg = load_worktree(root)
+def add_pdu(draft: Draft, name: str, detector_type: str, uuid: int, description: str | None = None) -> str:
+    """A new PDU file, from the schema's template for the type; returns its path."""
+    reg = draft.registry()
     if detector_type not in reg.detector_types:
         raise NotFoundError(f"unknown detector type {detector_type!r}{closest_names(detector_type, list(reg.detector_types))}")
     if name in reg.pdus:
@@ -140,34 +135,6 @@ def pdu_file(root: Path, name: str, detector_type: str, uuid: int, description: 
     if taken:
         raise InvalidInputError(f"uuid {uuid} is already {taken[0]}'s: every PDU has its own uuid")
     record = PDU(physical_name=name, detector_type=detector_type, uuid=uuid, status="active", description=description)
-    text = yaml.safe_dump(record.to_dict(), sort_keys=False, allow_unicode=True, width=120)
-    return f"registry/pdus/{detector_type}/{name}.yaml", text
-
-
-def apply(root: Path, files: dict[str, str], message: str, branch: str | None = None, commit: bool = False) -> str | None:
-    """Validate the catalog with ``files`` (path → whole new text), then write them, and
-    commit them (on the new ``branch``, switched to, when given). Returns the commit."""
-    edited = {path: text.encode() for path, text in files.items()}
-    current = [(path, raw) for path, raw in iter_worktree(root) if path not in edited]
-    catalog_files = [(path, raw) for path, raw in edited.items() if path.split("/")[0] in DATA_ROOTS]  # not e.g. sets
-    problems = run_checks(load_registry([*current, *catalog_files]))
-    if problems:
-        raise CatalogInvalidError(f"the edit would leave {len(problems)} problem(s), nothing written: "
-                                  + "; ".join(str(p) for p in problems[:5]), problems)
-    repo = GitRepo(root) if branch or commit else None
-    if repo is not None:
-        dirty = repo.uncommitted(files)
-        if dirty:
-            raise RepositoryError(f"uncommitted changes to the files this edit writes: {dirty[0]} …: "
-                                  "commit or restore them first")
-        if branch:
-            repo.switch_new_branch(branch)
-    for path, raw in edited.items():
-        target = root / path
-        target.parent.mkdir(parents=True, exist_ok=True)
-        temp = target.with_name(f".{target.name}.tmp")
-        temp.write_bytes(raw)
-        os.replace(temp, target)
-    if repo is None:
-        return None
-    return repo.commit_paths(list(files), message, what="git commit of the edit")
+    path = f"registry/pdus/{detector_type}/{name}.yaml"
+    draft.put(path, dump(record.to_dict()))
+    return path

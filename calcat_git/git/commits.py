@@ -1,0 +1,104 @@
+"""Making commits, for the one write path (``calcat_git.edit``): a commit onto any branch
+built apart from the user's index and working tree, a commit on the checked-out branch
+as plain ``git commit`` makes it (hooks included), and the checks that come first (who
+commits, which branches are checked out, which remotes a name would shadow).
+
+The functions take a :class:`GitRepo` and run git through it, so every git call of the
+package still has one runner and one error type.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from pathlib import Path
+
+from calcat_git.errors import RepositoryError
+from calcat_git.git.repo import GitRepo
+
+ZERO = "0" * 40
+NO_IDENTITY = ("git does not know who you are (no user.name and user.email in git's config, no GIT_AUTHOR_NAME and "
+               "GIT_AUTHOR_EMAIL): run `git config --global user.name \"Your Name\"` and `git config --global "
+               "user.email you@example.org`, then the command again; nothing was written")
+
+
+def check_identity(repo: GitRepo) -> None:
+    """Refuse to commit without an identity set in git's config or environment (a guessed
+    ``user@host`` would name nobody in the catalog's history)."""
+    for ident in ("GIT_AUTHOR_IDENT", "GIT_COMMITTER_IDENT"):
+        try:
+            repo._git("-c", "user.useConfigOnly=true", "var", ident)
+        except RepositoryError:
+            raise RepositoryError(NO_IDENTITY) from None
+
+
+def signs_commits(repo: GitRepo) -> bool:
+    """Does git's config ask for signed commits (``commit.gpgSign``)?"""
+    try:
+        return str(repo._git("config", "--bool", "--get", "commit.gpgsign")).strip() == "true"
+    except RepositoryError:  # not set
+        return False
+
+
+def checked_out(repo: GitRepo) -> dict[str, Path]:
+    """Branch → the working tree it is checked out in, over every worktree of the repository."""
+    out, where = {}, None
+    for line in str(repo._git("worktree", "list", "--porcelain")).splitlines():
+        if line.startswith("worktree "):
+            where = Path(line[len("worktree "):])
+        elif line.startswith("branch refs/heads/") and where is not None:
+            out[line[len("branch refs/heads/"):]] = where
+    return out
+
+
+def remotes(repo: GitRepo) -> list[str]:
+    return str(repo._git("remote")).split()
+
+
+def commit_tree(repo: GitRepo, parent: str | None, files: dict[str, bytes | None], message: str) -> str:
+    """A new commit: ``parent``'s tree with ``files`` written (bytes) or removed (None), built
+    in a temporary index (the user's index and working tree are never touched) and signed
+    when git's config asks for it. No branch moves: see :func:`move_branch`."""
+    with tempfile.TemporaryDirectory() as tmp:
+        env = {**os.environ, "GIT_INDEX_FILE": os.path.join(tmp, "index")}
+
+        def git(*args: str, data: bytes | None = None, what: str = "") -> str:
+            return str(repo._git(*args, env=env, data=data, what=what)).strip()
+
+        if parent is not None:
+            git("read-tree", parent)
+        for path, content in files.items():
+            if content is None:
+                git("update-index", "--force-remove", "--", path)
+            else:
+                blob = git("hash-object", "-w", "--stdin", data=content)
+                git("update-index", "--add", "--cacheinfo", f"100644,{blob},{path}")
+        sign = ["-S"] if signs_commits(repo) else []
+        parents = ["-p", parent] if parent is not None else []
+        return git("commit-tree", *sign, git("write-tree"), *parents, "-F", "-", data=message.encode(),
+                   what="git commit-tree (making the commit)")
+
+
+def move_branch(repo: GitRepo, branch: str, new: str, old: str | None) -> None:
+    """Point ``branch`` at ``new`` if it still points at ``old`` (None: it must not exist yet)."""
+    repo._git("update-ref", "-m", "calcat-git", f"refs/heads/{branch}", new, old or ZERO,
+              what=f"moving branch {branch} (did it change meanwhile? try again)")
+
+
+def delete_branch(repo: GitRepo, branch: str, sha: str) -> None:
+    """Remove ``branch`` if it still points at ``sha``."""
+    repo._git("update-ref", "-d", f"refs/heads/{branch}", sha, what=f"removing branch {branch}")
+
+
+def commit_checked_out(repo: GitRepo, paths: list[str], message: str) -> str:
+    """Commit the working tree's ``paths`` (written, changed or removed) on the checked-out
+    branch with ``git commit``, which runs the repository's hooks as it always does; other
+    staged changes stay staged and out of the commit."""
+    repo._git("add", "-A", "--", *paths, what="git add of the change")
+    repo._git("commit", "-q", "-F", "-", "--", *paths, data=message.encode(), what="git commit of the change")
+    return repo.rev_parse("HEAD")
+
+
+def index_file(repo: GitRepo) -> Path:
+    """The index of the working tree ``repo`` stands in."""
+    return repo.git_dir / "index"
