@@ -175,7 +175,7 @@ def _check_unchanged(draft: Draft) -> None:
 def _confined(root: Path, path: str) -> Path:
     """``root/path``, refused if a symbolic link would lead the write out of the catalog."""
     target = root / path
-    top = (root / path.split("/")[0]).resolve(strict=False)
+    top = (root / path.split("/")[0] if "/" in path else root).resolve(strict=False)  # a root file: the root
     if target.is_symlink() or not target.parent.resolve(strict=False).is_relative_to(top):
         raise InvalidInputError(f"a change would write {path!r} through a symbolic link out of the catalog; nothing "
                                 "was written")
