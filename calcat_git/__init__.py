@@ -29,8 +29,9 @@ if TYPE_CHECKING:
         PnCCDConditions,
         ShimadzuHPVX2Conditions,
     )
-    from calcat_git.lookup.conditions_base import ConditionsBase
+    from calcat_git.lookup.conditions_base import Conditions, ConditionsBase
     from calcat_git.lookup.results import CalibrationData, MultiModuleConstant, SingleConstant
+    from calcat_git.lookup.rules import ConditionError, LookupRules
     from calcat_git.model.batch import CCV, Condition, ConstantBatch, Report
     from calcat_git.model.interval import Interval
     from calcat_git.model.mapping import Mapping, MappingChange, SlotPeriod
@@ -46,6 +47,8 @@ _WHERE = {
     "Catalog": "calcat_git.catalog.catalog",
     "CatalogInvalidError": "calcat_git.errors",
     "Condition": "calcat_git.model.batch",
+    "ConditionError": "calcat_git.lookup.rules",
+    "Conditions": "calcat_git.lookup.conditions_base",
     "ConditionsBase": "calcat_git.lookup.conditions_base",
     "ConstantBatch": "calcat_git.model.batch",
     "DSSCConditions": "calcat_git.lookup.conditions",
@@ -59,6 +62,7 @@ _WHERE = {
     "InvalidInputError": "calcat_git.errors",
     "JUNGFRAUConditions": "calcat_git.lookup.conditions",
     "LPDConditions": "calcat_git.lookup.conditions",
+    "LookupRules": "calcat_git.lookup.rules",
     "Mapping": "calcat_git.model.mapping",
     "MappingChange": "calcat_git.model.mapping",
     "Module": "calcat_git.model.records",
@@ -94,6 +98,8 @@ __all__ = [
     "Catalog",
     "CatalogInvalidError",
     "Condition",
+    "ConditionError",
+    "Conditions",
     "ConditionsBase",
     "ConstantBatch",
     "DSSCConditions",
@@ -107,6 +113,7 @@ __all__ = [
     "InvalidInputError",
     "JUNGFRAUConditions",
     "LPDConditions",
+    "LookupRules",
     "Mapping",
     "MappingChange",
     "Module",

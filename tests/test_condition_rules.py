@@ -7,10 +7,19 @@ the registry (written out from those classes): the embedded catalog must say the
 
 from __future__ import annotations
 
+import types
+import typing
+from dataclasses import MISSING, fields
 from typing import Any
 
+from calcat_git import Catalog
 from calcat_git.lookup.conditions import CONDITIONS_CLASSES
-from calcat_git.lookup.conditions_base import REQUIRED
+from calcat_git.lookup.rules import LookupRules
+
+from .helpers import REPO_ROOT
+
+REQUIRED: Any = MISSING
+KINDS = {"number": "float", "integer": "int", "boolean": "bool", "text": "str"}
 
 TODAY: dict[str, dict[str, Any]] = {
     "AGIPDConditions": {
@@ -313,9 +322,31 @@ TODAY: dict[str, dict[str, Any]] = {
 }
 
 
+def _kind(annotation: Any) -> tuple[str, bool]:
+    """(kind, None allowed) of a field annotation such as ``int | None``."""
+    args = typing.get_args(annotation) if isinstance(annotation, types.UnionType) else (annotation,)
+    kinds = [a for a in args if a is not type(None)]
+    return kinds[0].__name__, len(kinds) != len(args)
+
+
 def test_the_classes_keep_their_fields() -> None:
     assert {cls.__name__: cls.detector_type for cls in CONDITIONS_CLASSES.values()} == \
         {name: row["detector_type"] for name, row in TODAY.items()}
     for cls in CONDITIONS_CLASSES.values():
-        fields = [(i.field, i.spelling, i.kind, i.optional, i.default) for i in cls.parameter_infos()]
-        assert fields == TODAY[cls.__name__]["fields"], cls.__name__
+        hints = typing.get_type_hints(cls)
+        got = [(f.name, *_kind(hints[f.name]), f.default) for f in fields(cls)]  # type: ignore[arg-type]
+        assert got == [(f, kind, none, default) for f, _, kind, none, default in TODAY[cls.__name__]["fields"]]
+
+
+def test_the_embedded_catalog_states_the_classes_rules_field_by_field() -> None:
+    catalog = Catalog.open(REPO_ROOT, worktree=True)
+    for name, today in TODAY.items():
+        rules = LookupRules.of(catalog.detector_type(today["detector_type"]))
+        assert rules.stated, name
+        got = [(p.field, p.name, KINDS[p.kind], p.allows_none, REQUIRED if p.required else p.default)
+               for p in rules.parameters]
+        assert got == today["fields"], name
+        assert {c: list(ps or ()) for c, ps in rules.calibrations} == today["calibration_types"], name
+        assert {p.name: p.legacy for p in rules.parameters if p.legacy is not None} == today["legacy_defaults"], name
+        cls = next(c for c in CONDITIONS_CLASSES.values() if c.__name__ == name)
+        assert cls.calibration_types == today["calibration_types"] and cls.legacy_defaults == today["legacy_defaults"]

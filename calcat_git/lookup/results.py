@@ -13,9 +13,10 @@ from calcat_git.catalog.catalog import Catalog
 from calcat_git.errors import InvalidInputError, NotFoundError
 from calcat_git.lookup.conditions_base import ConditionsBase
 from calcat_git.lookup.engine import Engine, Outcome
+from calcat_git.lookup.rules import LookupRules
 from calcat_git.model.records import Detector
 from calcat_git.model.selection import CCVRow
-from calcat_git.timeutil import format_timestamp, from_micros
+from calcat_git.timeutil import format_timestamp, from_micros, now_utc
 
 
 def ccv_int_id(ccv_id: str, calcat_id: int | None = None) -> int:
@@ -154,14 +155,14 @@ class CalibrationData(Mapping[str, MultiModuleConstant]):
         snapshot = snapshot_at if snapshot_at is not None else pdu_snapshot_at
         if snapshot is not None:
             cat = cat.at(snapshot)
-        names = calibrations if calibrations is not None else list(condition.calibration_types)
-        unknown = [n for n in names if n not in condition.calibration_types]
-        if unknown:
-            raise InvalidInputError(f"{type(condition).__name__} knows no calibration {unknown[0]!r}; it knows "
-                                    f"{', '.join(condition.calibration_types)}")
-        asked = {n: condition.make_dict(condition.calibration_types[n]) for n in names}
+        type_name = cat.detector(detector_name).type_name()
+        if condition.detector_type and condition.detector_type != type_name:
+            raise InvalidInputError(f"{type(condition).__name__} are conditions of {condition.detector_type}; "
+                                    f"{detector_name} is of {type_name}")
+        asks = LookupRules.of(cat.detector_type(type_name)).asked(condition.given(), calibrations)
         engine = Engine(cat)
-        return cls.from_outcome(engine.run(detector_name, asked, event_at, begin_at_strategy, include_bad_quality))
+        moment = now_utc() if event_at is None else event_at
+        return cls.from_outcome(engine.run(detector_name, asks, moment, begin_at_strategy, include_bad_quality))
 
     @classmethod
     def from_data(cls, run: Any, detector_name: str, condition: ConditionsBase, calibrations: list[str] | None = None,

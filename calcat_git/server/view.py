@@ -15,6 +15,7 @@ from calcat_git.catalog.catalog import Catalog
 from calcat_git.catalog.snapshot import IndexedSnapshot
 from calcat_git.errors import InvalidInputError, NotFoundError, RepositoryError
 from calcat_git.lookup.engine import Engine
+from calcat_git.lookup.rules import LookupRules
 from calcat_git.model.records import Parameter
 from calcat_git.model.selection import Asked, CCVRow, check_strategy
 from calcat_git.server.ccvs import CCVEncoder, Encoded, Memo
@@ -188,22 +189,25 @@ class CalcatView:
         return out
 
     # --- constants ----------------------------------------------------------------------
-    def ccvs_by_conditions(self, detector: str, calibration_ids: list[int], asked: Asked, event_at: datetime | None,
+    def ccvs_by_conditions(self, detector: str, calibration_ids: list[int], asked: Asked, event_at: datetime,
                            mapping: dict[str, str | None], strategy: str, karabo_da: str | None) -> Encoded:
-        """get_by_detector_conditions: the CCV chosen per calibration and module."""
+        """get_by_detector_conditions: the CCV chosen per calibration and module. ``asked``: the
+        conditions as sent (numbers or text), normalised by the type's look-up rules
+        (``LookupRules.explicit``: unknown parameters, text where a number belongs and
+        calibrations not of the type are refused; legacy values left out, as EXtra does)."""
         check_strategy(strategy)
         det = self.catalog.detector(detector)
         if karabo_da is not None and karabo_da not in det.aggregators:
             raise not_found(f"{detector} has no module {karabo_da!r}")
-        own = set(self.catalog.detector_type(det.type_name()).calibrations)
-        names = [self.name_of("calibration", i) for i in calibration_ids]
-        wanted = {n: dict(asked) for n in names if n in own}
+        rules = LookupRules.of(self.catalog.detector_type(det.type_name()))
+        wanted = rules.explicit({self.name_of("calibration", i): asked for i in calibration_ids})
         pdus = {a: p for a, p in mapping.items() if karabo_da is None or a == karabo_da}
-        outcome = self.engine.run(detector, wanted, event_at or now_utc(), strategy, pdus=pdus)
+        outcome = self.engine.run(detector, wanted, event_at, strategy, pdus=pdus)
         det_id = record_id("detector", det)
         modules = {m.aggregator: m for m in det.modules}
         return Encoded([self.ccvs.encoded(row, Slot(det_id, modules[aggregator]))
-                        for calibration in wanted for aggregator, row in sorted(outcome.found[calibration].items())])
+                        for calibration in wanted.by_calibration
+                        for aggregator, row in sorted(outcome.found[calibration].items())])
 
     def condition(self, int_id: int) -> JSON:
         """A condition by the id its CCVs are served with (CALCAT's for imported ones)."""
@@ -254,7 +258,9 @@ class CalcatView:
 
 
 def parse_conditions(body: Any) -> Asked:
-    """``{"parameters_conditions_attributes": [{"parameter_name": …, "value": …}, …]}`` → asked."""
+    """``{"parameters_conditions_attributes": [{"parameter_name": …, "value": …}, …]}`` → the
+    conditions as sent (numbers stay numbers, text stays text: the detector type's look-up
+    rules read them, in ``ccvs_by_conditions``)."""
     items = body.get("parameters_conditions_attributes") if isinstance(body, dict) else None
     if not isinstance(items, list) or set(body) != {"parameters_conditions_attributes"}:
         raise InvalidInputError('the JSON body must be {"parameters_conditions_attributes": [{"parameter_name": '
@@ -268,5 +274,5 @@ def parse_conditions(body: Any) -> Asked:
             raise InvalidInputError(f"condition {item!r}: parameter_name must be a string, value a number or string")
         if name in asked:
             raise InvalidInputError(f"parameter {name!r} is given twice")
-        asked[name] = value if isinstance(value, str) else float(value)
+        asked[name] = value
     return asked
