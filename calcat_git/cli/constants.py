@@ -70,9 +70,10 @@ def lookup(as_json: bool, **kwargs: Any) -> None:
 
     For each calibration and module: the PDU mapped at --event-at; its constants whose
     conditions match (same parameters; numbers within the deviations); good quality
-    only; then --strategy picks by begin_at. Where a detector type has a conditions
-    class, each calibration only gets the parameters it uses, and legacy defaults
-    (e.g. AGIPD 'Gain mode=0') are left out, as in EXtra. Exit 1 if anything is missing.
+    only; then --strategy picks by begin_at. Where the detector type states look-up
+    rules (its conditions: block), each calibration only gets the parameters it uses,
+    and legacy values (e.g. AGIPD 'Gain mode=0') are left out, as in EXtra. Exit 1 if
+    anything is missing.
     """
     from calcat_git.lookup.results import CalibrationData
     from calcat_git.timeutil import format_timestamp
