@@ -57,7 +57,7 @@ def _run_lookup(detector: str, event_at: datetime, snapshot_at: datetime | str |
     if snapshot_at is not None:
         catalog = catalog.at(snapshot_at)
     dtype = catalog.detector_type(catalog.detector(detector).type_name())
-    asks = LookupRules.of(dtype).asked(given, list(calibrations))  # calibrations checked first, then conditions
+    asks = LookupRules.of(dtype).asked(given, list(calibrations))  # the conditions checked first, then calibrations
     engine = Engine(catalog)
     return engine, engine.run(detector, asks, event_at, strategy, include_bad), asks
 

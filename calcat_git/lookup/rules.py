@@ -53,8 +53,9 @@ def check_calibrations(dtype: DetectorType, names: list[str]) -> None:
             raise NotFoundError(f"{dtype.identifier} has no calibration {calibration!r}{hint}")
 
 
-def _number(rule: ParameterRule, raw: float | int, shown: object) -> float:
-    """``raw`` as asked; messages show what was given (``shown``: the number, or its text)."""
+def _number(rule: ParameterRule, raw: float | int, shown: str) -> float:
+    """``raw`` as asked; messages show what was given as text (``shown``), as the command line
+    and the page have it."""
     if not math.isfinite(raw):
         raise ValueError(f"{shown!r} is not a finite number")
     if rule.kind == "text":
@@ -91,7 +92,7 @@ def value_of(rule: ParameterRule, raw: Any) -> float | str | None:
             raise ValueError(f"{raw!r} is not a {rule.kind}")
         return float(raw)
     if isinstance(raw, int | float):
-        return _number(rule, raw, raw)
+        return _number(rule, raw, str(raw))
     if isinstance(raw, str):
         return _text(rule, raw.strip())
     raise ValueError(f"{raw!r} is neither a number nor text")
@@ -169,12 +170,12 @@ class LookupRules:
         return {k: v for k, v in asked.items() if not (k in legacy and not isinstance(v, str) and v == legacy[k])}
 
     def asked(self, given: Mapping[str, Any], calibrations: list[str] | None = None, complete: bool = True) -> Asks:
-        """The question of a look-up: the calibrations (default: all of the type's, checked
-        here), each asked its own parameters of the given values (defaults filled in unless not
-        ``complete``), legacy values left out."""
+        """The question of a look-up: the given values (checked first; defaults filled in
+        unless not ``complete``), the calibrations (default: all of the type's, checked here),
+        each asked its own parameters, legacy values left out."""
+        values = self.values(given, complete)  # the conditions first: a conditions object says them when made
         names = list(calibrations) if calibrations else [c for c, _ in self.calibrations]
         check_calibrations(self.dtype, names)
-        values = self.values(given, complete)
         lists = dict(self.calibrations)
         out = {}
         for name in names:

@@ -101,7 +101,7 @@
       if (rule.kind !== "boolean") throw new Error(`${raw ? "True" : "False"} is not a ${rule.kind}`);
       return raw ? 1 : 0;
     }
-    if (typeof raw === "number") return number(rule, raw, String(raw));
+    if (typeof raw === "number") return number(rule, raw, pyRepr(String(raw)));
     const text = raw.trim();
     if (rule.kind === "text") return text;
     const lower = text.toLowerCase();
@@ -113,10 +113,6 @@
 
   function normalise(rules, given, wanted) {  // rules.py: LookupRules.asked → {calibration: asked}
     const type = rules.detector_type, known = rules.calibrations.map(([c]) => c);
-    const names = wanted.length ? wanted : known;
-    for (const c of names) {
-      if (!known.includes(c)) throw new Error(`${type} has no calibration ${pyRepr(c)} (it has ${known.join(", ") || "none"})`);
-    }
     const byKeyword = new Map(rules.parameters.map((p) => [keyword(p.name), p]));
     const problems = [], found = new Map(), seen = new Set();
     for (const [name, raw] of Object.entries(given)) {
@@ -132,6 +128,10 @@
     if (problems.length) {
       throw new Error(`${type} conditions: ${problems.join("; ")} (parameters: ` +
         `${rules.parameters.map((p) => p.name).join(", ") || "none"}; \`calcat-git conditions ${type}\` lists them with defaults)`);
+    }
+    const names = wanted.length ? wanted : known;  // the conditions first, then the calibrations
+    for (const c of names) {
+      if (!known.includes(c)) throw new Error(`${type} has no calibration ${pyRepr(c)} (it has ${known.join(", ") || "none"})`);
     }
     const legacy = new Map(rules.parameters.filter((p) => p.legacy !== null).map((p) => [p.name, p.legacy]));
     const lists = new Map(rules.calibrations);
