@@ -39,6 +39,11 @@ from calcat_git.lookup.rules import LookupRules, keyword, value_of
 from calcat_git.timeutil import format_timestamp, from_micros
 
 from .helpers import build_site, git, require_chromium, serve
+
+try:  # calibration_client, the pipeline's client, runs in its own environment (tests/calibration_client.py)
+    from .calibration_client import run_client
+except ImportError:  # a checkout without it asks through the four other interfaces
+    run_client = None
 from .test_condition_rules import catalog_with_a_new_calibration
 from .test_serve import Server, stop_server
 from .test_site_browser import ARGS, CHROMIUM
@@ -69,6 +74,7 @@ class World:
     shown: str = ""  # the site the page shows
     asked: Counter[str] = field(default_factory=Counter)
     seconds: Counter[str] = field(default_factory=Counter)
+    for_client: list[tuple[Question, Answer]] = field(default_factory=list)  # asked of calibration_client at the end
 
 
 def _detectors(catalog: Catalog) -> list[Detector]:
@@ -300,6 +306,53 @@ def ask_serve(world: World, q: Question) -> Answer | None:
     return {(cal, agg): str(c.ccv_id) for cal, group in found.constant_groups.items() for agg, c in group.items()}
 
 
+def _calls(world: World, q: Question, ids: dict[str, int]) -> list[dict[str, Any]] | str:
+    """calibration_client's look-up calls for ``q`` (one per group of calibrations asked the
+    same parameters, as the pipeline groups them), or the client's own refusal."""
+    catalog = world.catalog if q.snapshot is None else world.catalog.at(q.snapshot)
+    rules = LookupRules.of(catalog.detector_type(catalog.detector(q.detector).type_name()))
+    try:
+        condition = RawCondition(rules, dict(q.given), q.calibrations)
+    except (TypeError, ValueError) as exc:
+        return f"refused: {exc}"
+    wanted = list(q.calibrations) or list(condition.calibration_types)
+    if any(c not in ids for c in wanted):
+        return "refused: no such calibration"
+    groups: dict[tuple[str, ...], list[int]] = {}
+    for name in wanted:
+        groups.setdefault(tuple(condition.calibration_types[name]), []).append(ids[name])
+    return [{"call": "get_calibration_constant_versions_by_detector_conditions_api",
+             "args": [q.detector, str(group), {"parameters_conditions_attributes": [
+                 {"parameter_name": k, "value": v} for k, v in condition.make_dict(list(params)).items()]},
+                      "", q.event_at, q.event_at, q.strategy]}
+            for params, group in groups.items()]
+
+
+def ask_calibration_client(world: World) -> None:
+    """calibration_client asks ``serve`` every question the other interfaces were asked (a
+    refusal: any call answered other than 200, or refused by the client itself)."""
+    assert run_client is not None
+    for label, server in world.servers.items():
+        ids = {c["name"]: c["id"] for c in server.ok("calibrations", {"page_size": 500})}
+        names = {v: k for k, v in ids.items()}
+        asked = [(q, expected, _calls(world, q, ids)) for q, expected in world.for_client if q.world == label]
+        flat = [call for _, _, calls in asked if not isinstance(calls, str) for call in calls]
+        results = iter(run_client(server.base, flat) if flat else [])
+        for q, expected, calls in asked:
+            got: Answer
+            if isinstance(calls, str):
+                got = calls
+            else:
+                replies = [next(results) for _ in calls]
+                bad = [r for r in replies if "error" in r or r["result"]["status"] != 200]
+                got = f"refused: {bad[0]}" if bad else {
+                    (names[c["calibration_constant"]["calibration_id"]], c["physical_detector_unit"]["karabo_da"]):
+                    str(c["id"]) for r in replies for c in r["result"]["json"]}
+            assert isinstance(got, str) == isinstance(expected, str), ("calibration_client", q, expected, got)
+            assert isinstance(got, str) or got == expected, ("calibration_client", q)
+            world.asked["calibration_client"] += 1
+
+
 def timed(world: World, name: str, func: Any, *args: Any) -> Any:
     start = time.perf_counter()
     try:
@@ -327,9 +380,13 @@ def test_every_interface_gives_the_same_answer(world: World, capsys: pytest.Capt
         else:
             assert served == {k: str(v) for k, v in ids.items()}, ("serve", q)
             world.asked["found"] += len(python)
+        world.for_client.append((q, python if isinstance(python, str) else {k: str(v) for k, v in ids.items()}))
 
     check()
-    summary = (f"equivalence: {world.asked['questions']} questions through the Python API, the CLI, serve (EXtra) "
+    if run_client is not None:  # one client process for all the questions of each snapshot
+        timed(world, "calibration_client", ask_calibration_client, world)
+    client = f", calibration_client ({world.asked['calibration_client']})" if run_client is not None else ""
+    summary = (f"equivalence: {world.asked['questions']} questions through the Python API, the CLI, serve (EXtra{client}) "
                f"and the look-up page: {world.asked['refused']} refused alike, {world.asked['found']} constants alike; "
                f"seconds: {', '.join(f'{k} {v:.0f}' for k, v in world.seconds.items())}")
     with capsys.disabled():
