@@ -10,7 +10,6 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from calcat_git.errors import NotFoundError
-from calcat_git.files.parse import parse_file
 from calcat_git.lookup.rules import LookupRules
 from calcat_git.model.records import DetectorType
 from calcat_git.model.selection import Asked
@@ -24,6 +23,8 @@ EMBEDDED = Path(__file__).resolve().parents[2]  # the catalog this package is de
 def embedded_rules(detector_type: str) -> LookupRules:
     """The rules of ``detector_type`` in the embedded catalog (what a conditions object uses
     when no catalog is at hand: EXtra's ``calibration_types``, ``make_dict``)."""
+    from calcat_git.files.parse import parse_file  # on use: a look-up through an index parses no YAML
+
     rel = f"registry/detector_types/{detector_type}.yaml"
     path = EMBEDDED / rel
     if not path.is_file():
