@@ -226,8 +226,9 @@ def ask_python(world: World, q: Question) -> tuple[Answer, dict[tuple[str, str],
     given = dict(q.given)
     try:
         fields = {f for f in getattr(cls, "__dataclass_fields__", {})}
-        required = {p.field for p in LookupRules.of(catalog.detector_type(type_name)).parameters if p.required}
-        if cls is not None and set(given) <= fields and required <= set(given):
+        rules = LookupRules.of(catalog.detector_type(type_name))
+        required = {p.field for p in rules.parameters if p.required}
+        if cls is not None and rules.stated and set(given) <= fields and required <= set(given):
             conditions: Any = cls(**given)
         else:
             conditions = Conditions.for_type(type_name, catalog=catalog, **given)
