@@ -60,6 +60,18 @@ class ConditionsBase:
     legacy_defaults: ClassVar[Any] = _FromRules("legacy_defaults")  # parameter left out at this value
 
     @classmethod
+    def from_data(cls, params: dict[str, Any], **sources: Any) -> Any:
+        """An object of this class from ``params`` read from data (EXtra's base rule: a
+        missing required parameter is an ``AutoConditionsError`` naming ``sources``)."""
+        from calcat_git.lookup.conditions_data import build
+
+        return build(cls, params, **sources)
+
+    def _repr_markdown_(self) -> str:
+        """The parameters set, as a markdown list (IPython shows conditions so)."""
+        return "\n".join(f"- {k.replace('_', ' ').capitalize()}: {v}" for k, v in self.given().items() if v is not None)
+
+    @classmethod
     def rules(cls, catalog: Catalog | None = None) -> LookupRules:
         """The rules of the class's detector type in ``catalog`` (default: the embedded one)."""
         if catalog is None:
