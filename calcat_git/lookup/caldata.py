@@ -37,8 +37,10 @@ def single_constant(catalog: Any, calibration: str, module: Module, row: CCVRow)
 def asked_of(condition: Any, calibrations: list[str] | None, catalog: Any, detector: str) -> Asks | dict[str, Asked]:
     """What each calibration is asked, through the detector type's look-up rules in the catalog
     (``LookupRules``: the one normalisation of every interface): a conditions object's values
-    (defaults filled in, each calibration its own parameters, legacy values left out), or a
-    plain dict of CALCAT parameter names (asked of every calibration, as given)."""
+    (defaults filled in, each calibration its own parameters, legacy values left out; where
+    the catalog states no rules for the type, the rules the class was made with, those of the
+    embedded catalog), or a plain dict of CALCAT parameter names (asked of every calibration,
+    as given, normalised by ``LookupRules.explicit``)."""
     if not isinstance(condition, dict | ConditionsBase):
         raise InvalidInputError(f"conditions must be a conditions object (e.g. AGIPDConditions(...)) or a dict of "
                                 f"CALCAT parameter names to values, not {type(condition).__name__}")
@@ -51,7 +53,10 @@ def asked_of(condition: Any, calibrations: list[str] | None, catalog: Any, detec
             return dict.fromkeys(calibrations, values)
         return condition.asked_of(calibrations)
     type_name = catalog.detector(detector).type_name()
-    rules = LookupRules.of(catalog.detector_type(type_name))
+    dtype = catalog.detector_type(type_name)
+    rules = LookupRules.of(dtype)
+    if isinstance(condition, ConditionsBase) and dtype.conditions is None and condition.detector_type == type_name:
+        rules = condition.rules()  # the catalog states no rules for the type (e.g. imported): the class's own
     if isinstance(condition, dict):
         names = list(calibrations) if calibrations is not None else [c for c, _ in rules.calibrations]
         return rules.explicit(dict.fromkeys(names, condition))
