@@ -236,8 +236,8 @@ def ask_python(world: World, q: Question) -> tuple[Answer, dict[tuple[str, str],
                                                event_at=q.event_at, snapshot_at=q.snapshot, begin_at_strategy=q.strategy)
     except CalcatGitError as exc:
         return _refusal(exc), {}
-    ids = {(cal, agg): c.int_id for cal, group in found.items() for agg, c in group.items()}
-    return {(cal, agg): c.ccv_id for cal, group in found.items() for agg, c in group.items()}, ids
+    ids = {(cal, agg): c.ccv_id for cal, group in found.items() for agg, c in group.items()}  # CALCAT's integer
+    return {(cal, agg): c.ccv_hash for cal, group in found.items() for agg, c in group.items()}, ids
 
 
 def ask_cli(world: World, q: Question) -> Answer:
@@ -440,7 +440,7 @@ def test_the_page_finds_what_the_command_line_finds(world: World) -> None:
                                                                     **dict(probe.given)),
                                                 "MID_EXP_EPIX-1", ["ProbeCal"], catalog=world.catalog,
                                                 event_at=probe.event_at)
-        assert found == {("ProbeCal", "EPIX01"): python["ProbeCal"]["EPIX01"].ccv_id}
+        assert found == {("ProbeCal", "EPIX01"): python["ProbeCal"]["EPIX01"].ccv_hash}
         assert python["ProbeCal"]["EPIX01"].path.name == file, value
     refused = ask_page(world, Question("MID_EXP_EPIX-1", "2026-02-01T00:00:00Z", None, "closest", ("ProbeCal",),
                                        (("Probe param", "nine"),)), 10_010)
