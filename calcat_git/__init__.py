@@ -33,7 +33,7 @@ if TYPE_CHECKING:
         PnCCDConditions,
         ShimadzuHPVX2Conditions,
     )
-    from calcat_git.lookup.conditions_base import ConditionsBase
+    from calcat_git.lookup.conditions_base import Conditions, ConditionsBase
     from calcat_git.lookup.conditions_data import AutoConditionsError
     from calcat_git.lookup.detector_data import DetectorData, DetectorModule, SourceNameFormatter
     from calcat_git.lookup.extra_api import (
@@ -47,6 +47,7 @@ if TYPE_CHECKING:
     )
     from calcat_git.lookup.lpd import lpd_dark_consts_with_fallback
     from calcat_git.lookup.results import MultiModuleConstant, NoDimensionLabelsError, SingleConstant
+    from calcat_git.lookup.rules import ConditionError, LookupRules
     from calcat_git.model.batch import CCV, Condition, ConstantBatch, Report
     from calcat_git.model.interval import Interval
     from calcat_git.model.mapping import Mapping, MappingChange, SlotPeriod
@@ -66,6 +67,8 @@ _WHERE = {
     "CatalogInvalidError": "calcat_git.errors",
     "CatalogNotSetError": "calcat_git.lookup.extra_api",
     "Condition": "calcat_git.model.batch",
+    "ConditionError": "calcat_git.lookup.rules",
+    "Conditions": "calcat_git.lookup.conditions_base",
     "ConditionsBase": "calcat_git.lookup.conditions_base",
     "ConstantBatch": "calcat_git.model.batch",
     "DSSCConditions": "calcat_git.lookup.conditions",
@@ -81,6 +84,7 @@ _WHERE = {
     "InvalidInputError": "calcat_git.errors",
     "JUNGFRAUConditions": "calcat_git.lookup.conditions",
     "LPDConditions": "calcat_git.lookup.conditions",
+    "LookupRules": "calcat_git.lookup.rules",
     "Mapping": "calcat_git.model.mapping",
     "MappingChange": "calcat_git.model.mapping",
     "Module": "calcat_git.model.records",
@@ -130,6 +134,8 @@ __all__ = [
     "CatalogNotSetError",
     "Change",
     "Condition",
+    "ConditionError",
+    "Conditions",
     "ConditionsBase",
     "ConstantBatch",
     "DSSCConditions",
@@ -145,6 +151,7 @@ __all__ = [
     "InvalidInputError",
     "JUNGFRAUConditions",
     "LPDConditions",
+    "LookupRules",
     "Mapping",
     "MappingChange",
     "Module",

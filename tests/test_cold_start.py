@@ -8,8 +8,7 @@ import sys
 from pathlib import Path
 
 LOOKUP = ["lookup", "MID_DET_AGIPD1M-1", "--event-at", "2024-06-01T00:00:00Z", "--calibration", "Offset",
-          "--json"] + [f"--condition={c}" for c in ("Sensor Bias Voltage=300", "Memory cells=352",
-                                                    "Acquisition rate=1.1", "Gain setting=0", "Gain mode=0")]
+          "--json"] + [f"--condition={c}" for c in ("Sensor Bias Voltage=300", "Memory cells=202")]  # the mini type's
 # Parsers and libraries a look-up through a current index has no use for (each costs start-up time).
 NOT_NEEDED = ("yaml", "git", "jsonschema", "fastjsonschema", "h5py", "numpy", "calcat_git.files.parse",
               "calcat_git.index.build", "calcat_git.validation.run", "calcat_git.store.hdf5", "calcat_git.store.paths")

@@ -24,21 +24,23 @@ AGIPD_GIVEN = {"Sensor Bias Voltage": "300", "Memory cells": "202", "Acquisition
 
 
 def test_cli_conditions_are_the_python_classes_with_defaults() -> None:
-    from_cli = AGIPDConditions.from_strings(AGIPD_GIVEN).asked_of(["Offset", "SlopesFF"])
+    from_cli = AGIPDConditions.rules().asked(AGIPD_GIVEN, ["Offset", "SlopesFF"]).by_calibration
     python = AGIPDConditions(sensor_bias_voltage=300, memory_cells=202, acquisition_rate=1.1, gain_setting=0,
                              gain_mode=0)
     assert from_cli == {"Offset": python.make_dict(AGIPDConditions.calibration_types["Offset"]),
                         "SlopesFF": python.make_dict(AGIPDConditions.calibration_types["SlopesFF"])}
+    assert from_cli == python.asked_of(["Offset", "SlopesFF"])
     assert from_cli["Offset"]["Pixels X"] == 512.0 and "Gain mode" not in from_cli["Offset"]  # default in, legacy out
     assert from_cli["SlopesFF"]["Source energy"] == 9.2
     # any case and the field name read the same; None where the class allows it
-    assert JUNGFRAUConditions.from_strings({"sensor_bias_voltage": "180", "MEMORY CELLS": "1", "Integration Time": "10",
-                                            "Gain Setting": "0", "Gain mode": "None"}).gain_mode is None
+    asked = JUNGFRAUConditions.rules().asked({"sensor_bias_voltage": "180", "MEMORY CELLS": "1", "Integration Time": "10",
+                                              "Gain Setting": "0", "Gain mode": "None"}, ["Offset10Hz"])
+    assert "Gain mode" not in asked.by_calibration["Offset10Hz"] and asked.by_calibration["Offset10Hz"]["Memory Cells"] == 1
 
 
 def test_every_missing_extra_and_malformed_parameter_is_named_at_once() -> None:
     with pytest.raises(InvalidInputError) as caught:
-        AGIPDConditions.from_strings({"Memory cells": "202x", "Foo": "3", "Gain setting": "0.5"})
+        AGIPDConditions.rules().values({"Memory cells": "202x", "Foo": "3", "Gain setting": "0.5"})
     text = str(caught.value)
     assert "Memory cells: '202x' is not a number" in text and "unknown 'Foo'" in text
     assert "Gain setting: '0.5' is not an integer" in text

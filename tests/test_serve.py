@@ -204,7 +204,7 @@ def test_bad_condition_bodies_get_400(embedded: tuple[Server, Path]) -> None:
                        ({"parameters_conditions_attributes": [{"parameter_name": "Memory cels", "value": 1}]},
                         "no parameter 'Memory cels' (did you mean Memory cells"),
                        ({"parameters_conditions_attributes": [{"parameter_name": "Memory cells", "value": "many"}]},
-                        "parameter 'Memory cells' is numeric: 'many' is not a number"),
+                        "AGIPD-Type conditions: Memory cells: 'many' is not a number"),  # the type's look-up rules
                        ({"parameters_conditions_attributes": [{"parameter_name": "Integration Time", "value": 1}]},
                         "AGIPD-Type has no parameter 'Integration Time'"),
                        ({"parameters_conditions_attributes": [{"parameter_id": "123456789", "value": 1}]},

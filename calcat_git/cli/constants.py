@@ -18,11 +18,11 @@ from calcat_git.cli.common import (
     snapshot_at_option,
     warn,
 )
-from calcat_git.errors import InvalidInputError, NotFoundError, closest_names
+from calcat_git.errors import InvalidInputError
 from calcat_git.lookup.caldata import CalibrationData
 from calcat_git.lookup.conditions import CONDITIONS_CLASSES
-from calcat_git.lookup.conditions_base import REQUIRED
-from calcat_git.lookup.engine import Engine, check_calibrations
+from calcat_git.lookup.engine import Engine
+from calcat_git.lookup.rules import LookupRules
 from calcat_git.timeutil import format_timestamp
 
 
@@ -47,6 +47,7 @@ def _lookup_options(func: Any) -> Any:
 
 
 def _split_conditions(pairs: tuple[str, ...]) -> dict[str, str]:
+
     out: dict[str, str] = {}
     for pair in pairs:
         name, sep, value = pair.partition("=")
@@ -56,45 +57,19 @@ def _split_conditions(pairs: tuple[str, ...]) -> dict[str, str]:
     return out
 
 
-def _asked_without_class(given: dict[str, str], dtype: Any, calibrations: list[str]) -> dict[str, dict[str, float | str]]:
-    """A detector type without a conditions class: the given parameters, all of them asked of
-    every calibration (numbers where they read as numbers); unknown names all named at once."""
-    unknown = [n for n in given if n not in dtype.parameters]
-    if unknown:
-        hints = "; ".join(f"{n!r}{closest_names(n, list(dtype.parameters))}" for n in unknown)
-        raise NotFoundError(f"--condition: not parameters of {dtype.identifier}: {hints} "
-                            f"(it has {', '.join(dtype.parameters)})")
-    values: dict[str, float | str] = {}
-    for name, text in given.items():
-        try:
-            values[name] = float(text)
-        except ValueError:
-            values[name] = text
-    return dict.fromkeys(calibrations, values)
-
-
-def asked_from_cli(dtype: Any, given: dict[str, str], calibrations: list[str]) -> dict[str, dict[str, float | str]]:
-    """Per calibration, the parameters a look-up asks, from --condition texts: through the
-    type's conditions class (defaults filled in, as the Python classes do) where it has one."""
-    cls = CONDITIONS_CLASSES.get(dtype.identifier)
-    if cls is None:
-        return _asked_without_class(given, dtype, calibrations)
-    return cls.from_strings(given).asked_of(calibrations)
-
-
 def _run_lookup(detector: str, event_at: datetime, snapshot_at: datetime | str | None, calibrations: tuple[str, ...],
                 conditions: tuple[str, ...], strategy: str, include_bad: bool, repo: str, branch: str | None,
-                worktree: bool) -> tuple[Any, Any, dict[str, dict[str, float | str]]]:
+                worktree: bool) -> tuple[Any, Any, Any]:
+
     given = _split_conditions(conditions)  # malformed NAME=VALUE fails before a catalog is opened
     catalog = Catalog.open(repo, branch=branch, worktree=worktree)
     if snapshot_at is not None:
         catalog = catalog.at(snapshot_at)
     catalog.check_loads(detector)  # a file the look-up depends on that does not load: refused, named
     dtype = catalog.detector_type(catalog.detector(detector).type_name())
-    check_calibrations(dtype, list(calibrations))  # a misspelt calibration first, then the conditions
-    asked = asked_from_cli(dtype, given, list(calibrations) or list(dtype.calibrations))
+    asks = LookupRules.of(dtype).asked(given, list(calibrations))  # the conditions checked first, then calibrations
     engine = Engine(catalog)
-    return engine, engine.run(detector, asked, event_at, strategy, include_bad), asked
+    return engine, engine.run(detector, asks, event_at, strategy, include_bad), asks
 
 
 @click.command()
@@ -105,14 +80,17 @@ def lookup(as_json: bool, **kwargs: Any) -> None:
 
     For each calibration and module: the PDU mapped at --event-at; its constants whose
     conditions match (same parameters; numbers within the deviations); good quality
-    only; then --strategy picks by begin_at. Where a detector type has a conditions
-    class, each calibration only gets the parameters it uses, and legacy defaults
-    (e.g. AGIPD 'Gain mode=0') are left out, as in EXtra. Exit 1 if anything is missing.
+    only; then --strategy picks by begin_at. Where the detector type states look-up
+    rules (its conditions: block), each calibration only gets the parameters it uses,
+    and legacy values (e.g. AGIPD 'Gain mode=0') are left out, as in EXtra. Exit 1 if
+    anything is missing.
     """
+
     _, outcome, _ = _run_lookup(**kwargs)
     result = CalibrationData.from_outcome(outcome)
     warn(result.problems)
     if as_json:
+
         emit_json(result.to_dict())
     else:
         tag = f", published set {result.tag}" if result.tag else ""
@@ -155,45 +133,46 @@ def conditions(name: str, repo: str, branch: str | None, as_json: bool) -> None:
     parameter with a default may be left out of `lookup`; `required` ones must be given
     (`None` where the type allows it). The last column names the calibrations asked it.
     """
+
     catalog = Catalog.open(repo, branch=branch)
     type_name = name if name in catalog.names("detector_type") else catalog.detector(name).type_name()
-    dtype = catalog.detector_type(type_name)
+    rules = LookupRules.of(catalog.detector_type(type_name))
     cls = CONDITIONS_CLASSES.get(type_name)
     if as_json:
-        rows = _parameter_rows(cls) or [
-            {"parameter": p, "type": "float or str", "default": None, "required": False,
-             "calibrations": list(dtype.calibrations)}
-            for p in dtype.parameters
-        ]
-        emit_json({"detector_type": type_name, "conditions_class": cls.__name__ if cls else None, "parameters": rows})
-    elif cls is None:
-        known = f"any of {', '.join(dtype.parameters)}" if dtype.parameters else "the type lists none"
-        click.echo(f"{type_name} has no conditions class: give the parameters the constants have ({known})")
+
+        emit_json({"detector_type": type_name, "conditions_class": cls.__name__ if cls else None,
+                   "parameters": _parameter_rows(rules)})
+    elif not rules.stated:
+        known = f"any of {', '.join(rules.dtype.parameters)}" if rules.dtype.parameters else "the type lists none"
+        click.echo(f"{type_name} states no look-up rules: give the parameters the constants have ({known})")
     else:
-        _print_parameters(type_name, cls)
+        _print_parameters(type_name, rules, cls.__name__ if cls else "Conditions.for_type")
 
 
-def _parameter_rows(cls: Any) -> list[dict[str, Any]]:
-    """The parameters of conditions class ``cls`` (None: no rows) as `conditions --json` lists them."""
+def _parameter_rows(rules: Any) -> list[dict[str, Any]]:
+    """The look-up parameters of a type's rules as `conditions --json` lists them."""
+    kinds = {"number": "float", "integer": "int", "boolean": "bool", "text": "str", "number or text": "float or str"}
     return [
         {
-            "parameter": i.spelling,
-            "type": i.kind + (" or None" if i.optional else ""),
-            "default": None if i.default is REQUIRED else i.default,
-            "required": i.default is REQUIRED,
-            "calibrations": list(i.calibrations),
+            "parameter": p.name,
+            "type": kinds[p.kind] + (" or None" if p.allows_none and rules.stated else ""),
+            "default": p.default,
+            "required": p.required,
+            "legacy": p.legacy,
+            "calibrations": [c for c, ps in rules.calibrations if ps is None or p.name in ps],
         }
-        for i in (cls.parameter_infos() if cls else [])
+        for p in rules.parameters
     ]
 
 
-def _print_parameters(type_name: str, cls: Any) -> None:
-    every = set(cls.calibration_types)
-    click.echo(f"{type_name} ({cls.__name__}): --condition 'NAME=VALUE' per parameter")
-    for row in _parameter_rows(cls):
+def _print_parameters(type_name: str, rules: Any, class_name: str) -> None:
+    every = {c for c, _ in rules.calibrations}
+    click.echo(f"{type_name} ({class_name}): --condition 'NAME=VALUE' per parameter")
+    for row in _parameter_rows(rules):
         default = "required" if row["required"] else f"default {row['default']}"
         cals = "all calibrations" if set(row["calibrations"]) == every else ", ".join(row["calibrations"]) or "none"
         click.echo(f"  {row['parameter']:22} {row['type']:14} {default:14} {cals}")
-    if cls.legacy_defaults:
-        left = ", ".join(f"{k}={v:g}" for k, v in cls.legacy_defaults.items())
+    legacy = {p.name: p.legacy for p in rules.parameters if p.legacy is not None}
+    if legacy:
+        left = ", ".join(f"{k}={v:g}" if not isinstance(v, str) else f"{k}={v}" for k, v in legacy.items())
         click.echo(f"  left out of the look-up at their legacy value (as in EXtra): {left}")

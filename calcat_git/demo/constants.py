@@ -23,7 +23,8 @@ import yaml
 from calcat_git.edit.inject import batch_path, build_batch
 from calcat_git.files.loading import Registry, load_worktree
 from calcat_git.lookup.caldata import CalibrationData
-from calcat_git.lookup.conditions import CONDITIONS_CLASSES, AGIPDConditions
+from calcat_git.lookup.conditions import AGIPDConditions
+from calcat_git.lookup.rules import LookupRules
 from calcat_git.store.hdf5 import read_constant_file, write_constant
 from calcat_git.store.paths import content_path, file_sha256
 from calcat_git.timeutil import format_timestamp, parse_timestamp
@@ -51,19 +52,19 @@ class Run:
     number: int  # of the detector's runs
 
 
+def _rules(reg: Registry, detector: str) -> LookupRules:
+    return LookupRules.of(reg.detector_types[reg.detectors[detector].type_name()])
+
+
 def dark_calibrations(reg: Registry, detector: str) -> list[str]:
-    cls = CONDITIONS_CLASSES[reg.detectors[detector].type_name()]
-    return [c for c in cls.calibration_types if c.startswith(("Offset", "Noise", "BadPixelsDark"))]
+    return [c for c, _ in _rules(reg, detector).calibrations if c.startswith(("Offset", "Noise", "BadPixelsDark"))]
 
 
 def conditions_for(reg: Registry, run: Run, calibration: str) -> dict[str, float | str]:
-    dtype = reg.detectors[run.detector].type_name()
-    cls = CONDITIONS_CLASSES[dtype]
-    values = dict(FIELDS[dtype])
+    values = dict(FIELDS[reg.detectors[run.detector].type_name()])
     if run.number >= RUNS_PER_DETECTOR // 2:
         values.update({k: v for k, v in CHANGED.items() if k in values})
-    condition = cls(**values)
-    return condition.make_dict(cls.calibration_types[calibration])
+    return _rules(reg, run.detector).asked(values, [calibration]).by_calibration[calibration]
 
 
 def plan(reg: Registry) -> list[Run]:

@@ -12,13 +12,15 @@ from typing import Any
 from calcat_git.catalog.catalog import Catalog
 from calcat_git.errors import InvalidInputError, NotFoundError
 from calcat_git.lookup.caldata_views import CalibrationDataViews
+from calcat_git.lookup.conditions_base import ConditionsBase
 from calcat_git.lookup.detector_data import DetectorData, detector_row, module_row
 from calcat_git.lookup.engine import Engine, Outcome
 from calcat_git.lookup.extra_api import extra_time, get_catalog, run_start
 from calcat_git.lookup.results import MultiModuleConstant, SingleConstant
+from calcat_git.lookup.rules import Asks, LookupRules
 from calcat_git.model.calcat_ids import ccv_int_id
 from calcat_git.model.records import Detector, Module
-from calcat_git.model.selection import CCVRow, check_strategy
+from calcat_git.model.selection import Asked, CCVRow, check_strategy
 from calcat_git.timeutil import format_timestamp, from_micros, now_utc
 
 
@@ -32,28 +34,36 @@ def single_constant(catalog: Any, calibration: str, module: Module, row: CCVRow)
         catalog_root=catalog.root if isinstance(catalog, Catalog) else None, _catalog=catalog, _row=row)
 
 
-def asked_of(condition: Any, calibrations: list[str] | None, catalog: Any, detector: str
-             ) -> dict[str, dict[str, float | str]]:
-    """What each calibration is asked: a conditions object's ``make_dict`` of the parameters
-    it uses, or a plain dict of CALCAT parameter names (asked of every calibration)."""
-    if isinstance(condition, dict):
-        if calibrations is None and not hasattr(catalog, "detector_type"):
-            raise InvalidInputError("with conditions given as a dict, pass calibrations=[...] (a published site "
-                                    "does not list a detector type's calibrations)")
-        names = list(calibrations) if calibrations is not None else \
-            list(catalog.detector_type(catalog.detector(detector).type_name()).calibrations)
-        values = {k: v if isinstance(v, str) else float(v) for k, v in condition.items() if v is not None}
-        return dict.fromkeys(names, values)
-    types = getattr(condition, "calibration_types", None)
-    if not isinstance(types, dict):
+def asked_of(condition: Any, calibrations: list[str] | None, catalog: Any, detector: str) -> Asks | dict[str, Asked]:
+    """What each calibration is asked, through the detector type's look-up rules in the catalog
+    (``LookupRules``: the one normalisation of every interface): a conditions object's values
+    (defaults filled in, each calibration its own parameters, legacy values left out; where
+    the catalog states no rules for the type, the rules the class was made with, those of the
+    embedded catalog), or a plain dict of CALCAT parameter names (asked of every calibration,
+    as given, normalised by ``LookupRules.explicit``)."""
+    if not isinstance(condition, dict | ConditionsBase):
         raise InvalidInputError(f"conditions must be a conditions object (e.g. AGIPDConditions(...)) or a dict of "
                                 f"CALCAT parameter names to values, not {type(condition).__name__}")
-    names = list(calibrations) if calibrations is not None else list(types)
-    unknown = [n for n in names if n not in types]
-    if unknown:
-        raise InvalidInputError(f"{type(condition).__name__} knows no calibration {unknown[0]!r}; it knows "
-                                f"{', '.join(types)}")
-    return {n: condition.make_dict(types[n]) for n in names}
+    if not isinstance(catalog, Catalog):  # a published site: the rules of the embedded catalog
+        if isinstance(condition, dict):
+            if calibrations is None:
+                raise InvalidInputError("with conditions given as a dict, pass calibrations=[...] (a published site "
+                                        "does not list a detector type's calibrations)")
+            values = {k: v if isinstance(v, str) else float(v) for k, v in condition.items() if v is not None}
+            return dict.fromkeys(calibrations, values)
+        return condition.asked_of(calibrations)
+    type_name = catalog.detector(detector).type_name()
+    dtype = catalog.detector_type(type_name)
+    rules = LookupRules.of(dtype)
+    if isinstance(condition, ConditionsBase) and dtype.conditions is None and condition.detector_type == type_name:
+        rules = condition.rules()  # the catalog states no rules for the type (e.g. imported): the class's own
+    if isinstance(condition, dict):
+        names = list(calibrations) if calibrations is not None else [c for c, _ in rules.calibrations]
+        return rules.explicit(dict.fromkeys(names, condition))
+    if condition.detector_type and condition.detector_type != type_name:
+        raise InvalidInputError(f"{type(condition).__name__} are conditions of {condition.detector_type}; "
+                                f"{detector} is of {type_name}")
+    return rules.asked(condition.given(), calibrations)
 
 
 class CalibrationData(CalibrationDataViews, Mapping[str, MultiModuleConstant]):
@@ -115,7 +125,8 @@ class CalibrationData(CalibrationDataViews, Mapping[str, MultiModuleConstant]):
         if not isinstance(cat, Catalog):  # a published site
             det = cat.detector(detector_name)
             modules = {m.aggregator: m for m in det.modules}
-            found = cat.lookup(detector_name, asked, moment, begin_at_strategy)
+            found = cat.lookup(detector_name, asked if isinstance(asked, dict) else asked.by_calibration, moment,
+                               begin_at_strategy)
             groups = {cal: {a: single_constant(cat, cal, modules[a], r) for a, r in rows.items()}
                       for cal, rows in found.items()}
             return cls(groups, DetectorData.from_catalog(cat, detector_name, mapped_at), condition, event_at=moment,

@@ -2,12 +2,11 @@
 ``extra.calibration`` (European XFEL's EXtra), so that users' code ports with an
 import change.
 
-A conditions object turns into the parameter dict of a look-up with
-``make_dict(parameters)``: parameter names are spelled as CALCAT spells them for the
-type, numbers become floats, strings stay strings, ``None`` is left out. Like EXtra,
-some classes leave out a parameter at its legacy default value (e.g. AGIPD's
-``Gain mode`` 0 and ``Integration time`` 12), because older constants were injected
-without it and conditions must match parameter for parameter.
+The classes hold values only (EXtra's fields, names and defaults). Which parameters each
+calibration is asked, and which legacy values are left out (e.g. AGIPD's ``Gain mode`` 0
+and ``Integration time`` 12, because older constants were injected without them), are the
+catalog's: the ``conditions:`` block of the type's registry file (see
+:mod:`calcat_git.lookup.rules`). A type without a class: ``Conditions.for_type``.
 """
 
 from __future__ import annotations
@@ -34,17 +33,6 @@ class AGIPDConditions(ConditionsBase):
     pixels_y: int = 128
 
     detector_type: ClassVar[str] = "AGIPD-Type"
-    _base: ClassVar[list[str]] = ["Sensor Bias Voltage", "Pixels X", "Pixels Y", "Memory cells", "Acquisition rate",
-                                  "Gain setting"]
-    _dark: ClassVar[list[str]] = [*_base, "Gain mode", "Integration time"]
-    _gain: ClassVar[list[str]] = [*_base, "Integration time"]
-    _illuminated: ClassVar[list[str]] = [*_base, "Integration time", "Source energy"]
-    calibration_types: ClassVar[dict[str, list[str]]] = {
-        "Offset": _dark, "Noise": _dark, "ThresholdsDark": _dark, "BadPixelsDark": _dark,
-        "BadPixelsPC": _gain, "SlopesPC": _gain, "BadPixelsFF": _illuminated, "SlopesFF": _illuminated,
-        "BadPixelsCS": _base, "SlopesCS": _base,
-    }
-    legacy_defaults: ClassVar[dict[str, float]] = {"Gain mode": 0, "Integration time": 12}
 
     @classmethod
     def from_data(cls, data: Any, detector: Any, **kwargs: Any) -> Any:  # type: ignore[override]
@@ -79,14 +67,6 @@ class LPDConditions(ConditionsBase):
     parallel_gain: bool = False
 
     detector_type: ClassVar[str] = "LPD-Type"
-    _base: ClassVar[list[str]] = ["Sensor Bias Voltage", "Memory cells", "Pixels X", "Pixels Y", "Feedback capacitor"]
-    _dark: ClassVar[list[str]] = [*_base, "Memory cell order", "Parallel gain"]
-    _illuminated: ClassVar[list[str]] = [*_base, "Source Energy", "category"]
-    calibration_types: ClassVar[dict[str, list[str]]] = {
-        "Offset": _dark, "Noise": _dark, "BadPixelsDark": _dark, "RelativeGain": _illuminated,
-        "GainAmpMap": _illuminated, "FFMap": _illuminated, "BadPixelsFF": _illuminated,
-    }
-    legacy_defaults: ClassVar[dict[str, float]] = {"Parallel gain": 0}
 
     @classmethod
     def from_data(cls, data: Any, detector: Any, **kwargs: Any) -> Any:  # type: ignore[override]
@@ -112,9 +92,6 @@ class DSSCConditions(ConditionsBase):
     pixels_y: int = 128
 
     detector_type: ClassVar[str] = "DSSC-Type"
-    _params: ClassVar[list[str]] = ["Sensor Bias Voltage", "Memory cells", "Pixels X", "Pixels Y", "Pulse id checksum",
-                                    "Acquisition rate", "Target gain", "Encoded gain"]
-    calibration_types: ClassVar[dict[str, list[str]]] = {"Offset": _params, "Noise": _params}
 
 
 @dataclass
@@ -132,14 +109,6 @@ class JUNGFRAUConditions(ConditionsBase):
     pixels_y: int = 512
 
     detector_type: ClassVar[str] = "jungfrau-Type"
-    _params: ClassVar[list[str]] = ["Sensor Bias Voltage", "Memory Cells", "Pixels X", "Pixels Y", "Integration Time",
-                                    "Sensor temperature", "Gain Setting", "Gain mode"]
-    _dark: ClassVar[list[str]] = [*_params, "Exposure timeout"]
-    calibration_types: ClassVar[dict[str, list[str]]] = {
-        "Offset10Hz": _dark, "Noise10Hz": _dark, "BadPixelsDark10Hz": _dark,
-        "RelativeGain10Hz": _params, "BadPixelsFF10Hz": _params,
-    }
-    legacy_defaults: ClassVar[dict[str, float]] = {"Gain mode": 0, "Exposure timeout": 25}
 
     @classmethod
     def from_data(cls, data: Any, detector: Any, **kwargs: Any) -> Any:  # type: ignore[override]
@@ -164,9 +133,6 @@ class ShimadzuHPVX2Conditions(ConditionsBase):
     burst_frame_count: float
 
     detector_type: ClassVar[str] = "ShimadzuHPVX2-Type"
-    calibration_types: ClassVar[dict[str, list[str]]] = {
-        "Offset": ["Burst Frame Count"], "DynamicFF": ["Burst Frame Count"],
-    }
 
 
 @dataclass
@@ -182,12 +148,6 @@ class Epix100Conditions(ConditionsBase):
     pixels_y: int = 768
 
     detector_type: ClassVar[str] = "ePix100-Type"
-    _dark: ClassVar[list[str]] = ["Sensor Bias Voltage", "Integration time", "Pixels X", "Pixels Y",
-                                  "Sensor temperature", "In vacuum"]
-    calibration_types: ClassVar[dict[str, list[str]]] = {
-        "OffsetEPix100": _dark, "NoiseEPix100": _dark, "BadPixelsDarkEPix100": _dark,
-        "RelativeGainEPix100": [*_dark, "Source energy"], "BadPixelsFFEPix100": [*_dark, "Source energy"],
-    }
 
 
 @dataclass
@@ -204,9 +164,6 @@ class Epix10KConditions(ConditionsBase):
     pixels_y: int = 384
 
     detector_type: ClassVar[str] = "ePix10K-Type"
-    _dark: ClassVar[list[str]] = ["Sensor Bias Voltage", "Memory cells", "Pixels X", "Pixels Y", "Integration time",
-                                  "Sensor temperature", "In vacuum", "Gain setting"]
-    calibration_types: ClassVar[dict[str, list[str]]] = {"Offset": _dark, "Noise": _dark, "BadPixelsDark": _dark}
 
 
 @dataclass
@@ -220,11 +177,6 @@ class Gotthard2Conditions(ConditionsBase):
     single_photon: int = 0
 
     detector_type: ClassVar[str] = "Gotthard2-Type"
-    _params: ClassVar[list[str]] = ["Sensor Bias Voltage", "Exposure time", "Exposure period", "Acquisition rate",
-                                    "Single photon"]
-    calibration_types: ClassVar[dict[str, list[str]]] = dict.fromkeys(
-        ("LUTGotthard2", "OffsetGotthard2", "NoiseGotthard2", "BadPixelsDarkGotthard2", "RelativeGainGotthard2",
-         "BadPixelsFFGotthard2"), _params)
 
 
 @dataclass
@@ -239,10 +191,6 @@ class PnCCDConditions(ConditionsBase):
     pixels_y: int = 1024
 
     detector_type: ClassVar[str] = "pnCCD-Type"
-    _params: ClassVar[list[str]] = ["Sensor Bias Voltage", "Integration Time", "Gain Setting", "Sensor Temperature",
-                                    "Pixels X", "Pixels Y"]
-    calibration_types: ClassVar[dict[str, list[str]]] = dict.fromkeys(
-        ("OffsetCCD", "NoiseCCD", "BadPixelsDarkCCD", "RelativeGainCCD"), _params)
 
 
 CONDITIONS_CLASSES: dict[str, type[ConditionsBase]] = {

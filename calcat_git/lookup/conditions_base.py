@@ -1,72 +1,63 @@
-"""What every conditions class shares: the parameters it declares, how they become a
-look-up's parameter dict (``make_dict``) and how the command line fills them in
-(``from_strings``). The classes of each detector type are in
-:mod:`calcat_git.lookup.conditions`."""
+"""What every conditions object shares: its values, and the look-up rules of its detector
+type, which are catalog data (the ``conditions:`` block of the type's registry file, read
+through :mod:`calcat_git.lookup.rules`). The EXtra-named classes are in
+:mod:`calcat_git.lookup.conditions`; a type without a class gets a :class:`Conditions`."""
 
 from __future__ import annotations
 
-import math
-import re
-import types
-import typing
-from dataclasses import MISSING, dataclass, fields
-from typing import Any, ClassVar
+from dataclasses import fields
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, ClassVar
 
-from calcat_git.errors import InvalidInputError, closest_names
+from calcat_git.errors import NotFoundError
+from calcat_git.lookup.rules import LookupRules
+from calcat_git.model.records import DetectorType
+from calcat_git.model.selection import Asked
 
-REQUIRED: Any = MISSING  # ParameterInfo.default of a parameter that has none
+if TYPE_CHECKING:
+    from calcat_git.catalog.catalog import Catalog
 
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class ParameterInfo:
-    """One parameter of a conditions class as the command line sees it."""
-
-    spelling: str  # CALCAT's spelling, e.g. 'Memory cells'
-    field: str  # the class's field, e.g. memory_cells
-    kind: str  # int, float, str or bool
-    optional: bool  # None is a value
-    default: Any  # REQUIRED when there is none
-    calibrations: tuple[str, ...]  # the calibrations that are asked it
-
-    def convert(self, text: str) -> Any:
-        """The value of ``text`` for this parameter; ValueError saying what is expected."""
-        text = text.strip()
-        if self.optional and text in ("None", "none", "null"):
-            return None
-        if self.kind == "str":
-            return text
-        if self.kind == "bool":
-            if text.lower() in ("true", "1", "yes"):
-                return True
-            if text.lower() in ("false", "0", "no"):
-                return False
-            raise ValueError(f"{text!r} is not true or false")
-        try:
-            number = float(text)
-        except ValueError:
-            raise ValueError(f"{text!r} is not a number") from None
-        if not math.isfinite(number):
-            raise ValueError(f"{text!r} is not a finite number")
-        if self.kind == "int":
-            if not number.is_integer():
-                raise ValueError(f"{text!r} is not an integer")
-            return int(number)
-        return number
+EMBEDDED = Path(__file__).resolve().parents[2]  # the catalog this package is developed with
 
 
-def _kind(annotation: Any) -> tuple[str, bool]:
-    """(kind, optional) of a field annotation such as ``int | None``."""
-    args = typing.get_args(annotation) if isinstance(annotation, types.UnionType) else (annotation,)
-    kinds = [a for a in args if a is not type(None)]
-    return (kinds[0].__name__ if kinds else "str"), len(kinds) != len(args)
+def embedded_rules(detector_type: str) -> LookupRules:
+    """The rules of ``detector_type`` in the embedded catalog (what a conditions object uses
+    when no catalog is at hand: EXtra's ``calibration_types``, ``make_dict``)."""
+    from calcat_git.files.parse import parse_file  # on use: a look-up through an index parses no YAML
+
+    rel = f"registry/detector_types/{detector_type}.yaml"
+    path = EMBEDDED / rel
+    if not path.is_file():
+        raise NotFoundError(f"no embedded catalog with {rel} next to the package: ask with a catalog "
+                            f"(CalibrationData.from_condition(..., catalog=...), or .rules(catalog))")
+    parsed = parse_file(rel, path.read_bytes())
+    if not isinstance(parsed.record, DetectorType):
+        raise NotFoundError(f"{rel}: {parsed.problems[0].message if parsed.problems else 'not a detector type'}")
+    return LookupRules.of(parsed.record)
+
+
+class _FromRules:
+    """A class attribute of EXtra's (``calibration_types``, ``legacy_defaults``), read from the
+    embedded catalog's rules of the class's type."""
+
+    def __init__(self, what: str) -> None:
+        self.what = what
+
+    def __get__(self, obj: Any, owner: type[ConditionsBase]) -> dict[str, Any]:
+        rules = obj.rules() if obj is not None else owner.rules()
+        if self.what == "legacy_defaults":
+            return {p.name: p.legacy for p in rules.parameters if p.legacy is not None}
+        every = [p.name for p in rules.parameters]
+        return {c: list(ps) if ps is not None else every for c, ps in rules.calibrations}
 
 
 class ConditionsBase:
-    """Base of all conditions classes."""
+    """Base of all conditions objects: values by keyword (``memory_cells``); the rules come
+    from the catalog of the look-up, or from the embedded one."""
 
     detector_type: ClassVar[str] = ""
-    calibration_types: ClassVar[dict[str, list[str]]] = {}  # calibration -> parameter names
-    legacy_defaults: ClassVar[dict[str, float]] = {}  # parameter left out at this value
+    calibration_types: ClassVar[Any] = _FromRules("calibration_types")  # calibration -> parameter names
+    legacy_defaults: ClassVar[Any] = _FromRules("legacy_defaults")  # parameter left out at this value
 
     @classmethod
     def from_data(cls, params: dict[str, Any], **sources: Any) -> Any:
@@ -78,92 +69,65 @@ class ConditionsBase:
 
     def _repr_markdown_(self) -> str:
         """The parameters set, as a markdown list (IPython shows conditions so)."""
-        return "\n".join(f"- {f.name.replace('_', ' ').capitalize()}: {getattr(self, f.name)}"
-                         for f in fields(self) if getattr(self, f.name) is not None)  # type: ignore[arg-type]
-
-    def make_dict(self, parameters: list[str]) -> dict[str, float | str]:
-        out: dict[str, float | str] = {}
-        for name in parameters:
-            value = getattr(self, name.lower().replace(" ", "_"))
-            if isinstance(value, str):
-                out[name] = value
-            elif value is not None:
-                out[name] = float(value)
-        return self.without_legacy(out)
+        return "\n".join(f"- {k.replace('_', ' ').capitalize()}: {v}" for k, v in self.given().items() if v is not None)
 
     @classmethod
-    def without_legacy(cls, asked: dict[str, float | str]) -> dict[str, float | str]:
-        """``asked`` without the parameters at their legacy default (see the module doc)."""
-        return {
-            k: v
-            for k, v in asked.items()
-            if not (k in cls.legacy_defaults and not isinstance(v, str) and v == cls.legacy_defaults[k])
-        }
+    def rules(cls, catalog: Catalog | None = None) -> LookupRules:
+        """The rules of the class's detector type in ``catalog`` (default: the embedded one)."""
+        if catalog is None:
+            return embedded_rules(cls.detector_type)
+        return LookupRules.of(catalog.detector_type(cls.detector_type))
 
-    @classmethod
-    def asked_per_calibration(cls, given: dict[str, float | str], calibrations: list[str]) -> dict[str, dict[str, float | str]]:
-        """What each calibration is asked: the given parameters it uses, legacy defaults left out."""
-        out = {}
-        for name in calibrations:
-            params = cls.calibration_types.get(name)
-            out[name] = cls.without_legacy({k: v for k, v in given.items() if params is None or k in params})
-        return out
-
-    def to_dict(self) -> dict[str, Any]:
+    def given(self) -> dict[str, Any]:
+        """The values of this object, by keyword (None: left out)."""
         return {f.name: getattr(self, f.name) for f in fields(self)}  # type: ignore[arg-type]
 
-    @classmethod
-    def parameter_infos(cls) -> list[ParameterInfo]:
-        """The class's parameters in field order, with CALCAT spellings, kinds and defaults."""
-        hints = typing.get_type_hints(cls)
-        out = []
-        for f in fields(cls):  # type: ignore[arg-type]
-            spellings = [p for params in cls.calibration_types.values() for p in params if p.lower().replace(" ", "_") == f.name]
-            kind, optional = _kind(hints[f.name])
-            out.append(
-                ParameterInfo(
-                    spelling=spellings[0] if spellings else f.name.replace("_", " ").capitalize(),
-                    field=f.name,
-                    kind=kind,
-                    optional=optional,
-                    default=f.default,
-                    calibrations=tuple(c for c, params in cls.calibration_types.items() if spellings and spellings[0] in params),
-                )
-            )
-        return out
+    def to_dict(self) -> dict[str, Any]:
+        return self.given()
+
+    def make_dict(self, parameters: list[str]) -> dict[str, float | str]:
+        """EXtra's: the values of ``parameters`` (CALCAT spellings) as a look-up asks them,
+        legacy values left out (rules of the embedded catalog)."""
+        rules = self.rules()
+        values = rules.values(self.given())
+        return rules.without_legacy({p: values[p] for p in parameters if p in values})
+
+    def asked_of(self, calibrations: list[str] | None = None, rules: LookupRules | None = None) -> dict[str, Asked]:
+        """What each calibration is asked (its parameters, legacy values left out)."""
+        return (rules or self.rules()).asked(self.given(), calibrations).by_calibration
+
+
+class Conditions(ConditionsBase):
+    """Conditions of a detector type without an EXtra-named class (or of any type), by
+    keyword or CALCAT spelling: ``Conditions.for_type("ePix100-Type", sensor_bias_voltage=200, …)``."""
+
+    def __init__(self, rules: LookupRules, values: dict[str, Any]) -> None:
+        rules.values(values, complete=rules.stated)  # unknown, malformed or missing: said now
+        self._rules, self._values = rules, dict(values)
+        self.detector_type = rules.detector_type  # type: ignore[misc]  # per object here
 
     @classmethod
-    def from_strings(cls, given: dict[str, str]) -> ConditionsBase:
-        """A conditions object from ``NAME=VALUE`` texts (the command line's --condition):
-        names in CALCAT spelling or as the field (any case), defaults filled in. Every
-        unknown, missing or malformed parameter is named in one error."""
-        infos = {re.sub(r"[\s_]+", "_", i.field.lower()): i for i in cls.parameter_infos()}
-        values: dict[str, Any] = {}
-        problems: list[str] = []
-        seen: set[str] = set()
-        for name, text in given.items():
-            info = infos.get(re.sub(r"[\s_]+", "_", name.strip().lower()))
-            if info is None:
-                problems.append(f"unknown {name!r}{closest_names(name, [i.spelling for i in infos.values()])}")
-                continue
-            seen.add(info.field)
-            try:
-                values[info.field] = info.convert(text)
-            except ValueError as exc:
-                problems.append(f"{info.spelling}: {exc}")
-        missing = [i.spelling for i in infos.values() if i.default is REQUIRED and i.field not in seen]
-        if missing:
-            problems.append("missing " + ", ".join(repr(m) for m in missing))
-        if problems:
-            known = ", ".join(i.spelling for i in infos.values())
-            raise InvalidInputError(
-                f"{cls.detector_type} conditions: {'; '.join(problems)} (parameters: {known}; "
-                f"`calcat-git conditions {cls.detector_type}` lists them with defaults)"
-            )
-        return cls(**values)
+    def for_type(cls, detector_type: str, catalog: Catalog | None = None, **values: Any) -> Conditions:
+        rules = embedded_rules(detector_type) if catalog is None else LookupRules.of(catalog.detector_type(detector_type))
+        return cls(rules, values)
 
-    def asked_of(self, calibrations: list[str]) -> dict[str, dict[str, float | str]]:
-        """What each calibration is asked (its parameters, defaults included, legacy
-        defaults left out); a calibration the class does not know is asked every parameter."""
-        every = [i.spelling for i in self.parameter_infos()]
-        return {name: self.make_dict(self.calibration_types.get(name, every)) for name in calibrations}
+    def rules(self, catalog: Catalog | None = None) -> LookupRules:  # type: ignore[override]
+        return self._rules if catalog is None else LookupRules.of(catalog.detector_type(self.detector_type))
+
+    def given(self) -> dict[str, Any]:
+        return dict(self._values)
+
+    def __getattr__(self, name: str) -> Any:
+        rule = self._rules.parameter(name) if not name.startswith("_") else None
+        if rule is None:
+            raise AttributeError(name)
+        return next((v for k, v in self._values.items() if self._rules.parameter(k) is rule), rule.default)
+
+    def __repr__(self) -> str:
+        args = ", ".join(f"{k}={v!r}" for k, v in self._values.items())
+        return f"Conditions.for_type({self.detector_type!r}, {args})"
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Conditions) and (self._rules, self._values) == (other._rules, other._values)
+
+    __hash__ = None  # type: ignore[assignment]

@@ -9,9 +9,10 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from calcat_git.catalog.catalog import Catalog
-from calcat_git.errors import NotFoundError, closest_names
+from calcat_git.errors import InvalidInputError
 from calcat_git.index.seeks import Seek
-from calcat_git.model.records import Detector, DetectorType
+from calcat_git.lookup.rules import Asks, check_calibrations
+from calcat_git.model.records import Detector
 from calcat_git.model.selection import (
     Asked,
     CCVRow,
@@ -55,15 +56,6 @@ class Outcome:
         return self._missing  # type: ignore[return-value]  # every None was just replaced
 
 
-def check_calibrations(dtype: DetectorType, names: list[str]) -> None:
-    """Every name is a calibration of the detector type; else one line with the closest."""
-    known = dtype.calibrations
-    for calibration in names:
-        if calibration not in known:
-            hint = closest_names(calibration, list(known)) or f" (it has {', '.join(known)})"
-            raise NotFoundError(f"{dtype.identifier} has no calibration {calibration!r}{hint}")
-
-
 class Engine:
     """Look-ups in one catalog snapshot."""
 
@@ -103,20 +95,26 @@ class Engine:
         matching = self.backend.matching(pdu, question, self.defaults) if sets else []
         return why_missing(sets, matching, question, self.defaults)
 
-    def run(self, detector: str, asked: dict[str, Asked], event_at: datetime | str, strategy: str = "closest",
-            include_bad: bool = False, pdus: dict[str, str | None] | None = None) -> Outcome:
-        """Select per calibration and module; ``pdus`` (slot → PDU) replaces the mapping at
-        ``event_at`` of this snapshot, e.g. one read at another time or from another snapshot.
-        ``event_at`` is given: "now" is the default of the entry points (CLI, Python API, server)."""
+    def run(self, detector: str, asked: Asks | dict[str, Asked], event_at: datetime | str,
+            strategy: str = "closest", include_bad: bool = False,
+            pdus: dict[str, str | None] | None = None) -> Outcome:
+        """Select per calibration and module. ``asked``: as the detector type's rules made it
+        (``LookupRules.asked``/``explicit``, calibrations checked there), or per calibration as
+        is (its calibrations are checked here). ``pdus`` (slot → PDU) replaces the mapping at
+        ``event_at`` of this snapshot, e.g. one read at another time or from another snapshot."""
         check_strategy(strategy)
         problems = self.catalog.check_loads(detector)
         moment = ensure_utc(event_at, "event_at")
         event_us = micros(moment)
+        det = self.catalog.detector(detector)
+        if not isinstance(asked, Asks):
+            check_calibrations(self.catalog.detector_type(det.type_name()), list(asked))
+        elif asked.detector_type != det.type_name():
+            raise InvalidInputError(f"conditions of {asked.detector_type} asked of {detector} ({det.type_name()})")
+        by_calibration = asked.by_calibration if isinstance(asked, Asks) else asked
         questions = {calibration: Question(calibration=calibration, asked=conditions, event_us=event_us,
                                            strategy=strategy, include_bad=include_bad)
-                     for calibration, conditions in asked.items()}
-        det = self.catalog.detector(detector)
-        check_calibrations(self.catalog.detector_type(det.type_name()), list(asked))
+                     for calibration, conditions in by_calibration.items()}
         outcome = Outcome(catalog=self.catalog, detector=det, event_at=moment, strategy=strategy,
                           pdus=self.catalog.mapping(detector, at=moment) if pdus is None else pdus,
                           explain=lambda calibration, pdu: self.why_missing(questions[calibration], pdu),
@@ -140,10 +138,10 @@ class Engine:
             outcome.found[calibration][aggregator] = row
         return outcome
 
-    def explain(self, outcome: Outcome, asked: dict[str, Asked], include_bad: bool = False) -> list[str]:
+    def explain(self, outcome: Outcome, asked: Asks | dict[str, Asked], include_bad: bool = False) -> list[str]:
         """Every candidate considered per calibration and module, and why it won or lost."""
         lines = []
-        for calibration, conditions in asked.items():
+        for calibration, conditions in (asked.by_calibration if isinstance(asked, Asks) else asked).items():
             question = Question(calibration=calibration, asked=conditions, event_us=micros(outcome.event_at),
                                 strategy=outcome.strategy, include_bad=include_bad)
             for aggregator, pdu in outcome.pdus.items():

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from calcat_git.errors import NotFoundError
+from calcat_git.model.conditions import ConditionRules
 
 # Optional keys every kind accepts, in the order to_dict writes them.
 COMMON_OPTIONAL = ("calcat_id", "calcat", "description", "source")
@@ -61,6 +62,7 @@ class DetectorType:
     aggregator_prefix: str
     calibrations: tuple[str, ...]
     parameters: tuple[str, ...]
+    conditions: ConditionRules | None = None  # how look-ups ask (model/conditions.py); None: as given
     calcat_id: int | None = None
     calcat: Verbatim | None = None
     description: str | None = None
@@ -71,14 +73,18 @@ class DetectorType:
         return cls(
             identifier=d["identifier"], aggregator_prefix=d["aggregator_prefix"],
             calibrations=tuple(d["calibrations"]), parameters=tuple(d["parameters"]),
+            conditions=ConditionRules.from_dict(d["conditions"]) if "conditions" in d else None,
             **_common(d),
         )
 
     def to_dict(self) -> dict[str, Any]:
-        return _with_common({
+        out: dict[str, Any] = {
             "identifier": self.identifier, "aggregator_prefix": self.aggregator_prefix,
             "calibrations": list(self.calibrations), "parameters": list(self.parameters),
-        }, self)
+        }
+        if self.conditions is not None:
+            out["conditions"] = self.conditions.to_dict()
+        return _with_common(out, self)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

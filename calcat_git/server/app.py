@@ -20,6 +20,7 @@ import logging
 import os
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, replace
+from datetime import datetime
 from typing import Any
 
 import uvicorn
@@ -57,11 +58,12 @@ def _time(call: Call, name: str) -> Any:
     return client_time(call.query.text(name), call.view.zone, name)
 
 
-def _mapping(call: Call, detector: str) -> dict[str, str | None]:
-    """Slot → PDU of ``detector`` at pdu_snapshot_at (default now): in the catalog served
-    (the newest, or the one pinned by URL), or with --strict-snapshots in the catalog as
-    committed then (as CALCAT answers; never later than the one served)."""
-    moment = _time(call, "pdu_snapshot_at") or now_utc()
+def _mapping(call: Call, detector: str, now: datetime | None = None) -> dict[str, str | None]:
+    """Slot → PDU of ``detector`` at pdu_snapshot_at (default ``now``, itself by default the
+    time of the request): in the catalog served (the newest, or the one pinned by URL), or
+    with --strict-snapshots in the catalog as committed then (as CALCAT answers; never later
+    than the one served)."""
+    moment = _time(call, "pdu_snapshot_at") or now or now_utc()
     catalog = call.view.catalog
     if call.following.config.strict_snapshots:
         try:
@@ -136,9 +138,10 @@ def ccvs_by_conditions(call: Call) -> Any:
 
 
 def _ccvs_by_conditions(call: Call, question: ConditionsQuery) -> Encoded:
+    now = now_utc()  # the one default of both times of this request
     return call.view.ccvs_by_conditions(question.detector, list(question.calibration_ids), dict(question.asked),
-                                        question.event_at, _mapping(call, question.detector), question.strategy,
-                                        question.karabo_da)
+                                        question.event_at or now, _mapping(call, question.detector, now),
+                                        question.strategy, question.karabo_da)
 
 
 def _records(kind: str, name_key: str) -> Route:

@@ -8,7 +8,10 @@ integer or its text, as the client sends it) and gives ``value``; the client's o
 are accepted and not used: a look-up matches with the catalog's deviations. Any other field
 is refused.
 
-Values: a number is that number; numeric text (``"300"``) is that number, except for a
+Values: a question that names a detector (a look-up) keeps them as sent, and the detector
+type's look-up rules read them (``LookupRules.explicit``, the one normalisation of the Python
+API, the command line and the look-up page). Elsewhere (condition searches): a number is that
+number; numeric text (``"300"``, as ``NUMERIC_TEXT`` reads it) is that number, except for a
 text parameter; text that is no number, for a numeric parameter, is refused naming it.
 A parameter is *text* when the catalog stores it as text (LPD's ``Memory cell order``),
 *numeric* when it stores numbers; one the catalog never stores keeps text as text.
@@ -23,6 +26,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from calcat_git.errors import InvalidInputError, closest_names
+from calcat_git.lookup.rules import NUMERIC_TEXT
 from calcat_git.model.selection import Asked
 from calcat_git.server.limits import check_conditions
 
@@ -97,10 +101,7 @@ def _value(name: str, raw: Any, parameters: Parameters) -> float | str:
         return float(raw)
     if name in parameters.text:
         return raw
-    try:
-        number = float(raw.strip())
-    except ValueError:
-        number = math.nan
+    number = float(raw.strip()) if NUMERIC_TEXT.fullmatch(raw.strip()) else math.nan  # the look-up rules' numeric text
     if math.isfinite(number):
         return number
     if name in parameters.numeric:
@@ -132,7 +133,11 @@ def parse_asked(body: Any, parameters: Parameters, type_parameters: list[str] | 
         name = _name(item, parameters)
         if name in asked:
             raise InvalidInputError(f"parameter {name!r} is given twice")
-        asked[name] = _value(name, item["value"], parameters)
+        raw = item["value"]
+        if type_parameters is not None and isinstance(raw, int | float | str) and not isinstance(raw, bool):
+            asked[name] = raw  # the detector type's look-up rules read it (LookupRules.explicit)
+        else:
+            asked[name] = _value(name, raw, parameters)
     check_conditions(asked)  # the bounds first: a huge question is refused before any work
     check_names(asked, sorted(parameters.spellings), "the catalog")
     if type_parameters is not None:

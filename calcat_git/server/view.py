@@ -15,6 +15,7 @@ from calcat_git.catalog.catalog import Catalog
 from calcat_git.catalog.snapshot import IndexedSnapshot
 from calcat_git.errors import InvalidInputError, NotFoundError, RepositoryError
 from calcat_git.lookup.engine import Engine
+from calcat_git.lookup.rules import LookupRules
 from calcat_git.model.calcat_ids import parameter_id
 from calcat_git.model.records import Parameter
 from calcat_git.model.selection import Asked, CCVRow, check_strategy
@@ -197,9 +198,12 @@ class CalcatView:
         return out
 
     # --- constants ----------------------------------------------------------------------
-    def ccvs_by_conditions(self, detector: str, calibration_ids: list[int], asked: Asked, event_at: datetime | None,
+    def ccvs_by_conditions(self, detector: str, calibration_ids: list[int], asked: Asked, event_at: datetime,
                            mapping: dict[str, str | None], strategy: str, karabo_da: str | None) -> Encoded:
-        """get_by_detector_conditions: the CCV chosen per calibration and module."""
+        """get_by_detector_conditions: the CCV chosen per calibration and module. ``asked``: the
+        conditions as sent (numbers or text), normalised by the type's look-up rules
+        (``LookupRules.explicit``: unknown parameters, text where a number belongs and
+        calibrations not of the type are refused; legacy values left out, as EXtra does)."""
         check_strategy(strategy)
         det = self.catalog.detector(detector)
         if karabo_da is not None and karabo_da not in det.aggregators:
@@ -210,13 +214,14 @@ class CalcatView:
         if foreign:
             raise InvalidInputError(f"calibration(s) {', '.join(foreign)} are not of {det.type_name()} "
                                     f"(its calibrations: {', '.join(own)})")
-        wanted = {n: dict(asked) for n in names}
+        wanted = LookupRules.of(self.catalog.detector_type(det.type_name())).explicit({n: asked for n in names})
         pdus = {a: p for a, p in mapping.items() if karabo_da is None or a == karabo_da}
-        outcome = self.engine.run(detector, wanted, event_at or now_utc(), strategy, pdus=pdus)
+        outcome = self.engine.run(detector, wanted, event_at, strategy, pdus=pdus)
         det_id = record_id("detector", det)
         modules = {m.aggregator: m for m in det.modules}
         return Encoded([self.ccvs.encoded(row, Slot(det_id, modules[aggregator]))
-                        for calibration in wanted for aggregator, row in sorted(outcome.found[calibration].items())])
+                        for calibration in wanted.by_calibration
+                        for aggregator, row in sorted(outcome.found[calibration].items())])
 
     def parameter_ids(self) -> dict[str, int]:
         """Spelling → integer id of every parameter."""

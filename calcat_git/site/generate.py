@@ -17,6 +17,7 @@ from calcat_git.catalog.catalog import Catalog
 from calcat_git.catalog.history import HistoryEntry
 from calcat_git.errors import RepositoryError
 from calcat_git.files.schema import schema_text
+from calcat_git.lookup.rules import LookupRules
 from calcat_git.model.selection import CCVRow
 from calcat_git.site.changes import Summarize, changes_pages
 from calcat_git.site.forge import forge_of
@@ -61,7 +62,9 @@ commit `{commit}`. The address of the page is a permalink to the answer.
 <p><label>Detector <select id="lk-detector">{detectors}</select></label>
 <label>RAW data taken at (UTC) <input id="lk-event" size="24" placeholder="2024-05-01T10:00:00Z"></label>
 <label>Strategy <select id="lk-strategy"><option>closest</option><option>prior</option></select></label></p>
-<p><label>Conditions, one per line, CALCAT spelling<br>
+<p><label>Calibrations, comma-separated (empty: all of the type's) <input id="lk-calibrations" size="50"></label></p>
+<p><label>Conditions, one per line, CALCAT spelling (the type's look-up rules fill in defaults and leave out
+legacy values, as <code>calcat-git lookup</code> does)<br>
 <textarea id="lk-conditions" rows="6" cols="50" placeholder="{condition_hint}"></textarea></label></p>
 <p><button id="lk-go" type="button">Look up</button> <span id="lk-status"></span></p>
 <table id="lk-result"><thead><tr><th>calibration</th><th>module</th><th>PDU</th><th>constant</th>
@@ -180,9 +183,10 @@ class Site:
                   "Propose a mapping change without a clone: the form checks it like the validator where it can, "
                   "then shows the change to make in the forge.", "", self._swap_form(name)]
         self.write(f"catalog/detectors/{name}.md", "\n".join(lines))
+        dtype = reg.detector_types.get(det.detector_type or "")
         self.api(f"detectors/{name}.json", {"detector": det.to_dict(), "mapping": mapping.to_dict() if mapping else None,
-                                            "calibrations": list(reg.detector_types[det.detector_type].calibrations)
-                                            if det.detector_type in reg.detector_types else [],
+                                            "calibrations": list(dtype.calibrations) if dtype else [],
+                                            "rules": LookupRules.of(dtype).to_json() if dtype else None,
                                             "ccv_shards": self._shards_for(name),
                                             "ccv_shards_by_pdu": self._shards_by_pdu(name)})
 

@@ -7,7 +7,7 @@ from calcat_git.files.loading import Registry
 from calcat_git.files.parse import ParsedFile
 from calcat_git.model.batch import ConstantBatch
 from calcat_git.model.problems import Problem
-from calcat_git.validation import constants, semantic  # noqa: F401  (they register checks)
+from calcat_git.validation import conditions, constants, semantic  # noqa: F401  (they register checks)
 from calcat_git.validation.registry import CHECKS, all_check_names
 
 __all__ = ["all_check_names", "batch_file_problems", "check_names", "run_checks"]

@@ -61,15 +61,92 @@
     return state;
   }
 
+  // NAME=VALUE lines as given (text): the rules below read them.
   function parseConditions(text) {
-    const asked = {};
+    const given = {};
     for (const line of text.split("\n").map((l) => l.trim()).filter(Boolean)) {
       const at = line.indexOf("=");
       if (at < 1) throw new Error(`not NAME=VALUE: ${line}`);
-      const value = line.slice(at + 1).trim();
-      asked[line.slice(0, at).trim()] = value !== "" && !isNaN(Number(value)) ? Number(value) : value;
+      given[line.slice(0, at).trim()] = line.slice(at + 1).trim();
     }
-    return asked;
+    return given;
+  }
+
+  // The one normalisation of an asked condition: calcat_git/lookup/rules.py (LookupRules.asked),
+  // step for step, on the rules the site's JSON carries (LookupRules.to_json), with the same
+  // messages (without the "did you mean" hints).
+  const NUMERIC = /^[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?$/;  // rules.py: NUMERIC_TEXT
+  const NONE_TEXTS = ["None", "none", "null"];
+  const OPEN = "number or text";
+  const keyword = (name) => name.trim().toLowerCase().replace(/[\s_]+/g, "_");
+  const pyRepr = (t) => (t.includes("'") && !t.includes('"') ? `"${t}"`
+    : `'${t.replace(/\\/g, "\\\\").replace(/'/g, "\\'")}'`);
+
+  function number(rule, raw, shown) {
+    if (!Number.isFinite(raw)) throw new Error(`${shown} is not a finite number`);
+    if (rule.kind === "text") throw new Error(`${shown} is a number; ${rule.name} takes text`);
+    if (rule.kind === "boolean" && raw !== 0 && raw !== 1) throw new Error(`${shown} is not true or false`);
+    if (rule.kind === "integer" && !Number.isInteger(raw)) throw new Error(`${shown} is not an integer`);
+    return raw;
+  }
+
+  function valueOf(rule, raw) {  // rules.py: value_of (null: left out)
+    const open = rule.kind === OPEN;
+    if (typeof raw === "string" && NONE_TEXTS.includes(raw.trim()) && (rule.allows_none || open)) raw = null;
+    if (raw === null) {
+      if (rule.allows_none || open) return null;
+      throw new Error("None is not allowed (the parameter is required)");
+    }
+    if (typeof raw === "boolean") {
+      if (rule.kind !== "boolean") throw new Error(`${raw ? "True" : "False"} is not a ${rule.kind}`);
+      return raw ? 1 : 0;
+    }
+    if (typeof raw === "number") return number(rule, raw, pyRepr(String(raw)));
+    const text = raw.trim();
+    if (rule.kind === "text") return text;
+    const lower = text.toLowerCase();
+    if (rule.kind === "boolean" && ["true", "yes", "false", "no"].includes(lower)) return ["true", "yes"].includes(lower) ? 1 : 0;
+    if (NUMERIC.test(text)) return number(rule, Number(text), pyRepr(text));
+    if (open) return text;
+    throw new Error(`${pyRepr(text)} is not ${rule.kind === "boolean" ? "true or false" : "a number"}`);
+  }
+
+  function normalise(rules, given, wanted) {  // rules.py: LookupRules.asked → {calibration: asked}
+    const type = rules.detector_type, known = rules.calibrations.map(([c]) => c);
+    const byKeyword = new Map(rules.parameters.map((p) => [keyword(p.name), p]));
+    const problems = [], found = new Map(), seen = new Set();
+    for (const [name, raw] of Object.entries(given)) {
+      const rule = byKeyword.get(keyword(name));
+      if (!rule) { problems.push(`unknown ${pyRepr(name)}`); continue; }
+      if (seen.has(rule.name)) { problems.push(`${rule.name} is given twice`); continue; }
+      seen.add(rule.name);
+      try { found.set(rule.name, valueOf(rule, raw)); } catch (e) { problems.push(`${rule.name}: ${e.message}`); }
+    }
+    const missing = rules.parameters.filter((p) => p.required && !seen.has(p.name)).map((p) => pyRepr(p.name));
+    if (missing.length) problems.push("missing " + missing.join(", "));
+    for (const p of rules.parameters) if (!found.has(p.name) && p.default !== null) found.set(p.name, valueOf(p, p.default));
+    if (problems.length) {
+      throw new Error(`${type} conditions: ${problems.join("; ")} (parameters: ` +
+        `${rules.parameters.map((p) => p.name).join(", ") || "none"}; \`calcat-git conditions ${type}\` lists them with defaults)`);
+    }
+    const names = wanted.length ? wanted : known;  // the conditions first, then the calibrations
+    for (const c of names) {
+      if (!known.includes(c)) throw new Error(`${type} has no calibration ${pyRepr(c)} (it has ${known.join(", ") || "none"})`);
+    }
+    const legacy = new Map(rules.parameters.filter((p) => p.legacy !== null).map((p) => [p.name, p.legacy]));
+    const lists = new Map(rules.calibrations);
+    const asks = {};
+    for (const c of names) {
+      const params = lists.get(c) || rules.parameters.map((p) => p.name);
+      asks[c] = {};
+      for (const p of params) {
+        const v = found.get(p);
+        if (v === undefined || v === null) continue;
+        if (legacy.has(p) && typeof v !== "string" && typeof legacy.get(p) !== "string" && Number(legacy.get(p)) === v) continue;
+        asks[c][p] = v;
+      }
+    }
+    return asks;
   }
 
   function row(cells, data) {
@@ -145,8 +222,18 @@
     $("lk-result").querySelector("tbody").replaceChildren();
     $("lk-status").textContent = "running …";
     if (isNaN(event)) { $("lk-status").textContent = "give the RAW data time as ISO-8601 with Z"; return; }
-    const asked = parseConditions($("lk-conditions").value);
+    const given = parseConditions($("lk-conditions").value);
+    const wanted = $("lk-calibrations").value.split(",").map((c) => c.trim()).filter(Boolean);
     const [info, deviations] = await Promise.all([api(`detectors/${name}.json`), api("parameters.json")]);
+    let asks;
+    try {
+      asks = info.rules ? normalise(info.rules, given, wanted) : {};
+    } catch (e) {
+      $("lk-status").textContent = `refused: ${e.message}`;
+      box.dataset.answered = location.hash;  // for scripts (and tests) waiting on the answer
+      return;
+    }
+    const calibrations = Object.keys(asks);
     const slots = mappingAt(info.mapping, event);
     const pdus = new Set(Object.values(slots).filter(Boolean));
     const byPdu = info.ccv_shards_by_pdu || {};  // only the shard folders of the PDUs mapped then
@@ -154,20 +241,20 @@
     const indexes = await Promise.all(folders.map((folder) =>
       api(`ccvs/${folder}/index.json`).then((index) => ({ folder, index })).catch(() => null)));
     const present = indexes.filter(Boolean);
-    const matches = (c) => mismatch(c, asked, deviations) === null;
     const cache = new Map();
     const read = (path) => {
       if (!cache.has(path)) cache.set(path, api(path).then(unpackShard));
       return cache.get(path);
     };
-    const results = await Promise.all(info.calibrations.map((calibration) => {
-      const fits = (r) => r.calibration === calibration && pdus.has(r.pdu) && usable(r, event) &&
-        mismatch(r.conditions, asked, deviations) === null;
+    const results = await Promise.all(calibrations.map((calibration) => {
+      const asked = asks[calibration];
+      const matches = (c) => mismatch(c, asked, deviations) === null;
+      const fits = (r) => r.calibration === calibration && pdus.has(r.pdu) && usable(r, event) && matches(r.conditions);
       return nearRows(shardsOf(present, calibration, pdus, matches), event, strategy, fits, read);
     }));
     let found = 0;
-    info.calibrations.forEach((calibration, n) => {
-      const rows = results[n];
+    calibrations.forEach((calibration, n) => {
+      const rows = results[n], asked = asks[calibration];
       const known = shardsOf(present, calibration, pdus, () => true);  // any condition
       for (const module of info.detector.modules) {
         const pdu = slots[module.aggregator] || null;
@@ -183,6 +270,7 @@
       }
     });
     $("lk-status").textContent = `done: ${found} constants` + (box.dataset.note || "");
+    box.dataset.answered = location.hash;
   }
 
   function fromHash() {
@@ -192,6 +280,7 @@
     $("lk-event").value = q.get("event") || "";
     $("lk-strategy").value = q.get("strategy") || "closest";
     $("lk-conditions").value = q.getAll("c").join("\n");
+    $("lk-calibrations").value = q.getAll("cal").join(", ");
     box.dataset.note = q.get("commit") && q.get("commit") !== box.dataset.commit
       ? ` (this link was made on catalog commit ${q.get("commit").slice(0, 12)}; this site shows ` +
         `${box.dataset.commit.slice(0, 12)}: answers may differ)` : "";
@@ -202,6 +291,7 @@
     const q = new URLSearchParams({ detector: $("lk-detector").value, event: $("lk-event").value,
                                     strategy: $("lk-strategy").value, commit: box.dataset.commit });
     $("lk-conditions").value.split("\n").map((l) => l.trim()).filter(Boolean).forEach((c) => q.append("c", c));
+    $("lk-calibrations").value.split(",").map((c) => c.trim()).filter(Boolean).forEach((c) => q.append("cal", c));
     history.replaceState(null, "", "#" + q.toString());
     run().catch((e) => { $("lk-status").textContent = String(e); });
   });
