@@ -1,11 +1,16 @@
-# Two commands on a fresh machine (Python 3.11 and git): `make demo`, `make test`.
+# Two commands on a fresh machine (Python 3.11 and git): `make demo`, `make test`; `make test-fast` to iterate.
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 TEST_STAMP := $(VENV)/.installed-test
+# calibration-client (the pipeline's CALCAT client) pins requests<2.30, EXtra needs a newer one:
+# the client gets its own environment; tests run its calls there against `calcat-git serve`.
+CLIENT_VENV := .venv-client
+CLIENT_STAMP := $(CLIENT_VENV)/.installed
+CLIENT_PACKAGE := calibration-client==11.4.0
 
-.PHONY: demo test lint docs clean chromium site
+.PHONY: demo test test-fast lint docs clean chromium site
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -18,15 +23,20 @@ $(STAMP): $(BIN)/python pyproject.toml
 	$(EDITABLE) $(BIN)/python -m pip install --quiet -e .
 	touch $@
 
-$(TEST_STAMP): $(STAMP)
+$(TEST_STAMP): $(STAMP) $(CLIENT_STAMP)
 	$(EDITABLE) $(BIN)/python -m pip install --quiet -e '.[test]'
+	touch $@
+
+$(CLIENT_STAMP):
+	$(PYTHON) -m venv $(CLIENT_VENV)
+	$(CLIENT_VENV)/bin/python -m pip install --quiet '$(CLIENT_PACKAGE)'
 	touch $@
 
 demo: $(STAMP)
 	@echo "== validate the embedded European XFEL catalog"
 	$(BIN)/calcat-git validate .
 	@echo "== mapping of SPB_DET_AGIPD1M-1 as it was on 2020-01-07"
-	$(BIN)/calcat-git mapping SPB_DET_AGIPD1M-1 --at 2020-01-07T12:00:00Z
+	$(BIN)/calcat-git mapping SPB_DET_AGIPD1M-1 --event-at 2020-01-07T12:00:00Z
 	@echo "== constants: write the demo store (.store, see calcat-git.yaml), check it, look up"
 	$(BIN)/python -m calcat_git.demo.constants --store .store --show
 	$(BIN)/calcat-git verify-store
@@ -44,6 +54,10 @@ lint: $(TEST_STAMP)
 test: lint chromium
 	$(BIN)/python -m pytest
 
+# The edit-test loop: every test not marked slow (mark a test taking more than ~3 s with @pytest.mark.slow).
+test-fast: $(TEST_STAMP)
+	$(BIN)/python -m pytest -m "not slow" -q
+
 # Browser tests drive Debian's chromium (never a downloaded browser): installed here as root, else explained.
 CHROMIUM_HINT := the browser tests need Debian's chromium at /usr/bin/chromium: install it once with \
 	'sudo apt-get install chromium', or run 'CALCAT_GIT_SKIP_BROWSER=1 make test' to skip them
@@ -57,7 +71,7 @@ site: $(STAMP)
 	$(BIN)/calcat-git site build
 
 docs: $(STAMP)
-	$(BIN)/python -m calcat_git.cli.doc README.md
+	$(BIN)/python -m calcat_git.cli.doc site/guide/cli.md
 
 clean:
-	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) $(CLIENT_VENV) .pytest_cache .mypy_cache .ruff_cache

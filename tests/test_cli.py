@@ -48,33 +48,33 @@ def test_validate_list_names_every_check() -> None:
 
 
 def test_mapping_json_shape(mini: Path) -> None:
-    result = run("mapping", "MID_DET_AGIPD1M-1", "--at", "2023-05-10T08:00:00+02:00", "--repo", str(mini),
+    result = run("mapping", "MID_DET_AGIPD1M-1", "--event-at", "2023-05-10T08:00:00+02:00", "--repo", str(mini),
                  "--worktree", "--json")
     assert result.returncode == 0, result.stderr
     assert json.loads(result.stdout) == {
         "detector": "MID_DET_AGIPD1M-1", "at": "2023-05-10T06:00:00Z", "commit": None, "committed_at": None,
-        "modules": {"AGIPD00": "AGIPD_M1", "AGIPD01": "AGIPD_M3"},
+        "modules": {"AGIPD00": "AGIPD_M1", "AGIPD01": "AGIPD_M3"}, "module_names": {"AGIPD00": "Q1M1", "AGIPD01": "Q1M2"},
     }
-    before = json.loads(run("mapping", "MID_DET_AGIPD1M-1", "--at", "2023-05-10T05:59:59Z", "--repo", str(mini), "--worktree",
-                            "--json").stdout)
+    before = json.loads(run("mapping", "MID_DET_AGIPD1M-1", "--event-at", "2023-05-10T05:59:59Z", "--repo", str(mini),
+                            "--worktree", "--json").stdout)
     assert before["modules"]["AGIPD01"] == "AGIPD_M2"
-    emptied = json.loads(run("mapping", "MID_DET_AGIPD1M-1", "--at", "2024-06-01T00:00:00Z", "--repo", str(mini), "--worktree",
-                             "--json").stdout)
+    emptied = json.loads(run("mapping", "MID_DET_AGIPD1M-1", "--event-at", "2024-06-01T00:00:00Z", "--repo", str(mini),
+                             "--worktree", "--json").stdout)
     assert emptied["modules"] == {"AGIPD00": None, "AGIPD01": "AGIPD_M3"}
 
 
 def test_embedded_real_fact() -> None:
     """AGIPD_SIV1_AGIPDV11_M315 sat in AGIPD01 of SPB_DET_AGIPD1M-1 in January 2020 (CALCAT reply)."""
-    result = run("mapping", "SPB_DET_AGIPD1M-1", "--at", "2020-01-07T12:00:00Z", "--worktree", "--json")
+    result = run("mapping", "SPB_DET_AGIPD1M-1", "--event-at", "2020-01-07T12:00:00Z", "--worktree", "--json")
     assert json.loads(result.stdout)["modules"]["AGIPD01"] == "AGIPD_SIV1_AGIPDV11_M315"
 
 
 @pytest.mark.parametrize(("args", "message"), [
-    (["mapping", "SPB_DET_AGIPD1M", "--at", "2020-01-07T12:00:00Z"],
+    (["mapping", "SPB_DET_AGIPD1M", "--event-at", "2020-01-07T12:00:00Z"],
      "error: unknown detector 'SPB_DET_AGIPD1M' (did you mean SPB_DET_AGIPD1M-1"),
-    (["mapping", "SPB_DET_AGIPD1M-1", "--at", "2020-01-07 12:00"],
-     "error: naive --at time '2020-01-07 12:00' has no time zone"),
-    (["mapping", "SPB_DET_AGIPD1M-1", "--at", "07.01.2020"], "error: malformed --at time '07.01.2020'"),
+    (["mapping", "SPB_DET_AGIPD1M-1", "--event-at", "2020-01-07 12:00"],
+     "error: naive --event-at time '2020-01-07 12:00' has no time zone"),
+    (["mapping", "SPB_DET_AGIPD1M-1", "--event-at", "07.01.2020"], "error: malformed --event-at time '07.01.2020'"),
     (["schema", "pdus"], "error: no schema kind 'pdus' (did you mean pdu?)"),
     (["validate", "--skip", "one-slt"], "error: no check named 'one-slt' (did you mean one-slot?)"),
     (["mapping", "X", "--repo", "/nonexistent"], "error: /nonexistent is not in a git repository, so not a calcat-git catalog"),
@@ -93,8 +93,32 @@ def test_schema_prints_json_schema() -> None:
     assert schema["$schema"].endswith("2020-12/schema") and schema["additionalProperties"] is False
 
 
-def test_readme_cli_reference_is_in_sync() -> None:
-    from calcat_git.cli.doc import render
+def test_cli_reference_page_is_in_sync() -> None:
+    from calcat_git.cli.doc import PAGE, render
 
-    readme = (REPO_ROOT / "README.md").read_text("utf-8")
-    assert render(readme) == readme, "README CLI reference is stale: run `make docs`"
+    page = (REPO_ROOT / PAGE).read_text("utf-8")
+    assert render(page) == page, f"{PAGE} is stale: run `make docs`"
+
+
+def test_pdus_lists_where_each_sits_and_the_free_ones(git_mini: Path) -> None:
+    at = ["--event-at", "2024-03-01T00:00:00Z", "--repo", str(git_mini)]
+    data = json.loads(run("pdus", "--type", "AGIPD-Type", *at, "--json").stdout)
+    where = {row["pdu"]: (row["detector"], row["aggregator"]) for row in data["pdus"]}
+    assert where == {"AGIPD_M1": ("SPB_DET_AGIPD1M-1", "AGIPD00"), "AGIPD_M2": (None, None),
+                     "AGIPD_M3": ("MID_DET_AGIPD1M-1", "AGIPD01"), "AGIPD_M4": (None, None),
+                     "AGIPD_M5": ("SPB_DET_AGIPD1M-1", "AGIPD01")}
+    free = run("pdus", "--type", "AGIPD-Type", "--free", *at)
+    assert free.returncode == 0, free.stderr
+    assert [line.split()[0] for line in free.stdout.splitlines()[1:]] == ["AGIPD_M2", "AGIPD_M4"]
+    unknown = run("pdus", "--type", "AGIPD", *at)
+    assert unknown.returncode == 2 and "unknown detector type 'AGIPD': one of AGIPD-Type, jungfrau-Type" in unknown.stderr
+
+
+def test_reading_commands_name_the_branch_read_and_warn_when_not_checked_out(git_mini: Path) -> None:
+    args = ["MID_DET_AGIPD1M-1", "--at", "2024-03-01T00:00:00Z", "--repo", str(git_mini)]
+    on_main = run("mapping", *args)
+    assert "(read from main at commit " in on_main.stdout and "not read" not in on_main.stdout
+    subprocess.run(["git", "checkout", "-q", "-b", "mid-swap"], cwd=git_mini, check=True)
+    elsewhere = run("mapping", *args)
+    assert "; the checked-out branch 'mid-swap' is not read: pass --branch mid-swap)" in elsewhere.stdout
+    assert "(read from mid-swap at commit " in run("mapping", *args, "--branch", "mid-swap").stdout

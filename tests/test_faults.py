@@ -114,7 +114,7 @@ def test_kill_during_incremental_update(synthetic: Path, tmp_path: Path) -> None
 def test_shallow_clone(mini: Path, repo: dict[str, str], tmp_path: Path) -> None:
     clone = tmp_path / "shallow"
     subprocess.run(["git", "clone", "-q", "--depth", "1", f"file://{mini}", str(clone)], check=True)
-    now = cli("mapping", "SPB_DET_AGIPD1M-1", "--at", "2024-03-01T00:00:00Z", "--json", repo=clone)
+    now = cli("mapping", "SPB_DET_AGIPD1M-1", "--event-at", "2024-03-01T00:00:00Z", "--json", repo=clone)
     assert json.loads(now.stdout)["modules"]["AGIPD00"] == "AGIPD_M1"  # the newest snapshot works
     early = cli("snapshot", "2023-06-01T00:00:00Z", repo=clone)
     assert early.returncode == 1
@@ -138,7 +138,7 @@ def test_detached_head_and_missing_main(mini: Path, repo: dict[str, str]) -> Non
     assert Catalog.open(mini).commit == repo["late"]  # main is the catalog, wherever HEAD is
     assert Catalog.open(mini, branch="HEAD").commit == repo["swap"]
     git(mini, "branch", "-q", "-m", "main", "master")
-    detached = cli("mapping", "SPB_DET_AGIPD1M-1", "--at", "2024-03-01T00:00:00Z", "--json", repo=mini)
+    detached = cli("mapping", "SPB_DET_AGIPD1M-1", "--event-at", "2024-03-01T00:00:00Z", "--json", repo=mini)
     assert json.loads(detached.stdout)["commit"] == repo["swap"]  # no main: HEAD, as documented
     missing = cli("mapping", "SPB_DET_AGIPD1M-1", "--branch", "main", repo=mini)
     assert missing.returncode == 1
@@ -155,7 +155,7 @@ def test_repository_in_the_middle_of_a_merge(mini: Path, repo: dict[str, str]) -
     git(mini, "checkout", "-q", "main")
     merge = subprocess.run(["git", "-C", str(mini), "merge", "-q", "other"], capture_output=True, text=True)
     assert merge.returncode != 0 and (mini / ".git" / "MERGE_HEAD").exists()
-    committed = cli("mapping", "SPB_DET_AGIPD1M-1", "--at", "2024-03-01T00:00:00Z", "--json", repo=mini)
+    committed = cli("mapping", "SPB_DET_AGIPD1M-1", "--event-at", "2024-03-01T00:00:00Z", "--json", repo=mini)
     assert json.loads(committed.stdout) == {
         "detector": "SPB_DET_AGIPD1M-1", "at": "2024-03-01T00:00:00Z", "commit": repo["late"],
         "committed_at": "2024-03-01T00:00:00Z", "modules": {"AGIPD00": "AGIPD_M1", "AGIPD01": "AGIPD_M5"}}

@@ -41,7 +41,7 @@ def test_submodule_among_catalog_files_is_a_problem_not_a_crash(git_mini: Path) 
     assert index.returncode == 0, index.stderr
     assert json.loads(index.stdout)["invalid_files"] == 1
     assert _answer(git_mini) == _answer(git_mini, "--worktree")  # every reading command still answers
-    mapping = cli(git_mini, "mapping", "MID_DET_AGIPD1M-1", "--at", "2024-06-01T00:00:00Z", "--json")
+    mapping = cli(git_mini, "mapping", "MID_DET_AGIPD1M-1", "--event-at", "2024-06-01T00:00:00Z", "--json")
     assert mapping.returncode == 0 and json.loads(mapping.stdout)["modules"]["AGIPD01"] == "AGIPD_M3", mapping.stderr
     problems = [str(p) for p in Catalog.open(git_mini).validate()]
     assert problems == ["registry/detectors/vendored.yaml:1: symbolic link or submodule: catalog files must be "

@@ -238,7 +238,7 @@ def test_cassettes_are_what_the_shared_folder_holds() -> None:
 @pytest.mark.parametrize("catalog_kind", ["imported", "embedded"])
 def test_replay_every_recorded_request_against_serve(imported: Path, catalog_kind: str, tmp_path: Path) -> None:
     """Every recorded request sent to ``calcat-git serve`` over the imported catalog and over
-    the embedded one: status and JSON field by field; only the README's explained
+    the embedded one: status and JSON field by field; only the guide's explained
     differences may remain."""
     sys.path.insert(0, str(HERE))
     sys.path.insert(0, str(HERE / "benchmarks"))

@@ -200,3 +200,15 @@ def test_summaries_of_consecutive_commits_share_parsing_and_say_the_same(synthet
     for sha in shas:
         fresh = prepare(repo, f"{sha}^", sha)
         assert cached(f"{sha}^", sha) == markdown(summary(fresh, review(fresh)))
+
+
+def test_diff_keeps_its_own_code_spans_as_code() -> None:
+    """A message's `code` (ours) stays a code span; markup around it is escaped; unbalanced backticks are all escaped."""
+    from calcat_git.review.summary import markdown
+
+    problem = {"severity": "error", "file": "registry/mappings/X.yaml", "line": 3, "field": "changes.1",
+               "message": "past change edited without a reason: add `correction: <why>` to it"}
+    data = {"head": "0" * 40, "problems": [problem], "mappings": {}, "pdus": {}, "constants_added": [], "flag_flips": []}
+    assert "add `correction: <why>` to it" in markdown(data)
+    problem["message"] = "a `b"
+    assert "a \\`b" in markdown(data)

@@ -1,5 +1,5 @@
 """Many servers: ``calcat-git serve`` on two mirrors of one origin, each kept fresh by
-``git fetch`` on a schedule (the README's "Many servers"), both serve a pushed commit."""
+``git fetch`` on a schedule (the guide's "Many servers", site/guide/server.md), both serve a pushed commit."""
 
 from __future__ import annotations
 
@@ -15,7 +15,7 @@ from .helpers import HERE, commit_all, edit, git
 sys.path.insert(0, str(HERE / "benchmarks"))
 from bench_serve import free_port, start_server, stop_server
 
-FETCH_EVERY = 1.0  # seconds between `git fetch` of a replica (the README suggests 10-60 s)
+FETCH_EVERY = 1.0  # seconds between `git fetch` of a replica (the guide suggests 10-60 s)
 STATED_DELAY = FETCH_EVERY + 10.0  # a fetch, then the server's next request sees the moved ref
 
 

@@ -199,8 +199,18 @@ def test_bad_condition_bodies_get_400(embedded: tuple[Server, Path]) -> None:
     server, _ = embedded
     path = "calibration_constant_versions/get_by_detector_conditions"
     for body, says in [(None, "send the conditions as a JSON body"), ({"conditions": []}, "the JSON body must be"),
-                       ({"parameters_conditions_attributes": [{"parameter_name": "Memory cells"}]}, "exactly"),
-                       ({"parameters_conditions_attributes": [{"parameter_name": "x", "value": True}]}, "a number")]:
+                       ({"parameters_conditions_attributes": [{"parameter_name": "Memory cells"}]}, "a parameter and a value"),
+                       ({"parameters_conditions_attributes": [{"parameter_name": "x", "value": True}]}, "a number"),
+                       ({"parameters_conditions_attributes": [{"parameter_name": "Memory cels", "value": 1}]},
+                        "no parameter 'Memory cels' (did you mean Memory cells"),
+                       ({"parameters_conditions_attributes": [{"parameter_name": "Memory cells", "value": "many"}]},
+                        "parameter 'Memory cells' is numeric: 'many' is not a number"),
+                       ({"parameters_conditions_attributes": [{"parameter_name": "Integration Time", "value": 1}]},
+                        "AGIPD-Type has no parameter 'Integration Time'"),
+                       ({"parameters_conditions_attributes": [{"parameter_id": "123456789", "value": 1}]},
+                        "no parameter with id 123456789"),
+                       ({"parameters_conditions_attributes": [{"parameter_name": "Memory cells", "value": 1, "unit": "x"}]},
+                        "unknown field(s) unit")]:
         status, _, data = server.get(path, AGIPD_QUERY, body)
         assert (status, says in data["info"]) == (400, True), data
 

@@ -148,8 +148,9 @@ def test_normal_requests_still_work(app: Starlette) -> None:
     assert call(app, "calibration_constant_versions", {"report_id": "3757"})[0] == 200
 
 
-def test_the_limits_are_stated_in_the_readme() -> None:
+def test_the_limits_are_stated_in_the_guide() -> None:
     from .helpers import REPO_ROOT
 
-    readme = (REPO_ROOT / "README.md").read_text("utf-8")
-    assert "1 MiB" in readme and "413" in readme and "8 GiB" in readme
+    guide = REPO_ROOT / "site" / "guide"
+    server, constants = (guide / "server.md").read_text("utf-8"), (guide / "constants.md").read_text("utf-8")
+    assert "1 MiB" in server and "413" in server and "8 GiB" in constants

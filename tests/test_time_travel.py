@@ -53,7 +53,7 @@ def test_history_of_detector_and_pdu(mini: Path, repo: dict[str, str]) -> None:
     catalog = Catalog.open(mini)
     spb = catalog.history("SPB_DET_AGIPD1M-1")
     assert [(e.valid_from, e.commit, e.backdated) for e in spb] == [
-        (t("2019-01-01T00:00:00Z"), repo["initial"], True),  # installation recorded later
+        (t("2019-01-01T00:00:00Z"), repo["initial"], False),  # the first record of a detector is not late
         (t("2024-02-01T00:00:00Z"), repo["late"], True),
     ]
     assert spb[1].author == "Cy Expert" and spb[1].message == "record the M1 move to SPB, late"
@@ -131,7 +131,7 @@ def test_cli_snapshot_mapping_history(mini: Path, repo: dict[str, str]) -> None:
 
     snap = json.loads(_cli("snapshot", "2024-02-15T00:00:00Z", "--repo", str(mini), "--json").stdout)
     assert snap == {"at": "2024-02-15T00:00:00Z", "commit": repo["swap"], "committed_at": "2023-05-10T07:00:00Z"}
-    args = ["mapping", "SPB_DET_AGIPD1M-1", "--at", "2024-02-15T00:00:00Z", "--repo", str(mini), "--json"]
+    args = ["mapping", "SPB_DET_AGIPD1M-1", "--event-at", "2024-02-15T00:00:00Z", "--repo", str(mini), "--json"]
     now = json.loads(_cli(*args).stdout)
     then = json.loads(_cli(*args, "--snapshot-at", "2024-02-15T00:00:00Z").stdout)
     assert (now["modules"]["AGIPD00"], now["commit"]) == ("AGIPD_M1", repo["late"])

@@ -153,6 +153,16 @@ class Planner(RegistryPlanner):
             path, n = f"{base}-{n}.yaml", n + 1
         return path
 
+    def add_asked(self) -> None:
+        """The calibrations and parameters a recorded look-up asked of a detector belong to its
+        type (CALCAT answered them; a look-up asking others of the type is refused)."""
+        names = {cid: str(rec["name"]) for cid, rec in self.facts.calibrations.items()}
+        for query in self.facts.queries:
+            if query.detector not in self.detectors:
+                continue
+            for calibration in (names[i] for i in query.calibration_ids if i in names):
+                self._type_needs(self.detectors[query.detector].type_name(), calibration, [n for n, _ in query.conditions])
+
     def run(self) -> Plan:
         self.add_calibrations()
         self.add_instruments()
@@ -160,4 +170,5 @@ class Planner(RegistryPlanner):
         self.add_pdus()
         self.add_detectors()
         self.add_ccvs()
+        self.add_asked()
         return self.plan

@@ -147,6 +147,15 @@ class Catalog:
         return mapping_history(repo, commit.sha, grace)
 
     @property
+    def revision(self) -> str | None:
+        """The branch (or revision) read, e.g. ``main``; None for a working tree."""
+        return self._rev
+
+    def checked_out_branch(self) -> str | None:
+        """The branch checked out in the repository (None when detached, or for a working tree)."""
+        return self._repo.current_branch() if self._repo is not None else None
+
+    @property
     def commit(self) -> str | None:
         """The commit this catalog was read from (None for a working tree)."""
         return self._commit.sha if self._commit else None

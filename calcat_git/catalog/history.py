@@ -60,7 +60,9 @@ def _key(change: MappingChange) -> tuple[datetime, tuple[tuple[str, str | None],
 def mapping_history(repo: GitRepo, rev: str, grace: timedelta = DEFAULT_GRACE) -> list[HistoryEntry]:
     """Every mapping change on the first-parent line of ``rev``, attributed to the
     commit where it first appeared (oldest first). Changes later edited under a
-    ``correction:`` appear again, attributed to the correcting commit."""
+    ``correction:`` appear again, attributed to the correcting commit. A change is
+    backdated when it was recorded late: never in the commit that first records a
+    detector's mapping (an installation or an import is history, not a late fix)."""
     touched = list(repo.changed_files(rev, [MAPPINGS_DIR]))
     blobs = [fc.blob for _, changes in touched for fc in changes if fc.blob and fc.regular]
     contents = dict(zip(blobs, repo.read_blobs(blobs), strict=True))
@@ -72,6 +74,7 @@ def mapping_history(repo: GitRepo, rev: str, grace: timedelta = DEFAULT_GRACE) -
             if mapping is None:
                 continue
             seen = known.setdefault(fc.path, set())
+            first_record = not seen  # a detector's first mapping (an installation, an import) is not late
             for change in mapping.changes:
                 if _key(change) in seen:
                     continue
@@ -80,7 +83,7 @@ def mapping_history(repo: GitRepo, rev: str, grace: timedelta = DEFAULT_GRACE) -
                     detector=mapping.detector, valid_from=change.valid_from, modules=change.modules,
                     reason=change.reason, commit=commit.sha, committed_at=commit.committed_at,
                     author=commit.author, message=commit.message, correction=change.correction,
-                    backdated=change.valid_from < commit.committed_at - grace,
+                    backdated=not first_record and change.valid_from < commit.committed_at - grace,
                 ))
     return entries
 

@@ -7,8 +7,9 @@ Heavy imports stay inside the commands so that ``calcat-git --help`` starts fast
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from datetime import datetime
-from typing import Any
+from typing import Any, TypeVar
 
 import click
 
@@ -51,6 +52,49 @@ class Snapshot(click.ParamType[datetime | str, Any]):
             return value
         text = str(value)
         return text if SHA_LIKE.match(text) else parse_timestamp(text, self.what)
+
+
+class Spelled(click.Option):
+    """An option shown in ``--help`` under its first spelling only: the others are older
+    spellings, still accepted for a release."""
+
+    def get_help_record(self, ctx: click.Context) -> tuple[str, str] | None:
+        spellings = self.opts
+        self.opts = spellings[:1]
+        try:
+            return super().get_help_record(ctx)
+        finally:
+            self.opts = spellings
+
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def event_at_option(old: tuple[str, ...] = (), help: str = "Creation time of the RAW data (validity clock), "
+                    "ISO-8601 with Z or an offset, e.g. 2024-05-01T10:00:00Z.") -> Callable[[F], F]:
+    """``--event-at``: the validity time, ``now`` by default (the one place a command line defaults it)."""
+    return click.option("--event-at", *old, "event_at", cls=Spelled, default="now", show_default=True,
+                        type=Timestamp("--event-at time"), help=help)
+
+
+def snapshot_at_option(old: tuple[str, ...] = (), help: str = "Read the catalog as committed at this time or "
+                       "commit [default: newest]; equal to --event-at it answers as classic CALCAT did.") -> Callable[[F], F]:
+    """``--snapshot-at``: a time or a commit (transaction clock), the newest commit by default."""
+    return click.option("--snapshot-at", *old, "snapshot_at", cls=Spelled, default=None,
+                        type=Snapshot("--snapshot-at"), help=help)
+
+
+def source_text(catalog: Any) -> str:
+    """What a reading command read, for its header: the branch, the commit and its time, and
+    a warning when that branch is not the one checked out (e.g. after ``swap --branch``)."""
+    if catalog.commit is None:
+        return "the working tree"
+    committed = catalog.committed_at.strftime("%Y-%m-%dT%H:%M:%SZ") if catalog.committed_at else "?"
+    text = f"{catalog.revision} at commit {catalog.commit[:12]} of {committed}"
+    current = catalog.checked_out_branch()
+    if current and catalog.revision not in (current, "HEAD"):
+        text += f"; the checked-out branch {current!r} is not read: pass --branch {current}"
+    return text
 
 
 def emit_json(data: Any) -> None:

@@ -8,7 +8,7 @@ from typing import Any
 
 import click
 
-from calcat_git.cli.common import Snapshot, Timestamp, emit_json
+from calcat_git.cli.common import emit_json, event_at_option, snapshot_at_option, source_text
 
 
 class _Group(click.Group):
@@ -97,51 +97,53 @@ def _validate(path: str, skip: tuple[str, ...], changed_since: str | None) -> tu
 
 @main.command()
 @click.argument("kind")
-def schema(kind: str) -> None:
-    """Print the JSON Schema of a file KIND.
+@click.option("--example", is_flag=True, help="Print a valid, commented YAML example instead of the schema.")
+def schema(kind: str, example: bool) -> None:
+    """Print the JSON Schema of a file KIND (or, with --example, an example file).
 
     KIND is one of: detector_type, calibration, parameter, instrument, pdu,
     detector, mapping, constants.
     """
+    from calcat_git.files.examples import example_text
     from calcat_git.files.schema import schema_text
 
-    click.echo(schema_text(kind), nl=False)
+    click.echo(example_text(kind) if example else schema_text(kind), nl=False)
 
 
 @main.command()
 @click.argument("detector")
-@click.option("--at", "at", default="now", show_default=True, type=Timestamp("--at time"),
-              help="Validity time (RAW data creation): ISO-8601 with Z or an offset, e.g. 2024-05-01T10:00:00Z.")
-@click.option("--snapshot-at", default=None, type=Snapshot("--snapshot-at"),
-              help="Read the catalog as committed at this time or commit [default: newest].")
+@event_at_option(old=("--at",))
+@snapshot_at_option()
 @click.option("--repo", default=".", show_default=True, type=click.Path(file_okay=False), help="Catalog root.")
 @click.option("--branch", default=None, help="Branch to read [default: main, else HEAD].")
 @click.option("--worktree", is_flag=True, help="Read the files on disk instead of git (uncommitted edits).")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
-def mapping(detector: str, at: datetime, snapshot_at: datetime | str | None, repo: str, branch: str | None, worktree: bool,
-            as_json: bool) -> None:
+def mapping(detector: str, event_at: datetime, snapshot_at: datetime | str | None, repo: str, branch: str | None,
+            worktree: bool, as_json: bool) -> None:
     """Print which PDU sits in each module slot of DETECTOR at a time.
 
-    --at picks the validity time; --snapshot-at picks what the catalog knew then
-    (`--snapshot-at` equal to `--at` reproduces classic CALCAT answers).
+    --event-at picks the validity time; --snapshot-at picks what the catalog knew then
+    (`--snapshot-at` equal to `--event-at` reproduces classic CALCAT answers).
     """
     from calcat_git.catalog.catalog import Catalog
     from calcat_git.timeutil import format_timestamp
 
-    moment = at
+    moment = event_at
     catalog = Catalog.open(repo, branch=branch, worktree=worktree)
     if snapshot_at is not None:
         catalog = catalog.at(snapshot_at)
     modules = catalog.mapping(detector, at=moment)
+    names = {m.aggregator: m.virtual_device_name for m in catalog.detector(detector).modules}
     committed = format_timestamp(catalog.committed_at) if catalog.committed_at else None
     if as_json:
         emit_json({"detector": detector, "at": format_timestamp(moment), "commit": catalog.commit,
-                   "committed_at": committed, "modules": modules})
+                   "committed_at": committed, "modules": modules, "module_names": names})
         return
-    source = f"commit {catalog.commit[:12]} of {committed}" if catalog.commit else "working tree"
-    click.echo(f"{detector} at {format_timestamp(moment)} (read from {source})")
+    click.echo(f"{detector} at {format_timestamp(moment)} (read from {source_text(catalog)})")
+    width = max((len(n or "") for n in names.values()), default=0)
     for aggregator, pdu in modules.items():
-        click.echo(f"  {aggregator}  {pdu or '(empty)'}")
+        name = f"{names.get(aggregator) or '':<{width}}  " if width else ""
+        click.echo(f"  {aggregator}  {name}{pdu or '(empty)'}")
 
 
 def _attach() -> None:
@@ -149,13 +151,15 @@ def _attach() -> None:
     from calcat_git.cli.constants import conditions, explain, inject, lookup, verify_store
     from calcat_git.cli.edit import add_pdu, swap
     from calcat_git.cli.history import history, index_command, snapshot, verify_history
+    from calcat_git.cli.init import init
+    from calcat_git.cli.pdus import pdus
     from calcat_git.cli.review import check, codeowners, diff
     from calcat_git.cli.serve import serve
     from calcat_git.cli.site import site
 
     for command in (snapshot, history, verify_history, index_command, lookup, explain, conditions, inject,
                     verify_store,
-                    check, diff, codeowners, site, import_calcat, serve, swap, add_pdu):
+                    check, diff, codeowners, site, import_calcat, serve, swap, add_pdu, init, pdus):
         main.add_command(command)
 
 

@@ -3,7 +3,7 @@ times (``.demo/catalog`` by default), then show a snapshot query and a validity 
 disagreeing on a late, backdated module swap — the pain point of classic CALCAT, solved.
 
 The replay is kept and reused while the source registry is unchanged (a fingerprint of
-its files is kept beside it), so the README's time-travel examples can point at it.
+its files is kept beside it), so the guide's time-travel examples can point at it.
 
 Run as ``python -m calcat_git.demo [--source DIR] [--out DIR]``.
 """
@@ -114,9 +114,9 @@ def show(repo: Path, recorded_at: datetime) -> None:
             print(f"  history marks it: from {format_timestamp(entry.valid_from)} committed "
                   f"{format_timestamp(entry.committed_at)} (BACKDATED by {format_span(entry.backdated_by)})")
     stamp = format_timestamp(event)
-    print(f"\nTry it (README, \"Two clocks\"): source .venv/bin/activate, then\n"
-          f"  calcat-git mapping {LATE_DETECTOR} --repo {repo} --at {stamp}\n"
-          f"  calcat-git mapping {LATE_DETECTOR} --repo {repo} --at {stamp} --snapshot-at {stamp}\n"
+    print(f"\nTry it (site/guide/time-travel.md): source .venv/bin/activate, then\n"
+          f"  calcat-git mapping {LATE_DETECTOR} --repo {repo} --event-at {stamp}\n"
+          f"  calcat-git mapping {LATE_DETECTOR} --repo {repo} --event-at {stamp} --snapshot-at {stamp}\n"
           f"  calcat-git history {LATE_DETECTOR} --repo {repo}")
 
 

@@ -3,6 +3,8 @@
     store: .store                      # constant store root, relative to the catalog root
     admins: ["@xfel/calcat-admins"]    # own PDUs, detector types, calibrations, … (CODEOWNERS)
     site_url: https://calibration.example/catalog   # where the static site is published (view_url)
+    name: European XFEL calibration catalog     # the site's title and the feeds' name
+    time_zone: Europe/Berlin           # the facility's zone: CALCAT clients' naive times are read in it
 """
 
 from __future__ import annotations
@@ -11,9 +13,12 @@ from pathlib import Path
 from typing import Any
 
 from calcat_git.errors import InvalidInputError
+from calcat_git.timeutil import facility_zone
 
 CONFIG_FILE = "calcat-git.yaml"
-KEYS = {"store": str, "admins": list, "site_url": str}
+KEYS = {"store": str, "admins": list, "site_url": str, "name": str, "time_zone": str}
+DEFAULT_NAME = "calcat-git catalog"
+DEFAULT_TIME_ZONE = "Europe/Berlin"
 
 
 def parse_config(raw: bytes, where: str = CONFIG_FILE) -> dict[str, Any]:
@@ -30,6 +35,11 @@ def parse_config(raw: bytes, where: str = CONFIG_FILE) -> dict[str, Any]:
             raise InvalidInputError(f"{where}: unknown key {key!r} (allowed: {', '.join(KEYS)})")
         if not isinstance(value, KEYS[key]):
             raise InvalidInputError(f"{where}: {key} must be a {KEYS[key].__name__}")
+    if "time_zone" in data:
+        try:
+            facility_zone(data["time_zone"])
+        except InvalidInputError as exc:
+            raise InvalidInputError(f"{where}: time_zone: {exc}") from None
     return data
 
 
@@ -37,3 +47,13 @@ def load_config(root: str | Path) -> dict[str, Any]:
     """The settings of the catalog at ``root`` ({} when there is no config file)."""
     path = Path(root) / CONFIG_FILE
     return parse_config(path.read_bytes(), str(path)) if path.is_file() else {}
+
+
+def catalog_name(root: str | Path) -> str:
+    """The catalog's name (``name:``), shown as the site's title."""
+    return str(load_config(root).get("name") or DEFAULT_NAME)
+
+
+def time_zone(root: str | Path) -> str:
+    """The facility's IANA time zone (``time_zone:``): where CALCAT's clients' naive times are read."""
+    return str(load_config(root).get("time_zone") or DEFAULT_TIME_ZONE)

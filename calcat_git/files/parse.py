@@ -29,8 +29,8 @@ REGISTRY_KINDS: dict[str, tuple[str, Any, str]] = {
     "detectors": ("detector", Detector, "identifier"),
     "mappings": ("mapping", Mapping, "detector"),
 }
-LAYOUT = ("not a catalog file here: see the layout in the README "
-          "(registry/<kind>/<identifier>.yaml, constants_index/<detector>/<YYYY>/<stamp>-<slug>.yaml)")
+LAYOUT = ("not a catalog file here: the layout is "
+          "registry/<kind>/<identifier>.yaml and constants_index/<detector>/<YYYY>/<stamp>-<slug>.yaml")
 NOT_REGULAR = "symbolic link or submodule: catalog files must be regular files"
 
 

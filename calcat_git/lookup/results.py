@@ -223,7 +223,7 @@ class CalibrationData(Mapping[str, MultiModuleConstant]):
         return cls(groups, det, outcome.event_at, cat.commit, cat.committed_at, outcome.strategy, missing)
 
     def to_dict(self) -> dict[str, Any]:
-        """The ``lookup --json`` shape (README, "Constants and look-ups")."""
+        """The ``lookup --json`` shape (guide: site/guide/lookup-rules.md)."""
         return {
             "detector": self.detector.identifier, "event_at": format_timestamp(self.event_at),
             "commit": self.commit,

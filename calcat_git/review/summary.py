@@ -126,6 +126,15 @@ def _escape(text: str) -> str:
     return "".join(f"\\{ch}" if ch in "\\`*_[]<>|#!~&" else ch for ch in one_line)
 
 
+def _prose(text: str) -> str:
+    """A message with `code` spans (ours, e.g. "add `correction: <why>`"): the spans stay code,
+    the rest is escaped; with unbalanced backticks, everything is escaped."""
+    parts = text.split("`")
+    if len(parts) % 2 == 0:
+        return _escape(text)
+    return "".join(_code(part) if i % 2 else _escape(part) for i, part in enumerate(parts))
+
+
 def _code(text: str) -> str:
     """``text`` as an inline code span on one line, fenced by more backticks than it holds."""
     one_line = _LINE_BREAKS.sub(" ", text)
@@ -142,7 +151,7 @@ def markdown(data: dict[str, Any]) -> str:
     for p in errors + warnings:
         icon = "❌" if p["severity"] == "error" else "⚠️"
         where = _code(f"{p['file']}:{p['line']}")
-        lines.append(f"- {icon} {where} {_escape(p['field'])} {_escape(p['message'])}")
+        lines.append(f"- {icon} {where} {_escape(p['field'])} {_prose(p['message'])}")
     if data["mappings"]:
         lines += ["", "#### Mapping changes"]
         for det, sentences in data["mappings"].items():

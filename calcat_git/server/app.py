@@ -17,136 +17,33 @@ from __future__ import annotations
 
 import json
 import logging
-import math
 import os
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, replace
 from typing import Any
 
 from starlette.applications import Starlette
-from starlette.convertors import register_url_convertor
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from calcat_git.errors import CalcatGitError, InvalidInputError, NotFoundError, RepositoryError
-from calcat_git.server.ccvs import Encoded, dumps
+from calcat_git.errors import InvalidInputError, NotFoundError, RepositoryError
+from calcat_git.server.asked import parse_asked
+from calcat_git.server.ccvs import Encoded
+from calcat_git.server.client_api import CLIENT_ROUTES
+from calcat_git.server.endpoints import COMMIT_HEADER as COMMIT_HEADER  # (re-exported)
+from calcat_git.server.endpoints import PROBLEM_HEADER as PROBLEM_HEADER
+from calcat_git.server.endpoints import Call, Query, endpoint, error_response, id_list
 from calcat_git.server.following import Following, ServeConfig
-from calcat_git.server.limits import IdConvertor, Limits, ascii_int, check_conditions, load_json
-from calcat_git.server.view import CalcatView, client_time, parse_conditions
+from calcat_git.server.limits import Limits, load_json
+from calcat_git.server.view import client_time
 from calcat_git.timeutil import format_timestamp, now_utc
 
-register_url_convertor("id64", IdConvertor())
 ENV_CONFIG = "CALCAT_GIT_SERVE_CONFIG"
-COMMIT_HEADER = "X-Calcat-Git-Commit"
 MAPPING_COMMIT_HEADER = "X-Calcat-Git-Mapping-Commit"
-PROBLEM_HEADER = "X-Calcat-Git-Problem"  # why a newer commit of the branch is not served
-PAGE_SIZE, MAX_PAGE_SIZE = 100, 500
-JSON_TYPE = "application/json; charset=utf-8"
 log = logging.getLogger("calcat_git.server.app")
-
-
-class Query:
-    """The query parameters of a request, each allowed name at most once."""
-
-    def __init__(self, request: Request, allowed: tuple[str, ...]) -> None:
-        params = request.query_params
-        for key in params:
-            if key not in allowed:
-                raise InvalidInputError(f"unknown query parameter {key!r}" +
-                                        (f" (allowed: {', '.join(allowed)})" if allowed else " (this path takes none)"))
-            if len(params.getlist(key)) > 1:
-                raise InvalidInputError(f"query parameter {key!r} is given more than once")
-        self.params = params
-
-    def text(self, name: str) -> str | None:
-        value = self.params.get(name)
-        return value if value else None
-
-    def integer(self, name: str, default: int | None = None) -> int | None:
-        value = self.text(name)
-        if value is None:
-            return default
-        return ascii_int(value, name)
-
-    def required(self, name: str) -> str:
-        value = self.text(name)
-        if value is None:
-            raise InvalidInputError(f"query parameter {name!r} is required")
-        return value
-
-    def required_integer(self, name: str) -> int:
-        value = self.integer(name)
-        if value is None:
-            raise InvalidInputError(f"query parameter {name!r} is required")
-        return value
-
-
-@dataclass
-class Call:
-    """One request as a handler sees it."""
-
-    view: CalcatView
-    query: Query
-    body: bytes
-    path_id: int
-    following: Following
-    headers: dict[str, str]
-
-
-Handler = Callable[[Call], Any]
-
-
-def _paged(items: list[Any], query: Query) -> tuple[list[Any], dict[str, str]]:
-    page, size = query.integer("page", 1), query.integer("page_size", PAGE_SIZE)
-    if page is None or size is None or page < 1 or size < 1:
-        raise InvalidInputError("page and page_size must be at least 1")
-    size = min(size, MAX_PAGE_SIZE)
-    pages = max(1, math.ceil(len(items) / size))
-    headers = {"X-Total-Pages": str(pages), "X-Count-Per-Page": str(size), "X-Current-Page": str(page),
-               "X-Total-Count": str(len(items))}
-    return items[(page - 1) * size: page * size], headers
-
-
-def _json(data: Any, status: int = 200, headers: dict[str, str] | None = None) -> Response:
-    body = data.bytes() if isinstance(data, Encoded) else dumps(data)
-    return Response(body, status_code=status, headers=headers, media_type=JSON_TYPE)
-
-
-def error_response(status: int, message: str, headers: dict[str, str] | None = None) -> Response:
-    return _json({"info": message, "status": status}, status, headers)
-
-
-def endpoint(handler: Handler, allowed: tuple[str, ...] = (), paged: bool = False
-             ) -> Callable[[Request], Awaitable[Response]]:
-    """A Starlette endpoint around ``handler``: parameters, errors, commit and page headers."""
-    names = (*allowed, "page", "page_size") if paged else allowed
-
-    async def run(request: Request) -> Response:
-        following: Following = request.app.state.following
-        headers: dict[str, str] = {}
-        try:
-            view = following.view()
-            headers[COMMIT_HEADER] = view.catalog.commit or ""
-            if following.problem:
-                headers[PROBLEM_HEADER] = following.problem
-            call = Call(view, Query(request, names), await request.body(), int(request.path_params.get("id", 0)),
-                        following, headers)
-            data = handler(call)
-            if paged:
-                data, page_headers = _paged(data, call.query)
-                headers.update(page_headers)
-            return _json(data, headers=headers)
-        except InvalidInputError as exc:
-            return error_response(400, str(exc), headers)
-        except NotFoundError as exc:
-            return error_response(404, str(exc), headers)
-        except CalcatGitError as exc:
-            return error_response(500, str(exc), headers)
-
-    return run
 
 
 # --- handlers -------------------------------------------------------------------------------
@@ -173,16 +70,6 @@ def pdus_by_detector(call: Call) -> Any:
     return call.view.pdus_by_detector(detector, _mapping(call, detector))
 
 
-def _calibration_ids(text: str) -> list[int]:
-    shown = text if len(text) <= 40 else f"{text[:40]}… ({len(text)} characters)"
-    malformed = f"calibration_id must be an id or a list of ids such as [1, 2], not {shown!r}"
-    value = load_json(text, "calibration_id", malformed) if text.isascii() else None
-    ids = value if isinstance(value, list) else [value]
-    if not ids or not all(isinstance(i, int) and not isinstance(i, bool) for i in ids):
-        raise InvalidInputError(malformed)
-    return [i for i in ids if isinstance(i, int)]
-
-
 @dataclass(frozen=True)
 class ConditionsQuery:
     """A look-up by conditions, parsed: equal questions are equal however they were spelled
@@ -197,16 +84,31 @@ class ConditionsQuery:
     karabo_da: str | None
 
 
-def _question(call: Call) -> ConditionsQuery:
-    detector = call.query.required("detector_identifier")
-    ids = _calibration_ids(call.query.required("calibration_id"))
+def strategy(query: Query) -> str:
+    """``begin_at_strategy`` (EXtra) or ``begin_strategy_at`` (calibration_client), default closest."""
+    given = {text for name in ("begin_at_strategy", "begin_strategy_at") if (text := query.text(name)) is not None}
+    if len(given) > 1:
+        raise InvalidInputError(f"begin_at_strategy and begin_strategy_at disagree: {', '.join(sorted(given))}")
+    return given.pop() if given else "closest"
+
+
+def asked_of(call: Call, detector: str | None = None) -> Any:
+    """The asked condition of the body (``parse_asked``), checked against ``detector``'s type."""
     if not call.body.strip():
         raise InvalidInputError('send the conditions as a JSON body: {"parameters_conditions_attributes": [...]}')
-    asked = parse_conditions(load_json(call.body, "the body"))
-    check_conditions(asked)
+    body = load_json(call.body, "the body")
+    type_name = call.view.catalog.detector(detector).type_name() if detector else ""
+    known = list(call.view.catalog.detector_type(type_name).parameters) if detector else None
+    parsed = parse_asked(body, call.view.asked_parameters(), known, type_name)
+    return parsed
+
+
+def _question(call: Call) -> ConditionsQuery:
+    detector = call.query.required("detector_identifier")
+    ids = id_list(call.query.required("calibration_id"), "calibration_id")
+    asked = asked_of(call, detector).asked
     return ConditionsQuery(detector, tuple(ids), tuple(sorted(asked.items())), _time(call, "event_at"),
-                    _time(call, "pdu_snapshot_at"), call.query.text("begin_at_strategy") or "closest",
-                    call.query.text("karabo_da"))
+                           _time(call, "pdu_snapshot_at"), strategy(call.query), call.query.text("karabo_da"))
 
 
 def ccvs_by_conditions(call: Call) -> Any:
@@ -232,13 +134,6 @@ def _ccvs_by_conditions(call: Call, question: ConditionsQuery) -> Encoded:
                                         question.karabo_da)
 
 
-def ccv_list(call: Call) -> Any:
-    report_id, path = call.query.integer("report_id"), call.query.text("report.file_path")
-    if (report_id is None) == (path is None):
-        raise InvalidInputError("give report_id or report.file_path (listing every CCV is not supported)")
-    return call.view.ccv_list(call.view.report_rows(report_id, path)[2])
-
-
 def _records(kind: str, name_key: str) -> Route:
     return Route(f"/api/{kind}s", endpoint(lambda c: c.view.records(kind, c.query.text(name_key)), (name_key,), True))
 
@@ -250,8 +145,7 @@ def _by_id(path: str, get: Callable[[Call], Any]) -> Route:
 ROUTES = [  # the look-up first: routes are tried in order, and it is most of the traffic
     Route("/api/calibration_constant_versions/get_by_detector_conditions",
           endpoint(ccvs_by_conditions, ("detector_identifier", "calibration_id", "karabo_da", "event_at",
-                                        "pdu_snapshot_at", "begin_at_strategy"))),
-    Route("/api/detectors", endpoint(lambda c: c.view.detectors(c.query.text("identifier")), ("identifier",), True)),
+                                        "pdu_snapshot_at", "begin_at_strategy", "begin_strategy_at"))),
     Route("/api/detectors/get_all_by_instrument",
           endpoint(lambda c: c.view.detectors(instrument_id=c.query.required_integer("instrument_id")),
                    ("instrument_id",))),
@@ -264,15 +158,12 @@ ROUTES = [  # the look-up first: routes are tried in order, and it is most of th
     _by_id("calibrations", lambda c: c.view.records("calibration", c.view.name_of("calibration", c.path_id))[0]),
     Route("/api/parameters", endpoint(lambda c: c.view.parameters(c.query.text("name")), ("name",), True)),
     _by_id("parameters", lambda c: c.view.parameter(c.path_id)),
-    Route("/api/physical_detector_units",
-          endpoint(lambda c: c.view.pdus(c.query.text("physical_name")), ("physical_name",), True)),
-    Route("/api/physical_detector_units/get_all_by_detector",
-          endpoint(pdus_by_detector, ("detector_id", "pdu_snapshot_at"))),
+    *(Route(f"/api/physical_detector_units{slash}get_all_by_detector",  # calibration_client asks with '//'
+            endpoint(pdus_by_detector, ("detector_id", "pdu_snapshot_at"))) for slash in ("/", "//")),
     _by_id("physical_detector_units", lambda c: c.view.pdu(c.path_id)),
-    Route("/api/calibration_constant_versions", endpoint(ccv_list, ("report_id", "report.file_path"), True)),
     _by_id("calibration_constant_versions", lambda c: c.view.ccv(c.path_id)),
     _by_id("reports", lambda c: c.view.report(c.path_id)),
-    _by_id("conditions", lambda c: c.view.condition(c.path_id)),
+    *CLIENT_ROUTES,
 ]
 
 
@@ -284,8 +175,9 @@ class ReadOnly:
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "http" and scope["method"] != "GET":
-            response = error_response(405, f"{scope['method']} is not allowed: this server is read-only (GET only)",
-                                      {"Allow": "GET"})
+            response = error_response(405, f"{scope['method']} is not allowed: this server is read-only (GET only). "
+                                      "The catalog changes by pull requests: add constants with `calcat-git inject` "
+                                      "(or edit the YAML) on a branch and open a pull request", {"Allow": "GET"})
             await response(scope, receive, send)
             return
         await self.app(scope, receive, send)

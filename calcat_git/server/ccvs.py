@@ -173,7 +173,7 @@ class CCVEncoder:
     def _context(self, row: CCVRow, conditions: str, slot: Slot | None, at_begin: Slot | None, shared: bool
                  ) -> CCVContext:
         """What CCVs of one calibration, PDU, slot and condition set share."""
-        type_name, type_id = self._type_of(row.pdu)
+        type_name, type_id = self.type_of(row.pdu)
         calibration = self.catalog.calibration(row.calibration)
         pdu: Any = ccv_pdu_json(self.catalog.pdu(row.pdu), type_id, slot, at_begin)
         constant = None
@@ -183,7 +183,7 @@ class CCVEncoder:
         return CCVContext(calibration=calibration, detector_type=type_name, detector_type_id=type_id, pdu=pdu,
                           conditions=conditions, constant=constant)
 
-    def _type_of(self, pdu: str) -> tuple[str, int]:
+    def type_of(self, pdu: str) -> tuple[str, int]:
         found = self._types.get(pdu)
         if found is None:
             name = self.catalog.pdu(pdu).detector_type

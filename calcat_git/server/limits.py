@@ -23,7 +23,7 @@ import re
 from typing import Any
 
 import orjson
-from starlette.convertors import Convertor
+from starlette.convertors import Convertor, register_url_convertor
 from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -51,6 +51,9 @@ class IdConvertor(Convertor[int]):
 
     def to_string(self, value: int) -> str:
         return str(value)
+
+
+register_url_convertor("id64", IdConvertor())  # before any route names it
 
 
 def ascii_int(text: str, name: str) -> int:

@@ -1,21 +1,16 @@
 """Catalog records as the JSON objects of CALCAT's REST API (``Accept: application/json;
 version=2``), field for field as the recorded replies show them, with integer ids.
 
-Ids: a record imported from CALCAT keeps its ``calcat_id``, so ids that clients and
-correction metadata already hold keep working. Any other record gets a stable id derived
-from its kind and identifier (never from row order): ``2**52`` plus 48 bits of a sha256,
-the rule of :func:`calibration.ccv_int_id` for CCVs. CALCAT's ids are small integers, so
-the two ranges never meet.
+Ids follow ``model.calcat_ids``: CALCAT's own for imported records, else stable ids
+derived from kind and identifier (never from row order).
 """
 
 from __future__ import annotations
 
-import hashlib
 import json
 import struct
 from dataclasses import dataclass
 from datetime import datetime, tzinfo
-from functools import lru_cache
 from typing import Any, Protocol
 
 from calcat_git.lookup.results import ccv_int_id
@@ -25,6 +20,14 @@ from calcat_git.model.calcat_fields import (
     detector_type_fields,
     instrument_fields,
     module_fields,
+)
+from calcat_git.model.calcat_ids import STABLE_BASE as STABLE_BASE  # (re-exported)
+from calcat_git.model.calcat_ids import (
+    calibration_constant_id,
+    condition_id,
+    parameter_condition_id,
+    parameter_id,
+    stable_id,
 )
 from calcat_git.model.records import (
     PDU,
@@ -40,7 +43,6 @@ from calcat_git.model.selection import CCVRow
 from calcat_git.timeutil import from_micros
 
 JSON = dict[str, Any]
-STABLE_BASE = 2**52
 
 
 class Identified(Protocol):
@@ -51,22 +53,8 @@ class Identified(Protocol):
     def calcat_id(self) -> int | None: ...
 
 
-@lru_cache(maxsize=65536)
-def stable_id(kind: str, key: str) -> int:
-    """The id of a record without ``calcat_id``: ``2**52`` + 48 bits of sha256(kind, key)."""
-    return STABLE_BASE + int(hashlib.sha256(f"{kind}\0{key}".encode()).hexdigest()[:12], 16)
-
-
 def record_id(kind: str, record: Identified) -> int:
     return record.calcat_id if record.calcat_id is not None else stable_id(kind, record.identifier)
-
-
-def parameter_id(record: Parameter, spelling: str) -> int:
-    """CALCAT has one parameter per spelling: its id, else a stable id of the spelling."""
-    known = dict(record.calcat_ids).get(spelling)
-    if known is None and len(record.spellings) == 1:
-        known = record.calcat_id
-    return known if known is not None else stable_id("parameter", spelling)
 
 
 def report_int_id(report_id: int | None, report_path: str) -> int:
@@ -164,18 +152,17 @@ def ccv_pdu_json(pdu: PDU, type_id: int, slot: Slot | None, slot_at_begin: Slot 
 
 
 def calibration_constant_json(calibration: Calibration, detector_type: str, detector_type_id: int,
-                              conditions: str, condition_id: int | None = None) -> JSON:
-    """A CCV's ``calibration_constant`` (``conditions``: ``condition_key`` of its conditions;
-    ``condition_id``: CALCAT's, of an imported CCV)."""
-    constant = f"{detector_type}/{calibration.identifier}/{conditions}"
-    return {
-        "id": stable_id("calibration_constant", constant),
-        "name": f"{detector_type}_{calibration.identifier}_{stable_id('condition', conditions):x}",
+                              conditions: str, kept_constant: dict[str, Any] | None = None) -> JSON:
+    """A calibration constant (``conditions``: ``condition_key`` of its conditions;
+    ``kept_constant``: CALCAT's ``calibration_constant`` of an imported CCV, laid over)."""
+    cond = condition_id(conditions)
+    return overlay({
+        "id": calibration_constant_id(detector_type, calibration.identifier, conditions),
+        "name": f"{detector_type}_{calibration.identifier}_{cond:x}",
         "detector_type_id": detector_type_id, "calibration_id": record_id("calibration", calibration),
-        "condition_id": stable_id("condition", conditions) if condition_id is None else condition_id,
-        "flg_auto_approve": True, "flg_available": True,
+        "condition_id": cond, "flg_auto_approve": True, "flg_available": True,
         "description": calibration.description or "", "created_at": None, "updated_at": None,
-    }
+    }, kept_constant)
 
 
 @dataclass(frozen=True, slots=True)
@@ -198,8 +185,7 @@ def ccv_json(row: CCVRow, ctx: CCVContext, zone: tzinfo, created_at: str | None,
     begin = calcat_time(from_micros(row.begin_at), zone)
     end = calcat_time(from_micros(row.end_at), zone) if row.end_at is not None else None
     constant = ctx.constant if ctx.constant is not None else calibration_constant_json(
-        ctx.calibration, ctx.detector_type, ctx.detector_type_id, ctx.conditions,
-        served_condition_id(ctx.conditions, ctx.kept))
+        ctx.calibration, ctx.detector_type, ctx.detector_type_id, ctx.conditions, kept_constant(ctx.kept))
     return overlay({
         "id": ccv_int_id(row.ccv_id, row.calcat_id), "name": row.ccv_id, "file_name": file_name,
         "path_to_file": f"{directory}/" if directory else "", "data_set_name": row.dataset,
@@ -211,29 +197,39 @@ def ccv_json(row: CCVRow, ctx: CCVContext, zone: tzinfo, created_at: str | None,
     }, ctx.kept)
 
 
-def condition_json(condition_id: int, conditions: dict[str, Any], parameter_ids: dict[str, int],
-                   defaults: dict[str, tuple[float, float]]) -> JSON:
-    """A condition with its parameters, values and deviations (``/api/conditions/<id>``).
-    No recording of CALCAT's reply exists: the shape follows CALCAT's condition records
-    (``parameters_conditions`` with ``*_deviation_value``), with each parameter's name."""
-    items = []
-    for name, raw in sorted(conditions.items()):
-        lower, upper = defaults.get(name, (0.0, 0.0))
-        value = raw
-        if isinstance(raw, dict):
-            value, lower, upper = raw["value"], raw.get("lower_deviation", lower), raw.get("upper_deviation", upper)
-        items.append({"parameter_id": parameter_ids.get(name, stable_id("parameter", name)), "parameter_name": name,
-                      "value": value, "lower_deviation_value": lower, "upper_deviation_value": upper,
-                      "flg_available": True})
-    return {"id": condition_id, "name": f"condition {condition_id}", "flg_available": True, "description": "",
-            "parameters_conditions": items}
+def parameter_condition_json(cond_id: int, name: str, parameter: int, raw: Any,
+                             default: tuple[float, float]) -> JSON:
+    """One parameter of a condition as CALCAT lists it: a number in ``value``; a text (LPD's
+    ``Memory cell order``) in ``txt_value``, with ``value`` 0.0."""
+    value, (lower, upper) = raw, default
+    if isinstance(raw, dict):
+        value, lower, upper = raw["value"], raw.get("lower_deviation", lower), raw.get("upper_deviation", upper)
+    text = isinstance(value, str)
+    return {"id": parameter_condition_id(cond_id, name), "parameter_id": parameter, "parameter_name": name,
+            "condition_id": cond_id, "value": 0.0 if text else float(value), "txt_value": value if text else None,
+            "lower_deviation_value": float(lower), "upper_deviation_value": float(upper), "flg_available": True,
+            "description": "", "created_at": None}
+
+
+def condition_json(cond_id: int, conditions: dict[str, Any], parameter_ids: dict[str, int],
+                   defaults: dict[str, tuple[float, float]], created_at: str | None = None) -> JSON:
+    """A condition with its parameters, values and deviations (``/api/conditions/<id>``)."""
+    items = [parameter_condition_json(cond_id, name, parameter_ids.get(name, stable_id("parameter", name)), raw,
+                                      defaults.get(name, (0.0, 0.0)))
+             for name, raw in sorted(conditions.items())]
+    return {"id": cond_id, "name": f"condition {cond_id}", "flg_available": True, "event_at": None,
+            "description": "", "created_at": created_at, "parameters_conditions": items}
+
+
+def kept_constant(kept: Verbatim | None) -> dict[str, Any] | None:
+    """CALCAT's ``calibration_constant`` block of an imported CCV's kept fields."""
+    found = kept.data().get("calibration_constant") if kept else None
+    return found if isinstance(found, dict) else None
 
 
 def served_condition_id(conditions: str, kept: Verbatim | None) -> int:
     """CALCAT's condition id of an imported CCV, else the stable id of its condition set."""
-    constant = (kept.data().get("calibration_constant") or {}) if kept else {}
-    found = constant.get("condition_id")
-    return found if isinstance(found, int) else stable_id("condition", conditions)
+    return condition_id(conditions, kept_constant(kept))
 
 
 def report_json(report_id: int, report_path: str, store_prefix: str, ccvs: list[JSON],

@@ -15,8 +15,10 @@ from calcat_git.catalog.catalog import Catalog
 from calcat_git.catalog.snapshot import IndexedSnapshot
 from calcat_git.errors import InvalidInputError, NotFoundError, RepositoryError
 from calcat_git.lookup.engine import Engine
+from calcat_git.model.calcat_ids import parameter_id
 from calcat_git.model.records import Parameter
 from calcat_git.model.selection import Asked, CCVRow, check_strategy
+from calcat_git.server.asked import Parameters
 from calcat_git.server.ccvs import CCVEncoder, Encoded, Memo
 from calcat_git.server.shapes import (
     JSON,
@@ -26,13 +28,11 @@ from calcat_git.server.shapes import (
     detector_json,
     detector_type_json,
     instrument_json,
-    parameter_id,
     parameter_json,
     pdu_json,
     record_id,
     report_int_id,
     report_json,
-    served_condition_id,
 )
 from calcat_git.timeutil import now_utc, parse_facility_time
 
@@ -67,7 +67,8 @@ class CalcatView:
         self.engine = Engine(catalog)
         self._ids: dict[str, dict[int, str]] = {}
         self._names: dict[str, list[str]] = {}
-        self._conditions: dict[int, dict[str, Any]] | None = None  # served condition id -> condition
+        self._asked_parameters: Parameters | None = None
+        self.cache: dict[str, Any] = {}  # what other parts of the server derive from this snapshot, by name
         self.ccvs = CCVEncoder(catalog, backend, zone, lambda: self.names("detector"))
         self.replies = Memo(256)  # whole replies of fully specified look-ups (see server), ~80 kB each
 
@@ -114,14 +115,17 @@ class CalcatView:
         instruments = [record_id("instrument", self.catalog.instrument(i)) for i in det.instruments]
         return detector_json(det, record_id("detector", det), instruments)
 
-    def detectors(self, identifier: str | None = None, instrument_id: int | None = None) -> list[JSON]:
+    def detectors(self, identifier: str | None = None, instrument_id: int | None = None,
+                  name: str | None = None) -> list[JSON]:
         names = self.names("detector")
         if identifier is not None:
             names = [n for n in names if n == identifier]
         if instrument_id is not None:
             instrument = self.name_of("instrument", instrument_id)
             names = [n for n in names if instrument in self.catalog.detector(n).instruments]
-        return sorted((self.detector(n) for n in names), key=lambda d: int(d["id"]))  # CALCAT: by id
+        out = [self.detector(n) for n in names]
+        out = [d for d in out if name is None or d["name"] == name]
+        return sorted(out, key=lambda d: int(d["id"]))  # CALCAT: by id
 
     def records(self, kind: str, name: str | None = None) -> list[JSON]:
         """Instruments, detector types or calibrations (all, or the one named ``name``)."""
@@ -156,14 +160,19 @@ class CalcatView:
                     out[pdu] = Slot(det_id, modules[aggregator])
         return out
 
-    def pdus(self, physical_name: str | None = None) -> list[JSON]:
+    def pdus(self, physical_name: str | None = None, detector_id: int | None = None,
+             karabo_da: str | None = None) -> list[JSON]:
+        """PDUs by name, or by where they sit now (detector, and module)."""
         names = [n for n in self.names("pdu") if physical_name is None or n == physical_name]
+        if detector_id is not None:
+            self.name_of("detector", detector_id)  # an unknown detector is a 404, not an empty list
         slots = self.slots_now()
         out = []
         for name in names:
             pdu = self.catalog.pdu(name)
             out.append(pdu_json(pdu, self._type_id(pdu.detector_type), slots.get(name)))
-        return out
+        return [p for p in out if (detector_id is None or p["detector_id"] == detector_id)
+                and (karabo_da is None or p["karabo_da"] == karabo_da)]
 
     def pdu(self, int_id: int) -> JSON:
         return self.pdus(self.name_of("pdu", int_id))[0]
@@ -194,10 +203,14 @@ class CalcatView:
         check_strategy(strategy)
         det = self.catalog.detector(detector)
         if karabo_da is not None and karabo_da not in det.aggregators:
-            raise not_found(f"{detector} has no module {karabo_da!r}")
-        own = set(self.catalog.detector_type(det.type_name()).calibrations)
+            raise InvalidInputError(f"{detector} has no module {karabo_da!r} (modules: {', '.join(det.aggregators)})")
+        own = self.catalog.detector_type(det.type_name()).calibrations
         names = [self.name_of("calibration", i) for i in calibration_ids]
-        wanted = {n: dict(asked) for n in names if n in own}
+        foreign = [n for n in names if n not in own]
+        if foreign:
+            raise InvalidInputError(f"calibration(s) {', '.join(foreign)} are not of {det.type_name()} "
+                                    f"(its calibrations: {', '.join(own)})")
+        wanted = {n: dict(asked) for n in names}
         pdus = {a: p for a, p in mapping.items() if karabo_da is None or a == karabo_da}
         outcome = self.engine.run(detector, wanted, event_at or now_utc(), strategy, pdus=pdus)
         det_id = record_id("detector", det)
@@ -205,20 +218,26 @@ class CalcatView:
         return Encoded([self.ccvs.encoded(row, Slot(det_id, modules[aggregator]))
                         for calibration in wanted for aggregator, row in sorted(outcome.found[calibration].items())])
 
-    def condition(self, int_id: int) -> JSON:
-        """A condition by the id its CCVs are served with (CALCAT's for imported ones)."""
-        if self._conditions is None:
-            table: dict[int, dict[str, Any]] = {}
-            for row in self.backend.all_ccvs():
-                key = self.ccvs.condition_key(row.conditions)
-                table.setdefault(served_condition_id(key, self.ccvs.kept(row)[0]), row.conditions)
-            self._conditions = table
-        found = self._conditions.get(int_id)
-        if found is None:
-            raise not_found(f"no condition with id {int_id}")
-        ids = {s: parameter_id(self._parameter(n), s) for n in self.names("parameter")
-               for s in self._parameter(n).spellings}
-        return condition_json(int_id, found, ids, self.catalog.parameter_deviations())
+    def parameter_ids(self) -> dict[str, int]:
+        """Spelling → integer id of every parameter."""
+        return {spelling: int_id for int_id, spelling in self.ids("parameter").items()}
+
+    def asked_parameters(self) -> Parameters:
+        """What the parser of asked conditions needs: ids, spellings, which are text or numeric."""
+        if self._asked_parameters is None:
+            text: set[str] = set()
+            numeric: set[str] = set()
+            for stored in self.backend.index.condition_sets().values():
+                for name, raw in stored.items():
+                    value = raw["value"] if isinstance(raw, dict) else raw
+                    (text if isinstance(value, str) else numeric).add(name)
+            by_id = self.ids("parameter")
+            self._asked_parameters = Parameters(dict(by_id), frozenset(text), frozenset(numeric),
+                                                frozenset(by_id.values()))
+        return self._asked_parameters
+
+    def condition_json(self, int_id: int, conditions: dict[str, Any], created_at: str | None = None) -> JSON:
+        return condition_json(int_id, conditions, self.parameter_ids(), self.catalog.parameter_deviations(), created_at)
 
     def ccv(self, int_id: int) -> JSON:
         rows = self.backend.ccvs_by_int_id(int_id)
@@ -251,22 +270,3 @@ class CalcatView:
             raise not_found(f"no report with id {int_id}")
         return report_json(rid, path, self.store_prefix, self.ccv_list(rows), self.ccvs.kept(rows[0])[1],
                            self.ccvs.view_url(rows[0], "reports"))
-
-
-def parse_conditions(body: Any) -> Asked:
-    """``{"parameters_conditions_attributes": [{"parameter_name": …, "value": …}, …]}`` → asked."""
-    items = body.get("parameters_conditions_attributes") if isinstance(body, dict) else None
-    if not isinstance(items, list) or set(body) != {"parameters_conditions_attributes"}:
-        raise InvalidInputError('the JSON body must be {"parameters_conditions_attributes": [{"parameter_name": '
-                                'NAME, "value": VALUE}, …]}')
-    asked: Asked = {}
-    for item in items:
-        if not isinstance(item, dict) or set(item) != {"parameter_name", "value"}:
-            raise InvalidInputError(f"each condition must have exactly parameter_name and value, got {item!r}")
-        name, value = item["parameter_name"], item["value"]
-        if not isinstance(name, str) or isinstance(value, bool) or not isinstance(value, int | float | str):
-            raise InvalidInputError(f"condition {item!r}: parameter_name must be a string, value a number or string")
-        if name in asked:
-            raise InvalidInputError(f"parameter {name!r} is given twice")
-        asked[name] = value if isinstance(value, str) else float(value)
-    return asked

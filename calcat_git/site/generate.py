@@ -38,7 +38,7 @@ SWAP_FORM = """<div id="swap" data-detector="{detector}" markdown="0">
 <p><label>Slot <select id="swap-slot">{slots}</select></label>
 <label>New PDU <select id="swap-pdu">{pdus}</select></label></p>
 <p><label>From (with zone) <input id="swap-from" size="28" placeholder="2025-01-10T08:00:00+01:00"></label>
-<label>Reason <input id="swap-reason" size="40" placeholder="Q1M2 replaced after a damaged ASIC"></label>
+<label>Reason <input id="swap-reason" size="40" placeholder="e.g. module replaced after a damaged sensor"></label>
 <button id="swap-check" type="button">Check and show the change</button></p>
 <ul id="swap-problems"></ul>
 <div id="swap-result" hidden>
@@ -62,7 +62,7 @@ commit `{commit}`. The address of the page is a permalink to the answer.
 <label>RAW data taken at (UTC) <input id="lk-event" size="24" placeholder="2024-05-01T10:00:00Z"></label>
 <label>Strategy <select id="lk-strategy"><option>closest</option><option>prior</option></select></label></p>
 <p><label>Conditions, one per line, CALCAT spelling<br>
-<textarea id="lk-conditions" rows="6" cols="50" placeholder="Memory cells=352"></textarea></label></p>
+<textarea id="lk-conditions" rows="6" cols="50" placeholder="{condition_hint}"></textarea></label></p>
 <p><button id="lk-go" type="button">Look up</button> <span id="lk-status"></span></p>
 <table id="lk-result"><thead><tr><th>calibration</th><th>module</th><th>PDU</th><th>constant</th>
 <th>begin_at</th><th>why</th></tr></thead><tbody></tbody></table>
@@ -284,8 +284,14 @@ class Site:
         self.api("parameters.json", deviations)
         self.write("lookup.md", stamped=True, text=LOOKUP_PAGE.format(commit=md(self.catalog.commit or "working tree"),
                                                    commit_sha=escape(self.catalog.commit or ""),
+                                                   condition_hint=escape(self._condition_hint()),
                                                    detectors="".join(f'<option value="{escape(d)}">{escape(d)}</option>'
                                                                      for d in sorted(self.reg.detectors))))
+
+    def _condition_hint(self) -> str:
+        """A placeholder for the conditions box: a parameter of this catalog, one per line."""
+        spellings = sorted(s for p in self.reg.parameters.values() for s in p.spellings)
+        return f"{spellings[0]}=..." if spellings else "parameter=value"
 
     def _condition_key(self, conditions: dict[str, Any]) -> str:
         """A condition set's JSON text, computed once per (shared) dict."""
@@ -326,8 +332,8 @@ class Site:
             lines += ["", "## Detectors", "", *[f"- [{md(d)}](../detectors/{d}.md)" for d in dets]]
             self.write(f"catalog/types/{name}.md", "\n".join(lines))
         lines = ["# Detectors", "", "| detector | type | instruments | modules |", "|---|---|---|---:|"]
-        lines += [f"| [{md(n)}](detectors/{n}.md) | {md(d.detector_type)} | {', '.join(md(i) for i in d.instruments)} "
-                  f"| {len(d.modules)} |" for n, d in sorted(reg.detectors.items())]
+        lines += [f"| [{md(n)}](detectors/{n}.md) | {md(d.detector_type) if d.detector_type else 'not known yet'} | "
+                  f"{', '.join(md(i) for i in d.instruments)} | {len(d.modules)} |" for n, d in sorted(reg.detectors.items())]
         lines += ["", "# Instruments", "", *[f"- **{md(i)}** {md(r.name)}" for i, r in sorted(reg.instruments.items())]]
         lines += ["", "# Calibrations", "", *[f"- [{md(c)}](calibrations/{c}.md)" + (f": {md(r.description)}"
                                                                                      if r.description else "")
@@ -342,7 +348,8 @@ def generate(catalog: Catalog, out: Path, sources: Path | None = None, summarize
     """Fill ``out`` with the hand-written ``sources`` and the generated pages, writing only
     files whose content changed and removing the ones no longer generated. With
     ``summarize`` (a commit's change summary, see ``changes``) the recent changes page and
-    the Atom feeds are made too; ``pages`` (path → markdown) are added as they are."""
+    the Atom feeds are made too; ``pages`` (path → markdown) are added where ``sources``
+    has no page of that path (e.g. the CLI reference, for a catalog without its own)."""
     reset(out)
     output = Output(out)
     if sources is not None and sources.is_dir():
@@ -353,7 +360,8 @@ def generate(catalog: Catalog, out: Path, sources: Path | None = None, summarize
     for kind in ("detector", "pdu", "mapping"):  # the entity schemas the API refers to
         output.put(f"api/v1/schemas/{kind}-entity.json", schema_text(kind))
     for rel, text in (pages or {}).items():
-        output.put(rel, text)
+        if sources is None or not (sources / rel).is_file():
+            output.put(rel, text)
     counts = Site(catalog, output, summarize).build()
     removed = output.finish()
     return {**counts, "files_written": output.written, "files_unchanged": output.unchanged, "files_removed": removed}

@@ -22,9 +22,9 @@ from calcat_git.timeutil import format_timestamp, from_micros
 
 CCV_TABLE = """<div class="ccv-table" data-src="{src}" data-detector="{detector}" markdown="0">
 <select data-filter="calibration"><option value="">all calibrations</option></select>
-<input data-filter="module" placeholder="module, e.g. AGIPD01" size="14">
+<input data-filter="module" placeholder="module{module_hint}" size="14">
 <input data-filter="pdu" placeholder="PDU name">
-<input data-filter="condition" placeholder="condition, e.g. Memory cells=352">
+<input data-filter="condition" placeholder="condition{condition_hint}">
 <input data-filter="since" type="date"> – <input data-filter="until" type="date">
 <span class="ccv-count">{count}</span>
 <table><thead><tr><th>calibration</th><th>module</th><th>PDU</th><th>begin_at</th><th>conditions</th><th>good</th>
@@ -85,4 +85,15 @@ def ccv_table(name: str, rows: list[CCVRow], mapping: Mapping | None) -> str:
     count = f"{len(rows)} of {len(rows)} constants match" + (f" (newest {RECENT_ROWS} shown)"
                                                               if len(rows) > RECENT_ROWS else "")
     return CCV_TABLE.format(src=f"../../api/v1/ccvs/{name}/index.json", detector=f"../../api/v1/detectors/{name}.json",
-                            count=count, rows=html, assets="../../assets/")
+                            count=count, rows=html, assets="../../assets/", **_hints(recent, mapping))
+
+
+def _hints(recent: list[tuple[str, CCVRow]], mapping: Mapping | None) -> dict[str, str]:
+    """The filters' placeholders, from this detector's newest constant (never another facility's names)."""
+    if not recent:
+        return {"module_hint": "", "condition_hint": ""}
+    row = recent[0][1]
+    slot = slot_of(mapping, row.pdu, from_micros(row.begin_at))
+    condition = next(iter(sorted(row.conditions.items())), None)
+    return {"module_hint": escape(f", e.g. {slot}") if slot and slot != "-" else "",
+            "condition_hint": escape(f", e.g. {condition[0]}={js_text(condition[1])}") if condition else ""}

@@ -46,7 +46,7 @@ def hostile_requests(normal: tuple[str, bytes, Any]) -> list[Hostile]:
     names = {"parameters_conditions_attributes": [{"parameter_name": f"{n:04d}" + "x" * 2000, "value": n}
                                                   for n in range(256)]}
     widest = {"parameters_conditions_attributes": [{"parameter_name": f"{n:02d}" + "x" * 126, "value": "1," * 64}
-                                                   for n in range(32)]}  # 8 kB: within every limit
+                                                   for n in range(32)]}  # 8 kB: within every limit, names unknown
     return [
         ("2 MiB body", path, b" " * (2 * MIB), {}, refused),
         ("2 MiB chunked body", path, b" " * (2 * MIB), {"Transfer-Encoding": "chunked"}, refused),
@@ -55,7 +55,7 @@ def hostile_requests(normal: tuple[str, bytes, Any]) -> list[Hostile]:
          {"400"}),
         ("10**400", path, body.replace(b'"value": ', b'"value": 1' + b"0" * 400 + b', "x": ', 1), {}, {"400"}),
         ("256 conditions with 2 kB names", path, json.dumps(names).encode(), {}, {"400"}),
-        ("32 conditions of 8 kB in all", path, json.dumps(widest).encode(), {}, {"200"}),
+        ("32 conditions of 8 kB in all", path, json.dumps(widest).encode(), {}, {"400"}),  # no such parameters
         ("5000-digit id", "/api/calibration_constant_versions/" + "9" * 5000, b"", {}, {"404"}),
         ("Unicode digits", "/api/calibration_constant_versions?report_id=%D9%A3%D9%A7%D9%A5%D9%A7", b"", {}, {"400"}),
         ("40 parameters", f"{CONDITIONS}?{query}&" + "&".join(f"p{n}=1" for n in range(40)), body, {}, {"400"}),

@@ -1,0 +1,204 @@
+"""The endpoints calibration_client (the calibration pipeline's CALCAT client) reads beyond
+EXtra's: list filters, the calibration-constant layer (``constants``), condition search,
+and ``/me``. Each takes exactly the query parameters the client sends; any other is
+refused naming it (``endpoints.Query``)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from starlette.routing import Route
+
+from calcat_git.errors import InvalidInputError
+from calcat_git.server.asked import parse_asked
+from calcat_git.server.constants import Constants, not_found
+from calcat_git.server.endpoints import Call, endpoint, id_list
+from calcat_git.server.limits import load_json
+from calcat_git.server.shapes import JSON, Slot, record_id, report_int_id, report_json
+from calcat_git.server.view import CalcatView, client_time
+from calcat_git.timeutil import now_utc
+
+ANONYMOUS = {"id": 0, "email": "anonymous@calcat-git.invalid", "provider": "calcat-git",
+             "contact_email": "anonymous@calcat-git.invalid", "name": "Anonymous", "first_name": "Anonymous",
+             "last_name": "", "nickname": None, "uid": None, "ldap_synced_at": None, "flg_service_account": False,
+             "flg_ldap_account_valid": False, "roles": []}
+
+
+def _time(call: Call, name: str) -> Any:
+    return client_time(call.query.text(name), call.view.zone, name)
+
+
+# --- list filters -------------------------------------------------------------------------
+def ccv_list(call: Call) -> list[JSON]:
+    """CCVs of a report (by id or file path) or by name: exactly one of them."""
+    report_id, path, name = call.query.integer("report_id"), call.query.text("report.file_path"), call.query.text("name")
+    if sum(x is not None for x in (report_id, path, name)) != 1:
+        raise InvalidInputError("give one of report_id, report.file_path or name (listing every CCV is not supported)")
+    view = call.view
+    if name is None:
+        return view.ccv_list(view.report_rows(report_id, path)[2])
+    rows = [row for row in view.backend.all_ccvs() if _ccv_name(view, row) == name]
+    return view.ccv_list(rows)
+
+
+def _ccv_name(view: CalcatView, row: Any) -> str:
+    kept = view.ccvs.kept(row)[0]
+    found = kept.data().get("name") if kept else None
+    return found if isinstance(found, str) else str(row.ccv_id)
+
+
+def reports(call: Call) -> list[JSON]:
+    """Reports by name and/or file path (each as by id, without its CCVs)."""
+    name, path = call.query.text("name"), call.query.text("file_path")
+    if name is None and path is None:
+        raise InvalidInputError("give name and/or file_path (listing every report is not supported)")
+    view, out = call.view, []
+    firsts: dict[str, Any] = {}
+    for row in view.backend.all_ccvs():
+        firsts.setdefault(row.report_path, row)
+    for report_path, first in firsts.items():
+        shown = report_json(report_int_id(first.report_id, report_path), report_path, view.store_prefix, [],
+                            view.ccvs.kept(first)[1], view.ccvs.view_url(first, "reports"))
+        shown.pop("calibration_constant_versions", None)
+        if (name is None or shown["name"] == name) and (path is None or shown["file_path"] == path):
+            out.append(shown)
+    return sorted(out, key=lambda r: int(r["id"]))
+
+
+# --- calibration constants and their versions ------------------------------------------------
+def cc_by_uk(call: Call) -> JSON:
+    """``calibrations/{id}/get_calibration_constant``: the CC of a calibration, type and condition."""
+    found = Constants.of(call.view).by_conditions(_path_calibration(call), call.query.required_integer("detector_type_id"),
+                                                  [call.query.required_integer("condition_id")])
+    if not found:
+        raise not_found("no calibration constant of this calibration, detector type and condition")
+    return found[0]
+
+
+def ccs_by_conditions(call: Call) -> list[JSON]:
+    """``calibrations/{id}/get_all_calibration_constants``: the CCs with any of ``condition_ids``."""
+    ids = id_list(call.query.required("condition_ids"), "condition_ids", empty=True)
+    return Constants.of(call.view).by_conditions(_path_calibration(call), call.query.required_integer("detector_type_id"),
+                                                 ids)
+
+
+def _path_calibration(call: Call) -> int:
+    given = call.query.integer("calibration_id")
+    if given is not None and given != call.path_id:
+        raise InvalidInputError(f"calibration_id={given} differs from the calibration of the path ({call.path_id})")
+    return call.path_id
+
+
+def _cc_ids(call: Call) -> list[int]:
+    ids = id_list(call.query.required("calibration_constant_ids"), "calibration_constant_ids")
+    if call.path_id not in ids:
+        raise InvalidInputError(f"the path's calibration constant {call.path_id} is not in calibration_constant_ids")
+    return ids
+
+
+def _pdu(call: Call) -> str:
+    return call.view.name_of("pdu", call.query.required_integer("physical_detector_unit_id"))
+
+
+def version(call: Call) -> JSON:
+    """``get_version``: the CC's version valid at event_at for the PDU (begun by then, not ended)."""
+    layer = Constants.of(call.view)
+    chosen = layer.choose(layer.rows([call.path_id], _pdu(call), _time(call, "snapshot_at")), _time(call, "event_at"),
+                          "prior")
+    if chosen is None:
+        raise not_found("no version of this calibration constant for this PDU at event_at")
+    return layer.ccv_json(chosen)
+
+
+def chosen_version(strategy: str) -> Any:
+    """``get_prior_in_time_version`` / ``get_closest_version``: one CCV of the CCs for the PDU."""
+
+    def answer(call: Call) -> JSON:
+        layer = Constants.of(call.view)
+        rows = layer.rows(_cc_ids(call), _pdu(call), _time(call, "snapshot_at"))
+        chosen = layer.choose(rows, _time(call, "event_at"), strategy)
+        if chosen is None:
+            raise not_found(f"no version of these calibration constants for this PDU ({strategy})")
+        return layer.ccv_json(chosen)
+
+    return answer
+
+
+def all_versions(call: Call) -> list[JSON]:
+    """``get_all_versions``: every CCV of the CCs for the PDU injected by snapshot_at, newest
+    begin_at first (``event_at`` does not narrow the list)."""
+    _time(call, "event_at")  # checked, as every time a client sends
+    layer = Constants.of(call.view)
+    rows = sorted(layer.rows(_cc_ids(call), _pdu(call), _time(call, "snapshot_at")),
+                  key=lambda r: (-r.begin_at, r.ccv_id))
+    return [layer.ccv_json(row) for row in rows]
+
+
+def closest_by_detector(call: Call) -> list[JSON]:
+    """``get_closest_version_by_detector``: per module of the detector (or the one
+    ``karabo_da``), the closest CCV of the CCs for the PDU mapped there at event_at."""
+    view, layer = call.view, Constants.of(call.view)
+    detector = view.name_of("detector", call.query.required_integer("detector_id"))
+    det, karabo_da = view.catalog.detector(detector), call.query.text("karabo_da")
+    if karabo_da is not None and karabo_da not in det.aggregators:
+        raise InvalidInputError(f"{detector} has no module {karabo_da!r} (modules: {', '.join(det.aggregators)})")
+    ids, event_at, snapshot_at = _cc_ids(call), _time(call, "event_at"), _time(call, "snapshot_at")
+    modules, out = {m.aggregator: m for m in det.modules}, []
+    for aggregator, pdu in sorted(view.catalog.mapping(detector, at=event_at or now_utc()).items()):
+        if pdu is None or karabo_da not in (None, aggregator):
+            continue
+        chosen = layer.choose(layer.rows(ids, pdu, snapshot_at), event_at, "closest")
+        if chosen is not None:
+            out.append(layer.ccv_json(chosen, Slot(record_id("detector", det), modules[aggregator])))
+    if not out:
+        raise not_found(f"no version of these calibration constants for a module of {detector}")
+    return out
+
+
+# --- conditions -------------------------------------------------------------------------------
+def _asked(call: Call) -> tuple[Any, Any]:
+    if not call.body.strip():
+        raise InvalidInputError('send the condition as a JSON body: {"condition": {"parameters_conditions_attributes": '
+                                '[...]}}')
+    parsed = parse_asked(load_json(call.body, "the body"), call.view.asked_parameters())
+    return parsed.asked, client_time(parsed.event_at, call.view.zone, "event_at")
+
+
+def possible_conditions(call: Call) -> list[JSON]:
+    asked, event_at = _asked(call)
+    return Constants.of(call.view).possible(asked, event_at)
+
+
+def expected_condition(call: Call) -> JSON:
+    return Constants.of(call.view).expected(_asked(call)[0])
+
+
+VERSION_QUERY = ("calibration_constant_ids", "physical_detector_unit_id", "event_at", "snapshot_at")
+CLIENT_ROUTES = [
+    Route("/api/me", endpoint(lambda c: ANONYMOUS)),
+    Route("/api/detectors",
+          endpoint(lambda c: c.view.detectors(c.query.text("identifier"), name=c.query.text("name")),
+                   ("identifier", "name"), True)),
+    Route("/api/physical_detector_units",
+          endpoint(lambda c: c.view.pdus(c.query.text("physical_name"), c.query.integer("detector_id"),
+                                         c.query.text("karabo_da")), ("physical_name", "detector_id", "karabo_da"), True)),
+    Route("/api/calibration_constant_versions", endpoint(ccv_list, ("report_id", "report.file_path", "name"), True)),
+    Route("/api/reports", endpoint(reports, ("name", "file_path"), True)),
+    Route("/api/calibration_constants", endpoint(lambda c: Constants.of(c.view).all(c.query.text("name")), ("name",), True)),
+    Route("/api/calibration_constants/{id:id64}",
+          endpoint(lambda c: Constants.of(c.view).json(Constants.of(c.view).get(c.path_id)))),
+    Route("/api/calibration_constants/{id:id64}/get_version",
+          endpoint(version, ("physical_detector_unit_id", "event_at", "snapshot_at"))),
+    Route("/api/calibration_constants/{id:id64}/get_prior_in_time_version", endpoint(chosen_version("prior"), VERSION_QUERY)),
+    Route("/api/calibration_constants/{id:id64}/get_closest_version", endpoint(chosen_version("closest"), VERSION_QUERY)),
+    Route("/api/calibration_constants/{id:id64}/get_all_versions", endpoint(all_versions, VERSION_QUERY)),
+    Route("/api/calibration_constants/{id:id64}/get_closest_version_by_detector",
+          endpoint(closest_by_detector, ("calibration_constant_ids", "detector_id", "karabo_da", "event_at", "snapshot_at"))),
+    Route("/api/calibrations/{id:id64}/get_calibration_constant",
+          endpoint(cc_by_uk, ("calibration_id", "detector_type_id", "condition_id"))),
+    Route("/api/calibrations/{id:id64}/get_all_calibration_constants",
+          endpoint(ccs_by_conditions, ("calibration_id", "detector_type_id", "condition_ids"))),
+    Route("/api/conditions/get_possible_conditions", endpoint(possible_conditions)),
+    Route("/api/conditions/get_expected_condition", endpoint(expected_condition)),
+    Route("/api/conditions/{id:id64}", endpoint(lambda c: Constants.of(c.view).condition(c.path_id))),
+]
