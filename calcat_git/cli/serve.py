@@ -22,8 +22,18 @@ from calcat_git.cli.common import BRANCH_OPTION, REPO_OPTION, STORE_OPTION
                    "instead of the newest catalog.")
 @click.option("--workers", default=1, show_default=True, type=click.IntRange(1, 64), help="Server processes.")
 @click.option("--access-log", is_flag=True, help="Log every request.")
+@click.option("--write", is_flag=True,
+              help="Also answer CALCAT's write API (what calibration-client's injection and flag update send) as "
+                   "commits on branches, merged when auto-approved (see the guide's gateway page).")
+@click.option("--tokens", type=click.Path(exists=True, dir_okay=False), default=None,
+              help="With --write: the token file (lines 'sha256:<hash of a token> Name <e-mail>'); a write needs "
+                   "'Authorization: Bearer TOKEN' with one of them.")
+@click.option("--trust-proxy-user-header", is_flag=True,
+              help="With --write: a request's X-User-Email header names its writer (only behind an authenticating "
+                   "proxy that sets it).")
 def serve(repo: str, branch: str | None, host: str, port: int, store: str | None, facility_tz: str | None,
-          strict_snapshots: bool, workers: int, access_log: bool) -> None:
+          strict_snapshots: bool, workers: int, access_log: bool, write: bool, tokens: str | None,
+          trust_proxy_user_header: bool) -> None:
     """Serve the catalog read-only through CALCAT's REST API (the subset EXtra uses).
 
     Point clients at http://HOST:PORT (EXtra: setup_client("http://HOST:PORT", None,
@@ -49,5 +59,17 @@ def serve(repo: str, branch: str | None, host: str, port: int, store: str | None
         prefix = str(Path(store_root(store, repo)).resolve()).rstrip("/") + "/"  # absolute, as CALCAT's file_path
     except NotFoundError:
         prefix = ""
-    run(ServeConfig(repo=repo, branch=branch, store_prefix=prefix, facility_tz=facility_tz,
-                    strict_snapshots=strict_snapshots), host, port, workers, access_log)
+    config = ServeConfig(repo=repo, branch=branch, store_prefix=prefix, facility_tz=facility_tz,
+                         strict_snapshots=strict_snapshots)
+    if not write:
+        if tokens or trust_proxy_user_header:
+            raise click.UsageError("--tokens and --trust-proxy-user-header belong to --write")
+        run(config, host, port, workers, access_log)
+        return
+    from calcat_git.gateway.app import GatewayConfig, check_writable, environment
+
+    gateway = GatewayConfig(tokens=str(Path(tokens).resolve()) if tokens else None,
+                            trust_proxy_user_header=trust_proxy_user_header, store=prefix.rstrip("/") or None)
+    check_writable(config, gateway)
+    environment(gateway)
+    run(config, host, port, workers, access_log, "calcat_git.gateway.app:app_from_environment", "writing")

@@ -18,7 +18,7 @@ through here, under one lock kept in the git directory.
 from __future__ import annotations
 
 import os
-from contextlib import ExitStack
+from contextlib import AbstractContextManager, ExitStack
 from datetime import datetime
 from pathlib import Path
 from types import TracebackType
@@ -49,17 +49,27 @@ def _repo(root: Path, needed: bool) -> GitRepo | None:
         return None
 
 
+def write_lock(repo: GitRepo) -> AbstractContextManager[None]:
+    """The one write lock of a repository, in its git directory (shared by linked worktrees):
+    hold it around reading what a change builds on and a ``Change(..., lock_held=True)``."""
+    return exclusive(repo.common_dir() / "calcat-git" / "write.lock", WAITING)
+
+
 class Change:
     """A change to the catalog at ``root``: with ``branch``, committed onto that branch (new,
     from HEAD, or an existing one not checked out; the checkout stays as it is); else with
     ``commit`` (the default) committed on the checked-out branch; else only written into
     the working tree. ``store``: the constant store root for ``inject`` (default: as
-    ``calcat-git inject`` finds it)."""
+    ``calcat-git inject`` finds it). ``identity``: who a commit onto ``branch`` names as its
+    author and committer (name, e-mail), e.g. the user a server writes for; else git's."""
 
     def __init__(self, root: str | os.PathLike[str], message: str | None = None, *, branch: str | None = None,
-                 commit: bool = True, store: str | os.PathLike[str] | None = None) -> None:
+                 commit: bool = True, store: str | os.PathLike[str] | None = None,
+                 identity: tuple[str, str] | None = None, lock_held: bool = False) -> None:
         self.root = Path(root)
         self.message = message
+        self.identity = identity
+        self._held = lock_held  # the caller holds write_lock() (e.g. to read the branches it builds on)
         self._branch, self._commit, self._store = branch, commit and branch is None, store
         self.repo = _repo(self.root, needed=branch is not None or commit)
         self.draft = Draft(self.root, self.repo, resolve_target(self.repo, branch, self._commit))
@@ -70,10 +80,8 @@ class Change:
 
     def _locked(self) -> ExitStack:
         stack = ExitStack()
-        if self._lock is None:
-            folder = self.repo.common_dir() if self.repo is not None else None
-            if folder is not None:
-                stack.enter_context(exclusive(folder / "calcat-git" / "write.lock", WAITING))
+        if self._lock is None and not self._held and self.repo is not None:
+            stack.enter_context(write_lock(self.repo))
         return stack
 
     def __enter__(self) -> Change:
@@ -169,7 +177,7 @@ class Change:
             if not self.draft.files and not self.draft.store:
                 self.written = Written()
                 return None
-            self.written = write_change(self.draft, text or "", lambda: store_root(self._store, self.root))
+            self.written = write_change(self.draft, text or "", lambda: store_root(self._store, self.root), self.identity)
         return self.written.commit
 
     def result(self) -> dict[str, Any]:

@@ -55,12 +55,23 @@ def remotes(repo: GitRepo) -> list[str]:
     return str(repo._git("remote")).split()
 
 
-def commit_tree(repo: GitRepo, parent: str | None, files: dict[str, bytes | None], message: str) -> str:
+def identity_env(identity: tuple[str, str] | None) -> dict[str, str]:
+    """Author and committer of a commit made for someone (name, e-mail), as git's environment."""
+    if identity is None:
+        return {}
+    name, email = identity
+    return {"GIT_AUTHOR_NAME": name, "GIT_AUTHOR_EMAIL": email, "GIT_COMMITTER_NAME": name,
+            "GIT_COMMITTER_EMAIL": email}
+
+
+def commit_tree(repo: GitRepo, parent: str | None, files: dict[str, bytes | None], message: str,
+                identity: tuple[str, str] | None = None, parents: tuple[str, ...] = ()) -> str:
     """A new commit: ``parent``'s tree with ``files`` written (bytes) or removed (None), built
     in a temporary index (the user's index and working tree are never touched) and signed
-    when git's config asks for it. No branch moves: see :func:`move_branch`."""
+    when git's config asks for it; ``identity``: its author and committer (name, e-mail),
+    else git's; ``parents``: more parents (a merge). No branch moves: see :func:`move_branch`."""
     with tempfile.TemporaryDirectory() as tmp:
-        env = {**os.environ, "GIT_INDEX_FILE": os.path.join(tmp, "index")}
+        env = {**os.environ, "GIT_INDEX_FILE": os.path.join(tmp, "index"), **identity_env(identity)}
 
         def git(*args: str, data: bytes | None = None, what: str = "") -> str:
             return str(repo._git(*args, env=env, data=data, what=what)).strip()
@@ -74,8 +85,8 @@ def commit_tree(repo: GitRepo, parent: str | None, files: dict[str, bytes | None
                 blob = git("hash-object", "-w", "--stdin", data=content)
                 git("update-index", "--add", "--cacheinfo", f"100644,{blob},{path}")
         sign = ["-S"] if signs_commits(repo) else []
-        parents = ["-p", parent] if parent is not None else []
-        return git("commit-tree", *sign, git("write-tree"), *parents, "-F", "-", data=message.encode(),
+        listed = [arg for sha in ((parent,) if parent is not None else ()) + parents for arg in ("-p", sha)]
+        return git("commit-tree", *sign, git("write-tree"), *listed, "-F", "-", data=message.encode(),
                    what="git commit-tree (making the commit)")
 
 
@@ -102,3 +113,17 @@ def commit_checked_out(repo: GitRepo, paths: list[str], message: str) -> str:
 def index_file(repo: GitRepo) -> Path:
     """The index of the working tree ``repo`` stands in."""
     return repo.git_dir / "index"
+
+
+def merge_commit(repo: GitRepo, ours: str, theirs: str, message: str, identity: tuple[str, str] | None = None
+                 ) -> str | None:
+    """A merge commit of ``theirs`` into ``ours`` (git's merge of the two trees, nothing
+    checked out), or None when they conflict. No branch moves."""
+    env = {**os.environ, **identity_env(identity)}
+    try:
+        tree = str(repo._git("merge-tree", "--write-tree", "--no-messages", ours, theirs, env=env)).split()[0]
+    except RepositoryError:  # a conflict (exit 1) or a git without --write-tree
+        return None
+    sign = ["-S"] if signs_commits(repo) else []
+    return str(repo._git("commit-tree", *sign, tree, "-p", ours, "-p", theirs, "-F", "-", env=env,
+                         data=message.encode(), what="git commit-tree (the merge)")).strip()

@@ -13,15 +13,10 @@ from calcat_git.catalog.catalog import Catalog
 from calcat_git.errors import InvalidInputError, NotFoundError
 from calcat_git.lookup.conditions_base import ConditionsBase
 from calcat_git.lookup.engine import Engine, Outcome
+from calcat_git.model.calcat_ids import ccv_int_id as ccv_int_id  # (re-exported: the rule lives there)
 from calcat_git.model.records import Detector
 from calcat_git.model.selection import CCVRow
 from calcat_git.timeutil import format_timestamp, from_micros
-
-
-def ccv_int_id(ccv_id: str, calcat_id: int | None = None) -> int:
-    """The integer id CALCAT-style clients see: CALCAT's own id when imported, else one
-    derived from the content id, above 2**52 so it never meets CALCAT's range."""
-    return calcat_id if calcat_id is not None else 2**52 + int(ccv_id[:12], 16)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

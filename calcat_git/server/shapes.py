@@ -13,7 +13,6 @@ from dataclasses import dataclass
 from datetime import datetime, tzinfo
 from typing import Any, Protocol
 
-from calcat_git.lookup.results import ccv_int_id
 from calcat_git.model.calcat_fields import (
     calibration_fields,
     detector_fields,
@@ -24,9 +23,11 @@ from calcat_git.model.calcat_fields import (
 from calcat_git.model.calcat_ids import STABLE_BASE as STABLE_BASE  # (re-exported)
 from calcat_git.model.calcat_ids import (
     calibration_constant_id,
+    ccv_int_id,
     condition_id,
     parameter_condition_id,
     parameter_id,
+    report_int_id,
     stable_id,
 )
 from calcat_git.model.records import (
@@ -55,10 +56,6 @@ class Identified(Protocol):
 
 def record_id(kind: str, record: Identified) -> int:
     return record.calcat_id if record.calcat_id is not None else stable_id(kind, record.identifier)
-
-
-def report_int_id(report_id: int | None, report_path: str) -> int:
-    return report_id if report_id is not None else stable_id("report", report_path)
 
 
 def condition_key(conditions: dict[str, Any]) -> str:

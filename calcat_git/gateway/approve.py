@@ -1,0 +1,55 @@
+"""Review or auto-approve: where a branch the gateway wrote goes next.
+
+A branch is merged into the served branch only when every CCV on it belongs to a
+calibration constant with ``flg_auto_approve`` (as CALCAT applies such a CCV at once)
+and ``calcat-git check`` of the branch against the served branch finds no error: as a
+fast-forward when the served branch has not moved, else as a merge commit (none when
+git cannot merge the two cleanly). Otherwise the branch is left for review: a pull
+request (push it to the forge, as after ``inject --branch``) or ``git merge``.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from datetime import timedelta
+
+from calcat_git.gateway.auth import Writer
+from calcat_git.gateway.context import Gateway
+from calcat_git.git import commits
+from calcat_git.review.rules import prepare, review
+
+log = logging.getLogger("calcat_git.gateway")
+
+
+@dataclass(frozen=True)
+class Approval:
+    """What became of a branch: ``merged`` (the served branch's new head) or why not."""
+
+    branch: str
+    merged: str | None
+    why: str
+
+    def headers(self) -> dict[str, str]:
+        return {"X-Calcat-Git-Branch": self.branch, "X-Calcat-Git-Review": self.why if self.merged is None else "merged"}
+
+
+def approve(gateway: Gateway, branch: str, head: str, auto: bool, writer: Writer) -> Approval:
+    """Merge ``branch`` (at ``head``) into the served branch if ``auto`` and ``check`` is clean."""
+    if not auto:
+        return Approval(branch, None, "left for review: its calibration constant is not auto-approved")
+    repo = gateway.repo
+    served = repo.rev_parse(gateway.branch)
+    errors = [p for p in review(prepare(repo, served, head, timedelta(hours=gateway.grace_hours)))
+              if p.severity == "error"]
+    if errors:
+        log.warning("%s left for review: check finds %s", branch, errors[0])
+        return Approval(branch, None, f"left for review: check finds {len(errors)} error(s), e.g. {errors[0]}")
+    if repo.is_ancestor(served, head):
+        commits.move_branch(repo, gateway.branch, head, served)
+        return Approval(branch, head, "merged")
+    merged = commits.merge_commit(repo, served, head, f"Merge branch '{branch}' (auto-approved)", writer.identity())
+    if merged is None:
+        return Approval(branch, None, f"left for review: it does not merge cleanly into {gateway.branch}")
+    commits.move_branch(repo, gateway.branch, merged, served)
+    return Approval(branch, merged, "merged")
