@@ -238,3 +238,36 @@ def test_a_ccv_that_disagrees_with_its_file_is_refused(writer: Writer, change: s
     result = inject(writer, h)
     assert not result["success"] and said in str(result["app_info"]), result
     assert writer.refs() == refs
+
+
+@pytest.mark.slow
+def test_eight_concurrent_writers_lose_and_duplicate_nothing() -> None:
+    """8 pipeline jobs posting CCVs at once (the benchmark, small): every CCV on main once."""
+    from bench_gateway import run
+
+    result = run(clients=8, ccvs=3, read_seconds=0.5)
+    assert result["writes"]["failures"] == 0 and result["reads"]["failures"] == 0
+    assert result["distinct_ids"] == result["ccvs_on_main"] == result["distinct_on_main"] == 24
+
+
+def test_a_trusted_proxy_names_the_writer(git_mini: Path, tmp_path: Path) -> None:
+    """Behind an authenticating proxy (--trust-proxy-user-header) calibration-client's own
+    X-User-Email names the writer; without the option the same request is refused."""
+    origin = tmp_path / "origin.git"
+    git(tmp_path, "clone", "--quiet", "--bare", str(git_mini), str(origin))
+    store = git_mini.parent / "store"
+    plain = start_writer(origin, store, tmp_path)
+    try:
+        status, _, _ = plain.request("POST", "reports/set", {"report": {"name": "r", "file_path": REPORT}},
+                                     {"X-User-Email": "pia@example.org"})
+        assert status == 401
+    finally:
+        stop_server(plain.proc)
+    trusting = start_writer(origin, store, tmp_path, "--trust-proxy-user-header")
+    try:
+        result = inject(trusting, inject_h(store, auto=True), headers={})  # the driver sends X-User-Email
+        assert result["success"], result
+        assert git(origin, "log", "-1", "--format=%an <%ae>", "main").strip() == \
+            "pipeline <pipeline@example.org>"
+    finally:
+        stop_server(trusting.proc)

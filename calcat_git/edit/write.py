@@ -49,6 +49,7 @@ class Written:
     files: list[str] = field(default_factory=list)
     store_files: list[str] = field(default_factory=list)
     old_problems: tuple[Any, ...] = ()
+    new_problems: tuple[Any, ...] = ()  # the change's own (warnings: an error refuses it)
 
 
 def refusal(verdict: Verdict, hint: str = "") -> CatalogInvalidError:
@@ -108,7 +109,7 @@ def write_change(draft: Draft, message: str, store_root: Callable[[], Path],
         assert repo is not None
         commits.check_identity(repo)
     _check_unchanged(draft)
-    done, undo = Written(files=list(draft.files), old_problems=verdict.old), Undo()
+    done, undo = Written(files=list(draft.files), old_problems=verdict.old, new_problems=verdict.new), Undo()
     with deferred_signals() as caught:
         try:
             if draft.store:

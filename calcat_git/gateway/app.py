@@ -31,10 +31,11 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from calcat_git.errors import CalcatGitError, CatalogInvalidError, InvalidInputError, NotFoundError, RepositoryError
 from calcat_git.gateway.approve import Approval
 from calcat_git.gateway.auth import Tokens, Writer, writer_of
-from calcat_git.gateway.ccv import post_ccv
+from calcat_git.gateway.ccv import parse_ccv
 from calcat_git.gateway.context import Gateway, Refused
 from calcat_git.gateway.flags import ccv_by_id, put_flags
 from calcat_git.gateway.steps import set_calibration_constant, set_expected_condition, set_report
+from calcat_git.gateway.together import Committer
 from calcat_git.git import commits
 from calcat_git.git.repo import GitRepo
 from calcat_git.server.app import ENV_CONFIG, create_app
@@ -138,7 +139,8 @@ def _created(make: Callable[[Gateway, CalcatView, bytes], tuple[int, Any]]) -> S
 
 
 def _ccv(gateway: Gateway, view: CalcatView, body: bytes, writer: Writer, request: Request) -> Outcome:
-    (status, data), approval = post_ccv(gateway, view, body, writer)
+    posted = parse_ccv(gateway, view, body)  # the file read and hashed here, on this request's thread
+    (status, data), approval = request.app.state.committer.submit(view, posted, writer)
     return status, data, approval
 
 
@@ -173,6 +175,7 @@ def create_write_app(config: ServeConfig, gateway_config: GatewayConfig) -> Star
     gateway = Gateway(config.repo, branch, store, config.store_prefix, gateway_config.grace_hours)
     app = create_app(config, write_routes(gateway), WriteGate)
     app.state.gateway = gateway
+    app.state.committer = Committer(gateway)
     app.state.gateway_config = gateway_config
     app.state.tokens = Tokens.read(gateway_config.tokens) if gateway_config.tokens else Tokens()
     return app

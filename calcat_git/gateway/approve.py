@@ -14,9 +14,11 @@ import logging
 from dataclasses import dataclass
 from datetime import timedelta
 
+from calcat_git.edit.change import Change
 from calcat_git.gateway.auth import Writer
 from calcat_git.gateway.context import Gateway
 from calcat_git.git import commits
+from calcat_git.model.problems import Problem
 from calcat_git.review.rules import prepare, review
 
 log = logging.getLogger("calcat_git.gateway")
@@ -34,13 +36,16 @@ class Approval:
         return {"X-Calcat-Git-Branch": self.branch, "X-Calcat-Git-Review": self.why if self.merged is None else "merged"}
 
 
-def approve(gateway: Gateway, branch: str, head: str, auto: bool, writer: Writer) -> Approval:
-    """Merge ``branch`` (at ``head``) into the served branch if ``auto`` and ``check`` is clean."""
+def approve(gateway: Gateway, branch: str, head: str, auto: bool, writer: Writer,
+            validated: tuple[Problem, ...] | None = None) -> Approval:
+    """Merge ``branch`` (at ``head``) into the served branch if ``auto`` and ``check`` is
+    clean; ``validated``: the head's validation problems as the write path found them
+    (its commit was refused if it brought an error of its own), so only the change rules run."""
     if not auto:
         return Approval(branch, None, "left for review: its calibration constant is not auto-approved")
     repo = gateway.repo
     served = repo.rev_parse(gateway.branch)
-    errors = [p for p in review(prepare(repo, served, head, timedelta(hours=gateway.grace_hours)))
+    errors = [p for p in review(prepare(repo, served, head, timedelta(hours=gateway.grace_hours)), validated)
               if p.severity == "error"]
     if errors:
         log.warning("%s left for review: check finds %s", branch, errors[0])
@@ -53,3 +58,12 @@ def approve(gateway: Gateway, branch: str, head: str, auto: bool, writer: Writer
         return Approval(branch, None, f"left for review: it does not merge cleanly into {gateway.branch}")
     commits.move_branch(repo, gateway.branch, merged, served)
     return Approval(branch, merged, "merged")
+
+
+def validated(change: Change) -> tuple[Problem, ...] | None:
+    """The validation problems of a written change's commit: its own new ones were only
+    warnings (an error refuses it), so those and the catalog's old ones."""
+    if change.written is None:
+        return None
+    verdict_new = tuple(p for p in change.written.new_problems if p.severity != "error")
+    return change.written.old_problems + verdict_new

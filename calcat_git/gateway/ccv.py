@@ -23,7 +23,7 @@ import yaml
 from calcat_git.edit.change import Change, write_lock
 from calcat_git.edit.inject import batch_path, check_constant
 from calcat_git.errors import InvalidInputError
-from calcat_git.gateway.approve import Approval, approve
+from calcat_git.gateway.approve import Approval, approve, validated
 from calcat_git.gateway.auth import Writer
 from calcat_git.gateway.context import Gateway, Refused, envelope, flag, id_field, text
 from calcat_git.gateway.steps import Created, constant_of, report_of
@@ -170,7 +170,7 @@ def pending_batch(gateway: Gateway, head: str, served: str, detector: str, repor
     return None
 
 
-def _slug(path: str) -> str:
+def report_slug(path: str) -> str:
     return re.sub(r"[^a-z0-9]+", "-", Path(path).stem.lower()).strip("-")[:40] or "constants"
 
 
@@ -182,39 +182,54 @@ def post_ccv(gateway: Gateway, view: CalcatView, body: bytes, writer: Writer) ->
     """The CCV of the request on its report's branch, merged if its CC auto-approves and
     ``check`` is clean: (201, its JSON) and what became of the branch."""
     posted = parse_ccv(gateway, view, body)
-    repo, branch = gateway.repo, f"inject/report-{posted.report_int}"
-    with write_lock(repo):
-        served = repo.rev_parse(gateway.branch)
-        head = repo.head_ref(branch)
-        pending = head is not None and not repo.is_ancestor(head, served)
-        if not pending and head != served:
-            commits.move_branch(repo, branch, served, head)  # a merged (or new) report branch starts again
-        try:
-            return _commit_ccv(gateway, view, posted, writer, branch, served, pending)
-        except BaseException:
-            if not pending and repo.head_ref(branch) == served and head != served:
-                if head is None:
-                    commits.delete_branch(repo, branch, served)
-                else:
-                    commits.move_branch(repo, branch, head, served)
-            raise
+    with write_lock(gateway.repo):
+        return commit_one(gateway, view, posted, writer)
+
+
+def report_branch(posted: Posted) -> str:
+    return f"inject/report-{posted.report_int}"
+
+
+def commit_one(gateway: Gateway, view: CalcatView, posted: Posted, writer: Writer) -> tuple[Created, Approval | None]:
+    """``post_ccv`` for the holder of the write lock."""
+    repo, branch = gateway.repo, report_branch(posted)
+    served = repo.rev_parse(gateway.branch)
+    head = repo.head_ref(branch)
+    pending = head is not None and not repo.is_ancestor(head, served)
+    if not pending and head != served:
+        commits.move_branch(repo, branch, served, head)  # a merged (or new) report branch starts again
+    try:
+        return _commit_ccv(gateway, view, posted, writer, branch, served, pending)
+    except BaseException:
+        if not pending and repo.head_ref(branch) == served and head != served:
+            if head is None:
+                commits.delete_branch(repo, branch, served)
+            else:
+                commits.move_branch(repo, branch, head, served)
+        raise
+
+
+def identify(change: Change, posted: Posted) -> tuple[str, CCVRow]:
+    """The detector the CCV joins (checked as ``inject`` checks it) and its row (its id)."""
+    where = f"{posted.entry['file']}: {posted.entry['dataset']}"
+    detector = check_constant(change.registry(), posted.found, where)
+    now = format_timestamp(now_utc().replace(microsecond=0))
+    return detector, rows_of(regroup(detector, posted.report, now, [posted.entry]), "new.yaml")[0]
 
 
 def _commit_ccv(gateway: Gateway, view: CalcatView, posted: Posted, writer: Writer, branch: str, served: str,
                 pending: bool) -> tuple[Created, Approval | None]:
     repo = gateway.repo
     change = Change(gateway.repo_path, branch=branch, identity=writer.identity(), lock_held=True)
-    where = f"{posted.entry['file']}: {posted.entry['dataset']}"
-    detector = check_constant(change.registry(), posted.found, where)
+    detector, mine = identify(change, posted)
     now = format_timestamp(now_utc().replace(microsecond=0))
-    mine = rows_of(regroup(detector, posted.report, now, [posted.entry]), "new.yaml")[0]
     int_id = ccv_int_id(mine.ccv_id)
     if view.backend.ccvs_by_int_id(int_id):  # a retry after the merge: the served CCV
         return (201, view.ccv(int_id)), None
     found = pending_batch(gateway, repo.rev_parse(branch), served, detector, posted.report[1]) if pending else None
     entries = merged_entries(found[1]) if found else []
     path = found[0] if found else batch_path(change.draft.exists, detector, posted.found.begin_at,
-                                             _slug(posted.report[1]))
+                                             report_slug(posted.report[1]))
     batch = found[1] if found else None
     rows = rows_of(batch, path) if batch else []
     if any(r.ccv_id == mine.ccv_id for r in rows):  # a retry before the merge: the CCV on the branch
@@ -229,5 +244,5 @@ def _commit_ccv(gateway: Gateway, view: CalcatView, posted: Posted, writer: Writ
     row = next(r for r in rows_of(batch, path) if r.ccv_id == mine.ccv_id)
     assert sha is not None
     autos = [bool((gateway.records.get("ccv", ccv_int_id(r.ccv_id)) or {}).get("auto")) for r in rows_of(batch, path)]
-    approval = approve(gateway, branch, sha, all(autos), writer)
+    approval = approve(gateway, branch, sha, all(autos), writer, validated(change))
     return (201, ccv_reply(view, row)), approval

@@ -17,7 +17,7 @@ import yaml
 
 from calcat_git.edit.change import Change, write_lock
 from calcat_git.errors import InvalidInputError, NotFoundError
-from calcat_git.gateway.approve import Approval, approve
+from calcat_git.gateway.approve import Approval, approve, validated
 from calcat_git.gateway.auth import Writer
 from calcat_git.gateway.ccv import ccv_reply, dump, rows_of
 from calcat_git.gateway.context import Gateway, Refused, flag
@@ -112,4 +112,4 @@ def put_flags(gateway: Gateway, view: CalcatView, int_id: int, body: bytes, writ
             auto = all(autos)
         else:
             auto = bool(constant_of(gateway, view, int(current["calibration_constant"]["id"])).get("flg_auto_approve"))
-        return shown, approve(gateway, branch, sha, auto, writer)
+        return shown, approve(gateway, branch, sha, auto, writer, validated(change))

@@ -78,12 +78,15 @@ def commit_tree(repo: GitRepo, parent: str | None, files: dict[str, bytes | None
 
         if parent is not None:
             git("read-tree", parent)
-        for path, content in files.items():
-            if content is None:
-                git("update-index", "--force-remove", "--", path)
-            else:
-                blob = git("hash-object", "-w", "--stdin", data=content)
-                git("update-index", "--add", "--cacheinfo", f"100644,{blob},{path}")
+        written = [(path, content) for path, content in files.items() if content is not None]
+        for n, (_, content) in enumerate(written):  # every blob in one git call, every entry in another
+            Path(tmp, f"blob{n}").write_bytes(content)
+        paths = "".join(f"{tmp}/blob{n}\n" for n in range(len(written)))
+        blobs = git("hash-object", "-w", "--stdin-paths", data=paths.encode()).split() if written else []
+        entries = [f"100644 {blob}\t{path}\n" for (path, _), blob in zip(written, blobs, strict=True)]
+        entries += [f"0 {ZERO}\t{path}\n" for path, content in files.items() if content is None]
+        if entries:
+            git("update-index", "--index-info", data="".join(entries).encode())
         sign = ["-S"] if signs_commits(repo) else []
         listed = [arg for sha in ((parent,) if parent is not None else ()) + parents for arg in ("-p", sha)]
         return git("commit-tree", *sign, git("write-tree"), *listed, "-F", "-", data=message.encode(),
@@ -94,6 +97,14 @@ def move_branch(repo: GitRepo, branch: str, new: str, old: str | None) -> None:
     """Point ``branch`` at ``new`` if it still points at ``old`` (None: it must not exist yet)."""
     repo._git("update-ref", "-m", "calcat-git", f"refs/heads/{branch}", new, old or ZERO,
               what=f"moving branch {branch} (did it change meanwhile? try again)")
+
+
+def move_branches(repo: GitRepo, moves: list[tuple[str, str, str | None]]) -> None:
+    """``move_branch`` for several (branch, new, old) in one transaction: all or none."""
+    if moves:
+        lines = "".join(f"update refs/heads/{branch} {new} {old or ZERO}\n" for branch, new, old in moves)
+        repo._git("update-ref", "-m", "calcat-git", "--stdin", data=lines.encode(),
+                  what="moving branches (did one change meanwhile? try again)")
 
 
 def delete_branch(repo: GitRepo, branch: str, sha: str) -> None:

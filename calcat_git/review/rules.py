@@ -68,9 +68,10 @@ def prepare(
     )
 
 
-def review(change: Change) -> list[Problem]:
-    """Validation problems of the head plus every change rule's findings, sorted."""
-    problems = run_checks(change.head)
+def review(change: Change, validated: tuple[Problem, ...] | None = None) -> list[Problem]:
+    """Validation problems of the head plus every change rule's findings, sorted;
+    ``validated``: the head's validation problems, when the write path found them already."""
+    problems = run_checks(change.head) if validated is None else list(validated)
     for check in RULES:
         problems.extend(check(change))
     return sorted(problems, key=lambda p: (p.severity != "error", *p.sort_key()))
