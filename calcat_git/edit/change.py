@@ -31,7 +31,7 @@ from calcat_git.edit.inject import inject as inject_files
 from calcat_git.edit.target import resolve_target
 from calcat_git.edit.write import Written, write_change
 from calcat_git.errors import NotFoundError, RepositoryError
-from calcat_git.files.loading import Registry
+from calcat_git.files.loading import ParseCache, Registry
 from calcat_git.git.repo import GitRepo
 from calcat_git.locks import exclusive
 from calcat_git.store.paths import store_root
@@ -65,14 +65,16 @@ class Change:
 
     def __init__(self, root: str | os.PathLike[str], message: str | None = None, *, branch: str | None = None,
                  commit: bool = True, store: str | os.PathLike[str] | None = None,
-                 identity: tuple[str, str] | None = None, lock_held: bool = False) -> None:
+                 identity: tuple[str, str] | None = None, lock_held: bool = False,
+                 cache: ParseCache | None = None) -> None:
         self.root = Path(root)
         self.message = message
         self.identity = identity
         self._held = lock_held  # the caller holds write_lock() (e.g. to read the branches it builds on)
+        self._cache = cache  # parsed files kept between changes (a server that writes)
         self._branch, self._commit, self._store = branch, commit and branch is None, store
         self.repo = _repo(self.root, needed=branch is not None or commit)
-        self.draft = Draft(self.root, self.repo, resolve_target(self.repo, branch, self._commit))
+        self.draft = Draft(self.root, self.repo, resolve_target(self.repo, branch, self._commit), cache)
         self.written: Written | None = None
         self._lock: ExitStack | None = None
 
@@ -87,7 +89,8 @@ class Change:
     def __enter__(self) -> Change:
         self._lock = self._locked()
         if not self.draft.files:  # what the change builds on, read again under the lock
-            self.draft = Draft(self.root, self.repo, resolve_target(self.repo, self._branch, self._commit))
+            self.draft = Draft(self.root, self.repo, resolve_target(self.repo, self._branch, self._commit),
+                               self._cache)
         return self
 
     def __exit__(self, kind: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None) -> None:

@@ -126,9 +126,11 @@ def write_endpoint(step: Step) -> Callable[[Request], Awaitable[Response]]:
             message = str(exc) if not isinstance(exc, NotFoundError) or str(exc).startswith("Resource") else \
                 f"Resource not found! {exc}"
             return error_response(_status(exc), message.strip("'\""), headers)
+        headers[COMMIT_HEADER] = view.catalog.commit or ""  # served when the request came
         if approval is not None:
             headers.update(approval.headers())
-        headers[COMMIT_HEADER] = following.view().catalog.commit or ""
+            if approval.merged is not None:
+                headers[COMMIT_HEADER] = approval.merged  # served from the next request on
         return Response(dumps(data), status_code=status, headers=headers, media_type=JSON_TYPE)
 
     return run

@@ -45,7 +45,7 @@ def approve(gateway: Gateway, branch: str, head: str, auto: bool, writer: Writer
         return Approval(branch, None, "left for review: its calibration constant is not auto-approved")
     repo = gateway.repo
     served = repo.rev_parse(gateway.branch)
-    errors = [p for p in review(prepare(repo, served, head, timedelta(hours=gateway.grace_hours)), validated)
+    errors = [p for p in review(prepare(repo, served, head, timedelta(hours=gateway.grace_hours), gateway.cache), validated)
               if p.severity == "error"]
     if errors:
         log.warning("%s left for review: check finds %s", branch, errors[0])

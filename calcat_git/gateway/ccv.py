@@ -220,7 +220,7 @@ def identify(change: Change, posted: Posted) -> tuple[str, CCVRow]:
 def _commit_ccv(gateway: Gateway, view: CalcatView, posted: Posted, writer: Writer, branch: str, served: str,
                 pending: bool) -> tuple[Created, Approval | None]:
     repo = gateway.repo
-    change = Change(gateway.repo_path, branch=branch, identity=writer.identity(), lock_held=True)
+    change = gateway.change(branch, writer)
     detector, mine = identify(change, posted)
     now = format_timestamp(now_utc().replace(microsecond=0))
     int_id = ccv_int_id(mine.ccv_id)

@@ -7,7 +7,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from calcat_git.edit.change import Change
 from calcat_git.errors import CalcatGitError, InvalidInputError
+from calcat_git.files.loading import ParseCache
+from calcat_git.gateway.auth import Writer
 from calcat_git.gateway.records import Records
 from calcat_git.git.repo import GitRepo
 from calcat_git.server.limits import load_json
@@ -32,10 +35,16 @@ class Gateway:
     grace_hours: float = 24.0
     repo: GitRepo = field(init=False)
     records: Records = field(init=False)
+    cache: ParseCache = field(init=False)  # catalog files parsed once for all the writes (under the lock)
 
     def __post_init__(self) -> None:
         self.repo = GitRepo(self.repo_path)
         self.records = Records(self.repo)
+        self.cache = ParseCache()
+
+    def change(self, branch: str, writer: Writer) -> Change:
+        """A change onto ``branch`` for ``writer`` (the caller holds the write lock)."""
+        return Change(self.repo_path, branch=branch, identity=writer.identity(), lock_held=True, cache=self.cache)
 
 
 def envelope(body: bytes, name: str, fields: frozenset[str]) -> dict[str, Any]:

@@ -15,7 +15,7 @@ from typing import Any
 
 import yaml
 
-from calcat_git.edit.change import Change, write_lock
+from calcat_git.edit.change import write_lock
 from calcat_git.errors import InvalidInputError, NotFoundError
 from calcat_git.gateway.approve import Approval, approve, validated
 from calcat_git.gateway.auth import Writer
@@ -94,7 +94,7 @@ def put_flags(gateway: Gateway, view: CalcatView, int_id: int, body: bytes, writ
             old = repo.head_ref(branch)
             if old != served:
                 commits.move_branch(repo, branch, served, old)
-        change = Change(gateway.repo_path, branch=branch, identity=writer.identity(), lock_held=True)
+        change = gateway.change(branch, writer)
         raw = change.read(path)
         if raw is None:
             raise NotFoundError(f"Resource not found! the batch {path} of CCV {int_id} is gone")

@@ -77,6 +77,7 @@ class Committer:
             try:
                 with write_lock(self.gateway.repo):
                     self._round(group)
+                    self.gateway.cache.trim()  # keeps what this round parsed: about one catalog
             except BaseException as exc:  # never leave a request waiting
                 for job in group:
                     if not job.done.is_set():
@@ -113,7 +114,7 @@ class Committer:
         old = repo.head_ref(STAGING)
         if old != served:
             commits.move_branch(repo, STAGING, served, old)
-        change = Change(gateway.repo_path, branch=STAGING, identity=jobs[0].writer.identity(), lock_held=True)
+        change = gateway.change(STAGING, jobs[0].writer)
         batches: dict[tuple[int, str], list[tuple[Job, CCVRow]]] = defaultdict(list)
         try:
             for job in jobs:
