@@ -8,7 +8,7 @@ cannot take, 503 a repository that moved under the write: try again), each by a 
 named by a bearer token or a trusted proxy (``auth``). Every other method or path is 405.
 A write runs on a thread (git and HDF5 block), one at a time per repository through the
 write path's lock; its reply names the branch it wrote (``X-Calcat-Git-Branch``), whether
-it was merged (``X-Calcat-Git-Review``) and the served commit after it.
+it was merged (``X-Calcat-Git-Review``) and the commit serving it (``X-Calcat-Git-Commit``).
 """
 
 from __future__ import annotations
