@@ -124,3 +124,227 @@ def test_server_keeps_the_last_good_commit_and_says_why(git_mini: Path) -> None:
     fixed = git(git_mini, "rev-parse", "HEAD")
     status, headers = _get(app, "/api/detectors", "identifier=MID_DET_AGIPD1M-1")
     assert status == 200 and headers[COMMIT_HEADER.lower()] == fixed and PROBLEM_HEADER.lower() not in headers
+
+
+# --- the one write path: a commit that fails leaves branch, index, files and store as they were -------------------
+
+import os  # noqa: E402
+
+import numpy as np  # noqa: E402
+
+from calcat_git import CatalogInvalidError, RepositoryError  # noqa: E402
+from calcat_git.git.commits import NO_IDENTITY  # noqa: E402
+from calcat_git.store.hdf5 import write_constant  # noqa: E402
+
+MID = "registry/mappings/MID_DET_AGIPD1M-1.yaml"
+SWAP = ["swap", "MID_DET_AGIPD1M-1", "Q1M1=AGIPD_M4", "--from", "2024-06-01T00:00:00Z", "--reason", "spare"]
+
+
+def _dark(path: Path) -> Path:
+    path.unlink(missing_ok=True)
+    write_constant(path, pdu="AGIPD_M3", uuid=100003, detector_type="AGIPD-Type", calibration="Offset",
+                   data=np.zeros((2, 2)), conditions={"Memory cells": 352, "Sensor Bias Voltage": 300},
+                   begin_at="2024-06-01T00:00:00Z")
+    return path
+
+
+def _run(root: Path, *args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "calcat_git", *args, "--repo", str(root)], capture_output=True,
+                          text=True, check=False, env=env)
+
+
+def _busy(root: Path) -> None:
+    """A user's work in progress: a staged file and a changed one, neither part of any change."""
+    (root / "notes.txt").write_text("staged\n")
+    git(root, "add", "notes.txt")
+    (root / "calcat-git.yaml").write_text("store: ../store\n# being edited\n")
+
+
+def _state(root: Path) -> dict[str, object]:
+    """Everything a failed write must leave as it was: refs and HEAD, git's index as `git diff
+    --cached` and `git status` show it, every file of the working tree, the store."""
+    store = root.parent / "store"
+    return {"refs": git(root, "for-each-ref"), "head": git(root, "rev-parse", "--abbrev-ref", "HEAD"),
+            "cached": git(root, "diff", "--cached"), "status": git(root, "status", "--porcelain"),
+            "files": sorted((p.relative_to(root).as_posix(), p.read_bytes()) for p in root.rglob("*")
+                            if p.is_file() and ".git" not in p.relative_to(root).parts),
+            "store": sorted(p.relative_to(store).as_posix() for p in store.rglob("*"))}
+
+
+def _hook(root: Path, name: str, body: str) -> None:
+    hook = root / ".git" / "hooks" / name
+    hook.write_text("#!/bin/sh\n" + body)
+    hook.chmod(0o755)
+
+
+@pytest.mark.slow
+def test_a_failing_hook_undoes_the_commit(git_mini: Path, tmp_path: Path) -> None:
+    _hook(git_mini, "pre-commit", "echo 'pre-commit: the catalog is frozen' >&2\nexit 1\n")
+    _busy(git_mini)
+    before = _state(git_mini)
+    for args in (SWAP, ["inject", str(_dark(tmp_path / "dark.h5")), "--report", "r/dark.pdf"]):
+        run = _run(git_mini, *args, "--commit")
+        assert (run.returncode, run.stdout, run.stderr) == (1, "", "error: git commit of the change: pre-commit: the "
+                                                                    "catalog is frozen; the change was undone, nothing "
+                                                                    "was written\n")
+        assert _state(git_mini) == before
+    assert _run(git_mini, *SWAP, "--branch", "spare").returncode == 0  # a branch commit runs no hooks: CI checks it
+
+
+@pytest.mark.slow
+def test_no_git_identity_commits_nothing(git_mini: Path, tmp_path: Path) -> None:
+    home = tmp_path / "home"
+    home.mkdir()
+    env = {k: v for k, v in os.environ.items() if not k.startswith("GIT_") and k != "EMAIL"} | {"HOME": str(home)}
+    _busy(git_mini)
+    before = _state(git_mini)
+    for args in ([*SWAP, "--commit"], [*SWAP, "--branch", "spare"],
+                 ["inject", str(_dark(tmp_path / "dark.h5")), "--report", "r/dark.pdf", "--commit"]):
+        run = _run(git_mini, *args, env=env)
+        assert (run.returncode, run.stdout, run.stderr) == (1, "", f"error: {NO_IDENTITY}\n")
+        assert _state(git_mini) == before
+
+
+@pytest.mark.slow
+def test_gpg_that_fails_commits_nothing(git_mini: Path, tmp_path: Path) -> None:
+    git(git_mini, "config", "commit.gpgSign", "true")
+    git(git_mini, "config", "gpg.program", "false")
+    _busy(git_mini)
+    before = _state(git_mini)
+    for target, failed in ((["--commit"], "git commit of the change: fatal: failed to write commit object"),
+                           (["--branch", "spare"], "git commit-tree (making the commit): error: gpg failed to sign the "
+                                                   "data")):
+        for args in (SWAP, ["inject", str(_dark(tmp_path / "dark.h5")), "--report", "r/dark.pdf"]):
+            run = _run(git_mini, *args, *target)
+            assert (run.returncode, run.stderr) == (1, f"error: {failed}; "
+                                                       + ("the change was undone, " if "inject" in args or
+                                                          target == ["--commit"] else "")
+                                                       + "nothing was written\n")
+            assert _state(git_mini) == before
+
+
+def test_a_signal_during_the_commit_undoes_it(git_mini: Path) -> None:
+    # the hook lets the commit finish, then signals calcat-git (the hook's parent is git, git's is calcat-git)
+    _hook(git_mini, "post-commit", "kill -TERM $(ps -o ppid= -p $PPID)\n")
+    _busy(git_mini)
+    before = _state(git_mini)
+    run = _run(git_mini, *SWAP, "--commit")
+    assert (run.returncode, run.stdout, run.stderr) == (
+        1, "", "error: interrupted by SIGTERM: the change was undone, nothing was written\n")
+    assert _state(git_mini) == before
+
+
+def test_failing_checks_write_nothing_anywhere(git_mini: Path) -> None:
+    _busy(git_mini)
+    before = _state(git_mini)
+    for target in ([], ["--commit"], ["--branch", "jf"]):
+        run = _run(git_mini, "swap", "MID_DET_AGIPD1M-1", "Q1M1=Jungfrau_M001", "--from", "2024-06-01T00:00:00Z",
+                   "--reason", "wrong type", *target)
+        assert (run.returncode, run.stdout) == (1, "")
+        assert run.stderr.startswith(f"error: the change would not validate, nothing was written: {MID}:"), run.stderr
+        assert "Jungfrau_M001" in run.stderr and "jungfrau-Type" in run.stderr
+        assert _state(git_mini) == before
+
+
+def test_a_branch_commit_holds_only_committed_files(git_mini: Path) -> None:
+    assert _run(git_mini, "add-pdu", "AGIPD_M9", "--type", "AGIPD-Type", "--uuid", "100009").returncode == 0
+    before = _state(git_mini)
+    run = _run(git_mini, "swap", "MID_DET_AGIPD1M-1", "Q1M1=AGIPD_M9", "--from", "2024-06-01T00:00:00Z",
+               "--reason", "new", "--branch", "m9")
+    head = git(git_mini, "rev-parse", "HEAD")
+    assert (run.returncode, run.stdout, run.stderr) == (1, "", (
+        "error: unknown PDU 'AGIPD_M9' (did you mean AGIPD_M5, AGIPD_M4, AGIPD_M3?): an admin adds it first "
+        f"(`calcat-git add-pdu`); the commit holds {head[:12]}'s files and this change only, not the uncommitted "
+        "registry/pdus/AGIPD-Type/AGIPD_M9.yaml: commit those first\n"))
+    assert _state(git_mini) == before
+    assert _run(git_mini, "swap", "MID_DET_AGIPD1M-1", "Q1M1=AGIPD_M9", "--from", "2024-06-01T00:00:00Z",
+                "--reason", "new").returncode == 0  # the working tree holds it: written there
+
+
+@pytest.mark.parametrize(("args", "message"), [
+    (["--branch", "main"], "branch 'main' is checked out here: a commit onto it is a --commit (the files and git's "
+                           "index move with it); nothing was written"),
+    (["--branch", "$(id)"], "--branch '$(id)': a branch name here has no shell characters ($`;|&<>()'\"!#{}): use "
+                            "letters, digits and . _ - /"),
+    (["--branch", "x;id"], "--branch 'x;id': a branch name here has no shell characters ($`;|&<>()'\"!#{}): use "
+                           "letters, digits and . _ - /"),
+    (["--branch", "refs/heads/zz"], "--branch 'refs/heads/zz': give the branch's short name (without refs/...)"),
+    (["--branch", "origin/main"], "--branch 'origin/main' would shadow the remote-tracking branches of 'origin': give "
+                                  "a name that does not start with 'origin/'"),
+    (["--branch", "x", "--commit"], "give --commit or --branch, not both"),
+])
+def test_refused_targets(git_mini: Path, tmp_path: Path, args: list[str], message: str) -> None:
+    git(git_mini, "remote", "add", "origin", str(tmp_path / "elsewhere.git"))
+    before = _state(git_mini)
+    for command in (SWAP, ["inject", str(_dark(tmp_path / "dark.h5")), "--report", "r/dark.pdf"],
+                    ["add-pdu", "AGIPD_M9", "--type", "AGIPD-Type", "--uuid", "100009"]):
+        run = _run(git_mini, *command, *args)
+        assert (run.returncode, run.stdout, run.stderr) == (1, "", f"error: {message}\n"), command
+        assert _state(git_mini) == before
+
+
+def test_commit_on_a_detached_head_is_refused(git_mini: Path) -> None:
+    git(git_mini, "checkout", "-q", "--detach")
+    before = _state(git_mini)
+    run = _run(git_mini, *SWAP, "--commit")
+    assert (run.returncode, run.stdout, run.stderr) == (1, "", (
+        "error: HEAD is detached (no branch is checked out), so --commit has no branch to commit on: `git switch "
+        "BRANCH` first, or give --branch NAME\n"))
+    assert _state(git_mini) == before
+
+
+def test_one_slot_named_twice_is_refused(git_mini: Path) -> None:
+    run = _run(git_mini, "swap", "MID_DET_AGIPD1M-1", "Q1M2=AGIPD_M4", "AGIPD01=-", "--from", "2024-06-01T00:00:00Z",
+               "--reason", "r")
+    assert (run.returncode, run.stderr) == (1, "error: Q1M2 and AGIPD01 both name slot AGIPD01: give each slot once\n")
+    twice = _run(git_mini, "swap", "MID_DET_AGIPD1M-1", "Q1M2=AGIPD_M4", "Q1M2=-", "--from", "2024-06-01T00:00:00Z",
+                 "--reason", "r")
+    assert (twice.returncode, twice.stderr) == (1, "error: slot Q1M2 is given twice: give each slot once\n")
+    assert git(git_mini, "status", "--porcelain") == "?? calcat-git.yaml"
+
+
+def test_a_linked_worktree_writes_under_the_one_lock(git_mini: Path, tmp_path: Path) -> None:
+    linked = tmp_path / "linked"
+    git(git_mini, "worktree", "add", "-q", "-b", "side", str(linked))
+    run = _run(linked, *SWAP, "--commit")
+    assert run.returncode == 0, run.stderr
+    assert (git_mini / ".git" / "calcat-git" / "write.lock").is_file() and not (linked / "calcat-git").exists()
+    assert git(git_mini, "log", "-1", "--format=%s", "side") == "MID_DET_AGIPD1M-1: spare"
+    refused = _run(git_mini, *SWAP, "--branch", "side")  # checked out in the other working tree
+    assert (refused.returncode, refused.stderr) == (1, f"error: branch 'side' is checked out in {linked}: a commit "
+                                                       "onto it belongs in that working tree (--commit there); "
+                                                       "nothing was written\n")
+
+
+def test_old_problems_are_reported_not_blamed(git_mini: Path) -> None:
+    (git_mini / "registry/instruments/FXE.yaml").write_text("identifier: FXE\nname: [\n")  # does not parse
+    git(git_mini, "add", "registry/instruments/FXE.yaml")
+    git(git_mini, "commit", "-q", "-m", "a broken file")
+    run = _run(git_mini, *SWAP, "--commit")
+    assert run.returncode == 0, run.stderr
+    assert run.stderr.startswith("calcat-git: note: the catalog already had 1 problem(s) this change did not cause, "
+                                 "e.g. registry/instruments/FXE.yaml:")
+    refused = _run(git_mini, "swap", "MID_DET_AGIPD1M-1", "Q1M1=Jungfrau_M001", "--from", "2024-07-01T00:00:00Z",
+                   "--reason", "wrong type", "--commit")
+    assert refused.returncode == 1 and "FXE" not in refused.stderr  # only the change's own error is its fault
+
+
+def test_python_change_is_one_commit_or_nothing(git_mini: Path, tmp_path: Path) -> None:
+    catalog = Catalog.open(git_mini)
+    head = git(git_mini, "rev-parse", "main")
+    with pytest.raises(RuntimeError), catalog.change("both", branch="mid-m4") as change:
+        change.swap("MID_DET_AGIPD1M-1", {"Q1M1": "AGIPD_M4"}, since="2024-06-01T00:00:00Z", reason="spare")
+        raise RuntimeError("the pipeline failed")
+    assert "mid-m4" not in git(git_mini, "branch")
+    with catalog.change("MID Q1M1 and a dark", branch="mid-m4") as change:
+        change.swap("MID_DET_AGIPD1M-1", {"Q1M1": "AGIPD_M4"}, since="2024-06-01T00:00:00Z", reason="spare")
+        result = change.inject([_dark(tmp_path / "dark.h5")], report="xfel/reports/MID/dark_r0042.pdf", report_id=42)
+    assert change.written is not None and change.written.commit == git(git_mini, "rev-parse", "mid-m4")
+    assert git(git_mini, "rev-parse", "mid-m4^") == head and git(git_mini, "rev-parse", "main") == head
+    assert git(git_mini, "diff", "--name-only", "main", "mid-m4").splitlines() == [result.batch_path, MID]
+    assert len(change.written.store_files) == 1 and (git_mini.parent / "store" / change.written.store_files[0]).is_file()
+    with pytest.raises(CatalogInvalidError, match="would not validate"), catalog.change("bad") as change:
+        change.swap("MID_DET_AGIPD1M-1", {"Q1M1": "Jungfrau_M001"}, since="2024-06-01T00:00:00Z", reason="x")
+    with pytest.raises(RepositoryError, match="checked out here"):
+        catalog.change("x", branch="main")
+    assert git(git_mini, "rev-parse", "main") == head and git(git_mini, "status", "--porcelain") == "?? calcat-git.yaml"

@@ -149,7 +149,7 @@ def mapping(detector: str, event_at: datetime, snapshot_at: datetime | str | Non
 def _attach() -> None:
     from calcat_git.cli.calcat import import_calcat
     from calcat_git.cli.constants import conditions, explain, inject, lookup, verify_store
-    from calcat_git.cli.edit import add_pdu, swap
+    from calcat_git.cli.edit import add_calibration, add_detector, add_parameter, add_pdu, flag, swap
     from calcat_git.cli.history import history, index_command, snapshot, verify_history
     from calcat_git.cli.init import init
     from calcat_git.cli.pdus import pdus
@@ -159,7 +159,8 @@ def _attach() -> None:
 
     for command in (snapshot, history, verify_history, index_command, lookup, explain, conditions, inject,
                     verify_store,
-                    check, diff, codeowners, site, import_calcat, serve, swap, add_pdu, init, pdus):
+                    check, diff, codeowners, site, import_calcat, serve, swap, add_pdu,
+                    add_calibration, add_parameter, add_detector, flag, init, pdus):
         main.add_command(command)
 
 

@@ -24,18 +24,18 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any
 
-from calcat_git.edit import mapping
+from calcat_git.edit import flags, mapping, registry
 from calcat_git.edit.draft import Draft, Verdict
 from calcat_git.edit.inject import InjectResult
 from calcat_git.edit.inject import inject as inject_files
-from calcat_git.edit.target import resolve_target
-from calcat_git.edit.write import Written, write_change
-from calcat_git.errors import NotFoundError, RepositoryError
+from calcat_git.edit.target import commits_to, resolve_target
+from calcat_git.edit.write import Written, uncommitted_hint, write_change
+from calcat_git.errors import CalcatGitError, CatalogInvalidError, InvalidInputError, NotFoundError, RepositoryError
 from calcat_git.files.loading import ParseCache, Registry
 from calcat_git.git.repo import GitRepo
 from calcat_git.locks import exclusive
 from calcat_git.store.paths import store_root
-from calcat_git.timeutil import ensure_utc
+from calcat_git.timeutil import ensure_utc, now_utc
 
 WAITING = "another change is being written to this catalog; waiting for it …"
 
@@ -55,6 +55,13 @@ def write_lock(repo: GitRepo) -> AbstractContextManager[None]:
     return exclusive(repo.common_dir() / "calcat-git" / "write.lock", WAITING)
 
 
+def _hint(exc: CalcatGitError, draft: Draft) -> None:
+    """Name the uncommitted catalog files a refused commit does not hold (once)."""
+    hint = uncommitted_hint(draft)
+    if hint and hint not in str(exc):
+        exc.args = (f"{exc}{hint}", *exc.args[1:])
+
+
 class Change:
     """A change to the catalog at ``root``: with ``branch``, committed onto that branch (new,
     from HEAD, or an existing one not checked out; the checkout stays as it is); else with
@@ -72,6 +79,9 @@ class Change:
         self.identity = identity
         self._held = lock_held  # the caller holds write_lock() (e.g. to read the branches it builds on)
         self._cache = cache  # parsed files kept between changes (a server that writes)
+        if branch is not None and not commit:
+            raise InvalidInputError("a change onto a branch is a commit: leave commit=True, or give no branch to "
+                                    "write the working tree only")
         self._branch, self._commit, self._store = branch, commit and branch is None, store
         self.repo = _repo(self.root, needed=branch is not None or commit)
         self.draft = Draft(self.root, self.repo, resolve_target(self.repo, branch, self._commit), cache)
@@ -95,6 +105,8 @@ class Change:
 
     def __exit__(self, kind: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None) -> None:
         try:
+            if isinstance(exc, (NotFoundError, CatalogInvalidError)):
+                _hint(exc, self.draft)
             if kind is None and self.written is None:
                 self.commit()
         finally:
@@ -166,6 +178,36 @@ class Change:
         self._store = root
         return inject_files(self.draft, root, list(files), report, report_id, slug)
 
+    def add_calibration(self, name: str, *, types: list[str], parameters: list[str],
+                        description: str | None = None) -> list[str]:
+        """A calibration for each of ``types``, looked up with ``parameters``; returns the files."""
+        self._catalog()
+        return registry.add_calibration(self.draft, name, types, parameters, description)
+
+    def add_parameter(self, name: str, *, types: list[str], calibrations: tuple[str, ...] = (), default: Any = None,
+                      legacy: Any = None, lower_deviation: float | None = None, upper_deviation: float | None = None,
+                      unit: str | None = None, text: bool = False) -> list[str]:
+        """A parameter (a CALCAT spelling) for each of ``types``; ``calibrations``, ``default``
+        and ``legacy`` join the types' look-up rules. Returns the files."""
+        self._catalog()
+        return registry.add_parameter(self.draft, name, types, calibrations=calibrations, default=default,
+                                      legacy=legacy, lower_deviation=lower_deviation,
+                                      upper_deviation=upper_deviation, unit=unit, text=text)
+
+    def add_detector(self, identifier: str, *, detector_type: str, instrument: str, modules: int,
+                     first_module_index: int = 0, source_name_pattern: str | None = None) -> str:
+        """A detector with ``modules`` slots; returns its file."""
+        self._catalog()
+        return registry.add_detector(self.draft, identifier, detector_type, instrument, modules, first_module_index,
+                                     source_name_pattern)
+
+    def flag(self, ccvs: list[str], flag: str, *, reason: str, at: datetime | str | None = None) -> list[tuple[str, str]]:
+        """Set ``flag`` ("bad-quality", "good-quality", "not-deployed", "deployed") of the CCVs
+        named by integer or content id, keeping ``reason``; returns (batch file, content id)."""
+        self._catalog()
+        when = now_utc().replace(microsecond=0) if at is None else ensure_utc(at, "flag time")
+        return flags.flag(self.draft, ccvs, flag, reason, when)
+
     # -- writing -------------------------------------------------------------------------------------
 
     def commit(self, message: str | None = None) -> str | None:
@@ -180,7 +222,12 @@ class Change:
             if not self.draft.files and not self.draft.store:
                 self.written = Written()
                 return None
-            self.written = write_change(self.draft, text or "", lambda: store_root(self._store, self.root), self.identity)
+            try:
+                self.written = write_change(self.draft, text or "", lambda: store_root(self._store, self.root),
+                                            self.identity)
+            except CatalogInvalidError as exc:
+                _hint(exc, self.draft)
+                raise
         return self.written.commit
 
     def result(self) -> dict[str, Any]:
@@ -195,7 +242,7 @@ def inject(root: str | os.PathLike[str], files: list[str | Path] | list[str] | l
            branch: str | None = None, slug: str | None = None) -> InjectResult:
     """``calcat-git inject``: one batch, written (``commit``: committed on the checked-out
     branch; ``branch``: committed onto that branch) with its store files, or nothing."""
-    with Change(root, branch=branch, commit=commit, store=store) as change:
+    with Change(root, branch=branch, commit=commits_to(branch, commit), store=store) as change:
         result = change.inject(files, report=report_path, report_id=report_id, slug=slug)
         change.message = f"inject {result.ccvs} constant(s) of {result.detector} ({report_path})"
     assert change.written is not None

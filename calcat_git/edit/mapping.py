@@ -92,10 +92,15 @@ def swap(draft: Draft, detector: str, assignments: dict[str, str], valid_from: d
         raise InvalidInputError("a swap names at least one SLOT=PDU")
     modules = _assigned(reg, reg.detectors[detector], assignments)
     mapping = reg.mappings.get(detector)
-    if mapping is None:
-        raise NotFoundError(f"{detector} has no mapping file yet: write registry/mappings/{detector}.yaml by hand")
-    last = max(c.valid_from for c in mapping.changes)
-    if valid_from <= last:
+    if mapping is None:  # its first change starts the file
+        path = f"registry/mappings/{detector}.yaml"
+        if draft.exists(path):
+            raise InvalidInputError(f"{path} does not load: fix it first (`calcat-git validate`)")
+        draft.put(path, f"detector: {detector}\nchanges:\n".encode())
+        reg = draft.registry()
+        mapping = reg.mappings.get(detector)
+    last = max((c.valid_from for c in mapping.changes), default=None) if mapping else None
+    if last is not None and valid_from <= last:
         raise InvalidInputError(f"--from {format_timestamp(valid_from)} is not after {detector}'s last change "
                                 f"({format_timestamp(last)}): to fix a past change, edit it by hand and add "
                                 f"`correction: <why>` to it")
@@ -108,7 +113,8 @@ def swap(draft: Draft, detector: str, assignments: dict[str, str], valid_from: d
             modules.setdefault(where[1], None)
         else:
             others.setdefault(where[0], {})[where[1]] = None
-    added = {reg.files[("mapping", detector)]: change_text(valid_from, reason, modules)}
+    added = {f"registry/mappings/{detector}.yaml" if mapping is None else reg.files[("mapping", detector)]:
+             change_text(valid_from, reason, modules)}
     for other, emptied in others.items():
         moved = ", ".join(f"{p} to {detector}" for p in modules.values() if p and _where(reg, p, valid_from) in
                           {(other, s) for s in emptied})

@@ -43,10 +43,15 @@ class Target:
     parent: str | None
 
 
-def resolve_target(repo: GitRepo | None, branch: str | None, commit: bool) -> Target:
-    """The target of a change, or why it cannot be one (one line with what to do)."""
+def commits_to(branch: str | None, commit: bool) -> bool:
+    """A command's --branch and --commit as a change's ``commit`` flag (one of them at most)."""
     if branch is not None and commit:
         raise InvalidInputError("give --commit or --branch, not both")
+    return commit or branch is not None
+
+
+def resolve_target(repo: GitRepo | None, branch: str | None, commit: bool) -> Target:
+    """The target of a change, or why it cannot be one (one line with what to do)."""
     if branch is None and not commit:
         return Target("worktree", None, None)
     if repo is None:

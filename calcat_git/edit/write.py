@@ -103,7 +103,7 @@ def write_change(draft: Draft, message: str, store_root: Callable[[], Path],
     ``identity``: who the commit names (name, e-mail) when it is made onto a branch."""
     verdict = draft.problems()
     if verdict.blocking:
-        raise refusal(verdict, _uncommitted_hint(draft))
+        raise refusal(verdict)
     target, repo = draft.target, draft.repo
     if target.mode != "worktree" and (identity is None or target.mode != "branch"):
         assert repo is not None
@@ -138,15 +138,16 @@ def write_change(draft: Draft, message: str, store_root: Callable[[], Path],
     return done
 
 
-def _uncommitted_hint(draft: Draft) -> str:
+def uncommitted_hint(draft: Draft) -> str:
+    """For a refused commit: the catalog files of the working tree it does not hold."""
     if draft.target.mode == "worktree" or draft.repo is None or draft.target.parent is None:
         return ""
     changed = sorted(draft.repo.changed_in_worktree("HEAD", DATA_ROOTS))
     if not changed:
         return ""
-    return (f" — a commit holds only {draft.target.parent[:12]}'s files and this change; your working tree has "
-            f"uncommitted catalog files ({', '.join(changed[:3])}{' …' if len(changed) > 3 else ''}): commit them "
-            "first")
+    more = " …" if len(changed) > 3 else ""
+    return (f"; the commit holds {draft.target.parent[:12]}'s files and this change only, not the uncommitted "
+            f"{', '.join(changed[:3])}{more}: commit those first")
 
 
 def _check_unchanged(draft: Draft) -> None:
@@ -188,8 +189,7 @@ def _write_files(draft: Draft, undo: Undo) -> None:
     for path, content in draft.files.items():
         target = _confined(draft.root, path)
         old = target.read_bytes() if target.is_file() else None
-        made = [p for p in reversed(target.parents) if p.is_relative_to(draft.root) and not p.exists()]
-        undo.add(f"restore {path}", partial(_restore, target, old, made))
+        undo.add(f"restore {path}", partial(_restore, target, old, _missing_folders(target)))
         if content is None:
             target.unlink(missing_ok=True)
             continue
@@ -199,12 +199,22 @@ def _write_files(draft: Draft, undo: Undo) -> None:
         os.replace(temp, target)
 
 
+def _missing_folders(target: Path) -> list[Path]:
+    """The folders above ``target`` that do not exist yet, innermost first."""
+    return [p for p in target.parents if not p.exists()]
+
+
+def _remove(target: Path, made: list[Path]) -> None:
+    """Remove ``target`` and the folders made for it, if nothing else came into them."""
+    target.unlink(missing_ok=True)
+    for folder in made:
+        if folder.is_dir() and not any(folder.iterdir()):
+            folder.rmdir()
+
+
 def _restore(target: Path, old: bytes | None, made: list[Path]) -> None:
     if old is None:
-        target.unlink(missing_ok=True)
-        for folder in reversed(made):
-            if folder.is_dir() and not any(folder.iterdir()):
-                folder.rmdir()
+        _remove(target, made)
     else:
         temp = target.with_name(f".{target.name}.calcat-git-tmp")
         temp.write_bytes(old)
@@ -271,6 +281,7 @@ def _copy_store(draft: Draft, store: Path, undo: Undo) -> list[str]:
         target = store_file(store, relative)
         if in_store(store, sha):
             continue
+        undo.add(f"remove {target}", partial(_remove, target, _missing_folders(target)))
         target.parent.mkdir(parents=True, exist_ok=True)
         temp = target.with_name(f".{target.name}.tmp-{os.getpid()}")
         try:
@@ -280,6 +291,5 @@ def _copy_store(draft: Draft, store: Path, undo: Undo) -> list[str]:
             os.replace(temp, target)
         finally:
             temp.unlink(missing_ok=True)
-        undo.add(f"remove {target}", partial(target.unlink, missing_ok=True))
         written.append(relative)
     return written

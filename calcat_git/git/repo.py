@@ -70,7 +70,7 @@ class GitRepo:
                 return self.repo.git.execute(["git", *args], env=env, strip_newline_in_stdout=not raw,
                                              stdout_as_string=not raw, istream=stdin)
         except gp.GitCommandError as exc:
-            detail = (exc.stderr or "").strip().strip("'").strip().splitlines()
+            detail = (exc.stderr or "").strip().removeprefix("stderr: '").strip("'").strip().splitlines()
             raise RepositoryError(f"{what or 'git ' + ' '.join(args)}: {detail[-1] if detail else 'failed'}") from None
 
     def _ok(self, *args: str) -> bool:

@@ -65,6 +65,30 @@ class Report:
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
+class FlagChange:
+    """Why a CCV's flags changed (``calcat-git flag``): when, why, and the flags set."""
+
+    at: datetime
+    reason: str
+    good_quality: bool | None = None
+    deployed: bool | None = None
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> FlagChange:
+        return cls(at=parse_timestamp(d["at"]), reason=d["reason"], good_quality=d.get("good_quality"),
+                   deployed=d.get("deployed"))
+
+    def to_dict(self) -> dict[str, Any]:
+        out: dict[str, Any] = {"at": format_timestamp(self.at)}
+        if self.good_quality is not None:
+            out["good_quality"] = self.good_quality
+        if self.deployed is not None:
+            out["deployed"] = self.deployed
+        out["reason"] = self.reason
+        return out
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
 class CCV:
     """One calibration constant version."""
 
@@ -81,6 +105,7 @@ class CCV:
     calcat_id: int | None = None
     calcat: Verbatim | None = None
     description: str | None = None
+    flagged: tuple[FlagChange, ...] = ()  # why the flags changed, oldest first
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> CCV:
@@ -93,6 +118,7 @@ class CCV:
             end_at=None if end_at is None else parse_timestamp(end_at),
             conditions=_conditions(d.get("conditions")),
             calcat_id=d.get("calcat_id"), calcat=verbatim(d), description=d.get("description"),
+            flagged=tuple(FlagChange.from_dict(f) for f in d.get("flagged", ())),
         )
 
     def to_dict(self) -> dict[str, Any]:
@@ -114,6 +140,8 @@ class CCV:
             out["calcat"] = self.calcat.data()
         if self.description is not None:
             out["description"] = self.description
+        if self.flagged:
+            out["flagged"] = [f.to_dict() for f in self.flagged]
         return out
 
     def identity(self, batch: ConstantBatch, conditions: dict[str, Any] | None = None) -> str:
