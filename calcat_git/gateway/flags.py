@@ -3,8 +3,8 @@
 A CCV is never edited: of the fields calibration-client sends back (every plain field
 of the CCV as read, with the ones to update), only ``flg_good_quality`` and
 ``flg_deployed`` may differ from the CCV; anything else is refused. The change is
-committed with its reason (the ``X-Calcat-Git-Reason`` header, else the request's
-``description``, else who asked) onto the report's branch while the CCV waits there for
+``Change.flag`` (as ``calcat-git flag``: the reason is kept beside the flags in the batch
+file), with its reason (the ``X-Calcat-Git-Reason`` header, else who asked), committed onto the report's branch while the CCV waits there for
 review, else onto ``flag/ccv-<id>`` from the served branch, then merged or left for
 review as an injection is (``approve``).
 """
@@ -19,7 +19,7 @@ from calcat_git.edit.change import write_lock
 from calcat_git.errors import InvalidInputError, NotFoundError
 from calcat_git.gateway.approve import Approval, approve, validated
 from calcat_git.gateway.auth import Writer
-from calcat_git.gateway.ccv import ccv_reply, dump, rows_of
+from calcat_git.gateway.ccv import ccv_reply, rows_of
 from calcat_git.gateway.context import Gateway, Refused, flag
 from calcat_git.gateway.steps import constant_of
 from calcat_git.git import commits
@@ -30,6 +30,8 @@ from calcat_git.server.shapes import JSON
 from calcat_git.server.view import CalcatView
 
 FLAGS = {"flg_good_quality": "good_quality", "flg_deployed": "deployed"}
+FLAG_EDITS = {("good_quality", False): "bad-quality", ("good_quality", True): "good-quality",
+              ("deployed", False): "not-deployed", ("deployed", True): "deployed"}  # calcat-git flag's names
 SENT_ALSO = {"calibration_constant_id", "physical_detector_unit_id", "report_id"}
 
 
@@ -95,13 +97,13 @@ def put_flags(gateway: Gateway, view: CalcatView, int_id: int, body: bytes, writ
             if old != served:
                 commits.move_branch(repo, branch, served, old)
         change = gateway.change(branch, writer)
+        for key, name in FLAGS.items():
+            if shown[key] != current[key]:  # the one write path's flag edit, with its reason
+                change.flag([str(int_id)], FLAG_EDITS[(name, wanted[name])], reason=said)
         raw = change.read(path)
         if raw is None:
             raise NotFoundError(f"Resource not found! the batch {path} of CCV {int_id} is gone")
         batch = yaml.safe_load(raw)
-        index = [r.ccv_id for r in rows_of(batch, path)].index(row.ccv_id)
-        batch["constants"][index].update(wanted)
-        change.put(path, dump(batch))
         flags = ", ".join(f"{name} {str(value).lower()}" for name, value in wanted.items())
         sha = change.commit(f"flag {row.calibration} of {row.pdu} ({row.ccv_id[:12]}): {flags}\n\nreason: {said}\n"
                             f"through CALCAT's API, for {writer.email}")
