@@ -20,6 +20,8 @@ if TYPE_CHECKING:
         NotFoundError,
         RepositoryError,
     )
+    from calcat_git.lookup.badpixels import BadPixels
+    from calcat_git.lookup.caldata import CalibrationData
     from calcat_git.lookup.conditions import (
         AGIPDConditions,
         DSSCConditions,
@@ -32,7 +34,19 @@ if TYPE_CHECKING:
         ShimadzuHPVX2Conditions,
     )
     from calcat_git.lookup.conditions_base import ConditionsBase
-    from calcat_git.lookup.results import CalibrationData, MultiModuleConstant, SingleConstant
+    from calcat_git.lookup.conditions_data import AutoConditionsError
+    from calcat_git.lookup.detector_data import DetectorData, DetectorModule, SourceNameFormatter
+    from calcat_git.lookup.extra_api import (
+        CatalogNotSetError,
+        NaiveTimeWarning,
+        StoreFileError,
+        get_catalog,
+        get_default_caldb_root,
+        set_default_caldb_root,
+        setup_catalog,
+    )
+    from calcat_git.lookup.lpd import lpd_dark_consts_with_fallback
+    from calcat_git.lookup.results import MultiModuleConstant, NoDimensionLabelsError, SingleConstant
     from calcat_git.model.batch import CCV, Condition, ConstantBatch, Report
     from calcat_git.model.interval import Interval
     from calcat_git.model.mapping import Mapping, MappingChange, SlotPeriod
@@ -41,18 +55,23 @@ if TYPE_CHECKING:
 
 _WHERE = {
     "AGIPDConditions": "calcat_git.lookup.conditions",
+    "AutoConditionsError": "calcat_git.lookup.conditions_data",
+    "BadPixels": "calcat_git.lookup.badpixels",
     "CCV": "calcat_git.model.batch",
     "CalcatGitError": "calcat_git.errors",
     "Calibration": "calcat_git.model.records",
-    "CalibrationData": "calcat_git.lookup.results",
+    "CalibrationData": "calcat_git.lookup.caldata",
     "Catalog": "calcat_git.catalog.catalog",
     "Change": "calcat_git.edit.change",
     "CatalogInvalidError": "calcat_git.errors",
+    "CatalogNotSetError": "calcat_git.lookup.extra_api",
     "Condition": "calcat_git.model.batch",
     "ConditionsBase": "calcat_git.lookup.conditions_base",
     "ConstantBatch": "calcat_git.model.batch",
     "DSSCConditions": "calcat_git.lookup.conditions",
     "Detector": "calcat_git.model.records",
+    "DetectorData": "calcat_git.lookup.detector_data",
+    "DetectorModule": "calcat_git.lookup.detector_data",
     "DetectorType": "calcat_git.model.records",
     "Epix100Conditions": "calcat_git.lookup.conditions",
     "Epix10KConditions": "calcat_git.lookup.conditions",
@@ -66,6 +85,8 @@ _WHERE = {
     "MappingChange": "calcat_git.model.mapping",
     "Module": "calcat_git.model.records",
     "MultiModuleConstant": "calcat_git.lookup.results",
+    "NaiveTimeWarning": "calcat_git.lookup.extra_api",
+    "NoDimensionLabelsError": "calcat_git.lookup.results",
     "NotFoundError": "calcat_git.errors",
     "PDU": "calcat_git.model.records",
     "Parameter": "calcat_git.model.records",
@@ -77,6 +98,13 @@ _WHERE = {
     "SingleConstant": "calcat_git.lookup.results",
     "SlotPeriod": "calcat_git.model.mapping",
     "Verdict": "calcat_git.edit.draft",
+    "SourceNameFormatter": "calcat_git.lookup.detector_data",
+    "StoreFileError": "calcat_git.lookup.extra_api",
+    "get_catalog": "calcat_git.lookup.extra_api",
+    "get_default_caldb_root": "calcat_git.lookup.extra_api",
+    "lpd_dark_consts_with_fallback": "calcat_git.lookup.lpd",
+    "set_default_caldb_root": "calcat_git.lookup.extra_api",
+    "setup_catalog": "calcat_git.lookup.extra_api",
 }
 
 
@@ -92,17 +120,22 @@ __all__ = [
     "CCV",
     "PDU",
     "AGIPDConditions",
+    "AutoConditionsError",
+    "BadPixels",
     "CalcatGitError",
     "Calibration",
     "CalibrationData",
     "Catalog",
     "CatalogInvalidError",
+    "CatalogNotSetError",
     "Change",
     "Condition",
     "ConditionsBase",
     "ConstantBatch",
     "DSSCConditions",
     "Detector",
+    "DetectorData",
+    "DetectorModule",
     "DetectorType",
     "Epix10KConditions",
     "Epix100Conditions",
@@ -116,6 +149,8 @@ __all__ = [
     "MappingChange",
     "Module",
     "MultiModuleConstant",
+    "NaiveTimeWarning",
+    "NoDimensionLabelsError",
     "NotFoundError",
     "Parameter",
     "PnCCDConditions",
@@ -125,5 +160,12 @@ __all__ = [
     "ShimadzuHPVX2Conditions",
     "SingleConstant",
     "SlotPeriod",
+    "SourceNameFormatter",
+    "StoreFileError",
     "Verdict",
+    "get_catalog",
+    "get_default_caldb_root",
+    "lpd_dark_consts_with_fallback",
+    "set_default_caldb_root",
+    "setup_catalog",
 ]

@@ -23,6 +23,12 @@ def parse_timestamp(text: str, what: str = "timestamp") -> datetime:
     return _parse_cached(text, what) if isinstance(text, str) else _parse(text, what, None)
 
 
+def is_naive(text: str) -> bool:
+    """Whether ``text`` is a well-formed time without ``Z`` or an offset."""
+    match = _ISO.match(text.strip())
+    return bool(match and match.group(4) is not None and match.group(8) is None)
+
+
 @lru_cache(maxsize=4096)  # a batch file repeats its times, and its schema and its record both read them
 def _parse_cached(text: str, what: str) -> datetime:
     return _parse(text, what, None)

@@ -62,6 +62,22 @@ LATE_SPB = '''  - from: "2024-02-01T00:00:00Z"
     modules:
       AGIPD00: AGIPD_M1
 '''
+
+
+def commit_with_late_move(root: Path, message: str, date: str, first: str = "2023-06-01T00:00:00Z") -> str:
+    """Commit the mini catalog twice: without the Q1M1 move to SPB at ``first``, then with it
+    (recorded late, so backdated) as ``message`` at ``date``; the second commit's sha."""
+    texts = {rel: (root / rel).read_text() for rel in (MID, SPB)}
+    for rel, late in ((MID, LATE_MID), (SPB, LATE_SPB)):
+        assert late in texts[rel], f"{rel} lost its late change"
+        (root / rel).write_text(texts[rel].replace(late, ""))
+    git(root, "init", "-q", "-b", "main")
+    commit_all(root, "catalog", first)
+    for rel, text in texts.items():
+        (root / rel).write_text(text)
+    return commit_all(root, message, date)
+
+
 SWAP = '''  - from: "2023-05-10T08:00:00+02:00"
     reason: Q1M2 replaced after a damaged ASIC
     modules:

@@ -18,8 +18,9 @@ import pytest
 import yaml
 
 from calcat_git import Catalog
+from calcat_git.lookup.caldata import CalibrationData
 from calcat_git.lookup.conditions import AGIPDConditions
-from calcat_git.lookup.results import CalibrationData, ccv_int_id
+from calcat_git.lookup.results import ccv_int_id
 from calcat_git.model.calcat_ids import calibration_constant_id, condition_id, parameter_id, stable_id
 from calcat_git.model.records import Parameter
 from calcat_git.model.selection import CCVRow, condition_key, condition_mismatch

@@ -15,9 +15,9 @@ import pytest
 
 from calcat_git import Catalog, InvalidInputError
 from calcat_git.edit.change import inject
+from calcat_git.lookup.caldata import CalibrationData
 from calcat_git.lookup.conditions import CONDITIONS_CLASSES, AGIPDConditions, JUNGFRAUConditions
 from calcat_git.lookup.conditions_base import ConditionsBase
-from calcat_git.lookup.results import CalibrationData
 from calcat_git.model.selection import CCVRow, choose, condition_mismatch, eligibility
 from calcat_git.store.hdf5 import read_constant_file, write_constant
 
@@ -130,8 +130,13 @@ def test_injection_round_trip(git_mini: Path, tmp_path: Path) -> None:
                              for cal in ("Offset", "Noise")}
     classic = CalibrationData.from_condition(MiniConditions(sensor_bias_voltage=300, memory_cells=352),
                                              "MID_DET_AGIPD1M-1", catalog=git_mini, event_at="2024-06-02T00:00:00Z",
-                                             pdu_snapshot_at="2024-05-03T00:00:00Z")
+                                             snapshot_at="2024-05-03T00:00:00Z")
     assert classic["Offset"]["AGIPD01"].begin_at.isoformat() == "2024-05-01T10:00:00+00:00"  # the newer one unknown
+    # EXtra's pdu_snapshot_at is when the mapping is read (validity time), not the catalog's commit
+    unmapped = CalibrationData.from_condition(MiniConditions(sensor_bias_voltage=300, memory_cells=352),
+                                              "MID_DET_AGIPD1M-1", catalog=git_mini, event_at="2024-06-02T00:00:00Z",
+                                              pdu_snapshot_at="2000-01-01T00:00:00Z")
+    assert len(unmapped) == 0 and unmapped.aggregator_names == []
 
 
 def test_missing_reasons(git_mini: Path, tmp_path: Path) -> None:

@@ -11,8 +11,8 @@ from pathlib import Path
 import pytest
 
 from calcat_git import Catalog
+from calcat_git.lookup.caldata import CalibrationData
 from calcat_git.lookup.conditions import AGIPDConditions
-from calcat_git.lookup.results import CalibrationData
 from calcat_git.store.verify import verify
 
 from .helpers import REPO_ROOT
@@ -58,7 +58,7 @@ def test_bad_quality_constant_is_skipped_unless_asked() -> None:
     normal = CalibrationData.from_condition(AGIPD, batch.detector, **args)  # type: ignore[arg-type]
     lenient = CalibrationData.from_condition(AGIPD, batch.detector, include_bad_quality=True, **args)  # type: ignore[arg-type]
     module = next(a for a, c in lenient[bad.calibration].items() if c.pdu_name == bad.pdu)
-    assert lenient[bad.calibration][module].ccv_id == bad.identity(batch)
+    assert lenient[bad.calibration][module].ccv_hash == bad.identity(batch)
     assert normal[bad.calibration][module].begin_at < bad.begin_at  # the previous good one
 
 
@@ -104,7 +104,7 @@ def test_from_data_takes_the_first_train_time(tmp_path: Path) -> None:
     make_agipd1m_run(str(tmp_path))
     run = RunDirectory(str(tmp_path))
     first = run.train_timestamps(pydatetime=True)[0]
-    found = CalibrationData.from_data(run, "MID_DET_AGIPD1M-1", AGIPD, calibrations=["Offset"],
+    found = CalibrationData.from_data(run, "MID_DET_AGIPD1M-1", calibrations=["Offset"], condition=AGIPD,
                                       catalog=Catalog.open(REPO_ROOT, worktree=True))
     assert found.event_at == first and first.tzinfo is not None
     assert len(found["Offset"]) == 16

@@ -158,7 +158,8 @@ def test_repository_in_the_middle_of_a_merge(mini: Path, repo: dict[str, str]) -
     committed = cli("mapping", "SPB_DET_AGIPD1M-1", "--event-at", "2024-03-01T00:00:00Z", "--json", repo=mini)
     assert json.loads(committed.stdout) == {
         "detector": "SPB_DET_AGIPD1M-1", "at": "2024-03-01T00:00:00Z", "commit": repo["late"],
-        "committed_at": "2024-03-01T00:00:00Z", "modules": {"AGIPD00": "AGIPD_M1", "AGIPD01": "AGIPD_M5"}}
+        "committed_at": "2024-03-01T00:00:00Z", "modules": {"AGIPD00": "AGIPD_M1", "AGIPD01": "AGIPD_M5"},
+        "module_names": {"AGIPD00": "Q1M1", "AGIPD01": "Q1M2"}}
     worktree = subprocess.run([sys.executable, "-m", "calcat_git", "validate", str(mini)], capture_output=True,
                               text=True, check=False)
     assert worktree.returncode == 1 and worktree.stdout.splitlines() == [

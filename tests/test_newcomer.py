@@ -69,8 +69,9 @@ def test_results_have_a_short_repr() -> None:
     from calcat_git import CalibrationData
 
     found = CalibrationData.from_report(3757, catalog=REPO_ROOT)
-    assert repr(found).startswith("<CalibrationData SPB_DET_AGIPD1M-1: 4 calibration(s), 64 constant(s), 0 missing")
-    assert repr(found["Offset"]) == "<MultiModuleConstant Offset of SPB_DET_AGIPD1M-1: 16 module(s)>"
+    assert repr(found).startswith("<CalibrationData: BadPixelsDark, Noise, Offset, ThresholdsDark constants for 16 "
+                                  "modules of SPB_DET_AGIPD1M-1, commit ")  # EXtra's, and the commit read
+    assert repr(found["Offset"]) == "<MultiModuleConstant: Offset for 16 modules of SPB_DET_AGIPD1M-1>"
 
 
 def test_demo_replay_is_kept_and_reused(tmp_path: Path) -> None:

@@ -212,3 +212,19 @@ def test_diff_keeps_its_own_code_spans_as_code() -> None:
     assert "add `correction: <why>` to it" in markdown(data)
     problem["message"] = "a `b"
     assert "a \\`b" in markdown(data)
+
+
+def test_diff_summarises_every_kind_of_record(pr: Path) -> None:
+    """New and changed calibrations, parameters, detector types and PDUs read as sentences, each
+    saying the admins approve it (CODEOWNERS gives them those files)."""
+    (pr / "registry/calibrations/Probe.yaml").write_text("identifier: Probe\n")
+    edit(pr, "registry/detector_types/AGIPD-Type.yaml", "calibrations: [Offset, Noise]", "calibrations: [Offset, Noise, Probe]")
+    edit(pr, "registry/pdus/AGIPD-Type/AGIPD_M3.yaml", "status: active", "status: retired")
+    commit_all(pr, "a probe calibration", "2024-05-13T08:00:00Z")
+    data = json.loads(cli(pr, "diff", "main", "--format", "json").stdout)
+    sentences = {r["sentence"]: r["admins"] for r in data["records"]}
+    assert sentences == {"calibration Probe added": True,
+                         'detector type AGIPD-Type: calibrations ["Offset", "Noise"] → ["Offset", "Noise", "Probe"]': True,
+                         "PDU AGIPD_M3: status active → retired": True}
+    out = cli(pr, "diff", "main").stdout
+    assert "#### Registry records\n" in out and "\n- calibration Probe added (admins approve)\n" in out

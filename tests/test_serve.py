@@ -20,8 +20,8 @@ from click.testing import CliRunner
 from calcat_git import Catalog
 from calcat_git.cli.main import main
 from calcat_git.errors import InvalidInputError
+from calcat_git.lookup.caldata import CalibrationData
 from calcat_git.lookup.conditions import AGIPDConditions, JUNGFRAUConditions, LPDConditions
-from calcat_git.lookup.results import CalibrationData
 from calcat_git.server.shapes import STABLE_BASE, stable_id
 from calcat_git.server.view import client_time
 

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from .helpers import ARGS, CHROMIUM, build_site, commit_all, edit, git, require_chromium, serve, watch
+from .helpers import ARGS, CHROMIUM, build_site, commit_with_late_move, edit, require_chromium, serve, watch
 from .test_site import built  # noqa: F401  (fixture)
 
 
@@ -96,8 +96,7 @@ def hostile_site(mini: Path, tmp_path: Path) -> Path:
          f'identifier: Offset\ndescription: "{yaml_text}\\n\\n# heading {yaml_text}"')
     edit(mini, "registry/mappings/MID_DET_AGIPD1M-1.yaml", "reason: initial installation",
          f'reason: "{yaml_text}\\n| a | b |\\n|---|---|"\n    correction: "{yaml_text}"')
-    git(mini, "init", "-q", "-b", "main")
-    commit_all(mini, f"{HOSTILE}\n\n# body {HOSTILE}\n\n```\n{HOSTILE}", "2024-05-02T00:00:00Z")
+    commit_with_late_move(mini, f"{HOSTILE}\n\n# body {HOSTILE}\n\n```\n{HOSTILE}", "2024-05-02T00:00:00Z")
     return build_site(mini, tmp_path / "html")
 
 

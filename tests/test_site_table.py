@@ -11,7 +11,8 @@ from calcat_git.site.table import js_text
 from .helpers import ARGS, CHROMIUM, require_chromium, serve, watch
 from .test_lookup_page import synthetic_site  # noqa: F401  (fixture)
 
-ROWS = "els => els.map(tr => [...tr.children].map(td => td.textContent))"
+ROWS = "els => els.map(tr => [...tr.children].map(td => td.textContent + (td.title ? ' | ' + td.title : '')))"
+ON_SCREEN = "els => els.filter(tr => tr.getBoundingClientRect().bottom <= innerHeight).length"
 
 
 @pytest.mark.parametrize(("value", "text"), [  # each as node's String(value) writes it
@@ -43,7 +44,13 @@ def test_first_screen_in_the_html_equals_the_scripts(synthetic_site: tuple[Path,
             assert page.eval_on_selector_all(".ccv-table tbody tr", ROWS) == written, name
             assert page.text_content(".ccv-table .ccv-count") == count and "constants match" in (count or "")
             assert len(written) == min(50, int((count or "0").split()[0])) > 0
-        conditions = {row[4] for row in written}
+        conditions = [row[4] for row in written]
+        page.set_viewport_size({"width": 1400, "height": 900})  # a laptop
+        page.evaluate("document.querySelector('.ccv-table tbody').scrollIntoView()")
+        on_screen = page.eval_on_selector_all(".ccv-table tbody tr", ON_SCREEN)
         browser.close()
     assert errors == [] and outside == []
-    assert any("=" in c for c in conditions)
+    assert all(" | " in c and "=" in c.split(" | ")[1] for c in conditions)  # values shown, names on hover
+    assert any(c.startswith("〃 | ") for c in conditions)  # a condition is shown once
+    print(f"constants table: {on_screen} rows on a 1400x900 screen")
+    assert on_screen >= 15

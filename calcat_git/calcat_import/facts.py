@@ -1,27 +1,32 @@
 """Facts in CALCAT replies: records by CALCAT id, mapping observations, known conditions.
 
 Replies repeat records (a PDU appears in every snapshot and inside every CCV); facts
-keep one record per id. Times are UTC: CALCAT's offsets (``+01:00``) are kept exact,
-and naive request times are read in the facility's zone (see ``parse_facility_time``).
-A condition's parameter values are not in CALCAT's CCV records: they are known only
-from the body of a ``get_by_detector_conditions`` request that returned the CCV.
+keep one record per id, as most recently recorded (:mod:`~calcat_git.calcat_import.recorded`),
+and list every field that changed between recordings. Times are UTC: CALCAT's offsets
+(``+01:00``) are kept exact, and naive request times are read in the facility's zone (see
+``parse_facility_time``). A condition's parameter values are not in CALCAT's CCV records:
+they are known from CALCAT's conditions endpoint, or from the body of a
+``get_by_detector_conditions`` request that returned the CCV (:mod:`~calcat_git.calcat_import.conditions`).
 """
 
 from __future__ import annotations
 
 import json
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
 from calcat_git.calcat_import.checks import check_reply
+from calcat_git.calcat_import.conditions import ConditionValues, Exact, asked, exact
+from calcat_git.calcat_import.fields import FieldReport, endpoint_kind
+from calcat_git.calcat_import.recorded import Latest, in_recorded_order
 from calcat_git.calcat_import.replies import Reply
 from calcat_git.errors import CalcatGitError, InvalidInputError
 from calcat_git.timeutil import FACILITY_ZONE, parse_facility_time
 
-ConditionValues = tuple[tuple[str, float | str], ...]
-
+AT_BEGIN = tuple(f"{k}_at_ccv_begin_at" for k in ("detector_id", "karabo_da", "virtual_device_name", "module_number"))
+NO_PDU = {"info": "Resource not found!"}   # CALCAT's 404 of get_all_by_detector: no PDU at that snapshot
 # CALCAT's own fields kept verbatim (the ``calcat`` block of the imported record), for
 # what the catalog's fields cannot say. CCV: its name, times, URL and calibration constant;
 # PDU: its CALCAT times; report: everything but the CCV list.
@@ -29,14 +34,6 @@ CCV_VERBATIM = ("name", "created_at", "view_url", "raw_data_location", "start_id
                 "begin_validity_at", "description", "calibration_constant")
 PDU_VERBATIM = ("created_at", "updated_at")
 REPORT_VERBATIM = ("name", "file_path", "flg_available", "description", "user_id", "view_url")
-
-
-def newest(a: dict[str, Any], b: dict[str, Any], key: Callable[[dict[str, Any]], Any]) -> dict[str, Any]:
-    """Of two copies of one record, the one last updated (ties: the larger JSON), so the
-    result does not depend on the order replies are read in."""
-    def rank(d: dict[str, Any]) -> tuple[str, str]:
-        return (str(key(d) or ""), json.dumps(d, sort_keys=True))
-    return a if rank(a) >= rank(b) else b
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -48,6 +45,8 @@ class Observation:
     slots: tuple[tuple[str, str, str], ...]   # (karabo_da, virtual_device_name, pdu)
     full: bool
     origin: str
+    recording: str = ""                       # the reply, named for a reader (file#n, recorded …)
+    no_pdu: bool = False                      # CALCAT's "no PDU" (404) at this time
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -101,16 +100,26 @@ class Facts:
     reports: dict[int, dict[str, Any]] = field(default_factory=dict)
     ccvs: dict[int, CCVFact] = field(default_factory=dict)
     conditions: dict[int, set[ConditionValues]] = field(default_factory=dict)  # every value set asked
-    exact: dict[int, tuple[tuple[str, Any, float, float], ...]] = field(default_factory=dict)  # /api/conditions/<id>
+    exact: dict[int, Exact] = field(default_factory=dict)  # /api/conditions/<id>
     observations: list[Observation] = field(default_factory=list)
+    snapshots: dict[tuple[int, datetime], Observation] = field(default_factory=dict)   # newest recording wins
+    recorded: list[Observation] = field(default_factory=list)     # every snapshot reply (parity checks each)
+    ccv_slots: dict[int, Observation] = field(default_factory=dict)                    # by CCV id
     slot_fields: dict[tuple[int, str], dict[str, Any]] = field(default_factory=dict)  # CALCAT's vdn/module_number
+    begin_slot_fields: dict[tuple[int, str], dict[str, Any]] = field(default_factory=dict)  # from CCVs' *_at_ccv_begin_at
     queries: list[Query] = field(default_factory=list)
     snapshot_runtimes: list[float] = field(default_factory=list)
     unanswered: list[Reply] = field(default_factory=list)        # PDU snapshots CALCAT answered 404
     aliases: dict[int, set[int]] = field(default_factory=dict)   # condition id -> ids of the same condition
     conflicts: list[str] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
-    ignored: dict[str, int] = field(default_factory=dict)
+    fields: FieldReport = field(default_factory=FieldReport)
+    latest: Latest = field(default_factory=Latest)
+
+    @property
+    def changed(self) -> list[str]:
+        """Every field of a record that changed between recordings (the newest was kept)."""
+        return self.latest.changes
 
     def condition_of(self, ccv: CCVFact) -> tuple[ConditionValues, ...] | None:
         """Every set of parameter values CALCAT matched the CCV's condition with (its own id
@@ -123,37 +132,31 @@ class Facts:
         return next((i for i, d in self.detectors.items() if d["identifier"] == identifier), None)
 
 
-def _keep(table: dict[Any, dict[str, Any]], key: Any, record: dict[str, Any], same: tuple[str, ...],
-          facts: Facts, what: str) -> None:
-    old = table.get(key)
-    if old is None:
-        table[key] = record
-    elif any(old.get(k) != record.get(k) for k in same):
-        diff = ", ".join(f"{k}: {old.get(k)!r} vs {record.get(k)!r}" for k in same if old.get(k) != record.get(k))
-        facts.conflicts.append(f"{what} {key}: replies disagree ({diff}); kept the first")
-
-
 def _time(text: Any, zone: str, what: str) -> datetime:
     return parse_facility_time(str(text), zone, what)
 
 
-def _pdu(facts: Facts, rec: dict[str, Any]) -> None:
-    keep = {k: rec.get(k) for k in ("id", "physical_name", "uuid", "detector_type_id", "description",
-                                    "flg_available")}
-    keep["calcat"] = {k: rec[k] for k in PDU_VERBATIM if k in rec}
-    old = facts.pdus.get(rec["physical_name"])
-    _keep(facts.pdus, rec["physical_name"], keep, ("id", "uuid", "detector_type_id"), facts, "PDU")
-    if old is not None and keep["calcat"]:
-        old["calcat"] = newest(old["calcat"], keep["calcat"], lambda d: d.get("updated_at"))
+def _pdu(facts: Facts, rec: dict[str, Any], reply: Reply) -> None:
+    name = rec["physical_name"]
+    merged = facts.latest.put("PDU", name, rec, reply.recording, leave_out=("detector", "detector_type", *AT_BEGIN))
+    keep = {k: merged.get(k) for k in ("id", "physical_name", "uuid", "detector_type_id", "description",
+                                       "flg_available")}
+    keep["calcat"] = {k: merged[k] for k in PDU_VERBATIM if k in merged}
+    facts.pdus[name] = keep
 
 
-def _detector(facts: Facts, rec: dict[str, Any]) -> None:
-    _keep(facts.detectors, int(rec["id"]), rec, ("identifier",), facts, "detector")
+def _put(facts: Facts, table: dict[int, dict[str, Any]], what: str, rec: dict[str, Any], reply: Reply) -> None:
+    """A registry record, merged with its earlier recordings (the newest wins)."""
+    name = rec.get("identifier") or rec.get("name")
+    label = f"{rec['id']} ({name})" if isinstance(name, str) else rec["id"]
+    table[int(rec["id"])] = facts.latest.put(what, label, rec, reply.recording)
 
 
-def _ccv(facts: Facts, rec: dict[str, Any], zone: str) -> CCVFact:
+def _ccv(facts: Facts, rec: dict[str, Any], zone: str, reply: Reply) -> CCVFact:
     const, unit = rec["calibration_constant"], rec["physical_detector_unit"]
-    _pdu(facts, unit)
+    _pdu(facts, unit, reply)
+    at_begin = {k: unit[k] for k in AT_BEGIN if k in unit}   # the CCV's own; the PDU's other fields are the PDU's
+    facts.latest.put("CCV", int(rec["id"]), {**rec, "physical_detector_unit": at_begin}, reply.recording)
     end = rec.get("end_validity_at")
     fact = CCVFact(
         id=int(rec["id"]), calibration_id=int(const["calibration_id"]),
@@ -170,22 +173,22 @@ def _ccv(facts: Facts, rec: dict[str, Any], zone: str) -> CCVFact:
     )
     _merge_ccv(facts, fact)
     if fact.detector_id is not None and fact.karabo_da:
-        facts.slot_fields.setdefault((int(fact.detector_id), fact.karabo_da), {
+        facts.begin_slot_fields[(int(fact.detector_id), fact.karabo_da)] = {
             "virtual_device_name": unit.get("virtual_device_name_at_ccv_begin_at"),
-            "module_number": unit.get("module_number_at_ccv_begin_at")})
+            "module_number": unit.get("module_number_at_ccv_begin_at")}
         slot = (fact.karabo_da, unit.get("virtual_device_name_at_ccv_begin_at") or "", fact.pdu)
-        facts.observations.append(Observation(detector_id=int(fact.detector_id), at=fact.begin_at,
-                                              slots=(slot,), full=False, origin=f"CCV {fact.id}"))
+        facts.ccv_slots[fact.id] = Observation(detector_id=int(fact.detector_id), at=fact.begin_at, slots=(slot,),
+                                               full=False, origin=f"CCV {fact.id}", recording=reply.recording)
     return fact
 
 
 def _merge_ccv(facts: Facts, fact: CCVFact) -> None:
-    """Keep the first reply's CCV (its newest CALCAT fields); say where replies disagree."""
-    old = facts.ccvs.setdefault(fact.id, fact)
-    if old is not fact and old.raw != fact.raw:
-        facts.ccvs[fact.id] = replace(old, raw=newest(old.raw, fact.raw, _constant_updated))
+    """The most recently recorded copy of a CCV wins; say where replies disagree on its content."""
+    old = facts.ccvs.get(fact.id, fact)
+    facts.ccvs[fact.id] = fact
     if old.content() != fact.content():
-        facts.conflicts.append(f"CCV {fact.id}: replies disagree on its content; kept the first")
+        facts.conflicts.append(f"CCV {fact.id}: replies disagree on its content (calibration, PDU, begin_at, file "
+                               "or dataset); kept the most recently recorded")
     elif old.condition_id != fact.condition_id and fact.condition_id not in facts.aliases.get(old.condition_id, ()):
         group = (facts.aliases.get(old.condition_id, {old.condition_id})
                  | facts.aliases.get(fact.condition_id, {fact.condition_id}))
@@ -193,10 +196,6 @@ def _merge_ccv(facts: Facts, fact: CCVFact) -> None:
             facts.aliases[cid] = group
         facts.notes.append(f"CCV {fact.id} has condition id {old.condition_id} in one reply and "
                            f"{fact.condition_id} in another (CALCAT renumbered it): read as one condition")
-
-
-def _constant_updated(raw: dict[str, Any]) -> Any:
-    return (raw.get("calibration_constant") or {}).get("updated_at")
 
 
 def _ccv_raw(rec: dict[str, Any]) -> dict[str, Any]:
@@ -209,18 +208,11 @@ def _ccv_raw(rec: dict[str, Any]) -> dict[str, Any]:
     return raw
 
 
-def _conditions(body: Any) -> ConditionValues:
-    items = (body or {}).get("parameters_conditions_attributes")
-    if not isinstance(items, list):
-        raise InvalidInputError("get_by_detector_conditions without parameters_conditions_attributes")
-    return tuple(sorted((str(i["parameter_name"]), i["value"]) for i in items))
-
-
 def _on_gbdc(facts: Facts, reply: Reply, zone: str) -> None:
-    conditions = _conditions(reply.body)
+    conditions = asked(reply.body)
     answer = []
     for rec in reply.data:
-        fact = _ccv(facts, rec, zone)
+        fact = _ccv(facts, rec, zone, reply)
         answer.append(fact.id)
         facts.conditions.setdefault(fact.condition_id, set()).add(conditions)
     q = reply.query
@@ -236,21 +228,34 @@ def _on_gbdc(facts: Facts, reply: Reply, zone: str) -> None:
 def _on_snapshot(facts: Facts, reply: Reply, zone: str) -> None:
     slots = []
     for rec in reply.data:
-        _pdu(facts, rec)
+        _pdu(facts, rec, reply)
         if rec.get("detector"):
-            _detector(facts, rec["detector"])
+            _put(facts, facts.detectors, "detector", rec["detector"], reply)
         if rec.get("detector_type"):
-            _keep(facts.detector_types, int(rec["detector_type"]["id"]), rec["detector_type"], ("name",),
-                  facts, "detector type")
+            _put(facts, facts.detector_types, "detector type", rec["detector_type"], reply)
         slots.append((rec.get("karabo_da") or "", rec.get("virtual_device_name") or "", rec["physical_name"]))
         if rec.get("karabo_da"):
             facts.slot_fields[(int(reply.query["detector_id"]), rec["karabo_da"])] = {
                 k: rec.get(k) for k in ("virtual_device_name", "module_number")}
-    at = _time(reply.query["pdu_snapshot_at"], zone, "pdu_snapshot_at")
-    facts.observations.append(Observation(detector_id=int(reply.query["detector_id"]), at=at,
-                                          slots=tuple(sorted(slots)), full=True, origin=reply.origin))
+    _snapshot(facts, reply, zone, tuple(sorted(slots)))
     if reply.runtime is not None:
         facts.snapshot_runtimes.append(reply.runtime)
+
+
+def _snapshot(facts: Facts, reply: Reply, zone: str, slots: tuple[tuple[str, str, str], ...]) -> None:
+    """What CALCAT listed for a detector at a time; a newer recording of the same question wins."""
+    at = _time(reply.query["pdu_snapshot_at"], zone, "pdu_snapshot_at")
+    detector_id = int(reply.query["detector_id"])
+    seen = Observation(detector_id=detector_id, at=at, slots=slots, full=True, origin=reply.origin,
+                       recording=reply.source, no_pdu=not slots and reply.status == 404)
+    facts.snapshots[(detector_id, at)] = seen
+    facts.recorded.append(seen)
+
+
+def _on_no_pdu(facts: Facts, reply: Reply, zone: str) -> None:
+    """CALCAT's 404 "no PDU": the detector had no PDU at that snapshot (slots seen before end)."""
+    facts.unanswered.append(reply)
+    _snapshot(facts, reply, zone, ())
 
 
 def _records(data: Any) -> list[dict[str, Any]]:
@@ -259,70 +264,63 @@ def _records(data: Any) -> list[dict[str, Any]]:
 
 def _on_report(facts: Facts, reply: Reply, zone: str) -> None:
     rec = reply.data
-    keep = {"id": rec["id"], "file_path": rec.get("file_path"),
-            "calcat": {k: rec[k] for k in REPORT_VERBATIM if k in rec}}
-    _keep(facts.reports, int(rec["id"]), keep, ("file_path",), facts, "report")
+    merged = facts.latest.put("report", int(rec["id"]), rec, reply.recording,
+                              leave_out=("calibration_constant_versions",))
+    facts.reports[int(rec["id"])] = {"id": rec["id"], "file_path": merged.get("file_path"),
+                                     "calcat": {k: merged[k] for k in REPORT_VERBATIM if k in merged}}
     for ccv in rec.get("calibration_constant_versions") or []:
-        _ccv(facts, ccv, zone)
+        _ccv(facts, ccv, zone, reply)
 
 
 Handler = Callable[[Facts, Reply, str], None]
 
 
-def _table(name: str, key: str, same: tuple[str, ...]) -> Handler:
+def _table(name: str) -> Handler:
     def handle(facts: Facts, reply: Reply, zone: str) -> None:
         for rec in _records(reply.data):
-            _keep(getattr(facts, name), int(rec[key]), rec, same, facts, name.rstrip("s").replace("_", " "))
+            _put(facts, getattr(facts, name), name.rstrip("s").replace("_", " "), rec, reply)
     return handle
 
 
 def _on_condition(facts: Facts, reply: Reply, zone: str) -> None:
-    """A condition as CALCAT's conditions endpoint gives it: values and deviations exactly."""
+    """A condition as CALCAT's conditions endpoint gives it: values (text from txt_value) and deviations."""
     rec = reply.data
-    items = []
-    for item in rec["parameters_conditions"]:
-        name = item.get("parameter_name") or (item.get("parameter") or {}).get("name")
-        value = item["value"]
-        if not isinstance(name, str) or isinstance(value, bool) or not isinstance(value, int | float | str):
-            raise InvalidInputError(f"parameters_conditions: {item!r} needs parameter_name and a number or text value")
-        items.append((name, value, float(item["lower_deviation_value"]), float(item["upper_deviation_value"])))
-    facts.exact[int(rec["id"])] = tuple(sorted(items))
+    facts.latest.put("condition", int(rec["id"]), rec, reply.recording)
+    facts.exact[int(rec["id"])] = exact(rec)
 
 
 def _on_ccvs(facts: Facts, reply: Reply, zone: str) -> None:
     for rec in _records(reply.data):
-        _ccv(facts, rec, zone)
+        _ccv(facts, rec, zone, reply)
 
 
-def _handler(path: str) -> Handler | None:
-    head, _, tail = path.partition("/")
-    if head == "calibration_constant_versions":
-        return _on_gbdc if tail == "get_by_detector_conditions" else _on_ccvs
-    if path == "physical_detector_units/get_all_by_detector":
-        return _on_snapshot
-    if head == "reports" and tail.isdigit():
-        return _on_report
-    if head == "conditions" and tail.isdigit():
-        return _on_condition
-    tables: dict[str, Handler] = {
-        "detector_types": _table("detector_types", "id", ("name",)),
-        "instruments": _table("instruments", "id", ("identifier",)),
-        "detectors": _table("detectors", "id", ("identifier",)),
-        "calibrations": _table("calibrations", "id", ("name",)),
-    }
-    return tables.get(head)
+HANDLERS: dict[str, Handler] = {
+    "detector_type": _table("detector_types"), "instrument": _table("instruments"), "detector": _table("detectors"),
+    "calibration": _table("calibrations"), "snapshot_pdu": _on_snapshot, "report": _on_report,
+    "condition": _on_condition, "ccv": _on_ccvs,
+}
+
+
+def _handler(reply: Reply) -> Handler | None:
+    """How a reply is read; None for one that is not (the field report says why)."""
+    kind = endpoint_kind(reply.path)
+    if kind == "snapshot_pdu" and reply.status == 404 and reply.data == NO_PDU:
+        return _on_no_pdu
+    if kind is None or reply.status >= 400 or reply.data is None:
+        return None
+    if reply.path.endswith("/get_by_detector_conditions"):
+        return _on_gbdc
+    return HANDLERS[kind]
 
 
 def collect(replies: Iterable[Reply], zone: str = FACILITY_ZONE) -> Facts:
-    """All facts of the replies; a malformed reply is an error naming its origin."""
+    """All facts of the replies, read oldest recording first; a malformed reply is an error naming its origin."""
     facts = Facts()
-    for reply in replies:
-        handler = _handler(reply.path)
-        if handler is _on_snapshot and reply.status == 404:
-            facts.unanswered.append(reply)
-        if handler is None or reply.status >= 400 or reply.data is None:
-            key = reply.path.split("/")[0] if handler is None else f"{reply.path} (status {reply.status})"
-            facts.ignored[key] = facts.ignored.get(key, 0) + 1
+    for reply in in_recorded_order(replies, zone):
+        handler = _handler(reply)
+        facts.fields.reply(reply.path, reply.status, [] if handler is _on_no_pdu else reply.data, reply.recording,
+                           understood=handler is not None)
+        if handler is None:
             continue
         try:
             check_reply(reply.path, reply.data)
@@ -332,5 +330,7 @@ def collect(replies: Iterable[Reply], zone: str = FACILITY_ZONE) -> Facts:
         except (KeyError, TypeError, ValueError, AttributeError) as exc:
             raise InvalidInputError(f"{reply.origin}: /api/{reply.path}: unexpected reply shape "
                                     f"({type(exc).__name__}: {exc})") from None
-    facts.observations.sort(key=lambda o: (o.at, not o.full))
+    facts.slot_fields = {**facts.begin_slot_fields, **facts.slot_fields}   # a PDU snapshot's fields win
+    facts.observations = sorted([*facts.snapshots.values(), *facts.ccv_slots.values()],
+                                key=lambda o: (o.at, not o.full))
     return facts

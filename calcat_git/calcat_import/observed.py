@@ -27,6 +27,7 @@ class _Pending:
     modules: dict[str, str | None] = field(default_factory=dict)
     since: datetime | None = None        # earliest 'last seen' among the changed slots
     first_seen: list[str] = field(default_factory=list)
+    no_pdu: list[str] = field(default_factory=list)   # recordings of CALCAT's "no PDU" that ended slots
 
 
 @dataclass
@@ -67,6 +68,9 @@ class _Fold:
             for slot, pdu in list(self.state.items()):
                 if slot[0] == obs.detector_id and pdu is not None and slot[1] not in listed:
                     self.set(slot, None, obs.at)
+        pending = self.changes.get(obs.detector_id, {}).get(obs.at)
+        if obs.no_pdu and pending is not None and obs.recording not in pending.no_pdu:
+            pending.no_pdu.append(obs.recording or obs.origin)
 
 
 def _change(at: datetime, pending: _Pending) -> MappingChange:
@@ -77,6 +81,10 @@ def _change(at: datetime, pending: _Pending) -> MappingChange:
                   f"{format_timestamp(pending.since)}: the change happened in between")
     if pending.first_seen and pending.since is not None:
         reason += f"; {', '.join(pending.first_seen)} first observed then"
+    if pending.no_pdu:
+        reason = (f"CALCAT answered 'no PDU' for this detector at {format_timestamp(at)} "
+                  f"({'; '.join(pending.no_pdu)}): the slots seen at {format_timestamp(pending.since or at)} "
+                  "end by then")
     return MappingChange(valid_from=at, reason=reason, modules=tuple(sorted(pending.modules.items())),
                          observed_between=None if pending.since is None else (pending.since, at))
 

@@ -93,8 +93,8 @@ def parity(catalog: Catalog, facts: Facts) -> list[Case]:
     """Every recorded CCV query and PDU snapshot, replayed through ``catalog``."""
     engine = Engine(catalog)
     cases = [ccv_case(engine, facts, query) for query in facts.queries]
-    for obs in facts.observations:
-        if obs.full:
+    for obs in facts.recorded:
+        if not obs.no_pdu:   # CALCAT's "no PDU" answers are the unanswered cases below
             cases.append(pdu_case(catalog, facts, obs.detector_id, obs.at, obs.slots, obs.origin))
     cases.extend(_unanswered(catalog, facts, reply) for reply in facts.unanswered)
     return cases

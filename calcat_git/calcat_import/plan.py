@@ -65,8 +65,7 @@ class RegistryPlanner:
 
     def __init__(self, facts: Facts, reg: Registry, experts: tuple[str, ...]) -> None:
         self.facts, self.reg, self.experts = facts, reg, experts
-        ignored = [f"{n} repl{'y' if n == 1 else 'ies'} of /api/{what} not used" for what, n in sorted(facts.ignored.items())]
-        self.plan = Plan(conflicts=list(facts.conflicts), notes=[*facts.notes, *ignored])
+        self.plan = Plan(conflicts=list(facts.conflicts), notes=list(facts.notes))
         self.types: dict[str, DetectorType] = dict(reg.detector_types)
         self.calibrations: dict[str, Calibration] = dict(reg.calibrations)
         self.parameters: dict[str, Parameter] = dict(reg.parameters)

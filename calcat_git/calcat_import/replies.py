@@ -2,20 +2,19 @@
 
 A :class:`Reply` is one GET of CALCAT's API (``/api/<path>?<query>``, an optional JSON
 request body, the JSON answer). Recorded replies are vcrpy cassettes (YAML with
-``interactions: [{request, response}]``); a live server is read page by page with
-``Accept: application/json; version=2``. Nothing here interprets the answers: that is
+``interactions: [{request, response}]``); a live server is read by
+:mod:`calcat_git.calcat_import.live`. Nothing here interprets the answers: that is
 :mod:`calcat_git.calcat_import.facts`.
 """
 
 from __future__ import annotations
 
 import json
-import os
-import urllib.error
 import urllib.parse
-import urllib.request
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Iterable
 from dataclasses import dataclass
+from datetime import datetime
+from email.utils import parsedate_to_datetime
 from pathlib import Path
 from typing import Any
 
@@ -23,10 +22,9 @@ from calcat_git.calcat_import.checks import MAX_DEPTH, json_depth_ok
 from calcat_git.errors import InvalidInputError
 from calcat_git.files.limits import MAX_BYTES
 from calcat_git.files.strict_yaml import YamlError, load_yaml
+from calcat_git.timeutil import format_timestamp, parse_timestamp
 
-ACCEPT = "application/json; version=2"
 MAX_CASSETTE_BYTES = MAX_BYTES   # what is read, not what stat says (a link to /dev/zero is "0 bytes")
-MAX_PAGES = 10_000
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -40,6 +38,20 @@ class Reply:
     data: Any                      # the JSON answer
     runtime: float | None          # X-Runtime: the server's own processing time (s)
     origin: str                    # cassette file (and interaction number) or URL
+    recorded_at: datetime | None = None   # when CALCAT gave this answer (None: unknown)
+    as_of: datetime | None = None         # the earlier time its records show, if not their state when recorded
+
+    @property
+    def source(self) -> str:
+        """The reply named for a reader: cassette file name and interaction (or what was asked
+        of a live CALCAT) and when it was recorded."""
+        where = self.origin.rsplit("/", 1)[-1] if "#" in self.origin else self.origin
+        return where if self.recorded_at is None else f"{where}, recorded {format_timestamp(self.recorded_at)}"
+
+    @property
+    def recording(self) -> str:
+        """:attr:`source` and, if earlier than the recording, the time its records show."""
+        return self.source if self.as_of is None else f"{self.source}, showing {format_timestamp(self.as_of)}"
 
 
 def _api_path(uri: str) -> tuple[str, dict[str, str]]:
@@ -50,14 +62,14 @@ def _api_path(uri: str) -> tuple[str, dict[str, str]]:
     return path, dict(urllib.parse.parse_qsl(parts.query, keep_blank_values=True))
 
 
-def _header(headers: dict[str, Any], name: str) -> str | None:
+def header(headers: dict[str, Any], name: str) -> str | None:
     for key, value in (headers or {}).items():
         if key.lower() == name.lower():
             return str(value[0] if isinstance(value, list) else value)
     return None
 
 
-def _json(text: Any, origin: str) -> Any:
+def parse_json(text: Any, origin: str) -> Any:
     if text is None or text == "":
         return None
     if isinstance(text, str | bytes) and not json_depth_ok(text if isinstance(text, str) else text.decode("latin-1")):
@@ -68,7 +80,7 @@ def _json(text: Any, origin: str) -> Any:
         raise InvalidInputError(f"{origin}: body is not JSON ({exc})") from None
 
 
-def _runtime(text: str | None, origin: str) -> float | None:
+def runtime_of(text: str | None, origin: str) -> float | None:
     if text is None or text == "":
         return None
     try:
@@ -78,6 +90,32 @@ def _runtime(text: str | None, origin: str) -> float | None:
     if not value >= 0 or value == float("inf"):
         raise InvalidInputError(f"{origin}: X-Runtime {text!r} is not a number of seconds")
     return value
+
+
+def _error_body(text: Any) -> Any:
+    """The JSON of an error reply (CALCAT's ``{"info": …}``), None if it is not JSON."""
+    try:
+        return parse_json(text, "")
+    except InvalidInputError:
+        return None
+
+
+def _recorded_at(item: dict[str, Any], response: dict[str, Any], origin: str) -> datetime | None:
+    """When the interaction was recorded: its ``recorded_at`` (ISO 8601 with an offset), else
+    the response's ``Date`` header (which vcrpy keeps), else unknown."""
+    stamp = item.get("recorded_at")
+    if stamp is not None:
+        return parse_timestamp(str(stamp), f"{origin}: recorded_at")
+    date = header(response.get("headers") or {}, "Date")
+    if not date:
+        return None
+    try:
+        when = parsedate_to_datetime(date)
+    except (TypeError, ValueError):
+        raise InvalidInputError(f"{origin}: response header Date {date!r} is not an HTTP date") from None
+    if when.tzinfo is None:
+        raise InvalidInputError(f"{origin}: response header Date {date!r} has no zone (HTTP dates are GMT)")
+    return parse_timestamp(when.isoformat(), f"{origin}: Date")
 
 
 def _interaction(item: Any, origin: str) -> Reply | None:
@@ -92,9 +130,10 @@ def _interaction(item: Any, origin: str) -> Reply | None:
     if method != "GET" or "/api/" not in uri:
         return None
     path, query = _api_path(uri)
-    runtime = _runtime(_header(response.get("headers") or {}, "X-Runtime"), origin)
-    return Reply(path=path, query=query, body=_json(request.get("body"), origin), status=status,
-                 data=_json(text, origin) if status < 400 else None, runtime=runtime, origin=origin)
+    runtime = runtime_of(header(response.get("headers") or {}, "X-Runtime"), origin)
+    return Reply(path=path, query=query, body=parse_json(request.get("body"), origin), status=status,
+                 data=parse_json(text, origin) if status < 400 else _error_body(text), runtime=runtime, origin=origin,
+                 recorded_at=_recorded_at(item, response, origin))
 
 
 def _cassette_files(paths: Iterable[Path]) -> list[Path]:
@@ -129,52 +168,3 @@ def read_cassettes(paths: Iterable[Path]) -> list[Reply]:
             if reply is not None:
                 replies.append(reply)
     return replies
-
-
-Fetch = Callable[[str, dict[str, str], Any], tuple[int, dict[str, str], Any]]
-
-
-def http_fetch(base: str, token: str | None = None, timeout: float = 60.0) -> Fetch:
-    """A function GETting ``base/api/<path>?<query>`` (with an optional JSON body)."""
-    def fetch(path: str, query: dict[str, str], body: Any) -> tuple[int, dict[str, str], Any]:
-        url = f"{base.rstrip('/')}/api/{path}?{urllib.parse.urlencode(query)}"
-        headers = {"Accept": ACCEPT, "Content-Type": "application/json"}
-        if token:
-            headers["Authorization"] = f"Bearer {token}"
-        data = None if body is None else json.dumps(body).encode()
-        request = urllib.request.Request(url, data=data, headers=headers, method="GET")
-        try:
-            with urllib.request.urlopen(request, timeout=timeout) as answer:  # http(s) only, checked above
-                return answer.status, dict(answer.headers), _json(answer.read().decode(), url)
-        except urllib.error.HTTPError as exc:
-            return exc.code, dict(exc.headers), None
-        except (urllib.error.URLError, OSError) as exc:
-            raise InvalidInputError(f"cannot reach CALCAT at {base}: {exc}") from None
-    if not base.startswith(("http://", "https://")):
-        raise InvalidInputError(f"--url {base!r} must start with http:// or https://")
-    return fetch
-
-
-def get_pages(fetch: Fetch, path: str, query: dict[str, str], body: Any = None,
-              page_size: int = 500) -> Iterator[Reply]:
-    """One :class:`Reply` per page of a listing (``page``, ``page_size``, ``X-Total-Pages``)."""
-    page, pages = 1, 1
-    while page <= min(pages, MAX_PAGES):
-        asked = {**query, "page": str(page), "page_size": str(page_size)}
-        status, headers, data = fetch(path, asked, body)
-        origin = f"/api/{path} page {page}"
-        yield Reply(path=path, query=asked, body=body, status=status, data=data,
-                    runtime=_runtime(_header(headers, "X-Runtime"), origin), origin=origin)
-        if status >= 400:
-            return
-        pages = int(_header(headers, "X-Total-Pages") or 1)
-        page += 1
-
-
-def token_from_env(name: str | None) -> str | None:
-    if name is None:
-        return None
-    token = os.environ.get(name)
-    if not token:
-        raise InvalidInputError(f"--token-env {name}: the environment variable is not set or empty")
-    return token

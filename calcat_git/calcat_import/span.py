@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from calcat_git.calcat_import.facts import ConditionValues
+from calcat_git.calcat_import.conditions import ConditionValues
 from calcat_git.model.batch import Condition
 
 Deviations = dict[str, tuple[float, float]]  # spelling -> default (lower, upper)

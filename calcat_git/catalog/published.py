@@ -16,7 +16,7 @@ from urllib.request import urlopen
 
 from calcat_git.errors import InvalidInputError, NotFoundError, closest_names
 from calcat_git.model.mapping import Mapping
-from calcat_git.model.records import Detector
+from calcat_git.model.records import PDU, Detector
 from calcat_git.model.selection import CCVRow, select
 from calcat_git.timeutil import ensure_utc, from_micros, micros, now_utc, parse_timestamp
 
@@ -49,6 +49,12 @@ class SiteCatalog:
         if name not in detectors:
             raise NotFoundError(f"unknown detector {name!r}{closest_names(name, list(detectors))}")
         return Detector.from_dict(detectors[name])
+
+    def pdu(self, name: str) -> PDU:
+        pdus = self._get("pdus.json")
+        if name not in pdus:
+            raise NotFoundError(f"unknown PDU {name!r}{closest_names(name, list(pdus))}")
+        return PDU.from_dict(pdus[name])
 
     def mapping(self, detector: str, at: datetime | str | None = None) -> dict[str, str | None]:
         det = self.detector(detector)

@@ -40,18 +40,32 @@ def import_calcat(replies: tuple[str, ...], url: str | None, token_env: str | No
     at snapshot times and at CCV begin times; a change seen only between two
     observations is dated at the later one with `observed_between`.
 
+    Replies are read oldest recording first (a cassette interaction's
+    `recorded_at`, else its `Date` header; a live reply's time of asking): a
+    record's most recent recording wins, and the summary lists every field that
+    changed between recordings. CALCAT's 404 "no PDU" for a detector at T ends
+    the slots seen before T. A text condition (`txt_value`) is imported as text.
+
+    Nothing is dropped silently: the summary (and --json) names every reply and
+    field that was not imported with a count and the reason, and first of all
+    any endpoint or field this version does not know.
+
     Importing the same replies again changes nothing; conflicting facts are
     reported and never overwrite the catalog. Exit 1 if the result would not
-    validate (nothing is written then).
+    validate (nothing is written then). With --url, a reply over 4 MiB, a
+    malformed X-Total-Pages or a redirect loop stops the import with one line;
+    the token is never sent to another origin than --url's.
 
     \b
     Examples:
-      calcat-git import-calcat --replies ../shared/data/calcat-replies
+      calcat-git import-calcat --replies recordings/      # a folder of cassettes
       calcat-git import-calcat --url https://calcat.example/calibration --token-env CALCAT_TOKEN \\
           --detector SPB_DET_AGIPD1M-1 --snapshot-at 2024-01-01T00:00:00Z
     """
-    from calcat_git.calcat_import.replies import http_fetch, read_cassettes, token_from_env
-    from calcat_git.calcat_import.write import crawl, import_replies
+    from calcat_git.calcat_import.crawl import crawl
+    from calcat_git.calcat_import.live import http_fetch, token_from_env
+    from calcat_git.calcat_import.replies import read_cassettes
+    from calcat_git.calcat_import.write import import_replies
     from calcat_git.errors import InvalidInputError
     from calcat_git.timeutil import now_utc, parse_timestamp
 

@@ -104,7 +104,7 @@ def lookup(as_json: bool, **kwargs: Any) -> None:
     class, each calibration only gets the parameters it uses, and legacy defaults
     (e.g. AGIPD 'Gain mode=0') are left out, as in EXtra. Exit 1 if anything is missing.
     """
-    from calcat_git.lookup.results import CalibrationData
+    from calcat_git.lookup.caldata import CalibrationData
     from calcat_git.timeutil import format_timestamp
 
     _, outcome, _ = _run_lookup(**kwargs)
@@ -118,7 +118,7 @@ def lookup(as_json: bool, **kwargs: Any) -> None:
                    f"(read from {(result.commit or 'working tree')[:12]}, strategy {result.strategy})")
         for cal, group in result.items():
             for agg, const in group.items():
-                click.echo(f"  {cal:16} {agg:9} {const.pdu_name:28} {const.ccv_id[:12]}  {const.path}:{const.dataset}")
+                click.echo(f"  {cal:16} {agg:9} {const.pdu_name:28} {const.ccv_hash[:12]}  {const.path}:{const.dataset}")
         for cal, reasons in result.missing.items():
             for agg, why in reasons.items():
                 click.echo(f"  {cal:16} {agg:9} MISSING: {why}")

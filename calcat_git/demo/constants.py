@@ -138,8 +138,8 @@ def generate(root: Path, store: Path, write_index: bool = False) -> int:
 
 def show(root: Path) -> None:
     """A look-up as offline correction does it, from EXtra-style code."""
+    from calcat_git.lookup.caldata import CalibrationData
     from calcat_git.lookup.conditions import AGIPDConditions
-    from calcat_git.lookup.results import CalibrationData
 
     condition = AGIPDConditions(sensor_bias_voltage=300, memory_cells=202, acquisition_rate=1.1, gain_setting=0,
                                 gain_mode=0)

@@ -4,9 +4,10 @@ A CCV is never edited: of the fields calibration-client sends back (every plain 
 of the CCV as read, with the ones to update), only ``flg_good_quality`` and
 ``flg_deployed`` may differ from the CCV; anything else is refused. The change is
 ``Change.flag`` (as ``calcat-git flag``: the reason is kept beside the flags in the batch
-file), with its reason (the ``X-Calcat-Git-Reason`` header, else who asked), committed onto the report's branch while the CCV waits there for
-review, else onto ``flag/ccv-<id>`` from the served branch, then merged or left for
-review as an injection is (``approve``).
+file) with its reason (the ``X-Calcat-Git-Reason`` header, else who asked), committed
+onto the report's branch while the CCV waits there for review, else onto
+``flag/ccv-<id>`` from the served branch, then merged or left for review as an
+injection is (``approve``).
 """
 
 from __future__ import annotations

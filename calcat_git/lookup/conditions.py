@@ -13,8 +13,9 @@ without it and conditions must match parameter for parameter.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import ClassVar
+from typing import Any, ClassVar
 
+from calcat_git.lookup import conditions_data as raw
 from calcat_git.lookup.conditions_base import ConditionsBase
 
 
@@ -45,6 +46,23 @@ class AGIPDConditions(ConditionsBase):
     }
     legacy_defaults: ClassVar[dict[str, float]] = {"Gain mode": 0, "Integration time": 12}
 
+    @classmethod
+    def from_data(cls, data: Any, detector: Any, **kwargs: Any) -> Any:  # type: ignore[override]
+        """Conditions read from an ``extra_data`` run of ``detector`` (its identifier or
+        ``DetectorData``); keyword parameters win (see ``lookup.conditions_data``)."""
+        return raw.agipd_from_data(cls, data, detector, **kwargs)
+
+    # EXtra's readers of RAW data (extra_data source data), one per parameter
+    bias_voltage_from_control = staticmethod(raw.agipd_bias_from_control)
+    bias_voltage_from_mpod = staticmethod(raw.agipd_bias_from_mpod)
+    memory_cells_from_comp = staticmethod(raw.agipd_memory_cells_from_comp)
+    memory_cells_from_xtdf = staticmethod(raw.agipd_memory_cells_from_xtdf)
+    acquisition_rate_from_comp = staticmethod(raw.agipd_rate_from_comp)
+    acquisition_rate_from_xtdf = staticmethod(raw.agipd_rate_from_xtdf)
+    gain_setting_from_comp = staticmethod(raw.agipd_gain_setting_from_comp)
+    gain_mode_from_comp = staticmethod(raw.agipd_gain_mode_from_comp)
+    integration_time_from_comp = staticmethod(raw.agipd_integration_time_from_comp)
+
 
 @dataclass
 class LPDConditions(ConditionsBase):
@@ -69,6 +87,15 @@ class LPDConditions(ConditionsBase):
         "GainAmpMap": _illuminated, "FFMap": _illuminated, "BadPixelsFF": _illuminated,
     }
     legacy_defaults: ClassVar[dict[str, float]] = {"Parallel gain": 0}
+
+    @classmethod
+    def from_data(cls, data: Any, detector: Any, **kwargs: Any) -> Any:  # type: ignore[override]
+        """Conditions read from an ``extra_data`` run (see ``lookup.conditions_data``)."""
+        return raw.lpd_from_data(cls, data, detector, **kwargs)
+
+    gain_mode_from_fem_comp = staticmethod(raw.lpd_gain_mode_from_fem_comp)
+    parallel_gain_from_fem_comp = staticmethod(raw.lpd_parallel_gain_from_fem_comp)
+    memory_cell_order_from_xtdf = staticmethod(raw.lpd_memory_cell_order_from_xtdf)
 
 
 @dataclass
@@ -113,6 +140,21 @@ class JUNGFRAUConditions(ConditionsBase):
         "RelativeGain10Hz": _params, "BadPixelsFF10Hz": _params,
     }
     legacy_defaults: ClassVar[dict[str, float]] = {"Gain mode": 0, "Exposure timeout": 25}
+
+    @classmethod
+    def from_data(cls, data: Any, detector: Any, **kwargs: Any) -> Any:  # type: ignore[override]
+        """Conditions read from an ``extra_data`` run (see ``lookup.conditions_data``)."""
+        return raw.jungfrau_from_data(cls, data, detector, **kwargs)
+
+    legacy_settings: ClassVar[dict[str, tuple[str, str]]] = raw.JUNGFRAU_LEGACY_SETTINGS
+    gain_mode_labels: ClassVar[dict[str, int]] = raw.JUNGFRAU_GAIN_MODES
+    sensor_bias_voltage_from_control = staticmethod(raw.jungfrau_bias_from_control)
+    memory_cells_from_control = staticmethod(raw.jungfrau_memory_cells_from_control)
+    memory_cell_start_from_control = staticmethod(raw.jungfrau_memory_cell_start_from_control)
+    integration_time_from_control = staticmethod(raw.jungfrau_integration_time_from_control)
+    exposure_timeout_from_control = staticmethod(raw.jungfrau_exposure_timeout_from_control)
+    gain_setting_from_control = staticmethod(raw.jungfrau_gain_setting_from_control)
+    gain_mode_from_control = staticmethod(raw.jungfrau_gain_mode_from_control)
 
 
 @dataclass

@@ -68,6 +68,19 @@ class ConditionsBase:
     calibration_types: ClassVar[dict[str, list[str]]] = {}  # calibration -> parameter names
     legacy_defaults: ClassVar[dict[str, float]] = {}  # parameter left out at this value
 
+    @classmethod
+    def from_data(cls, params: dict[str, Any], **sources: Any) -> Any:
+        """An object of this class from ``params`` read from data (EXtra's base rule: a
+        missing required parameter is an ``AutoConditionsError`` naming ``sources``)."""
+        from calcat_git.lookup.conditions_data import build
+
+        return build(cls, params, **sources)
+
+    def _repr_markdown_(self) -> str:
+        """The parameters set, as a markdown list (IPython shows conditions so)."""
+        return "\n".join(f"- {f.name.replace('_', ' ').capitalize()}: {getattr(self, f.name)}"
+                         for f in fields(self) if getattr(self, f.name) is not None)  # type: ignore[arg-type]
+
     def make_dict(self, parameters: list[str]) -> dict[str, float | str]:
         out: dict[str, float | str] = {}
         for name in parameters:

@@ -1,78 +1,176 @@
-"""Look-up results with the names and habits of ``extra.calibration``:
-``CalibrationData`` → ``MultiModuleConstant`` → ``SingleConstant``."""
+"""Look-up results with the names, signatures and meanings of EXtra's ``extra.calibration``:
+``SingleConstant`` (one CCV; its data in the store), ``MultiModuleConstant`` (one calibration
+for several modules). ``CalibrationData`` is in :mod:`calcat_git.lookup.caldata`."""
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from calcat_git.catalog.catalog import Catalog
-from calcat_git.errors import InvalidInputError, NotFoundError
-from calcat_git.lookup.conditions_base import ConditionsBase
-from calcat_git.lookup.engine import Engine, Outcome
-from calcat_git.model.calcat_ids import ccv_int_id as ccv_int_id  # (re-exported: the rule lives there)
-from calcat_git.model.records import Detector
+from calcat_git.lookup.ccv_metadata import ccv_metadata, row_by_int_id
+from calcat_git.lookup.extra_api import StoreFileError, caldb_root_of, get_catalog
+from calcat_git.model.calcat_ids import ccv_int_id
 from calcat_git.model.selection import CCVRow
-from calcat_git.timeutil import format_timestamp, from_micros
+from calcat_git.timeutil import format_timestamp
+
+__all__ = ["MultiModuleConstant", "NoDimensionLabelsError", "SingleConstant", "ccv_int_id"]
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+class NoDimensionLabelsError(ValueError):
+    """The constant's file has no dimension labels (``dims``)."""
+
+
+@dataclass
 class SingleConstant:
-    """One calibration constant version (CCV) chosen for one module."""
+    """A calibration constant for one detector module (CALCAT's CCV).
 
-    calibration: str
-    aggregator: str
-    module_number: int
-    virtual_device_name: str
-    pdu_name: str
-    ccv_id: str
-    int_id: int
-    path: Path  # relative to the store root
+    ``ccv_id`` is CALCAT's integer id (calcat-git's stable integer for a CCV that never was
+    in CALCAT); ``ccv_hash`` is calcat-git's content id. ``path`` is relative to the store
+    (``caldb_root``)."""
+
+    path: Path
     dataset: str
-    begin_at: datetime
-    sha256: str
-    commit: str | None
-    report_path: str
+    ccv_id: int | None
+    pdu_name: str | None
+    _metadata: dict[str, Any] = field(default_factory=dict)
+    _have_calcat_metadata: bool = False
+    calibration: str = ""
+    aggregator: str = ""
+    module_number: int | None = None
+    virtual_device_name: str | None = None
+    ccv_hash: str = ""
+    begin_at: datetime | None = None
+    sha256: str = ""
+    commit: str | None = None
+    report_path: str = ""
     catalog_root: Path | None = None
+    _catalog: Any = field(default=None, repr=False, compare=False)
+    _row: CCVRow | None = field(default=None, repr=False, compare=False)
 
-    def file_path(self, store: str | Path | None = None) -> Path:
-        from calcat_git.store.paths import store_file, store_root  # imported on use, as h5py: look-ups need neither
+    @property
+    def int_id(self) -> int | None:
+        """``ccv_id`` (the integer id), by the name calcat-git used before."""
+        return self.ccv_id
 
-        return store_file(store_root(store, self.catalog_root), self.path.as_posix())
+    def file_path(self, caldb_root: str | os.PathLike[str] | None = None) -> Path:
+        """The constant's file: ``caldb_root`` (default: ``get_default_caldb_root()``) / ``path``."""
+        from calcat_git.store.paths import store_file  # imported on use, as h5py: look-ups need neither
 
-    def ndarray(self, store: str | Path | None = None) -> Any:
-        """Load the constant's data (``<dataset>/data``) as a numpy array (a file whose data
-        lives elsewhere, or that declares too much of it, is refused before anything is read)."""
+        return store_file(caldb_root_of(caldb_root, self.catalog_root), Path(self.path).as_posix())
+
+    def dataset_obj(self, caldb_root: str | os.PathLike[str] | None = None) -> Any:
+        """The ``h5py.Dataset`` of the constant's data (``<dataset>/data``; the file stays open)."""
+        import h5py
+
+        from calcat_git.store.hdf5 import check_self_contained
+
+        path = self.file_path(caldb_root)
+        if not path.is_file():
+            raise StoreFileError(self._missing_file(path))
+        handle = h5py.File(path, "r")
+        check_self_contained(path, handle)
+        return handle[self.dataset]["data"]
+
+    def _missing_file(self, path: Path) -> str:
+        what = f"{self.calibration or 'constant'} CCV {self.ccv_id} of {self.pdu_name}"
+        imported = self._row.calcat_id is not None if self._row is not None else (self.ccv_id or 0) < 2**52
+        why = (f"it was imported from CALCAT, whose own store keeps the file (at European XFEL: "
+               f"/gpfs/exfel/d/cal/caldb_store/{Path(self.path).as_posix()}); copy it into this store"
+               if imported else "it was injected into the catalog, but its file is not (or no longer) in this store")
+        return (f"the file of {what} is not in the store: {path} does not exist; {why}; or pass caldb_root= "
+                "(or call calcat_git.set_default_caldb_root(...)) to read another store")
+
+    def ndarray(self, caldb_root: str | os.PathLike[str] | None = None) -> Any:
+        """Load the constant data as a numpy array (checked before anything is read)."""
         from calcat_git.store.hdf5 import read_data  # imported on use, as above
 
-        return read_data(self.file_path(store), self.dataset)
+        path = self.file_path(caldb_root)
+        if not path.is_file():
+            raise StoreFileError(self._missing_file(path))
+        return read_data(path, self.dataset)
+
+    def dimension_names(self, caldb_root: str | os.PathLike[str] | None = None) -> tuple[str, ...]:
+        """The order of dimensions saved in the constant file (``dims``)."""
+        dataset = self.dataset_obj(caldb_root)
+        try:
+            return tuple(str(d.decode() if isinstance(d, bytes) else d) for d in dataset.attrs["dims"].tolist())
+        except KeyError:
+            raise NoDimensionLabelsError("This constant was saved without dimension labels") from None
+        finally:
+            dataset.file.close()
+
+    @property
+    def dimensions(self) -> tuple[str, ...]:
+        """The order of dimensions saved in the constant file."""
+        return self.dimension_names()
+
+    def _load_calcat_metadata(self, client: Any = None) -> None:
+        from calcat_git.lookup.detector_data import full_catalog
+
+        catalog = full_catalog(self._catalog if client is None and self._catalog is not None else get_catalog(client))
+        row = self._row if self._row is not None else row_by_int_id(catalog, int(self.ccv_id))  # type: ignore[arg-type]
+        slot = None
+        if self.aggregator:
+            module = next((m for m in catalog.detector(row.detector).modules if m.aggregator == self.aggregator), None)
+            slot = (self.aggregator, module)
+        self._metadata = ccv_metadata(catalog, row, slot) | self._metadata  # known values win, as in EXtra
+        self._have_calcat_metadata = True
+
+    def metadata(self, key: str, client: Any = None) -> Any:
+        """One metadata field as CALCAT names it, e.g. ``'begin_validity_at'``."""
+        if key not in self._metadata and not self._have_calcat_metadata:
+            if self.ccv_id is None:
+                raise KeyError(f"{key!r} (no CCV id to look its metadata up)")
+            self._load_calcat_metadata(client)
+        return self._metadata[key]
+
+    def metadata_dict(self, client: Any = None) -> dict[str, Any]:
+        """Every metadata field, as CALCAT's ``calibration_constant_versions/<id>`` shows them."""
+        if not self._have_calcat_metadata and self.ccv_id is not None:
+            self._load_calcat_metadata(client)
+        return self._metadata.copy()
 
     def to_dict(self) -> dict[str, Any]:
-        return {"ccv_id": self.ccv_id, "int_id": self.int_id, "pdu": self.pdu_name, "file": self.path.as_posix(),
-                "dataset": self.dataset, "begin_at": format_timestamp(self.begin_at)}
+        """The ``lookup --json`` shape (there ``ccv_id`` is the content id, ``int_id`` the integer)."""
+        return {"ccv_id": self.ccv_hash, "int_id": self.ccv_id, "pdu": self.pdu_name, "file": Path(self.path).as_posix(),
+                "dataset": self.dataset, "begin_at": format_timestamp(self.begin_at) if self.begin_at else None}
 
 
-@dataclass(frozen=True)
+def prepare_selection(module_details: list[dict[str, Any]], module_nums: Any = None, aggregator_names: Any = None,
+                      qm_names: Any = None) -> list[str]:
+    """The aggregators of the modules chosen by number, aggregator or ``Q1M1``-style name."""
+    if sum(x is not None for x in (module_nums, aggregator_names, qm_names)) > 1:
+        raise TypeError("select_modules() accepts only one of module_nums, aggregator_names & qm_names")
+    if module_nums is not None:
+        by_number = {m["module_number"]: m for m in module_details}
+        return [by_number[n]["karabo_da"] for n in module_nums]
+    if qm_names is not None:
+        by_qm = {m["virtual_device_name"]: m for m in module_details}
+        return [by_qm[s]["karabo_da"] for s in qm_names]
+    if aggregator_names is not None:
+        missing = set(aggregator_names) - {m["karabo_da"] for m in module_details}
+        if missing:
+            raise KeyError("Aggregators not found: " + ", ".join(sorted(missing)))
+        return list(aggregator_names)
+    raise TypeError("select_modules() requires an argument")
+
+
+@dataclass
 class MultiModuleConstant(Mapping[str, SingleConstant]):
-    """Constants of one calibration for several modules of a detector; keys are
-    aggregators (``AGIPD00``), and look-ups also take module numbers, ``Q1M1``-style
-    names and PDU names."""
+    """Constants of one calibration for several modules of a detector. Keys are aggregators
+    (``'AGIPD00'``); look-ups also take module numbers, ``Q1M1``-style names and PDU names."""
 
     constants: dict[str, SingleConstant]
+    module_details: list[dict[str, Any]]
     detector_name: str
     calibration_name: str
 
-    def __getitem__(self, key: str | int) -> SingleConstant:
-        if isinstance(key, str) and key in self.constants:
-            return self.constants[key]
-        hits = [c for c in self.constants.values()
-                if key in (c.module_number, c.virtual_device_name or None, c.pdu_name)]
-        if len(hits) != 1:
-            raise KeyError(key if not hits else f"ambiguous key {key!r}")
-        return hits[0]
+    def __repr__(self) -> str:
+        return f"<MultiModuleConstant: {self.calibration_name} for {len(self.constants)} modules of {self.detector_name}>"
 
     def __iter__(self) -> Iterator[str]:
         return iter(self.constants)
@@ -80,151 +178,89 @@ class MultiModuleConstant(Mapping[str, SingleConstant]):
     def __len__(self) -> int:
         return len(self.constants)
 
-    def __repr__(self) -> str:
-        return f"<MultiModuleConstant {self.calibration_name} of {self.detector_name}: {len(self)} module(s)>"
+    def __getitem__(self, key: Any) -> SingleConstant:
+        if key in (None, ""):
+            raise KeyError(key)
+        found = {key} if isinstance(key, str) and key in self.constants else set()
+        for m in self.module_details:
+            names = (m.get("module_number"), m.get("virtual_device_name"), m.get("physical_name"))
+            if key in names and m["karabo_da"] in self.constants:
+                found.add(m["karabo_da"])
+        if not found:
+            raise KeyError(key)
+        if len(found) > 1:
+            raise KeyError(f"Ambiguous key: {key} matched {found}")
+        return self.constants[found.pop()]
+
+    def select_modules(self, module_nums: Any = None, *, aggregator_names: Any = None, qm_names: Any = None
+                       ) -> MultiModuleConstant:
+        """Only the modules chosen by one of ``module_nums``, ``aggregator_names``, ``qm_names``."""
+        chosen = prepare_selection(self.module_details, module_nums, aggregator_names, qm_names)
+        kept = {a: c for a, c in self.constants.items() if a in chosen}
+        return replace(self, constants=kept, module_details=[m for m in self.module_details if m["karabo_da"] in kept])
+
+    def _labels(self, key: str) -> list[Any]:
+        return [m[key] for m in self.module_details if m["karabo_da"] in self.constants]
 
     @property
     def aggregator_names(self) -> list[str]:
+        """Data aggregator names of the modules with this constant."""
         return sorted(self.constants)
 
     @property
     def module_nums(self) -> list[int]:
-        return [self.constants[a].module_number for a in self.aggregator_names]
+        """Module numbers of the modules with this constant."""
+        return self._labels("module_number")
 
     @property
     def qm_names(self) -> list[str]:
-        return [self.constants[a].virtual_device_name for a in self.aggregator_names]
+        """``Q1M3``-style names of the modules with this constant."""
+        return self._labels("virtual_device_name")
 
     @property
     def pdu_names(self) -> list[str]:
-        return [self.constants[a].pdu_name for a in self.aggregator_names]
+        """PDU names of the modules with this constant."""
+        return self._labels("physical_name")
 
-    def ndarray(self, store: str | Path | None = None) -> Any:
-        """All modules' data stacked along a first ``module`` axis (aggregator order)."""
+    def ndarray(self, caldb_root: str | os.PathLike[str] | None = None, *, parallel: int = 0) -> Any:
+        """All modules' data stacked along a first ``module`` axis (aggregator order);
+        ``parallel`` > 0 reads with that many threads."""
         import numpy as np
 
-        return np.stack([self.constants[a].ndarray(store) for a in self.aggregator_names])
+        constants = [self.constants[a] for a in self.aggregator_names]
+        if parallel > 0:
+            from concurrent.futures import ThreadPoolExecutor
+
+            with ThreadPoolExecutor(max_workers=parallel) as pool:
+                return np.stack(list(pool.map(lambda c: c.ndarray(caldb_root), constants)))
+        return np.stack([c.ndarray(caldb_root) for c in constants])
+
+    def dimension_names(self, caldb_root: str | os.PathLike[str] | None = None) -> tuple[str, ...]:
+        """``module`` and the dimensions saved in the first module's file."""
+        return ("module", *self.constants[next(iter(self.constants))].dimension_names(caldb_root))
+
+    @property
+    def dimensions(self) -> tuple[str, ...]:
+        return self.dimension_names()
+
+    def xarray(self, module_naming: str = "modnum", caldb_root: str | os.PathLike[str] | None = None, *,
+               parallel: int = 0) -> Any:
+        """The data as an ``xarray.DataArray``; modules labelled by ``module_naming``
+        (``modnum``, ``aggregator`` or ``qm``)."""
+        import xarray
+
+        modules = module_labels(self, module_naming)
+        data = self.ndarray(caldb_root, parallel=parallel)
+        try:
+            dims: Any = self.dimension_names(caldb_root)
+        except NoDimensionLabelsError:
+            dims = ["module"] + [f"dim_{i}" for i in range(data.ndim - 1)]
+        return xarray.DataArray(data, dims=dims, coords={"module": modules}, name=self.calibration_name)
 
 
-@dataclass
-class CalibrationData(Mapping[str, MultiModuleConstant]):
-    """Constants found for a detector, keyed by calibration; ``missing`` says, per
-    calibration and module, why nothing was found."""
-
-    constant_groups: dict[str, MultiModuleConstant]
-    detector: Detector
-    event_at: datetime
-    commit: str | None
-    committed_at: datetime | None
-    strategy: str
-    missing: dict[str, dict[str, str]] = field(default_factory=dict)
-
-    def __getitem__(self, key: str) -> MultiModuleConstant:
-        return self.constant_groups[key]
-
-    def __repr__(self) -> str:  # short: a report's result holds thousands of constants
-        found = sum(len(g) for g in self.constant_groups.values())
-        missing = sum(len(m) for m in self.missing.values())
-        return (f"<CalibrationData {self.detector.identifier}: {len(self)} calibration(s), {found} constant(s), "
-                f"{missing} missing, commit {(self.commit or 'working tree')[:12]}>")
-
-    def __iter__(self) -> Iterator[str]:
-        return iter(self.constant_groups)
-
-    def __len__(self) -> int:
-        return len(self.constant_groups)
-
-    @classmethod
-    def from_condition(cls, condition: ConditionsBase, detector_name: str, calibrations: list[str] | None = None,
-                       catalog: Catalog | str | Path | None = None, event_at: datetime | str | None = None,
-                       snapshot_at: datetime | str | None = None, begin_at_strategy: str = "closest",
-                       pdu_snapshot_at: datetime | str | None = None, include_bad_quality: bool = False,
-                       ) -> CalibrationData:
-        """Look up constants for ``condition`` of ``detector_name`` for RAW data taken at
-        ``event_at`` (default now), in the catalog as of ``snapshot_at`` (default: the
-        newest; ``pdu_snapshot_at`` is EXtra's spelling of it)."""
-        if snapshot_at is not None and pdu_snapshot_at is not None:
-            raise InvalidInputError("give snapshot_at or pdu_snapshot_at (EXtra's spelling), not both")
-        cat = catalog if isinstance(catalog, Catalog) else Catalog.open(catalog or ".")
-        snapshot = snapshot_at if snapshot_at is not None else pdu_snapshot_at
-        if snapshot is not None:
-            cat = cat.at(snapshot)
-        names = calibrations if calibrations is not None else list(condition.calibration_types)
-        unknown = [n for n in names if n not in condition.calibration_types]
-        if unknown:
-            raise InvalidInputError(f"{type(condition).__name__} knows no calibration {unknown[0]!r}; it knows "
-                                    f"{', '.join(condition.calibration_types)}")
-        asked = {n: condition.make_dict(condition.calibration_types[n]) for n in names}
-        engine = Engine(cat)
-        return cls.from_outcome(engine.run(detector_name, asked, event_at, begin_at_strategy, include_bad_quality))
-
-    @classmethod
-    def from_data(cls, run: Any, detector_name: str, condition: ConditionsBase, calibrations: list[str] | None = None,
-                  catalog: Catalog | str | Path | None = None, snapshot_at: datetime | str | None = None,
-                  begin_at_strategy: str = "closest", include_bad_quality: bool = False) -> CalibrationData:
-        """Like :meth:`from_condition`, with ``event_at`` the first train's timestamp of an
-        ``extra_data`` run (``pip install calcat-git[xfel]``). Unlike EXtra, the conditions
-        are given, not read from the run."""
-        stamps = run.train_timestamps(pydatetime=True)
-        first = next((t for t in stamps if t is not None), None)
-        if first is None:
-            raise InvalidInputError("the run has no train timestamps (RAW data older than format 1.0?): "
-                                    "call from_condition with event_at instead")
-        return cls.from_condition(condition, detector_name, calibrations, catalog, event_at=first,
-                                  snapshot_at=snapshot_at, begin_at_strategy=begin_at_strategy,
-                                  include_bad_quality=include_bad_quality)
-
-    @classmethod
-    def from_report(cls, report: int | str, catalog: Catalog | str | Path | None = None,
-                    snapshot_at: datetime | str | None = None) -> CalibrationData:
-        """The constants one report (id, or its store path) produced, by calibration and
-        module (the module its PDU sat in at the constant's begin_at)."""
-        cat = catalog if isinstance(catalog, Catalog) else Catalog.open(catalog or ".")
-        if snapshot_at is not None:
-            cat = cat.at(snapshot_at)
-        rows = Engine(cat).report_rows(report)
-        if not rows:
-            raise NotFoundError(f"no constants of report {report!r} in this snapshot: pass its id (int) or path")
-        detectors = {r.detector for r in rows}
-        if len(detectors) != 1:
-            raise InvalidInputError(f"report {report!r} has constants of several detectors: {sorted(detectors)}")
-        det = cat.detector(detectors.pop())
-        outcome = Outcome(catalog=cat, detector=det, event_at=from_micros(min(r.begin_at for r in rows)),
-                          strategy="report", pdus={})
-        for row in rows:
-            slots = cat.mapping(det.identifier, at=from_micros(row.begin_at))
-            aggregator = next((a for a, p in slots.items() if p == row.pdu), None)
-            if aggregator is not None:
-                outcome.found.setdefault(row.calibration, {})[aggregator] = row
-        return cls.from_outcome(outcome)
-
-    @classmethod
-    def from_outcome(cls, outcome: Outcome) -> CalibrationData:
-        cat, det = outcome.catalog, outcome.detector
-        modules = {m.aggregator: m for m in det.modules}
-
-        def single(calibration: str, aggregator: str, row: CCVRow) -> SingleConstant:
-            module = modules[aggregator]
-            return SingleConstant(
-                calibration=calibration, aggregator=aggregator, module_number=module.module_number,
-                virtual_device_name=module.virtual_device_name, pdu_name=row.pdu, ccv_id=row.ccv_id,
-                int_id=ccv_int_id(row.ccv_id, row.calcat_id), path=Path(row.file), dataset=row.dataset,
-                begin_at=from_micros(row.begin_at), sha256=row.sha256, commit=cat.commit,
-                report_path=row.report_path, catalog_root=cat.root)
-
-        groups = {cal: MultiModuleConstant({a: single(cal, a, r) for a, r in rows.items()}, det.identifier, cal)
-                  for cal, rows in outcome.found.items() if rows}
-        missing = {cal: reasons for cal, reasons in outcome.missing.items() if reasons}
-        return cls(groups, det, outcome.event_at, cat.commit, cat.committed_at, outcome.strategy, missing)
-
-    def to_dict(self) -> dict[str, Any]:
-        """The ``lookup --json`` shape (guide: site/guide/lookup-rules.md)."""
-        return {
-            "detector": self.detector.identifier, "event_at": format_timestamp(self.event_at),
-            "commit": self.commit,
-            "committed_at": format_timestamp(self.committed_at) if self.committed_at else None,
-            "strategy": self.strategy,
-            "constants": {cal: {a: c.to_dict() for a, c in group.constants.items()}
-                          for cal, group in self.constant_groups.items()},
-            "missing": self.missing,
-        }
+def module_labels(holder: Any, module_naming: str) -> list[Any]:
+    """The module labels of ``holder`` (its ``aggregator_names``, ``module_nums`` or ``qm_names``)."""
+    names = {"aggregator": "aggregator_names", "modnum": "module_nums", "qm": "qm_names"}
+    if module_naming not in names:
+        raise ValueError(f"{module_naming=} (must be 'aggregator', 'modnum' or 'qm')")
+    return list(getattr(holder, names[module_naming]))

@@ -5,9 +5,30 @@ CALCAT-compatible server answers these fields, and the importer keeps in a recor
 
 from __future__ import annotations
 
+from datetime import datetime, tzinfo
 from typing import Any
 
-from calcat_git.model.records import PDU, Calibration, Detector, DetectorType, Instrument, Module
+from calcat_git.model.records import PDU, Calibration, Detector, DetectorType, Instrument, Module, Verbatim
+
+
+def calcat_time(value: datetime | None, zone: tzinfo) -> str | None:
+    """``2022-09-02T07:42:33.000+02:00``: milliseconds, offset of the facility zone."""
+    return None if value is None else value.astimezone(zone).isoformat(timespec="milliseconds")
+
+
+def overlay(out: dict[str, Any], kept: Verbatim | dict[str, Any] | None) -> dict[str, Any]:
+    """``out`` with CALCAT's own values (the record's ``calcat`` block) for the fields it
+    names; only fields of the reply's shape, nested objects merged field by field."""
+    if kept is None:
+        return out
+    for key, value in (kept.data() if isinstance(kept, Verbatim) else kept).items():
+        if key not in out:
+            continue
+        if isinstance(value, dict) and isinstance(out[key], dict):
+            out[key] = overlay(dict(out[key]), value)
+        else:
+            out[key] = value
+    return out
 
 
 def calibration_fields(cal: Calibration) -> dict[str, Any]:

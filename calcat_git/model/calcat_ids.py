@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import hashlib
 from functools import lru_cache
-from typing import Any
+from typing import Any, Protocol
 
 from calcat_git.model.records import Parameter
 
@@ -29,8 +29,9 @@ def stable_id(kind: str, key: str) -> int:
 
 
 def ccv_int_id(ccv_id: str, calcat_id: int | None = None) -> int:
-    """A CCV's id: CALCAT's when imported, else 2**52 + 48 bits of its content id (the
-    sha256 of what the CCV *is*: ``CCV.identity``), so the same constant always has it."""
+    """A CCV's integer id as CALCAT-style clients see it: CALCAT's own when imported, else
+    ``2**52`` + the first 48 bits of its content id (``ccv_id``, hex: ``CCV.identity``), so
+    the ranges never meet and the same constant always has it."""
     return calcat_id if calcat_id is not None else STABLE_BASE + int(ccv_id[:12], 16)
 
 
@@ -43,6 +44,19 @@ def report_int_id(report_id: int | None, report_path: str) -> int:
 def condition_set_id(conditions_key: str) -> int:
     """A new condition (one CALCAT never gave): the stable id of its condition set."""
     return stable_id("condition", conditions_key)
+
+
+class Identified(Protocol):
+    @property
+    def identifier(self) -> str: ...
+
+    @property
+    def calcat_id(self) -> int | None: ...
+
+
+def record_id(kind: str, record: Identified) -> int:
+    """A record's id: CALCAT's where it came from CALCAT, else the stable id of its identifier."""
+    return record.calcat_id if record.calcat_id is not None else stable_id(kind, record.identifier)
 
 
 def _kept_int(kept_constant: dict[str, Any] | None, field: str) -> int | None:

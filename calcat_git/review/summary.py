@@ -10,6 +10,7 @@ from typing import Any
 from calcat_git.files.loading import Registry
 from calcat_git.model.mapping import Mapping
 from calcat_git.model.problems import Problem
+from calcat_git.review.records import record_changes
 from calcat_git.review.rules import Change
 from calcat_git.timeutil import format_span
 
@@ -112,8 +113,8 @@ def constant_changes(ch: Change) -> tuple[list[dict[str, Any]], list[str]]:
 def summary(ch: Change, problems: list[Problem]) -> dict[str, Any]:
     groups, flips = constant_changes(ch)
     return {"head": ch.head_commit.sha, "problems": [p.to_dict() for p in problems],
-            "mappings": mapping_sentences(ch), "pdus": pdu_changes(ch), "constants_added": groups,
-            "flag_flips": flips}
+            "mappings": mapping_sentences(ch), "pdus": pdu_changes(ch), "records": record_changes(ch),
+            "constants_added": groups, "flag_flips": flips}
 
 
 _LINE_BREAKS = re.compile(r"\r\n|[\n\r\v\f\x1c-\x1e\x85\u2028\u2029]")
@@ -157,6 +158,9 @@ def markdown(data: dict[str, Any]) -> str:
         for det, sentences in data["mappings"].items():
             lines.append(f"- **{_escape(det)}**")
             lines += [f"  - {_escape(s)}" for s in sentences]
+    if data.get("records"):
+        lines += ["", "#### Registry records"]
+        lines += [f"- {_escape(r['sentence'])}" + (" (admins approve)" if r["admins"] else "") for r in data["records"]]
     pdus = data["pdus"]
     if any(pdus.values()):
         lines += ["", "#### PDUs"]

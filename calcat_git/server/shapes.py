@@ -10,23 +10,26 @@ from __future__ import annotations
 import json
 import struct
 from dataclasses import dataclass
-from datetime import datetime, tzinfo
-from typing import Any, Protocol
+from datetime import tzinfo
+from typing import Any
 
 from calcat_git.model.calcat_fields import (
+    calcat_time,
     calibration_fields,
     detector_fields,
     detector_type_fields,
     instrument_fields,
     module_fields,
+    overlay,
 )
-from calcat_git.model.calcat_ids import STABLE_BASE as STABLE_BASE  # (re-exported)
 from calcat_git.model.calcat_ids import (
+    STABLE_BASE,
     calibration_constant_id,
     ccv_int_id,
     condition_id,
     parameter_condition_id,
     parameter_id,
+    record_id,
     report_int_id,
     stable_id,
 )
@@ -44,42 +47,11 @@ from calcat_git.model.selection import CCVRow
 from calcat_git.timeutil import from_micros
 
 JSON = dict[str, Any]
-
-
-class Identified(Protocol):
-    @property
-    def identifier(self) -> str: ...
-
-    @property
-    def calcat_id(self) -> int | None: ...
-
-
-def record_id(kind: str, record: Identified) -> int:
-    return record.calcat_id if record.calcat_id is not None else stable_id(kind, record.identifier)
+__all__ = ["STABLE_BASE", "calcat_time", "overlay", "record_id", "stable_id"]  # kept here for their users
 
 
 def condition_key(conditions: dict[str, Any]) -> str:
     return json.dumps(conditions, sort_keys=True)
-
-
-def calcat_time(value: datetime | None, zone: tzinfo) -> str | None:
-    """``2022-09-02T07:42:33.000+02:00``: milliseconds, offset of the facility zone."""
-    return None if value is None else value.astimezone(zone).isoformat(timespec="milliseconds")
-
-
-def overlay(out: JSON, kept: Verbatim | dict[str, Any] | None) -> JSON:
-    """``out`` with CALCAT's own values (the record's ``calcat`` block) for the fields it
-    names; only fields of the reply's shape, nested objects merged field by field."""
-    if kept is None:
-        return out
-    for key, value in (kept.data() if isinstance(kept, Verbatim) else kept).items():
-        if key not in out:
-            continue
-        if isinstance(value, dict) and isinstance(out[key], dict):
-            out[key] = overlay(dict(out[key]), value)
-        else:
-            out[key] = value
-    return out
 
 
 def float_uuid(uuid: int) -> float:

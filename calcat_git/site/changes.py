@@ -14,6 +14,7 @@ from html import escape
 from pathlib import Path
 from typing import Protocol
 
+from calcat_git.files.config import catalog_name
 from calcat_git.git.history import Commit
 from calcat_git.git.repo import GitRepo
 from calcat_git.site.markdown import md
@@ -73,10 +74,11 @@ def changes_pages(site: Site, repo_path: Path, head: str, detectors: list[str], 
                                                                   for d in sorted(touched) if d in detectors), "",
                   escape(texts[c.sha], quote=False), ""]
     site.write("changes.md", "\n".join(lines), stamped=True)
-    _feed(site, "feeds/all.atom", "calcat-git catalog: all changes", [c for c, _ in entries[:PAGE]], texts)
-    for name in detectors:
-        mine = [c for c, touched in entries if name in touched]
-        _feed(site, f"feeds/{name}.atom", f"calcat-git catalog: changes of {name}", mine, texts)
+    title = catalog_name(repo_path)
+    _feed(site, "feeds/all.atom", f"{title}: all changes", [c for c, _ in entries[:PAGE]], texts)
+    for detector in detectors:
+        mine = [c for c, touched in entries if detector in touched]
+        _feed(site, f"feeds/{detector}.atom", f"{title}: changes of {detector}", mine, texts)
 
 
 def _feed(site: Site, rel: str, title: str, commits: list[Commit], texts: dict[str, str]) -> None:

@@ -21,13 +21,15 @@ from calcat_git.site.shards import RECENT_ROWS
 from calcat_git.timeutil import format_timestamp, from_micros
 
 CCV_TABLE = """<div class="ccv-table" data-src="{src}" data-detector="{detector}" markdown="0">
+<style>.ccv-table {{ overflow-x: auto }} .ccv-table td {{ white-space: nowrap }}</style>
 <select data-filter="calibration"><option value="">all calibrations</option></select>
 <input data-filter="module" placeholder="module{module_hint}" size="14">
 <input data-filter="pdu" placeholder="PDU name">
 <input data-filter="condition" placeholder="condition{condition_hint}">
 <input data-filter="since" type="date"> – <input data-filter="until" type="date">
 <span class="ccv-count">{count}</span>
-<table><thead><tr><th>calibration</th><th>module</th><th>PDU</th><th>begin_at</th><th>conditions</th><th>good</th>
+<table><thead><tr><th>calibration</th><th>module</th><th>PDU</th><th>begin_at</th>
+<th title="values in the order of the parameters; hover a cell for their names; 〃: as the row above">conditions</th><th>good</th>
 <th>CCV</th></tr></thead>
 <tbody>{rows}</tbody></table>
 </div>
@@ -57,8 +59,21 @@ def js_text(value: Any) -> str:
     return ("-" if sign else "") + text
 
 
+SAME = "〃"  # a row's conditions equal to the row above's: shown once, as in a printed table
+
+
+def _value(v: Any) -> Any:
+    return v["value"] if isinstance(v, dict) else v
+
+
 def condition_text(conditions: dict[str, Any]) -> str:
-    return ", ".join(f"{k}={js_text(v['value'] if isinstance(v, dict) else v)}" for k, v in conditions.items())
+    """``name=value, …``: what the condition filter searches and a cell's tooltip shows."""
+    return ", ".join(f"{k}={js_text(_value(v))}" for k, v in conditions.items())
+
+
+def condition_values(conditions: dict[str, Any]) -> str:
+    """The values only, ``352 · 300 · 1.1``: a condition in a narrow cell (names on hover)."""
+    return " · ".join(js_text(_value(v)) for v in conditions.values())
 
 
 def slot_of(mapping: Mapping | None, pdu: str, moment: datetime) -> str:
@@ -79,9 +94,16 @@ def ccv_table(name: str, rows: list[CCVRow], mapping: Mapping | None) -> str:
     """The table of detector ``name`` (its CCVs by begin_at), with its first screen filled."""
     recent = [(format_timestamp(from_micros(r.begin_at)), r) for r in rows[-RECENT_ROWS:]]
     recent.sort(key=lambda br: (br[0], br[1].ccv_id), reverse=True)  # the script's newest first
-    cells = ([r.calibration, slot_of(mapping, r.pdu, from_micros(r.begin_at)), r.pdu, begin_at, condition_text(r.conditions),
-              "yes" if r.good_quality else "no", r.ccv_id[:12]] for begin_at, r in recent)
-    html = "".join("<tr>" + "".join(f"<td>{escape(text)}</td>" for text in row) + "</tr>" for row in cells)
+    lines, above = [], None
+    for begin_at, r in recent:
+        full = condition_text(r.conditions)
+        short = SAME if full == above else condition_values(r.conditions)
+        above = full
+        plain = (r.calibration, slot_of(mapping, r.pdu, from_micros(r.begin_at)), r.pdu, begin_at)
+        lines.append("<tr>" + "".join(f"<td>{escape(t)}</td>" for t in plain)
+                    + f'<td class="cond" title="{escape(full)}">{escape(short)}</td>'
+                    + f"<td>{'yes' if r.good_quality else 'no'}</td><td>{escape(r.ccv_id[:12])}</td></tr>")
+    html = "".join(lines)
     count = f"{len(rows)} of {len(rows)} constants match" + (f" (newest {RECENT_ROWS} shown)"
                                                               if len(rows) > RECENT_ROWS else "")
     return CCV_TABLE.format(src=f"../../api/v1/ccvs/{name}/index.json", detector=f"../../api/v1/detectors/{name}.json",

@@ -51,7 +51,7 @@ def _queries(engine: Engine, facts: Facts, repeat: int) -> list[float]:
 
 def _snapshots(catalog: Catalog, facts: Facts, repeat: int) -> list[float]:
     out = []
-    for obs in (o for o in facts.observations if o.full):
+    for obs in (o for o in facts.recorded if not o.no_pdu):   # every recorded PDU list
         name = facts.detectors[obs.detector_id]["identifier"]
         if name in catalog.names("detector"):
             out.append(_median_ms(partial(catalog.mapping, name, at=obs.at), repeat))

@@ -16,9 +16,10 @@
     return reply.json();
   }
 
-  function cell(row, text) {
+  function cell(row, text, title) {
     const td = document.createElement("td");
     td.textContent = text;
+    if (title !== undefined) { td.title = title; td.className = "cond"; }
     row.appendChild(td);
   }
 
@@ -35,8 +36,11 @@
     return slot;
   }
 
-  const conditionText = (c) => Object.entries(c).map(([k, v]) =>
-    `${k}=${v !== null && typeof v === "object" ? v.value : v}`).join(", ");
+  const valueOf = (v) => (v !== null && typeof v === "object" ? v.value : v);
+  const conditionText = (c) => Object.entries(c).map(([k, v]) => `${k}=${valueOf(v)}`).join(", ");
+  // A condition in a narrow cell: its values only (names on hover); "〃" when as the row above.
+  const SAME = "\u3003";
+  const conditionValues = (c) => Object.values(c).map((v) => `${valueOf(v)}`).join(" · ");
 
   // A shard's packed rows as objects (see calcat_git/catalog/published.py: unpack_shard).
   function unpack(doc, changes) {
@@ -81,10 +85,13 @@
   function show(box, hits, text) {
     const body = box.querySelector("tbody");
     body.replaceChildren();
+    let above = null;
     for (const r of hits.slice(0, PAGE)) {
       const tr = document.createElement("tr");
-      [r.calibration, r.module, r.pdu, r.begin_at, r.conditionText, r.good_quality ? "yes" : "no",
-       r.ccv_id.slice(0, 12)].forEach((t) => cell(tr, t));
+      [r.calibration, r.module, r.pdu, r.begin_at].forEach((t) => cell(tr, t));
+      cell(tr, r.conditionText === above ? SAME : conditionValues(r.conditions), r.conditionText);
+      above = r.conditionText;
+      [r.good_quality ? "yes" : "no", r.ccv_id.slice(0, 12)].forEach((t) => cell(tr, t));
       body.appendChild(tr);
     }
     box.querySelector(".ccv-count").textContent = text;
