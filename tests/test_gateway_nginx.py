@@ -121,6 +121,8 @@ def test_writes_through_nginx_reach_both_readers(git_mini: Path, tmp_path: Path)
             time.sleep(0.1)
         assert set(seen) == set(readers), f"after {STATED_DELAY} s only {len(seen)} of 2 readers serve {merged}"
         assert max(seen.values()) <= FETCH_EVERY + 10
+        print(f"readers serve the injection {', '.join(f'{d:.1f}' for d in sorted(seen.values()))} s after it "
+              f"(fetch every {FETCH_EVERY} s, stated delay {STATED_DELAY} s)")
         status, commit = _commit(port, f"calibration_constant_versions/{ccv_id}")  # through nginx, from a reader
         assert (status, commit) == (200, merged)
         status, _ = _commit(port, "me")
