@@ -19,7 +19,7 @@ from calcat_git.gateway.auth import Writer
 from calcat_git.gateway.context import Gateway
 from calcat_git.git import commits
 from calcat_git.model.problems import Problem
-from calcat_git.review.rules import prepare, review
+from calcat_git.review.rules import prepare, prepare_files, review
 
 log = logging.getLogger("calcat_git.gateway")
 
@@ -37,16 +37,26 @@ class Approval:
 
 
 def approve(gateway: Gateway, branch: str, head: str, auto: bool, writer: Writer,
-            validated: tuple[Problem, ...] | None = None) -> Approval:
+            validated: tuple[Problem, ...] | None = None, written: Change | None = None) -> Approval:
     """Merge ``branch`` (at ``head``) into the served branch if ``auto`` and ``check`` is
     clean; ``validated``: the head's validation problems as the write path found them
-    (its commit was refused if it brought an error of its own), so only the change rules run."""
+    (its commit was refused if it brought an error of its own), so only the change rules run;
+    ``written``: the change that made ``head`` on the served branch's head, whose files the
+    review reads instead of asking git for them again."""
     if not auto:
         return Approval(branch, None, "left for review: its calibration constant is not auto-approved")
     repo = gateway.repo
     served = repo.rev_parse(gateway.branch)
-    errors = [p for p in review(prepare(repo, served, head, timedelta(hours=gateway.grace_hours), gateway.cache), validated)
-              if p.severity == "error"]
+    grace = timedelta(hours=gateway.grace_hours)
+    if written is not None and written.draft.target.parent == served:
+        draft = written.draft
+        head_files = {**draft.base(), **draft.files}
+        paths = [("A" if draft.read_base(p) is None else "D" if new is None else "M", p) for p, new in draft.files.items()]
+        reviewed = prepare_files(repo, draft.base(), {p: raw for p, raw in head_files.items() if raw is not None},
+                                 paths, head, grace, gateway.cache)
+    else:
+        reviewed = prepare(repo, served, head, grace, gateway.cache)
+    errors = [p for p in review(reviewed, validated) if p.severity == "error"]
     if errors:
         log.warning("%s left for review: check finds %s", branch, errors[0])
         return Approval(branch, None, f"left for review: check finds {len(errors)} error(s), e.g. {errors[0]}")

@@ -244,5 +244,5 @@ def _commit_ccv(gateway: Gateway, view: CalcatView, posted: Posted, writer: Writ
     row = next(r for r in rows_of(batch, path) if r.ccv_id == mine.ccv_id)
     assert sha is not None
     autos = [bool((gateway.records.get("ccv", ccv_int_id(r.ccv_id)) or {}).get("auto")) for r in rows_of(batch, path)]
-    approval = approve(gateway, branch, sha, all(autos), writer, validated(change))
+    approval = approve(gateway, branch, sha, all(autos), writer, validated(change), change)
     return (201, ccv_reply(view, row)), approval

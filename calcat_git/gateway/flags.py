@@ -115,4 +115,4 @@ def put_flags(gateway: Gateway, view: CalcatView, int_id: int, body: bytes, writ
             auto = all(autos)
         else:
             auto = bool(constant_of(gateway, view, int(current["calibration_constant"]["id"])).get("flg_auto_approve"))
-        return shown, approve(gateway, branch, sha, auto, writer, validated(change))
+        return shown, approve(gateway, branch, sha, auto, writer, validated(change), change)

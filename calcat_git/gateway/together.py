@@ -129,7 +129,7 @@ class Committer:
             sha = change.commit(f"inject {sum(len(v) for v in batches.values())} constant(s) of {len(batches)} "
                                 f"report(s)\n\nthrough CALCAT's API, for {jobs[0].writer.email}")
             assert sha is not None
-            approval = approve(gateway, STAGING, sha, True, jobs[0].writer, validated(change))
+            approval = approve(gateway, STAGING, sha, True, jobs[0].writer, validated(change), change)
         except CalcatGitError:
             for job in jobs:
                 job.outcome = None
