@@ -97,7 +97,6 @@ _WHERE = {
     "ShimadzuHPVX2Conditions": "calcat_git.lookup.conditions",
     "SingleConstant": "calcat_git.lookup.results",
     "SlotPeriod": "calcat_git.model.mapping",
-    "Verdict": "calcat_git.edit.draft",
     "SourceNameFormatter": "calcat_git.lookup.detector_data",
     "StoreFileError": "calcat_git.lookup.extra_api",
     "get_catalog": "calcat_git.lookup.extra_api",
@@ -105,6 +104,7 @@ _WHERE = {
     "lpd_dark_consts_with_fallback": "calcat_git.lookup.lpd",
     "set_default_caldb_root": "calcat_git.lookup.extra_api",
     "setup_catalog": "calcat_git.lookup.extra_api",
+    "Verdict": "calcat_git.edit.draft",
 }
 
 

@@ -115,9 +115,7 @@ def test_add_detector_and_its_first_swap(git_mini: Path) -> None:
 def _offset(root: Path, **at: str) -> str | None:
     found = CalibrationData.from_condition(MiniConditions(sensor_bias_voltage=300, memory_cells=352),
                                            "MID_DET_AGIPD1M-1", catalog=root, event_at="2024-05-02T00:00:00Z", **at)
-    if "Offset" not in found or "AGIPD01" not in found["Offset"]:
-        return None
-    return f"{found['Offset']['AGIPD01'].ccv_id - 2**52:012x}"  # EXtra's integer id: its content id's first 12 hex
+    return found["Offset"]["AGIPD01"].ccv_hash if "Offset" in found and "AGIPD01" in found["Offset"] else None
 
 
 @pytest.mark.slow

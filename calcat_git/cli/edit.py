@@ -246,7 +246,7 @@ def flag(ccvs: tuple[str, ...], which: str | None, reason: str, repo: str, branc
 
     \b
     Example:
-      calcat-git flag 4503599627370497 --bad-quality --reason "stripes in the offset map" --branch flag-r42
+      calcat-git flag 4778024163930938 --bad-quality --reason "stripes in the offset map" --branch flag-m337
     """
     from calcat_git.errors import InvalidInputError
 

@@ -98,9 +98,14 @@ class Change:
 
     def __enter__(self) -> Change:
         self._lock = self._locked()
-        if not self.draft.files:  # what the change builds on, read again under the lock
-            self.draft = Draft(self.root, self.repo, resolve_target(self.repo, self._branch, self._commit),
-                               self._cache)
+        try:
+            if not self.draft.files:  # what the change builds on, read again under the lock
+                self.draft = Draft(self.root, self.repo, resolve_target(self.repo, self._branch, self._commit),
+                                   self._cache)
+        except BaseException:
+            self._lock.close()
+            self._lock = None
+            raise
         return self
 
     def __exit__(self, kind: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None) -> None:
