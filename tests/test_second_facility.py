@@ -95,6 +95,20 @@ def test_the_guide_pages_are_in_every_nav() -> None:
         assert sorted(guide) == pages, config
 
 
+def test_a_catalogs_own_page_replaces_the_guides(git_mini: Path, tmp_path: Path) -> None:
+    from calcat_git.site.build import prepare
+
+    (git_mini / "site/guide").mkdir(parents=True)
+    (git_mini / "site/guide/formats.md").write_text("# Our own formats\n")
+    docs = tmp_path / "docs"
+    prepare(git_mini, docs, pages={"guide/cli.md": "# CLI\n"})
+    guide = REPO_ROOT / "calcat_git/site/guide"
+    assert (docs / "guide/formats.md").read_text("utf-8") == "# Our own formats\n"
+    assert (docs / "guide/getting-started.md").read_text("utf-8") == (guide / "getting-started.md").read_text("utf-8")
+    assert (docs / "guide/cli.md").read_text("utf-8") == "# CLI\n"  # the command line's reference, as rendered
+    assert {p.name for p in (docs / "guide").glob("*.md")} == {p.name for p in guide.glob("*.md")}
+
+
 @pytest.mark.slow
 def test_the_wheel_ships_what_site_init_and_guide_need(venv: Venv) -> None:
     names = set(zipfile.ZipFile(venv.wheel).namelist())
