@@ -274,3 +274,13 @@ def test_a_change_dated_in_the_future_is_an_error(pr: Path) -> None:
         f"commit {sha[:12]}:1: committer time in the future: {sha[:12]} (2099-01-01T00:00:00Z) is later than now "
         "plus 10 minutes; snapshots taken before then would not see it: fix the committer's clock and recommit "
         "[commit-time]"]
+
+
+def test_diff_gives_the_reason_of_a_flag_change(pr: Path) -> None:
+    from calcat_git import Catalog
+
+    row = next(iter(Catalog.open(pr, branch="pr").backend.all_ccvs()))
+    flagged = cli(pr, "flag", row.ccv_id[:12], "--bad-quality", "--reason", "hot pixels in the dark run", "--commit")
+    assert flagged.returncode == 0, flagged.stderr
+    out = cli(pr, "diff", "main")
+    assert "good\\_quality True → False (reason: hot pixels in the dark run)" in out.stdout, out.stdout

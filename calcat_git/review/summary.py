@@ -101,10 +101,12 @@ def constant_changes(ch: Change) -> tuple[list[dict[str, Any]], list[str]]:
         before = {c.identity(old): c for c in old.constants}
         for ccv in batch.constants:
             was = before.get(ccv.identity(batch))
+            new_reasons = [f.reason for f in ccv.flagged[len(was.flagged):]] if was is not None else []
+            why = f" (reason: {'; '.join(new_reasons)})" if new_reasons else " (no reason given)"
             for flag in ("good_quality", "deployed"):
                 if was is not None and getattr(was, flag) != getattr(ccv, flag):
                     flips.append(f"{batch.detector} {ccv.calibration} {ccv.pdu} begin_at "
-                                 f"{_when(ccv.begin_at)}: {flag} {getattr(was, flag)} → {getattr(ccv, flag)}")
+                                 f"{_when(ccv.begin_at)}: {flag} {getattr(was, flag)} → {getattr(ccv, flag)}{why}")
     groups = [{"detector": d, "calibration": c, "report": r, "count": n, "conditions": conditions[(d, c, r)]}
               for (d, c, r), n in sorted(added.items())]
     return groups, flips
