@@ -107,6 +107,8 @@ def test_a_set_marked_invalid_still_answers_and_warns(git_mini: Path, sets: dict
     marked = cli(git_mini, "tag", "v1", "--invalidate", "--reason", "darks taken with the wrong gain", "--commit")
     assert marked.returncode == 0, marked.stderr
     assert marked.stdout.startswith("published set v1 marked invalid in published-sets.yaml; committed ")
+    review = cli(git_mini, "diff", "HEAD~1", "HEAD")  # reviewers read it as a sentence
+    assert "#### Published sets\n- published set v1 marked invalid: darks taken with the wrong gain" in review.stdout
     again = cli(git_mini, "tag", "v1", "--invalidate", "--reason", "again", "--commit")
     assert (again.returncode, again.stderr) == (
         1, "error: published set 'v1' is marked invalid already: darks taken with the wrong gain\n")

@@ -36,6 +36,7 @@ class Change:
     paths: list[tuple[str, str]]  # (git status letter, path) changed since the merge base
     head_commit: Commit
     grace: timedelta
+    base_sha: str = ""  # the merge base (files outside the registry are read there)
 
 
 Rule = Callable[[Change], Iterator[Problem]]
@@ -67,6 +68,7 @@ def prepare(
         paths=paths,
         head_commit=repo.commit_info(head_sha),
         grace=grace,
+        base_sha=merge_base,
     )
 
 

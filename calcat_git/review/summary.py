@@ -7,7 +7,9 @@ from collections import Counter
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from calcat_git.catalog.sets import invalid_sets
 from calcat_git.files.loading import Registry
+from calcat_git.files.parse import SETS_FILE
 from calcat_git.model.mapping import Mapping
 from calcat_git.model.problems import Problem
 from calcat_git.review.records import record_changes
@@ -112,11 +114,21 @@ def constant_changes(ch: Change) -> tuple[list[dict[str, Any]], list[str]]:
     return groups, flips
 
 
+def set_changes(ch: Change) -> list[str]:
+    """Published sets marked invalid by the change (``published-sets.yaml``), with their reasons."""
+    if not ch.base_sha or not any(path == SETS_FILE for _, path in ch.paths):
+        return []
+    before = invalid_sets(ch.repo.show_file(ch.base_sha, SETS_FILE))
+    after = invalid_sets(ch.repo.show_file(ch.head_commit.sha, SETS_FILE))
+    return [f"published set {name} marked invalid: {entry.reason}" for name, entry in sorted(after.items())
+            if name not in before]
+
+
 def summary(ch: Change, problems: list[Problem]) -> dict[str, Any]:
     groups, flips = constant_changes(ch)
     return {"head": ch.head_commit.sha, "problems": [p.to_dict() for p in problems],
             "mappings": mapping_sentences(ch), "pdus": pdu_changes(ch), "records": record_changes(ch),
-            "constants_added": groups, "flag_flips": flips}
+            "constants_added": groups, "flag_flips": flips, "sets": set_changes(ch)}
 
 
 _LINE_BREAKS = re.compile(r"\r\n|[\n\r\v\f\x1c-\x1e\x85\u2028\u2029]")
@@ -174,6 +186,8 @@ def markdown(data: dict[str, Any]) -> str:
             cond = ", ".join(f"{k}={v}" for k, v in g["conditions"].items())
             lines.append(f"| {_escape(g['detector'])} | {_escape(g['calibration'])} | {_escape(g['report'])} | "
                          f"{g['count']} | {_escape(cond)} |")
+    if data.get("sets"):
+        lines += ["", "#### Published sets"] + [f"- {_escape(line)}" for line in data["sets"]]
     if data["flag_flips"]:
         lines += ["", "#### Flags changed"] + [f"- {_escape(f)}" for f in data["flag_flips"]]
     return "\n".join(lines) + "\n"
