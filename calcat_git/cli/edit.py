@@ -5,16 +5,17 @@ all or nothing."""
 
 from __future__ import annotations
 
+import difflib
 from collections.abc import Callable
 from datetime import datetime
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import Any, TypeVar
 
 import click
 
 from calcat_git.cli.common import REPO_OPTION, Timestamp
-
-if TYPE_CHECKING:
-    from calcat_git.edit.change import Change
+from calcat_git.edit.change import Change
+from calcat_git.edit.target import commits_to
+from calcat_git.errors import InvalidInputError
 
 R = TypeVar("R")
 
@@ -34,9 +35,6 @@ def target_options(func: Callable[..., Any]) -> Callable[..., Any]:
 def run_change(repo: str, message: str, branch: str | None, do_commit: bool, edit: Callable[[Change], R],
                store: str | None = None, quiet: bool = False) -> tuple[R, Change]:
     """Make one change with ``edit`` and write it; print what it wrote and where it went."""
-    from calcat_git.edit.change import Change
-    from calcat_git.edit.target import commits_to
-
     with Change(repo, message, branch=branch, commit=commits_to(branch, do_commit), store=store) as change:
         out = edit(change)
         diff = change.diff()
@@ -51,8 +49,6 @@ def _added(old: bytes | None, new: bytes | None) -> list[str]:
         return ["  (removed)"]
     if after.startswith(before):
         return [f"  + {line}" for line in after[len(before):].splitlines()]
-    import difflib
-
     return ["  " + line for line in difflib.unified_diff(before.splitlines(), after.splitlines(), lineterm="", n=1)][2:]
 
 
@@ -100,8 +96,6 @@ def swap(detector: str, assignments: tuple[str, ...], valid_from: datetime, reas
       calcat-git swap MID_DET_AGIPD1M-1 Q1M2=AGIPD_SIV1_AGIPDV11_M315 \\
           --from 2024-05-10T08:00:00+02:00 --reason "Q1M2 replaced after a damaged ASIC" --branch mid-q1m2-swap
     """
-    from calcat_git.errors import InvalidInputError
-
     pairs: dict[str, str] = {}
     for item in assignments:
         slot, sep, pdu = item.partition("=")
@@ -248,8 +242,6 @@ def flag(ccvs: tuple[str, ...], which: str | None, reason: str, repo: str, branc
     Example:
       calcat-git flag 4778024163930938 --bad-quality --reason "stripes in the offset map" --branch flag-m337
     """
-    from calcat_git.errors import InvalidInputError
-
     if which is None:
         raise InvalidInputError("give one of --bad-quality, --good-quality, --not-deployed, --deployed")
     run_change(repo, f"flag {len(ccvs)} CCV(s) {which}: {reason}", branch, do_commit,

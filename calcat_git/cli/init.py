@@ -6,6 +6,8 @@ from pathlib import Path
 
 import click
 
+from calcat_git.edit.new_catalog import NewCatalog, init_catalog
+
 
 @click.command()
 @click.argument("folder", default=".", type=click.Path(file_okay=False, path_type=Path))
@@ -31,8 +33,6 @@ def init(folder: Path, name: str, time_zone: str, admins: tuple[str, ...], examp
           --admin @facility/calcat-admins
       cd my-catalog && calcat-git validate
     """
-    from calcat_git.edit.new_catalog import NewCatalog, init_catalog  # loaded when the command runs
-
     commit = init_catalog(folder, NewCatalog(name=name, time_zone=time_zone, admins=admins, examples=examples))
     click.echo(f"new catalog {name!r} at {folder} (commit {commit[:12]})")
     click.echo("next: add records (calcat-git schema KIND --example shows each kind), validate, "

@@ -6,6 +6,7 @@ from datetime import datetime
 
 import click
 
+from calcat_git.catalog.catalog import Catalog
 from calcat_git.cli.common import (
     BRANCH_OPTION,
     JSON_OPTION,
@@ -15,6 +16,7 @@ from calcat_git.cli.common import (
     snapshot_at_option,
     source_text,
 )
+from calcat_git.timeutil import format_timestamp
 
 
 @click.command()
@@ -33,9 +35,6 @@ def pdus(detector_type: str | None, free: bool, event_at: datetime, snapshot_at:
     Example: spare AGIPD modules now
       calcat-git pdus --type AGIPD-Type --free
     """
-    from calcat_git.catalog.catalog import Catalog
-    from calcat_git.timeutil import format_timestamp
-
     at = event_at
     catalog = Catalog.open(repo, branch=branch)
     if snapshot_at is not None:

@@ -12,8 +12,14 @@ from pathlib import Path
 
 import click
 
+from calcat_git.catalog.catalog import Catalog
+from calcat_git.catalog.sets import SETS_FILE, Invalidation, with_invalidation
+from calcat_git.catalog.snapshot import IndexedSnapshot
 from calcat_git.cli.common import BRANCH_OPTION, JSON_OPTION, REPO_OPTION, Snapshot, emit_json
+from calcat_git.edit.change import Change
 from calcat_git.errors import CatalogInvalidError, InvalidInputError, NotFoundError, closest_names
+from calcat_git.git.repo import GitRepo
+from calcat_git.timeutil import now_utc
 
 
 @click.command()
@@ -65,8 +71,6 @@ def tag(name: str, snapshot_at: datetime | str | None, message: str | None, inva
 @JSON_OPTION
 def tags(repo: str, branch: str | None, as_json: bool) -> None:
     """List the published sets (git tags): commit, commit time, state (published, invalid)."""
-    from calcat_git.catalog.catalog import Catalog
-
     found = Catalog.open(Path(repo), branch=branch, index=False).published_sets()
     if as_json:
         emit_json(found)
@@ -88,10 +92,6 @@ def _publish(root: Path, name: str, snapshot: datetime | str | None, message: st
             ) -> tuple[str, int]:
     """Tag the commit ``snapshot`` names (default: the newest of ``branch``) as the published
     set ``name``, once its catalog validates; the commit and how many problems were warnings."""
-    from calcat_git.catalog.catalog import Catalog  # imported on use: `calcat-git --help` stays fast
-    from calcat_git.catalog.snapshot import IndexedSnapshot
-    from calcat_git.git.repo import GitRepo
-
     message = _text(message, "-m MESSAGE")
     newest = Catalog.open(root, branch=branch)
     pinned = newest.at(snapshot) if snapshot is not None else newest
@@ -113,11 +113,6 @@ def _publish(root: Path, name: str, snapshot: datetime | str | None, message: st
 def _invalidate(root: Path, name: str, reason: str, branch: str | None = None, commit: bool = False) -> str | None:
     """Mark the published set ``name`` invalid in ``published-sets.yaml`` (written, and
     committed on the new ``branch`` or with ``commit``); the tag itself stays."""
-    from calcat_git.catalog.sets import SETS_FILE, Invalidation, with_invalidation
-    from calcat_git.edit.change import Change
-    from calcat_git.git.repo import GitRepo
-    from calcat_git.timeutil import now_utc
-
     reason = _text(reason, "--reason")
     names = [t["name"] for t in GitRepo(root).tags()]
     if name not in names:
