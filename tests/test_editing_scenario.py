@@ -10,7 +10,7 @@ import json
 import subprocess
 import sys
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 from urllib.parse import urlencode
 
 import pytest
@@ -61,7 +61,7 @@ def extra_lookup(url: str) -> str | None:
     from extra.calibration import ConditionsBase, setup_client
 
     class ProbeConditions(ConditionsBase):  # type: ignore[misc]
-        calibration_types = {"ProbeCal": ["Memory cells", "Probe param"]}
+        calibration_types: ClassVar[dict[str, list[str]]] = {"ProbeCal": ["Memory cells", "Probe param"]}
 
         def __init__(self) -> None:
             self.memory_cells, self.probe_param = ASKED["Memory cells"], ASKED["Probe param"]
