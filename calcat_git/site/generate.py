@@ -21,6 +21,7 @@ from calcat_git.lookup.rules import LookupRules
 from calcat_git.model.selection import CCVRow
 from calcat_git.site.changes import Summarize, changes_pages
 from calcat_git.site.forge import forge_of
+from calcat_git.site.forms import mapping_source, propose_page, source_reader
 from calcat_git.site.markdown import md
 from calcat_git.site.output import Output, reset
 from calcat_git.site.pages import calibration_pages, parameter_pages, report_page, report_slug, sets_page
@@ -45,11 +46,13 @@ SWAP_FORM = """<div id="swap" data-detector="{detector}" markdown="0">
 <div id="swap-result" hidden>
 <p>Append this to <code>{file}</code>:</p>
 <pre id="swap-yaml"></pre>
+<div id="swap-files" hidden></div>
 <p>{edit}</p>
 <p>Or from a clone:</p>
 <pre id="swap-command"></pre>
 </div>
 </div>
+<script src="../../assets/propose.js"></script>
 <script src="../../assets/swap-form.js"></script>"""
 LOOKUP_PAGE = """# Look up constants
 
@@ -85,6 +88,7 @@ class Site:
         self.catalog, self.out = catalog, out
         self.summarize = summarize if catalog.commit else None  # a working tree has no history to summarise
         self.forge = forge_of(catalog.root)
+        self.source = source_reader(catalog)
         self.reg = catalog.entities()
         self.per_pdu: Counter[str] = Counter()
         self.per_calibration: Counter[tuple[str, str]] = Counter()
@@ -121,6 +125,7 @@ class Site:
         self.api("detectors.json", {n: d.to_dict() for n, d in sorted(self.reg.detectors.items())})
         self.api("pdus.json", {n: p.to_dict() for n, p in sorted(self.reg.pdus.items())})
         self.lookup_page()
+        propose_page(self)
         if self.catalog.commit:
             sets = self.catalog.published_sets()
             sets_page(self, sets)
@@ -187,7 +192,7 @@ class Site:
         self.api(f"detectors/{name}.json", {"detector": det.to_dict(), "mapping": mapping.to_dict() if mapping else None,
                                             "calibrations": list(dtype.calibrations) if dtype else [],
                                             "rules": LookupRules.of(dtype).to_json() if dtype else None,
-                                            "ccv_shards": self._shards_for(name),
+                                            "ccv_shards": self._shards_for(name), "source": mapping_source(self, name),
                                             "ccv_shards_by_pdu": self._shards_by_pdu(name)})
 
     def _swap_form(self, name: str) -> str:

@@ -1,0 +1,112 @@
+// The "Propose a change" page: add a PDU, a calibration, a parameter, each checked as the
+// CLI command checks it (calcat-git add-pdu, add-calibration, add-parameter), written as it
+// writes it, and shown with the forge's editor links (assets/propose.js).
+(function () {
+  "use strict";
+  const P = window.CalcatPropose;
+  const $ = (id) => document.getElementById(id);
+  const val = (id) => $(id).value.trim();
+  const NAME = /^[A-Za-z0-9_.-]+$/;
+  let data = null;
+  const edit = () => (data ? Promise.resolve(data) : P.api("api/v1/edit.json").then((d) => (data = d)));
+
+  function pdu(d) {
+    const name = val("pdu-name"), type = $("pdu-type").value, uuid = val("pdu-uuid"), description = val("pdu-description");
+    const found = [];
+    if (!NAME.test(name)) found.push("the name is letters, digits, _ . - (it names the file)");
+    if (d.pdus[name]) found.push(`PDU '${name}' already exists: registry/pdus/${d.pdus[name].detector_type}/${name}.yaml`);
+    if (!/^\d+$/.test(uuid) || !Number.isSafeInteger(Number(uuid))) found.push("the uuid is a whole number ≥ 0");
+    const taken = Object.entries(d.pdus).find(([, p]) => String(p.uuid) === String(Number(uuid)));
+    if (taken) found.push(`uuid ${uuid} is already ${taken[0]}'s: every PDU has its own uuid`);
+    if (found.length) return {found};
+    const record = {physical_name: name, detector_type: type, uuid: Number(uuid), status: "active"};
+    if (description) record.description = description;
+    return {files: [{path: `registry/pdus/${type}/${name}.yaml`, old: null, content: P.dump(record)}],
+            branch: `add-pdu-${name}`};
+  }
+
+  function typeEdit(d, type, key, name) {
+    const t = d.types[type];
+    if (t.text === null) throw new Error(`${t.file} could not be read`);
+    if (/^conditions:/m.test(t.text)) {
+      throw new Error(`${type} has look-up rules (a conditions: block): use the CLI command, which wires them`);
+    }
+    const content = P.appended(t.text, key, name);
+    if (content === null) throw new Error(`${t.file}: its ${key} list is laid out unusually: use the CLI command`);
+    return {path: t.file, old: t.text, content};
+  }
+
+  function calibration(d) {
+    const name = val("calibration-name"), type = $("calibration-type").value, description = val("calibration-description");
+    const parameters = val("calibration-parameters").split(",").map((p) => p.trim()).filter(Boolean);
+    const t = d.types[type], found = [];
+    if (!NAME.test(name)) found.push("the name is letters, digits, _ . - (it names the file)");
+    if (!parameters.length) found.push("a calibration needs at least one parameter");
+    if (t.calibrations.includes(name)) found.push(`${type} has calibration '${name}' already`);
+    for (const p of parameters) {
+      if (!t.parameters.includes(p)) found.push(`${type} has no parameter '${p}': add it first (Add a parameter)`);
+    }
+    const exists = d.calibrations.includes(name);
+    if (exists && description) {
+      found.push(`calibration '${name}' exists: its description is edited in its file; leave the description out`);
+    }
+    if (found.length) return {found};
+    const files = exists ? [] : [{path: `registry/calibrations/${name}.yaml`, old: null,
+                                  content: P.dump(description ? {identifier: name, description} : {identifier: name})}];
+    files.push(typeEdit(d, type, "calibrations", name));
+    return {files, branch: `add-calibration-${name}`};
+  }
+
+  function deviation(id) {
+    const text = val(id);
+    if (text === "") return null;
+    const x = Number(text);
+    if (!Number.isFinite(x) || x < 0) throw new Error(`${text}: a deviation is a number ≥ 0`);
+    return x;
+  }
+
+  function parameter(d) {
+    const name = val("parameter-name"), type = $("parameter-type").value, unit = val("parameter-unit");
+    const lower = deviation("parameter-lower"), upper = deviation("parameter-upper");
+    const found = [];
+    if (!name) found.push("give the parameter's name, as CALCAT spells it");
+    if (d.types[type].parameters.includes(name)) found.push(`${type} has parameter '${name}' already`);
+    const files = [], known = d.parameters[name];
+    if (known) {
+      const given = {unit: unit || null, lower_deviation: lower, upper_deviation: upper};
+      const differ = Object.keys(given).find((k) => given[k] !== null && given[k] !== known[k]);
+      if (differ) found.push(`parameter '${name}' exists (registry/parameters/${known.identifier}.yaml) with another ` +
+                             `${differ}: every type shares that file, so edit it there`);
+    } else {
+      const identifier = name.toLowerCase().replace(/[^a-z0-9]+/g, "_").replace(/^_+|_+$/g, "") || "parameter";
+      const path = `registry/parameters/${identifier}.yaml`;
+      if (d.parameter_files.includes(identifier)) {
+        found.push(`${path} exists: if '${name}' is another spelling of it, add it to its spellings by hand`);
+      }
+      files.push({path, old: null, content: P.dump({identifier, spellings: [name], unit,
+                                                     lower_deviation: {float: lower || 0}, upper_deviation: {float: upper || 0}})});
+    }
+    if (found.length) return {found};
+    files.push(typeEdit(d, type, "parameters", name));
+    return {files, branch: `add-parameter-${identifier(name)}`};
+  }
+
+  const identifier = (name) => name.toLowerCase().replace(/[^a-z0-9]+/g, "-").replace(/^-+|-+$/g, "");
+  const FORMS = {pdu, calibration, parameter};
+
+  document.querySelectorAll("button[data-check]").forEach((button) => {
+    button.addEventListener("click", async () => {
+      const kind = button.dataset.check, list = $(`${kind}-problems`), box = $(`${kind}-result`);
+      box.hidden = true;
+      let out;
+      try {
+        const d = await edit();
+        out = FORMS[kind](d);
+        if (!out.found) P.show(box, out.files, d.forge, out.branch);
+      } catch (e) {
+        out = {found: [e.message || String(e)]};
+      }
+      P.problems(list, out.found || []);
+    });
+  });
+})();

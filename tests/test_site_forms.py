@@ -1,0 +1,174 @@
+"""The site's edit forms in a real browser, against the CLI: for the same input, the files a
+form writes equal, byte for byte, what the command writes into a copy of the catalog's
+working tree, and the forge links open the right editor."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import sys
+from collections.abc import Iterator
+from importlib import resources
+from pathlib import Path
+from typing import Any
+from urllib.parse import parse_qs, urlsplit
+
+import pytest
+
+from .helpers import ARGS, CHROMIUM, build_site, commit_all, git, require_chromium, serve, watch
+
+pytestmark = pytest.mark.slow  # a site build and a browser
+
+REPO = "https://github.example.org/xfel/catalog"
+FORGE = f"extra:\n  forge:\n    repo_url: {REPO}\n    edit_uri: edit/main/docs/\n"
+LONG = ("spare module from the 2024 batch: tested at the detector lab, dark frames clean, "
+        "gain stages as expected; 'kept' for the SPB refurbishment next year")
+
+
+@pytest.fixture(scope="module")
+def site(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
+    root = tmp_path_factory.mktemp("forms")
+    repo = root / "catalog"
+    shutil.copytree(Path(__file__).parent / "data" / "mini", repo)
+    config = resources.files("calcat_git").joinpath("site/defaults/mkdocs.yml").read_text("utf-8")
+    (repo / "mkdocs.yml").write_text(config + FORGE.replace("github.example.org", "github.com"), "utf-8")
+    git(repo, "init", "-q", "-b", "main")
+    commit_all(repo, "mini catalog", "2024-05-02T00:00:00Z")
+    return repo, build_site(repo, root / "html")
+
+
+@pytest.fixture(scope="module")
+def page(site: tuple[Path, Path]) -> Iterator[tuple[Any, str, list[str], list[str]]]:
+    from playwright.sync_api import sync_playwright
+
+    require_chromium()
+    with serve(site[1]) as url, sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=CHROMIUM, headless=True, args=ARGS)
+        tab = browser.new_page()
+        errors, outside = watch(tab, url)
+        yield tab, url, errors, outside
+        browser.close()
+
+
+def _submit(tab: Any, kind: str, fields: dict[str, str]) -> tuple[list[str], list[dict[str, str]]]:
+    """Fill a form, check it: (problems, [{path, content, href}] of the files shown)."""
+    for field, value in fields.items():
+        if tab.locator(f"#{field}").evaluate("e => e.tagName") == "SELECT":
+            tab.select_option(f"#{field}", value)
+        else:
+            tab.fill(f"#{field}", value)
+    tab.evaluate(f"document.getElementById('{kind}-problems').replaceChildren();"
+                 f"document.getElementById('{kind}-result').hidden = true")
+    tab.click(f"button[data-check='{kind}']" if kind != "swap" else "#swap-check")
+    box = "swap-files" if kind == "swap" else f"{kind}-result"
+    tab.wait_for_function(f"document.getElementById('{kind}-problems').children.length > 0 || "
+                          f"!document.getElementById('{box}').hidden")
+    files = tab.eval_on_selector_all(f"#{box} .propose-file", """parts => parts.map(p => ({
+        path: p.dataset.path, content: p.querySelector('.propose-content').textContent,
+        href: p.querySelector('a.propose-open') ? p.querySelector('a.propose-open').href : null}))""")
+    return tab.locator(f"#{kind}-problems li").all_inner_texts(), files
+
+
+def _cli(repo: Path, tmp_path: Path, *args: str) -> Path:
+    """The command, written into a copy of the catalog's working tree (no commit)."""
+    clone = tmp_path / "clone"
+    shutil.copytree(repo, clone)
+    done = subprocess.run([sys.executable, "-m", "calcat_git", *args, "--repo", str(clone)], capture_output=True,
+                          text=True, check=False)
+    assert done.returncode == 0, done.stdout + done.stderr
+    return clone
+
+
+def _same_as_cli(files: list[dict[str, str]], repo: Path, clone: Path) -> None:
+    changed = sorted(git(clone, "status", "--porcelain", "--untracked-files=all").split())
+    assert sorted(f["path"] for f in files) == sorted(p for p in changed if p.startswith("registry/"))
+    for file in files:
+        assert file["content"].encode() == (clone / file["path"]).read_bytes(), file["path"]
+
+
+def _new_file_url(href: str) -> tuple[str, str, str]:
+    parts = urlsplit(href)
+    query = parse_qs(parts.query)
+    return f"{parts.scheme}://{parts.netloc}{parts.path}", query["filename"][0], query["value"][0]
+
+
+def test_add_pdu_form_writes_what_the_cli_writes(site: tuple[Path, Path], page: Any, tmp_path: Path) -> None:
+    repo, _ = site
+    tab, url, errors, outside = page
+    tab.goto(f"{url}/propose.html")
+    found, _ = _submit(tab, "pdu", {"pdu-name": "AGIPD_M1", "pdu-type": "AGIPD-Type", "pdu-uuid": "5"})
+    assert any("already exists" in p for p in found)
+    found, files = _submit(tab, "pdu", {"pdu-name": "AGIPD_M9", "pdu-type": "AGIPD-Type", "pdu-uuid": "101001499998",
+                                        "pdu-description": LONG})
+    assert found == [] and len(files) == 1
+    clone = _cli(repo, tmp_path, "add-pdu", "AGIPD_M9", "--type", "AGIPD-Type", "--uuid", "101001499998",
+                 "--description", LONG)
+    _same_as_cli(files, repo, clone)
+    assert "\n  " in files[0]["content"]  # the long description folded as PyYAML folds it
+    base, name, value = _new_file_url(files[0]["href"])
+    assert (base, name, value) == ("https://github.com/xfel/catalog/new/main", "registry/pdus/AGIPD-Type/AGIPD_M9.yaml",
+                                   files[0]["content"])
+    assert errors == [] and outside == []
+
+
+def test_add_calibration_form_writes_what_the_cli_writes(site: tuple[Path, Path], page: Any, tmp_path: Path) -> None:
+    repo, _ = site
+    tab, url, errors, outside = page
+    tab.goto(f"{url}/propose.html")
+    found, _ = _submit(tab, "calibration", {"calibration-name": "DarkDrift", "calibration-type": "AGIPD-Type",
+                                            "calibration-parameters": "Memory cells, Gain"})
+    assert any("has no parameter 'Gain'" in p for p in found)
+    found, files = _submit(tab, "calibration", {"calibration-parameters": "Memory cells, Sensor Bias Voltage",
+                                                "calibration-description": "slow offset drift: [test]"})
+    assert found == [], found
+    clone = _cli(repo, tmp_path, "add-calibration", "DarkDrift", "--type", "AGIPD-Type", "--parameter", "Memory cells",
+                 "--parameter", "Sensor Bias Voltage", "--description", "slow offset drift: [test]")
+    _same_as_cli(files, repo, clone)
+    new, edit = files
+    assert _new_file_url(new["href"])[:2] == ("https://github.com/xfel/catalog/new/main",
+                                               "registry/calibrations/DarkDrift.yaml")
+    assert edit["href"] == "https://github.com/xfel/catalog/edit/add-calibration-DarkDrift/" \
+        "registry/detector_types/AGIPD-Type.yaml"  # the second file: on the branch the first started
+    assert errors == [] and outside == []
+
+
+def test_add_parameter_form_writes_what_the_cli_writes(site: tuple[Path, Path], page: Any, tmp_path: Path) -> None:
+    repo, _ = site
+    tab, url, errors, outside = page
+    tab.goto(f"{url}/propose.html")
+    found, files = _submit(tab, "parameter", {"parameter-name": "Probe param", "parameter-type": "AGIPD-Type",
+                                              "parameter-unit": "V", "parameter-lower": "0.5", "parameter-upper": "1"})
+    assert found == [], found
+    clone = _cli(repo, tmp_path, "add-parameter", "Probe param", "--type", "AGIPD-Type", "--unit", "V",
+                 "--lower-deviation", "0.5", "--upper-deviation", "1")
+    _same_as_cli(files, repo, clone)
+    found, _ = _submit(tab, "parameter", {"parameter-name": "Memory cells", "parameter-type": "AGIPD-Type"})
+    assert any("has parameter 'Memory cells' already" in p for p in found)
+    assert errors == [] and outside == []
+
+
+@pytest.mark.parametrize(("slot", "pdu", "when", "reason"), [
+    ("AGIPD00", "AGIPD_M4", "2025-01-10T08:00:00+01:00", "Q1M1: spare M4 installed"),
+    ("AGIPD00", "AGIPD_M3", "2025-02-01T00:00:00.250Z", "M3 moved from Q1M2 to Q1M1"),  # M3 leaves AGIPD01
+])
+def test_swap_form_writes_what_the_cli_writes(site: tuple[Path, Path], page: Any, tmp_path: Path, slot: str,
+                                              pdu: str, when: str, reason: str) -> None:
+    repo, _ = site
+    tab, url, errors, outside = page
+    tab.goto(f"{url}/catalog/detectors/MID_DET_AGIPD1M-1.html")
+    found, files = _submit(tab, "swap", {"swap-slot": slot, "swap-pdu": pdu, "swap-from": when, "swap-reason": reason})
+    assert found == [] and len(files) == 1, found
+    clone = _cli(repo, tmp_path, "swap", "MID_DET_AGIPD1M-1", f"{slot}={pdu}", "--from", when, "--reason", reason)
+    _same_as_cli(files, repo, clone)
+    assert files[0]["href"] == "https://github.com/xfel/catalog/edit/main/registry/mappings/MID_DET_AGIPD1M-1.yaml"
+    assert errors == [] and outside == []
+
+
+def test_gitlab_editor_urls(page: Any) -> None:
+    tab, url, _, _ = page
+    tab.goto(f"{url}/propose.html")
+    forge = {"repo_url": "https://gitlab.example.org/xfel/catalog", "kind": "gitlab", "branch": "main"}
+    new, edit = tab.evaluate("f => [CalcatPropose.editorUrl(f, 'main', 'registry/pdus/T/A B.yaml', null, 'x: 1\\n'),"
+                             "CalcatPropose.editorUrl(f, 'add-x', 'registry/detector_types/T.yaml', 'old', 'new')]", forge)
+    assert new == "https://gitlab.example.org/xfel/catalog/-/new/main?file_name=registry%2Fpdus%2FT%2FA%20B.yaml&content=x%3A%201%0A"
+    assert edit == "https://gitlab.example.org/xfel/catalog/-/edit/add-x/registry/detector_types/T.yaml"
