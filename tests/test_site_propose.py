@@ -76,7 +76,7 @@ def test_swap_form_produces_a_change_that_validates(site: tuple[Path, Path], bro
     assert any("zone" in p for p in _swap(page, "AGIPD00", "AGIPD_M4", "2025-01-10T08:00", "naive"))
     assert _swap(page, "AGIPD00", "AGIPD_M4", "2025-01-10T08:00:00+01:00", "Q1M1: spare M4 installed") == []
     change = page.inner_text("#swap-yaml")
-    assert "AGIPD00: AGIPD_M4" in change and '"2025-01-10T08:00:00+01:00"' in change
+    assert "AGIPD00: AGIPD_M4" in change and '"2025-01-10T07:00:00Z"' in change  # as the CLI writes it
     command = page.inner_text("#swap-command")
     assert "calcat-git validate" in command
     words = shlex.split(command.splitlines()[0])  # the equivalent one-step command, run in a copy
@@ -85,7 +85,8 @@ def test_swap_form_produces_a_change_that_validates(site: tuple[Path, Path], bro
     done = subprocess.run([sys.executable, "-m", "calcat_git", *words[1:], "--repo", str(clone)], capture_output=True,
                           text=True, check=False)
     assert done.returncode == 0 and words[:2] == ["calcat-git", "swap"], done.stdout + done.stderr
-    assert "AGIPD00: AGIPD_M4" in (clone / "registry/mappings/MID_DET_AGIPD1M-1.yaml").read_text()
+    assert words[-2] == "--branch"  # the commit went onto that branch; the checkout is unchanged
+    assert "AGIPD00: AGIPD_M4" in git(clone, "show", f"{words[-1]}:registry/mappings/MID_DET_AGIPD1M-1.yaml")
     assert page.get_attribute("#swap-edit", "href") == (
         "https://gitlab.example.org/xfel/catalog/-/edit/main/registry/mappings/MID_DET_AGIPD1M-1.yaml")
     assert errors == [] and outside == []
