@@ -81,7 +81,7 @@ def _cli(repo: Path, tmp_path: Path, *args: str) -> Path:
 
 def _same_as_cli(files: list[dict[str, str]], repo: Path, clone: Path) -> None:
     changed = sorted(git(clone, "status", "--porcelain", "--untracked-files=all").split())
-    assert sorted(f["path"] for f in files) == sorted(p for p in changed if p.startswith("registry/"))
+    assert sorted(f["path"] for f in files) == sorted(p for p in changed if p.startswith(("registry/", "constants_index/")))
     for file in files:
         assert file["content"].encode() == (clone / file["path"]).read_bytes(), file["path"]
 
@@ -172,3 +172,31 @@ def test_gitlab_editor_urls(page: Any) -> None:
                              "CalcatPropose.editorUrl(f, 'add-x', 'registry/detector_types/T.yaml', 'old', 'new')]", forge)
     assert new == "https://gitlab.example.org/xfel/catalog/-/new/main?file_name=registry%2Fpdus%2FT%2FA%20B.yaml&content=x%3A%201%0A"
     assert edit == "https://gitlab.example.org/xfel/catalog/-/edit/add-x/registry/detector_types/T.yaml"
+
+
+@pytest.mark.parametrize(("which", "by_int"), [("bad-quality", False), ("not-deployed", True)])
+def test_flag_form_writes_what_the_cli_writes(site: tuple[Path, Path], page: Any, tmp_path: Path, which: str,
+                                              by_int: bool) -> None:
+    import re
+
+    from calcat_git.model.calcat_ids import ccv_int_id
+
+    repo, _ = site
+    tab, url, errors, outside = page
+    tab.goto(f"{url}/propose.html")
+    found, _ = _submit(tab, "flag", {"flag-ccv": "ffffffff00", "flag-which": which, "flag-reason": "x"})
+    assert found == ["no CCV with content id ffffffff00"]
+    ccv = "0938ff3ada520c4c0fa22e23e62d597b766768f316ea18b38a911b4034e007bf"  # Noise: no good_quality key yet
+    name = str(ccv_int_id(ccv)) if by_int else ccv[:10]
+    reason = "stripes in the offset map: see #12"
+    found, files = _submit(tab, "flag", {"flag-ccv": name, "flag-which": which, "flag-reason": reason})
+    assert found == [] and len(files) == 1, found
+    clone = _cli(repo, tmp_path, "flag", name, f"--{which}", "--reason", reason)
+    stamp = re.compile(r"at: '\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ'")  # the time each flagged it at
+    assert len(stamp.findall(files[0]["content"])) == 1
+    files[0]["content"] = stamp.sub("at: T", files[0]["content"])
+    written = clone / files[0]["path"]
+    written.write_text(stamp.sub("at: T", written.read_text("utf-8")), "utf-8")
+    _same_as_cli(files, repo, clone)
+    assert files[0]["href"] == f"https://github.com/xfel/catalog/edit/main/{files[0]['path']}"
+    assert errors == [] and outside == []

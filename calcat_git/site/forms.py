@@ -12,6 +12,8 @@ from typing import Any, Protocol
 from calcat_git.catalog.catalog import Catalog
 from calcat_git.files.loading import Registry
 from calcat_git.git.repo import GitRepo
+from calcat_git.model.calcat_ids import ccv_int_id
+from calcat_git.model.selection import CCVRow
 from calcat_git.site.forge import Forge
 
 
@@ -24,6 +26,8 @@ class Site(Protocol):
     def api(self, rel: str, data: Any) -> None: ...
 
     def source(self, rel: str) -> str | None: ...
+
+    def put(self, rel: str, text: str) -> None: ...
 
 
 def source_reader(catalog: Catalog) -> Callable[[str], str | None]:
@@ -95,8 +99,8 @@ def propose_page(site: Site) -> None:
              _form("calibration", "Add a calibration", "As `calcat-git add-calibration` (admins).", [
                  FIELD.format(label="Name", id="calibration-name", size=24, hint="DarkDrift"),
                  f'<label>Type <select id="calibration-type">{types}</select></label>',
-                 FIELD.format(label="Parameters (one per line)", id="calibration-parameters", size=40,
-                              hint="Memory cells; Sensor Bias Voltage"),
+                 FIELD.format(label="Parameters (comma-separated)", id="calibration-parameters", size=40,
+                              hint="Memory cells, Sensor Bias Voltage"),
                  FIELD.format(label="Description", id="calibration-description", size=40, hint="(optional)")]),
              _form("parameter", "Add a parameter", "As `calcat-git add-parameter` (admins).", [
                  FIELD.format(label="Name (CALCAT spelling)", id="parameter-name", size=24, hint="Probe param"),
@@ -104,6 +108,44 @@ def propose_page(site: Site) -> None:
                  FIELD.format(label="Unit", id="parameter-unit", size=6, hint="V"),
                  FIELD.format(label="Lower deviation", id="parameter-lower", size=6, hint="0"),
                  FIELD.format(label="Upper deviation", id="parameter-upper", size=6, hint="0")]),
-             '<script src="assets/propose.js"></script>', '<script src="assets/propose-forms.js"></script>']
+             _form("flag", "Flag a constant", "As `calcat-git flag`: bad or good quality, deployed or not, with the "
+                   "reason (kept in its batch file; look-ups at earlier snapshots answer as they did).", [
+                 FIELD.format(label="CCV id (integer or content id)", id="flag-ccv", size=30, hint="4778024163930938"),
+                 '<label>Flag <select id="flag-which">' + _options(["bad-quality", "good-quality", "not-deployed",
+                                                                     "deployed"]) + "</select></label>",
+                 FIELD.format(label="Reason", id="flag-reason", size=40, hint="stripes in the offset map")]),
+             '<script src="assets/propose.js"></script>', '<script src="assets/propose-forms.js"></script>',
+             '<script src="assets/propose-flag.js"></script>']
     site.write("propose.md", "\n".join(lines))
     site.api("edit.json", edit_data(site))
+
+
+class FlagIndex:
+    """What the flag form finds a CCV by: its content id (shards by its first two hex
+    digits) or integer id (shards by the id modulo 64), each naming its batch file, whose
+    text is published under ``api/v1/sources/``."""
+
+    def __init__(self) -> None:
+        self.by_id: dict[str, dict[str, Any]] = {}
+        self.by_int: dict[str, dict[str, str]] = {}
+        self.batches: set[str] = set()
+
+    def add(self, rows: list[CCVRow]) -> None:
+        for r in rows:
+            int_id = ccv_int_id(r.ccv_id, r.calcat_id)
+            self.by_id.setdefault(r.ccv_id[:2], {})[r.ccv_id] = {
+                "batch": r.batch, "file": r.file, "dataset": r.dataset, "int_id": int_id, "calibration": r.calibration,
+                "pdu": r.pdu, "good_quality": r.good_quality, "deployed": r.deployed}
+            self.by_int.setdefault(str(int_id % 64), {})[str(int_id)] = r.ccv_id
+            self.batches.add(r.batch)
+
+    def write(self, site: Site) -> None:
+        site.api("flag-index/index.json", {"ids": sorted(self.by_id), "ints": sorted(self.by_int, key=int)})
+        for prefix, found in sorted(self.by_id.items()):
+            site.api(f"flag-index/{prefix}.json", found)
+        for part, ids in sorted(self.by_int.items()):
+            site.api(f"flag-index/int-{part}.json", ids)
+        for batch in sorted(self.batches):
+            text = site.source(batch)
+            if text is not None:
+                site.put(f"api/v1/sources/{batch}", text)

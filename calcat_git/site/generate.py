@@ -21,7 +21,7 @@ from calcat_git.lookup.rules import LookupRules
 from calcat_git.model.selection import CCVRow
 from calcat_git.site.changes import Summarize, changes_pages
 from calcat_git.site.forge import forge_of
-from calcat_git.site.forms import mapping_source, propose_page, source_reader
+from calcat_git.site.forms import FlagIndex, mapping_source, propose_page, source_reader
 from calcat_git.site.markdown import md
 from calcat_git.site.output import Output, reset
 from calcat_git.site.pages import calibration_pages, parameter_pages, report_page, report_slug, sets_page
@@ -89,6 +89,7 @@ class Site:
         self.summarize = summarize if catalog.commit else None  # a working tree has no history to summarise
         self.forge = forge_of(catalog.root)
         self.source = source_reader(catalog)
+        self.flags = FlagIndex()
         self.reg = catalog.entities()
         self.per_pdu: Counter[str] = Counter()
         self.per_calibration: Counter[tuple[str, str]] = Counter()
@@ -105,6 +106,9 @@ class Site:
         """A page; ``stamped`` ones name the commit they were built from (the others do not,
         so that they stay unchanged while their content does)."""
         self.out.put(rel, text + (f"\n\n---\n<small>Built from {self.stamp}.</small>\n" if stamped else "\n"))
+
+    def put(self, rel: str, text: str) -> None:
+        self.out.put(rel, text)
 
     def api(self, rel: str, data: Any) -> None:
         self.out.json(f"api/v1/{rel}", data)
@@ -126,6 +130,7 @@ class Site:
         self.api("pdus.json", {n: p.to_dict() for n, p in sorted(self.reg.pdus.items())})
         self.lookup_page()
         propose_page(self)
+        self.flags.write(self)
         if self.catalog.commit:
             sets = self.catalog.published_sets()
             sets_page(self, sets)
@@ -139,6 +144,7 @@ class Site:
         """Everything made of one detector's constants: its shards, report page and page."""
         self.total += len(rows)
         self.per_pdu.update(r.pdu for r in rows)
+        self.flags.add(rows)
         self.per_calibration.update((r.calibration, name) for r in rows)
         batches = {r.batch: (r.begin_at, r.batch, name, r.report_path) for r in reversed(rows)}
         self.newest_batches = heapq.nlargest(10, [*self.newest_batches, *batches.values()])

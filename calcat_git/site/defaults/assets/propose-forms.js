@@ -95,6 +95,7 @@
   const FORMS = {pdu, calibration, parameter};
 
   document.querySelectorAll("button[data-check]").forEach((button) => {
+    if (!FORMS[button.dataset.check]) return;  // (the flag form has its own script)
     button.addEventListener("click", async () => {
       const kind = button.dataset.check, list = $(`${kind}-problems`), box = $(`${kind}-result`);
       box.hidden = true;
