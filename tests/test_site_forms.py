@@ -24,6 +24,15 @@ FORGE = f"extra:\n  forge:\n    repo_url: {REPO}\n    edit_uri: edit/main/docs/\
 LONG = ("spare module from the 2024 batch: tested at the detector lab, dark frames clean, "
         "gain stages as expected; 'kept' for the SPB refurbishment next year")
 
+RULES = """conditions:
+  parameters:  # look-up rules: what each calibration is asked
+    Memory Cells: {type: integer}
+    Sensor Bias Voltage: {type: number, default: 90}
+  calibrations:
+    Offset: [Memory Cells, Sensor Bias Voltage]
+    SlopesFF: [Sensor Bias Voltage]
+"""
+
 
 @pytest.fixture(scope="module")
 def site(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
@@ -32,6 +41,8 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
     shutil.copytree(Path(__file__).parent / "data" / "mini", repo)
     config = resources.files("calcat_git").joinpath("site/defaults/mkdocs.yml").read_text("utf-8")
     (repo / "mkdocs.yml").write_text(config + FORGE.replace("github.example.org", "github.com"), "utf-8")
+    with (repo / "registry/detector_types/jungfrau-Type.yaml").open("a", encoding="utf-8") as typefile:
+        typefile.write(RULES)
     git(repo, "init", "-q", "-b", "main")
     commit_all(repo, "mini catalog", "2024-05-02T00:00:00Z")
     return repo, build_site(repo, root / "html")
@@ -72,7 +83,7 @@ def _submit(tab: Any, kind: str, fields: dict[str, str]) -> tuple[list[str], lis
 def _cli(repo: Path, tmp_path: Path, *args: str) -> Path:
     """The command, written into a copy of the catalog's working tree (no commit)."""
     clone = tmp_path / "clone"
-    shutil.copytree(repo, clone)
+    shutil.copytree(repo, clone)  # (tmp_path: a new folder for each command)
     done = subprocess.run([sys.executable, "-m", "calcat_git", *args, "--repo", str(clone)], capture_output=True,
                           text=True, check=False)
     assert done.returncode == 0, done.stdout + done.stderr
@@ -115,6 +126,13 @@ def test_add_calibration_form_writes_what_the_cli_writes(site: tuple[Path, Path]
     repo, _ = site
     tab, url, errors, outside = page
     tab.goto(f"{url}/propose.html")
+    found, files = _submit(tab, "calibration", {"calibration-name": "Dark2", "calibration-type": "jungfrau-Type",
+                                                "calibration-parameters": "Sensor Bias Voltage, Memory Cells"})
+    assert found == [], found  # a type with look-up rules: the calibration joins them
+    clone = _cli(repo, tmp_path / "ruled", "add-calibration", "Dark2", "--type", "jungfrau-Type", "--parameter",
+                 "Sensor Bias Voltage", "--parameter", "Memory Cells")
+    _same_as_cli(files, repo, clone)
+    assert "    Dark2: [Sensor Bias Voltage, Memory Cells]\n" in files[1]["content"]
     found, _ = _submit(tab, "calibration", {"calibration-name": "DarkDrift", "calibration-type": "AGIPD-Type",
                                             "calibration-parameters": "Memory cells, Gain"})
     assert any("has no parameter 'Gain'" in p for p in found)
@@ -144,6 +162,20 @@ def test_add_parameter_form_writes_what_the_cli_writes(site: tuple[Path, Path], 
     _same_as_cli(files, repo, clone)
     found, _ = _submit(tab, "parameter", {"parameter-name": "Memory cells", "parameter-type": "AGIPD-Type"})
     assert any("has parameter 'Memory cells' already" in p for p in found)
+    found, _ = _submit(tab, "parameter", {"parameter-name": "Gain", "parameter-calibrations": "Offset"})
+    assert any("has no look-up rules" in p for p in found)
+    found, _ = _submit(tab, "parameter", {"parameter-name": "Gain: mode", "parameter-type": "jungfrau-Type"})
+    assert any("use the CLI command" in p for p in found)  # the CLI writes that type file anew, without comments
+    found, files = _submit(tab, "parameter", {"parameter-name": "Gain mode", "parameter-type": "jungfrau-Type",
+                                              "parameter-unit": "", "parameter-lower": "", "parameter-upper": "",
+                                              "parameter-calibrations": "Offset, SlopesFF", "parameter-default": "0",
+                                              "parameter-legacy": "0.5"})
+    assert found == [], found  # a type with look-up rules: the parameter joins them
+    clone = _cli(repo, tmp_path / "ruled", "add-parameter", "Gain mode", "--type", "jungfrau-Type", "--calibration",
+                 "Offset", "--calibration", "SlopesFF", "--default", "0", "--legacy", "0.5")
+    _same_as_cli(files, repo, clone)
+    assert "# look-up rules" in files[-1]["content"] and "    Gain mode: {type: number, default: 0, legacy: 0.5}\n" \
+        in files[-1]["content"]  # edited in place, its layout kept
     assert errors == [] and outside == []
 
 

@@ -52,7 +52,8 @@ def edit_data(site: Site) -> dict[str, Any]:
     for name, dtype in sorted(reg.detector_types.items()):
         path = reg.files[("detector_type", name)]
         types[name] = {"file": path, "text": site.source(path), "calibrations": list(dtype.calibrations),
-                       "parameters": list(dtype.parameters)}
+                       "parameters": list(dtype.parameters),
+                       "ruled": [p.name for p in dtype.conditions.parameters] if dtype.conditions else None}
     parameters = {s: {"identifier": p.identifier, "unit": p.unit, "lower_deviation": p.lower_deviation,
                       "upper_deviation": p.upper_deviation} for p in reg.parameters.values() for s in p.spellings}
     return {"forge": site.forge.to_json() if site.forge else None, "types": types,
@@ -107,7 +108,12 @@ def propose_page(site: Site) -> None:
                  f'<label>Type <select id="parameter-type">{types}</select></label>',
                  FIELD.format(label="Unit", id="parameter-unit", size=6, hint="V"),
                  FIELD.format(label="Lower deviation", id="parameter-lower", size=6, hint="0"),
-                 FIELD.format(label="Upper deviation", id="parameter-upper", size=6, hint="0")]),
+                 FIELD.format(label="Upper deviation", id="parameter-upper", size=6, hint="0"),
+                 FIELD.format(label="Calibrations looked up with it (comma-separated)", id="parameter-calibrations",
+                              size=30, hint="Offset, Noise"),
+                 FIELD.format(label="Default", id="parameter-default", size=8, hint="(left out)"),
+                 FIELD.format(label="Legacy value", id="parameter-legacy", size=8, hint="(none)"),
+                 '<label><input id="parameter-text" type="checkbox"> text-valued</label>']),
              _form("flag", "Flag a constant", "As `calcat-git flag`: bad or good quality, deployed or not, with the "
                    "reason (kept in its batch file; look-ups at earlier snapshots answer as they did).", [
                  FIELD.format(label="CCV id (integer or content id)", id="flag-ccv", size=30, hint="4778024163930938"),

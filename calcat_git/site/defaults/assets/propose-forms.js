@@ -25,26 +25,31 @@
             branch: `add-pdu-${name}`};
   }
 
-  function typeEdit(d, type, key, name) {
+  // The type's file with ``name`` added to its list ``key``, then ``wire`` (its look-up
+  // rules, if it has them) applied, as the CLI edits it.
+  function typeEdit(d, type, key, name, wire) {
     const t = d.types[type];
     if (t.text === null) throw new Error(`${t.file} could not be read`);
-    if (/^conditions:/m.test(t.text)) {
-      throw new Error(`${type} has look-up rules (a conditions: block): use the CLI command, which wires them`);
-    }
-    const content = P.appended(t.text, key, name);
-    if (content === null) throw new Error(`${t.file}: its ${key} list is laid out unusually: use the CLI command`);
+    let content = P.appended(t.text, key, name);
+    if (content !== null && t.ruled !== null) content = wire(content);
+    if (content === null) throw new Error(`${t.file} is laid out unusually: use the CLI command`);
     return {path: t.file, old: t.text, content};
   }
 
+  const list = (id) => val(id).split(",").map((p) => p.trim()).filter(Boolean);
+
   function calibration(d) {
     const name = val("calibration-name"), type = $("calibration-type").value, description = val("calibration-description");
-    const parameters = val("calibration-parameters").split(",").map((p) => p.trim()).filter(Boolean);
+    const parameters = list("calibration-parameters");
     const t = d.types[type], found = [];
     if (!NAME.test(name)) found.push("the name is letters, digits, _ . - (it names the file)");
     if (!parameters.length) found.push("a calibration needs at least one parameter");
     if (t.calibrations.includes(name)) found.push(`${type} has calibration '${name}' already`);
     for (const p of parameters) {
       if (!t.parameters.includes(p)) found.push(`${type} has no parameter '${p}': add it first (Add a parameter)`);
+      else if (t.ruled !== null && !t.ruled.includes(p)) {
+        found.push(`${type}'s look-up rules have no parameter '${p}': add it first (Add a parameter)`);
+      }
     }
     const exists = d.calibrations.includes(name);
     if (exists && description) {
@@ -53,7 +58,8 @@
     if (found.length) return {found};
     const files = exists ? [] : [{path: `registry/calibrations/${name}.yaml`, old: null,
                                   content: P.dump(description ? {identifier: name, description} : {identifier: name})}];
-    files.push(typeEdit(d, type, "calibrations", name));
+    files.push(typeEdit(d, type, "calibrations", name,
+                        (text) => P.entryAdded(text, ["conditions", "calibrations"], name, P.flowList(parameters))));
     return {files, branch: `add-calibration-${name}`};
   }
 
@@ -65,10 +71,30 @@
     return x;
   }
 
+  // A --default or --legacy value as the CLI reads it: text, or an integer, or a float.
+  function number(id, text) {
+    const given = $(id).value;
+    if (given === "") return null;
+    if (text) return given;
+    const x = Number(given.trim());
+    if (given.trim() === "" || !Number.isFinite(x)) {
+      throw new Error(`${given}: not a number (tick "text" for a text parameter)`);
+    }
+    return /^[+-]?\d+$/.test(given.trim()) ? x : {float: x};
+  }
+
   function parameter(d) {
     const name = val("parameter-name"), type = $("parameter-type").value, unit = val("parameter-unit");
-    const lower = deviation("parameter-lower"), upper = deviation("parameter-upper");
-    const found = [];
+    const lower = deviation("parameter-lower"), upper = deviation("parameter-upper"), text = $("parameter-text").checked;
+    const calibrations = list("parameter-calibrations");
+    const dflt = number("parameter-default", text), legacy = number("parameter-legacy", text);
+    const found = [], t = d.types[type];
+    const unknown = calibrations.find((c) => !t.calibrations.includes(c));
+    if (unknown) found.push(`${type} has no calibration '${unknown}'`);
+    if (t.ruled === null && (calibrations.length || dflt !== null || legacy !== null)) {
+      found.push(`${type} has no look-up rules (no conditions: block in its file: every calibration is asked every ` +
+                 "parameter given), so calibrations, a default or a legacy value have nothing to say there; leave them out");
+    }
     if (!name) found.push("give the parameter's name, as CALCAT spells it");
     if (d.types[type].parameters.includes(name)) found.push(`${type} has parameter '${name}' already`);
     const files = [], known = d.parameters[name];
@@ -87,7 +113,13 @@
                                                      lower_deviation: {float: lower || 0}, upper_deviation: {float: upper || 0}})});
     }
     if (found.length) return {found};
-    files.push(typeEdit(d, type, "parameters", name));
+    const rule = {type: text ? "text" : "number", default: dflt};
+    if (legacy !== null) rule.legacy = legacy;
+    files.push(typeEdit(d, type, "parameters", name, (content) => {
+      let out = P.entryAdded(content, ["conditions", "parameters"], name, P.flowMap(rule));
+      for (const c of calibrations) out = out && P.itemAppended(out, ["conditions", "calibrations"], c, name);
+      return out;
+    }));
     return {files, branch: `add-parameter-${identifier(name)}`};
   }
 

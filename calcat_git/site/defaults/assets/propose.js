@@ -94,8 +94,7 @@
   // adds it; null if the list is laid out otherwise.
   function appended(text, key, item) {
     const lines = text.split(/(?<=\n)/);
-    const esc = key.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
-    const at = lines.findIndex((line) => new RegExp(`^${esc}:(\\s|$)`).test(line));
+    const at = lines.findIndex((line) => new RegExp(`^${esc(key)}:(\\s|$)`).test(line));
     if (at < 0) return null;
     const rest = lines[at].slice(key.length + 1).replace(/\n$/, "");
     const inline = /^\s*\[(.*)\]\s*(#.*)?$/.exec(rest);
@@ -113,6 +112,58 @@
     lines.splice(end, 0, `${indent}- ${str(item, true)}\n`);
     return lines.join("");
   }
+
+  const esc = (text) => text.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
+
+  // [first line after the key, end of its block, indent of its entries] of the nested map
+  // at ``path`` (a type's ``conditions:`` block), as the CLI finds it; null if not there.
+  function block(lines, path) {
+    let start = 0, end = lines.length, indent = "";
+    for (const key of path) {
+      const re = new RegExp(`^${indent}${esc(key)}:\\s*(#.*)?$`);
+      let at = -1;
+      for (let i = start; i < end; i++) if (re.test(lines[i].replace(/\n$/, ""))) { at = i; break; }
+      if (at < 0) return null;
+      let inner = "";
+      for (let i = at + 1; i < end; i++) {
+        if (lines[i].trim() && !lines[i].trimStart().startsWith("#")) { inner = /^\s*/.exec(lines[i])[0]; break; }
+      }
+      if (inner.length <= indent.length) return null;
+      let stop = end;
+      for (let i = at + 1; i < end; i++) if (lines[i].trim() && !lines[i].startsWith(inner)) { stop = i; break; }
+      [start, end, indent] = [at + 1, stop, inner];
+    }
+    return [start, end, indent];
+  }
+
+  // ``text`` with ``key: flowValue`` the last entry of the nested map at ``path``.
+  function entryAdded(text, path, key, flowValue) {
+    if (text === null || !plain(key, false)) return null;  // (a key YAML must quote: the CLI writes the file anew)
+    const lines = text.split(/(?<=\n)/), found = block(lines, path);
+    if (!found) return null;
+    lines.splice(found[1], 0, `${found[2]}${key}: ${flowValue}\n`);
+    return lines.join("");
+  }
+
+  // ``text`` with ``item`` added to the flow list ``key: [..]`` of the nested map at ``path``.
+  function itemAppended(text, path, key, item) {
+    if (text === null) return null;
+    const lines = text.split(/(?<=\n)/), found = block(lines, path);
+    if (!found) return null;
+    const re = new RegExp(`^(${found[2]}${esc(key)}:\\s*)\\[(.*)\\]\\s*$`);
+    for (let i = found[0]; i < found[1]; i++) {
+      const m = re.exec(lines[i].replace(/\n$/, ""));
+      if (m) {
+        const inner = m[2].trim();
+        lines[i] = `${m[1]}[${inner ? inner + ", " : ""}${str(item, true)}]\n`;
+        return lines.join("");
+      }
+    }
+    return entryAdded(text, path, key, flowList([item]));
+  }
+
+  const flowList = (items) => `[${items.map((i) => scalar(i, true)).join(", ")}]`;
+  const flowMap = (map) => `{${Object.entries(map).map(([k, v]) => `${str(k, true)}: ${scalar(v, true)}`).join(", ")}}`;
 
   // The changed lines of two texts (the edits the forms make are one run of lines).
   function diff(old, now) {
@@ -189,5 +240,5 @@
     return r.json();
   });
 
-  window.CalcatPropose = {plain, str, scalar, entry, dump, appended, diff, editorUrl, show, problems, api, float};
+  window.CalcatPropose = {plain, str, scalar, entry, dump, appended, entryAdded, itemAppended, flowList, flowMap, diff, editorUrl, show, problems, api, float};
 })();
