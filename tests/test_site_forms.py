@@ -109,6 +109,8 @@ def test_add_pdu_form_writes_what_the_cli_writes(site: tuple[Path, Path], page: 
     tab.goto(f"{url}/propose.html")
     found, _ = _submit(tab, "pdu", {"pdu-name": "AGIPD_M1", "pdu-type": "AGIPD-Type", "pdu-uuid": "5"})
     assert any("already exists" in p for p in found)
+    found, _ = _submit(tab, "pdu", {"pdu-name": "A" * 101, "pdu-uuid": "7"})
+    assert found == ["pdu.physical_name: must be a name of letters, digits and _ . + - (no spaces or slashes)"]  # schema
     found, files = _submit(tab, "pdu", {"pdu-name": "AGIPD_M9", "pdu-type": "AGIPD-Type", "pdu-uuid": "101001499998",
                                         "pdu-description": LONG})
     assert found == [] and len(files) == 1

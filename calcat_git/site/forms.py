@@ -120,7 +120,8 @@ def propose_page(site: Site) -> None:
                  '<label>Flag <select id="flag-which">' + _options(["bad-quality", "good-quality", "not-deployed",
                                                                      "deployed"]) + "</select></label>",
                  FIELD.format(label="Reason", id="flag-reason", size=40, hint="stripes in the offset map")]),
-             '<script src="assets/propose.js"></script>', '<script src="assets/propose-forms.js"></script>',
+             '<script src="assets/propose.js"></script>', '<script src="assets/schema-check.js"></script>',
+             '<script src="assets/propose-forms.js"></script>',
              '<script src="assets/propose-flag.js"></script>']
     site.write("propose.md", "\n".join(lines))
     site.api("edit.json", edit_data(site))

@@ -377,7 +377,7 @@ def generate(catalog: Catalog, out: Path, sources: Path | None = None, summarize
     defaults = Path(__file__).parent / "defaults"
     output.copy_tree(defaults / "assets", "assets")
     output.copy_tree(defaults / "api-schemas", "api/v1/schemas")
-    for kind in ("detector", "pdu", "mapping"):  # the entity schemas the API refers to
+    for kind in ("detector", "pdu", "mapping", "calibration", "parameter"):  # the API's and the edit forms' schemas
         output.put(f"api/v1/schemas/{kind}-entity.json", schema_text(kind))
     for rel, text in (pages or {}).items():
         if sources is None or not (sources / rel).is_file():

@@ -6,14 +6,14 @@
   const P = window.CalcatPropose;
   const $ = (id) => document.getElementById(id);
   const val = (id) => $(id).value.trim();
-  const NAME = /^[A-Za-z0-9_.-]+$/;
+  const NAME = /^[A-Za-z0-9][A-Za-z0-9_.+-]*$/;  // (it names the file: the schemas say so too)
   let data = null;
   const edit = () => (data ? Promise.resolve(data) : P.api("api/v1/edit.json").then((d) => (data = d)));
 
   function pdu(d) {
     const name = val("pdu-name"), type = $("pdu-type").value, uuid = val("pdu-uuid"), description = val("pdu-description");
     const found = [];
-    if (!NAME.test(name)) found.push("the name is letters, digits, _ . - (it names the file)");
+    if (!NAME.test(name)) found.push("the name is letters, digits and _ . + - (it names the file)");
     if (d.pdus[name]) found.push(`PDU '${name}' already exists: registry/pdus/${d.pdus[name].detector_type}/${name}.yaml`);
     if (!/^\d+$/.test(uuid) || !Number.isSafeInteger(Number(uuid))) found.push("the uuid is a whole number ≥ 0");
     const taken = Object.entries(d.pdus).find(([, p]) => String(p.uuid) === String(Number(uuid)));
@@ -22,7 +22,7 @@
     const record = {physical_name: name, detector_type: type, uuid: Number(uuid), status: "active"};
     if (description) record.description = description;
     return {files: [{path: `registry/pdus/${type}/${name}.yaml`, old: null, content: P.dump(record)}],
-            branch: `add-pdu-${name}`};
+            branch: `add-pdu-${name}`, records: [["pdu", record]]};
   }
 
   // The type's file with ``name`` added to its list ``key``, then ``wire`` (its look-up
@@ -42,7 +42,7 @@
     const name = val("calibration-name"), type = $("calibration-type").value, description = val("calibration-description");
     const parameters = list("calibration-parameters");
     const t = d.types[type], found = [];
-    if (!NAME.test(name)) found.push("the name is letters, digits, _ . - (it names the file)");
+    if (!NAME.test(name)) found.push("the name is letters, digits and _ . + - (it names the file)");
     if (!parameters.length) found.push("a calibration needs at least one parameter");
     if (t.calibrations.includes(name)) found.push(`${type} has calibration '${name}' already`);
     for (const p of parameters) {
@@ -56,11 +56,11 @@
       found.push(`calibration '${name}' exists: its description is edited in its file; leave the description out`);
     }
     if (found.length) return {found};
-    const files = exists ? [] : [{path: `registry/calibrations/${name}.yaml`, old: null,
-                                  content: P.dump(description ? {identifier: name, description} : {identifier: name})}];
+    const record = description ? {identifier: name, description} : {identifier: name};
+    const files = exists ? [] : [{path: `registry/calibrations/${name}.yaml`, old: null, content: P.dump(record)}];
     files.push(typeEdit(d, type, "calibrations", name,
                         (text) => P.entryAdded(text, ["conditions", "calibrations"], name, P.flowList(parameters))));
-    return {files, branch: `add-calibration-${name}`};
+    return {files, branch: `add-calibration-${name}`, records: exists ? [] : [["calibration", record]]};
   }
 
   function deviation(id) {
@@ -97,7 +97,7 @@
     }
     if (!name) found.push("give the parameter's name, as CALCAT spells it");
     if (d.types[type].parameters.includes(name)) found.push(`${type} has parameter '${name}' already`);
-    const files = [], known = d.parameters[name];
+    const files = [], records = [], known = d.parameters[name];
     if (known) {
       const given = {unit: unit || null, lower_deviation: lower, upper_deviation: upper};
       const differ = Object.keys(given).find((k) => given[k] !== null && given[k] !== known[k]);
@@ -109,8 +109,10 @@
       if (d.parameter_files.includes(identifier)) {
         found.push(`${path} exists: if '${name}' is another spelling of it, add it to its spellings by hand`);
       }
-      files.push({path, old: null, content: P.dump({identifier, spellings: [name], unit,
-                                                     lower_deviation: {float: lower || 0}, upper_deviation: {float: upper || 0}})});
+      const record = {identifier, spellings: [name], unit, lower_deviation: {float: lower || 0},
+                      upper_deviation: {float: upper || 0}};
+      files.push({path, old: null, content: P.dump(record)});
+      records.push(["parameter", record]);
     }
     if (found.length) return {found};
     const rule = {type: text ? "text" : "number", default: dflt};
@@ -120,7 +122,7 @@
       for (const c of calibrations) out = out && P.itemAppended(out, ["conditions", "calibrations"], c, name);
       return out;
     }));
-    return {files, branch: `add-parameter-${identifier(name)}`};
+    return {files, branch: `add-parameter-${identifier(name)}`, records};
   }
 
   const identifier = (name) => name.toLowerCase().replace(/[^a-z0-9]+/g, "-").replace(/^-+|-+$/g, "");
@@ -135,7 +137,11 @@
       try {
         const d = await edit();
         out = FORMS[kind](d);
-        if (!out.found) P.show(box, out.files, d.forge, out.branch);
+        if (!out.found) {
+          const checked = await Promise.all(out.records.map(([schema, record]) => window.CalcatSchema(schema, record)));
+          out.found = checked.flat();
+          if (!out.found.length) P.show(box, out.files, d.forge, out.branch);
+        }
       } catch (e) {
         out = {found: [e.message || String(e)]};
       }
