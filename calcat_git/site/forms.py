@@ -5,7 +5,7 @@ complete new file content with the CLI's rules and open the forge's web editor."
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Iterator
 from html import escape
 from typing import Any, Protocol
 
@@ -25,23 +25,43 @@ class Site(Protocol):
 
     def api(self, rel: str, data: Any) -> None: ...
 
-    def source(self, rel: str) -> str | None: ...
+    @property
+    def source(self) -> Sources: ...
 
     def put(self, rel: str, text: str) -> None: ...
 
 
-def source_reader(catalog: Catalog) -> Callable[[str], str | None]:
-    """Reads a catalog file's text at the snapshot the site is built from (None: no such
-    file, or not UTF-8 text)."""
-    commit = catalog.commit
+class Sources:
+    """A catalog's files' text at the snapshot the site is built from (None: no such file,
+    or not UTF-8 text): one at a time, or many through one git process per 500."""
 
-    def read(rel: str) -> str | None:
+    def __init__(self, catalog: Catalog) -> None:
+        self.root, self.commit = catalog.root, catalog.commit
+
+    @staticmethod
+    def _text(data: bytes | None) -> str | None:
         try:
-            data = GitRepo(catalog.root).show_file(commit, rel) if commit else (catalog.root / rel).read_bytes()
             return data.decode("utf-8") if data is not None else None
-        except (OSError, UnicodeDecodeError):
+        except UnicodeDecodeError:
             return None
-    return read
+
+    def __call__(self, rel: str) -> str | None:
+        return next(self.many([rel]))[1]
+
+    def many(self, rels: list[str]) -> Iterator[tuple[str, str | None]]:
+        if not self.commit:
+            for rel in rels:
+                try:
+                    yield rel, self._text((self.root / rel).read_bytes())
+                except OSError:
+                    yield rel, None
+            return
+        repo = GitRepo(self.root)
+        for start in range(0, len(rels), 500):
+            chunk = rels[start:start + 500]
+            found = dict(repo.tree_files(self.commit, chunk))
+            for rel in chunk:
+                yield rel, self._text(found.get(rel))
 
 
 def edit_data(site: Site) -> dict[str, Any]:
@@ -152,7 +172,6 @@ class FlagIndex:
             site.api(f"flag-index/{prefix}.json", found)
         for part, ids in sorted(self.by_int.items()):
             site.api(f"flag-index/int-{part}.json", ids)
-        for batch in sorted(self.batches):
-            text = site.source(batch)
+        for batch, text in site.source.many(sorted(self.batches)):
             if text is not None:
                 site.put(f"api/v1/sources/{batch}", text)

@@ -21,7 +21,7 @@ from calcat_git.lookup.rules import LookupRules
 from calcat_git.model.selection import CCVRow
 from calcat_git.site.changes import Summarize, changes_pages
 from calcat_git.site.forge import forge_of
-from calcat_git.site.forms import FlagIndex, mapping_source, propose_page, source_reader
+from calcat_git.site.forms import FlagIndex, Sources, mapping_source, propose_page
 from calcat_git.site.markdown import md
 from calcat_git.site.output import Output, reset
 from calcat_git.site.pages import calibration_pages, parameter_pages, report_page, report_slug, sets_page
@@ -88,7 +88,7 @@ class Site:
         self.catalog, self.out = catalog, out
         self.summarize = summarize if catalog.commit else None  # a working tree has no history to summarise
         self.forge = forge_of(catalog.root)
-        self.source = source_reader(catalog)
+        self.source = Sources(catalog)
         self.flags = FlagIndex()
         self.reg = catalog.entities()
         self.per_pdu: Counter[str] = Counter()
