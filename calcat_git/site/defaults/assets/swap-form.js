@@ -48,8 +48,11 @@
     const infos = await Promise.all(sameType.map((d) => (d === detector ? Promise.resolve(mine) : api(`detectors/${d}.json`))));
     sameType.forEach((d, i) => {
       for (const [where, since, until] of periodsOf(infos[i].mapping, pdu)) {
+        const last = Math.max(...(infos[i].mapping ? infos[i].mapping.changes.map((c) => Date.parse(c.from)) : [-Infinity]));
         if (d === detector && where !== slot && since <= at && until > at) {
-          moved.push(where);  // it leaves that slot in the same change, as with `calcat-git swap`
+          moved.here.push(where);  // it leaves that slot in the same change, as with `calcat-git swap`
+        } else if (d !== detector && since <= at && until === Infinity && last < at) {
+          moved.there.push([d, where, infos[i].source]);  // and a change appended to that detector's mapping
         } else if (until > at && !(d === detector && where === slot && since <= at)) {
           const end = until === Infinity ? "on" : `until ${new Date(until).toISOString()}`;
           found.push(`PDU ${pdu} sits in ${d} ${where} from ${new Date(since).toISOString()} ${end}`);
@@ -79,7 +82,7 @@
     list.replaceChildren();
     $("swap-result").hidden = true;
     let found;
-    const moved = [];
+    const moved = {here: [], there: []};
     try {
       if (/\.\d{4,}/.test(when) && !/\.\d{3}0+(Z|[+-])/.test(when)) throw new Error("give the time to the millisecond");
       found = await problems(detector, slot, pdu, when, reason, moved);
@@ -93,14 +96,21 @@
     }
     if (found.length) return;
     const slots = {[slot]: pdu};
-    for (const where of moved) slots[where] = null;
+    for (const where of moved.here) slots[where] = null;
     const yaml = change(slots, when, reason), file = `registry/mappings/${detector}.yaml`;
     $("swap-yaml").textContent = yaml;
     const [mine, edit] = await Promise.all([api(`detectors/${detector}.json`), api("edit.json")]);
     const old = mine.source.text, start = old === null ? `detector: ${detector}\nchanges:\n` : old;
-    const content = start + (start.endsWith("\n") ? "" : "\n") + yaml;
-    window.CalcatPropose.show($("swap-files"), [{path: mine.source.file, old, content}], edit.forge,
-                              `swap-${detector}-${slot}`);
+    const after = (text, added) => text + (text.endsWith("\n") ? "" : "\n") + added;
+    const files = [{path: mine.source.file, old, content: after(start, yaml)}];
+    for (const [other, where, source] of moved.there) {
+      if (source.text === null) throw new Error(`${source.file} could not be read`);
+      files.push({path: source.file, old: source.text,
+                  content: after(source.text, change({[where]: null}, when, `${pdu} to ${detector}: ${reason}`))});
+      $("swap-yaml").textContent += `# and in ${source.file} (${pdu} leaves ${other} ${where}):\n` +
+        change({[where]: null}, when, `${pdu} to ${detector}: ${reason}`);
+    }
+    window.CalcatPropose.show($("swap-files"), files, edit.forge, `swap-${detector}-${slot}`);
     const quote = (text) => `'${String(text).replace(/'/g, "'\\''")}'`;
     $("swap-command").textContent = [
       `calcat-git swap ${detector} ${slot}=${pdu} --from ${quote(when)} --reason ${quote(reason)} ` +
