@@ -235,3 +235,23 @@ def test_flag_form_writes_what_the_cli_writes(site: tuple[Path, Path], page: Any
     _same_as_cli(files, repo, clone)
     assert files[0]["href"] == f"https://github.com/xfel/catalog/edit/main/{files[0]['path']}"
     assert errors == [] and outside == []
+
+
+def test_an_edited_file_is_copied_to_the_clipboard(site: tuple[Path, Path]) -> None:
+    from playwright.sync_api import sync_playwright
+
+    require_chromium()
+    with serve(site[1]) as url, sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=CHROMIUM, headless=True, args=ARGS)
+        context = browser.new_context(permissions=["clipboard-read", "clipboard-write"])
+        tab = context.new_page()
+        errors, outside = watch(tab, url)
+        tab.goto(f"{url}/propose.html")
+        _, files = _submit(tab, "calibration", {"calibration-name": "Dark3", "calibration-type": "AGIPD-Type",
+                                                "calibration-parameters": "Memory cells"})
+        link = tab.locator("#calibration-result .propose-file a.propose-open").nth(1)
+        link.evaluate("a => a.addEventListener('click', e => e.preventDefault())")  # stay here: no forge
+        link.click()
+        assert tab.evaluate("navigator.clipboard.readText()") == files[1]["content"]
+        assert errors == [] and outside == []
+        browser.close()
