@@ -255,3 +255,22 @@ def test_an_edited_file_is_copied_to_the_clipboard(site: tuple[Path, Path]) -> N
         assert tab.evaluate("navigator.clipboard.readText()") == files[1]["content"]
         assert errors == [] and outside == []
         browser.close()
+
+
+SCALARS = ["x", "yes", "No", "on", "1.5", "1e3", "1.0e+3", "0x1F", "0777", "1_000", "12:30", "~", "null", "", " x", "x ",
+           "a: b", "a:b", "x:", "a #b", "a#b", "-x", "- x", "-", "?x", "? x", ":x", "[x", "x]", "x,y", "{x}", "@x", "`x",
+           "'x'", '"x"', "%x", "!x", "&x", "*x", "|x", ">x", "#x", "2024-01-01", "2024-1-1 10:00:00", "=", "<<", "é ü",
+           "---x", "...", "a  b", ".inf", "-.5", "+1", "it's", "x" * 30 + " y" * 60, "'" + "ab cd " * 30]
+
+
+def test_yaml_text_is_pyyaml_s(page: Any) -> None:
+    """The forms' YAML writer against PyYAML's, value by value (block and flow)."""
+    import yaml
+
+    tab, url, _, _ = page
+    tab.goto(f"{url}/propose.html")
+    block, flow = tab.evaluate("xs => [xs.map(x => CalcatPropose.dump({k: x})), CalcatPropose.flowList(xs)]", SCALARS)
+    for text, got in zip(SCALARS, block, strict=True):
+        assert got == yaml.safe_dump({"k": text}, sort_keys=False, allow_unicode=True, width=120), text
+    expected = yaml.safe_dump(SCALARS, default_flow_style=True, width=10**6, allow_unicode=True).strip()
+    assert flow == expected
