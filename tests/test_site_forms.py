@@ -207,6 +207,12 @@ def test_gitlab_editor_urls(page: Any) -> None:
                              "CalcatPropose.editorUrl(f, 'add-x', 'registry/detector_types/T.yaml', 'old', 'new')]", forge)
     assert new == "https://gitlab.example.org/xfel/catalog/-/new/main?file_name=registry%2Fpdus%2FT%2FA%20B.yaml&content=x%3A%201%0A"
     assert edit == "https://gitlab.example.org/xfel/catalog/-/edit/add-x/registry/detector_types/T.yaml"
+    shown = tab.evaluate("""() => {  // without a forge: the files, no links
+        const box = document.getElementById('pdu-result');
+        CalcatPropose.show(box, [{path: 'registry/a.yaml', old: null, content: 'a: 1\\n'}], null, 'b');
+        return [box.querySelectorAll('a').length, box.querySelector('.propose-content').textContent];
+    }""")
+    assert shown == [0, "a: 1\n"]
 
 
 @pytest.mark.parametrize(("which", "by_int"), [("bad-quality", False), ("not-deployed", True)])
