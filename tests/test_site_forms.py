@@ -243,13 +243,10 @@ def test_flag_form_writes_what_the_cli_writes(site: tuple[Path, Path], page: Any
     assert errors == [] and outside == []
 
 
-def test_an_edited_file_is_copied_to_the_clipboard(site: tuple[Path, Path]) -> None:
-    from playwright.sync_api import sync_playwright
-
-    require_chromium()
-    with serve(site[1]) as url, sync_playwright() as pw:
-        browser = pw.chromium.launch(executable_path=CHROMIUM, headless=True, args=ARGS)
-        context = browser.new_context(permissions=["clipboard-read", "clipboard-write"])
+def test_an_edited_file_is_copied_to_the_clipboard(page: Any) -> None:
+    url = page[1]
+    context = page[0].context.browser.new_context(permissions=["clipboard-read", "clipboard-write"])
+    try:
         tab = context.new_page()
         errors, outside = watch(tab, url)
         tab.goto(f"{url}/propose.html")
@@ -260,7 +257,8 @@ def test_an_edited_file_is_copied_to_the_clipboard(site: tuple[Path, Path]) -> N
         link.click()
         assert tab.evaluate("navigator.clipboard.readText()") == files[1]["content"]
         assert errors == [] and outside == []
-        browser.close()
+    finally:
+        context.close()
 
 
 SCALARS = ["x", "yes", "No", "on", "1.5", "1e3", "1.0e+3", "0x1F", "0777", "1_000", "12:30", "~", "null", "", " x", "x ",
