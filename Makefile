@@ -10,7 +10,7 @@ CLIENT_VENV := .venv-client
 CLIENT_STAMP := $(CLIENT_VENV)/.installed
 CLIENT_PACKAGE := calibration-client==11.4.0
 
-.PHONY: demo test test-fast lint docs clean chromium site
+.PHONY: demo test test-fast lint docs clean chromium nginx site
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -51,7 +51,7 @@ lint: $(TEST_STAMP)
 	$(BIN)/mypy
 	$(BIN)/lint-imports
 
-test: lint chromium
+test: lint chromium nginx
 	$(BIN)/python -m pytest
 
 # The edit-test loop: every test not marked slow (mark a test taking more than ~3 s with @pytest.mark.slow).
@@ -66,6 +66,12 @@ chromium:
 	@if [ "$$CALCAT_GIT_SKIP_BROWSER" = 1 ] || [ -x /usr/bin/chromium ]; then :; \
 	elif [ "$$(id -u)" = 0 ]; then apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; \
 	else echo "make test: $(CHROMIUM_HINT)" >&2; exit 1; fi
+
+# The scale-out test puts Debian's nginx in front of the servers: installed here as root, else explained.
+nginx:
+	@if [ "$$CALCAT_GIT_SKIP_NGINX" = 1 ] || command -v nginx >/dev/null || [ -x /usr/sbin/nginx ]; then :; \
+	elif [ "$$(id -u)" = 0 ]; then apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nginx-light >/dev/null; \
+	else echo "make test: the scale-out test needs Debian's nginx: 'sudo apt-get install nginx-light' (it is skipped without)" >&2; fi
 
 site: $(STAMP)
 	$(BIN)/calcat-git site build

@@ -35,9 +35,11 @@ def client_python() -> Path:
     return python
 
 
-def run_client(base: str, calls: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """Run ``calls`` (see the driver) with a client of ``base`` (``http://host:port``)."""
-    done = subprocess.run([str(client_python()), str(DRIVER)], input=json.dumps({"base": f"{base}/api/", "calls": calls}),
+def run_client(base: str, calls: list[dict[str, Any]], headers: dict[str, str] | None = None) -> list[dict[str, Any]]:
+    """Run ``calls`` (see the driver) with a client of ``base`` (``http://host:port``),
+    sending ``headers`` too (e.g. a bearer token)."""
+    request = {"base": f"{base}/api/", "calls": calls, "headers": headers or {}}
+    done = subprocess.run([str(client_python()), str(DRIVER)], input=json.dumps(request),
                           capture_output=True, text=True, timeout=300, check=False)
     assert done.returncode == 0, done.stderr
     out: list[dict[str, Any]] = json.loads(done.stdout)

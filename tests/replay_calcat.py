@@ -4,7 +4,7 @@ Every interaction of the cassettes (method, path, query string, JSON body) is se
 server as recorded; status and JSON answer are compared with CALCAT's recorded answer:
 key sets, nulls and values, recursively. Lists of records with ids are compared by id
 (plus one comparison of the order of the ids). A difference whose reply path and field
-match an entry of ``ALLOWED`` is *explained* (site/guide/server.md lists the same entries with their
+match an entry of ``ALLOWED`` is *explained* (calcat_git/site/guide/server.md lists the same entries with their
 reasons); every other one is *unexplained*.
 
 Run by hand::
@@ -38,7 +38,7 @@ HEADERS = {"Accept": "application/json; version=2", "content-type": "application
 
 # (reply path pattern, field path pattern) -> reason. Patterns are regular expressions
 # matched in full; a reply path has ids replaced by {id}; a field path is dotted, with []
-# for list items. The guide's server page (site/guide/server.md) lists the same entries.
+# for list items. The guide's server page (calcat_git/site/guide/server.md) lists the same entries.
 ALLOWED: list[tuple[str, str, Callable[[Any, Any], bool], str]] = [
     ("me", ".*", lambda recorded, served: True,
      "/api/me: the user record of the token that made the recording; this server has no user accounts"),

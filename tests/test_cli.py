@@ -109,7 +109,7 @@ def test_one_spelling_per_clock_the_old_ones_still_accepted_but_not_shown(git_mi
 
     for command in (["mapping"], ["lookup"], ["explain"], ["verify-store"], ["site", "build"]):
         shown = CliRunner().invoke(main, [*command, "--help"], terminal_width=200).output
-        assert "--at " not in shown and "--at," not in shown and "--snapshot-at T|SHA" in shown, command
+        assert "--at " not in shown and "--at," not in shown and "--snapshot-at TIME|REV" in shown, command
     new = run("mapping", "MID_DET_AGIPD1M-1", "--event-at", "2024-06-01T00:00:00Z", "--json", cwd=git_mini)
     old = run("mapping", "MID_DET_AGIPD1M-1", "--at=2024-06-01T00:00:00Z", "--json", cwd=git_mini)
     assert new.returncode == 0 and new.stdout == old.stdout

@@ -20,8 +20,7 @@ from .helpers import commit_all, git
 
 NEW_BATCH = "constants_index/MID_DET_AGIPD1M-1/2024/20240601T000000Z-dark.yaml"
 LOOKUP = ("lookup", "MID_DET_AGIPD1M-1", "--event-at", "2024-06-02T00:00:00Z", "--condition", "Memory cells=352",
-          "--condition", "Sensor Bias Voltage=300", "--condition", "Acquisition rate=1.1", "--condition",
-          "Gain setting=0", "--condition", "Gain mode=0", "--calibration", "Offset", "--json")
+          "--condition", "Sensor Bias Voltage=300", "--calibration", "Offset", "--json")  # the mini's parameters
 
 
 def cli(root: Path, *args: str) -> subprocess.CompletedProcess[str]:

@@ -1,4 +1,4 @@
-"""Every example of the README and of each guide page (``site/guide/*.md``) runs, in order,
+"""Every example of the README and of each guide page (``calcat_git/site/guide/*.md``) runs, in order,
 each file in a fresh copy of this repository (guide, "Development"): ```sh blocks must exit
 0, ```console blocks (`$ command` then its output) must print what is shown (`...` stands
 for any text), ```python blocks run (with their `>>>` outputs checked) by Sybil. A block
@@ -24,7 +24,7 @@ from sybil.parsers.markdown import CodeBlockParser, PythonCodeBlockParser, SkipP
 from .helpers import REPO_ROOT
 
 README = REPO_ROOT / "README.md"
-DOCUMENTS = [README, *sorted((REPO_ROOT / "site" / "guide").glob("*.md"))]
+DOCUMENTS = [README, *sorted((REPO_ROOT / "calcat_git" / "site" / "guide").glob("*.md"))]
 NOT_RUN = {"text", "yaml", "json", "markdown"}  # data, never commands
 RUN = {"sh", "console", "python"}
 WORKSPACE: dict[str, Path] = {}  # "root": the copy the examples of the current file run in

@@ -1,5 +1,5 @@
 """Many servers: ``calcat-git serve`` on two mirrors of one origin, each kept fresh by
-``git fetch`` on a schedule (the guide's "Many servers", site/guide/server.md), both serve a pushed commit."""
+``git fetch`` on a schedule (the guide's "Many servers", calcat_git/site/guide/server.md), both serve a pushed commit."""
 
 from __future__ import annotations
 

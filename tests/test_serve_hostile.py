@@ -160,7 +160,7 @@ def test_normal_requests_still_work(app: Starlette) -> None:
 def test_the_limits_are_stated_in_the_guide() -> None:
     from .helpers import REPO_ROOT
 
-    guide = REPO_ROOT / "site" / "guide"
+    guide = REPO_ROOT / "calcat_git" / "site" / "guide"
     server, constants = (guide / "server.md").read_text("utf-8"), (guide / "constants.md").read_text("utf-8")
     assert "1 MiB" in server and "413" in server and "8 GiB" in constants
 

@@ -37,9 +37,18 @@ from calcat_git.timeutil import facility_zone
               help="Seconds a client has to send a request's line and headers.")
 @click.option("--body-timeout", default=30.0, show_default=True, type=click.FloatRange(0.5, 3600),
               help="Seconds a client has to send a request's body once its headers are in.")
+@click.option("--write", is_flag=True,
+              help="Also answer CALCAT's write API (what calibration-client's injection and flag update send) as "
+                   "commits on branches, merged when auto-approved (see the guide's gateway page).")
+@click.option("--tokens", type=click.Path(exists=True, dir_okay=False), default=None,
+              help="With --write: the token file (lines 'sha256:<hash of a token> Name <e-mail>'); a write needs "
+                   "'Authorization: Bearer TOKEN' with one of them.")
+@click.option("--trust-proxy-user-header", is_flag=True,
+              help="With --write: a request's X-User-Email header names its writer (only behind an authenticating "
+                   "proxy that sets it).")
 def serve(repo: str, branch: str | None, host: str, port: int, store: str | None, facility_tz: str | None,
           strict_snapshots: bool, workers: int, access_log: bool, max_connections: int, header_timeout: float,
-          body_timeout: float) -> None:
+          body_timeout: float, write: bool, tokens: str | None, trust_proxy_user_header: bool) -> None:
     """Serve the catalog read-only through CALCAT's REST API (the subset EXtra uses).
 
     Point clients at http://HOST:PORT (EXtra: setup_client("http://HOST:PORT", None,
@@ -55,6 +64,18 @@ def serve(repo: str, branch: str | None, host: str, port: int, store: str | None
         prefix = str(Path(store_root(store, repo)).resolve()).rstrip("/") + "/"  # absolute, as CALCAT's file_path
     except NotFoundError:
         prefix = ""
-    run(ServeConfig(repo=repo, branch=branch, store_prefix=prefix, facility_tz=facility_tz,
-                    strict_snapshots=strict_snapshots, max_connections=max_connections,
-                    header_timeout=header_timeout, body_timeout=body_timeout), host, port, workers, access_log)
+    config = ServeConfig(repo=repo, branch=branch, store_prefix=prefix, facility_tz=facility_tz,
+                         strict_snapshots=strict_snapshots, max_connections=max_connections,
+                         header_timeout=header_timeout, body_timeout=body_timeout)
+    if not write:
+        if tokens or trust_proxy_user_header:
+            raise click.UsageError("--tokens and --trust-proxy-user-header belong to --write")
+        run(config, host, port, workers, access_log)
+        return
+    from calcat_git.gateway.app import GatewayConfig, check_writable, environment
+
+    gateway = GatewayConfig(tokens=str(Path(tokens).resolve()) if tokens else None,
+                            trust_proxy_user_header=trust_proxy_user_header, store=prefix.rstrip("/") or None)
+    check_writable(config, gateway)
+    environment(gateway)
+    run(config, host, port, workers, access_log, "calcat_git.gateway.app:app_from_environment", "writing")

@@ -114,7 +114,7 @@ def show(repo: Path, recorded_at: datetime) -> None:
             print(f"  history marks it: from {format_timestamp(entry.valid_from)} committed "
                   f"{format_timestamp(entry.committed_at)} (BACKDATED by {format_span(entry.backdated_by)})")
     stamp = format_timestamp(event)
-    print(f"\nTry it (site/guide/time-travel.md): source .venv/bin/activate, then\n"
+    print(f"\nTry it (calcat_git/site/guide/time-travel.md): source .venv/bin/activate, then\n"
           f"  calcat-git mapping {LATE_DETECTOR} --repo {repo} --event-at {stamp}\n"
           f"  calcat-git mapping {LATE_DETECTOR} --repo {repo} --event-at {stamp} --snapshot-at {stamp}\n"
           f"  calcat-git history {LATE_DETECTOR} --repo {repo}")

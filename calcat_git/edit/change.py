@@ -18,7 +18,7 @@ through here, under one lock kept in the git directory.
 from __future__ import annotations
 
 import os
-from contextlib import ExitStack
+from contextlib import AbstractContextManager, ExitStack
 from datetime import datetime
 from pathlib import Path
 from types import TracebackType
@@ -31,7 +31,7 @@ from calcat_git.edit.inject import inject as inject_files
 from calcat_git.edit.target import commits_to, resolve_target
 from calcat_git.edit.write import Written, uncommitted_hint, write_change
 from calcat_git.errors import CalcatGitError, CatalogInvalidError, InvalidInputError, NotFoundError, RepositoryError
-from calcat_git.files.loading import Registry
+from calcat_git.files.loading import ParseCache, Registry
 from calcat_git.git.repo import GitRepo
 from calcat_git.locks import exclusive
 from calcat_git.store.paths import store_root
@@ -49,6 +49,12 @@ def _repo(root: Path, needed: bool) -> GitRepo | None:
         return None
 
 
+def write_lock(repo: GitRepo) -> AbstractContextManager[None]:
+    """The one write lock of a repository, in its git directory (shared by linked worktrees):
+    hold it around reading what a change builds on and a ``Change(..., lock_held=True)``."""
+    return exclusive(repo.common_dir() / "calcat-git" / "write.lock", WAITING)
+
+
 def _hint(exc: CalcatGitError, draft: Draft) -> None:
     """Name the uncommitted catalog files a refused commit does not hold (once)."""
     hint = uncommitted_hint(draft)
@@ -61,18 +67,24 @@ class Change:
     from HEAD, or an existing one not checked out; the checkout stays as it is); else with
     ``commit`` (the default) committed on the checked-out branch; else only written into
     the working tree. ``store``: the constant store root for ``inject`` (default: as
-    ``calcat-git inject`` finds it)."""
+    ``calcat-git inject`` finds it). ``identity``: who a commit onto ``branch`` names as its
+    author and committer (name, e-mail), e.g. the user a server writes for; else git's."""
 
     def __init__(self, root: str | os.PathLike[str], message: str | None = None, *, branch: str | None = None,
-                 commit: bool = True, store: str | os.PathLike[str] | None = None) -> None:
+                 commit: bool = True, store: str | os.PathLike[str] | None = None,
+                 identity: tuple[str, str] | None = None, lock_held: bool = False,
+                 cache: ParseCache | None = None) -> None:
         self.root = Path(root)
         self.message = message
+        self.identity = identity
+        self._held = lock_held  # the caller holds write_lock() (e.g. to read the branches it builds on)
+        self._cache = cache  # parsed files kept between changes (a server that writes)
         if branch is not None and not commit:
             raise InvalidInputError("a change onto a branch is a commit: leave commit=True, or give no branch to "
                                     "write the working tree only")
         self._branch, self._commit, self._store = branch, commit and branch is None, store
         self.repo = _repo(self.root, needed=branch is not None or commit)
-        self.draft = Draft(self.root, self.repo, resolve_target(self.repo, branch, self._commit))
+        self.draft = Draft(self.root, self.repo, resolve_target(self.repo, branch, self._commit), cache)
         self.written: Written | None = None
         self._lock: ExitStack | None = None
 
@@ -80,17 +92,16 @@ class Change:
 
     def _locked(self) -> ExitStack:
         stack = ExitStack()
-        if self._lock is None:
-            folder = self.repo.common_dir() if self.repo is not None else None
-            if folder is not None:
-                stack.enter_context(exclusive(folder / "calcat-git" / "write.lock", WAITING))
+        if self._lock is None and not self._held and self.repo is not None:
+            stack.enter_context(write_lock(self.repo))
         return stack
 
     def __enter__(self) -> Change:
         self._lock = self._locked()
         try:
             if not self.draft.files:  # what the change builds on, read again under the lock
-                self.draft = Draft(self.root, self.repo, resolve_target(self.repo, self._branch, self._commit))
+                self.draft = Draft(self.root, self.repo, resolve_target(self.repo, self._branch, self._commit),
+                                   self._cache)
         except BaseException:
             self._lock.close()
             self._lock = None
@@ -217,7 +228,8 @@ class Change:
                 self.written = Written()
                 return None
             try:
-                self.written = write_change(self.draft, text or "", lambda: store_root(self._store, self.root))
+                self.written = write_change(self.draft, text or "", lambda: store_root(self._store, self.root),
+                                            self.identity)
             except CatalogInvalidError as exc:
                 _hint(exc, self.draft)
                 raise

@@ -16,7 +16,7 @@ from pathlib import Path
 from calcat_git.edit.target import Target
 from calcat_git.errors import InvalidInputError
 from calcat_git.files.limits import MAX_BYTES
-from calcat_git.files.loading import Registry, Unread, iter_worktree, load_registry, read_worktree_file
+from calcat_git.files.loading import ParseCache, Registry, Unread, iter_worktree, load_registry, read_worktree_file
 from calcat_git.files.parse import DATA_ROOTS, ROOT_FILES
 from calcat_git.git.repo import GitRepo
 from calcat_git.model.problems import Problem
@@ -55,8 +55,9 @@ def _key(problem: Problem) -> tuple[str, str, str, str, str]:  # no line: lines 
 
 
 class Draft:
-    def __init__(self, root: Path, repo: GitRepo | None, target: Target) -> None:
+    def __init__(self, root: Path, repo: GitRepo | None, target: Target, cache: ParseCache | None = None) -> None:
         self.root, self.repo, self.target = root, repo, target
+        self.cache = cache  # parsed files shared with other drafts (a long-lived writer)
         self.files: dict[str, bytes | None] = {}  # path → new content (None: removed), in the order given
         self.store: dict[str, Path] = {}  # sha256 → a source file for the store's content path
         self._base: dict[str, Raw] | None = None
@@ -119,7 +120,7 @@ class Draft:
     def registry(self) -> Registry:
         """The catalog's records with the change (loaded again after each put)."""
         if self._registry is None:
-            self._registry = load_registry((p, raw) for p, raw in self._view() if p not in ROOT_FILES)
+            self._registry = load_registry(((p, raw) for p, raw in self._view() if p not in ROOT_FILES), self.cache)
         return self._registry
 
     def problems(self) -> Verdict:
@@ -128,6 +129,6 @@ class Draft:
         after = run_checks(self.registry())
         if not after:
             return Verdict()
-        before = {_key(p) for p in run_checks(load_registry(self.base().items()))}
+        before = {_key(p) for p in run_checks(load_registry(self.base().items(), self.cache))}
         return Verdict(new=tuple(p for p in after if _key(p) not in before),
                        old=tuple(p for p in after if _key(p) in before))

@@ -61,6 +61,14 @@ def _check_type(reg: Registry, detector: str, ccv: FileCCV, where: str) -> None:
                                     f"({', '.join(dtype.parameters)})")
 
 
+def check_constant(reg: Registry, ccv: FileCCV, where: str) -> str:
+    """The detector a constant joins, after the checks ``inject`` makes of it (its PDU,
+    that PDU's slot at begin_at, its calibration and parameters of the detector type)."""
+    detector = _detector_of(reg, ccv, where)
+    _check_type(reg, detector, ccv, where)
+    return detector
+
+
 def _slug(text: str) -> str:
     return re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-")[:40] or "constants"
 

@@ -49,6 +49,7 @@ class Written:
     files: list[str] = field(default_factory=list)
     store_files: list[str] = field(default_factory=list)
     old_problems: tuple[Any, ...] = ()
+    new_problems: tuple[Any, ...] = ()  # the change's own (warnings: an error refuses it)
 
 
 def refusal(verdict: Verdict, hint: str = "") -> CatalogInvalidError:
@@ -96,24 +97,26 @@ class Undo:
         return f"; could not undo: {'; '.join(failed)}" if failed else ""
 
 
-def write_change(draft: Draft, message: str, store_root: Callable[[], Path]) -> Written:
-    """Validate ``draft`` and write it to its target (the caller holds the write lock)."""
+def write_change(draft: Draft, message: str, store_root: Callable[[], Path],
+                 identity: tuple[str, str] | None = None) -> Written:
+    """Validate ``draft`` and write it to its target (the caller holds the write lock);
+    ``identity``: who the commit names (name, e-mail) when it is made onto a branch."""
     verdict = draft.problems()
     if verdict.blocking:
         raise refusal(verdict)
     target, repo = draft.target, draft.repo
-    if target.mode != "worktree":
+    if target.mode != "worktree" and (identity is None or target.mode != "branch"):
         assert repo is not None
         commits.check_identity(repo)
     _check_unchanged(draft)
-    done, undo = Written(files=list(draft.files), old_problems=verdict.old), Undo()
+    done, undo = Written(files=list(draft.files), old_problems=verdict.old, new_problems=verdict.new), Undo()
     with deferred_signals() as caught:
         try:
             if draft.store:
                 done.store_files = _copy_store(draft, store_root(), undo)
             if target.mode == "branch":
                 assert repo is not None and target.branch is not None
-                done.commit = _commit_onto(repo, draft, message, undo)
+                done.commit = _commit_onto(repo, draft, message, undo, identity)
             else:
                 _write_files(draft, undo)
                 if target.mode == "checked-out":
@@ -249,11 +252,11 @@ def _branch_back(repo: GitRepo, branch: str, parent: str | None) -> None:
         commits.move_branch(repo, branch, parent, now)
 
 
-def _commit_onto(repo: GitRepo, draft: Draft, message: str, undo: Undo) -> str:
+def _commit_onto(repo: GitRepo, draft: Draft, message: str, undo: Undo, identity: tuple[str, str] | None) -> str:
     branch, parent = draft.target.branch, draft.target.parent
     assert branch is not None
     existed = repo.head_ref(branch) is not None
-    sha = commits.commit_tree(repo, parent, draft.files, message)
+    sha = commits.commit_tree(repo, parent, draft.files, message, identity)
     commits.move_branch(repo, branch, sha, parent if existed else None)
     undo.add(f"move {branch} back", partial(_branch_back, repo, branch, parent if existed else None))
     return sha

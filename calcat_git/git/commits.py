@@ -55,27 +55,41 @@ def remotes(repo: GitRepo) -> list[str]:
     return str(repo._git("remote")).split()
 
 
-def commit_tree(repo: GitRepo, parent: str | None, files: dict[str, bytes | None], message: str) -> str:
+def identity_env(identity: tuple[str, str] | None) -> dict[str, str]:
+    """Author and committer of a commit made for someone (name, e-mail), as git's environment."""
+    if identity is None:
+        return {}
+    name, email = identity
+    return {"GIT_AUTHOR_NAME": name, "GIT_AUTHOR_EMAIL": email, "GIT_COMMITTER_NAME": name,
+            "GIT_COMMITTER_EMAIL": email}
+
+
+def commit_tree(repo: GitRepo, parent: str | None, files: dict[str, bytes | None], message: str,
+                identity: tuple[str, str] | None = None, parents: tuple[str, ...] = ()) -> str:
     """A new commit: ``parent``'s tree with ``files`` written (bytes) or removed (None), built
     in a temporary index (the user's index and working tree are never touched) and signed
-    when git's config asks for it. No branch moves: see :func:`move_branch`."""
+    when git's config asks for it; ``identity``: its author and committer (name, e-mail),
+    else git's; ``parents``: more parents (a merge). No branch moves: see :func:`move_branch`."""
     with tempfile.TemporaryDirectory() as tmp:
-        env = {**os.environ, "GIT_INDEX_FILE": os.path.join(tmp, "index")}
+        env = {**os.environ, "GIT_INDEX_FILE": os.path.join(tmp, "index"), **identity_env(identity)}
 
         def git(*args: str, data: bytes | None = None, what: str = "") -> str:
             return str(repo._git(*args, env=env, data=data, what=what)).strip()
 
         if parent is not None:
             git("read-tree", parent)
-        for path, content in files.items():
-            if content is None:
-                git("update-index", "--force-remove", "--", path)
-            else:
-                blob = git("hash-object", "-w", "--stdin", data=content)
-                git("update-index", "--add", "--cacheinfo", f"100644,{blob},{path}")
+        written = [(path, content) for path, content in files.items() if content is not None]
+        for n, (_, content) in enumerate(written):  # every blob in one git call, every entry in another
+            Path(tmp, f"blob{n}").write_bytes(content)
+        paths = "".join(f"{tmp}/blob{n}\n" for n in range(len(written)))
+        blobs = git("hash-object", "-w", "--stdin-paths", data=paths.encode()).split() if written else []
+        entries = [f"100644 {blob}\t{path}\n" for (path, _), blob in zip(written, blobs, strict=True)]
+        entries += [f"0 {ZERO}\t{path}\n" for path, content in files.items() if content is None]
+        if entries:
+            git("update-index", "--index-info", data="".join(entries).encode())
         sign = ["-S"] if signs_commits(repo) else []
-        parents = ["-p", parent] if parent is not None else []
-        return git("commit-tree", *sign, git("write-tree"), *parents, "-F", "-", data=message.encode(),
+        listed = [arg for sha in ((parent,) if parent is not None else ()) + parents for arg in ("-p", sha)]
+        return git("commit-tree", *sign, git("write-tree"), *listed, "-F", "-", data=message.encode(),
                    what="git commit-tree (making the commit)")
 
 
@@ -83,6 +97,14 @@ def move_branch(repo: GitRepo, branch: str, new: str, old: str | None) -> None:
     """Point ``branch`` at ``new`` if it still points at ``old`` (None: it must not exist yet)."""
     repo._git("update-ref", "-m", "calcat-git", f"refs/heads/{branch}", new, old or ZERO,
               what=f"moving branch {branch} (did it change meanwhile? try again)")
+
+
+def move_branches(repo: GitRepo, moves: list[tuple[str, str, str | None]]) -> None:
+    """``move_branch`` for several (branch, new, old) in one transaction: all or none."""
+    if moves:
+        lines = "".join(f"update refs/heads/{branch} {new} {old or ZERO}\n" for branch, new, old in moves)
+        repo._git("update-ref", "-m", "calcat-git", "--stdin", data=lines.encode(),
+                  what="moving branches (did one change meanwhile? try again)")
 
 
 def delete_branch(repo: GitRepo, branch: str, sha: str) -> None:
@@ -102,3 +124,17 @@ def commit_checked_out(repo: GitRepo, paths: list[str], message: str) -> str:
 def index_file(repo: GitRepo) -> Path:
     """The index of the working tree ``repo`` stands in."""
     return repo.git_dir / "index"
+
+
+def merge_commit(repo: GitRepo, ours: str, theirs: str, message: str, identity: tuple[str, str] | None = None
+                 ) -> str | None:
+    """A merge commit of ``theirs`` into ``ours`` (git's merge of the two trees, nothing
+    checked out), or None when they conflict. No branch moves."""
+    env = {**os.environ, **identity_env(identity)}
+    try:
+        tree = str(repo._git("merge-tree", "--write-tree", "--no-messages", ours, theirs, env=env)).split()[0]
+    except RepositoryError:  # a conflict (exit 1) or a git without --write-tree
+        return None
+    sign = ["-S"] if signs_commits(repo) else []
+    return str(repo._git("commit-tree", *sign, tree, "-p", ours, "-p", theirs, "-F", "-", env=env,
+                         data=message.encode(), what="git commit-tree (the merge)")).strip()

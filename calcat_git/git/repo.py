@@ -228,6 +228,11 @@ class GitRepo:
     def is_ancestor(self, older: str, newer: str) -> bool:
         return self._ok("merge-base", "--is-ancestor", older, newer)
 
+    def merged_branches(self, into: str, prefix: str) -> set[str]:
+        """The branches under ``prefix`` (e.g. ``inject/``) whose heads ``into`` contains."""
+        found = self._git("for-each-ref", "--merged", into, "--format=%(refname:short)", f"refs/heads/{prefix}")
+        return set(str(found).split())
+
     def merge_base(self, one: str, other: str, what: str = "") -> str:
         return str(self._git("merge-base", one, other, what=what)).strip()
 

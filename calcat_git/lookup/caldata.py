@@ -279,7 +279,7 @@ class CalibrationData(CalibrationDataViews, Mapping[str, MultiModuleConstant]):
         return [m["physical_name"] for m in self.module_details]
 
     def to_dict(self) -> dict[str, Any]:
-        """The ``lookup --json`` shape (guide: site/guide/lookup-rules.md)."""
+        """The ``lookup --json`` shape (guide: calcat_git/site/guide/lookup-rules.md)."""
         return {
             "detector": self.detector_name,
             "event_at": format_timestamp(self.event_at) if self.event_at else None, "commit": self.commit,

@@ -30,8 +30,20 @@ def stable_id(kind: str, key: str) -> int:
 
 def ccv_int_id(ccv_id: str, calcat_id: int | None = None) -> int:
     """A CCV's integer id as CALCAT-style clients see it: CALCAT's own when imported, else
-    ``2**52`` + the first 48 bits of its content id (``ccv_id``, hex), so the ranges never meet."""
+    ``2**52`` + the first 48 bits of its content id (``ccv_id``, hex: ``CCV.identity``), so
+    the ranges never meet and the same constant always has it."""
     return calcat_id if calcat_id is not None else STABLE_BASE + int(ccv_id[:12], 16)
+
+
+def report_int_id(report_id: int | None, report_path: str) -> int:
+    """A report's id: its batch's ``report.id`` (CALCAT's, or one the pipeline chose), else
+    the stable id of its path in the store."""
+    return report_id if report_id is not None else stable_id("report", report_path)
+
+
+def condition_set_id(conditions_key: str) -> int:
+    """A new condition (one CALCAT never gave): the stable id of its condition set."""
+    return stable_id("condition", conditions_key)
 
 
 class Identified(Protocol):
@@ -56,7 +68,7 @@ def condition_id(conditions_key: str, kept_constant: dict[str, Any] | None = Non
     """A CCV's condition: CALCAT's (``kept_constant``: the CCV's kept ``calibration_constant``
     block) for an imported CCV, else the stable id of its condition set (``conditions_key``)."""
     found = _kept_int(kept_constant, "condition_id")
-    return found if found is not None else stable_id("condition", conditions_key)
+    return found if found is not None else condition_set_id(conditions_key)
 
 
 def calibration_constant_id(detector_type: str, calibration: str, conditions_key: str,

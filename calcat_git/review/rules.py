@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
 from calcat_git.catalog.history import in_the_future
 from calcat_git.errors import InvalidInputError
@@ -58,7 +59,7 @@ def prepare(
     head_sha = repo.rev_parse(head)
     merge_base = repo.merge_base(repo.rev_parse(base), head_sha, what=f"{base} and {head} share no history")
     paths = repo.changed_between(merge_base, head_sha)
-    batches = [p for _, p in paths if p.startswith("constants_index/")]
+    batches = reviewed_batches(paths)
     return Change(
         repo=repo,
         base=_partial_registry(repo, merge_base, batches, cache),
@@ -69,9 +70,29 @@ def prepare(
     )
 
 
-def review(change: Change) -> list[Problem]:
-    """Validation problems of the head plus every change rule's findings, sorted."""
-    problems = run_checks(change.head)
+def reviewed_batches(paths: list[tuple[str, str]]) -> list[str]:
+    """The batch files a change's review loads beside the registry: the ones it changes."""
+    return [p for _, p in paths if p.startswith("constants_index/")]
+
+
+def prepare_files(repo: GitRepo, base: dict[str, Any], head: dict[str, Any], paths: list[tuple[str, str]],
+                  head_sha: str, grace: timedelta, cache: ParseCache | None = None) -> Change:
+    """``prepare`` from files already read (path → content at the merge base and at the
+    head, e.g. a change the write path just committed): only the head's header is asked of git."""
+    batches = set(reviewed_batches(paths))
+
+    def partial(files: dict[str, Any]) -> Registry:
+        return load_registry(sorted((p, raw) for p, raw in files.items()
+                                    if p.startswith("registry/") or p in batches), cache)
+
+    return Change(repo=repo, base=partial(base), head=partial(head), paths=paths,
+                  head_commit=repo.commit_info(head_sha), grace=grace)
+
+
+def review(change: Change, validated: tuple[Problem, ...] | None = None) -> list[Problem]:
+    """Validation problems of the head plus every change rule's findings, sorted;
+    ``validated``: the head's validation problems, when the write path found them already."""
+    problems = run_checks(change.head) if validated is None else list(validated)
     for check in RULES:
         problems.extend(check(change))
     return sorted(problems, key=lambda p: (p.severity != "error", *p.sort_key()))

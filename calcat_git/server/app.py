@@ -201,12 +201,16 @@ async def _http_error(request: Request, exc: Exception) -> Response:
     return error_response(status, f"{message} {request.url.path}" if status == 404 else message)
 
 
-def create_app(config: ServeConfig) -> Starlette:
-    """The application serving ``config.repo`` (its index is built or updated now)."""
-    app = Starlette(routes=ROUTES, exception_handlers={HTTPException: _http_error, Exception: _http_error})
+def create_app(config: ServeConfig, first_routes: tuple[Route, ...] = (), guard: Callable[[ASGIApp], ASGIApp] = ReadOnly
+               ) -> Starlette:
+    """The application serving ``config.repo`` (its index is built or updated now);
+    ``first_routes`` are tried before the read routes, ``guard`` decides on methods (the
+    write mode's routes and guard)."""
+    app = Starlette(routes=[*first_routes, *ROUTES], exception_handlers={HTTPException: _http_error,
+                                                                        Exception: _http_error})
     app.state.following = Following(config)
     app.add_middleware(Limits, error=error_response)
-    app.add_middleware(ReadOnly)
+    app.add_middleware(guard)
     app.add_middleware(Pinned, error=error_response)
     return app
 
@@ -216,16 +220,17 @@ def app_from_environment() -> Starlette:
     return create_app(ServeConfig(**json.loads(os.environ[ENV_CONFIG])))
 
 
-def serve(config: ServeConfig, host: str, port: int, workers: int = 1, access_log: bool = False) -> None:
-    """Run the server until interrupted."""
+def serve(config: ServeConfig, host: str, port: int, workers: int = 1, access_log: bool = False,
+          factory: str = "calcat_git.server.app:app_from_environment", mode: str = "read-only") -> None:
+    """Run the server until interrupted (``factory``: the application of each worker)."""
     config = replace(config, max_connections=connection_cap(config.max_connections))
     os.environ[ENV_CONFIG] = json.dumps(asdict(config))
     following = Following(config, seeks=False)  # fail early (and build the index once) before workers start
-    print(f"calcat-git serve: http://{host}:{port}/api/ from {config.repo} ({following.rev} at {following.served}); "
+    print(f"calcat-git serve: http://{host}:{port}/api/ from {config.repo} ({following.rev} at {following.served}), {mode}; "
           f"naive times are read in {config.facility_tz}; {format_timestamp(now_utc())}", flush=True)
     if following.problem:
         print(f"calcat-git serve: {following.problem}", flush=True)
-    uvicorn.run("calcat_git.server.app:app_from_environment", factory=True, host=host, port=port, workers=workers,
+    uvicorn.run(factory, factory=True, host=host, port=port, workers=workers,
                 access_log=access_log, log_level="info" if access_log else "warning",
                 http="calcat_git.server.guard:GuardedProtocol", timeout_keep_alive=KEEP_ALIVE_SECONDS,
                 timeout_graceful_shutdown=SHUTDOWN_SECONDS, h11_max_incomplete_event_size=MAX_HEADER_BYTES)

@@ -25,7 +25,7 @@ from calcat_git.errors import InvalidInputError, NotFoundError
 from calcat_git.files.config import CONFIG_FILE, parse_config
 from calcat_git.files.strict_yaml import YamlError, load_yaml
 from calcat_git.model.batch import ConstantBatch
-from calcat_git.model.calcat_ids import ccv_int_id
+from calcat_git.model.calcat_ids import ccv_int_id, report_int_id
 from calcat_git.model.mapping import Mapping
 from calcat_git.model.records import Verbatim
 from calcat_git.model.selection import CCVRow
@@ -39,7 +39,6 @@ from calcat_git.server.shapes import (
     ccv_pdu_json,
     condition_key,
     record_id,
-    report_int_id,
 )
 from calcat_git.timeutil import from_micros, micros
 

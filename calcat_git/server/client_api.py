@@ -10,11 +10,12 @@ from typing import Any
 from starlette.routing import Route
 
 from calcat_git.errors import InvalidInputError
+from calcat_git.model.calcat_ids import report_int_id
 from calcat_git.server.asked import parse_asked
 from calcat_git.server.constants import Constants, not_found
 from calcat_git.server.endpoints import Call, endpoint, id_list
 from calcat_git.server.limits import load_json
-from calcat_git.server.shapes import JSON, Slot, record_id, report_int_id, report_json
+from calcat_git.server.shapes import JSON, Slot, record_id, report_json
 from calcat_git.server.view import CalcatView, client_time
 from calcat_git.timeutil import now_utc
 

@@ -30,6 +30,7 @@ from calcat_git.model.calcat_ids import (
     parameter_condition_id,
     parameter_id,
     record_id,
+    report_int_id,
     stable_id,
 )
 from calcat_git.model.records import (
@@ -47,10 +48,6 @@ from calcat_git.timeutil import from_micros
 
 JSON = dict[str, Any]
 __all__ = ["STABLE_BASE", "calcat_time", "overlay", "record_id", "stable_id"]  # kept here for their users
-
-
-def report_int_id(report_id: int | None, report_path: str) -> int:
-    return report_id if report_id is not None else stable_id("report", report_path)
 
 
 def condition_key(conditions: dict[str, Any]) -> str:

@@ -16,7 +16,7 @@ from calcat_git.catalog.snapshot import IndexedSnapshot
 from calcat_git.errors import InvalidInputError, NotFoundError, RepositoryError
 from calcat_git.lookup.engine import Engine
 from calcat_git.lookup.rules import LookupRules
-from calcat_git.model.calcat_ids import parameter_id
+from calcat_git.model.calcat_ids import parameter_id, report_int_id
 from calcat_git.model.records import Parameter
 from calcat_git.model.selection import Asked, CCVRow, check_strategy
 from calcat_git.server.asked import Parameters
@@ -32,7 +32,6 @@ from calcat_git.server.shapes import (
     parameter_json,
     pdu_json,
     record_id,
-    report_int_id,
     report_json,
 )
 from calcat_git.timeutil import now_utc, parse_facility_time

@@ -31,6 +31,7 @@ from calcat_git.site.svg import timeline
 from calcat_git.site.table import ccv_table
 from calcat_git.timeutil import format_timestamp, from_micros, now_utc
 
+GUIDE = Path(__file__).parent / "guide"  # the guide pages every catalog's site gets (shipped in the wheel)
 PAGE_ROWS = 50  # rows of a detector page's table of the newest constant per calibration and PDU
 # The parts of detector and PDU pages the theme's search leaves out (mkdocs-material, with
 # attr_list): found by name and first paragraph, not by their tables (the index is loaded
@@ -369,18 +370,21 @@ def generate(catalog: Catalog, out: Path, sources: Path | None = None, summarize
     files whose content changed and removing the ones no longer generated. With
     ``summarize`` (a commit's change summary, see ``changes``) the recent changes page and
     the Atom feeds are made too; ``pages`` (path → markdown) are added where ``sources``
-    has no page of that path (e.g. the CLI reference, for a catalog without its own)."""
+    has no page of that path (e.g. the CLI reference, for a catalog without its own), and so
+    is the guide that ships with calcat-git (``guide/*.md``)."""
     reset(out)
     output = Output(out)
-    if sources is not None and sources.is_dir():
-        output.copy_tree(sources)
+    own = sources if sources is not None and sources.is_dir() else None
+    if own is not None:
+        output.copy_tree(own)
     defaults = Path(__file__).parent / "defaults"
     output.copy_tree(defaults / "assets", "assets")
     output.copy_tree(defaults / "api-schemas", "api/v1/schemas")
     for kind in ("detector", "pdu", "mapping", "calibration", "parameter"):  # the API's and the edit forms' schemas
         output.put(f"api/v1/schemas/{kind}-entity.json", schema_text(kind))
-    for rel, text in (pages or {}).items():
-        if sources is None or not (sources / rel).is_file():
+    shipped = {f"guide/{path.name}": path.read_text("utf-8") for path in sorted(GUIDE.glob("*.md"))}
+    for rel, text in {**shipped, **(pages or {})}.items():
+        if own is None or not (own / rel).is_file():  # the catalog's own page of that path wins
             output.put(rel, text)
     counts = Site(catalog, output, summarize).build()
     removed = output.finish()

@@ -106,12 +106,13 @@ import shutil, tempfile
 from pathlib import Path
 from calcat_git.cli.doc import page
 from calcat_git.site.build import build
-out = Path(tempfile.mkdtemp(prefix="calcat-bench-site-"))
+work = Path(tempfile.mkdtemp(prefix="calcat-bench-site-"))
+out = work / "site"  # a new folder: site build replaces only what it built
 pages = {"guide/cli.md": page()}
 t = time.perf_counter(); counts = build(Path(sys.argv[1]).resolve(), out, None, False, "mkdocs", pages)
 size = sum(p.stat().st_size for p in out.rglob("*") if p.is_file())
 out_dict = {"seconds": time.perf_counter() - t, "pages": counts["pages"], "mib": round(size / 2**20, 1)}
-shutil.rmtree(out); shutil.rmtree(Path(sys.argv[1]) / ".site-src", ignore_errors=True)
+shutil.rmtree(work)
 out = out_dict
 """
 QUERY_PROCESS = """

@@ -3,7 +3,7 @@ prints their results as JSON: the tests drive the real client through this scrip
 
 Reads one JSON object on standard input::
 
-    {"base": "http://127.0.0.1:PORT/api/",
+    {"base": "http://127.0.0.1:PORT/api/", "headers": {…}, "user_email": "…",
      "calls": [{"call": "get_calibration_by_id_api", "args": [1]},
                {"call": "Calibration.get_by_name", "args": ["Offset"]},
                {"call": "Condition.get_possible", "init": ["name", "true", null, [...], ""]}]}
@@ -45,7 +45,9 @@ def _run(client, spec):
 
 def main():
     request = json.load(sys.stdin)
-    client = CalibrationClient(use_oauth2=False, base_api_url=request["base"], user_email="pipeline@example.org")
+    client = CalibrationClient(use_oauth2=False, base_api_url=request["base"],
+                               user_email=request.get("user_email", "pipeline@example.org"))
+    client.headers.update(request.get("headers", {}))  # e.g. a bearer token for a writing server
     out = []
     for spec in request["calls"]:
         try:

@@ -1,0 +1,1 @@
+"""The write mode of ``calcat-git serve``: CALCAT's write API as reviewed commits."""
