@@ -22,6 +22,13 @@ class Forge:
     def edit_url(self, path: str) -> str:
         return f"{self.repo_url}/{self.edit}{quote(path)}"
 
+    def to_json(self) -> dict[str, str]:
+        """What the site's forms build the forge's editor URLs from: ``kind`` (github:
+        ``/new/BRANCH?filename=..&value=..``, ``/edit/BRANCH/PATH``; gitlab: ``/-/new/BRANCH?
+        file_name=..&content=..``, ``/-/edit/BRANCH/PATH``) and the branch changes start from."""
+        kind = "gitlab" if self.edit.startswith("-/") else "github"
+        return {"repo_url": self.repo_url, "kind": kind, "branch": self.edit.rstrip("/").split("/")[-1]}
+
     @classmethod
     def from_settings(cls, repo_url: str, edit_uri: str | None) -> Forge | None:
         """From mkdocs' settings; None unless ``repo_url`` is an http(s) address. Without

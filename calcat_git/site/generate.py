@@ -21,6 +21,7 @@ from calcat_git.lookup.rules import LookupRules
 from calcat_git.model.selection import CCVRow
 from calcat_git.site.changes import Summarize, changes_pages
 from calcat_git.site.forge import forge_of
+from calcat_git.site.forms import FlagIndex, Sources, mapping_source, propose_page
 from calcat_git.site.markdown import md
 from calcat_git.site.output import Output, reset
 from calcat_git.site.pages import calibration_pages, parameter_pages, report_page, report_slug, sets_page
@@ -46,11 +47,13 @@ SWAP_FORM = """<div id="swap" data-detector="{detector}" markdown="0">
 <div id="swap-result" hidden>
 <p>Append this to <code>{file}</code>:</p>
 <pre id="swap-yaml"></pre>
+<div id="swap-files" hidden></div>
 <p>{edit}</p>
 <p>Or from a clone:</p>
 <pre id="swap-command"></pre>
 </div>
 </div>
+<script src="../../assets/propose.js"></script>
 <script src="../../assets/swap-form.js"></script>"""
 LOOKUP_PAGE = """# Look up constants
 
@@ -86,6 +89,8 @@ class Site:
         self.catalog, self.out = catalog, out
         self.summarize = summarize if catalog.commit else None  # a working tree has no history to summarise
         self.forge = forge_of(catalog.root)
+        self.source = Sources(catalog)
+        self.flags = FlagIndex()
         self.reg = catalog.entities()
         self.per_pdu: Counter[str] = Counter()
         self.per_calibration: Counter[tuple[str, str]] = Counter()
@@ -102,6 +107,9 @@ class Site:
         """A page; ``stamped`` ones name the commit they were built from (the others do not,
         so that they stay unchanged while their content does)."""
         self.out.put(rel, text + (f"\n\n---\n<small>Built from {self.stamp}.</small>\n" if stamped else "\n"))
+
+    def put(self, rel: str, text: str) -> None:
+        self.out.put(rel, text)
 
     def api(self, rel: str, data: Any) -> None:
         self.out.json(f"api/v1/{rel}", data)
@@ -122,6 +130,8 @@ class Site:
         self.api("detectors.json", {n: d.to_dict() for n, d in sorted(self.reg.detectors.items())})
         self.api("pdus.json", {n: p.to_dict() for n, p in sorted(self.reg.pdus.items())})
         self.lookup_page()
+        propose_page(self)
+        self.flags.write(self)
         if self.catalog.commit:
             sets = self.catalog.published_sets()
             sets_page(self, sets)
@@ -135,6 +145,7 @@ class Site:
         """Everything made of one detector's constants: its shards, report page and page."""
         self.total += len(rows)
         self.per_pdu.update(r.pdu for r in rows)
+        self.flags.add(rows)
         self.per_calibration.update((r.calibration, name) for r in rows)
         batches = {r.batch: (r.begin_at, r.batch, name, r.report_path) for r in reversed(rows)}
         self.newest_batches = heapq.nlargest(10, [*self.newest_batches, *batches.values()])
@@ -188,7 +199,7 @@ class Site:
         self.api(f"detectors/{name}.json", {"detector": det.to_dict(), "mapping": mapping.to_dict() if mapping else None,
                                             "calibrations": list(dtype.calibrations) if dtype else [],
                                             "rules": LookupRules.of(dtype).to_json() if dtype else None,
-                                            "ccv_shards": self._shards_for(name),
+                                            "ccv_shards": self._shards_for(name), "source": mapping_source(self, name),
                                             "ccv_shards_by_pdu": self._shards_by_pdu(name)})
 
     def _swap_form(self, name: str) -> str:
@@ -369,7 +380,7 @@ def generate(catalog: Catalog, out: Path, sources: Path | None = None, summarize
     defaults = Path(__file__).parent / "defaults"
     output.copy_tree(defaults / "assets", "assets")
     output.copy_tree(defaults / "api-schemas", "api/v1/schemas")
-    for kind in ("detector", "pdu", "mapping"):  # the entity schemas the API refers to
+    for kind in ("detector", "pdu", "mapping", "calibration", "parameter"):  # the API's and the edit forms' schemas
         output.put(f"api/v1/schemas/{kind}-entity.json", schema_text(kind))
     shipped = {f"guide/{path.name}": path.read_text("utf-8") for path in sorted(GUIDE.glob("*.md"))}
     for rel, text in {**shipped, **(pages or {})}.items():
