@@ -106,6 +106,10 @@ def _form(kind: str, title: str, what: str, fields: list[str]) -> str:
 def propose_page(site: Site) -> None:
     reg = site.reg
     types = _options(sorted(reg.detector_types))
+    # placeholders from this catalog (never another facility's names)
+    pdu_hint = next(iter(sorted(reg.pdus)), "MODULE_M001")
+    uuid_hint = str(max((p.uuid for p in reg.pdus.values()), default=1000) + 1)
+    spellings = sorted(s for p in reg.parameters.values() for s in p.spellings)[:2]
     where = ("Each form builds the complete new content of the files it changes, with the rules of the "
              "`calcat-git` command named, shows the difference, and opens the forge's web editor." if site.forge else
              "No forge is configured (set `extra: {forge: {repo_url, edit_uri}}` in the catalog's mkdocs.yml): the "
@@ -113,15 +117,15 @@ def propose_page(site: Site) -> None:
     lines = ["# Propose a change", "", where + " Nothing is sent anywhere until you commit in the forge; the "
              "catalog's checks then run on the merge request. A module swap is proposed on its detector's page.", "",
              _form("pdu", "Add a PDU", "As `calcat-git add-pdu` (admins).", [
-                 FIELD.format(label="Name", id="pdu-name", size=32, hint="AGIPD_SIV1_AGIPDV12_M998"),
+                 FIELD.format(label="Name", id="pdu-name", size=32, hint=escape(pdu_hint)),
                  f'<label>Type <select id="pdu-type">{types}</select></label>',
-                 FIELD.format(label="uuid", id="pdu-uuid", size=16, hint="101001499998"),
+                 FIELD.format(label="uuid", id="pdu-uuid", size=16, hint=uuid_hint),
                  FIELD.format(label="Description", id="pdu-description", size=40, hint="(optional)")]),
              _form("calibration", "Add a calibration", "As `calcat-git add-calibration` (admins).", [
                  FIELD.format(label="Name", id="calibration-name", size=24, hint="DarkDrift"),
                  f'<label>Type <select id="calibration-type">{types}</select></label>',
                  FIELD.format(label="Parameters (comma-separated)", id="calibration-parameters", size=40,
-                              hint="Memory cells, Sensor Bias Voltage"),
+                              hint=escape(", ".join(spellings) or "Sensor Bias Voltage")),
                  FIELD.format(label="Description", id="calibration-description", size=40, hint="(optional)")]),
              _form("parameter", "Add a parameter", "As `calcat-git add-parameter` (admins).", [
                  FIELD.format(label="Name (CALCAT spelling)", id="parameter-name", size=24, hint="Probe param"),
