@@ -1,4 +1,4 @@
-"""Issue 17: what a newcomer meets in the first hour (conditions on the command line,
+"""What a newcomer meets in the first hour (conditions on the command line,
 short results, the demo's replay kept in a named place)."""
 
 from __future__ import annotations
