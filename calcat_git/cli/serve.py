@@ -49,13 +49,15 @@ from calcat_git.timeutil import facility_zone
 def serve(repo: str, branch: str | None, host: str, port: int, store: str | None, facility_tz: str | None,
           strict_snapshots: bool, workers: int, access_log: bool, max_connections: int, header_timeout: float,
           body_timeout: float, write: bool, tokens: str | None, trust_proxy_user_header: bool) -> None:
-    """Serve the catalog read-only through CALCAT's REST API (the subset EXtra uses).
+    """Serve the catalog through CALCAT's REST API: what EXtra and calibration-client read.
 
     Point clients at http://HOST:PORT (EXtra: setup_client("http://HOST:PORT", None,
-    None, None)); paths are under /api/. Replies are read from the newest commit of the
-    branch, which is followed as it moves; each carries it in X-Calcat-Git-Commit.
-    Integer ids are CALCAT's own for imported records, else 2**52 + 48 bits of a hash of
-    the identifier. Only GET is answered.
+    None, None)); paths are under /api/, and /at/REVISION/api/ answers as the catalog was
+    at a commit, tag or branch. Replies are read from the newest commit of the branch,
+    which is followed as it moves; each carries it in X-Calcat-Git-Commit. Integer ids
+    are CALCAT's own for imported records, else 2**52 + 48 bits of a hash of the
+    identifier. Only GET is answered, unless --write turns the pipeline's CALCAT writes
+    into commits (on a branch per report, merged when auto-approved and clean).
     """
     facility_tz = facility_tz or time_zone(repo)
     facility_zone(facility_tz)  # an unknown zone is an error before the server starts
