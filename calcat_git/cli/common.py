@@ -12,7 +12,7 @@ from typing import Any, TypeVar
 import click
 
 from calcat_git.git.refs import SHA_LIKE
-from calcat_git.timeutil import now_utc, parse_timestamp
+from calcat_git.timeutil import format_timestamp, now_utc, parse_timestamp
 
 REPO_OPTION = click.option("--repo", default=".", show_default=True, type=click.Path(file_okay=False),
                            help="Catalog repository.")
@@ -101,7 +101,7 @@ def source_text(catalog: Any) -> str:
     a warning when that branch is not the one checked out (e.g. after ``swap --branch``)."""
     if catalog.commit is None:
         return "the working tree"
-    committed = catalog.committed_at.strftime("%Y-%m-%dT%H:%M:%SZ") if catalog.committed_at else "?"
+    committed = format_timestamp(catalog.committed_at) if catalog.committed_at else "?"
     text = f"{catalog.revision} at commit {catalog.commit[:12]} of {committed}"
     if catalog.tag:
         text = f"published set {catalog.tag}, commit {catalog.commit[:12]} of {committed}"

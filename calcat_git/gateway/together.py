@@ -77,7 +77,7 @@ class Committer:
             try:
                 with write_lock(self.gateway.repo):
                     self._round(group)
-                    self.gateway.cache.trim()  # keeps what this round parsed: about one catalog
+                    self.gateway.cache.trim()  # keeps what this group's commit parsed: about one catalog
             except BaseException as exc:  # never leave a request waiting
                 for job in group:
                     if not job.done.is_set():

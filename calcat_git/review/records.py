@@ -43,11 +43,11 @@ def _fields(old: dict[str, Any], new: dict[str, Any]) -> list[str]:
     return out
 
 
-def _sentences(kind: str, base: dict[str, Any], head: dict[str, Any], where: dict[str, str]) -> list[dict[str, Any]]:
-    label = KINDS[kind]
+def _sentences(kind: str, base: Registry, head: Registry) -> list[dict[str, Any]]:
+    label, before, after = KINDS[kind], base.table(kind), head.table(kind)
     out = []
-    for name in sorted(set(base) | set(head)):
-        old, new = base.get(name), head.get(name)
+    for name in sorted(set(before) | set(after)):
+        old, new = before.get(name), after.get(name)
         if old == new:
             continue
         if old is None:
@@ -56,19 +56,11 @@ def _sentences(kind: str, base: dict[str, Any], head: dict[str, Any], where: dic
             text = f"{label} {name} removed"
         else:
             text = f"{label} {name}: " + "; ".join(_fields(old.to_dict(), new.to_dict()))
-        path = where.get(name, f"registry/{kind}s/{name}.yaml")
+        path = head.files.get((kind, name)) or base.files.get((kind, name)) or f"registry/{kind}s/{name}.yaml"
         out.append({"kind": label, "name": name, "sentence": text, "file": path, "admins": admin_only(path)})
     return out
 
 
-def _paths(reg: Registry, kind: str) -> dict[str, str]:
-    return {key: path for (k, key), path in reg.files.items() if k == kind}
-
-
 def record_changes(ch: Change) -> list[dict[str, Any]]:
     """Every added, removed or changed record of the registry, in the kinds' order."""
-    out: list[dict[str, Any]] = []
-    for kind in KINDS:
-        where = {**_paths(ch.base, kind), **_paths(ch.head, kind)}
-        out += _sentences(kind, ch.base.table(kind), ch.head.table(kind), where)
-    return out
+    return [sentence for kind in KINDS for sentence in _sentences(kind, ch.base, ch.head)]
