@@ -13,7 +13,7 @@ from typing import ClassVar
 import numpy as np
 import pytest
 
-from calcat_git import Catalog, InvalidInputError
+from calcat_git import Catalog, ConstantFileError, InvalidInputError
 from calcat_git.edit.change import inject
 from calcat_git.lookup.caldata import CalibrationData
 from calcat_git.lookup.conditions import CONDITIONS_CLASSES, AGIPDConditions, JUNGFRAUConditions
@@ -190,8 +190,9 @@ def test_bad_hdf5_is_refused_and_leaves_nothing(git_mini: Path, tmp_path: Path, 
     if damage == "truncated":
         path.write_bytes(path.read_bytes()[:700])
     batches = sorted((git_mini / "constants_index").rglob("*.yaml"))
-    with pytest.raises(InvalidInputError, match=message.replace("(", r"\(")):
+    with pytest.raises(ConstantFileError, match=message.replace("(", r"\(")) as refused:
         inject(git_mini, [path], report_path="r/bad.pdf")
+    assert refused.value.path == path
     assert sorted((git_mini / "constants_index").rglob("*.yaml")) == batches
     assert list((git_mini.parent / "store").rglob("*")) == []
 

@@ -19,7 +19,7 @@ import yaml
 
 from calcat_git.edit.draft import Draft
 from calcat_git.edit.write import in_store
-from calcat_git.errors import InvalidInputError
+from calcat_git.errors import ConstantFileError, InvalidInputError
 from calcat_git.files.loading import Registry
 from calcat_git.store.hdf5 import FileCCV, read_constant_file
 from calcat_git.store.paths import content_path, file_sha256
@@ -39,26 +39,27 @@ def _detector_of(reg: Registry, ccv: FileCCV, where: str) -> str:
     """The detector whose slot holds the CCV's PDU at ``begin_at``; checks the PDU too."""
     pdu = reg.pdus.get(ccv.pdu)
     if pdu is None:
-        raise InvalidInputError(f"{where}: unknown PDU {ccv.pdu!r}: ask an admin to add it to registry/pdus/ first")
+        raise ConstantFileError(f"{where}: unknown PDU {ccv.pdu!r}: ask an admin to add it to registry/pdus/ first",
+                                ccv.file)
     if pdu.uuid != ccv.uuid or pdu.detector_type != ccv.detector_type:
-        raise InvalidInputError(f"{where}: file says uuid {ccv.uuid} / {ccv.detector_type}, registry says "
-                                f"{pdu.uuid} / {pdu.detector_type} for {ccv.pdu}")
+        raise ConstantFileError(f"{where}: file says uuid {ccv.uuid} / {ccv.detector_type}, registry says "
+                                f"{pdu.uuid} / {pdu.detector_type} for {ccv.pdu}", ccv.file)
     for name, mapping in reg.mappings.items():
         if ccv.pdu in mapping.state_at(ccv.begin_at).values():
             return name
-    raise InvalidInputError(f"{where}: PDU {ccv.pdu} is in no detector slot at begin_at "
-                            f"{format_timestamp(ccv.begin_at)}: fix the mapping first")
+    raise ConstantFileError(f"{where}: PDU {ccv.pdu} is in no detector slot at begin_at "
+                            f"{format_timestamp(ccv.begin_at)}: fix the mapping first", ccv.file)
 
 
 def _check_type(reg: Registry, detector: str, ccv: FileCCV, where: str) -> None:
     dtype = reg.detector_types[reg.detectors[detector].type_name()]
     if ccv.calibration not in dtype.calibrations:
-        raise InvalidInputError(f"{where}: calibration {ccv.calibration!r} is not one of {dtype.identifier}'s "
-                                f"({', '.join(dtype.calibrations)})")
+        raise ConstantFileError(f"{where}: calibration {ccv.calibration!r} is not one of {dtype.identifier}'s "
+                                f"({', '.join(dtype.calibrations)})", ccv.file)
     for name in ccv.conditions:
         if name not in dtype.parameters:
-            raise InvalidInputError(f"{where}: parameter {name!r} is not one of {dtype.identifier}'s "
-                                    f"({', '.join(dtype.parameters)})")
+            raise ConstantFileError(f"{where}: parameter {name!r} is not one of {dtype.identifier}'s "
+                                    f"({', '.join(dtype.parameters)})", ccv.file)
 
 
 def check_constant(reg: Registry, ccv: FileCCV, where: str) -> str:

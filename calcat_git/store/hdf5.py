@@ -30,7 +30,7 @@ from typing import Any
 import h5py
 import numpy as np
 
-from calcat_git.errors import InvalidInputError
+from calcat_git.errors import ConstantFileError, InvalidInputError
 from calcat_git.files.limits import INT_RANGE
 from calcat_git.timeutil import format_timestamp, parse_timestamp
 
@@ -74,8 +74,8 @@ def write_constant(path: str | Path, *, pdu: str, uuid: int, detector_type: str,
     return f"/{pdu}/{calibration}/{number}"
 
 
-def _fail(path: Path, where: str, message: str) -> InvalidInputError:
-    return InvalidInputError(f"{path}: {where}: {message}")
+def _fail(path: Path, where: str, message: str) -> ConstantFileError:
+    return ConstantFileError(f"{path}: {where}: {message}", path)
 
 
 def _check_scalar(path: Path, where: str, what: str, shape: Any, dtype: Any) -> None:
@@ -212,12 +212,12 @@ def read_data(path: str | Path, dataset: str) -> Any:
 
 
 def read_constant_file(path: str | Path) -> list[FileCCV]:
-    """Every CCV in a constant file; :class:`InvalidInputError` naming file and HDF5 path otherwise."""
+    """Every CCV in a constant file; :class:`ConstantFileError` naming file and HDF5 path otherwise."""
     path = Path(path)
     try:
         handle = h5py.File(path, "r")
     except OSError as exc:
-        raise InvalidInputError(f"{path}: not a readable HDF5 file (truncated or not HDF5?): {exc}") from None
+        raise ConstantFileError(f"{path}: not a readable HDF5 file (truncated or not HDF5?): {exc}", path) from None
     with handle:
         found = []
         try:
@@ -227,7 +227,7 @@ def read_constant_file(path: str | Path) -> list[FileCCV]:
                     for _, group in _groups(path, cal_group):
                         found.append(_ccv(path, unit, calibration, group))
         except (OSError, KeyError, AttributeError) as exc:
-            raise InvalidInputError(f"{path}: damaged or unexpected HDF5 layout: {exc}") from None
+            raise ConstantFileError(f"{path}: damaged or unexpected HDF5 layout: {exc}", path) from None
     if not found:
-        raise InvalidInputError(f"{path}: no constants found (expected /<PDU>/<calibration>/<n>/data)")
+        raise ConstantFileError(f"{path}: no constants found (expected /<PDU>/<calibration>/<n>/data)", path)
     return found
