@@ -14,7 +14,8 @@ from pathlib import Path
 
 import pytest
 
-from calcat_git.calcat_import.live import MAX_REPLY_BYTES
+from calcat_git.calcat_import.live import MAX_REPLY_BYTES, http_fetch
+from calcat_git.errors import CalcatReplyError
 
 from .helpers import git
 
@@ -158,6 +159,13 @@ def test_a_reply_that_is_not_utf8_is_one_line(tmp_path: Path, serve: Callable[..
     calcat = serve(lambda path: (200, {"Content-Type": "application/json"}, [b'["\xff\xfe"]']))
     run = _import(_empty(tmp_path / "catalog"), calcat.base)
     assert run.returncode == 1 and "the reply is not UTF-8 text" in run.stderr
+
+
+def test_a_refused_reply_names_its_url(serve: Callable[..., Server]) -> None:
+    calcat = serve(lambda path: (200, {"Content-Type": "application/json"}, [b'["\xff\xfe"]']))
+    with pytest.raises(CalcatReplyError, match="the reply is not UTF-8 text") as refused:
+        http_fetch(calcat.base)("detector_types", {"page": "1"}, None)
+    assert refused.value.origin == f"{calcat.base}/api/detector_types?page=1"
 
 
 def test_a_redirect_loop_is_one_line(tmp_path: Path, serve: Callable[..., Server]) -> None:

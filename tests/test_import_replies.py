@@ -19,7 +19,7 @@ from calcat_git import Catalog
 from calcat_git.calcat_import.facts import collect
 from calcat_git.calcat_import.replies import read_cassettes
 from calcat_git.calcat_import.write import import_replies
-from calcat_git.errors import InvalidInputError
+from calcat_git.errors import CalcatReplyError
 
 from .helpers import HERE, git
 
@@ -142,6 +142,9 @@ def test_a_condition_value_that_is_neither_is_refused(tmp_path: Path, bad: dict[
     assert run.returncode == 1 and "Traceback" not in run.stderr
     assert run.stderr == (f"error: {replies}#5: /api/conditions/6177: parameters_conditions[5] "
                           f"('Memory cell order'): {why}\n")
+    with pytest.raises(CalcatReplyError) as refused:
+        collect(read_cassettes([replies]))
+    assert (refused.value.origin, refused.value.record) == (f"{replies}#5", "/api/conditions/6177")
 
 
 def test_the_most_recent_recording_wins_and_changes_are_listed(tmp_path: Path) -> None:
@@ -212,8 +215,9 @@ def test_when_a_reply_was_recorded(tmp_path: Path) -> None:
             items[0]["response"]["headers"]["Date"] = value
         else:
             items[0][key] = value
-        with pytest.raises(InvalidInputError, match=re.escape(message)):
+        with pytest.raises(CalcatReplyError, match=re.escape(message)) as refused:
             read_cassettes([_cassette(tmp_path / "times.yaml", items)])
+        assert refused.value.origin == f"{tmp_path / 'times.yaml'}#0"
 
 
 def test_help_names_no_folder_a_user_lacks() -> None:

@@ -11,7 +11,7 @@ import re
 from datetime import datetime
 from typing import Any
 
-from calcat_git.errors import InvalidInputError
+from calcat_git.errors import CalcatReplyError
 
 MAX_DEPTH = 32
 TIMES = ("begin_at", "end_at", "begin_validity_at", "end_validity_at", "created_at", "updated_at")  # with offsets
@@ -59,18 +59,18 @@ def _record_problem(kind: str, record: dict[str, Any]) -> tuple[str, str] | None
 
 
 def check_reply(path: str, data: Any) -> None:
-    """Raise :class:`InvalidInputError` (``where: problem``) for the first malformed field."""
+    """Raise :class:`CalcatReplyError` (``where: problem``) for the first malformed field."""
     stack: list[tuple[Any, str, str, int]] = [(data, path.split("/")[0], "", 0)]
     while stack:
         node, kind, where, depth = stack.pop()
         if depth > MAX_DEPTH:
-            raise InvalidInputError(f"{where or 'the reply'}: JSON nested deeper than {MAX_DEPTH} levels")
+            raise CalcatReplyError(f"{where or 'the reply'}: JSON nested deeper than {MAX_DEPTH} levels", record=where)
         if isinstance(node, list):
             stack.extend((item, kind, f"{where}[{i}]", depth + 1) for i, item in reversed(list(enumerate(node))))
         elif isinstance(node, dict):
             found = _record_problem(kind, node)
             if found:
-                raise InvalidInputError(f"{where}.{found[0]}: {found[1]}".lstrip("."))
+                raise CalcatReplyError(f"{where}.{found[0]}: {found[1]}".lstrip("."), record=where)
             stack.extend((value, key, f"{where}.{key}", depth + 1) for key, value in node.items()
                          if isinstance(value, dict | list))
 
@@ -116,9 +116,9 @@ def file_name_problem(name: Any) -> str | None:
 
 
 def check_file_name(kind: str, calcat_id: Any, name: Any) -> str:
-    """``name`` if it can be a file name, else :class:`InvalidInputError` naming the record."""
+    """``name`` if it can be a file name, else :class:`CalcatReplyError` naming the record."""
     problem = file_name_problem(name)
     if problem:
-        raise InvalidInputError(f"CALCAT {kind} id {calcat_id}: name {name!r} cannot be a file name here: {problem}; "
-                                "nothing was written")
+        raise CalcatReplyError(f"CALCAT {kind} id {calcat_id}: name {name!r} cannot be a file name here: {problem}; "
+                               "nothing was written", record=f"{kind} id {calcat_id}")
     return str(name)

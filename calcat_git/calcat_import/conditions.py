@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from calcat_git.errors import InvalidInputError
+from calcat_git.errors import CalcatReplyError
 
 ConditionValues = tuple[tuple[str, float | str], ...]
 Exact = tuple[tuple[str, float | str, float | None, float | None], ...]   # name, value, lower, upper
@@ -22,7 +22,7 @@ def asked(body: Any) -> ConditionValues:
     """The parameter values of a ``get_by_detector_conditions`` request body."""
     items = (body or {}).get("parameters_conditions_attributes")
     if not isinstance(items, list):
-        raise InvalidInputError("get_by_detector_conditions without parameters_conditions_attributes")
+        raise CalcatReplyError("get_by_detector_conditions without parameters_conditions_attributes")
     return tuple(sorted((str(i["parameter_name"]), i["value"]) for i in items))
 
 
@@ -31,21 +31,21 @@ def _value(item: dict[str, Any]) -> float | str:
     ``value`` (text there too, as earlier versions of this project served it)."""
     value, text = item.get("value"), item.get("txt_value")
     if text is not None and not isinstance(text, str):
-        raise InvalidInputError(f"txt_value must be text or null, not {text!r}")
+        raise CalcatReplyError(f"txt_value must be text or null, not {text!r}")
     if text:
         if value not in (None, 0, 0.0) or isinstance(value, bool):
-            raise InvalidInputError(f"both a number (value {value!r}) and a text (txt_value {text!r}): which one "
-                                    "CALCAT matches is not known")
+            raise CalcatReplyError(f"both a number (value {value!r}) and a text (txt_value {text!r}): which one "
+                                   "CALCAT matches is not known")
         return text
     if isinstance(value, bool) or not isinstance(value, int | float | str) or value == "":
-        raise InvalidInputError(f"needs a number in value or a text in txt_value, not value {value!r}")
+        raise CalcatReplyError(f"needs a number in value or a text in txt_value, not value {value!r}")
     return value
 
 
 def _deviation(item: dict[str, Any], key: str) -> float:
     value = item.get(key)
     if isinstance(value, bool) or not isinstance(value, int | float):
-        raise InvalidInputError(f"{key} must be a number, not {value!r}")
+        raise CalcatReplyError(f"{key} must be a number, not {value!r}")
     return float(value)
 
 
@@ -56,13 +56,14 @@ def exact(record: dict[str, Any]) -> Exact:
         name = item.get("parameter_name") or (item.get("parameter") or {}).get("name")
         try:
             if not isinstance(name, str) or not name:
-                raise InvalidInputError("needs a parameter_name")
+                raise CalcatReplyError("needs a parameter_name")
             value = _value(item)
             if isinstance(value, str):
                 items.append((name, value, None, None))
             else:
                 items.append((name, value, _deviation(item, "lower_deviation_value"),
                               _deviation(item, "upper_deviation_value")))
-        except InvalidInputError as exc:
-            raise InvalidInputError(f"parameters_conditions[{n}] ({name!r}): {exc}") from None
+        except CalcatReplyError as exc:
+            raise CalcatReplyError(f"parameters_conditions[{n}] ({name!r}): {exc}",
+                                   record=f"parameters_conditions[{n}]") from None
     return tuple(sorted(items, key=lambda i: i[0]))

@@ -22,7 +22,7 @@ from calcat_git.calcat_import.conditions import ConditionValues, Exact, asked, e
 from calcat_git.calcat_import.fields import FieldReport, endpoint_kind
 from calcat_git.calcat_import.recorded import Latest, in_recorded_order
 from calcat_git.calcat_import.replies import Reply
-from calcat_git.errors import CalcatGitError, InvalidInputError
+from calcat_git.errors import CalcatGitError, CalcatReplyError
 from calcat_git.timeutil import FACILITY_ZONE, parse_facility_time
 
 AT_BEGIN = tuple(f"{k}_at_ccv_begin_at" for k in ("detector_id", "karabo_da", "virtual_device_name", "module_number"))
@@ -326,10 +326,10 @@ def collect(replies: Iterable[Reply], zone: str = FACILITY_ZONE) -> Facts:
             check_reply(reply.path, reply.data)
             handler(facts, reply, zone)
         except CalcatGitError as exc:
-            raise InvalidInputError(f"{reply.origin}: /api/{reply.path}: {exc}") from None
+            raise CalcatReplyError(f"{reply.origin}: /api/{reply.path}: {exc}", reply.origin, f"/api/{reply.path}") from None
         except (KeyError, TypeError, ValueError, AttributeError) as exc:
-            raise InvalidInputError(f"{reply.origin}: /api/{reply.path}: unexpected reply shape "
-                                    f"({type(exc).__name__}: {exc})") from None
+            raise CalcatReplyError(f"{reply.origin}: /api/{reply.path}: unexpected reply shape "
+                                   f"({type(exc).__name__}: {exc})", reply.origin, f"/api/{reply.path}") from None
     facts.slot_fields = {**facts.begin_slot_fields, **facts.slot_fields}   # a PDU snapshot's fields win
     facts.observations = sorted([*facts.snapshots.values(), *facts.ccv_slots.values()],
                                 key=lambda o: (o.at, not o.full))

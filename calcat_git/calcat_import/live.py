@@ -21,7 +21,7 @@ from http.client import HTTPException, HTTPMessage
 from typing import IO, Any
 
 from calcat_git.calcat_import.replies import MAX_CASSETTE_BYTES, Reply, header, parse_json, runtime_of
-from calcat_git.errors import InvalidInputError
+from calcat_git.errors import CalcatReplyError, InvalidInputError
 from calcat_git.timeutil import now_utc
 
 ACCEPT = "application/json; version=2"
@@ -50,7 +50,7 @@ class _TokenStaysHome(urllib.request.HTTPRedirectHandler):
     def redirect_request(self, req: urllib.request.Request, fp: IO[bytes], code: int, msg: str,
                          headers: HTTPMessage, newurl: str) -> urllib.request.Request | None:
         if urllib.parse.urlsplit(newurl).scheme not in ("http", "https"):
-            raise InvalidInputError(f"CALCAT redirected {req.full_url} to {newurl!r}: only http(s) is followed")
+            raise CalcatReplyError(f"CALCAT redirected {req.full_url} to {newurl!r}: only http(s) is followed", req.full_url)
         new = super().redirect_request(req, fp, code, msg, headers, newurl)
         if new is not None and self.token and _origin(newurl) == self.home:
             new.add_unredirected_header("Authorization", f"Bearer {self.token}")
@@ -61,16 +61,16 @@ def _read_bounded(answer: Any, url: str, limit: int, deadline: float) -> bytes:
     """The body, read in chunks; refused as soon as it passes ``limit`` bytes (or says it will)."""
     length = answer.headers.get("Content-Length")
     if length and length.strip().isdigit() and int(length) > limit:
-        raise InvalidInputError(f"{url}: the reply announces {int(length)} bytes, more than the {limit >> 20} MiB "
-                                "a CALCAT reply may have here (the limit for recorded replies too); refused unread")
+        raise CalcatReplyError(f"{url}: the reply announces {int(length)} bytes, more than the {limit >> 20} MiB "
+                               "a CALCAT reply may have here (the limit for recorded replies too); refused unread", url)
     chunks, total = [], 0
     while chunk := answer.read(CHUNK):
         total += len(chunk)
         if total > limit:
-            raise InvalidInputError(f"{url}: the reply is larger than the {limit >> 20} MiB a CALCAT reply may have "
-                                    "here (the limit for recorded replies too); refused after that much")
+            raise CalcatReplyError(f"{url}: the reply is larger than the {limit >> 20} MiB a CALCAT reply may have "
+                                   "here (the limit for recorded replies too); refused after that much", url)
         if time.monotonic() > deadline:
-            raise InvalidInputError(f"{url}: the reply took too long to arrive; refused")
+            raise CalcatReplyError(f"{url}: the reply took too long to arrive; refused", url)
         chunks.append(chunk)
     return b"".join(chunks)
 
@@ -79,7 +79,7 @@ def _text(raw: bytes, url: str) -> str:
     try:
         return raw.decode("utf-8")
     except UnicodeDecodeError as exc:
-        raise InvalidInputError(f"{url}: the reply is not UTF-8 text ({exc.reason} at byte {exc.start})") from None
+        raise CalcatReplyError(f"{url}: the reply is not UTF-8 text ({exc.reason} at byte {exc.start})", url) from None
 
 
 def http_fetch(base: str, token: str | None = None, timeout: float = 60.0) -> Fetch:
@@ -101,8 +101,8 @@ def http_fetch(base: str, token: str | None = None, timeout: float = 60.0) -> Fe
                 return answer.status, dict(answer.headers), parse_json(_text(raw, url), url)
         except urllib.error.HTTPError as exc:
             if exc.code < 400:   # a redirect urllib would not follow further (a loop, or more than 10)
-                raise InvalidInputError(f"{url}: CALCAT redirects in a loop or more than 10 times (last answer "
-                                        f"{exc.code}); not followed further; nothing was imported") from None
+                raise CalcatReplyError(f"{url}: CALCAT redirects in a loop or more than 10 times (last answer "
+                                       f"{exc.code}); not followed further; nothing was imported", url) from None
             raw = _read_bounded(exc, url, MAX_ERROR_BYTES, deadline) if exc.fp is not None else b""
             try:
                 data = json.loads(raw.decode("utf-8")) if raw else None
@@ -110,7 +110,7 @@ def http_fetch(base: str, token: str | None = None, timeout: float = 60.0) -> Fe
                 data = None
             return exc.code, dict(exc.headers or {}), data
         except (urllib.error.URLError, OSError, HTTPException) as exc:
-            raise InvalidInputError(f"cannot read CALCAT at {base}: {exc}") from None
+            raise CalcatReplyError(f"cannot read CALCAT at {base}: {exc}", url) from None
     return fetch
 
 
@@ -119,12 +119,12 @@ def total_pages(text: str | None, origin: str) -> int:
     if text is None or text.strip() == "":
         return 1
     if not PAGES.fullmatch(text.strip()):
-        raise InvalidInputError(f"{origin}: X-Total-Pages {text[:40]!r} is not a number of pages (CALCAT sends a "
-                                "whole number); nothing was imported")
+        raise CalcatReplyError(f"{origin}: X-Total-Pages {text[:40]!r} is not a number of pages (CALCAT sends a "
+                               "whole number); nothing was imported", origin)
     pages = int(text)
     if pages > MAX_PAGES:
-        raise InvalidInputError(f"{origin}: X-Total-Pages {pages} is more than the {MAX_PAGES} pages read here; "
-                                "import fewer detectors or reports at once; nothing was imported")
+        raise CalcatReplyError(f"{origin}: X-Total-Pages {pages} is more than the {MAX_PAGES} pages read here; "
+                               "import fewer detectors or reports at once; nothing was imported", origin)
     return pages
 
 

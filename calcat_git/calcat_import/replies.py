@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from calcat_git.calcat_import.checks import MAX_DEPTH, json_depth_ok
-from calcat_git.errors import InvalidInputError
+from calcat_git.errors import CalcatReplyError, InvalidInputError
 from calcat_git.files.limits import MAX_BYTES
 from calcat_git.files.strict_yaml import YamlError, load_yaml
 from calcat_git.timeutil import format_timestamp, parse_timestamp
@@ -57,7 +57,7 @@ class Reply:
 def _api_path(uri: str) -> tuple[str, dict[str, str]]:
     parts = urllib.parse.urlsplit(uri)
     if "/api/" not in parts.path:
-        raise InvalidInputError(f"{uri!r} is not a CALCAT API address (no /api/ in its path)")
+        raise CalcatReplyError(f"{uri!r} is not a CALCAT API address (no /api/ in its path)", uri)
     path = parts.path.split("/api/", 1)[1].strip("/")
     return path, dict(urllib.parse.parse_qsl(parts.query, keep_blank_values=True))
 
@@ -73,11 +73,11 @@ def parse_json(text: Any, origin: str) -> Any:
     if text is None or text == "":
         return None
     if isinstance(text, str | bytes) and not json_depth_ok(text if isinstance(text, str) else text.decode("latin-1")):
-        raise InvalidInputError(f"{origin}: body is JSON nested deeper than {MAX_DEPTH} levels; not a CALCAT reply")
+        raise CalcatReplyError(f"{origin}: body is JSON nested deeper than {MAX_DEPTH} levels; not a CALCAT reply", origin)
     try:
         return json.loads(text)
     except (TypeError, ValueError, RecursionError) as exc:
-        raise InvalidInputError(f"{origin}: body is not JSON ({exc})") from None
+        raise CalcatReplyError(f"{origin}: body is not JSON ({exc})", origin) from None
 
 
 def runtime_of(text: str | None, origin: str) -> float | None:
@@ -88,7 +88,7 @@ def runtime_of(text: str | None, origin: str) -> float | None:
     except ValueError:
         value = float("nan")
     if not value >= 0 or value == float("inf"):
-        raise InvalidInputError(f"{origin}: X-Runtime {text!r} is not a number of seconds")
+        raise CalcatReplyError(f"{origin}: X-Runtime {text!r} is not a number of seconds", origin)
     return value
 
 
@@ -105,16 +105,19 @@ def _recorded_at(item: dict[str, Any], response: dict[str, Any], origin: str) ->
     the response's ``Date`` header (which vcrpy keeps), else unknown."""
     stamp = item.get("recorded_at")
     if stamp is not None:
-        return parse_timestamp(str(stamp), f"{origin}: recorded_at")
+        try:
+            return parse_timestamp(str(stamp), f"{origin}: recorded_at")
+        except InvalidInputError as exc:  # a time in the cassette, not one the user gave
+            raise CalcatReplyError(str(exc), origin) from None
     date = header(response.get("headers") or {}, "Date")
     if not date:
         return None
     try:
         when = parsedate_to_datetime(date)
     except (TypeError, ValueError):
-        raise InvalidInputError(f"{origin}: response header Date {date!r} is not an HTTP date") from None
+        raise CalcatReplyError(f"{origin}: response header Date {date!r} is not an HTTP date", origin) from None
     if when.tzinfo is None:
-        raise InvalidInputError(f"{origin}: response header Date {date!r} has no zone (HTTP dates are GMT)")
+        raise CalcatReplyError(f"{origin}: response header Date {date!r} has no zone (HTTP dates are GMT)", origin)
     return parse_timestamp(when.isoformat(), f"{origin}: Date")
 
 
@@ -125,8 +128,8 @@ def _interaction(item: Any, origin: str) -> Reply | None:
         status = int(response["status"]["code"])
         text = response["body"]["string"]
     except (KeyError, TypeError, ValueError):
-        raise InvalidInputError(f"{origin}: not a recorded HTTP interaction "
-                                "(needs request.method/uri and response.status/body)") from None
+        raise CalcatReplyError(f"{origin}: not a recorded HTTP interaction "
+                               "(needs request.method/uri and response.status/body)", origin) from None
     if method != "GET" or "/api/" not in uri:
         return None
     path, query = _api_path(uri)
@@ -155,14 +158,14 @@ def read_cassettes(paths: Iterable[Path]) -> list[Reply]:
         with open(file, "rb") as handle:
             raw = handle.read(MAX_CASSETTE_BYTES + 1)
         if len(raw) > MAX_CASSETTE_BYTES:
-            raise InvalidInputError(f"{file}: more than {MAX_CASSETTE_BYTES >> 20} MiB; not a cassette")
+            raise CalcatReplyError(f"{file}: more than {MAX_CASSETTE_BYTES >> 20} MiB; not a cassette", str(file))
         try:
             doc = load_yaml(raw).data   # strict: no anchors/aliases, tags, deep nesting, odd characters
         except YamlError as exc:
-            raise InvalidInputError(f"{file}:{exc.line}: not a readable cassette: {exc}") from None
+            raise CalcatReplyError(f"{file}:{exc.line}: not a readable cassette: {exc}", str(file)) from None
         items = doc.get("interactions") if isinstance(doc, dict) else None
         if not isinstance(items, list):
-            raise InvalidInputError(f"{file}: no 'interactions' list; is this a vcrpy cassette?")
+            raise CalcatReplyError(f"{file}: no 'interactions' list; is this a vcrpy cassette?", str(file))
         for number, item in enumerate(items):
             reply = _interaction(item, f"{file}#{number}")
             if reply is not None:
