@@ -13,7 +13,7 @@ from typing import ClassVar
 import numpy as np
 import pytest
 
-from calcat_git import Catalog, ConstantFileError, InvalidInputError
+from calcat_git import Catalog, ConstantFileError, InvalidInputError, StoreDamagedError
 from calcat_git.edit.change import inject
 from calcat_git.lookup.caldata import CalibrationData
 from calcat_git.lookup.conditions import CONDITIONS_CLASSES, AGIPDConditions, JUNGFRAUConditions
@@ -195,6 +195,24 @@ def test_bad_hdf5_is_refused_and_leaves_nothing(git_mini: Path, tmp_path: Path, 
     assert refused.value.path == path
     assert sorted((git_mini / "constants_index").rglob("*.yaml")) == batches
     assert list((git_mini.parent / "store").rglob("*")) == []
+
+
+def test_a_store_file_with_other_content_is_a_damaged_store(git_mini: Path, tmp_path: Path) -> None:
+    from calcat_git.store.paths import content_path, file_sha256
+
+    _h5(tmp_path / "dark.h5")
+    target = git_mini.parent / "store" / content_path(file_sha256(tmp_path / "dark.h5"))
+    target.parent.mkdir(parents=True)
+    target.write_bytes(b"not the file its name says")
+    with pytest.raises(StoreDamagedError, match="exists with other content: the store is damaged") as damaged:
+        inject(git_mini, [tmp_path / "dark.h5"], report_path="r/dark.pdf")
+    assert damaged.value.path == target
+    (tmp_path / "elsewhere").mkdir()
+    target.unlink()
+    target.symlink_to(tmp_path / "elsewhere" / target.name)
+    with pytest.raises(StoreDamagedError, match="leaves the store through a symbolic link") as linked:
+        inject(git_mini, [tmp_path / "dark.h5"], report_path="r/dark.pdf")
+    assert linked.value.path == target
 
 
 def test_read_constant_file_reports_conditions(tmp_path: Path) -> None:

@@ -27,7 +27,7 @@ from types import FrameType
 from typing import Any
 
 from calcat_git.edit.draft import Draft, Verdict
-from calcat_git.errors import CalcatGitError, CatalogInvalidError, InvalidInputError, RepositoryError
+from calcat_git.errors import CalcatGitError, CatalogInvalidError, InvalidInputError, RepositoryError, StoreDamagedError
 from calcat_git.files.parse import DATA_ROOTS
 from calcat_git.git import commits
 from calcat_git.git.repo import GitRepo
@@ -269,7 +269,7 @@ def in_store(store: Path, sha: str) -> bool:
     if not target.exists():
         return False
     if file_sha256(target) != sha:
-        raise InvalidInputError(f"{target} exists with other content: the store is damaged, run verify-store")
+        raise StoreDamagedError(f"{target} exists with other content: the store is damaged, run verify-store", target)
     return True
 
 

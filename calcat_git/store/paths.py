@@ -11,7 +11,7 @@ import hashlib
 import os
 from pathlib import Path
 
-from calcat_git.errors import InvalidInputError, NotFoundError
+from calcat_git.errors import InvalidInputError, NotFoundError, StoreDamagedError
 from calcat_git.files.config import CONFIG_FILE, load_config
 from calcat_git.model.store_path import store_path_problem
 
@@ -40,7 +40,8 @@ def store_file(root: Path, relative: str) -> Path:
     path = root / relative
     resolved_root = root.resolve()
     if not path.resolve().is_relative_to(resolved_root):
-        raise InvalidInputError(f"store path {relative!r} leaves the store through a symbolic link")
+        raise StoreDamagedError(f"store path {relative!r} leaves the store through a symbolic link: replace the "
+                                "link in the store by the file it points at", path)
     return path
 
 
