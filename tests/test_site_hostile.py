@@ -13,6 +13,10 @@ from pathlib import Path
 
 import pytest
 
+from calcat_git.errors import SiteBuildError
+from calcat_git.site.build import build
+from calcat_git.site.output import refuse_links
+
 from .helpers import REPO_ROOT, build_site, commit_all, edit, git
 
 pytestmark = pytest.mark.slow  # each case runs a real site build (a few seconds)
@@ -127,6 +131,18 @@ def test_linked_site_sources_are_refused(catalog: Path, tmp_path: Path, where: s
     assert done.returncode == 1 and not (tmp_path / "html").exists()
     assert done.stderr.splitlines() == [f"error: {where} is a symbolic link: files the site build reads must be "
                                         "regular files inside the repository; nothing was built"]
+    with pytest.raises(SiteBuildError) as refused:
+        refuse_links(catalog, ["site"])
+    assert refused.value.path == link and refused.value.output == ""
+
+
+def test_a_failed_engine_run_is_a_site_build_error(catalog: Path, tmp_path: Path) -> None:
+    (catalog / "mkdocs.yml").write_text("site_name: [unclosed\n")
+    with pytest.raises(SiteBuildError, match=r"^mkdocs build failed: ") as failed:
+        build(catalog, tmp_path / "html", None, worktree=True, engine="mkdocs")
+    assert failed.value.path == catalog
+    assert "MkDocs encountered an error parsing the configuration file" in failed.value.output
+    assert not (tmp_path / "html").exists()
 
 
 HOOK = """from pathlib import Path

@@ -30,7 +30,7 @@ from typing import Any
 import yaml
 
 from calcat_git.catalog.catalog import Catalog
-from calcat_git.errors import InvalidInputError, RepositoryError
+from calcat_git.errors import InvalidInputError, RepositoryError, SiteBuildError
 from calcat_git.files.config import load_config
 from calcat_git.git.repo import GitRepo
 from calcat_git.locks import exclusive
@@ -214,4 +214,5 @@ def _run_engine(root: Path, engine: str, config: Path) -> None:
         cmd = [str(Path(sys.executable).with_name("zensical")), "build", "--clean", "-f", str(config)]
     done = subprocess.run(cmd, cwd=root, env=env, capture_output=True, text=True, check=False)
     if done.returncode != 0:
-        raise InvalidInputError(f"{engine} build failed: {(done.stderr or done.stdout).strip()[-2000:]}")
+        output = (done.stderr or done.stdout).strip()[-2000:]
+        raise SiteBuildError(f"{engine} build failed: {output}", root, output)

@@ -11,7 +11,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from calcat_git.errors import InvalidInputError
+from calcat_git.errors import SiteBuildError
 
 
 class Output:
@@ -61,14 +61,14 @@ class Output:
         return removed
 
 
-def _odd_entries(root: Path, rel: str) -> Iterator[str]:
-    """What at or under ``root/rel`` is not a folder or a regular file (links are not followed)."""
+def _odd_entries(root: Path, rel: str) -> Iterator[tuple[str, str]]:
+    """What at or under ``root/rel`` is not a folder or a regular file (links are not followed), and why."""
     try:
         mode = (root / rel).lstat().st_mode
     except FileNotFoundError:
         return
     if stat.S_ISLNK(mode):
-        yield f"{rel} is a symbolic link"
+        yield rel, "is a symbolic link"
     elif stat.S_ISDIR(mode):
         for folder, dirs, files in os.walk(root / rel):  # a linked folder is listed in dirs, never entered
             for name in sorted(dirs + files):
@@ -76,7 +76,7 @@ def _odd_entries(root: Path, rel: str) -> Iterator[str]:
                 if name in files or path.is_symlink():
                     yield from _odd_entries(root, str(path.relative_to(root)))
     elif not stat.S_ISREG(mode):
-        yield f"{rel} is not a regular file"
+        yield rel, "is not a regular file"
 
 
 def refuse_links(root: Path, rels: list[str]) -> None:
@@ -84,8 +84,8 @@ def refuse_links(root: Path, rels: list[str]) -> None:
     anything but a folder or a regular file): a link would publish what it points at."""
     odd = [entry for rel in rels for entry in _odd_entries(root, rel)]
     if odd:
-        raise InvalidInputError(f"{'; '.join(odd)}: files the site build reads must be regular files inside the "
-                                "repository; nothing was built")
+        raise SiteBuildError(f"{'; '.join(f'{rel} {why}' for rel, why in odd)}: files the site build reads must be "
+                             "regular files inside the repository; nothing was built", root / odd[0][0])
 
 
 def reset(root: Path) -> None:
