@@ -9,7 +9,10 @@ from pathlib import Path
 
 import pytest
 
-from .helpers import edit, problems
+from calcat_git import Catalog, NotFoundError, RepositoryError, setup_catalog
+from calcat_git.store.paths import store_root
+
+from .helpers import commit_all, edit, git, problems
 
 MAP = "registry/mappings/MID_DET_AGIPD1M-1.yaml"
 SPB_MAP = "registry/mappings/SPB_DET_AGIPD1M-1.yaml"
@@ -85,7 +88,25 @@ def test_all_problems_reported_at_once(mini: Path) -> None:
 
 
 def test_skip_unknown_check_is_an_error(mini: Path) -> None:
-    from calcat_git import NotFoundError
-
     with pytest.raises(NotFoundError, match=r"no check named 'one-slt' \(did you mean one-slot\?\)"):
         problems(mini, skip=("one-slt",))
+
+
+def test_opening_errors_name_the_python_argument_and_the_option(tmp_path: Path,
+                                                                monkeypatch: pytest.MonkeyPatch) -> None:
+    """Catalog.open and store_root are called from Python as well as by the command line."""
+    with pytest.raises(RepositoryError, match=r"open the folder holding registry/ \(Catalog.open\(PATH\), --repo PATH "
+                                              r"on the command line, or run inside it\)$"):
+        Catalog.open(tmp_path)
+    monkeypatch.delenv("CALCAT_GIT_STORE", raising=False)
+    with pytest.raises(NotFoundError, match=r"^no constant store given: pass store=DIR \(--store DIR on the command "
+                                            r"line\), set CALCAT_GIT_STORE, or write `store: DIR`"):
+        store_root(None, tmp_path)
+
+
+def test_setup_catalog_passes_a_missing_branch_on_as_it_is(mini: Path) -> None:
+    git(mini, "init", "-q", "-b", "main")
+    commit_all(mini, "catalog", "2024-05-02T00:00:00Z")
+    with pytest.raises(RepositoryError) as wrong:
+        setup_catalog(mini, branch="mian")
+    assert str(wrong.value) == f"no branch 'mian' in {mini} (did you mean main?): pass an existing branch"

@@ -71,7 +71,10 @@ def open_catalog(where: str | os.PathLike[str] | Catalog | SiteCatalog, *, branc
     try:
         return Catalog.open(folder, branch=branch)
     except RepositoryError as exc:
-        raise RepositoryError(f"{text!r} has a registry/ folder but cannot be read as a catalog ({exc.args[0].split(':')[0]}): "
+        if exc.__cause__ is None:  # a git repository without the branch or commits asked: the message says what to pass
+            raise
+        what = str(exc).rsplit(": ", 1)[0]  # the problem, without the advice given to Catalog.open
+        raise RepositoryError(f"{text!r} has a registry/ folder but cannot be read as a catalog ({what}): "
                               "pass setup_catalog() a git clone of the catalog") from None
 
 

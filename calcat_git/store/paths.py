@@ -28,8 +28,8 @@ def store_root(explicit: str | os.PathLike[str] | None = None, catalog_root: str
         configured = load_config(Path(catalog_root)).get("store")
         if configured:
             return (Path(catalog_root) / str(configured)).resolve()
-    raise NotFoundError(f"no constant store given: pass --store DIR, set {ENV}, or write `store: DIR` "
-                        f"into {CONFIG_FILE} at the catalog root")
+    raise NotFoundError(f"no constant store given: pass store=DIR (--store DIR on the command line), set {ENV}, "
+                        f"or write `store: DIR` into {CONFIG_FILE} at the catalog root")
 
 
 def store_file(root: Path, relative: str) -> Path:
