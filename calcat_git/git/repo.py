@@ -316,6 +316,19 @@ class GitRepo(GitRunner):
         """Every entry at commit ``sha`` under ``paths``: its content (cut at ``max_bytes + 1``
         bytes), or None for an entry that is not a regular file (a symbolic link or a
         submodule: never followed)."""
+        entries = self._tree_entries(sha, paths)
+        contents = iter(self.read_blobs([obj for _, obj in entries if obj is not None], max_bytes))
+        for path, obj in entries:
+            yield path, next(contents) if obj is not None else None
+
+    def tree_blobs(self, sha: str, paths: Iterable[str]) -> dict[str, str]:
+        """Path → blob of every regular file at commit ``sha`` under ``paths``, in git's order
+        (a symbolic link or a submodule is left out); :meth:`read_blobs` reads them."""
+        return {path: obj for path, obj in self._tree_entries(sha, paths) if obj is not None}
+
+    def _tree_entries(self, sha: str, paths: Iterable[str]) -> list[tuple[str, str | None]]:
+        """(path, blob) of every entry at commit ``sha`` under ``paths``; None for an entry
+        that is not a regular file."""
         out = self._git("ls-tree", "-r", "-z", "--full-tree", sha, "--", *paths, raw=True)
         entries = []
         for item in out.split(b"\x00"):
@@ -323,9 +336,7 @@ class GitRepo(GitRunner):
                 meta, path = item.split(b"\t", 1)
                 mode, _, obj = meta.decode().split()
                 entries.append((path.decode("utf-8", "surrogateescape"), obj if mode in REGULAR_FILE_MODES else None))
-        contents = iter(self.read_blobs([obj for _, obj in entries if obj is not None], max_bytes))
-        for path, obj in entries:
-            yield path, next(contents) if obj is not None else None
+        return entries
 
 
 def _requests(blobs: list[str]) -> bytes:
