@@ -31,9 +31,9 @@ def test_parallel_readers_during_an_index_update(synthetic: Path, tmp_path: Path
     git_repo = GitRepo(repo)
     head = git_repo.rev_parse("main")
     when = int(catalog.committed_at.timestamp()) if catalog.committed_at else 0
-    batches = [p for p in git_repo._git("ls-tree", "-r", "--name-only", head, "constants_index").splitlines()][:150]
-    for n, path in enumerate(batches):  # 150 new commits for the updater to index
-        text = git_repo.read_blobs([git_repo._git("rev-parse", f"{head}:{path}").strip()])[0]
+    batches = list(git_repo.tree_blobs(head, ["constants_index"]).items())[:150]
+    for n, (path, blob) in enumerate(batches):  # 150 new commits for the updater to index
+        text = git_repo.read_blobs([blob])[0]
         folder = path.rsplit("/", 1)[0]
         git_repo.commit_file("main", f"{folder}/{folder[-4:]}1231T235959Z-copy-{n}.yaml",
                              text.replace(b"good_quality: true", b"good_quality: false"), f"copy {n}", when=when + n + 1)

@@ -62,8 +62,8 @@ def rewrite_batches(repo: Path, when: int) -> str:
     """One commit on main flipping good_quality in every batch file (one fast-import)."""
     git_repo = GitRepo(repo)
     head = git_repo.rev_parse("main")
-    paths = git_repo._git("ls-tree", "-r", "--name-only", head, "constants_index").split()
-    blobs = git_repo.read_blobs([git_repo._git("rev-parse", f"{head}:{p}").strip() for p in paths])
+    found = git_repo.tree_blobs(head, ["constants_index"])
+    paths, blobs = list(found), git_repo.read_blobs(list(found.values()))
     stream = [f"commit refs/heads/main\ncommitter T <t@example.org> {when} +0000\ndata 4\nflip\nfrom {head}\n".encode()]
     for path, blob in zip(paths, blobs, strict=True):
         new = blob.replace(b"good_quality: true", b"good_quality: false")

@@ -104,6 +104,15 @@ def test_symbolic_link_in_git_is_never_followed(git_mini: Path) -> None:
     assert json.loads(cli(git_mini, "index", "--json").stdout)["invalid_files"] == 1
 
 
+def test_tree_blobs_names_the_blob_of_each_regular_file_only(git_mini: Path) -> None:
+    (git_mini / "registry/detectors/link.yaml").symlink_to("/etc/passwd")
+    commit_all(git_mini, "a link", "2024-06-02T00:00:00Z")
+    files = git(git_mini, "ls-files", "registry/detectors").split()
+    blobs = GitRepo(git_mini).tree_blobs("HEAD", ["registry/detectors"])
+    assert "registry/detectors/link.yaml" in files and list(blobs) == [f for f in files if not f.endswith("link.yaml")]
+    assert all(blob == git(git_mini, "rev-parse", f"HEAD:{path}") for path, blob in blobs.items())
+
+
 def _get(app: Any, path: str, query: str = "") -> tuple[int, dict[str, str]]:
     """One GET through the ASGI application: status and headers."""
     scope = {"type": "http", "asgi": {"version": "3.0"}, "http_version": "1.1", "method": "GET", "scheme": "http",

@@ -19,11 +19,11 @@ import yaml
 
 from calcat_git import Catalog
 from calcat_git.calcat_import.facts import collect
-from calcat_git.calcat_import.parity import parity
 from calcat_git.calcat_import.replies import Reply, read_cassettes
 from calcat_git.calcat_import.write import import_replies
 from calcat_git.errors import CatalogInvalidError
 from calcat_git.timeutil import parse_facility_time
+from tests.parity import parity
 
 from .helpers import HERE, git
 

@@ -195,8 +195,8 @@ def test_summaries_of_consecutive_commits_share_parsing_and_say_the_same(synthet
     from calcat_git.review.summary import markdown, summary
 
     repo = GitRepo(synthetic)
-    newest = repo._git("rev-list", "--first-parent", "-n", "1", "main", "--", "registry/mappings").strip()
-    shas = repo._git("rev-list", "--first-parent", "-n", "4", newest).split()  # a mapping edit, then older ones
+    newest = [commit.sha for commit, _ in repo.changed_files("main", ["registry/mappings"])][-1]
+    shas = [c.sha for c in reversed(repo.first_parent_log(newest))][:4]  # a mapping edit, then older ones
     cached = change_summary(synthetic)
     for sha in shas:
         fresh = prepare(repo, f"{sha}^", sha)

@@ -1,1 +1,1 @@
-"""``import-calcat``: CALCAT replies → facts → observed mapping → plan → write (and parity with recorded answers)."""
+"""``import-calcat``: CALCAT replies → facts → observed mapping → plan → write."""

@@ -1,10 +1,10 @@
 """The one git boundary: a repository's first-parent history, blobs and commits.
 
-Every git call of the package goes through :class:`GitRepo`, on GitPython (its object
-database for blobs, its command wrapper for history and plumbing). GitPython is imported
-on first use: a cold look-up whose index is current reads the branch head from the
-repository's files (:mod:`calcat_git.git.refs`) and never starts git. This module knows
-nothing about YAML or the catalog's layout: callers name the paths they want.
+Every git call of the package goes through :class:`GitRepo`: its commands run through
+:class:`~calcat_git.git.runner.GitRunner` (the one module that imports GitPython), and
+branch heads are read from the repository's files when they can be
+(:mod:`calcat_git.git.refs`). This module knows nothing about YAML or the catalog's
+layout: callers name the paths they want.
 """
 
 from __future__ import annotations
@@ -12,95 +12,20 @@ from __future__ import annotations
 import os
 import tempfile
 from collections.abc import Iterable, Iterator
-from contextlib import nullcontext
 from datetime import datetime
-from functools import cached_property
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, cast
 
 from calcat_git.errors import RepositoryError, closest_names
 from calcat_git.git import refs
 from calcat_git.git.history import HEADER, REGULAR_FILE_MODES, Commit, FileChange, parse_raw_log
-
-if TYPE_CHECKING:
-    import git
+from calcat_git.git.runner import GitRunner, missing_object, read_blob
 
 SHA_LIKE = refs.SHA_LIKE
 STATE_DIR = "calcat-git"  # in the git directory: caches, locks, work folders
-# Commands that write (a commit, a branch, objects): they run the repository's hooks, filters and
-# fsmonitor as plain git does. Every other command only reads and runs none of them.
-WRITING = frozenset({"add", "commit", "switch", "checkout", "update-ref", "read-tree", "update-index", "hash-object",
-                     "commit-tree", "write-tree", "reset", "restore", "stash", "rm", "mv", "merge", "branch", "tag"})
-READ_ONLY = ("--no-optional-locks", "-c", "core.fsmonitor=false", "-c", f"core.hooksPath={os.devnull}")
-READS_WORK_TREE = frozenset({"status", "diff", "diff-files", "ls-files"})  # may run clean filters on changed files
 
 
-def _gitpython() -> Any:
-    import git  # GitPython: imported on first use (about 0.1 s), never by a cold look-up
-
-    return git
-
-
-class GitRepo:
-    def __init__(self, path: str | Path) -> None:
-        self.path = Path(path)
-        found = refs.find_git_dir(self.path.resolve()) if self.path.is_dir() else None
-        if found is None:
-            raise RepositoryError(f"{self.path} is not a git repository: pass the folder of a calcat-git catalog "
-                                  "clone with --repo (or run the command inside it)")
-        self.git_dir = found
-
-    @classmethod
-    def init(cls, path: Path, branch: str = "main") -> GitRepo:
-        """A new, empty repository at ``path`` (made if missing) on ``branch``."""
-        _gitpython().Repo.init(path, mkdir=True, initial_branch=branch, quiet=True)
-        return cls(path)
-
-    @cached_property
-    def repo(self) -> git.Repo:
-        """The GitPython repository (opened on first use)."""
-        gp = _gitpython()
-        try:
-            return cast("git.Repo", gp.Repo(self.path, search_parent_directories=True))
-        except (gp.InvalidGitRepositoryError, gp.NoSuchPathError) as exc:
-            raise RepositoryError(f"{self.path} is not a git repository ({exc})") from None
-
-    def _git(self, *args: str, what: str = "", env: dict[str, str] | None = None, raw: bool = False,
-             data: bytes | None = None) -> Any:
-        """Run one git command through GitPython; its failure becomes a RepositoryError."""
-        gp = _gitpython()
-        options = () if args[0] in WRITING else READ_ONLY + self._no_filters if args[0] in READS_WORK_TREE else READ_ONLY
-        try:
-            with tempfile.TemporaryFile() if data is not None else nullcontext() as stdin:
-                if stdin is not None and data is not None:
-                    stdin.write(data)
-                    stdin.seek(0)
-                return self.repo.git.execute(["git", *options, *args], env=env, strip_newline_in_stdout=not raw,
-                                             stdout_as_string=not raw, istream=stdin)
-        except gp.GitCommandError as exc:
-            detail = (exc.stderr or "").strip().removeprefix("stderr: '").strip("'").strip().splitlines()
-            raise RepositoryError(f"{what or 'git ' + ' '.join(args)}: {detail[-1] if detail else 'failed'}") from None
-
-    @cached_property
-    def _no_filters(self) -> tuple[str, ...]:
-        """Options that switch off every filter driver the configuration defines (a read
-        never runs one; ``git config`` itself runs nothing)."""
-        try:
-            found = self.repo.git.execute(["git", *READ_ONLY, "config", "-z", "--name-only", "--get-regexp",
-                                           r"^filter\..*\.(clean|smudge|process)$"])
-        except _gitpython().GitCommandError:  # none configured (exit code 1)
-            return ()
-        drivers = {name.rpartition(".")[0] for name in str(found).split("\x00") if name}
-        return tuple(option for driver in sorted(drivers) for key, value in (
-            ("clean", ""), ("smudge", ""), ("process", ""), ("required", "false")) for option in
-            ("-c", f"{driver}.{key}={value}"))
-
-    def _ok(self, *args: str) -> bool:
-        try:
-            self._git(*args)
-        except RepositoryError:
-            return False
-        return True
+class GitRepo(GitRunner):
+    """A repository's first-parent history, blobs, commits, branches and tags, asked of git."""
 
     def head_ref(self, name: str) -> str | None:
         """The sha of ``HEAD`` or of branch ``name``, or None if there is no such branch."""
@@ -391,6 +316,19 @@ class GitRepo:
         """Every entry at commit ``sha`` under ``paths``: its content (cut at ``max_bytes + 1``
         bytes), or None for an entry that is not a regular file (a symbolic link or a
         submodule: never followed)."""
+        entries = self._tree_entries(sha, paths)
+        contents = iter(self.read_blobs([obj for _, obj in entries if obj is not None], max_bytes))
+        for path, obj in entries:
+            yield path, next(contents) if obj is not None else None
+
+    def tree_blobs(self, sha: str, paths: Iterable[str]) -> dict[str, str]:
+        """Path → blob of every regular file at commit ``sha`` under ``paths``, in git's order
+        (a symbolic link or a submodule is left out); :meth:`read_blobs` reads them."""
+        return {path: obj for path, obj in self._tree_entries(sha, paths) if obj is not None}
+
+    def _tree_entries(self, sha: str, paths: Iterable[str]) -> list[tuple[str, str | None]]:
+        """(path, blob) of every entry at commit ``sha`` under ``paths``; None for an entry
+        that is not a regular file."""
         out = self._git("ls-tree", "-r", "-z", "--full-tree", sha, "--", *paths, raw=True)
         entries = []
         for item in out.split(b"\x00"):
@@ -398,9 +336,7 @@ class GitRepo:
                 meta, path = item.split(b"\t", 1)
                 mode, _, obj = meta.decode().split()
                 entries.append((path.decode("utf-8", "surrogateescape"), obj if mode in REGULAR_FILE_MODES else None))
-        contents = iter(self.read_blobs([obj for _, obj in entries if obj is not None], max_bytes))
-        for path, obj in entries:
-            yield path, next(contents) if obj is not None else None
+        return entries
 
 
 def _requests(blobs: list[str]) -> bytes:
@@ -412,37 +348,5 @@ def _size(header: bytes) -> int:
     """The size in a ``cat-file --batch`` header line (``<sha> <type> <size>``)."""
     parts = header.split()
     if len(parts) < 3 or parts[1] == b"missing":
-        raise _missing(parts[0].decode() if parts else "?")
+        raise missing_object(parts[0].decode() if parts else "?")
     return int(parts[2])
-
-
-def _missing(name: str) -> RepositoryError:
-    return RepositoryError(f"object {name} is missing: the clone may be shallow or damaged")
-
-
-def read_blob(repo: git.Repo, blob: str, max_bytes: int | None = None) -> bytes:
-    """A blob's content; only its first ``max_bytes + 1`` bytes when it is larger (the rest
-    is drained from the pipe in small pieces, never held in memory)."""
-    try:
-        stream = repo.odb.stream(bytes.fromhex(blob))
-    except ValueError:
-        raise _missing(blob) from None
-    if max_bytes is not None and stream.size > max_bytes:
-        head = bytes(stream.read(max_bytes + 1))
-        while stream.read(1 << 20):
-            pass
-        return head
-    return bytes(stream.read())
-
-
-class BlobReader:
-    """Blobs of one repository, for a worker process (one GitPython repository each)."""
-
-    def __init__(self, repo_path: str) -> None:
-        self.repo = _gitpython().Repo(repo_path)
-
-    def read(self, blob: str, max_bytes: int | None = None) -> bytes:
-        return read_blob(self.repo, blob, max_bytes)
-
-    def close(self) -> None:
-        self.repo.close()

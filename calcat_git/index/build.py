@@ -15,7 +15,8 @@ from typing import Any
 from calcat_git.files.parse import DATA_ROOTS, ignored
 from calcat_git.files.schema import compile_all
 from calcat_git.git.history import Commit, FileChange
-from calcat_git.git.repo import BlobReader, GitRepo
+from calcat_git.git.repo import GitRepo
+from calcat_git.git.runner import BlobReader
 from calcat_git.index import parse as blobs
 from calcat_git.index.schema import APPLICATION_ID, FORMAT, QUERY_INDEXES, SCHEMA
 

@@ -14,7 +14,7 @@ from typing import Any
 
 from calcat_git.files.limits import MAX_BYTES
 from calcat_git.files.parse import NOT_REGULAR, ParsedFile, parse_file
-from calcat_git.git.repo import BlobReader
+from calcat_git.git.runner import BlobReader
 from calcat_git.model.batch import CCV, ConstantBatch
 from calcat_git.model.mapping import Mapping
 from calcat_git.model.selection import CCVRow, condition_key

@@ -5,7 +5,7 @@ first-parent commit positions, so "as of snapshot s" is one indexed filter
 ``tx_from <= s AND (tx_to IS NULL OR tx_to > s)``. The index lives in
 ``.git/calcat-git/``, is built from ``git log --first-parent --raw``, updated
 incrementally (only changed files are re-parsed) and is a cache: a missing, stale,
-corrupted, foreign or older-format file is detected and rebuilt.
+corrupted, foreign or older-format file is detected (:mod:`calcat_git.index.usable`) and rebuilt.
 """
 
 from __future__ import annotations
@@ -14,7 +14,6 @@ import bisect
 import json
 import math
 import sqlite3
-import sys
 import threading
 from collections.abc import Iterator
 from contextlib import closing
@@ -26,8 +25,9 @@ from typing import Any, TypeVar
 from calcat_git.errors import RepositoryError, no_snapshot
 from calcat_git.git.history import Commit
 from calcat_git.git.repo import GitRepo
-from calcat_git.index.schema import APPLICATION_ID, FORMAT, index_path
+from calcat_git.index.schema import index_path
 from calcat_git.index.seeks import Seek, SeekTable
+from calcat_git.index.usable import extends, open_usable
 from calcat_git.locks import exclusive
 from calcat_git.model.selection import Asked, CCVRow, Deviations, Question, condition_mismatch
 from calcat_git.timeutil import format_timestamp, micros
@@ -40,7 +40,6 @@ COMPOUND_SEEKS = 250  # index seeks per SQL statement (SQLite allows 500 terms i
 ROW_CACHE = 50_000  # rows kept by Index.load (~0.5 kB each)
 MMAP_BYTES = 1 << 32  # a long-lived reader (preload_seeks) maps the index file (shared page cache, not process memory)
 VISIBLE = "tx_from <= :s AND (tx_to IS NULL OR tx_to > :s)"
-
 
 
 def _commit_row(row: tuple[Any, ...]) -> Commit:
@@ -86,7 +85,7 @@ class Index:
             index = None if rebuild else cls._try_open(path, shallow, say=False)  # another process may have done it
             if index is not None and index.head == head:
                 return index
-            if index is not None and _extends(repo, index.head, head):
+            if index is not None and extends(repo, index.head, head):
                 update(index.conn, repo, index.head, head, progress=progress)
             else:
                 if index is not None:
@@ -99,35 +98,9 @@ class Index:
 
     @classmethod
     def _try_open(cls, path: Path, shallow: str = "", say: bool = True) -> Index | None:
-        """The index at ``path``, or None if missing, corrupted, foreign, of another format or
-        built when the clone had another shallow boundary (e.g. before `git fetch --unshallow`)."""
-        if path.is_symlink():  # never followed: removed, and the index built anew
-            if say:
-                print(f"calcat-git: index {path.name} is unusable (a symbolic link); rebuilding", file=sys.stderr)
-            path.unlink()
-            return None
-        if not path.exists():
-            return None
-        try:
-            conn = sqlite3.connect(path, timeout=30, check_same_thread=False)
-            if conn.execute("PRAGMA application_id").fetchone()[0] != APPLICATION_ID:
-                raise sqlite3.DatabaseError("not a calcat-git index")
-            meta = dict(conn.execute("SELECT key, value FROM meta"))
-            if meta.get("format") != FORMAT or meta.get("complete") != "1":
-                raise sqlite3.DatabaseError("older format or incomplete")
-            if meta.get("shallow", "") != shallow:
-                conn.close()
-                raise sqlite3.DatabaseError("built on a clone with another shallow boundary")
-            last = conn.execute("SELECT sha FROM commits ORDER BY seq DESC LIMIT 1").fetchone()
-            if last is None or last[0] != meta.get("head"):  # the commit it claims is the one it holds last
-                conn.close()
-                raise sqlite3.DatabaseError(f"it claims head {str(meta.get('head'))[:12]} but holds commits up to "
-                                            f"{last[0][:12] if last else 'none'}")
-            return cls(conn, path)
-        except sqlite3.DatabaseError as exc:
-            if say:
-                print(f"calcat-git: index {path.name} is unusable ({exc}); rebuilding", file=sys.stderr)
-            return None
+        """The index at ``path``, or None if it is missing or unusable (:mod:`calcat_git.index.usable`)."""
+        conn = open_usable(path, shallow, say)
+        return None if conn is None else cls(conn, path)
 
     # --- queries -------------------------------------------------------------------------
     def snapshot(self, moment: datetime) -> tuple[int, Commit]:
@@ -395,11 +368,3 @@ class Index:
         ccvs = self.conn.execute(f"SELECT COUNT(*) FROM ccvs WHERE {VISIBLE}", {"s": seq}).fetchone()[0]
         kinds = dict(self.conn.execute(f"SELECT kind, COUNT(*) FROM files WHERE {VISIBLE} GROUP BY kind", {"s": seq}))
         return {**kinds, "ccvs": ccvs}
-
-
-def _extends(repo: GitRepo, old: str, new: str) -> bool:
-    """Is ``old`` on the first-parent line of ``new`` (so the index can be extended)?"""
-    if not repo.is_ancestor(old, new):
-        return False
-    out = repo.first_parent_since(old, new)
-    return bool(out) and repo.rev_parse(f"{out[0]}^1") == old

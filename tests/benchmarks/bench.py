@@ -74,9 +74,8 @@ def naive_registry_mapping(repo: GitRepo, timeline: Timeline, detector: str, eve
     from calcat_git.files.loading import load_registry
 
     sha = timeline.at(snapshot_at).sha
-    listing = repo._git("ls-tree", "-r", sha, "registry").splitlines()
-    paths = [line.split("\t", 1)[1] for line in listing]
-    blobs = [line.split()[2] for line in listing]
+    listing = repo.tree_blobs(sha, ["registry"])
+    paths, blobs = list(listing), list(listing.values())
     reg = load_registry(zip(paths, repo.read_blobs(blobs), strict=True))
     state = reg.mappings[detector].state_at(event_at)
     return {agg: state.get(agg) for agg in reg.detectors[detector].aggregators}
@@ -162,9 +161,8 @@ def _add_typical_commit(repo: Path) -> None:
     git = GitRepo(repo)
     head = git.rev_parse("main")
     latest = git.first_parent_log("main")[-1].committed_at
-    batch = next(p for p in git._git("ls-tree", "-r", "--name-only", head, "constants_index").splitlines()
-                 if p.endswith(".yaml"))
-    text = git.read_blobs([git._git("rev-parse", f"{head}:{batch}").strip()])[0]
+    batch, blob = next((p, b) for p, b in git.tree_blobs(head, ["constants_index"]).items() if p.endswith(".yaml"))
+    text = git.read_blobs([blob])[0]
     folder = batch.rsplit("/", 1)[0]
     name = f"{folder}/{folder[-4:]}1231T235959Z-bench-{head[:8]}.yaml"  # valid, and new on every run
     git.commit_file("main", name, text.replace(b"good_quality: true", b"good_quality: false"),

@@ -57,10 +57,9 @@ def lookup_queries(cat: Catalog, n: int, seed: int) -> list[Query]:
 def naive_lookup(repo: GitRepo, timeline: Timeline, cat: Catalog, query: Query) -> dict[str, dict[str, str]]:
     det, event, snapshot, asked = query
     sha = timeline.at(snapshot).sha
-    listing = repo._git("ls-tree", "-r", sha, f"constants_index/{det}").splitlines()
+    listing = repo.tree_blobs(sha, [f"constants_index/{det}"])
     rows: list[CCVRow] = []
-    for raw, path in zip(repo.read_blobs([line.split()[2] for line in listing]),
-                         [line.split("\t", 1)[1] for line in listing], strict=True):
+    for raw, path in zip(repo.read_blobs(list(listing.values())), listing, strict=True):
         rows += batch_rows(ConstantBatch.from_dict(load_yaml(raw).data), path)
     at = cat.at(sha)
     pdus, defaults, event_us = at.mapping(det, at=event), at.parameter_deviations(), micros(event)
