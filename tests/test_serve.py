@@ -22,8 +22,8 @@ from calcat_git.cli.main import main
 from calcat_git.errors import InvalidInputError
 from calcat_git.lookup.caldata import CalibrationData
 from calcat_git.lookup.conditions import AGIPDConditions, JUNGFRAUConditions, LPDConditions
+from calcat_git.server.request import client_time
 from calcat_git.server.shapes import STABLE_BASE, stable_id
-from calcat_git.server.view import client_time
 
 from .helpers import HERE, REPO_ROOT, commit_all, edit, git
 

@@ -23,7 +23,7 @@ from starlette.applications import Starlette
 
 from calcat_git.server.app import create_app
 from calcat_git.server.following import ServeConfig
-from calcat_git.server.limits import MAX_BODY_BYTES
+from calcat_git.server.request import MAX_BODY_BYTES
 from calcat_git.server.shapes import stable_id
 
 CONDITIONS = "calibration_constant_versions/get_by_detector_conditions"

@@ -10,8 +10,10 @@ from pathlib import Path
 import pytest
 
 from calcat_git import Catalog, RepositoryError
+from calcat_git.errors import BrokenCatalogError, InvalidInputError, NotFoundError
+from calcat_git.model.batch import ConstantBatch
 
-from .helpers import commit_all, git
+from .helpers import MID, commit_all, git
 
 
 def t(text: str) -> datetime:
@@ -170,3 +172,32 @@ def test_rebased_commit_counts_from_its_committer_time(mini: Path, repo: dict[st
     catalog = Catalog.open(mini)
     assert catalog.at("2024-04-01T00:00:00Z").commit == repo["late"]
     assert "SlopesPC" in catalog.at("2024-05-01T00:00:00Z").registry.calibrations
+
+
+def test_read_one_file_as_committed(mini: Path, repo: dict[str, str]) -> None:
+    """Catalog.read: one catalog file at the catalog's commit, through the one parser;
+    a path that is no catalog file is refused, a file that does not load says why."""
+    batch = str(next((mini / "constants_index").rglob("*.yaml")).relative_to(mini))
+    initial, late = Catalog.open(mini).at(repo["initial"]), Catalog.open(mini)
+    assert isinstance(initial.read(batch), ConstantBatch)
+    assert len(late.read(MID).changes) == len(initial.read(MID).changes) + 2  # the swap and the late move
+    for outside in ("../outside.yaml", "/etc/passwd", "registry/pdus/../detectors.yaml", "constants_index/../../x.yaml",
+                    "constants_index/./x/y.yaml", "README.md", "calcat-git.yaml", ""):
+        with pytest.raises(InvalidInputError, match="is not a catalog file"):
+            late.read(outside)
+    with pytest.raises(NotFoundError, match=f"registry/detectors/NOPE.yaml is not in the catalog at {repo['late'][:12]}"):
+        late.read("registry/detectors/NOPE.yaml")
+    with pytest.raises(RepositoryError, match="working tree"):
+        Catalog.open(mini, worktree=True).read(MID)
+    (mini / "registry/detectors/BROKEN.yaml").write_text("identifier: [unclosed\n")
+    (mini / "registry/detectors/LINK.yaml").symlink_to("MID_DET_AGIPD1M-1.yaml")
+    (mini / "calcat-git.yaml").write_text("site_url: https://calibration.example/catalog\n")
+    commit_all(mini, "a broken file, a link and settings", "2024-04-01T00:00:00Z")
+    broken = Catalog.open(mini)
+    with pytest.raises(BrokenCatalogError, match=r"registry/detectors/BROKEN.yaml at \w{12} does not load: "
+                                                 r"registry/detectors/BROKEN.yaml:\d+: .*\[yaml\]") as caught:
+        broken.read("registry/detectors/BROKEN.yaml")
+    assert caught.value.problems and caught.value.problems[0].check == "yaml"
+    with pytest.raises(BrokenCatalogError, match="symbolic link"):
+        broken.read("registry/detectors/LINK.yaml")
+    assert broken.config() == {"site_url": "https://calibration.example/catalog"} and late.config() == {}

@@ -13,6 +13,7 @@ from calcat_git.catalog.broken import BrokenFile, check
 from calcat_git.catalog.history import DEFAULT_GRACE, HistoryEntry, mapping_history
 from calcat_git.catalog.snapshot import IndexedSnapshot, LoadedSnapshot, SnapshotBackend
 from calcat_git.errors import (
+    BrokenCatalogError,
     CatalogProblemWarning,
     InvalidInputError,
     NoSnapshotError,
@@ -20,6 +21,7 @@ from calcat_git.errors import (
     RepositoryError,
     closest_names,
 )
+from calcat_git.files.config import CONFIG_FILE, load_config, parse_config
 from calcat_git.files.limits import MAX_BYTES
 from calcat_git.git.history import Commit, Timeline
 from calcat_git.git.repo import SHA_LIKE, GitRepo
@@ -187,6 +189,35 @@ class Catalog:
             raise RepositoryError("this catalog was read from a working tree: open it without worktree=True "
                                   "to travel in time")
         return self._repo, self._commit
+
+    def read(self, path: str) -> Any:
+        """The record of the catalog file at repo-relative ``path`` in this commit, read by the one
+        parser (``files.parse.parse_file``; a batch is a ``ConstantBatch``). A path that is no
+        catalog file is refused, one this commit does not hold is not found, and a file that
+        does not load raises :class:`BrokenCatalogError` with its problems."""
+        from calcat_git.files.parse import LAYOUT, classify, not_regular, parse_file  # imported on use: it loads YAML
+
+        if classify(path) is None or any(part in ("", ".", "..") for part in path.split("/")):
+            raise InvalidInputError(f"{path!r} is not a catalog file: {LAYOUT}")
+        repo, commit = self._git()
+        found = dict(repo.tree_files(commit.sha, [path], MAX_BYTES))
+        if path not in found:
+            raise NotFoundError(f"{path} is not in the catalog at {commit.sha[:12]}")
+        raw = found[path]
+        parsed = parse_file(path, raw) if raw is not None else not_regular(path)
+        if not parsed.ok:
+            raise BrokenCatalogError(f"{path} at {commit.sha[:12]} does not load: "
+                                     f"{'; '.join(str(p) for p in parsed.problems)}; fix or revert it "
+                                     "(`calcat-git validate` lists every problem)", list(parsed.problems))
+        return parsed.record
+
+    def config(self) -> dict[str, Any]:
+        """The catalog's settings (``calcat-git.yaml``) in this commit, or in the working tree
+        read; {} without that file."""
+        if self._repo is None or self._commit is None:
+            return load_config(self.root)
+        raw = self._repo.show_file(self._commit.sha, CONFIG_FILE)
+        return parse_config(raw) if raw is not None else {}
 
     def _pinned(self, sha: str) -> tuple[int | None, Commit]:
         repo, _ = self._git()

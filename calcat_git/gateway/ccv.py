@@ -32,8 +32,9 @@ from calcat_git.index.parse import batch_rows
 from calcat_git.model.batch import ConstantBatch
 from calcat_git.model.calcat_ids import ccv_int_id
 from calcat_git.model.selection import CCVRow
+from calcat_git.server.request import client_time
 from calcat_git.server.shapes import JSON
-from calcat_git.server.view import CalcatView, client_time
+from calcat_git.server.view import CalcatView
 from calcat_git.store.hdf5 import FileCCV, read_constant_file
 from calcat_git.store.paths import file_sha256, store_file
 from calcat_git.timeutil import format_timestamp, now_utc

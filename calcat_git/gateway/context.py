@@ -13,7 +13,7 @@ from calcat_git.files.loading import ParseCache
 from calcat_git.gateway.auth import Writer
 from calcat_git.gateway.records import Records
 from calcat_git.git.repo import GitRepo
-from calcat_git.server.limits import load_json
+from calcat_git.server.request import load_json
 
 
 class Refused(InvalidInputError):

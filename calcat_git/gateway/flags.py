@@ -26,7 +26,7 @@ from calcat_git.gateway.steps import constant_of
 from calcat_git.git import commits
 from calcat_git.model.calcat_ids import ccv_int_id
 from calcat_git.model.selection import CCVRow
-from calcat_git.server.limits import load_json
+from calcat_git.server.request import load_json
 from calcat_git.server.shapes import JSON
 from calcat_git.server.view import CalcatView
 

@@ -6,7 +6,6 @@ made from the catalog, with CALCAT's own values for a CCV imported from CALCAT."
 from __future__ import annotations
 
 import json
-from functools import lru_cache
 from typing import Any
 
 from calcat_git.catalog.catalog import Catalog
@@ -14,6 +13,7 @@ from calcat_git.errors import NotFoundError
 from calcat_git.model.batch import ConstantBatch
 from calcat_git.model.calcat_fields import calcat_time, overlay
 from calcat_git.model.calcat_ids import ccv_int_id, record_id, stable_id
+from calcat_git.model.records import Verbatim
 from calcat_git.model.selection import CCVRow
 from calcat_git.timeutil import FACILITY_ZONE, facility_zone, from_micros
 
@@ -31,31 +31,44 @@ def row_by_int_id(catalog: Catalog, int_id: int) -> CCVRow:
     return rows[0]  # type: ignore[no-any-return]
 
 
+BatchKept = tuple[dict[int, Verbatim], Verbatim | None]
+_KEPT_BATCHES = 64  # batches whose kept fields are held (by commit and path: the same in every clone)
+_kept: dict[tuple[str, str], BatchKept] = {}
+
+
+def batch_kept(catalog: Catalog, path: str) -> BatchKept:
+    """CALCAT's own fields of the imported CCVs of the batch at ``path`` (by CALCAT id) and of
+    its report, in this snapshot. :class:`NotFoundError` when it has no such batch,
+    :class:`BrokenCatalogError` when the file does not load (``Catalog.read``)."""
+    if catalog.commit is None:
+        return _kept_of(catalog.registry.batches.get(path), path)
+    key = (catalog.commit, path)
+    found = _kept.get(key)
+    if found is None:
+        found = _kept_of(catalog.read(path), path)
+        if len(_kept) >= _KEPT_BATCHES:
+            _kept.pop(next(iter(_kept), key), None)  # the oldest (defaults: another thread may have emptied it)
+        _kept[key] = found
+    return found
+
+
+def _kept_of(batch: Any, path: str) -> BatchKept:
+    if not isinstance(batch, ConstantBatch):
+        raise NotFoundError(f"{path} is no batch of constants in this snapshot")
+    return ({c.calcat_id: c.calcat for c in batch.constants if c.calcat_id is not None and c.calcat is not None},
+            batch.report.calcat)
+
+
 def kept_fields(catalog: Catalog, row: CCVRow) -> tuple[dict[str, Any], dict[str, Any]]:
     """CALCAT's own fields of an imported CCV and of its report (empty for others)."""
     if row.calcat_id is None or not row.batch:
         return {}, {}
-    batch = _batch(catalog, row.batch)
-    if batch is None:
+    try:
+        by_id, report = batch_kept(catalog, row.batch)
+    except NotFoundError:
         return {}, {}
-    ccv = next((c for c in batch.constants if c.calcat_id == row.calcat_id), None)
-    kept = ccv.calcat.data() if ccv is not None and ccv.calcat is not None else {}
-    return kept, batch.report.calcat.data() if batch.report.calcat is not None else {}
-
-
-def _batch(catalog: Catalog, path: str) -> ConstantBatch | None:
-    if catalog.commit is None:
-        return catalog.registry.batches.get(path)
-    repo, commit = catalog._git()
-    return _batch_at(repo, commit.sha, path)
-
-
-@lru_cache(maxsize=64)
-def _batch_at(repo: Any, sha: str, path: str) -> ConstantBatch | None:
-    from calcat_git.files.strict_yaml import load_yaml  # imported on use: look-ups parse no YAML
-
-    raw = repo.show_file(sha, path)
-    return None if raw is None else ConstantBatch.from_dict(load_yaml(raw).data)
+    ccv = by_id.get(row.calcat_id)
+    return ccv.data() if ccv is not None else {}, report.data() if report is not None else {}
 
 
 def ccv_metadata(catalog: Catalog, row: CCVRow, slot_at_begin: tuple[str, Any] | None = None) -> dict[str, Any]:

@@ -31,18 +31,17 @@ from starlette.responses import Response
 from starlette.routing import Route
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from calcat_git.errors import InvalidInputError, NotFoundError, RepositoryError
+from calcat_git.errors import NotFoundError, RepositoryError
 from calcat_git.server.asked import parse_asked
 from calcat_git.server.ccvs import Encoded
 from calcat_git.server.client_api import CLIENT_ROUTES
 from calcat_git.server.endpoints import COMMIT_HEADER as COMMIT_HEADER  # (re-exported)
 from calcat_git.server.endpoints import PROBLEM_HEADER as PROBLEM_HEADER
-from calcat_git.server.endpoints import Call, Query, endpoint, error_response, id_list
+from calcat_git.server.endpoints import Call, endpoint, error_response
 from calcat_git.server.following import Following, ServeConfig
 from calcat_git.server.guard import MAX_HEADER_BYTES
-from calcat_git.server.limits import Limits, load_json
 from calcat_git.server.pinned import Pinned
-from calcat_git.server.view import client_time
+from calcat_git.server.request import Limits, id_list, json_body
 from calcat_git.timeutil import format_timestamp, now_utc
 
 ENV_CONFIG = "CALCAT_GIT_SERVE_CONFIG"
@@ -54,16 +53,12 @@ log = logging.getLogger("calcat_git.server.app")
 
 
 # --- handlers -------------------------------------------------------------------------------
-def _time(call: Call, name: str) -> Any:
-    return client_time(call.query.text(name), call.view.zone, name)
-
-
 def _mapping(call: Call, detector: str, now: datetime | None = None) -> dict[str, str | None]:
     """Slot → PDU of ``detector`` at pdu_snapshot_at (default ``now``, itself by default the
     time of the request): in the catalog served (the newest, or the one pinned by URL), or
     with --strict-snapshots in the catalog as committed then (as CALCAT answers; never later
     than the one served)."""
-    moment = _time(call, "pdu_snapshot_at") or now or now_utc()
+    moment = call.query.time("pdu_snapshot_at") or now or now_utc()
     catalog = call.view.catalog
     if call.following.config.strict_snapshots:
         try:
@@ -93,19 +88,9 @@ class ConditionsQuery:
     karabo_da: str | None
 
 
-def strategy(query: Query) -> str:
-    """``begin_at_strategy`` (EXtra) or ``begin_strategy_at`` (calibration_client), default closest."""
-    given = {text for name in ("begin_at_strategy", "begin_strategy_at") if (text := query.text(name)) is not None}
-    if len(given) > 1:
-        raise InvalidInputError(f"begin_at_strategy and begin_strategy_at disagree: {', '.join(sorted(given))}")
-    return given.pop() if given else "closest"
-
-
 def asked_of(call: Call, detector: str | None = None) -> Any:
     """The asked condition of the body (``parse_asked``), checked against ``detector``'s type."""
-    if not call.body.strip():
-        raise InvalidInputError('send the conditions as a JSON body: {"parameters_conditions_attributes": [...]}')
-    body = load_json(call.body, "the body")
+    body = json_body(call.body, "conditions", '{"parameters_conditions_attributes": [...]}')
     type_name = call.view.catalog.detector(detector).type_name() if detector else ""
     known = list(call.view.catalog.detector_type(type_name).parameters) if detector else None
     parsed = parse_asked(body, call.view.asked_parameters(), known, type_name)
@@ -116,8 +101,8 @@ def _question(call: Call) -> ConditionsQuery:
     detector = call.query.required("detector_identifier")
     ids = id_list(call.query.required("calibration_id"), "calibration_id")
     asked = asked_of(call, detector).asked
-    return ConditionsQuery(detector, tuple(ids), tuple(sorted(asked.items())), _time(call, "event_at"),
-                           _time(call, "pdu_snapshot_at"), strategy(call.query), call.query.text("karabo_da"))
+    return ConditionsQuery(detector, tuple(ids), tuple(sorted(asked.items())), call.query.time("event_at"),
+                           call.query.time("pdu_snapshot_at"), call.query.strategy(), call.query.text("karabo_da"))
 
 
 def ccvs_by_conditions(call: Call) -> Any:

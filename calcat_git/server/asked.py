@@ -28,7 +28,7 @@ from typing import Any
 from calcat_git.errors import InvalidInputError, closest_names
 from calcat_git.lookup.rules import NUMERIC_TEXT
 from calcat_git.model.selection import Asked
-from calcat_git.server.limits import check_conditions
+from calcat_git.server.request import check_conditions
 
 ENVELOPE = '{"parameters_conditions_attributes": [{"parameter_name": NAME, "value": VALUE}, …]}'
 CLIENT_FIELDS = {"lower_deviation_value", "upper_deviation_value", "flg_available", "description"}

@@ -21,10 +21,8 @@ import orjson
 
 from calcat_git.catalog.catalog import Catalog
 from calcat_git.catalog.snapshot import IndexedSnapshot
-from calcat_git.errors import InvalidInputError, NotFoundError
-from calcat_git.files.config import CONFIG_FILE, parse_config
-from calcat_git.files.strict_yaml import YamlError, load_yaml
-from calcat_git.model.batch import ConstantBatch
+from calcat_git.errors import CatalogInvalidError, InvalidInputError, NotFoundError
+from calcat_git.lookup.ccv_metadata import BatchKept, batch_kept
 from calcat_git.model.calcat_ids import ccv_int_id, report_int_id
 from calcat_git.model.mapping import Mapping
 from calcat_git.model.records import Verbatim
@@ -193,12 +191,11 @@ class CCVEncoder:
         """A page for a record CALCAT has no URL of: the static site's report page of its
         detector when ``calcat-git.yaml`` names ``site_url``, else its path on this server."""
         if self._site_url is None:
-            repo_commit = self.catalog._git() if self.catalog.commit else None
-            raw = repo_commit[0].show_file(repo_commit[1].sha, CONFIG_FILE) if repo_commit else None
             try:
-                self._site_url = str(parse_config(raw).get("site_url", "")).rstrip("/") if raw else ""
+                config = self.catalog.config() if self.catalog.commit else {}
             except InvalidInputError:
-                self._site_url = ""
+                config = {}
+            self._site_url = str(config.get("site_url", "")).rstrip("/")
         if self._site_url:
             return f"{self._site_url}/catalog/reports/{row.detector}/"
         int_id = ccv_int_id(row.ccv_id, row.calcat_id) if kind == "calibration_constant_versions" else \
@@ -212,16 +209,13 @@ class CCVEncoder:
         found = self._batches.get_or(row.batch, lambda: self._read_batch(row.batch))
         return (found[0].get(row.calcat_id), found[1]) if found else (None, None)
 
-    def _read_batch(self, path: str) -> tuple[dict[int, Verbatim], Verbatim | None] | None:
-        repo_commit = self.catalog._git() if self.catalog.commit else None
-        raw = repo_commit[0].show_file(repo_commit[1].sha, path) if repo_commit else None
-        if raw is None:
+    def _read_batch(self, path: str) -> BatchKept | None:
+        if not self.catalog.commit:
             return None
         try:
-            batch = ConstantBatch.from_dict(load_yaml(raw).data)
-        except (YamlError, KeyError, TypeError, ValueError):
+            return batch_kept(self.catalog, path)
+        except (NotFoundError, CatalogInvalidError):
             return None  # the index read this commit's file; it validated when committed
-        return {c.calcat_id: c.calcat for c in batch.constants if c.calcat_id and c.calcat}, batch.report.calcat
 
     def condition_key(self, conditions: dict[str, Any]) -> str:
         """``condition_key``, once per condition set (rows of one set share its dict)."""

@@ -13,20 +13,16 @@ from calcat_git.errors import InvalidInputError
 from calcat_git.model.calcat_ids import report_int_id
 from calcat_git.server.asked import parse_asked
 from calcat_git.server.constants import Constants, not_found
-from calcat_git.server.endpoints import Call, endpoint, id_list
-from calcat_git.server.limits import load_json
+from calcat_git.server.endpoints import Call, endpoint
+from calcat_git.server.request import client_time, id_list, json_body
 from calcat_git.server.shapes import JSON, Slot, record_id, report_json
-from calcat_git.server.view import CalcatView, client_time
+from calcat_git.server.view import CalcatView
 from calcat_git.timeutil import now_utc
 
 ANONYMOUS = {"id": 0, "email": "anonymous@calcat-git.invalid", "provider": "calcat-git",
              "contact_email": "anonymous@calcat-git.invalid", "name": "Anonymous", "first_name": "Anonymous",
              "last_name": "", "nickname": None, "uid": None, "ldap_synced_at": None, "flg_service_account": False,
              "flg_ldap_account_valid": False, "roles": []}
-
-
-def _time(call: Call, name: str) -> Any:
-    return client_time(call.query.text(name), call.view.zone, name)
 
 
 # --- list filters -------------------------------------------------------------------------
@@ -104,7 +100,7 @@ def _pdu(call: Call) -> str:
 def version(call: Call) -> JSON:
     """``get_version``: the CC's version valid at event_at for the PDU (begun by then, not ended)."""
     layer = Constants.of(call.view)
-    chosen = layer.choose(layer.rows([call.path_id], _pdu(call), _time(call, "snapshot_at")), _time(call, "event_at"),
+    chosen = layer.choose(layer.rows([call.path_id], _pdu(call), call.query.time("snapshot_at")), call.query.time("event_at"),
                           "prior")
     if chosen is None:
         raise not_found("no version of this calibration constant for this PDU at event_at")
@@ -116,8 +112,8 @@ def chosen_version(strategy: str) -> Any:
 
     def answer(call: Call) -> JSON:
         layer = Constants.of(call.view)
-        rows = layer.rows(_cc_ids(call), _pdu(call), _time(call, "snapshot_at"))
-        chosen = layer.choose(rows, _time(call, "event_at"), strategy)
+        rows = layer.rows(_cc_ids(call), _pdu(call), call.query.time("snapshot_at"))
+        chosen = layer.choose(rows, call.query.time("event_at"), strategy)
         if chosen is None:
             raise not_found(f"no version of these calibration constants for this PDU ({strategy})")
         return layer.ccv_json(chosen)
@@ -128,9 +124,9 @@ def chosen_version(strategy: str) -> Any:
 def all_versions(call: Call) -> list[JSON]:
     """``get_all_versions``: every CCV of the CCs for the PDU injected by snapshot_at, newest
     begin_at first (``event_at`` does not narrow the list)."""
-    _time(call, "event_at")  # checked, as every time a client sends
+    call.query.time("event_at")  # checked, as every time a client sends
     layer = Constants.of(call.view)
-    rows = sorted(layer.rows(_cc_ids(call), _pdu(call), _time(call, "snapshot_at")),
+    rows = sorted(layer.rows(_cc_ids(call), _pdu(call), call.query.time("snapshot_at")),
                   key=lambda r: (-r.begin_at, r.ccv_id))
     return [layer.ccv_json(row) for row in rows]
 
@@ -143,7 +139,7 @@ def closest_by_detector(call: Call) -> list[JSON]:
     det, karabo_da = view.catalog.detector(detector), call.query.text("karabo_da")
     if karabo_da is not None and karabo_da not in det.aggregators:
         raise InvalidInputError(f"{detector} has no module {karabo_da!r} (modules: {', '.join(det.aggregators)})")
-    ids, event_at, snapshot_at = _cc_ids(call), _time(call, "event_at"), _time(call, "snapshot_at")
+    ids, event_at, snapshot_at = _cc_ids(call), call.query.time("event_at"), call.query.time("snapshot_at")
     modules, out = {m.aggregator: m for m in det.modules}, []
     for aggregator, pdu in sorted(view.catalog.mapping(detector, at=event_at or now_utc()).items()):
         if pdu is None or karabo_da not in (None, aggregator):
@@ -158,10 +154,8 @@ def closest_by_detector(call: Call) -> list[JSON]:
 
 # --- conditions -------------------------------------------------------------------------------
 def _asked(call: Call) -> tuple[Any, Any]:
-    if not call.body.strip():
-        raise InvalidInputError('send the condition as a JSON body: {"condition": {"parameters_conditions_attributes": '
-                                '[...]}}')
-    parsed = parse_asked(load_json(call.body, "the body"), call.view.asked_parameters())
+    body = json_body(call.body, "condition", '{"condition": {"parameters_conditions_attributes": [...]}}')
+    parsed = parse_asked(body, call.view.asked_parameters())
     return parsed.asked, client_time(parsed.event_at, call.view.zone, "event_at")
 
 

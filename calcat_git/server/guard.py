@@ -16,7 +16,7 @@ service itself. :class:`GuardedProtocol` (uvicorn's own protocol, ``httptools`` 
   half-open sockets never keep a well-behaved client out. With none waiting, the new
   connection is closed.
 
-Bodies held in memory are bounded separately (``limits.PendingBodies``). The settings
+Bodies held in memory are bounded separately (``request.PendingBodies``). The settings
 come from ``ServeConfig`` (``--max-connections``, ``--header-timeout``,
 ``--body-timeout``), in ``$CALCAT_GIT_SERVE_CONFIG`` for each worker process.
 """

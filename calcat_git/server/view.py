@@ -34,19 +34,7 @@ from calcat_git.server.shapes import (
     record_id,
     report_json,
 )
-from calcat_git.timeutil import now_utc, parse_facility_time
-
-
-def client_time(text: str | None, zone: tzinfo, what: str) -> datetime | None:
-    """A time as a CALCAT client sends it; ``None`` or ``''`` means now (None).
-
-    The one place where the server accepts a naive time: EXtra passes strings through
-    as it got them, and recorded requests carry times such as ``2020-01-07 13:26:48.00``,
-    which CALCAT reads in the facility's zone (``zone``; see ``parse_facility_time``).
-    """
-    if text is None or not text.strip():
-        return None
-    return parse_facility_time(text, zone, what)
+from calcat_git.timeutil import now_utc
 
 
 def not_found(what: str) -> NotFoundError:

@@ -1,4 +1,12 @@
-"""What one request may ask of the server, checked before any work is done.
+"""What a request to ``calcat-git serve`` says, and what it may ask: the server's one reader
+of query parameters, bodies, times, ids and pages, and the bounds checked before any work.
+
+Unknown is loud: a query parameter the path does not take is refused naming it, and so is
+one given twice (400); the conditions of a body are read by ``asked``, which refuses an
+unknown field the same way. A time is read as CALCAT reads it (:func:`client_time`: a
+naive time in the facility's zone).
+
+What one request may ask:
 
 - a body of at most ``MAX_BODY_BYTES`` (1 MiB; more is refused with 413 before it is
   all read), and at most ``MAX_PENDING_BODY_BYTES`` of bodies held by the process at once
@@ -11,7 +19,8 @@
   ``MAX_NAME_CHARS`` characters, names and string values of at most
   ``MAX_CONDITIONS_CHARS`` characters together (400);
 - integers in ASCII digits only (``report_id=٣٧٥٧`` is not 3757), within 64 bits; ids in
-  a path have at most 18 digits (longer ones match no route: 404).
+  a path have at most 18 digits (longer ones match no route: 404);
+- pages of at most ``MAX_PAGE_SIZE`` items (``page_size`` beyond it is cut to it).
 
 With these bounds a look-up costs about what an honest one does (the asked conditions are
 matched against every stored condition set and serialised per module: their size is what
@@ -21,15 +30,19 @@ clients up for long; ``tests/benchmarks/bench_hostile.py`` measures it.
 
 from __future__ import annotations
 
+import math
 import re
+from datetime import datetime, tzinfo
 from typing import Any
 
 import orjson
 from starlette.convertors import Convertor, register_url_convertor
+from starlette.requests import Request
 from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from calcat_git.errors import InvalidInputError
+from calcat_git.timeutil import parse_facility_time
 
 MAX_BODY_BYTES = 1 << 20
 MAX_PENDING_BODY_BYTES = 32 << 20  # bodies held at once by one process (32 of the largest, thousands of real ones)
@@ -43,6 +56,8 @@ MAX_JSON_ITEMS = 256
 MAX_CONDITIONS = 32  # a detector type has about ten parameters
 MAX_NAME_CHARS = 128
 MAX_CONDITIONS_CHARS = 8192  # LPD's 'Memory cell order' is a string of up to 512 cell numbers (~2 kB)
+PAGE_SIZE, MAX_PAGE_SIZE = 100, 500
+PAGE_PARAMETERS = ("page", "page_size")
 INT64 = (-(2**63), 2**63 - 1)
 _ASCII_INT = re.compile(r"-?[0-9]{1,19}")
 
@@ -62,12 +77,28 @@ class IdConvertor(Convertor[int]):
 register_url_convertor("id64", IdConvertor())  # before any route names it
 
 
+# --- values ----------------------------------------------------------------------------------
+def _shown(text: str) -> str:
+    return text if len(text) <= 40 else f"{text[:40]}… ({len(text)} characters)"
+
+
 def ascii_int(text: str, name: str) -> int:
     """``text`` as a 64-bit integer written in ASCII digits (an optional leading ``-``)."""
     if not _ASCII_INT.fullmatch(text) or not INT64[0] <= int(text) <= INT64[1]:
-        shown = text if len(text) <= 40 else f"{text[:40]}… ({len(text)} characters)"
-        raise InvalidInputError(f"{name} must be an integer of ASCII digits within 64 bits, not {shown!r}")
+        raise InvalidInputError(f"{name} must be an integer of ASCII digits within 64 bits, not {_shown(text)!r}")
     return int(text)
+
+
+def client_time(text: str | None, zone: tzinfo, what: str) -> datetime | None:
+    """A time as a CALCAT client sends it; ``None`` or ``''`` means now (None).
+
+    The one place where the server accepts a naive time: EXtra passes strings through
+    as it got them, and recorded requests carry times such as ``2020-01-07 13:26:48.00``,
+    which CALCAT reads in the facility's zone (``zone``; see ``parse_facility_time``).
+    """
+    if text is None or not text.strip():
+        return None
+    return parse_facility_time(text, zone, what)
 
 
 def _check(value: Any, what: str, depth: int = 1) -> None:
@@ -93,6 +124,23 @@ def load_json(data: bytes | str, what: str, malformed: str | None = None) -> Any
     return value
 
 
+def json_body(body: bytes, what: str, example: str) -> Any:
+    """A request's JSON body (``what`` it holds, shaped like ``example`` when it is missing)."""
+    if not body.strip():
+        raise InvalidInputError(f"send the {what} as a JSON body: {example}")
+    return load_json(body, "the body")
+
+
+def id_list(text: str, name: str, empty: bool = False) -> list[int]:
+    """An id or a JSON list of ids as clients send them (``[1, 2]``; ``empty``: ``[]`` too)."""
+    malformed = f"{name} must be an id or a list of ids such as [1, 2], not {_shown(text)!r}"
+    value = load_json(text, name, malformed) if text.isascii() else None
+    ids = value if isinstance(value, list) else [value]
+    if (not ids and not empty) or not all(isinstance(i, int) and not isinstance(i, bool) for i in ids):
+        raise InvalidInputError(malformed)
+    return [i for i in ids if isinstance(i, int)]
+
+
 def check_conditions(asked: dict[str, float | str]) -> None:
     """Refuse a look-up asking more, or longer, conditions than any detector type has."""
     if len(asked) > MAX_CONDITIONS:
@@ -107,6 +155,69 @@ def check_conditions(asked: dict[str, float | str]) -> None:
                                 f"(at most {MAX_CONDITIONS_CHARS})")
 
 
+# --- query parameters --------------------------------------------------------------------------
+class Query:
+    """The query parameters of a request, each ``allowed`` name at most once (any other is
+    refused); times are read in ``zone``. A ``paged`` path takes ``page`` and ``page_size`` too."""
+
+    def __init__(self, request: Request, allowed: tuple[str, ...], zone: tzinfo, paged: bool = False) -> None:
+        allowed = (*allowed, *PAGE_PARAMETERS) if paged else allowed
+        params = request.query_params
+        for key in params:
+            if key not in allowed:
+                raise InvalidInputError(f"unknown query parameter {key!r}" +
+                                        (f" (allowed: {', '.join(allowed)})" if allowed else " (this path takes none)"))
+            if len(params.getlist(key)) > 1:
+                raise InvalidInputError(f"query parameter {key!r} is given more than once")
+        self.params = params
+        self.zone = zone
+
+    def text(self, name: str) -> str | None:
+        value = self.params.get(name)
+        return value if value else None
+
+    def integer(self, name: str, default: int | None = None) -> int | None:
+        value = self.text(name)
+        if value is None:
+            return default
+        return ascii_int(value, name)
+
+    def required(self, name: str) -> str:
+        value = self.text(name)
+        if value is None:
+            raise InvalidInputError(f"query parameter {name!r} is required")
+        return value
+
+    def required_integer(self, name: str) -> int:
+        value = self.integer(name)
+        if value is None:
+            raise InvalidInputError(f"query parameter {name!r} is required")
+        return value
+
+    def time(self, name: str) -> datetime | None:
+        """The time ``name`` as CALCAT reads it (:func:`client_time`); None: now."""
+        return client_time(self.text(name), self.zone, name)
+
+    def strategy(self) -> str:
+        """``begin_at_strategy`` (EXtra) or ``begin_strategy_at`` (calibration_client), default closest."""
+        given = {text for name in ("begin_at_strategy", "begin_strategy_at") if (text := self.text(name)) is not None}
+        if len(given) > 1:
+            raise InvalidInputError(f"begin_at_strategy and begin_strategy_at disagree: {', '.join(sorted(given))}")
+        return given.pop() if given else "closest"
+
+    def page(self, items: list[Any]) -> tuple[list[Any], dict[str, str]]:
+        """The page of ``items`` asked (``page``, ``page_size``) and the headers saying which."""
+        page, size = self.integer("page", 1), self.integer("page_size", PAGE_SIZE)
+        if page is None or size is None or page < 1 or size < 1:
+            raise InvalidInputError("page and page_size must be at least 1")
+        size = min(size, MAX_PAGE_SIZE)
+        pages = max(1, math.ceil(len(items) / size))
+        headers = {"X-Total-Pages": str(pages), "X-Count-Per-Page": str(size), "X-Current-Page": str(page),
+                   "X-Total-Count": str(len(items))}
+        return items[(page - 1) * size: page * size], headers
+
+
+# --- sizes, before routing ---------------------------------------------------------------------
 def _query_problem(scope: Scope) -> str | None:
     query: bytes = scope.get("query_string", b"")
     if len(query) > MAX_QUERY_BYTES:
