@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from calcat_git.errors import NotFoundError
+from calcat_git.lookup.conditions_data import build
 from calcat_git.lookup.rules import LookupRules
 from calcat_git.model.records import DetectorType
 from calcat_git.model.selection import Asked
@@ -63,8 +64,6 @@ class ConditionsBase:
     def from_data(cls, params: dict[str, Any], **sources: Any) -> Any:
         """An object of this class from ``params`` read from data (EXtra's base rule: a
         missing required parameter is an ``AutoConditionsError`` naming ``sources``)."""
-        from calcat_git.lookup.conditions_data import build
-
         return build(cls, params, **sources)
 
     def _repr_markdown_(self) -> str:

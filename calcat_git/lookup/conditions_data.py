@@ -9,10 +9,10 @@ from __future__ import annotations
 import contextlib
 from collections.abc import Callable, Iterable
 from dataclasses import MISSING, fields, is_dataclass
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-if TYPE_CHECKING:
-    from calcat_git.lookup.detector_data import DetectorData
+from calcat_git.lookup.detector_data import DetectorData
+from calcat_git.lookup.extra_api import get_catalog, run_start
 
 
 class AutoConditionsError(ValueError):
@@ -58,18 +58,21 @@ def purge_missing_sources(data: Any, *sources: Any) -> list[Any]:
 
 def detector_of(data: Any, detector: Any, client: Any) -> DetectorData:
     """``detector`` as ``DetectorData`` (an identifier is read from the catalog at the run's start)."""
-    from calcat_git.lookup.detector_data import DetectorData  # imported on use: conditions classes load fast
-    from calcat_git.lookup.extra_api import get_catalog, run_start
-
     if isinstance(detector, DetectorData):
         return detector
     return DetectorData.from_catalog(get_catalog(client), detector, run_start(data))
 
 
 def _property_error() -> type[Exception]:
-    from extra_data import PropertyNameError  # the xfel extra
+    from extra_data import PropertyNameError  # the xfel extra, an optional package
 
     return PropertyNameError  # type: ignore[no-any-return]
+
+
+def _numpy() -> Any:
+    import numpy  # imported on use: every look-up loads the conditions classes, only reading RAW data needs numpy
+
+    return numpy
 
 
 def agipd_from_data(cls: Any, data: Any, detector: Any, fpga_comp: str | None = None, mpod: str | None = None,
@@ -136,8 +139,7 @@ def agipd_integration_time_from_comp(sd: Any) -> int:
 
 
 def agipd_bias_from_control(sd: Any) -> int:
-    import numpy as np
-
+    np = _numpy()
     values = sd["highVoltage.target"].ndarray()
     return int(np.median(values[values < 1000.0]))  # cut off values the device used to jump to
 
@@ -152,16 +154,14 @@ def agipd_bias_from_mpod(sd: Any, modules: list[int] | None = None) -> int:
 
 
 def agipd_memory_cells_from_xtdf(sd: Any) -> int:
-    import numpy as np
-
+    np = _numpy()
     cell_ids = sd["image.cellId"].drop_empty_trains().ndarray().squeeze()
     options = np.array([4, 32, 64, 76, 128, 176, 202, 250, 352])
     return int(options[np.flatnonzero(options > np.max(cell_ids)).min()])
 
 
 def agipd_rate_from_xtdf(sd: Any) -> float:
-    import numpy as np
-
+    np = _numpy()
     pulse_ids = sd["image.pulseId"].drop_empty_trains().ndarray().squeeze()
     return round(float(np.floor(45 / np.diff(pulse_ids).min()) / 10), 1)
 
@@ -182,8 +182,7 @@ def lpd_from_data(cls: Any, data: Any, detector: Any, fem_comp: str | None = Non
                   validate_memcell_order: bool = False, use_memcell_order: str = "auto", client: Any = None,
                   **params: Any) -> Any:
     """``LPDConditions.from_data`` (EXtra's rules)."""
-    import numpy as np
-
+    np = _numpy()
     if fem_comp is None or xtdf is None:
         det = detector_of(data, detector, client)
         fem_comp = fem_comp or f"{det.karabo_control_domain}/COMP/FEM_MDL_COMP"
