@@ -12,7 +12,6 @@ from typing import Any
 from calcat_git.catalog.catalog import Catalog
 from calcat_git.errors import InvalidInputError, NotFoundError
 from calcat_git.lookup.caldata_views import CalibrationDataViews
-from calcat_git.lookup.conditions import CONDITIONS_CLASSES
 from calcat_git.lookup.conditions_base import ConditionsBase
 from calcat_git.lookup.detector_data import DetectorData, detector_row, module_row
 from calcat_git.lookup.engine import Engine, Outcome
@@ -199,6 +198,8 @@ class CalibrationData(CalibrationDataViews, Mapping[str, MultiModuleConstant]):
         start = run_start(data)
         cat = get_catalog(catalog if catalog is not None else client)
         if condition is None:
+            from calcat_git.lookup.conditions import CONDITIONS_CLASSES  # on use: only from_data needs the classes
+
             det = DetectorData.from_catalog(cat, detector_name, start)
             cond_cls: Any = CONDITIONS_CLASSES.get(det.detector_type)
             if cond_cls is None or not hasattr(cond_cls, "from_data"):
@@ -215,7 +216,7 @@ class CalibrationData(CalibrationDataViews, Mapping[str, MultiModuleConstant]):
         """The constants a correction used, from its metadata YAML (a file, or a proposal,
         run and detector: ``proc/rNNNN/calibration_metadata_<detector>.yml``). With
         ``use_calcat`` (default) the catalog adds each constant's metadata and modules."""
-        from calcat_git.lookup.correction import from_correction  # imported on use: it loads PyYAML, a look-up not
+        from calcat_git.lookup.correction import from_correction  # imported on use: it loads PyYAML, which look-ups do not need
 
         found: CalibrationData = from_correction(cls, metadata_file_or_proposal, run, detector_name, client=client,
                                                  use_calcat=use_calcat)

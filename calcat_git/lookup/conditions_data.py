@@ -7,42 +7,14 @@ keywords win, and whatever cannot be read is named in an :class:`AutoConditionsE
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Callable, Iterable
-from dataclasses import MISSING, fields, is_dataclass
-from typing import Any
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
 
-from calcat_git.lookup.detector_data import DetectorData
-from calcat_git.lookup.extra_api import get_catalog, run_start
+from calcat_git.lookup.conditions_base import AutoConditionsError as AutoConditionsError  # (re-exported)
+from calcat_git.lookup.conditions_base import build
 
-
-class AutoConditionsError(ValueError):
-    """Conditions could not be inferred from data: ``missing`` parameters, ``sources`` looked at."""
-
-    def __init__(self, missing: set[str], sources: dict[str, Any]) -> None:
-        super().__init__(missing, sources)
-        self.missing, self.sources = missing, sources
-
-    def __str__(self) -> str:
-        msg = "required parameters could not be inferred from data: " + ", ".join(sorted(self.missing))
-        if self.sources:
-            msg += "\n\navailable sources to infer parameters:\n"
-            for name, value in self.sources.items():
-                if isinstance(value, Iterable) and not isinstance(value, str):
-                    items = sorted(value)
-                    value = (f"{items[0]}, ...[{len(items) - 1} more]" if len(items) > 1 else
-                             str(items[0]) if items else None)
-                msg += f"- {name}: {value}\n"
-        return msg
-
-
-def build(cls: Any, params: dict[str, Any], **sources: Any) -> Any:
-    """``cls(**params)``; an :class:`AutoConditionsError` naming what is missing."""
-    if is_dataclass(cls):
-        required = {f.name for f in fields(cls) if f.init and f.default is MISSING and f.default_factory is MISSING}
-        missing = required - params.keys()
-        if missing:
-            raise AutoConditionsError(missing, sources)
-    return cls(**params)
+if TYPE_CHECKING:
+    from calcat_git.lookup.detector_data import DetectorData
 
 
 def purge_missing_sources(data: Any, *sources: Any) -> list[Any]:
@@ -58,9 +30,9 @@ def purge_missing_sources(data: Any, *sources: Any) -> list[Any]:
 
 def detector_of(data: Any, detector: Any, client: Any) -> DetectorData:
     """``detector`` as ``DetectorData`` (an identifier is read from the catalog at the run's start)."""
-    if isinstance(detector, DetectorData):
-        return detector
-    return DetectorData.from_catalog(get_catalog(client), detector, run_start(data))
+    from calcat_git.lookup.detector_data import at_run  # on use: it loads the catalog, which the conditions classes do not need
+
+    return at_run(data, detector, client)
 
 
 def _property_error() -> type[Exception]:

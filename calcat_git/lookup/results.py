@@ -25,7 +25,7 @@ __all__ = ["MultiModuleConstant", "NoDimensionLabelsError", "SingleConstant", "c
 
 
 def _constant_store() -> type[ConstantStore]:
-    from calcat_git.lookup.constant_data import ConstantStore  # imported on use: it loads h5py and numpy, a look-up neither
+    from calcat_git.lookup.constant_data import ConstantStore  # on use: it loads h5py and numpy, which look-ups do not need
 
     return ConstantStore
 
