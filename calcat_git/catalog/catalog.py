@@ -10,13 +10,14 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from calcat_git.catalog.broken import BrokenFile, check
-from calcat_git.catalog.history import DEFAULT_GRACE, HistoryEntry, mapping_history
+from calcat_git.catalog.history import DEFAULT_GRACE, HistoryEntry
 from calcat_git.catalog.snapshot import IndexedSnapshot, LoadedSnapshot, SnapshotBackend
 from calcat_git.catalog.travel import locate
 from calcat_git.errors import CatalogProblemWarning, NotFoundError, RepositoryError, closest_names
 from calcat_git.git.history import Commit, Timeline
 from calcat_git.git.repo import GitRepo
 from calcat_git.index.reader import Index
+from calcat_git.model.batch import ConstantBatch
 from calcat_git.model.mapping import Mapping
 from calcat_git.model.problems import Problem
 from calcat_git.model.records import PDU, Calibration, Detector, DetectorType, Instrument, Parameter
@@ -145,13 +146,20 @@ class Catalog:
             return self.registry
         return _files(self.root, self._repo, self._commit).registry(["registry"])
 
+    def batch(self, path: str) -> ConstantBatch | None:
+        """The constants file at ``path`` (``constants_index/…``; None if there is none),
+        read alone: not the whole registry."""
+        if self._commit is None:
+            return self.registry.batches.get(path)
+        return _files(self.root, *self._git()).batch(path)
+
     def mapping_history(self, grace: timedelta = DEFAULT_GRACE) -> list[HistoryEntry]:
         """Every mapping change of every detector up to this snapshot (see :meth:`history`)."""
         repo, commit = self._git()
         if repo.shallow():  # the boundary commit would look like it added every change: wrong times
             raise RepositoryError("mapping history needs the whole history but this clone is shallow: run "
                                   "`git fetch --unshallow` first")
-        return mapping_history(repo, commit.sha, grace)
+        return _files(self.root, repo, commit).mapping_history(grace)
 
     @property
     def revision(self) -> str | None:

@@ -1,20 +1,28 @@
 """What a snapshot reads by parsing its YAML files: its records (when it has no index to
-answer from, or a command needs them all) and the published sets its
-``published-sets.yaml`` marks invalid. Imported on first use: a look-up through the
-index parses no YAML."""
+answer from, or a command needs them all), the mapping history up to it, and the
+published sets its ``published-sets.yaml`` marks invalid. Imported on first use: a
+look-up through the index parses no YAML."""
 
 from __future__ import annotations
 
 from collections.abc import Container, Sequence
+from datetime import datetime, timedelta
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
+from calcat_git.catalog.history import DEFAULT_GRACE, HistoryEntry
 from calcat_git.catalog.sets import SETS_FILE, Invalidation, invalid_sets, published_sets, warning
 from calcat_git.files.limits import MAX_BYTES
 from calcat_git.files.loading import Registry, load_registry, load_worktree
-from calcat_git.files.parse import DATA_ROOTS
+from calcat_git.files.parse import DATA_ROOTS, parse_file
+from calcat_git.files.strict_yaml import load_yaml
 from calcat_git.git.history import Commit
 from calcat_git.git.repo import GitRepo
+from calcat_git.model.batch import ConstantBatch
+from calcat_git.model.mapping import Mapping, MappingChange
+
+MAPPINGS_DIR = "registry/mappings"
 
 
 class SnapshotFiles:
@@ -29,6 +37,16 @@ class SnapshotFiles:
         if self.repo is None or self.commit is None:
             return load_worktree(self.root, batches)
         return load_registry(self.repo.tree_files(self.commit.sha, roots, MAX_BYTES))
+
+    def batch(self, path: str) -> ConstantBatch | None:
+        """The constants file at ``path`` of this commit alone (None if there is none), not the whole registry."""
+        assert self.repo is not None and self.commit is not None
+        return _batch_at(self.repo, self.commit.sha, path)
+
+    def mapping_history(self, grace: timedelta = DEFAULT_GRACE) -> list[HistoryEntry]:
+        """Every mapping change up to this snapshot's commit (see :func:`mapping_history`)."""
+        assert self.repo is not None and self.commit is not None
+        return mapping_history(self.repo, self.commit.sha, grace)
 
     def invalid_sets(self) -> dict[str, Invalidation]:
         """The published sets ``published-sets.yaml`` marks invalid."""
@@ -46,3 +64,50 @@ class SnapshotFiles:
         """What every answer from the published set ``tag`` says: that it was marked invalid, if it was."""
         invalid = self.invalid_sets().get(tag)
         return [warning(invalid)] if invalid is not None else []
+
+
+@lru_cache(maxsize=64)
+def _batch_at(repo: GitRepo, sha: str, path: str) -> ConstantBatch | None:
+    raw = repo.show_file(sha, path)
+    return None if raw is None else ConstantBatch.from_dict(load_yaml(raw).data)
+
+
+def _parse_mapping(path: str, raw: bytes) -> Mapping | None:
+    """The mapping in a blob, or None when that version of the file was invalid."""
+    record = parse_file(path, raw).record
+    return record if isinstance(record, Mapping) else None
+
+
+def _key(change: MappingChange) -> tuple[datetime, tuple[tuple[str, str | None], ...]]:
+    return change.valid_from, change.modules
+
+
+def mapping_history(repo: GitRepo, rev: str, grace: timedelta = DEFAULT_GRACE) -> list[HistoryEntry]:
+    """Every mapping change on the first-parent line of ``rev``, attributed to the
+    commit where it first appeared (oldest first). Changes later edited under a
+    ``correction:`` appear again, attributed to the correcting commit. A change is
+    backdated when it was recorded late: never in the commit that first records a
+    detector's mapping (an installation or an import is history, not a late fix)."""
+    touched = list(repo.changed_files(rev, [MAPPINGS_DIR]))
+    blobs = [fc.blob for _, changes in touched for fc in changes if fc.blob and fc.regular]
+    contents = dict(zip(blobs, repo.read_blobs(blobs), strict=True))
+    known: dict[str, set[tuple[datetime, tuple[tuple[str, str | None], ...]]]] = {}
+    entries: list[HistoryEntry] = []
+    for commit, changes in touched:
+        for fc in changes:
+            mapping = _parse_mapping(fc.path, contents[fc.blob]) if fc.blob and fc.regular else None
+            if mapping is None:
+                continue
+            seen = known.setdefault(fc.path, set())
+            first_record = not seen  # a detector's first mapping (an installation, an import) is not late
+            for change in mapping.changes:
+                if _key(change) in seen:
+                    continue
+                seen.add(_key(change))
+                entries.append(HistoryEntry(
+                    detector=mapping.detector, valid_from=change.valid_from, modules=change.modules,
+                    reason=change.reason, commit=commit.sha, committed_at=commit.committed_at,
+                    author=commit.author, message=commit.message, correction=change.correction,
+                    backdated=not first_record and change.valid_from < commit.committed_at - grace,
+                ))
+    return entries

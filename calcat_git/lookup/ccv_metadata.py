@@ -6,12 +6,10 @@ made from the catalog, with CALCAT's own values for a CCV imported from CALCAT."
 from __future__ import annotations
 
 import json
-from functools import lru_cache
 from typing import Any
 
 from calcat_git.catalog.catalog import Catalog
 from calcat_git.errors import NotFoundError
-from calcat_git.model.batch import ConstantBatch
 from calcat_git.model.calcat_fields import calcat_time, overlay
 from calcat_git.model.calcat_ids import ccv_int_id, record_id, stable_id
 from calcat_git.model.selection import CCVRow
@@ -35,27 +33,12 @@ def kept_fields(catalog: Catalog, row: CCVRow) -> tuple[dict[str, Any], dict[str
     """CALCAT's own fields of an imported CCV and of its report (empty for others)."""
     if row.calcat_id is None or not row.batch:
         return {}, {}
-    batch = _batch(catalog, row.batch)
+    batch = catalog.batch(row.batch)
     if batch is None:
         return {}, {}
     ccv = next((c for c in batch.constants if c.calcat_id == row.calcat_id), None)
     kept = ccv.calcat.data() if ccv is not None and ccv.calcat is not None else {}
     return kept, batch.report.calcat.data() if batch.report.calcat is not None else {}
-
-
-def _batch(catalog: Catalog, path: str) -> ConstantBatch | None:
-    if catalog.commit is None:
-        return catalog.registry.batches.get(path)
-    repo, commit = catalog._git()
-    return _batch_at(repo, commit.sha, path)
-
-
-@lru_cache(maxsize=64)
-def _batch_at(repo: Any, sha: str, path: str) -> ConstantBatch | None:
-    from calcat_git.files.strict_yaml import load_yaml  # imported on use: look-ups parse no YAML
-
-    raw = repo.show_file(sha, path)
-    return None if raw is None else ConstantBatch.from_dict(load_yaml(raw).data)
 
 
 def ccv_metadata(catalog: Catalog, row: CCVRow, slot_at_begin: tuple[str, Any] | None = None) -> dict[str, Any]:
