@@ -170,3 +170,11 @@ def test_rebased_commit_counts_from_its_committer_time(mini: Path, repo: dict[st
     catalog = Catalog.open(mini)
     assert catalog.at("2024-04-01T00:00:00Z").commit == repo["late"]
     assert "SlopesPC" in catalog.at("2024-05-01T00:00:00Z").registry.calibrations
+
+
+def test_a_constants_file_is_read_alone_at_any_snapshot(git_mini: Path) -> None:
+    """``Catalog.batch`` (what a CCV's metadata reads) parses the one file, as the whole registry has it."""
+    (path, whole), = Catalog.open(git_mini, index=False).registry.batches.items()  # the mini catalog's one batch
+    assert Catalog.open(git_mini).batch(path) == whole
+    assert Catalog.open(git_mini, worktree=True).batch(path) == whole
+    assert Catalog.open(git_mini).batch("constants_index/no_such_batch.yaml") is None
