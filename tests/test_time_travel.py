@@ -201,3 +201,9 @@ def test_read_one_file_as_committed(mini: Path, repo: dict[str, str]) -> None:
     with pytest.raises(BrokenCatalogError, match="symbolic link"):
         broken.read("registry/detectors/LINK.yaml")
     assert broken.config() == {"site_url": "https://calibration.example/catalog"} and late.config() == {}
+
+
+def test_a_constants_file_is_read_alone(git_mini: Path) -> None:
+    """``Catalog.read`` (what a CCV's metadata reads) parses the one file, as the whole registry has it."""
+    (path, whole), = Catalog.open(git_mini, index=False).registry.batches.items()  # the mini catalog's one batch
+    assert Catalog.open(git_mini).read(path) == whole

@@ -10,29 +10,21 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from calcat_git.catalog.broken import BrokenFile, check
-from calcat_git.catalog.history import DEFAULT_GRACE, HistoryEntry, mapping_history
+from calcat_git.catalog.history import DEFAULT_GRACE, HistoryEntry
 from calcat_git.catalog.snapshot import IndexedSnapshot, LoadedSnapshot, SnapshotBackend
-from calcat_git.errors import (
-    BrokenCatalogError,
-    CatalogProblemWarning,
-    InvalidInputError,
-    NoSnapshotError,
-    NotFoundError,
-    RepositoryError,
-    closest_names,
-)
-from calcat_git.files.config import CONFIG_FILE, load_config, parse_config
-from calcat_git.files.limits import MAX_BYTES
+from calcat_git.catalog.travel import locate
+from calcat_git.errors import CatalogProblemWarning, NotFoundError, RepositoryError, closest_names
 from calcat_git.git.history import Commit, Timeline
-from calcat_git.git.repo import SHA_LIKE, GitRepo
+from calcat_git.git.repo import GitRepo
 from calcat_git.index.reader import Index
 from calcat_git.model.mapping import Mapping
 from calcat_git.model.problems import Problem
 from calcat_git.model.records import PDU, Calibration, Detector, DetectorType, Instrument, Parameter
-from calcat_git.timeutil import ensure_utc, format_timestamp, now_utc, parse_timestamp
+from calcat_git.timeutil import ensure_utc, now_utc
 
 if TYPE_CHECKING:
     from calcat_git.catalog.published import SiteCatalog
+    from calcat_git.catalog.reading import SnapshotFiles
     from calcat_git.catalog.sets import Invalidation
     from calcat_git.edit.change import Change
     from calcat_git.files.loading import Registry
@@ -40,11 +32,17 @@ if TYPE_CHECKING:
 R = TypeVar("R")
 
 
+def _files(root: Path, repo: GitRepo | None = None, commit: Commit | None = None) -> SnapshotFiles:
+    """The YAML files of a snapshot (a commit of ``repo``, or the working tree at ``root``)."""
+    from calcat_git.catalog.reading import SnapshotFiles  # imported on use: a look-up through the index parses no YAML
+
+    return SnapshotFiles(root, repo, commit)
+
+
 def _check_catalog(repo: GitRepo, rev: str, root: Path) -> None:
     if not repo.has_path(rev, "registry"):
         raise RepositoryError(f"{root.resolve()} is a git repository but not a calcat-git catalog: {rev} has no "
-                              "registry/ folder; open the folder holding registry/ (Catalog.open(PATH), --repo PATH "
-                              "on the command line)")
+                              "registry/ folder; pass --repo PATH (the folder holding registry/)")
 
 
 class Catalog:
@@ -88,9 +86,7 @@ class Catalog:
                     f"{root} has no registry/ folder: pass the root of a calcat-git catalog "
                     "(the folder holding registry/ and constants_index/)"
                 )
-            from calcat_git.files.loading import load_worktree  # imported on use: cold look-ups parse no YAML
-
-            return cls(root, registry=load_worktree(root, batches))
+            return cls(root, registry=_files(root).registry(batches=batches))
         repo, rev = cls.locate(root, branch)
         if index:
             idx = Index.open(repo, rev, rebuild=rebuild)
@@ -107,9 +103,8 @@ class Catalog:
         try:
             repo = GitRepo(root)
         except RepositoryError as exc:
-            raise RepositoryError(f"{root.resolve()} is not in a git repository, so not a calcat-git catalog: open "
-                                  "the folder holding registry/ (Catalog.open(PATH), --repo PATH on the command line, "
-                                  "or run inside it)") from exc
+            raise RepositoryError(f"{root.resolve()} is not in a git repository, so not a calcat-git catalog: run "
+                                  "inside one or pass --repo PATH (the folder holding registry/)") from exc
         rev = repo.resolve_branch(branch)
         if check:
             _check_catalog(repo, rev, root)
@@ -125,10 +120,9 @@ class Catalog:
         if current and current != self._rev and any(
                 f.endswith(f"/{name}.yaml") for f in self._repo.list_files(current, ["registry"])):
             return (f"; it exists on the checked-out branch {current!r}, and {self._rev} is read by default: "
-                    f"pass --branch {current} (branch={current!r} to Catalog.open)")
+                    f"pass --branch {current}")
         if any((self.root / "registry").glob(f"**/{name}.yaml")):
-            return (f"; it exists in the working tree (not committed on {self._rev}): pass --worktree (worktree=True "
-                    "to Catalog.open), or commit it")
+            return f"; it exists in the working tree (not committed on {self._rev}): pass --worktree, or commit it"
         return ""
 
     @staticmethod
@@ -142,21 +136,26 @@ class Catalog:
     def registry(self) -> Registry:
         """Every record of this snapshot, loaded from git on first use."""
         if self._registry is None:
-            from calcat_git.files.loading import load_registry  # imported on use, as above
-            from calcat_git.files.parse import DATA_ROOTS  # imported on use, as above (parse.py loads the YAML parser)
-
-            repo, _ = self._git()
-            assert self._commit is not None
-            self._registry = load_registry(repo.tree_files(self._commit.sha, DATA_ROOTS, MAX_BYTES))
+            self._registry = _files(self.root, *self._git()).registry()
         return self._registry
 
     def entities(self) -> Registry:
         """The records of registry/ only (no constants): cheap at any catalog size."""
         if self._registry is not None or self._repo is None or self._commit is None:
             return self.registry
-        from calcat_git.files.loading import load_registry  # imported on use, as above
+        return _files(self.root, self._repo, self._commit).registry(["registry"])
 
-        return load_registry(self._repo.tree_files(self._commit.sha, ["registry"], MAX_BYTES))
+    def read(self, path: str) -> Any:
+        """The record of the catalog file at repo-relative ``path`` in this commit, read by the one
+        parser (``files.parse.parse_file``; a batch is a ``ConstantBatch``). A path that is no
+        catalog file is refused, one this commit does not hold is not found, and a file that
+        does not load raises :class:`BrokenCatalogError` with its problems."""
+        return _files(self.root, *self._git()).read(path)
+
+    def config(self) -> dict[str, Any]:
+        """The catalog's settings (``calcat-git.yaml``) in this commit, or in the working tree
+        read; {} without that file."""
+        return _files(self.root, self._repo, self._commit).config()
 
     def mapping_history(self, grace: timedelta = DEFAULT_GRACE) -> list[HistoryEntry]:
         """Every mapping change of every detector up to this snapshot (see :meth:`history`)."""
@@ -164,7 +163,7 @@ class Catalog:
         if repo.shallow():  # the boundary commit would look like it added every change: wrong times
             raise RepositoryError("mapping history needs the whole history but this clone is shallow: run "
                                   "`git fetch --unshallow` first")
-        return mapping_history(repo, commit.sha, grace)
+        return _files(self.root, repo, commit).mapping_history(grace)
 
     @property
     def revision(self) -> str | None:
@@ -190,91 +189,10 @@ class Catalog:
                                   "to travel in time")
         return self._repo, self._commit
 
-    def read(self, path: str) -> Any:
-        """The record of the catalog file at repo-relative ``path`` in this commit, read by the one
-        parser (``files.parse.parse_file``; a batch is a ``ConstantBatch``). A path that is no
-        catalog file is refused, one this commit does not hold is not found, and a file that
-        does not load raises :class:`BrokenCatalogError` with its problems."""
-        from calcat_git.files.parse import LAYOUT, classify, not_regular, parse_file  # imported on use: it loads YAML
-
-        if classify(path) is None or any(part in ("", ".", "..") for part in path.split("/")):
-            raise InvalidInputError(f"{path!r} is not a catalog file: {LAYOUT}")
-        repo, commit = self._git()
-        found = dict(repo.tree_files(commit.sha, [path], MAX_BYTES))
-        if path not in found:
-            raise NotFoundError(f"{path} is not in the catalog at {commit.sha[:12]}")
-        raw = found[path]
-        parsed = parse_file(path, raw) if raw is not None else not_regular(path)
-        if not parsed.ok:
-            raise BrokenCatalogError(f"{path} at {commit.sha[:12]} does not load: "
-                                     f"{'; '.join(str(p) for p in parsed.problems)}; fix or revert it "
-                                     "(`calcat-git validate` lists every problem)", list(parsed.problems))
-        return parsed.record
-
-    def config(self) -> dict[str, Any]:
-        """The catalog's settings (``calcat-git.yaml``) in this commit, or in the working tree
-        read; {} without that file."""
-        if self._repo is None or self._commit is None:
-            return load_config(self.root)
-        raw = self._repo.show_file(self._commit.sha, CONFIG_FILE)
-        return parse_config(raw) if raw is not None else {}
-
-    def _pinned(self, sha: str) -> tuple[int | None, Commit]:
-        repo, _ = self._git()
-        found = self._index.by_sha(sha) if self._index else None
-        if found:
-            return found
-        if self._timeline and sha in self._timeline.by_sha:
-            return None, self._timeline.by_sha[sha]
-        return None, repo.commit_info(sha)  # off the first-parent line: read naively
-
-    def _revision(self, text: str) -> tuple[str, str | None] | None:
-        """The commit and full ref name ``text`` names if it is no time (None if it is one)."""
-        repo, _ = self._git()
-        if SHA_LIKE.match(text):
-            try:
-                return repo.rev_parse(text), None
-            except RepositoryError as not_a_commit:
-                try:
-                    return repo.resolve_revision(text)  # a tag or branch that looks like hex
-                except RepositoryError:
-                    raise not_a_commit from None
-        try:
-            parse_timestamp(text, "snapshot time")
-            return None
-        except InvalidInputError as bad_time:
-            try:
-                return repo.resolve_revision(text)
-            except RepositoryError as bad_revision:
-                if text[:1].isdigit():  # meant as a time
-                    raise InvalidInputError(f"{bad_time}; nor is it a commit, tag or branch") from None
-                raise InvalidInputError(f"{bad_revision}, nor a time (ISO-8601 with Z or an offset, e.g. "
-                                        "2024-05-01T10:00:00Z)") from None
-
     def _locate(self, snapshot: datetime | str) -> tuple[int | None, Commit, str | None]:
         """Position (if indexed), commit and tag name (if a tag was given) of ``snapshot``."""
         repo, _ = self._git()
-        revision = self._revision(snapshot) if isinstance(snapshot, str) else None
-        if revision is not None:
-            sha, ref = revision
-            tag = ref.removeprefix("refs/tags/") if ref and ref.startswith("refs/tags/") else None
-            return (*self._pinned(sha), tag)
-        return (*self._at_time(snapshot, repo), None)
-
-    def _at_time(self, snapshot: datetime | str, repo: GitRepo) -> tuple[int | None, Commit]:
-        moment = ensure_utc(snapshot, "snapshot time")
-        try:
-            if self._index:
-                return self._index.snapshot(moment)
-            assert self._timeline is not None
-            return None, self._timeline.at(moment)
-        except NoSnapshotError as exc:
-            if repo.shallow():
-                raise NoSnapshotError(
-                    f"no snapshot at {format_timestamp(moment)} in this shallow clone: it holds the history since "
-                    f"{exc.first} only, the commits before are missing; run `git fetch --unshallow` to read "
-                    "earlier snapshots", exc.first) from None
-            raise
+        return locate(repo, self._index, self._timeline, snapshot)
 
     def snapshot(self, snapshot: datetime | str) -> Commit:
         """The commit answering for ``snapshot``: a time, or a revision (a commit, a tag, a branch)."""
@@ -291,29 +209,17 @@ class Catalog:
         pinned = Catalog(self.root, repo=self._repo, index=self._index if seq is not None else None,
                          timeline=self._timeline, commit=commit, seq=seq, rev=self._rev)
         pinned.tag = tag
-        invalid = self.invalid_sets().get(tag) if tag else None
-        if invalid is not None:
-            from calcat_git.catalog.sets import warning  # imported on use: a cold look-up parses no YAML
-
-            pinned.notes.append(warning(invalid))
+        if tag:
+            pinned.notes += _files(self.root, self._repo, self._commit).notes_on(tag)
         return pinned
 
     def published_sets(self) -> list[dict[str, Any]]:
         """The repository's published sets (tags), each with its state as this snapshot says."""
-        from calcat_git.catalog.sets import published_sets
-
-        repo, _ = self._git()
-        return published_sets(repo, self.invalid_sets())
+        return _files(self.root, *self._git()).published_sets()
 
     def invalid_sets(self) -> dict[str, Invalidation]:
         """The published sets this snapshot's ``published-sets.yaml`` marks invalid."""
-        from calcat_git.catalog.sets import SETS_FILE, invalid_sets  # imported on use, as above
-
-        if self._commit is None:
-            path = self.root / SETS_FILE
-            return invalid_sets(path.read_bytes() if path.is_file() and not path.is_symlink() else None)
-        repo, commit = self._git()
-        return invalid_sets(repo.show_file(commit.sha, SETS_FILE))
+        return _files(self.root, self._repo, self._commit).invalid_sets()
 
     def history(self, name: str, grace: timedelta = DEFAULT_GRACE) -> list[HistoryEntry]:
         """Every mapping change of a detector, or moving a PDU, with the commit that

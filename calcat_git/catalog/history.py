@@ -1,4 +1,5 @@
-"""Mapping history with both clocks: validity ``from`` and the commit that introduced it."""
+"""Mapping history with both clocks: validity ``from`` and the commit that introduced it
+(read by :mod:`calcat_git.catalog.reading`); checks of the commits' own times."""
 
 from __future__ import annotations
 
@@ -9,12 +10,10 @@ from typing import Any
 
 from calcat_git.git.history import Commit
 from calcat_git.git.repo import GitRepo
-from calcat_git.model.mapping import Mapping, MappingChange
 from calcat_git.timeutil import format_timestamp, now_utc
 
 DEFAULT_GRACE = timedelta(days=1)
 FUTURE_GRACE = timedelta(minutes=10)  # clock skew allowed between a committer's machine and this one
-MAPPINGS_DIR = "registry/mappings"
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -45,49 +44,6 @@ class HistoryEntry:
             "backdated_seconds": int(self.backdated_by.total_seconds()) if self.backdated else 0,
             "correction": self.correction,
         }
-
-
-def _parse_mapping(path: str, raw: bytes) -> Mapping | None:
-    """The mapping in a blob, or None when that version of the file was invalid."""
-    from calcat_git.files.parse import parse_file  # imported on use: cold look-ups parse no YAML
-
-    record = parse_file(path, raw).record
-    return record if isinstance(record, Mapping) else None
-
-
-def _key(change: MappingChange) -> tuple[datetime, tuple[tuple[str, str | None], ...]]:
-    return change.valid_from, change.modules
-
-
-def mapping_history(repo: GitRepo, rev: str, grace: timedelta = DEFAULT_GRACE) -> list[HistoryEntry]:
-    """Every mapping change on the first-parent line of ``rev``, attributed to the
-    commit where it first appeared (oldest first). Changes later edited under a
-    ``correction:`` appear again, attributed to the correcting commit. A change is
-    backdated when it was recorded late: never in the commit that first records a
-    detector's mapping (an installation or an import is history, not a late fix)."""
-    touched = list(repo.changed_files(rev, [MAPPINGS_DIR]))
-    blobs = [fc.blob for _, changes in touched for fc in changes if fc.blob and fc.regular]
-    contents = dict(zip(blobs, repo.read_blobs(blobs), strict=True))
-    known: dict[str, set[tuple[datetime, tuple[tuple[str, str | None], ...]]]] = {}
-    entries: list[HistoryEntry] = []
-    for commit, changes in touched:
-        for fc in changes:
-            mapping = _parse_mapping(fc.path, contents[fc.blob]) if fc.blob and fc.regular else None
-            if mapping is None:
-                continue
-            seen = known.setdefault(fc.path, set())
-            first_record = not seen  # a detector's first mapping (an installation, an import) is not late
-            for change in mapping.changes:
-                if _key(change) in seen:
-                    continue
-                seen.add(_key(change))
-                entries.append(HistoryEntry(
-                    detector=mapping.detector, valid_from=change.valid_from, modules=change.modules,
-                    reason=change.reason, commit=commit.sha, committed_at=commit.committed_at,
-                    author=commit.author, message=commit.message, correction=change.correction,
-                    backdated=not first_record and change.valid_from < commit.committed_at - grace,
-                ))
-    return entries
 
 
 def in_the_future(commit: Commit, now: datetime) -> str | None:

@@ -74,7 +74,7 @@ def serve(repo: str, branch: str | None, host: str, port: int, store: str | None
             raise click.UsageError("--tokens and --trust-proxy-user-header belong to --write")
         run(config, host, port, workers, access_log)
         return
-    from calcat_git.gateway.app import GatewayConfig, check_writable, environment
+    from calcat_git.gateway.app import GatewayConfig, check_writable, environment  # imported on use: only --write needs it
 
     gateway = GatewayConfig(tokens=str(Path(tokens).resolve()) if tokens else None,
                             trust_proxy_user_header=trust_proxy_user_header, store=prefix.rstrip("/") or None)

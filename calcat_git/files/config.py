@@ -9,12 +9,15 @@
 
 from __future__ import annotations
 
+import json
 import re
 from functools import cache
 from pathlib import Path
 from typing import Any
 
 from calcat_git.errors import InvalidInputError
+from calcat_git.files.schema import schema_text
+from calcat_git.files.strict_yaml import YamlError, load_yaml
 from calcat_git.timeutil import facility_zone
 
 CONFIG_FILE = "calcat-git.yaml"
@@ -27,10 +30,6 @@ SITE_URL = re.compile(r"https?://[A-Za-z0-9.-]+(:[0-9]{1,5})?(/[\x21-\x7e]*)?") 
 @cache
 def _owner_rule() -> tuple[re.Pattern[str], str]:
     """The forge's owner syntax (a user or a team), as the detector schema states it for experts."""
-    import json
-
-    from calcat_git.files.schema import schema_text
-
     item = json.loads(schema_text("detector"))["properties"]["experts"]["items"]
     return re.compile(item["pattern"].removeprefix("^").removesuffix("$")), str(item["x-error"])
 
@@ -53,8 +52,6 @@ def _check_value(key: str, value: Any, where: str) -> None:
 
 
 def parse_config(raw: bytes, where: str = CONFIG_FILE) -> dict[str, Any]:
-    from calcat_git.files.strict_yaml import YamlError, load_yaml  # imported on use: cold look-ups parse no YAML
-
     try:
         data = load_yaml(raw).data
     except YamlError as exc:

@@ -198,7 +198,7 @@ class CalibrationData(CalibrationDataViews, Mapping[str, MultiModuleConstant]):
         start = run_start(data)
         cat = get_catalog(catalog if catalog is not None else client)
         if condition is None:
-            from calcat_git.lookup.conditions import CONDITIONS_CLASSES
+            from calcat_git.lookup.conditions import CONDITIONS_CLASSES  # on use: only from_data needs the classes
 
             det = DetectorData.from_catalog(cat, detector_name, start)
             cond_cls: Any = CONDITIONS_CLASSES.get(det.detector_type)
@@ -216,7 +216,7 @@ class CalibrationData(CalibrationDataViews, Mapping[str, MultiModuleConstant]):
         """The constants a correction used, from its metadata YAML (a file, or a proposal,
         run and detector: ``proc/rNNNN/calibration_metadata_<detector>.yml``). With
         ``use_calcat`` (default) the catalog adds each constant's metadata and modules."""
-        from calcat_git.lookup.correction import from_correction
+        from calcat_git.lookup.correction import from_correction  # imported on use: it loads PyYAML, which look-ups do not need
 
         found: CalibrationData = from_correction(cls, metadata_file_or_proposal, run, detector_name, client=client,
                                                  use_calcat=use_calcat)

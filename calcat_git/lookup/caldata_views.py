@@ -137,7 +137,7 @@ class CalibrationDataViews:
 
     def display_markdown_table(self, module_naming: str = "modnum") -> None:
         """Show :meth:`summary_table` in a Jupyter notebook."""
-        from IPython.display import Markdown, display
+        from IPython.display import Markdown, display  # a notebook's own package, not calcat-git's
 
         display(Markdown(self.markdown_table(module_naming=module_naming)))  # type: ignore[no-untyped-call]
 
@@ -195,14 +195,14 @@ class DisplayTables:
             out.append(cells)
         return out
 
-    def _repr_markdown_(self) -> str:
-        from tabulate import tabulate  # type: ignore[import-untyped]
+    def _render(self, link: Any, tablefmt: str, escape: Any = lambda s: s) -> str:
+        from tabulate import tabulate  # type: ignore[import-untyped]  # the xfel extra, an optional package
 
-        return "\n\n".join(tabulate(self._build(t, lambda text, url: f"[{text}]({url})"), tablefmt="pipe",
-                                    headers="firstrow") for t in self.tables)
+        return "\n\n".join(tabulate(self._build(t, link, escape), tablefmt=tablefmt, headers="firstrow")
+                           for t in self.tables)
+
+    def _repr_markdown_(self) -> str:
+        return self._render(lambda text, url: f"[{text}]({url})", "pipe")
 
     def _repr_latex_(self) -> str:
-        from tabulate import tabulate
-
-        return "\n\n".join(tabulate(self._build(t, lambda text, url: rf"\href{{{url}}}{{{text}}}", tex_escape),
-                                    tablefmt="latex_raw", headers="firstrow") for t in self.tables)
+        return self._render(lambda text, url: rf"\href{{{url}}}{{{text}}}", "latex_raw", tex_escape)

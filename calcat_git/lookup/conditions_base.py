@@ -1,11 +1,13 @@
 """What every conditions object shares: its values, and the look-up rules of its detector
 type, which are catalog data (the ``conditions:`` block of the type's registry file, read
 through :mod:`calcat_git.lookup.rules`). The EXtra-named classes are in
-:mod:`calcat_git.lookup.conditions`; a type without a class gets a :class:`Conditions`."""
+:mod:`calcat_git.lookup.conditions`; a type without a class gets a :class:`Conditions`. Reading
+conditions from data ends in :func:`build`, EXtra's rule for what could not be read."""
 
 from __future__ import annotations
 
-from dataclasses import fields
+from collections.abc import Iterable
+from dataclasses import MISSING, fields, is_dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
 
@@ -36,6 +38,36 @@ def embedded_rules(detector_type: str) -> LookupRules:
     return LookupRules.of(parsed.record)
 
 
+class AutoConditionsError(ValueError):
+    """Conditions could not be inferred from data: ``missing`` parameters, ``sources`` looked at."""
+
+    def __init__(self, missing: set[str], sources: dict[str, Any]) -> None:
+        super().__init__(missing, sources)
+        self.missing, self.sources = missing, sources
+
+    def __str__(self) -> str:
+        msg = "required parameters could not be inferred from data: " + ", ".join(sorted(self.missing))
+        if self.sources:
+            msg += "\n\navailable sources to infer parameters:\n"
+            for name, value in self.sources.items():
+                if isinstance(value, Iterable) and not isinstance(value, str):
+                    items = sorted(value)
+                    value = (f"{items[0]}, ...[{len(items) - 1} more]" if len(items) > 1 else
+                             str(items[0]) if items else None)
+                msg += f"- {name}: {value}\n"
+        return msg
+
+
+def build(cls: Any, params: dict[str, Any], **sources: Any) -> Any:
+    """``cls(**params)``; an :class:`AutoConditionsError` naming what is missing."""
+    if is_dataclass(cls):
+        required = {f.name for f in fields(cls) if f.init and f.default is MISSING and f.default_factory is MISSING}
+        missing = required - params.keys()
+        if missing:
+            raise AutoConditionsError(missing, sources)
+    return cls(**params)
+
+
 class _FromRules:
     """A class attribute of EXtra's (``calibration_types``, ``legacy_defaults``), read from the
     embedded catalog's rules of the class's type."""
@@ -63,8 +95,6 @@ class ConditionsBase:
     def from_data(cls, params: dict[str, Any], **sources: Any) -> Any:
         """An object of this class from ``params`` read from data (EXtra's base rule: a
         missing required parameter is an ``AutoConditionsError`` naming ``sources``)."""
-        from calcat_git.lookup.conditions_data import build
-
         return build(cls, params, **sources)
 
     def _repr_markdown_(self) -> str:

@@ -7,42 +7,14 @@ keywords win, and whatever cannot be read is named in an :class:`AutoConditionsE
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Callable, Iterable
-from dataclasses import MISSING, fields, is_dataclass
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
+
+from calcat_git.lookup.conditions_base import AutoConditionsError as AutoConditionsError  # (re-exported)
+from calcat_git.lookup.conditions_base import build
 
 if TYPE_CHECKING:
     from calcat_git.lookup.detector_data import DetectorData
-
-
-class AutoConditionsError(ValueError):
-    """Conditions could not be inferred from data: ``missing`` parameters, ``sources`` looked at."""
-
-    def __init__(self, missing: set[str], sources: dict[str, Any]) -> None:
-        super().__init__(missing, sources)
-        self.missing, self.sources = missing, sources
-
-    def __str__(self) -> str:
-        msg = "required parameters could not be inferred from data: " + ", ".join(sorted(self.missing))
-        if self.sources:
-            msg += "\n\navailable sources to infer parameters:\n"
-            for name, value in self.sources.items():
-                if isinstance(value, Iterable) and not isinstance(value, str):
-                    items = sorted(value)
-                    value = (f"{items[0]}, ...[{len(items) - 1} more]" if len(items) > 1 else
-                             str(items[0]) if items else None)
-                msg += f"- {name}: {value}\n"
-        return msg
-
-
-def build(cls: Any, params: dict[str, Any], **sources: Any) -> Any:
-    """``cls(**params)``; an :class:`AutoConditionsError` naming what is missing."""
-    if is_dataclass(cls):
-        required = {f.name for f in fields(cls) if f.init and f.default is MISSING and f.default_factory is MISSING}
-        missing = required - params.keys()
-        if missing:
-            raise AutoConditionsError(missing, sources)
-    return cls(**params)
 
 
 def purge_missing_sources(data: Any, *sources: Any) -> list[Any]:
@@ -58,18 +30,21 @@ def purge_missing_sources(data: Any, *sources: Any) -> list[Any]:
 
 def detector_of(data: Any, detector: Any, client: Any) -> DetectorData:
     """``detector`` as ``DetectorData`` (an identifier is read from the catalog at the run's start)."""
-    from calcat_git.lookup.detector_data import DetectorData  # imported on use: conditions classes load fast
-    from calcat_git.lookup.extra_api import get_catalog, run_start
+    from calcat_git.lookup.detector_data import at_run  # on use: it loads the catalog, which the conditions classes do not need
 
-    if isinstance(detector, DetectorData):
-        return detector
-    return DetectorData.from_catalog(get_catalog(client), detector, run_start(data))
+    return at_run(data, detector, client)
 
 
 def _property_error() -> type[Exception]:
-    from extra_data import PropertyNameError  # the xfel extra
+    from extra_data import PropertyNameError  # the xfel extra, an optional package
 
     return PropertyNameError  # type: ignore[no-any-return]
+
+
+def _numpy() -> Any:
+    import numpy  # imported on use: every look-up loads the conditions classes, only reading RAW data needs numpy
+
+    return numpy
 
 
 def agipd_from_data(cls: Any, data: Any, detector: Any, fpga_comp: str | None = None, mpod: str | None = None,
@@ -136,8 +111,7 @@ def agipd_integration_time_from_comp(sd: Any) -> int:
 
 
 def agipd_bias_from_control(sd: Any) -> int:
-    import numpy as np
-
+    np = _numpy()
     values = sd["highVoltage.target"].ndarray()
     return int(np.median(values[values < 1000.0]))  # cut off values the device used to jump to
 
@@ -152,16 +126,14 @@ def agipd_bias_from_mpod(sd: Any, modules: list[int] | None = None) -> int:
 
 
 def agipd_memory_cells_from_xtdf(sd: Any) -> int:
-    import numpy as np
-
+    np = _numpy()
     cell_ids = sd["image.cellId"].drop_empty_trains().ndarray().squeeze()
     options = np.array([4, 32, 64, 76, 128, 176, 202, 250, 352])
     return int(options[np.flatnonzero(options > np.max(cell_ids)).min()])
 
 
 def agipd_rate_from_xtdf(sd: Any) -> float:
-    import numpy as np
-
+    np = _numpy()
     pulse_ids = sd["image.pulseId"].drop_empty_trains().ndarray().squeeze()
     return round(float(np.floor(45 / np.diff(pulse_ids).min()) / 10), 1)
 
@@ -182,8 +154,7 @@ def lpd_from_data(cls: Any, data: Any, detector: Any, fem_comp: str | None = Non
                   validate_memcell_order: bool = False, use_memcell_order: str = "auto", client: Any = None,
                   **params: Any) -> Any:
     """``LPDConditions.from_data`` (EXtra's rules)."""
-    import numpy as np
-
+    np = _numpy()
     if fem_comp is None or xtdf is None:
         det = detector_of(data, detector, client)
         fem_comp = fem_comp or f"{det.karabo_control_domain}/COMP/FEM_MDL_COMP"

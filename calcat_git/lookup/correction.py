@@ -7,6 +7,8 @@ from operator import index
 from pathlib import Path
 from typing import Any
 
+import yaml
+
 from calcat_git.errors import InvalidInputError, NotFoundError
 from calcat_git.lookup.ccv_metadata import ccv_metadata, row_by_int_id
 from calcat_git.lookup.detector_data import DetectorData, detector_row, full_catalog, module_row
@@ -30,15 +32,13 @@ def metadata_path(metadata_file_or_proposal: str | Path | int, run: int | None, 
             proposal = "p" + proposal.rjust(6, "0")
     else:
         proposal = f"p{index(proposal):06d}"  # type: ignore[arg-type]
-    from extra_data.read_machinery import find_proposal  # the xfel extra: proposals live on GPFS
+    from extra_data.read_machinery import find_proposal  # the xfel extra (optional): proposals live on GPFS
 
     return Path(find_proposal(proposal)) / "proc" / f"r{run:04d}" / f"calibration_metadata_{detector_name}.yml"
 
 
 def read_correction_file(path: Path) -> tuple[dict[str, dict[str, SingleConstant]], dict[str, str], str]:
     """(constants by calibration and aggregator, PDU by aggregator, detector) of a metadata file."""
-    import yaml
-
     try:
         metadata = yaml.safe_load(path.read_text("utf-8"))
     except FileNotFoundError:

@@ -15,7 +15,7 @@ from typing import Any
 
 from calcat_git.catalog.catalog import Catalog
 from calcat_git.errors import NotFoundError
-from calcat_git.lookup.extra_api import extra_time, get_catalog
+from calcat_git.lookup.extra_api import extra_time, get_catalog, run_start
 from calcat_git.model.calcat_fields import detector_fields, module_fields, overlay
 from calcat_git.model.calcat_ids import record_id
 from calcat_git.model.records import Detector
@@ -203,6 +203,14 @@ def module_row(catalog: Any, det: Detector, module: Any, pdu_name: str) -> dict[
             "module_number": shown["module_number"],
             "detector_type": {"name": pdu.detector_type if pdu is not None else det.detector_type},
             "uuid": pdu.uuid if pdu is not None else None}
+
+
+def at_run(data: Any, detector: Any, client: Any) -> DetectorData:
+    """``detector`` as ``DetectorData``: an identifier is read from the catalog at the start of
+    the ``extra_data`` run ``data``."""
+    if isinstance(detector, DetectorData):
+        return detector
+    return DetectorData.from_catalog(get_catalog(client), detector, run_start(data))
 
 
 def full_catalog(catalog: Any) -> Catalog:

@@ -55,10 +55,8 @@ def setup_catalog(path_or_url: str | os.PathLike[str] | Catalog | SiteCatalog, *
 
 def open_catalog(where: str | os.PathLike[str] | Catalog | SiteCatalog, *, branch: str | None = None
                  ) -> Catalog | SiteCatalog:
-    from calcat_git.catalog.published import SiteCatalog
-
-    if isinstance(where, Catalog | SiteCatalog):
-        return where
+    if not isinstance(where, str | os.PathLike):
+        return where  # an opened Catalog or SiteCatalog
     text = os.fspath(where)
     if text.startswith(("http://", "https://")):
         return Catalog.from_site(text)

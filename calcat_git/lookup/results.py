@@ -9,15 +9,25 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from calcat_git.lookup.ccv_metadata import ccv_metadata, row_by_int_id
+from calcat_git.lookup.detector_data import full_catalog
 from calcat_git.lookup.extra_api import StoreFileError, caldb_root_of, get_catalog
 from calcat_git.model.calcat_ids import ccv_int_id
 from calcat_git.model.selection import CCVRow
 from calcat_git.timeutil import format_timestamp
 
+if TYPE_CHECKING:
+    from calcat_git.lookup.constant_data import ConstantStore
+
 __all__ = ["MultiModuleConstant", "NoDimensionLabelsError", "SingleConstant", "ccv_int_id"]
+
+
+def _constant_store() -> type[ConstantStore]:
+    from calcat_git.lookup.constant_data import ConstantStore  # on use: it loads h5py and numpy, which look-ups do not need
+
+    return ConstantStore
 
 
 class NoDimensionLabelsError(ValueError):
@@ -58,22 +68,17 @@ class SingleConstant:
 
     def file_path(self, caldb_root: str | os.PathLike[str] | None = None) -> Path:
         """The constant's file: ``caldb_root`` (default: ``get_default_caldb_root()``) / ``path``."""
-        from calcat_git.store.paths import store_file  # imported on use, as h5py: look-ups need neither
+        return _constant_store()(caldb_root_of(caldb_root, self.catalog_root)).file(Path(self.path))
 
-        return store_file(caldb_root_of(caldb_root, self.catalog_root), Path(self.path).as_posix())
-
-    def dataset_obj(self, caldb_root: str | os.PathLike[str] | None = None) -> Any:
-        """The ``h5py.Dataset`` of the constant's data (``<dataset>/data``; the file stays open)."""
-        import h5py
-
-        from calcat_git.store.hdf5 import check_self_contained
-
+    def _stored_file(self, caldb_root: str | os.PathLike[str] | None) -> Path:
         path = self.file_path(caldb_root)
         if not path.is_file():
             raise StoreFileError(self._missing_file(path))
-        handle = h5py.File(path, "r")
-        check_self_contained(path, handle)
-        return handle[self.dataset]["data"]
+        return path
+
+    def dataset_obj(self, caldb_root: str | os.PathLike[str] | None = None) -> Any:
+        """The ``h5py.Dataset`` of the constant's data (``<dataset>/data``; the file stays open)."""
+        return _constant_store().dataset(self._stored_file(caldb_root), self.dataset)
 
     def _missing_file(self, path: Path) -> str:
         what = f"{self.calibration or 'constant'} CCV {self.ccv_id} of {self.pdu_name}"
@@ -86,12 +91,7 @@ class SingleConstant:
 
     def ndarray(self, caldb_root: str | os.PathLike[str] | None = None) -> Any:
         """Load the constant data as a numpy array (checked before anything is read)."""
-        from calcat_git.store.hdf5 import read_data  # imported on use, as above
-
-        path = self.file_path(caldb_root)
-        if not path.is_file():
-            raise StoreFileError(self._missing_file(path))
-        return read_data(path, self.dataset)
+        return _constant_store().array(self._stored_file(caldb_root), self.dataset)
 
     def dimension_names(self, caldb_root: str | os.PathLike[str] | None = None) -> tuple[str, ...]:
         """The order of dimensions saved in the constant file (``dims``)."""
@@ -109,8 +109,6 @@ class SingleConstant:
         return self.dimension_names()
 
     def _load_calcat_metadata(self, client: Any = None) -> None:
-        from calcat_git.lookup.detector_data import full_catalog
-
         catalog = full_catalog(self._catalog if client is None and self._catalog is not None else get_catalog(client))
         row = self._row if self._row is not None else row_by_int_id(catalog, int(self.ccv_id))  # type: ignore[arg-type]
         slot = None
@@ -225,15 +223,8 @@ class MultiModuleConstant(Mapping[str, SingleConstant]):
     def ndarray(self, caldb_root: str | os.PathLike[str] | None = None, *, parallel: int = 0) -> Any:
         """All modules' data stacked along a first ``module`` axis (aggregator order);
         ``parallel`` > 0 reads with that many threads."""
-        import numpy as np
-
         constants = [self.constants[a] for a in self.aggregator_names]
-        if parallel > 0:
-            from concurrent.futures import ThreadPoolExecutor
-
-            with ThreadPoolExecutor(max_workers=parallel) as pool:
-                return np.stack(list(pool.map(lambda c: c.ndarray(caldb_root), constants)))
-        return np.stack([c.ndarray(caldb_root) for c in constants])
+        return _constant_store().stack(lambda c: c.ndarray(caldb_root), constants, parallel)
 
     def dimension_names(self, caldb_root: str | os.PathLike[str] | None = None) -> tuple[str, ...]:
         """``module`` and the dimensions saved in the first module's file."""
@@ -247,7 +238,7 @@ class MultiModuleConstant(Mapping[str, SingleConstant]):
                parallel: int = 0) -> Any:
         """The data as an ``xarray.DataArray``; modules labelled by ``module_naming``
         (``modnum``, ``aggregator`` or ``qm``)."""
-        import xarray
+        import xarray  # the xfel extra, an optional package
 
         modules = module_labels(self, module_naming)
         data = self.ndarray(caldb_root, parallel=parallel)
