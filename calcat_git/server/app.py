@@ -18,6 +18,7 @@ from __future__ import annotations
 import json
 import logging
 import os
+import resource
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, replace
 from datetime import datetime
@@ -225,8 +226,6 @@ def connection_cap(wanted: int) -> int:
     """``wanted`` connections per process, or fewer if the open-file limit would be reached
     first (a process out of file descriptors refuses everyone): the soft limit is raised
     to the hard one when that helps, else the cap is lowered, and either is said."""
-    import resource
-
     soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
     needed = wanted + SPARE_FILES
     if soft != resource.RLIM_INFINITY and soft < needed:
