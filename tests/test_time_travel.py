@@ -183,7 +183,7 @@ def test_read_one_file_as_committed(mini: Path, repo: dict[str, str]) -> None:
     assert len(late.read(MID).changes) == len(initial.read(MID).changes) + 2  # the swap and the late move
     for outside in ("../outside.yaml", "/etc/passwd", "registry/pdus/../detectors.yaml", "constants_index/../../x.yaml",
                     "constants_index/./x/y.yaml", "README.md", "calcat-git.yaml", ""):
-        with pytest.raises(InvalidInputError, match="is not a catalog file"):
+        with pytest.raises(InvalidInputError, match="is not a catalog file here: the layout is registry/"):
             late.read(outside)
     with pytest.raises(NotFoundError, match=f"registry/detectors/NOPE.yaml is not in the catalog at {repo['late'][:12]}"):
         late.read("registry/detectors/NOPE.yaml")

@@ -42,7 +42,7 @@ class SnapshotFiles:
         assert self.repo is not None and self.commit is not None
         repo, commit = self.repo, self.commit
         if classify(path) is None or any(part in ("", ".", "..") for part in path.split("/")):
-            raise InvalidInputError(f"{path!r} is not a catalog file: {LAYOUT}")
+            raise InvalidInputError(f"{path!r} is {LAYOUT}")
         found = dict(repo.tree_files(commit.sha, [path], MAX_BYTES))
         if path not in found:
             raise NotFoundError(f"{path} is not in the catalog at {commit.sha[:12]}")
