@@ -12,6 +12,7 @@ Only this EXtra-named API reads naive times: ``Catalog`` and the command line re
 from __future__ import annotations
 
 import os
+import sys
 import warnings
 from datetime import UTC, date, datetime, time
 from pathlib import Path
@@ -56,7 +57,11 @@ def setup_catalog(path_or_url: str | os.PathLike[str] | Catalog | SiteCatalog, *
 def open_catalog(where: str | os.PathLike[str] | Catalog | SiteCatalog, *, branch: str | None = None
                  ) -> Catalog | SiteCatalog:
     if not isinstance(where, str | os.PathLike):
-        return where  # an opened Catalog or SiteCatalog
+        published = sys.modules.get("calcat_git.catalog.published")  # a SiteCatalog exists once its module is loaded
+        if isinstance(where, Catalog) or (published is not None and isinstance(where, published.SiteCatalog)):
+            return where
+        raise InvalidInputError(f"cannot read a catalog from {type(where).__name__} {where!r}: pass a catalog's "
+                                "folder, a published site's URL or folder, or an opened Catalog")
     text = os.fspath(where)
     if text.startswith(("http://", "https://")):
         return Catalog.from_site(text)

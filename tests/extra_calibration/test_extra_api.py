@@ -61,6 +61,8 @@ def test_which_catalog(catalog_of_recordings: Path, tmp_path: Path, monkeypatch:
     assert len(offsets(event_at=AT)["Offset"]) == 16
     with pytest.raises(NotFoundError, match=r"no registry/ folder there\): pass setup_catalog\(\)"):
         calcat_git.setup_catalog(tmp_path)
+    with pytest.raises(InvalidInputError, match="cannot read a catalog from int 42: pass a catalog's folder"):
+        calcat_git.setup_catalog(42)  # type: ignore[arg-type]
     other = Catalog.open(catalog_of_recordings)
     assert offsets(event_at=AT, client=other).commit == other.commit
 
