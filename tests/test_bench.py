@@ -54,6 +54,14 @@ def test_index_equals_naive_for_random_times(readers: tuple[Catalog, NaiveReader
     assert (fast.commit, fast.mapping(detector, at=event)) == naive.mapping(detector, event, snapshot)
 
 
+def test_constant_layer_benchmark_runs(synthetic: Path) -> None:
+    from bench_constants import measure
+
+    found = measure(synthetic)  # this code only, in this process (a run measures each code in its own)
+    assert found["ccvs"] == 5000 and found["ccs"] > 0 and found["versions"] > 0
+    assert found["question_kept_mib"] < found["ccvs"] * 1024 / 2**20  # far under the 1 kB a CCV held before
+
+
 def test_calcat_replay_benchmark_runs() -> None:
     from bench_calcat import run as run_calcat
 

@@ -18,14 +18,17 @@ import pytest
 import yaml
 
 from calcat_git import Catalog
+from calcat_git.index.reader import Index
 from calcat_git.lookup.caldata import CalibrationData
 from calcat_git.lookup.conditions import AGIPDConditions
 from calcat_git.lookup.results import ccv_int_id
 from calcat_git.model.calcat_ids import calibration_constant_id, condition_id, parameter_id, stable_id
 from calcat_git.model.records import Parameter
 from calcat_git.model.selection import CCVRow, condition_key, condition_mismatch
+from calcat_git.server.constants import Constants
+from calcat_git.server.view import CalcatView
 from calcat_git.store.paths import store_root
-from calcat_git.timeutil import now_utc
+from calcat_git.timeutil import facility_zone, now_utc
 
 from .calibration_client import run_client
 from .test_serve import Server, catalog_repo, stop_server
@@ -436,6 +439,23 @@ def test_calcat_ids_of_an_imported_constant_and_its_condition(served: tuple[Serv
            rid(Catalog.open(facts.repo).pdu(batch["constants"][0]["pdu"]), "pdu"), "", "")]))
     assert constant == by_uk and {k: constant[k] for k in kept} == kept
     assert batch["constants"][0]["calcat_id"] in ids(versions)
+
+
+def test_the_constant_layer_never_reads_every_ccv(served: tuple[Server, Facts], monkeypatch: pytest.MonkeyPatch
+                                                 ) -> None:
+    """serve's CC layer answers from the index's groups of CCVs (per PDU, per CC, or one row
+    per CC and PDU for a listing): a view's memory and first use do not grow with every CCV."""
+    _, facts = served
+
+    def every_ccv(*_: Any) -> None:
+        raise AssertionError("the CC layer read every CCV of the snapshot")
+
+    monkeypatch.setattr(Index, "snapshot_ccvs", every_ccv)
+    layer = Constants.of(CalcatView(Catalog.open(facts.repo), facility_zone("Europe/Berlin")))
+    versions = layer.rows(sorted(facts.cc_ids), facts.pdu, None)
+    assert {ccv_int_id(r.ccv_id, r.calcat_id) for r in versions} == facts.versions
+    assert layer.json(layer.get(facts.cc_id))["id"] == facts.cc_id
+    assert facts.cc_ids <= {int(c["id"]) for c in layer.all()} and facts.cond_ids <= set(layer.conditions)
 
 
 def test_errors_reach_the_client_in_calcats_shape(served: tuple[Server, Facts]) -> None:

@@ -16,7 +16,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 
 from calcat_git.errors import NotFoundError, closest_names
-from calcat_git.index.reader import Index
+from calcat_git.index.reader import Group, Index
 from calcat_git.index.seeks import Seek
 
 if TYPE_CHECKING:
@@ -114,6 +114,18 @@ class IndexedSnapshot:
 
     def ccvs_by_int_id(self, int_id: int) -> list[CCVRow]:
         return self.index.ccvs_by_int_id(int_id, self.seq)
+
+    def constant_groups(self, pdu: str | None = None, constant_id: int | None = None) -> Iterator[Group]:
+        return self.index.constant_groups(self.seq, pdu, constant_id)
+
+    def group_ccvs(self, group: Group, first: bool = False) -> list[CCVRow]:
+        return self.index.group_ccvs(group, self.seq, first)
+
+    def named_ccvs(self, name: str) -> list[CCVRow]:
+        return self.index.named_ccvs(name, self.seq)
+
+    def report_firsts(self) -> list[CCVRow]:
+        return self.index.report_firsts(self.seq)
 
     def report_paths(self) -> list[str]:
         return self.index.report_paths(self.seq)

@@ -129,13 +129,13 @@ def constant_of(gateway: Gateway, view: CalcatView, int_id: int) -> dict[str, An
     if known is not None:
         return known
     layer = Constants.of(view)
-    found = layer.by_id.get(int_id)
+    found = layer.find(int_id)
     if found is None:
         raise NotFoundError(f"Resource not found! no calibration constant with id {int_id}: POST calibration_constants "
                             "first")
     shown = layer.json(found)
     return {"calibration": found.calibration, "detector_type": found.detector_type, "condition_id": found.condition_id,
-            "conditions": found.rows[0].conditions, "flg_auto_approve": bool(shown.get("flg_auto_approve")),
+            "conditions": found.conditions, "flg_auto_approve": bool(shown.get("flg_auto_approve")),
             "name": shown.get("name", ""), "description": ""}
 
 

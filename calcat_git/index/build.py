@@ -23,7 +23,8 @@ from calcat_git.index.schema import APPLICATION_ID, FORMAT, QUERY_INDEXES, SCHEM
 CHUNK = 256  # files per worker task
 PARALLEL_FROM = 2 * CHUNK  # fewer files than this are parsed in-process
 CCV_COLUMNS = ("ccv_id, detector, calibration, pdu, begin_at, end_at, file, dataset, sha256, good_quality, deployed, "
-               "condition_id, batch, report_id, report_path, injected_at, calcat_id")
+               "condition_id, batch, report_id, report_path, injected_at, calcat_id, constant_id, constant_condition, "
+               "calcat_name")
 
 
 class Progress:
@@ -100,7 +101,7 @@ def _apply(conn: sqlite3.Connection, seq: int, path: str, parsed: blobs.Parsed |
     old_ccvs = {row[1:]: row[0] for row in conn.execute(
         f"SELECT rowid, {CCV_COLUMNS} FROM ccvs WHERE batch = ? AND tx_to IS NULL", (path,))}
     _close(conn, "ccvs", (rowid for key, rowid in old_ccvs.items() if key not in new_ccvs), seq)
-    conn.executemany(f"INSERT INTO ccvs ({CCV_COLUMNS}, tx_from) VALUES ({', '.join('?' * 18)})",
+    conn.executemany(f"INSERT INTO ccvs ({CCV_COLUMNS}, tx_from) VALUES ({', '.join('?' * 21)})",
                      [(*row, seq) for row in new_ccvs if row not in old_ccvs])
 
 

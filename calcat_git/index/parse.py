@@ -16,6 +16,7 @@ from calcat_git.files.limits import MAX_BYTES
 from calcat_git.files.parse import NOT_REGULAR, ParsedFile, parse_file
 from calcat_git.git.runner import BlobReader
 from calcat_git.model.batch import CCV, ConstantBatch
+from calcat_git.model.calcat_ids import kept_ids
 from calcat_git.model.mapping import Mapping
 from calcat_git.model.selection import CCVRow, condition_key
 from calcat_git.timeutil import micros
@@ -78,7 +79,9 @@ def _row(batch: ConstantBatch, path: str, ccv: CCV, conditions: dict[str, Any]) 
 
 def ccv_rows(batch: ConstantBatch, path: str) -> list[tuple[Any, ...]]:
     """The index's ``ccvs`` columns (conditions as JSON text) of a batch file. The CCVs
-    without conditions of their own share the batch's, merged and encoded once."""
+    without conditions of their own share the batch's, merged and encoded once. An imported
+    CCV also gets CALCAT's calibration constant and condition ids and its name from its kept
+    fields, so the server finds a CC's versions or a CCV by name without reading batch files."""
     injected = micros(batch.injected_at)
     shared = {c.name: c.to_item() for c in batch.conditions}
     shared_key = condition_key(shared)
@@ -88,8 +91,15 @@ def ccv_rows(batch: ConstantBatch, path: str) -> list[tuple[Any, ...]]:
         r = _row(batch, path, ccv, _merged(batch, ccv) if own else shared)
         out.append((r.ccv_id, r.detector, r.calibration, r.pdu, r.begin_at, r.end_at, r.file, r.dataset, r.sha256,
                     int(r.good_quality), int(r.deployed), condition_key(r.conditions) if own else shared_key,
-                    r.batch, r.report_id, r.report_path, injected, r.calcat_id))
+                    r.batch, r.report_id, r.report_path, injected, r.calcat_id, *_kept_columns(ccv)))
     return out
+
+
+def _kept_columns(ccv: CCV) -> tuple[int | None, int | None, str | None]:
+    """An imported CCV's kept CALCAT calibration constant id, condition id and name."""
+    kept = ccv.calcat.data() if ccv.calcat_id is not None and ccv.calcat else {}
+    block, name = kept.get("calibration_constant"), kept.get("name")
+    return (*kept_ids(block if isinstance(block, dict) else None), name if isinstance(name, str) else None)
 
 
 def parse_blob(path: str, raw: bytes) -> Parsed:

@@ -33,6 +33,7 @@ from calcat_git.model.selection import Asked, CCVRow, Deviations, Question, cond
 from calcat_git.timeutil import format_timestamp, micros
 
 R = TypeVar("R")
+Group = tuple[Any, ...]  # a row of Index.constant_groups
 ROW_COLUMNS = ("ccv_id, detector, calibration, pdu, begin_at, end_at, file, dataset, sha256, good_quality, deployed, "
                "condition_id, batch, report_id, report_path, calcat_id")
 SQL_SNAPSHOTS = 32  # snapshot look-ups answered by SQL before commit times are loaded
@@ -342,6 +343,39 @@ class Index:
         prefix = f"{int_id - 2**52:012x}"
         return self._rows(f"substr(ccv_id, 1, 12) = :p AND calcat_id IS NULL AND {VISIBLE} ORDER BY ccv_id",
                           {"p": prefix, "s": seq})
+
+    def constant_groups(self, seq: int, pdu: str | None = None, constant_id: int | None = None) -> Iterator[Group]:
+        """The CCVs of snapshot ``seq`` (only ``pdu``'s, or only those of CALCAT's calibration
+        constant ``constant_id``) grouped by what makes their calibration constant: PDU,
+        calibration, condition set and the kept ids of CALCAT's constant and condition. One
+        row per group, not per CCV, streamed: (pdu, calibration, condition_id, constant_id,
+        constant_condition, first begin_at, first injected_at, whether any CCV is imported)."""
+        where = "pdu = :p AND " if pdu is not None else "constant_id = :x AND " if constant_id is not None else ""
+        return self.conn.execute(
+            "SELECT pdu, calibration, condition_id, constant_id, constant_condition, MIN(begin_at), MIN(injected_at), "
+            f"MAX(calcat_id IS NOT NULL) FROM ccvs WHERE {where}{VISIBLE} "
+            "GROUP BY pdu, calibration, condition_id, constant_id, constant_condition",
+            {"p": pdu, "x": constant_id, "s": seq})
+
+    def group_ccvs(self, group: Group, seq: int, first: bool = False) -> list[CCVRow]:
+        """The CCVs of one of :meth:`constant_groups`'s groups in snapshot ``seq``, by begin_at
+        (with ``first``, only the first)."""
+        return self._rows(f"pdu = :p AND calibration = :c AND condition_id = :k AND constant_id IS :x "
+                          f"AND constant_condition IS :y AND {VISIBLE} ORDER BY begin_at{' LIMIT 1' if first else ''}",
+                          {"p": group[0], "c": group[1], "k": group[2], "x": group[3], "y": group[4], "s": seq})
+
+    def named_ccvs(self, name: str, seq: int) -> list[CCVRow]:
+        """The CCVs of snapshot ``seq`` named ``name``: CALCAT's name kept by an imported CCV,
+        else its content id."""
+        return (self._rows(f"calcat_name = :n AND {VISIBLE}", {"n": name, "s": seq})
+                + self._rows(f"substr(ccv_id, 1, 12) = substr(:n, 1, 12) AND ccv_id = :n AND calcat_name IS NULL "
+                             f"AND {VISIBLE}", {"n": name, "s": seq}))
+
+    def report_firsts(self, seq: int) -> list[CCVRow]:
+        """The first CCV (earliest begin_at) of each report of snapshot ``seq``: a row a report."""
+        rows = self.conn.execute(f"SELECT {ROW_COLUMNS}, MIN(begin_at) FROM ccvs WHERE {VISIBLE} GROUP BY report_path",
+                                 {"s": seq}).fetchall()
+        return self._to_rows([r[:-1] for r in rows])
 
     def injected_at(self, batch: str) -> int | None:
         """When a batch was injected (microseconds), from any of its rows."""

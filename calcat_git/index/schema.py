@@ -6,7 +6,7 @@ from pathlib import Path
 
 from calcat_git.git.repo import GitRepo
 
-FORMAT = "4"
+FORMAT = "5"
 APPLICATION_ID = 0x43414C47  # "CALG"
 
 SCHEMA = """
@@ -21,7 +21,8 @@ CREATE TABLE ccvs(ccv_id TEXT NOT NULL, detector TEXT NOT NULL, calibration TEXT
                   begin_at INTEGER NOT NULL, end_at INTEGER, file TEXT NOT NULL, dataset TEXT NOT NULL,
                   sha256 TEXT NOT NULL, good_quality INTEGER NOT NULL, deployed INTEGER NOT NULL,
                   condition_id INTEGER NOT NULL, batch TEXT NOT NULL, report_id INTEGER, report_path TEXT NOT NULL,
-                  injected_at INTEGER NOT NULL, calcat_id INTEGER, tx_from INTEGER NOT NULL, tx_to INTEGER);
+                  injected_at INTEGER NOT NULL, calcat_id INTEGER, constant_id INTEGER,
+                  constant_condition INTEGER, calcat_name TEXT, tx_from INTEGER NOT NULL, tx_to INTEGER);
 CREATE TABLE conditions(id INTEGER PRIMARY KEY, text TEXT NOT NULL UNIQUE);
 CREATE TABLE invalid(path TEXT NOT NULL, seq INTEGER NOT NULL, message TEXT NOT NULL, tx_to INTEGER);
 CREATE INDEX files_open ON files(path) WHERE tx_to IS NULL;
@@ -36,6 +37,8 @@ CREATE INDEX IF NOT EXISTS slots_query ON slots(detector, valid_from);
 CREATE INDEX IF NOT EXISTS ccvs_lookup ON ccvs(pdu, calibration, condition_id, begin_at, ccv_id, tx_from, tx_to);
 CREATE INDEX IF NOT EXISTS ccvs_int_id ON ccvs(substr(ccv_id, 1, 12));
 CREATE INDEX IF NOT EXISTS ccvs_calcat_id ON ccvs(calcat_id) WHERE calcat_id IS NOT NULL;
+CREATE INDEX IF NOT EXISTS ccvs_constant ON ccvs(constant_id) WHERE constant_id IS NOT NULL;
+CREATE INDEX IF NOT EXISTS ccvs_calcat_name ON ccvs(calcat_name) WHERE calcat_name IS NOT NULL;
 CREATE INDEX IF NOT EXISTS ccvs_report ON ccvs(report_id) WHERE report_id IS NOT NULL;
 """
 

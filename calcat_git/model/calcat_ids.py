@@ -64,6 +64,12 @@ def _kept_int(kept_constant: dict[str, Any] | None, field: str) -> int | None:
     return value if isinstance(value, int) and not isinstance(value, bool) else None
 
 
+def kept_ids(kept_constant: dict[str, Any] | None) -> tuple[int | None, int | None]:
+    """CALCAT's calibration constant and condition ids in an imported CCV's kept
+    ``calibration_constant`` block (None where it has none): the index keeps them per CCV."""
+    return _kept_int(kept_constant, "id"), _kept_int(kept_constant, "condition_id")
+
+
 def condition_id(conditions_key: str, kept_constant: dict[str, Any] | None = None) -> int:
     """A CCV's condition: CALCAT's (``kept_constant``: the CCV's kept ``calibration_constant``
     block) for an imported CCV, else the stable id of its condition set (``conditions_key``)."""

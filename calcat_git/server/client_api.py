@@ -16,7 +16,6 @@ from calcat_git.server.constants import Constants, not_found
 from calcat_git.server.endpoints import Call, endpoint
 from calcat_git.server.request import client_time, id_list, json_body
 from calcat_git.server.shapes import JSON, Slot, record_id, report_json
-from calcat_git.server.view import CalcatView
 from calcat_git.timeutil import now_utc
 
 ANONYMOUS = {"id": 0, "email": "anonymous@calcat-git.invalid", "provider": "calcat-git",
@@ -34,14 +33,7 @@ def ccv_list(call: Call) -> list[JSON]:
     view = call.view
     if name is None:
         return view.ccv_list(view.report_rows(report_id, path)[2])
-    rows = [row for row in view.backend.all_ccvs() if _ccv_name(view, row) == name]
-    return view.ccv_list(rows)
-
-
-def _ccv_name(view: CalcatView, row: Any) -> str:
-    kept = view.ccvs.kept(row)[0]
-    found = kept.data().get("name") if kept else None
-    return found if isinstance(found, str) else str(row.ccv_id)
+    return view.ccv_list(view.backend.named_ccvs(name))  # CALCAT's kept name, else the content id
 
 
 def reports(call: Call) -> list[JSON]:
@@ -50,10 +42,8 @@ def reports(call: Call) -> list[JSON]:
     if name is None and path is None:
         raise InvalidInputError("give name and/or file_path (listing every report is not supported)")
     view, out = call.view, []
-    firsts: dict[str, Any] = {}
-    for row in view.backend.all_ccvs():
-        firsts.setdefault(row.report_path, row)
-    for report_path, first in firsts.items():
+    for first in view.backend.report_firsts():  # a row a report, not every CCV
+        report_path = first.report_path
         shown = report_json(report_int_id(first.report_id, report_path), report_path, view.store_prefix, [],
                             view.ccvs.kept(first)[1], view.ccvs.view_url(first, "reports"))
         shown.pop("calibration_constant_versions", None)

@@ -4,7 +4,17 @@ A calibration constant (CC) is CALCAT's (calibration, detector type, condition) 
 The catalog has no CC records: every CCV belongs to the CC its JSON names
 (``calibration_constant``: CALCAT's ids for imported CCVs, stable ids otherwise; the rules
 are ``model.calcat_ids``), so a CC's versions are the CCVs naming it, and a condition is
-the condition set of its CCVs. Built once per snapshot on first use.
+the condition set of its CCVs.
+
+Nothing here holds a snapshot's CCVs. The index groups them by what makes their CC (PDU,
+calibration, condition set, and the CC and condition ids an imported CCV keeps:
+``Index.constant_groups``), a row per group in SQL. The versions of CCs for a PDU read
+that PDU's groups, then only the CCVs of the CCs asked; a CC by CALCAT's id reads its own
+groups. Listing CCs, a CC by a stable id and the conditions need every CC: a directory of
+one entry per CC and per condition, made on first use per snapshot from the groups,
+streamed from one aggregate query (time in SQLite grows with the CCVs, memory only with
+the CCs and conditions). A CC's fields are its first CCV's (earliest begin_at); a
+condition was first used at the earliest ``injected_at`` of its CCVs.
 
 The versions of CCs for a PDU follow CALCAT's calls: ``snapshot_at`` keeps the CCVs
 injected by then (the catalog's ``injected_at``, CALCAT's ``created_at``); only
@@ -15,29 +25,42 @@ good-quality, deployed CCVs whose validity has not ended by ``event_at`` are cho
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
 from calcat_git.errors import InvalidInputError, NotFoundError
-from calcat_git.model.calcat_ids import calibration_constant_id, condition_id
+from calcat_git.index.reader import Group
+from calcat_git.model.calcat_ids import calibration_constant_id, condition_set_id
 from calcat_git.model.selection import Asked, CCVRow, choose, condition_mismatch, eligibility
+from calcat_git.server.ccvs import Memo
 from calcat_git.server.shapes import JSON, Slot, calcat_time, calibration_constant_json, kept_constant, record_id
 from calcat_git.server.view import CalcatView
 from calcat_git.timeutil import from_micros, micros, now_utc
 
+PDU_GROUPS = 256  # PDUs whose groups (by CC) a layer keeps: a few kB each
+
+_UNREAD = object()
+
 
 @dataclass
 class Constant:
-    """One CC and its CCVs in this snapshot."""
+    """One CC: its fields, from its first CCV, and that CCV's index group."""
 
     int_id: int
     calibration: str
     detector_type: str
     conditions_key: str
     condition_id: int
-    kept: dict[str, Any] | None
-    rows: list[CCVRow] = field(default_factory=list)
+    conditions: dict[str, Any]
+    first: Group  # the group of its first CCV
+    kept_block: Any = _UNREAD  # CALCAT's kept calibration_constant block of its first CCV, once read
+
+    @property
+    def first_us(self) -> int:
+        """begin_at of its first CCV."""
+        return int(self.first[5])
 
 
 @dataclass
@@ -47,6 +70,15 @@ class Condition:
     int_id: int
     conditions: dict[str, Any]
     first_us: int
+    first_begin: int  # begin_at of its first CCV (whose condition set it shows)
+
+
+@dataclass
+class Directory:
+    """Every CC and condition of a snapshot, from its index groups."""
+
+    constants: dict[int, Constant] = field(default_factory=dict)
+    conditions: dict[int, Condition] = field(default_factory=dict)
 
 
 def _stored(raw: Any) -> Any:
@@ -62,19 +94,9 @@ class Constants:
 
     def __init__(self, view: CalcatView) -> None:
         self.view = view
-        self.by_id: dict[int, Constant] = {}
-        self.conditions: dict[int, Condition] = {}
         self._created: dict[str, int] = {}
-        for row in view.backend.all_ccvs():
-            type_name = view.ccvs.type_of(row.pdu)[0]
-            key = view.ccvs.condition_key(row.conditions)
-            kept = kept_constant(view.ccvs.kept(row)[0])
-            cc_id = calibration_constant_id(type_name, row.calibration, key, kept)
-            cond = condition_id(key, kept)
-            self.by_id.setdefault(cc_id, Constant(cc_id, row.calibration, type_name, key, cond, kept)).rows.append(row)
-            created = self.created_us(row)
-            known = self.conditions.setdefault(cond, Condition(cond, row.conditions, created))
-            known.first_us = min(known.first_us, created)
+        self._directory: Directory | None = None
+        self._by_pdu = Memo(PDU_GROUPS)  # PDU → {CC id: its groups of the PDU}
 
     @staticmethod
     def of(view: CalcatView) -> Constants:
@@ -90,15 +112,83 @@ class Constants:
             self._created[row.batch] = stamp if stamp is not None else row.begin_at
         return self._created[row.batch]
 
+    # --- groups and the directory --------------------------------------------------------------
+    def _identify(self, group: Group) -> tuple[int, int, str, str]:
+        """A group's CC id, condition id, detector type and condition key."""
+        pdu, calibration, set_id, kept_cc, kept_condition = group[:5]
+        type_name = self.view.ccvs.type_of(pdu)[0]
+        key = self.view.ccvs.condition_key(self.view.backend.index.condition_sets()[set_id])
+        cc_id = kept_cc if kept_cc is not None else calibration_constant_id(type_name, calibration, key)
+        cond = kept_condition if kept_condition is not None else condition_set_id(key)
+        return cc_id, cond, type_name, key
+
+    def _gather(self, groups: Iterable[Group], into: Directory) -> Directory:
+        """Add the CCs and conditions of ``groups`` (each's fields from its first CCV)."""
+        sets = self.view.backend.index.condition_sets()
+        for group in groups:
+            cc_id, cond, type_name, key = self._identify(group)
+            first_us, conditions = group[5], sets[group[2]]
+            known = into.constants.get(cc_id)
+            if known is None or first_us < known.first_us:
+                into.constants[cc_id] = Constant(cc_id, group[1], type_name, key, cond, conditions, group)
+            found = into.conditions.get(cond)
+            if found is None:
+                into.conditions[cond] = Condition(cond, conditions, group[6], first_us)
+            else:
+                found.first_us = min(found.first_us, group[6])
+                if first_us < found.first_begin:
+                    found.conditions, found.first_begin = conditions, first_us
+        return into
+
+    def directory(self) -> Directory:
+        """Every CC and condition of the snapshot (one aggregate query, on first use)."""
+        if self._directory is None:
+            self._directory = self._gather(self.view.backend.constant_groups(), Directory())
+        return self._directory
+
+    @property
+    def by_id(self) -> dict[int, Constant]:
+        return self.directory().constants
+
+    @property
+    def conditions(self) -> dict[int, Condition]:
+        return self.directory().conditions
+
+    def find(self, int_id: int) -> Constant | None:
+        """The CC ``int_id``: CALCAT's (kept by imported CCVs) from its own groups, a stable
+        id from the directory."""
+        if self._directory is None:
+            own = self._gather(self.view.backend.constant_groups(constant_id=int_id), Directory())
+            if int_id in own.constants:
+                return own.constants[int_id]
+        return self.directory().constants.get(int_id)
+
+    def _pdu_groups(self, pdu: str) -> dict[int, list[Group]]:
+        found: dict[int, list[Group]] | None = self._by_pdu.hit(pdu)
+        if found is None:
+            found = {}
+            for group in self.view.backend.constant_groups(pdu=pdu):
+                found.setdefault(self._identify(group)[0], []).append(group)
+            self._by_pdu.put(pdu, found)
+        return found
+
     # --- calibration constants ---------------------------------------------------------------
+    def kept(self, cc: Constant) -> dict[str, Any] | None:
+        """CALCAT's kept ``calibration_constant`` block of the CC's first CCV (None unless imported)."""
+        if cc.kept_block is _UNREAD:
+            rows = self.view.backend.group_ccvs(cc.first, first=True) if cc.first[7] else []
+            cc.kept_block = kept_constant(self.view.ccvs.kept(rows[0])[0]) if rows else None
+        found: dict[str, Any] | None = cc.kept_block
+        return found
+
     def json(self, cc: Constant) -> JSON:
         catalog = self.view.catalog
         dtype = catalog.detector_type(cc.detector_type)
         return calibration_constant_json(catalog.calibration(cc.calibration), cc.detector_type,
-                                         record_id("detector_type", dtype), cc.conditions_key, cc.kept)
+                                         record_id("detector_type", dtype), cc.conditions_key, self.kept(cc))
 
     def get(self, int_id: int) -> Constant:
-        found = self.by_id.get(int_id)
+        found = self.find(int_id)
         if found is None:
             raise not_found(f"no calibration constant with id {int_id}")
         return found
@@ -124,9 +214,12 @@ class Constants:
     # --- versions ----------------------------------------------------------------------------
     def rows(self, cc_ids: list[int], pdu: str, snapshot_at: datetime | None) -> list[CCVRow]:
         """The CCVs of the CCs ``cc_ids`` for ``pdu`` injected by ``snapshot_at``."""
-        limit = micros(snapshot_at) if snapshot_at is not None else None
-        return [row for cc_id in dict.fromkeys(cc_ids) for row in self.get(cc_id).rows
-                if row.pdu == pdu and (limit is None or self.created_us(row) <= limit)]
+        limit, groups, found = micros(snapshot_at) if snapshot_at is not None else None, self._pdu_groups(pdu), []
+        for cc_id in dict.fromkeys(cc_ids):
+            if cc_id not in groups:
+                self.get(cc_id)  # a CC without CCVs for this PDU, or none at all
+            found += [row for group in groups.get(cc_id, ()) for row in self.view.backend.group_ccvs(group)]
+        return [row for row in found if limit is None or self.created_us(row) <= limit]
 
     def choose(self, rows: list[CCVRow], event_at: datetime | None, strategy: str) -> CCVRow | None:
         event_us = micros(event_at or now_utc())
