@@ -5,7 +5,7 @@ from pathlib import Path
 
 import pytest
 
-from .helpers import HERE, LATE_MID, LATE_SPB, MID, MINI, REPO_ROOT, SPB, SWAP, commit_all, edit, git
+from .helpers import LATE_MID, LATE_SPB, MID, MINI, REPO_ROOT, SPB, SWAP, commit_all, edit, git
 
 
 @pytest.fixture(autouse=True)
@@ -37,10 +37,7 @@ def git_mini(mini: Path) -> Path:
 @pytest.fixture(scope="session")
 def synthetic(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A synthetic catalog repository (5k CCVs, 500 commits), shared read-only; copy it to change it."""
-    import sys
-
-    sys.path.insert(0, str(HERE / "benchmarks"))
-    from generate import generate
+    from .benchmarks.generate import generate
 
     repo = tmp_path_factory.mktemp("synthetic") / "catalog"
     generate(repo, ccvs=5000, commits=500, seed=7)

@@ -9,7 +9,7 @@ reasons); every other one is *unexplained*.
 
 Run by hand::
 
-    .venv/bin/python tests/replay_calcat.py --repo CATALOG [--replies DIR] [--show N]
+    .venv/bin/python -m tests.replay_calcat --repo CATALOG [--replies DIR] [--show N]
 
 starts the server on the catalog, replays, prints the counts and the unexplained
 differences grouped by field.
@@ -31,6 +31,8 @@ from pathlib import Path
 from typing import Any
 
 import yaml
+
+from .benchmarks.bench_serve import free_port, start_server, stop_server
 
 HERE = Path(__file__).resolve().parent
 REPLIES = HERE / "data" / "calcat-replies"
@@ -254,9 +256,6 @@ def grouped(lines: list[str]) -> Counter[str]:
 
 
 def main() -> int:
-    sys.path.insert(0, str(HERE / "benchmarks"))
-    from bench_serve import free_port, start_server, stop_server
-
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--repo", type=Path, required=True)
     parser.add_argument("--replies", type=Path, default=REPLIES)

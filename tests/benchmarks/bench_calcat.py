@@ -6,7 +6,7 @@ and every ``get_all_by_detector`` (mapping at the snapshot) through the Python A
 and also through the index-less (brute-force) reading as a naive baseline. The
 production server's ``X-Runtime`` header is its own processing time for the same request.
 
-    python tests/benchmarks/bench_calcat.py [--replies tests/data/calcat-replies] [--repeat 20] [--json]
+    python -m tests.benchmarks.bench_calcat [--replies tests/data/calcat-replies] [--repeat 20] [--json]
 """
 
 from __future__ import annotations

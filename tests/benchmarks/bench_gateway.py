@@ -1,7 +1,7 @@
 """Load benchmark of ``calcat-git serve --write``: sustained CCV POSTs of 8 concurrent
 pipeline jobs, beside a read baseline measured in the same run.
 
-    python tests/benchmarks/bench_gateway.py [--clients 8] [--ccvs 25] [--json]
+    python -m tests.benchmarks.bench_gateway [--clients 8] [--ccvs 25] [--json]
 
 The benchmark makes the small test catalog a bare repository (the writer's origin), a
 constant store, one constant file per CCV (AGIPD, begin_at a minute apart) and a token
@@ -40,9 +40,9 @@ import numpy as np
 
 from calcat_git.store.hdf5 import write_constant
 
+from .bench_serve import free_port, start_server, stop_server
+
 HERE = Path(__file__).resolve().parent
-sys.path.insert(0, str(HERE))
-from bench_serve import free_port, start_server, stop_server  # noqa: E402
 
 MINI = HERE.parent / "data" / "mini"
 TOKEN = "bench-token"

@@ -1,6 +1,6 @@
 """``calcat-git serve`` with hostile requests beside normal ones: does it stay up and fast?
 
-    python tests/benchmarks/bench_hostile.py --repo /tmp/big1m --clients 8 --hostile 4 --seconds 20 [--json]
+    python -m tests.benchmarks.bench_hostile --repo /tmp/big1m --clients 8 --hostile 4 --seconds 20 [--json]
 
 One server on a free loopback port. *Quiet*: ``--clients`` normal clients (the full-detector
 CCV query of ``bench_serve``, distinct questions) alone; this is the baseline, measured in
@@ -28,7 +28,7 @@ from collections import Counter
 from pathlib import Path
 from typing import Any
 
-from bench_serve import HEADERS, QueryMaker, free_port, load, start_server, stop_server
+from .bench_serve import HEADERS, QueryMaker, free_port, load, start_server, stop_server
 
 MIB = 1 << 20
 CONDITIONS = "/api/calibration_constant_versions/get_by_detector_conditions"

@@ -1,6 +1,6 @@
 """Load benchmark of ``calcat-git serve``: N concurrent clients on loopback, bounded time.
 
-    python tests/benchmarks/bench_serve.py --repo /tmp/big1m --clients 16 --seconds 20 [--workers 2] [--json]
+    python -m tests.benchmarks.bench_serve --repo /tmp/big1m --clients 16 --seconds 20 [--workers 2] [--json]
 
 The benchmark starts the server on a free loopback port. A query is the full-detector
 CCV query EXtra sends (``calibration_constant_versions/get_by_detector_conditions``):

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import sys
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -10,11 +9,10 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-sys.path.insert(0, str(Path(__file__).parent / "benchmarks"))
-
-from bench import NaiveReader, run
-
 from calcat_git import Catalog, RepositoryError
+
+from ..helpers import HERE
+from .bench import NaiveReader, run
 
 pytestmark = pytest.mark.slow  # every test here takes seconds (a site build, a browser, a benchmark)
 
@@ -55,9 +53,9 @@ def test_index_equals_naive_for_random_times(readers: tuple[Catalog, NaiveReader
 
 
 def test_calcat_replay_benchmark_runs() -> None:
-    from bench_calcat import run as run_calcat
+    from .bench_calcat import run as run_calcat
 
-    result = run_calcat(Path(__file__).parent / "data" / "calcat-replies", repeat=1)
+    result = run_calcat(HERE / "data" / "calcat-replies", repeat=1)
     assert result["get_by_detector_conditions"]["cases"] == 16
     assert result["get_all_by_detector"]["cases"] == 17  # 18 recorded snapshots, one of them CALCAT's 404
     assert result["get_by_detector_conditions"]["calcat_x_runtime_ms"] > 0
@@ -65,7 +63,7 @@ def test_calcat_replay_benchmark_runs() -> None:
 
 def test_hostile_load_benchmark_runs(synthetic: Path) -> None:
     """A short run of bench_hostile: every hostile request gets its expected reply, normal ones all succeed."""
-    from bench_hostile import run as run_hostile
+    from .bench_hostile import run as run_hostile
 
     result = run_hostile(synthetic, clients=2, hostile=2, seconds=2.0)
     assert result["server_alive"] and result["hostile_unexpected_replies"] == 0, result["hostile_replies"]
@@ -77,7 +75,7 @@ def test_validate_benchmark_runs_and_its_runs_agree(synthetic: Path, tmp_path: P
     """bench_validate at 5k CCVs: cold, warm and hook runs of the real CLI agree (no timings)."""
     import subprocess
 
-    from bench_validate import run as run_validate
+    from .bench_validate import run as run_validate
 
     tree = tmp_path / "tree"
     subprocess.run(["git", "clone", "-q", str(synthetic), str(tree)], check=True)

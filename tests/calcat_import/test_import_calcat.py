@@ -25,7 +25,10 @@ from calcat_git.calcat_import.write import import_replies
 from calcat_git.errors import CatalogInvalidError
 from calcat_git.timeutil import parse_facility_time
 
-from .helpers import HERE, git
+from ..benchmarks.bench_serve import free_port, start_server, stop_server
+from ..helpers import HERE, git
+from ..replay_calcat import grouped
+from ..replay_calcat import replay as replay_recorded
 
 REPLIES = HERE / "data" / "calcat-replies"
 # Cases where parity is impossible from the recorded data alone, and why.
@@ -241,11 +244,6 @@ def test_replay_every_recorded_request_against_serve(imported: Path, catalog_kin
     """Every recorded request sent to ``calcat-git serve`` over the imported catalog and over
     the embedded one: status and JSON field by field; only the guide's explained
     differences may remain."""
-    sys.path.insert(0, str(HERE))
-    sys.path.insert(0, str(HERE / "benchmarks"))
-    from bench_serve import free_port, start_server, stop_server
-    from replay_calcat import grouped, replay
-
     repo = imported
     if catalog_kind == "embedded":
         repo = tmp_path / "embedded"
@@ -258,7 +256,7 @@ def test_replay_every_recorded_request_against_serve(imported: Path, catalog_kin
     port = free_port()
     proc = start_server(repo, port)
     try:
-        outcome = replay(f"http://127.0.0.1:{port}", REPLIES)
+        outcome = replay_recorded(f"http://127.0.0.1:{port}", REPLIES)
     finally:
         stop_server(proc)
     print(outcome.summary())
@@ -297,9 +295,6 @@ def test_a_condition_spans_every_value_calcat_matched_it_with(tmp_path: Path) ->
 def test_conditions_endpoint_round_trip(imported: Path, tmp_path: Path) -> None:
     """/api/conditions/<CALCAT id> is served for imported CCVs, and a conditions reply read by
     the importer gives the condition exactly (values and deviations), not inferred."""
-    sys.path.insert(0, str(HERE / "benchmarks"))
-    from bench_serve import free_port, start_server, stop_server
-
     port = free_port()
     proc = start_server(imported, port)
     try:

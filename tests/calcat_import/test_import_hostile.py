@@ -16,7 +16,7 @@ import pytest
 
 from calcat_git.calcat_import.live import MAX_REPLY_BYTES
 
-from .helpers import git
+from ..helpers import git
 
 TOKEN = "s3cret-token-for-the-test"
 NOT_FOUND = b'{"info": "Resource not found!"}'

@@ -21,7 +21,7 @@ from calcat_git.calcat_import.replies import read_cassettes
 from calcat_git.calcat_import.write import import_replies
 from calcat_git.errors import InvalidInputError
 
-from .helpers import HERE, git
+from ..helpers import HERE, git
 
 LPD = HERE / "data" / "calcat-constructed" / "lpd_memory_cell_order.yaml"
 ORDER = ",".join(str(cell) for cell in range(1, 201))      # the condition's txt_value

@@ -16,7 +16,7 @@ import pytest
 from calcat_git import Catalog
 from calcat_git.errors import CatalogProblemWarning, InvalidInputError
 
-from .helpers import commit_all, git
+from ..helpers import commit_all, git
 
 NEW_BATCH = "constants_index/MID_DET_AGIPD1M-1/2024/20240601T000000Z-dark.yaml"
 LOOKUP = ("lookup", "MID_DET_AGIPD1M-1", "--event-at", "2024-06-02T00:00:00Z", "--condition", "Memory cells=352",
@@ -135,7 +135,7 @@ def test_a_set_marked_invalid_still_answers_and_warns(git_mini: Path, sets: dict
 def test_serve_pins_a_client_session_to_a_set_by_url(git_mini: Path, sets: dict[str, str]) -> None:
     import extra.calibration as extra  # euxfel-extra is in the test extra: a missing one must fail, not skip
 
-    from .test_serve_hostile import _start, _stop
+    from ..server.test_serve_hostile import _start, _stop
 
     cli(git_mini, "tag", "v1", "--invalidate", "--reason", "wrong gain", "--commit")
     head = git(git_mini, "rev-parse", "HEAD")
@@ -191,7 +191,7 @@ def test_pinned_paths_through_the_application(git_mini: Path, sets: dict[str, st
     from calcat_git.server.app import create_app
     from calcat_git.server.following import ServeConfig
 
-    from .test_git_states import _get
+    from ..git.test_git_states import _get
 
     app = create_app(ServeConfig(repo=str(git_mini)))
     query = "identifier=MID_DET_AGIPD1M-1"

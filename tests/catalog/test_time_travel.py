@@ -11,7 +11,7 @@ import pytest
 
 from calcat_git import Catalog, RepositoryError
 
-from .helpers import commit_all, git
+from ..helpers import commit_all, git
 
 
 def t(text: str) -> datetime:
@@ -147,7 +147,7 @@ def test_cli_snapshot_mapping_history(mini: Path, repo: dict[str, str]) -> None:
 
 @pytest.mark.slow
 def test_demo_replay_shows_the_late_swap(tmp_path: Path) -> None:
-    from .helpers import REPO_ROOT
+    from ..helpers import REPO_ROOT
 
     out = subprocess.run([sys.executable, "-m", "calcat_git.demo.replay", "--source", str(REPO_ROOT), "--out",
                           str(tmp_path / "replay")], capture_output=True, text=True, check=True).stdout

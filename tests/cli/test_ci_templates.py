@@ -13,7 +13,7 @@ import yaml
 
 from calcat_git.cli.main import main
 
-from .helpers import REPO_ROOT
+from ..helpers import REPO_ROOT
 
 TEMPLATES = [".github/workflows/catalog.yml", ".gitlab-ci.yml", ".pre-commit-hooks.yaml"]
 

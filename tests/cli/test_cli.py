@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from .helpers import REPO_ROOT, edit
+from ..helpers import REPO_ROOT, edit
 
 MAP = "registry/mappings/MID_DET_AGIPD1M-1.yaml"
 

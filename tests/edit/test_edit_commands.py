@@ -14,8 +14,8 @@ from calcat_git import CalibrationData, Catalog
 from calcat_git.edit import rules
 from calcat_git.edit.yamltext import checked, data_of
 
-from .helpers import git
-from .test_constants import MiniConditions
+from ..helpers import git
+from ..lookup.test_constants import MiniConditions
 
 TYPE = "registry/detector_types/AGIPD-Type.yaml"
 BATCH = "constants_index/MID_DET_AGIPD1M-1/2024/20240501T100000Z-dark.yaml"

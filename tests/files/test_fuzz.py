@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from .helpers import HERE
+from ..helpers import HERE
 
 pytestmark = pytest.mark.slow  # every test here takes seconds (a site build, a browser, a benchmark)
 

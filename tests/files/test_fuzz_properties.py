@@ -16,7 +16,7 @@ from calcat_git.files.loading import load_registry
 from calcat_git.files.strict_yaml import YamlError, load_yaml
 from calcat_git.validation.run import run_checks
 
-from .helpers import HERE, MINI
+from ..helpers import HERE, MINI
 
 FILES = sorted((p.relative_to(MINI).as_posix(), p.read_bytes()) for p in MINI.rglob("*.yaml"))
 names = st.text(st.characters(codec="utf-8", exclude_categories=("Cs", "Cc", "Cf", "Zl", "Zp")), min_size=1,

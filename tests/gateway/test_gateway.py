@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import sys
 import urllib.error
 import urllib.request
 from collections.abc import Iterator
@@ -20,11 +19,9 @@ import pytest
 
 from calcat_git.store.hdf5 import read_constant_file, write_constant
 
-from .calibration_client import run_client
-from .helpers import HERE, git
-
-sys.path.insert(0, str(HERE / "benchmarks"))
-from bench_serve import free_port, start_server, stop_server
+from ..benchmarks.bench_serve import free_port, start_server, stop_server
+from ..calibration_client import run_client
+from ..helpers import git
 
 TOKEN = "pia-s3cret-token"
 AUTH = {"Authorization": f"Bearer {TOKEN}"}

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import shutil
 import subprocess
-import sys
 import threading
 import time
 import urllib.request
@@ -15,13 +14,11 @@ from pathlib import Path
 
 import pytest
 
-from .calibration_client import run_client
-from .helpers import HERE, git
+from ..benchmarks.bench_serve import free_port, start_server, stop_server
+from ..calibration_client import run_client
+from ..helpers import git
+from ..server.test_scale_out import FETCH_EVERY, STATED_DELAY, _keep_fresh
 from .test_gateway import AUTH, inject_h, start_writer
-from .test_scale_out import FETCH_EVERY, STATED_DELAY, _keep_fresh
-
-sys.path.insert(0, str(HERE / "benchmarks"))
-from bench_serve import free_port, start_server, stop_server
 
 NGINX = shutil.which("nginx") or ("/usr/sbin/nginx" if Path("/usr/sbin/nginx").exists() else None)
 

@@ -17,7 +17,7 @@ from calcat_git.git.repo import GitRepo
 from calcat_git.locks import exclusive
 from calcat_git.store.hdf5 import write_constant
 
-from .helpers import commit_all, git
+from ..helpers import commit_all, git
 
 
 @pytest.mark.slow

@@ -19,7 +19,7 @@ from calcat_git.git.repo import GitRepo
 from calcat_git.index.reader import Index
 from calcat_git.index.schema import FORMAT, index_path
 
-from .helpers import commit_all, edit, git
+from ..helpers import commit_all, edit, git
 
 SPB = "registry/mappings/SPB_DET_AGIPD1M-1.yaml"
 QUERIES = [("2024-01-01T00:00:00Z", "2023-06-01T00:00:00Z"), ("2021-03-01T00:00:00Z", "2026-01-01T00:00:00Z")]

@@ -17,7 +17,7 @@ from calcat_git import CalibrationData, Catalog
 from calcat_git.errors import BrokenCatalogError, CatalogProblemWarning
 from calcat_git.git.repo import GitRepo
 
-from .helpers import commit_all, edit, git
+from ..helpers import commit_all, edit, git
 
 BATCH = "constants_index/MID_DET_AGIPD1M-1/2024/20240501T100000Z-dark.yaml"
 SUBMODULE = "symbolic link or submodule: catalog files must be regular files"

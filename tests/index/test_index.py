@@ -12,7 +12,7 @@ from calcat_git.git.repo import GitRepo
 from calcat_git.index.reader import Index
 from calcat_git.index.schema import index_path
 
-from .helpers import commit_all, edit, git
+from ..helpers import commit_all, edit, git
 
 SPB = "registry/mappings/SPB_DET_AGIPD1M-1.yaml"
 BATCH = "constants_index/MID_DET_AGIPD1M-1/2024/20240501T100000Z-dark.yaml"

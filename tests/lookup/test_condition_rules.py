@@ -23,8 +23,8 @@ from calcat_git.cli.main import main
 from calcat_git.lookup.conditions import CONDITIONS_CLASSES, Epix100Conditions
 from calcat_git.lookup.rules import LookupRules
 
-from .helpers import REPO_ROOT, commit_all, edit, git
-from .test_serve import Server, stop_server
+from ..helpers import REPO_ROOT, commit_all, edit, git
+from ..server.test_serve import Server, stop_server
 
 REQUIRED: Any = MISSING
 KINDS = {"number": "float", "integer": "int", "boolean": "bool", "text": "str"}

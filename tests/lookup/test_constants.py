@@ -21,7 +21,7 @@ from calcat_git.lookup.conditions_base import ConditionsBase
 from calcat_git.model.selection import CCVRow, choose, condition_mismatch, eligibility
 from calcat_git.store.hdf5 import read_constant_file, write_constant
 
-from .helpers import REPO_ROOT
+from ..helpers import REPO_ROOT
 
 H = 3_600_000_000  # one hour in microseconds
 

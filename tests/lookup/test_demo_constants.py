@@ -15,7 +15,7 @@ from calcat_git.lookup.caldata import CalibrationData
 from calcat_git.lookup.conditions import AGIPDConditions
 from calcat_git.store.verify import verify
 
-from .helpers import REPO_ROOT
+from ..helpers import REPO_ROOT
 
 AGIPD = AGIPDConditions(sensor_bias_voltage=300, memory_cells=202, acquisition_rate=1.1, gain_setting=0, gain_mode=0)
 

@@ -15,7 +15,7 @@ from calcat_git.git.repo import GitRepo
 from calcat_git.review.rules import prepare, review
 from calcat_git.store.hdf5 import write_constant
 
-from .helpers import commit_all, edit, git
+from ..helpers import commit_all, edit, git
 
 MID = "registry/mappings/MID_DET_AGIPD1M-1.yaml"
 SPB = "registry/mappings/SPB_DET_AGIPD1M-1.yaml"

@@ -27,7 +27,7 @@ from calcat_git.model.selection import CCVRow, condition_key, condition_mismatch
 from calcat_git.store.paths import store_root
 from calcat_git.timeutil import now_utc
 
-from .calibration_client import run_client
+from ..calibration_client import run_client
 from .test_serve import Server, catalog_repo, stop_server
 
 DET, MODULE, EVENT = "MID_DET_AGIPD1M-1", "AGIPD00", "2024-03-01T00:00:00+00:00"

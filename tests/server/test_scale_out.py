@@ -4,7 +4,6 @@
 from __future__ import annotations
 
 import subprocess
-import sys
 import threading
 import time
 import urllib.request
@@ -12,10 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from .helpers import HERE, commit_all, edit, git
-
-sys.path.insert(0, str(HERE / "benchmarks"))
-from bench_serve import free_port, start_server, stop_server
+from ..benchmarks.bench_serve import free_port, start_server, stop_server
+from ..helpers import commit_all, edit, git
 
 pytestmark = pytest.mark.slow  # every test here takes seconds (a site build, a browser, a benchmark)
 

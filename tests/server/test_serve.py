@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 import shutil
-import sys
 import urllib.error
 import urllib.parse
 import urllib.request
@@ -25,10 +24,8 @@ from calcat_git.lookup.conditions import AGIPDConditions, JUNGFRAUConditions, LP
 from calcat_git.server.shapes import STABLE_BASE, stable_id
 from calcat_git.server.view import client_time
 
-from .helpers import HERE, REPO_ROOT, commit_all, edit, git
-
-sys.path.insert(0, str(HERE / "benchmarks"))
-from bench_serve import free_port, start_server, stop_server
+from ..benchmarks.bench_serve import free_port, start_server, stop_server
+from ..helpers import HERE, REPO_ROOT, commit_all, edit, git
 
 SHAPES = json.loads((HERE / "data" / "calcat_reply_shapes.json").read_text())["shapes"]
 V2 = {"Accept": "application/json; version=2", "content-type": "application/json"}
@@ -326,7 +323,7 @@ def test_serve_refuses_an_unknown_zone() -> None:
 
 @pytest.mark.slow
 def test_serve_benchmark_runs_tiny(synthetic: Path) -> None:
-    from bench_serve import run
+    from ..benchmarks.bench_serve import run
 
     result = run(synthetic, clients=2, seconds=0.5, repeated=4, cli_queries=1)
     for load in ("distinct", "repeated", "single_client"):

@@ -60,7 +60,7 @@ def call(app: Starlette, path: str, query: dict[str, str] | str = "", body: byte
 def app(tmp_path_factory: pytest.TempPathFactory) -> Starlette:
     import shutil
 
-    from .helpers import MINI, commit_all, git
+    from ..helpers import MINI, commit_all, git
 
     root = tmp_path_factory.mktemp("hostile") / "catalog"
     shutil.copytree(MINI, root)
@@ -158,7 +158,7 @@ def test_normal_requests_still_work(app: Starlette) -> None:
 
 
 def test_the_limits_are_stated_in_the_guide() -> None:
-    from .helpers import REPO_ROOT
+    from ..helpers import REPO_ROOT
 
     guide = REPO_ROOT / "calcat_git" / "site" / "guide"
     server, constants = (guide / "server.md").read_text("utf-8"), (guide / "constants.md").read_text("utf-8")
@@ -301,7 +301,7 @@ def test_a_body_not_sent_in_time_is_dropped(git_mini: Path) -> None:
 
 def _broken_name(root: Path, name: str) -> str:
     """Commit a batch that does not parse under ``name`` (any bytes git takes); the commit."""
-    from .helpers import git
+    from ..helpers import git
 
     blob = subprocess.run(["git", "-C", str(root), "hash-object", "-w", "--stdin"], input=b"detector: [x\n",
                           capture_output=True, check=True).stdout.decode().strip()
@@ -317,7 +317,7 @@ def _broken_name(root: Path, name: str) -> str:
     ("x" * 75_000 + ".yaml", "constants_index/MID_DET_AGIPD1M-1/2024/xxxx"),
 ], ids=["CR LF", "non-ASCII", "75 KB"])
 def test_the_problem_header_is_printable_ascii_of_bounded_length(git_mini: Path, name: str, shown: str) -> None:
-    from .helpers import git
+    from ..helpers import git
 
     good = git(git_mini, "rev-parse", "HEAD")
     proc, port = _start(git_mini)

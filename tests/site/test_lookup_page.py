@@ -14,7 +14,7 @@ from calcat_git import Catalog
 from calcat_git.catalog.snapshot import IndexedSnapshot
 from calcat_git.lookup.engine import Engine
 
-from .helpers import build_site, require_chromium
+from ..helpers import build_site, require_chromium
 from .test_site_browser import ARGS, CHROMIUM, serve
 
 pytestmark = pytest.mark.slow  # every test here takes seconds (a site build, a browser, a benchmark)

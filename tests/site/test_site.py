@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from .helpers import build_site, commit_all, commit_with_late_move, edit, git
+from ..helpers import build_site, commit_all, commit_with_late_move, edit, git
 
 pytestmark = pytest.mark.slow  # every test here takes seconds (a site build, a browser, a benchmark)
 

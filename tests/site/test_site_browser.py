@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from .helpers import ARGS, CHROMIUM, build_site, commit_with_late_move, edit, require_chromium, serve, watch
+from ..helpers import ARGS, CHROMIUM, build_site, commit_with_late_move, edit, require_chromium, serve, watch
 from .test_site import built  # noqa: F401  (fixture)
 
 pytestmark = pytest.mark.slow  # every test here takes seconds (a site build, a browser, a benchmark)

@@ -15,7 +15,7 @@ from urllib.parse import parse_qs, urlsplit
 
 import pytest
 
-from .helpers import ARGS, CHROMIUM, build_site, commit_all, git, require_chromium, serve, watch
+from ..helpers import ARGS, CHROMIUM, MINI, build_site, commit_all, git, require_chromium, serve, watch
 
 pytestmark = pytest.mark.slow  # a site build and a browser
 
@@ -38,7 +38,7 @@ RULES = """conditions:
 def site(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
     root = tmp_path_factory.mktemp("forms")
     repo = root / "catalog"
-    shutil.copytree(Path(__file__).parent / "data" / "mini", repo)
+    shutil.copytree(MINI, repo)
     config = resources.files("calcat_git").joinpath("site/defaults/mkdocs.yml").read_text("utf-8")
     (repo / "mkdocs.yml").write_text(config + FORGE.replace("github.example.org", "github.com"), "utf-8")
     with (repo / "registry/detector_types/jungfrau-Type.yaml").open("a", encoding="utf-8") as typefile:

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from .helpers import REPO_ROOT, build_site, commit_all, edit, git
+from ..helpers import REPO_ROOT, build_site, commit_all, edit, git
 
 pytestmark = pytest.mark.slow  # each case runs a real site build (a few seconds)
 

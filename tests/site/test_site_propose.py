@@ -15,7 +15,7 @@ from typing import Any
 
 import pytest
 
-from .helpers import ARGS, CHROMIUM, build_site, commit_all, edit, git, serve, watch
+from ..helpers import ARGS, CHROMIUM, MINI, build_site, commit_all, edit, git, serve, watch
 
 pytestmark = pytest.mark.slow  # every test here takes seconds (a site build, a browser, a benchmark)
 
@@ -29,7 +29,7 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
 
     root = tmp_path_factory.mktemp("propose")
     repo, out = root / "catalog", root / "html"
-    shutil.copytree(Path(__file__).parent / "data" / "mini", repo)
+    shutil.copytree(MINI, repo)
     config = resources.files("calcat_git").joinpath("site/defaults/mkdocs.yml").read_text("utf-8")
     (repo / "mkdocs.yml").write_text(config + FORGE, "utf-8")
     git(repo, "init", "-q", "-b", "main")

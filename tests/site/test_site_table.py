@@ -8,7 +8,7 @@ import pytest
 
 from calcat_git.site.table import js_text
 
-from .helpers import ARGS, CHROMIUM, require_chromium, serve, watch
+from ..helpers import ARGS, CHROMIUM, require_chromium, serve, watch
 from .test_lookup_page import synthetic_site  # noqa: F401  (fixture)
 
 ROWS = "els => els.map(tr => [...tr.children].map(td => td.textContent + (td.title ? ' | ' + td.title : '')))"

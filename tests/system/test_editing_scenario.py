@@ -18,8 +18,8 @@ import pytest
 from calcat_git import CalibrationData, Catalog
 from calcat_git.store.hdf5 import write_constant
 
-from .helpers import ARGS, CHROMIUM, build_site, require_chromium, serve
-from .test_serve import Server, stop_server
+from ..helpers import ARGS, CHROMIUM, build_site, require_chromium, serve
+from ..server.test_serve import Server, stop_server
 
 DETECTOR = "MID_DET_AGIPD1M-1"
 EVENT = "2024-06-02T00:00:00Z"

@@ -39,15 +39,15 @@ from calcat_git.lookup.conditions import CONDITIONS_CLASSES
 from calcat_git.lookup.rules import LookupRules, keyword, value_of
 from calcat_git.timeutil import format_timestamp, from_micros
 
-from .helpers import build_site, git, require_chromium, serve
+from ..helpers import build_site, git, require_chromium, serve
 
 try:  # calibration_client, the pipeline's client, runs in its own environment (tests/calibration_client.py)
-    from .calibration_client import run_client
+    from ..calibration_client import run_client
 except ImportError:  # a checkout without it asks through the four other interfaces
     run_client = None
-from .test_condition_rules import catalog_with_a_new_calibration
-from .test_serve import Server, stop_server
-from .test_site_browser import ARGS, CHROMIUM
+from ..lookup.test_condition_rules import catalog_with_a_new_calibration
+from ..server.test_serve import Server, stop_server
+from ..site.test_site_browser import ARGS, CHROMIUM
 
 QUESTIONS = {"embedded": int(os.environ.get("CALCAT_GIT_EQUIVALENCE_QUESTIONS", "320")),  # at least 300
              "generated": int(os.environ.get("CALCAT_GIT_EQUIVALENCE_GENERATED", "100"))}  # (the counts are printed)

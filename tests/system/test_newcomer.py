@@ -15,7 +15,7 @@ from calcat_git.cli.main import main
 from calcat_git.errors import InvalidInputError
 from calcat_git.lookup.conditions import AGIPDConditions, JUNGFRAUConditions
 
-from .helpers import REPO_ROOT
+from ..helpers import REPO_ROOT
 
 LOOKUP = ["lookup", "MID_DET_AGIPD1M-1", "--repo", str(REPO_ROOT), "--worktree", "--event-at", "2024-03-01T00:00:00Z",
           "--calibration", "Offset"]
@@ -92,9 +92,9 @@ def test_demo_replay_is_kept_and_reused(tmp_path: Path) -> None:
 
 # --- one-step edits and what reviewers read of them --------------------------------------------------------------
 
-from . import test_review  # noqa: E402
-from .helpers import commit_all, edit, git  # noqa: E402
-from .test_review import MID, SPB, cli, found  # noqa: E402
+from ..helpers import commit_all, edit, git  # noqa: E402
+from ..review import test_review  # noqa: E402
+from ..review.test_review import MID, SPB, cli, found  # noqa: E402
 
 pr = test_review.pr  # the fixture: the mini catalog on main with a branch 'pr' checked out
 
@@ -205,7 +205,7 @@ def test_plain_mkdocs_build_works_on_a_fresh_clone(mini: Path, tmp_path: Path) -
 
 
 def test_missing_browser_says_what_to_do(monkeypatch: pytest.MonkeyPatch) -> None:
-    from .helpers import require_chromium
+    from ..helpers import require_chromium
 
     monkeypatch.setenv("CALCAT_GIT_SKIP_BROWSER", "1")
     with pytest.raises(pytest.skip.Exception, match="sudo apt-get install chromium"):
@@ -248,7 +248,7 @@ def test_outside_a_catalog_the_error_names_repo(tmp_path: Path, monkeypatch: pyt
 
 
 def test_serve_gives_absolute_report_paths_for_a_relative_store(git_mini: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    from .test_serve import Server, stop_server
+    from ..server.test_serve import Server, stop_server
 
     monkeypatch.chdir(git_mini)  # as a user runs it: `calcat-git serve --store ../store` from the catalog
     server = Server(git_mini, "--store", "../store")

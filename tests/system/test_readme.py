@@ -21,7 +21,7 @@ import pytest
 from sybil import Example, Sybil
 from sybil.parsers.markdown import CodeBlockParser, PythonCodeBlockParser, SkipParser
 
-from .helpers import REPO_ROOT
+from ..helpers import REPO_ROOT
 
 README = REPO_ROOT / "README.md"
 DOCUMENTS = [README, *sorted((REPO_ROOT / "calcat_git" / "site" / "guide").glob("*.md"))]

@@ -24,7 +24,7 @@ import numpy as np
 import pytest
 import yaml
 
-from .helpers import REPO_ROOT
+from ..helpers import REPO_ROOT
 
 NAME = "Sirius calibration catalog"
 ZONE = "America/Sao_Paulo"

@@ -15,7 +15,7 @@ import yaml
 from calcat_git import Catalog
 from calcat_git.index.parse import Invalid, parse_blob
 
-from .helpers import HERE, git, problems
+from ..helpers import HERE, git, problems
 
 CORPUS = HERE / "data" / "bad"
 MANIFEST: dict[str, Any] = yaml.safe_load((CORPUS / "expected.yaml").read_text("utf-8"))

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from .helpers import edit, problems
+from ..helpers import edit, problems
 
 MAP = "registry/mappings/MID_DET_AGIPD1M-1.yaml"
 SPB_MAP = "registry/mappings/SPB_DET_AGIPD1M-1.yaml"

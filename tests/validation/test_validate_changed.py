@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from .helpers import commit_all, edit
+from ..helpers import commit_all, edit
 
 BATCH = "constants_index/MID_DET_AGIPD1M-1/2024/20240501T100000Z-dark.yaml"
 MID = "registry/mappings/MID_DET_AGIPD1M-1.yaml"
