@@ -25,6 +25,17 @@ def edit(root: Path, rel: str, old: str, new: str) -> None:
     path.write_text(text.replace(old, new), "utf-8")
 
 
+def run_cli(*args: str, repo: Path | None = None, cwd: Path = REPO_ROOT, env: dict[str, str] | None = None,
+            input: str | None = None, timeout: float | None = None) -> subprocess.CompletedProcess[str]:
+    """``python -m calcat_git ARGS [--repo REPO]`` as a real process in ``cwd``: its exit code and
+    output, whatever they are; a traceback on stderr fails the test (errors are one line)."""
+    command = [sys.executable, "-m", "calcat_git", *args, *(["--repo", str(repo)] if repo is not None else [])]
+    done = subprocess.run(command, cwd=cwd, env=env, input=input, timeout=timeout, capture_output=True, text=True,
+                          check=False)
+    assert "Traceback" not in done.stderr, done.stderr
+    return done
+
+
 def problems(root: Path, skip: tuple[str, ...] = ()) -> list[str]:
     from calcat_git import Catalog
 
@@ -93,8 +104,7 @@ CHROMIUM_HINT = ("the browser tests need Debian's chromium at /usr/bin/chromium 
 
 def build_site(repo: Path, out: Path, *options: str) -> Path:
     """``calcat-git site build`` of the catalog at ``repo`` into ``out`` (must succeed)."""
-    done = subprocess.run([sys.executable, "-m", "calcat_git", "site", "build", "--repo", str(repo), "--out", str(out),
-                           *options], capture_output=True, text=True, check=False)
+    done = run_cli("site", "build", "--repo", str(repo), "--out", str(out), *options)
     assert done.returncode == 0, done.stderr
     return out
 

@@ -6,8 +6,6 @@ import dataclasses
 import json
 import re
 import shutil
-import subprocess
-import sys
 import threading
 import urllib.request
 from collections.abc import Iterator
@@ -26,7 +24,7 @@ from calcat_git.errors import CatalogInvalidError
 from calcat_git.timeutil import parse_facility_time
 
 from ..benchmarks.bench_serve import free_port, start_server, stop_server
-from ..helpers import HERE, git
+from ..helpers import HERE, git, run_cli
 from ..replay_calcat import grouped
 from ..replay_calcat import replay as replay_recorded
 
@@ -46,8 +44,7 @@ def empty_repo(root: Path) -> Path:
 @pytest.fixture(scope="module")
 def imported(tmp_path_factory: pytest.TempPathFactory) -> Path:
     root = empty_repo(tmp_path_factory.mktemp("import") / "catalog")
-    result = subprocess.run([sys.executable, "-m", "calcat_git", "import-calcat", "--replies", str(REPLIES),
-                             "--repo", str(root), "--json"], capture_output=True, text=True)
+    result = run_cli("import-calcat", "--replies", str(REPLIES), "--repo", str(root), "--json")
     assert result.returncode == 0, result.stderr
     assert json.loads(result.stdout)["added"]["ccv"] == 559
     return root
@@ -138,8 +135,7 @@ def test_conflicting_ccv_is_reported_not_overwritten(tmp_path: Path, imported: P
     shutil.copytree(imported, root)
     before = {p: (root / p).read_bytes() for p in Catalog.open(root).registry.batches}
     altered = _altered(tmp_path, '/AGIPD_SIV1_AGIPDV11_M337/Offset/0', '/AGIPD_SIV1_AGIPDV11_M337/Offset/9')
-    result = subprocess.run([sys.executable, "-m", "calcat_git", "import-calcat", "--replies", str(altered), "--repo", str(root)],
-                            capture_output=True, text=True)
+    result = run_cli("import-calcat", "--replies", str(altered), "--repo", str(root))
     assert result.returncode == 0, result.stderr
     assert re.search(r"conflicts \(left as they are\): 1\n- CCV 141880 .*content differs", result.stdout)
     assert {p: (root / p).read_bytes() for p in before} == before
@@ -153,8 +149,7 @@ def test_a_result_that_does_not_validate_writes_nothing(tmp_path: Path) -> None:
     with pytest.raises(CatalogInvalidError, match=r"store-paths"):
         import_replies(root, read_cassettes([altered]))
     assert git(root, "status", "--porcelain", "--untracked-files=all") == ""
-    result = subprocess.run([sys.executable, "-m", "calcat_git", "import-calcat", "--replies", str(altered), "--repo", str(root)],
-                            capture_output=True, text=True)
+    result = run_cli("import-calcat", "--replies", str(altered), "--repo", str(root))
     assert result.returncode == 1 and "Traceback" not in result.stderr
     assert "'../../etc/cal." in result.stderr
 
@@ -166,8 +161,7 @@ def test_bad_replies_get_one_line_errors(tmp_path: Path) -> None:
                           (["--replies", str(tmp_path / "not-a-cassette.yaml")], "no 'interactions' list"),
                           (["--url", "ftp://x", "--detector", "D"], "must start with http"),
                           (["--url", "http://127.0.0.1:9"], "needs at least one --detector")):
-        result = subprocess.run([sys.executable, "-m", "calcat_git", "import-calcat", "--repo", str(root), *args],
-                                capture_output=True, text=True)
+        result = run_cli("import-calcat", "--repo", str(root), *args)
         assert result.returncode != 0 and message in result.stderr and "Traceback" not in result.stderr, result
 
 
@@ -215,10 +209,9 @@ def replay() -> Iterator[str]:
 
 def test_live_path_reads_a_server_page_by_page(tmp_path: Path, replay: str) -> None:
     root = empty_repo(tmp_path / "catalog")
-    result = subprocess.run(
-        [sys.executable, "-m", "calcat_git", "import-calcat", "--url", replay, "--detector", "SPB_DET_AGIPD1M-1",
-         "--snapshot-at", "2020-01-07T12:26:48Z", "--snapshot-at", "2026-04-10T11:27:00Z", "--report", "3757",
-         "--repo", str(root), "--json"], capture_output=True, text=True)
+    result = run_cli("import-calcat", "--url", replay, "--detector", "SPB_DET_AGIPD1M-1", "--snapshot-at",
+                     "2020-01-07T12:26:48Z", "--snapshot-at", "2026-04-10T11:27:00Z", "--report", "3757", "--repo", str(root),
+                     "--json")
     assert result.returncode == 0, result.stderr
     assert "reading the CCVs of report 3757" in result.stderr
     added = json.loads(result.stdout)["added"]

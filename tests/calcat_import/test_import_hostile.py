@@ -5,7 +5,6 @@ with one line, never a traceback, and nothing is written."""
 from __future__ import annotations
 
 import subprocess
-import sys
 import threading
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
@@ -16,7 +15,7 @@ import pytest
 
 from calcat_git.calcat_import.live import MAX_REPLY_BYTES
 
-from ..helpers import git
+from ..helpers import git, run_cli
 
 TOKEN = "s3cret-token-for-the-test"
 NOT_FOUND = b'{"info": "Resource not found!"}'
@@ -85,10 +84,8 @@ def _empty(root: Path) -> Path:
 
 def _import(root: Path, url: str) -> subprocess.CompletedProcess[str]:
     head = git(root, "rev-parse", "HEAD")
-    run = subprocess.run([sys.executable, "-m", "calcat_git", "import-calcat", "--url", url, "--token-env",
-                          "CALCAT_TEST_TOKEN", "--detector", "SPB_DET_AGIPD1M-1", "--repo", str(root)],
-                         capture_output=True, text=True, timeout=120,
-                         env={**__import__("os").environ, "CALCAT_TEST_TOKEN": TOKEN})
+    run = run_cli("import-calcat", "--url", url, "--token-env", "CALCAT_TEST_TOKEN", "--detector", "SPB_DET_AGIPD1M-1", "--repo",
+                  str(root), timeout=120, env={**__import__("os").environ, "CALCAT_TEST_TOKEN": TOKEN})
     assert "Traceback" not in run.stderr, run.stderr
     assert git(root, "rev-parse", "HEAD") == head and git(root, "status", "--porcelain") == ""
     return run

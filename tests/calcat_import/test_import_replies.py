@@ -21,7 +21,7 @@ from calcat_git.calcat_import.replies import read_cassettes
 from calcat_git.calcat_import.write import import_replies
 from calcat_git.errors import InvalidInputError
 
-from ..helpers import HERE, git
+from ..helpers import HERE, git, run_cli
 
 LPD = HERE / "data" / "calcat-constructed" / "lpd_memory_cell_order.yaml"
 ORDER = ",".join(str(cell) for cell in range(1, 201))      # the condition's txt_value
@@ -60,9 +60,8 @@ def _catalog(root: Path) -> Path:
 
 
 def _import(root: Path, *replies: Path, as_json: bool = False) -> str:
-    run = subprocess.run([sys.executable, "-m", "calcat_git", "import-calcat", *(a for r in replies for a in
-                          ("--replies", str(r))), "--repo", str(root), *(["--json"] if as_json else [])],
-                         capture_output=True, text=True, check=False)
+    run = run_cli("import-calcat", *(a for r in replies for a in
+                          ("--replies", str(r))), "--repo", str(root), *(["--json"] if as_json else []))
     assert run.returncode == 0, run.stderr
     return run.stdout
 
@@ -70,9 +69,8 @@ def _import(root: Path, *replies: Path, as_json: bool = False) -> str:
 def _lookup(root: Path, order: str) -> dict[str, Any]:
     args = [a for name, value in {**CONDITIONS, "Memory cell order": order}.items()
             for a in ("--condition", f"{name}={value}")]
-    run = subprocess.run([sys.executable, "-m", "calcat_git", "lookup", "FXE_DET_LPD1M-1", "--repo", str(root),
-                          "--event-at", "2022-05-23T00:00:00Z", "--calibration", "Offset", *args, "--json"],
-                         capture_output=True, text=True, check=False)
+    run = run_cli("lookup", "FXE_DET_LPD1M-1", "--repo", str(root), "--event-at", "2022-05-23T00:00:00Z", "--calibration",
+                  "Offset", *args, "--json")
     result: dict[str, Any] = json.loads(run.stdout)
     return result
 
@@ -137,8 +135,7 @@ def test_a_condition_value_that_is_neither_is_refused(tmp_path: Path, bad: dict[
     condition["parameters_conditions"][5].update(bad)
     replies = _cassette(tmp_path / "odd.yaml", [*items[:5], _set_body(items[5], condition)])
     root = _catalog(tmp_path / "catalog")
-    run = subprocess.run([sys.executable, "-m", "calcat_git", "import-calcat", "--replies", str(replies),
-                          "--repo", str(root)], capture_output=True, text=True, check=False)
+    run = run_cli("import-calcat", "--replies", str(replies), "--repo", str(root))
     assert run.returncode == 1 and "Traceback" not in run.stderr
     assert run.stderr == (f"error: {replies}#5: /api/conditions/6177: parameters_conditions[5] "
                           f"('Memory cell order'): {why}\n")

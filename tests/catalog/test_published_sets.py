@@ -5,8 +5,6 @@ git repositories, a real server process."""
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 import urllib.request
 import warnings
 from pathlib import Path
@@ -16,25 +14,18 @@ import pytest
 from calcat_git import Catalog
 from calcat_git.errors import CatalogProblemWarning, InvalidInputError
 
-from ..helpers import commit_all, git
+from ..helpers import commit_all, git, run_cli
 
 NEW_BATCH = "constants_index/MID_DET_AGIPD1M-1/2024/20240601T000000Z-dark.yaml"
 LOOKUP = ("lookup", "MID_DET_AGIPD1M-1", "--event-at", "2024-06-02T00:00:00Z", "--condition", "Memory cells=352",
           "--condition", "Sensor Bias Voltage=300", "--calibration", "Offset", "--json")  # the mini's parameters
 
 
-def cli(root: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "calcat_git", *args, "--repo", str(root)], capture_output=True,
-                          text=True, check=False,
-                          env={**__import__("os").environ, "GIT_COMMITTER_NAME": "Ada", "GIT_COMMITTER_EMAIL": "a@x",
-                               "GIT_AUTHOR_NAME": "Ada", "GIT_AUTHOR_EMAIL": "a@x"})
-
-
 @pytest.fixture
 def sets(git_mini: Path) -> dict[str, str]:
     """The mini catalog published as v1, then a newer Offset for AGIPD_M3 (report 3758) committed."""
     shas = {"v1": git(git_mini, "rev-parse", "HEAD")}
-    published = cli(git_mini, "tag", "v1", "-m", "the first set")
+    published = run_cli("tag", "v1", "-m", "the first set", repo=git_mini)
     assert published.returncode == 0, published.stderr
     batch = (git_mini / "constants_index/MID_DET_AGIPD1M-1/2024/20240501T100000Z-dark.yaml").read_text()
     batch = batch.replace("id: 3757", "id: 3758").replace("dark_r0012", "dark_r0013").replace(
@@ -46,20 +37,20 @@ def sets(git_mini: Path) -> dict[str, str]:
 
 @pytest.mark.slow
 def test_tag_publishes_a_validated_commit_and_never_moves_it(git_mini: Path, sets: dict[str, str]) -> None:
-    again = cli(git_mini, "tag", "v1", "-m", "moved")
+    again = run_cli("tag", "v1", "-m", "moved", repo=git_mini)
     assert (again.returncode, again.stderr) == (
         1, "error: tag 'v1' exists already: a published set is never moved; choose a new name\n")
-    bad_name = cli(git_mini, "tag", "a..b", "-m", "x")
+    bad_name = run_cli("tag", "a..b", "-m", "x", repo=git_mini)
     assert bad_name.returncode == 1 and "'a..b' is not a valid tag name" in bad_name.stderr
     git(git_mini, "switch", "-q", "-c", "side")
     (git_mini / "notes.txt").write_text("side work\n")
     side = commit_all(git_mini, "a commit main never had", "2024-06-03T00:00:00Z")
     git(git_mini, "switch", "-q", "main")
-    off_line = cli(git_mini, "tag", "v2", "--snapshot-at", "side", "-m", "x")
+    off_line = run_cli("tag", "v2", "--snapshot-at", "side", "-m", "x", repo=git_mini)
     assert (off_line.returncode, off_line.stderr) == (
         1, f"error: commit {side[:12]} is not on the first-parent history of main: a published set is a state the "
            "catalog had there (pass --snapshot-at a time, or a commit of that history)\n")
-    listed = json.loads(cli(git_mini, "tags", "--json").stdout)
+    listed = json.loads(run_cli("tags", "--json", repo=git_mini).stdout)
     assert [(t["name"], t["commit"], t["state"], t["message"]) for t in listed] == [
         ("v1", sets["v1"], "published", "the first set")]
     assert git(git_mini, "rev-parse", "v1^{commit}") == sets["v1"]
@@ -68,7 +59,7 @@ def test_tag_publishes_a_validated_commit_and_never_moves_it(git_mini: Path, set
 def test_tag_refuses_a_commit_that_does_not_validate(git_mini: Path) -> None:
     (git_mini / "registry/calibrations/Broken.yaml").write_text("identifier: [\n")
     bad = commit_all(git_mini, "broken", "2024-06-02T00:00:00Z")
-    refused = cli(git_mini, "tag", "v2", "-m", "no")
+    refused = run_cli("tag", "v2", "-m", "no", repo=git_mini)
     assert refused.returncode == 1 and refused.stderr.startswith(
         f"error: commit {bad[:12]} does not validate (1 problem(s)), not published: "
         "registry/calibrations/Broken.yaml:"), refused.stderr
@@ -77,9 +68,9 @@ def test_tag_refuses_a_commit_that_does_not_validate(git_mini: Path) -> None:
 
 @pytest.mark.slow
 def test_any_revision_goes_where_a_snapshot_goes(git_mini: Path, sets: dict[str, str]) -> None:
-    at_tag = json.loads(cli(git_mini, *LOOKUP, "--snapshot-at", "v1").stdout)
+    at_tag = json.loads(run_cli(*LOOKUP, "--snapshot-at", "v1", repo=git_mini).stdout)
     assert (at_tag["commit"], at_tag["tag"]) == (sets["v1"], "v1")
-    at_branch = json.loads(cli(git_mini, *LOOKUP, "--snapshot-at", "main").stdout)
+    at_branch = json.loads(run_cli(*LOOKUP, "--snapshot-at", "main", repo=git_mini).stdout)
     assert at_branch["commit"] == sets["head"] and "tag" not in at_branch
     from calcat_git import CalibrationData
     from calcat_git.errors import NotFoundError
@@ -88,7 +79,7 @@ def test_any_revision_goes_where_a_snapshot_goes(git_mini: Path, sets: dict[str,
     with pytest.raises(NotFoundError, match="no constants of report 3758 in this catalog"):
         CalibrationData.from_report(3758, Catalog.open(git_mini), snapshot_at="v1")  # injected after v1
     for bad in ("--output=/tmp/x", "nope", "v1..main"):
-        refused = cli(git_mini, *LOOKUP, "--snapshot-at", bad)
+        refused = run_cli(*LOOKUP, "--snapshot-at", bad, repo=git_mini)
         assert (refused.returncode, refused.stderr) == (1, f"error: {bad!r} is not a commit, tag or branch of {git_mini}, "
                                                            "nor a time (ISO-8601 with Z or an offset, e.g. "
                                                            "2024-05-01T10:00:00Z)\n"), bad
@@ -97,24 +88,24 @@ def test_any_revision_goes_where_a_snapshot_goes(git_mini: Path, sets: dict[str,
     assert catalog.at("HEAD~1").commit == sets["v1"]
     with pytest.raises(InvalidInputError, match="'nope' is not a commit, tag or branch of"):
         catalog.at("nope")
-    snapshot = cli(git_mini, "snapshot", "v1", "--json")
+    snapshot = run_cli("snapshot", "v1", "--json", repo=git_mini)
     assert json.loads(snapshot.stdout) == {"at": "v1", "commit": sets["v1"], "committed_at": "2024-05-02T00:00:00Z",
                                            "tag": "v1"}
 
 
 @pytest.mark.slow
 def test_a_set_marked_invalid_still_answers_and_warns(git_mini: Path, sets: dict[str, str]) -> None:
-    marked = cli(git_mini, "tag", "v1", "--invalidate", "--reason", "darks taken with the wrong gain", "--commit")
+    marked = run_cli("tag", "v1", "--invalidate", "--reason", "darks taken with the wrong gain", "--commit", repo=git_mini)
     assert marked.returncode == 0, marked.stderr
     assert marked.stdout.startswith("published set v1 marked invalid in published-sets.yaml; committed ")
-    review = cli(git_mini, "diff", "HEAD~1", "HEAD")  # reviewers read it as a sentence
+    review = run_cli("diff", "HEAD~1", "HEAD", repo=git_mini)  # reviewers read it as a sentence
     assert "#### Published sets\n- published set v1 marked invalid: darks taken with the wrong gain" in review.stdout
-    again = cli(git_mini, "tag", "v1", "--invalidate", "--reason", "again", "--commit")
+    again = run_cli("tag", "v1", "--invalidate", "--reason", "again", "--commit", repo=git_mini)
     assert (again.returncode, again.stderr) == (
         1, "error: published set 'v1' is marked invalid already: darks taken with the wrong gain\n")
-    listed = json.loads(cli(git_mini, "tags", "--json").stdout)
+    listed = json.loads(run_cli("tags", "--json", repo=git_mini).stdout)
     assert listed[0]["state"] == "invalid" and listed[0]["invalid"]["reason"] == "darks taken with the wrong gain"
-    lookup = cli(git_mini, *LOOKUP, "--snapshot-at", "v1")
+    lookup = run_cli(*LOOKUP, "--snapshot-at", "v1", repo=git_mini)
     assert json.loads(lookup.stdout)["commit"] == sets["v1"]  # still answers, from the set
     when = listed[0]["invalid"]["invalidated_at"]
     note = f"published set v1 was marked invalid on {when}: darks taken with the wrong gain"
@@ -126,7 +117,7 @@ def test_a_set_marked_invalid_still_answers_and_warns(git_mini: Path, sets: dict
         warnings.simplefilter("always")
         CalibrationData.from_report(3757, Catalog.open(git_mini), snapshot_at="v1")
     assert [str(w.message) for w in caught if w.category is CatalogProblemWarning] == [note]
-    unknown = cli(git_mini, "tag", "v9", "--invalidate", "--reason", "x")
+    unknown = run_cli("tag", "v9", "--invalidate", "--reason", "x", repo=git_mini)
     assert (unknown.returncode, unknown.stderr) == (
         1, "error: no published set 'v9': `calcat-git tags` lists them\n")
 
@@ -137,7 +128,7 @@ def test_serve_pins_a_client_session_to_a_set_by_url(git_mini: Path, sets: dict[
 
     from ..server.test_serve_hostile import _start, _stop
 
-    cli(git_mini, "tag", "v1", "--invalidate", "--reason", "wrong gain", "--commit")
+    run_cli("tag", "v1", "--invalidate", "--reason", "wrong gain", "--commit", repo=git_mini)
     head = git(git_mini, "rev-parse", "HEAD")
     proc, port = _start(git_mini)
     try:
@@ -173,7 +164,7 @@ def test_the_site_lists_the_published_sets(git_mini: Path, sets: dict[str, str],
 
     from calcat_git.site.generate import generate
 
-    cli(git_mini, "tag", "v1", "--invalidate", "--reason", "wrong gain", "--commit")
+    run_cli("tag", "v1", "--invalidate", "--reason", "wrong gain", "--commit", repo=git_mini)
     generate(Catalog.open(git_mini), tmp_path / "out")
     page = (tmp_path / "out/sets.md").read_text()
     row = next(line for line in page.splitlines() if line.startswith("| v1 |"))

@@ -11,7 +11,7 @@ import pytest
 
 from calcat_git import Catalog, RepositoryError
 
-from ..helpers import commit_all, git
+from ..helpers import commit_all, git, run_cli
 
 
 def t(text: str) -> datetime:
@@ -91,22 +91,18 @@ def test_first_parent_merge(mini: Path, repo: dict[str, str]) -> None:
     assert pinned.mapping("SPB_DET_AGIPD1M-1", at="2024-03-01T00:00:00Z")["AGIPD00"] == "AGIPD_M1"
 
 
-def _cli(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "calcat_git", *args], capture_output=True, text=True, check=False)
-
-
 def test_verify_history(mini: Path, repo: dict[str, str]) -> None:
-    ok = _cli("verify-history", "--repo", str(mini))
+    ok = run_cli("verify-history", "--repo", str(mini))
     assert ok.returncode == 0, ok.stderr
     (mini / "registry/calibrations/SlopesPC.yaml").write_text("identifier: SlopesPC\n")
     commit_all(mini, "clock went back", "2024-02-01T00:00:00Z")
-    back = _cli("verify-history", "--repo", str(mini))
+    back = run_cli("verify-history", "--repo", str(mini))
     assert back.returncode == 1 and "committer time goes back" in back.stderr
     git(mini, "reset", "-q", "--hard", repo["swap"])  # rewrite: drop 'late'
-    rewritten = _cli("verify-history", "--repo", str(mini))
+    rewritten = run_cli("verify-history", "--repo", str(mini))
     assert rewritten.returncode == 1
     assert f"the last seen head {repo['late'][:12]} of main is not an ancestor" in rewritten.stderr
-    assert _cli("verify-history", "--repo", str(mini), "--since", repo["swap"]).returncode == 1  # still rewritten
+    assert run_cli("verify-history", "--repo", str(mini), "--since", repo["swap"]).returncode == 1  # still rewritten
 
 
 def test_verify_history_names_a_commit_from_the_future(mini: Path, repo: dict[str, str]) -> None:
@@ -114,7 +110,7 @@ def test_verify_history_names_a_commit_from_the_future(mini: Path, repo: dict[st
     future = commit_all(mini, "clock in 2099", "2099-01-01T00:00:00Z")
     (mini / "registry/calibrations/SlopesCS.yaml").write_text("identifier: SlopesCS\n")
     honest = commit_all(mini, "honest", (datetime.now(UTC) - timedelta(minutes=1)).isoformat())
-    run = _cli("verify-history", "--repo", str(mini))
+    run = run_cli("verify-history", "--repo", str(mini))
     assert (run.returncode, run.stdout, run.stderr.splitlines()) == (1, "", [
         f"error: committer time in the future: {future[:12]} (2099-01-01T00:00:00Z) is later than now plus 10 "
         "minutes; snapshots taken before then would not see it: fix the committer's clock and recommit"])
@@ -123,25 +119,25 @@ def test_verify_history_names_a_commit_from_the_future(mini: Path, repo: dict[st
     git(mini, "reset", "-q", "--hard", repo["late"])
     (mini / "registry/calibrations/SlopesPC.yaml").write_text("identifier: SlopesPC\n")
     commit_all(mini, "clock a little ahead", soon)
-    assert _cli("verify-history", "--repo", str(mini)).returncode == 0
+    assert run_cli("verify-history", "--repo", str(mini)).returncode == 0
 
 
 @pytest.mark.slow
 def test_cli_snapshot_mapping_history(mini: Path, repo: dict[str, str]) -> None:
     import json
 
-    snap = json.loads(_cli("snapshot", "2024-02-15T00:00:00Z", "--repo", str(mini), "--json").stdout)
+    snap = json.loads(run_cli("snapshot", "2024-02-15T00:00:00Z", "--repo", str(mini), "--json").stdout)
     assert snap == {"at": "2024-02-15T00:00:00Z", "commit": repo["swap"], "committed_at": "2023-05-10T07:00:00Z"}
     args = ["mapping", "SPB_DET_AGIPD1M-1", "--event-at", "2024-02-15T00:00:00Z", "--repo", str(mini), "--json"]
-    now = json.loads(_cli(*args).stdout)
-    then = json.loads(_cli(*args, "--snapshot-at", "2024-02-15T00:00:00Z").stdout)
+    now = json.loads(run_cli(*args).stdout)
+    then = json.loads(run_cli(*args, "--snapshot-at", "2024-02-15T00:00:00Z").stdout)
     assert (now["modules"]["AGIPD00"], now["commit"]) == ("AGIPD_M1", repo["late"])
     assert (then["modules"]["AGIPD00"], then["commit"]) == ("AGIPD_M4", repo["swap"])
-    hist = _cli("history", "SPB_DET_AGIPD1M-1", "--repo", str(mini))
+    hist = run_cli("history", "SPB_DET_AGIPD1M-1", "--repo", str(mini))
     assert "BACKDATED by 29 days" in hist.stdout and repo["late"][:12] in hist.stdout
-    missing = _cli("history", "AGIPD_M9", "--repo", str(mini))
+    missing = run_cli("history", "AGIPD_M9", "--repo", str(mini))
     assert missing.returncode == 1 and "'AGIPD_M9' is neither a detector nor a PDU (did you mean" in missing.stderr
-    early = _cli("snapshot", "2010-01-01T00:00:00Z", "--repo", str(mini))
+    early = run_cli("snapshot", "2010-01-01T00:00:00Z", "--repo", str(mini))
     assert early.returncode == 1 and early.stderr.startswith("error: no snapshot at 2010-01-01T00:00:00Z")
 
 

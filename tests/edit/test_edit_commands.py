@@ -4,8 +4,6 @@ through the one write path (success, refusal with nothing written, --branch), th
 
 from __future__ import annotations
 
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -14,16 +12,11 @@ from calcat_git import CalibrationData, Catalog
 from calcat_git.edit import rules
 from calcat_git.edit.yamltext import checked, data_of
 
-from ..helpers import git
+from ..helpers import git, run_cli
 from ..lookup.test_constants import MiniConditions
 
 TYPE = "registry/detector_types/AGIPD-Type.yaml"
 BATCH = "constants_index/MID_DET_AGIPD1M-1/2024/20240501T100000Z-dark.yaml"
-
-
-def _run(root: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "calcat_git", *args, "--repo", str(root)], capture_output=True,
-                          text=True, check=False)
 
 
 def _files(root: Path) -> list[tuple[str, bytes]]:
@@ -33,7 +26,7 @@ def _files(root: Path) -> list[tuple[str, bytes]]:
 
 def _refused(root: Path, args: list[str], message: str) -> None:
     before, refs = _files(root), git(root, "for-each-ref")
-    run = _run(root, *args)
+    run = run_cli(*args, repo=root)
     assert (run.returncode, run.stdout, run.stderr) == (1, "", f"error: {message}\n")
     assert _files(root) == before and git(root, "for-each-ref") == refs
 
@@ -41,7 +34,7 @@ def _refused(root: Path, args: list[str], message: str) -> None:
 def _on_branch(root: Path, branch: str, args: list[str]) -> str:
     """Run an edit with --branch: the branch gets one commit, the checkout stays as it is."""
     before, head = _files(root), git(root, "rev-parse", "HEAD")
-    run = _run(root, *args, "--branch", branch)
+    run = run_cli(*args, "--branch", branch, repo=root)
     assert run.returncode == 0, run.stderr
     assert _files(root) == before and git(root, "rev-parse", "HEAD") == head
     assert git(root, "rev-parse", f"{branch}^") == head
@@ -50,8 +43,8 @@ def _on_branch(root: Path, branch: str, args: list[str]) -> str:
 
 @pytest.mark.slow
 def test_add_calibration(git_mini: Path) -> None:
-    out = _run(git_mini, "add-calibration", "DarkDrift", "--type", "AGIPD-Type", "--parameter", "Memory cells",
-               "--description", "slow offset drift", "--commit")
+    out = run_cli("add-calibration", "DarkDrift", "--type", "AGIPD-Type", "--parameter", "Memory cells", "--description",
+                  "slow offset drift", "--commit", repo=git_mini)
     assert out.returncode == 0, out.stderr
     assert (git_mini / "registry/calibrations/DarkDrift.yaml").read_text() == (
         "identifier: DarkDrift\ndescription: slow offset drift\n")
@@ -68,8 +61,8 @@ def test_add_calibration(git_mini: Path) -> None:
 
 @pytest.mark.slow
 def test_add_parameter(git_mini: Path) -> None:
-    out = _run(git_mini, "add-parameter", "Probe param", "--type", "AGIPD-Type", "--unit", "V", "--lower-deviation",
-               "0.5", "--upper-deviation", "0.5")
+    out = run_cli("add-parameter", "Probe param", "--type", "AGIPD-Type", "--unit", "V", "--lower-deviation", "0.5",
+                  "--upper-deviation", "0.5", repo=git_mini)
     assert out.returncode == 0, out.stderr
     assert (git_mini / "registry/parameters/probe_param.yaml").read_text() == (
         "identifier: probe_param\nspellings:\n- Probe param\nunit: V\nlower_deviation: 0.5\nupper_deviation: 0.5\n")
@@ -90,16 +83,16 @@ def test_add_parameter(git_mini: Path) -> None:
 
 @pytest.mark.slow
 def test_add_detector_and_its_first_swap(git_mini: Path) -> None:
-    out = _run(git_mini, "add-detector", "HED_IA1_JF500K2", "--type", "jungfrau-Type", "--instrument", "MID",
-               "--modules", "2", "--first-module-index", "1", "--commit")
+    out = run_cli("add-detector", "HED_IA1_JF500K2", "--type", "jungfrau-Type", "--instrument", "MID", "--modules", "2",
+                  "--first-module-index", "1", "--commit", repo=git_mini)
     assert out.returncode == 0, out.stderr
     assert (git_mini / "registry/detectors/HED_IA1_JF500K2.yaml").read_text() == (
         "identifier: HED_IA1_JF500K2\ndetector_type: jungfrau-Type\ninstruments:\n- MID\n"
         "karabo_id_control: HED_IA1_JF500K2\nsource_name_pattern: HED_IA1_JF500K2/DET/{modno}CH0:xtdf\nexperts: []\n"
         "modules:\n- aggregator: JNGFR01\n  virtual_device_name: ''\n  module_number: 1\n"
         "- aggregator: JNGFR02\n  virtual_device_name: ''\n  module_number: 2\n")
-    swap = _run(git_mini, "swap", "HED_IA1_JF500K2", "JNGFR01=Jungfrau_M001", "--from", "2024-06-01T00:00:00Z",
-                "--reason", "installed", "--commit")
+    swap = run_cli("swap", "HED_IA1_JF500K2", "JNGFR01=Jungfrau_M001", "--from", "2024-06-01T00:00:00Z", "--reason", "installed",
+                   "--commit", repo=git_mini)
     assert swap.returncode == 0, swap.stderr
     assert Catalog.open(git_mini).mapping("HED_IA1_JF500K2", at="2024-07-01T00:00:00Z") == {
         "JNGFR01": "Jungfrau_M001", "JNGFR02": None}
@@ -124,14 +117,14 @@ def test_flag_keeps_the_reason_and_the_past(git_mini: Path) -> None:
     ccv = _offset(git_mini)
     assert ccv is not None
     git(git_mini, "commit", "-q", "--allow-empty", "-m", "later", date="2030-01-01T00:00:00Z")
-    out = _run(git_mini, "flag", ccv[:12], "--bad-quality", "--reason", "stripes in the offset map", "--commit")
+    out = run_cli("flag", ccv[:12], "--bad-quality", "--reason", "stripes in the offset map", "--commit", repo=git_mini)
     assert out.returncode == 0, out.stderr
     item = data_of((git_mini / BATCH).read_text())["constants"][0]
     assert item["good_quality"] is False and len(item["flagged"]) == 1
     assert item["flagged"][0]["reason"] == "stripes in the offset map" and item["flagged"][0]["good_quality"] is False
     assert _offset(git_mini) is None  # skipped now …
     assert _offset(git_mini, snapshot_at=before) == ccv  # … and as the catalog was before, unchanged
-    assert _run(git_mini, "check", "--base", before).returncode == 0  # flags may flip: no append-only problem
+    assert run_cli("check", "--base", before, repo=git_mini).returncode == 0  # flags may flip: no append-only problem
     _refused(git_mini, ["flag", ccv[:12], "--bad-quality", "--reason", "again"],
              f"CCV {ccv[:12]} (Offset, AGIPD_M3) is bad-quality already")
     _refused(git_mini, ["flag", "abcdef12", "--deployed", "--reason", "x"], "no CCV with content id abcdef12")

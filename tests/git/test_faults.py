@@ -19,17 +19,10 @@ from calcat_git.git.repo import GitRepo
 from calcat_git.index.reader import Index
 from calcat_git.index.schema import FORMAT, index_path
 
-from ..helpers import commit_all, edit, git
+from ..helpers import commit_all, edit, git, run_cli
 
 SPB = "registry/mappings/SPB_DET_AGIPD1M-1.yaml"
 QUERIES = [("2024-01-01T00:00:00Z", "2023-06-01T00:00:00Z"), ("2021-03-01T00:00:00Z", "2026-01-01T00:00:00Z")]
-
-
-def cli(*args: str, repo: Path) -> subprocess.CompletedProcess[str]:
-    result = subprocess.run([sys.executable, "-m", "calcat_git", *args, "--repo", str(repo)], capture_output=True,
-                            text=True, check=False)
-    assert "Traceback" not in result.stderr
-    return result
 
 
 def answers(repo: Path, detectors: list[str]) -> list[dict[str, str | None]]:
@@ -37,7 +30,7 @@ def answers(repo: Path, detectors: list[str]) -> list[dict[str, str | None]]:
     out = []
     for detector in detectors:
         for event, snapshot in QUERIES:
-            run = cli("mapping", detector, "--at", event, "--snapshot-at", snapshot, "--json", repo=repo)
+            run = run_cli("mapping", detector, "--at", event, "--snapshot-at", snapshot, "--json", repo=repo)
             assert run.returncode == 0, run.stderr
             out.append(json.loads(run.stdout)["modules"])
     return out
@@ -117,21 +110,21 @@ def test_kill_during_incremental_update(synthetic: Path, tmp_path: Path) -> None
 def test_shallow_clone(mini: Path, repo: dict[str, str], tmp_path: Path) -> None:
     clone = tmp_path / "shallow"
     subprocess.run(["git", "clone", "-q", "--depth", "1", f"file://{mini}", str(clone)], check=True)
-    now = cli("mapping", "SPB_DET_AGIPD1M-1", "--event-at", "2024-03-01T00:00:00Z", "--json", repo=clone)
+    now = run_cli("mapping", "SPB_DET_AGIPD1M-1", "--event-at", "2024-03-01T00:00:00Z", "--json", repo=clone)
     assert json.loads(now.stdout)["modules"]["AGIPD00"] == "AGIPD_M1"  # the newest snapshot works
-    early = cli("snapshot", "2023-06-01T00:00:00Z", repo=clone)
+    early = run_cli("snapshot", "2023-06-01T00:00:00Z", repo=clone)
     assert early.returncode == 1
     assert early.stderr == ("error: no snapshot at 2023-06-01T00:00:00Z in this shallow clone: it holds the history "
                             "since 2024-03-01T00:00:00Z only, the commits before are missing; run `git fetch "
                             "--unshallow` to read earlier snapshots\n")
-    pinned = cli("snapshot", repo["swap"], repo=clone)
+    pinned = run_cli("snapshot", repo["swap"], repo=clone)
     assert pinned.returncode == 1 and pinned.stderr == (
         f"error: no commit '{repo['swap']}' in {clone}; this clone is shallow: `git fetch --unshallow` fetches older "
         "commits\n")
-    history = cli("history", "SPB_DET_AGIPD1M-1", repo=clone)
+    history = run_cli("history", "SPB_DET_AGIPD1M-1", repo=clone)
     assert history.returncode == 1 and "this clone is shallow: run `git fetch --unshallow` first" in history.stderr
     git(clone, "fetch", "-q", "--unshallow")
-    after = cli("snapshot", "2023-06-01T00:00:00Z", "--json", repo=clone)  # the index must not stay shallow
+    after = run_cli("snapshot", "2023-06-01T00:00:00Z", "--json", repo=clone)  # the index must not stay shallow
     assert after.returncode == 0 and json.loads(after.stdout)["commit"] == repo["swap"], after.stderr
     assert "shallow boundary" in after.stderr
 
@@ -141,12 +134,12 @@ def test_detached_head_and_missing_main(mini: Path, repo: dict[str, str]) -> Non
     assert Catalog.open(mini).commit == repo["late"]  # main is the catalog, wherever HEAD is
     assert Catalog.open(mini, branch="HEAD").commit == repo["swap"]
     git(mini, "branch", "-q", "-m", "main", "master")
-    detached = cli("mapping", "SPB_DET_AGIPD1M-1", "--event-at", "2024-03-01T00:00:00Z", "--json", repo=mini)
+    detached = run_cli("mapping", "SPB_DET_AGIPD1M-1", "--event-at", "2024-03-01T00:00:00Z", "--json", repo=mini)
     assert json.loads(detached.stdout)["commit"] == repo["swap"]  # no main: HEAD, as documented
-    missing = cli("mapping", "SPB_DET_AGIPD1M-1", "--branch", "main", repo=mini)
+    missing = run_cli("mapping", "SPB_DET_AGIPD1M-1", "--branch", "main", repo=mini)
     assert missing.returncode == 1
     assert missing.stderr == f"error: no branch 'main' in {mini} (branches: master): pass an existing branch\n"
-    typo = cli("index", "--branch", "mastr", repo=mini)
+    typo = run_cli("index", "--branch", "mastr", repo=mini)
     assert typo.stderr == f"error: no branch 'mastr' in {mini} (did you mean master?): pass an existing branch\n"
 
 
@@ -158,13 +151,12 @@ def test_repository_in_the_middle_of_a_merge(mini: Path, repo: dict[str, str]) -
     git(mini, "checkout", "-q", "main")
     merge = subprocess.run(["git", "-C", str(mini), "merge", "-q", "other"], capture_output=True, text=True)
     assert merge.returncode != 0 and (mini / ".git" / "MERGE_HEAD").exists()
-    committed = cli("mapping", "SPB_DET_AGIPD1M-1", "--event-at", "2024-03-01T00:00:00Z", "--json", repo=mini)
+    committed = run_cli("mapping", "SPB_DET_AGIPD1M-1", "--event-at", "2024-03-01T00:00:00Z", "--json", repo=mini)
     assert json.loads(committed.stdout) == {
         "detector": "SPB_DET_AGIPD1M-1", "at": "2024-03-01T00:00:00Z", "commit": repo["late"],
         "committed_at": "2024-03-01T00:00:00Z", "modules": {"AGIPD00": "AGIPD_M1", "AGIPD01": "AGIPD_M5"},
         "module_names": {"AGIPD00": "Q1M1", "AGIPD01": "Q1M2"}}
-    worktree = subprocess.run([sys.executable, "-m", "calcat_git", "validate", str(mini)], capture_output=True,
-                              text=True, check=False)
+    worktree = run_cli("validate", str(mini))
     assert worktree.returncode == 1 and worktree.stdout.splitlines() == [
         f"{SPB}:9: unresolved merge conflict marker '<<<<<<<': resolve the conflict (see `git status`) and remove "
         "the markers [yaml]"]

@@ -7,7 +7,6 @@ import asyncio
 import json
 import re
 import subprocess
-import sys
 from pathlib import Path
 from typing import Any
 
@@ -17,7 +16,7 @@ from calcat_git import CalibrationData, Catalog
 from calcat_git.errors import BrokenCatalogError, CatalogProblemWarning
 from calcat_git.git.repo import GitRepo
 
-from ..helpers import commit_all, edit, git
+from ..helpers import commit_all, edit, git, run_cli
 
 BATCH = "constants_index/MID_DET_AGIPD1M-1/2024/20240501T100000Z-dark.yaml"
 SUBMODULE = "symbolic link or submodule: catalog files must be regular files"
@@ -27,11 +26,6 @@ NOT_LOADING = ("the catalog at commit {sha} has 1 file(s) that do not load, not 
 REFUSED = ("the catalog at commit {sha} does not load: {path} (since commit {sha}): {why}; {asked} depends on it: "
            "fix or revert the file (`calcat-git validate` lists every problem), or read an earlier snapshot "
            "(--snapshot-at)")
-
-
-def cli(root: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "calcat_git", *args, "--repo", str(root)], capture_output=True,
-                          text=True, check=False)
 
 
 def _answer(root: Path, *extra: str) -> dict[str, object]:
@@ -46,13 +40,13 @@ def test_submodule_among_catalog_files_is_a_problem_not_a_crash(git_mini: Path) 
     git(git_mini, "update-index", "--add", "--cacheinfo", f"160000,{head},registry/detectors/vendored.yaml")
     git(git_mini, "commit", "-q", "-m", "a submodule where a detector file belongs")
     sha = git(git_mini, "rev-parse", "HEAD")
-    index = cli(git_mini, "index", "--json")
+    index = run_cli("index", "--json", repo=git_mini)
     assert index.returncode == 0, index.stderr
     assert json.loads(index.stdout)["invalid_files"] == 1
     with pytest.warns(CatalogProblemWarning, match="registry/detectors/vendored.yaml"):
         answer = _answer(git_mini)  # a look-up it cannot change answers, and says so
     assert answer == _answer(git_mini, "--worktree")
-    mapping = cli(git_mini, "mapping", "MID_DET_AGIPD1M-1", "--event-at", "2024-06-01T00:00:00Z", "--json")
+    mapping = run_cli("mapping", "MID_DET_AGIPD1M-1", "--event-at", "2024-06-01T00:00:00Z", "--json", repo=git_mini)
     assert mapping.returncode == 0 and json.loads(mapping.stdout)["modules"]["AGIPD01"] == "AGIPD_M3", mapping.stderr
     assert json.loads(mapping.stdout)["problems"] == [{"message": NOT_LOADING.format(
         sha=sha[:12], path="registry/detectors/vendored.yaml", why=SUBMODULE), "severity": "warning"}]
@@ -87,7 +81,7 @@ def test_blob_too_large_is_refused_from_its_size(git_mini: Path) -> None:
     problems = [str(p) for p in Catalog.open(git_mini).validate()]
     assert problems == [f"{big.relative_to(git_mini).as_posix()}:1: file is larger than the 4194304 byte (4 MiB) "
                         "limit for a catalog file [yaml]"]
-    index = cli(git_mini, "index", "--json")
+    index = run_cli("index", "--json", repo=git_mini)
     assert json.loads(index.stdout)["invalid_files"] == 1
     with pytest.raises(BrokenCatalogError) as refused:  # the report's other constants may be in that file
         _answer(git_mini)
@@ -101,7 +95,7 @@ def test_symbolic_link_in_git_is_never_followed(git_mini: Path) -> None:
     problems = [str(p) for p in Catalog.open(git_mini).validate()]
     assert problems == ["registry/detectors/link.yaml:1: symbolic link or submodule: catalog files must be "
                         "regular files [layout]"]
-    assert json.loads(cli(git_mini, "index", "--json").stdout)["invalid_files"] == 1
+    assert json.loads(run_cli("index", "--json", repo=git_mini).stdout)["invalid_files"] == 1
 
 
 def _get(app: Any, path: str, query: str = "") -> tuple[int, dict[str, str]]:
@@ -158,26 +152,26 @@ def _break(root: Path, path: str = BROKEN, date: str = "2024-06-02T00:00:00Z") -
 
 def test_a_lookup_depending_on_a_file_that_does_not_load_is_refused(git_mini: Path) -> None:
     bad = _break(git_mini)
-    lookup = cli(git_mini, "lookup", "MID_DET_AGIPD1M-1", "--event-at", "2024-06-01T00:00:00Z", *AGIPD_CONDITIONS)
+    lookup = run_cli("lookup", "MID_DET_AGIPD1M-1", "--event-at", "2024-06-01T00:00:00Z", *AGIPD_CONDITIONS, repo=git_mini)
     refused = REFUSED.format(sha=bad[:12], path=BROKEN, why=UNPARSED, asked="a look-up of MID_DET_AGIPD1M-1")
     assert (lookup.returncode, lookup.stdout, lookup.stderr) == (1, "", f"error: {refused}\n")
-    explain = cli(git_mini, "explain", "MID_DET_AGIPD1M-1", "--event-at", "2024-06-01T00:00:00Z", *AGIPD_CONDITIONS)
+    explain = run_cli("explain", "MID_DET_AGIPD1M-1", "--event-at", "2024-06-01T00:00:00Z", *AGIPD_CONDITIONS, repo=git_mini)
     assert (explain.returncode, explain.stderr) == (1, f"error: {refused}\n")
-    mapping = cli(git_mini, "mapping", "MID_DET_AGIPD1M-1", "--event-at", "2024-06-01T00:00:00Z")
+    mapping = run_cli("mapping", "MID_DET_AGIPD1M-1", "--event-at", "2024-06-01T00:00:00Z", repo=git_mini)
     assert (mapping.returncode, mapping.stderr) == (1, f"error: {refused}\n")
     with pytest.raises(BrokenCatalogError, match="^" + re.escape(refused) + "$"):
         _answer(git_mini)
     with pytest.raises(BrokenCatalogError, match=re.escape(BROKEN)):
         Catalog.open(git_mini).mapping("MID_DET_AGIPD1M-1")
-    earlier = cli(git_mini, "lookup", "MID_DET_AGIPD1M-1", "--event-at", "2024-06-01T00:00:00Z", "--snapshot-at",
-                  "2024-05-03T00:00:00Z", *AGIPD_CONDITIONS, "--json")
+    earlier = run_cli("lookup", "MID_DET_AGIPD1M-1", "--event-at", "2024-06-01T00:00:00Z", "--snapshot-at",
+                      "2024-05-03T00:00:00Z", *AGIPD_CONDITIONS, "--json", repo=git_mini)
     assert earlier.stderr == "" and "problems" not in json.loads(earlier.stdout)  # an earlier snapshot loads
 
 
 def test_a_lookup_a_broken_file_cannot_change_answers_and_says_so(git_mini: Path) -> None:
     bad = _break(git_mini)
-    lookup = cli(git_mini, "lookup", "SPB_DET_AGIPD1M-1", "--event-at", "2024-06-01T00:00:00Z", *AGIPD_CONDITIONS,
-                 "--json")
+    lookup = run_cli("lookup", "SPB_DET_AGIPD1M-1", "--event-at", "2024-06-01T00:00:00Z", *AGIPD_CONDITIONS, "--json",
+                     repo=git_mini)
     note = NOT_LOADING.format(sha=bad[:12], path=BROKEN, why=UNPARSED)
     assert lookup.stderr == f"warning: {note}\n"
     assert json.loads(lookup.stdout)["problems"] == [{"message": note, "severity": "warning"}]
@@ -193,7 +187,7 @@ def test_a_lookup_a_broken_file_cannot_change_answers_and_says_so(git_mini: Path
 
 def test_a_broken_registry_file_refuses_every_lookup(git_mini: Path) -> None:
     bad = _break(git_mini, "registry/calibrations/Broken.yaml")
-    lookup = cli(git_mini, "lookup", "SPB_DET_AGIPD1M-1", "--event-at", "2024-06-01T00:00:00Z", *AGIPD_CONDITIONS)
+    lookup = run_cli("lookup", "SPB_DET_AGIPD1M-1", "--event-at", "2024-06-01T00:00:00Z", *AGIPD_CONDITIONS, repo=git_mini)
     assert lookup.returncode == 1 and lookup.stderr.startswith(
         f"error: the catalog at commit {bad[:12]} does not load: registry/calibrations/Broken.yaml"), lookup.stderr
 
@@ -278,8 +272,7 @@ def test_a_damaged_validation_cache_is_said_and_rebuilt(git_mini: Path, tmp_path
     import sqlite3
 
     def validate() -> subprocess.CompletedProcess[str]:
-        return subprocess.run([sys.executable, "-m", "calcat_git", "validate", str(git_mini)], capture_output=True,
-                              text=True, check=False)
+        return run_cli("validate", str(git_mini))
 
     assert validate().returncode == 0
     cache = git_mini / ".git/calcat-git/validated.sqlite"
@@ -332,7 +325,7 @@ def test_reading_commands_run_no_hooks_filters_or_fsmonitor(git_mini: Path, tmp_
                  ["mapping", "MID_DET_AGIPD1M-1", "--repo", str(git_mini)],
                  ["history", "AGIPD_M3", "--repo", str(git_mini)], ["check", "--base", head, "--repo", str(git_mini)],
                  ["diff", head, "--repo", str(git_mini)], ["index", "--repo", str(git_mini)]):
-        done = subprocess.run([sys.executable, "-m", "calcat_git", *args], capture_output=True, text=True, check=False)
+        done = run_cli(*args)
         assert "Traceback" not in done.stderr, done.stderr
         assert sorted(p.name for p in ran.iterdir()) == [], args
     git(git_mini, "status", "--porcelain")  # plain git runs them: the test can fail
@@ -359,11 +352,6 @@ def _dark(path: Path) -> Path:
                    data=np.zeros((2, 2)), conditions={"Memory cells": 352, "Sensor Bias Voltage": 300},
                    begin_at="2024-06-01T00:00:00Z")
     return path
-
-
-def _run(root: Path, *args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "calcat_git", *args, "--repo", str(root)], capture_output=True,
-                          text=True, check=False, env=env)
 
 
 def _busy(root: Path) -> None:
@@ -396,12 +384,12 @@ def test_a_failing_hook_undoes_the_commit(git_mini: Path, tmp_path: Path) -> Non
     _busy(git_mini)
     before = _state(git_mini)
     for args in (SWAP, ["inject", str(_dark(tmp_path / "dark.h5")), "--report", "r/dark.pdf"]):
-        run = _run(git_mini, *args, "--commit")
+        run = run_cli(*args, "--commit", repo=git_mini)
         assert (run.returncode, run.stdout, run.stderr) == (1, "", "error: git commit of the change: pre-commit: the "
                                                                     "catalog is frozen; the change was undone, nothing "
                                                                     "was written\n")
         assert _state(git_mini) == before
-    assert _run(git_mini, *SWAP, "--branch", "spare").returncode == 0  # a branch commit runs no hooks: CI checks it
+    assert run_cli(*SWAP, "--branch", "spare", repo=git_mini).returncode == 0  # a branch commit runs no hooks: CI checks it
 
 
 @pytest.mark.slow
@@ -413,7 +401,7 @@ def test_no_git_identity_commits_nothing(git_mini: Path, tmp_path: Path) -> None
     before = _state(git_mini)
     for args in ([*SWAP, "--commit"], [*SWAP, "--branch", "spare"],
                  ["inject", str(_dark(tmp_path / "dark.h5")), "--report", "r/dark.pdf", "--commit"]):
-        run = _run(git_mini, *args, env=env)
+        run = run_cli(*args, env=env, repo=git_mini)
         assert (run.returncode, run.stdout, run.stderr) == (1, "", f"error: {NO_IDENTITY}\n")
         assert _state(git_mini) == before
 
@@ -428,7 +416,7 @@ def test_gpg_that_fails_commits_nothing(git_mini: Path, tmp_path: Path) -> None:
                            (["--branch", "spare"], "git commit-tree (making the commit): error: gpg failed to sign the "
                                                    "data")):
         for args in (SWAP, ["inject", str(_dark(tmp_path / "dark.h5")), "--report", "r/dark.pdf"]):
-            run = _run(git_mini, *args, *target)
+            run = run_cli(*args, *target, repo=git_mini)
             assert (run.returncode, run.stderr) == (1, f"error: {failed}; "
                                                        + ("the change was undone, " if "inject" in args or
                                                           target == ["--commit"] else "")
@@ -441,7 +429,7 @@ def test_a_signal_during_the_commit_undoes_it(git_mini: Path) -> None:
     _hook(git_mini, "post-commit", "kill -TERM $(ps -o ppid= -p $PPID)\n")
     _busy(git_mini)
     before = _state(git_mini)
-    run = _run(git_mini, *SWAP, "--commit")
+    run = run_cli(*SWAP, "--commit", repo=git_mini)
     assert (run.returncode, run.stdout, run.stderr) == (
         1, "", "error: interrupted by SIGTERM: the change was undone, nothing was written\n")
     assert _state(git_mini) == before
@@ -451,8 +439,8 @@ def test_failing_checks_write_nothing_anywhere(git_mini: Path) -> None:
     _busy(git_mini)
     before = _state(git_mini)
     for target in ([], ["--commit"], ["--branch", "jf"]):
-        run = _run(git_mini, "swap", "MID_DET_AGIPD1M-1", "Q1M1=Jungfrau_M001", "--from", "2024-06-01T00:00:00Z",
-                   "--reason", "wrong type", *target)
+        run = run_cli("swap", "MID_DET_AGIPD1M-1", "Q1M1=Jungfrau_M001", "--from", "2024-06-01T00:00:00Z", "--reason",
+                      "wrong type", *target, repo=git_mini)
         assert (run.returncode, run.stdout) == (1, "")
         assert run.stderr.startswith(f"error: the change would not validate, nothing was written: {MID}:"), run.stderr
         assert "Jungfrau_M001" in run.stderr and "jungfrau-Type" in run.stderr
@@ -460,18 +448,18 @@ def test_failing_checks_write_nothing_anywhere(git_mini: Path) -> None:
 
 
 def test_a_branch_commit_holds_only_committed_files(git_mini: Path) -> None:
-    assert _run(git_mini, "add-pdu", "AGIPD_M9", "--type", "AGIPD-Type", "--uuid", "100009").returncode == 0
+    assert run_cli("add-pdu", "AGIPD_M9", "--type", "AGIPD-Type", "--uuid", "100009", repo=git_mini).returncode == 0
     before = _state(git_mini)
-    run = _run(git_mini, "swap", "MID_DET_AGIPD1M-1", "Q1M1=AGIPD_M9", "--from", "2024-06-01T00:00:00Z",
-               "--reason", "new", "--branch", "m9")
+    run = run_cli("swap", "MID_DET_AGIPD1M-1", "Q1M1=AGIPD_M9", "--from", "2024-06-01T00:00:00Z", "--reason", "new", "--branch",
+                  "m9", repo=git_mini)
     head = git(git_mini, "rev-parse", "HEAD")
     assert (run.returncode, run.stdout, run.stderr) == (1, "", (
         "error: unknown PDU 'AGIPD_M9' (did you mean AGIPD_M5, AGIPD_M4, AGIPD_M3?): an admin adds it first "
         f"(`calcat-git add-pdu`); the commit holds {head[:12]}'s files and this change only, not the uncommitted "
         "registry/pdus/AGIPD-Type/AGIPD_M9.yaml: commit those first\n"))
     assert _state(git_mini) == before
-    assert _run(git_mini, "swap", "MID_DET_AGIPD1M-1", "Q1M1=AGIPD_M9", "--from", "2024-06-01T00:00:00Z",
-                "--reason", "new").returncode == 0  # the working tree holds it: written there
+    assert run_cli("swap", "MID_DET_AGIPD1M-1", "Q1M1=AGIPD_M9", "--from", "2024-06-01T00:00:00Z", "--reason", "new",
+                   repo=git_mini).returncode == 0  # the working tree holds it: written there
 
 
 @pytest.mark.parametrize(("args", "message"), [
@@ -491,7 +479,7 @@ def test_refused_targets(git_mini: Path, tmp_path: Path, args: list[str], messag
     before = _state(git_mini)
     for command in (SWAP, ["inject", str(_dark(tmp_path / "dark.h5")), "--report", "r/dark.pdf"],
                     ["add-pdu", "AGIPD_M9", "--type", "AGIPD-Type", "--uuid", "100009"]):
-        run = _run(git_mini, *command, *args)
+        run = run_cli(*command, *args, repo=git_mini)
         assert (run.returncode, run.stdout, run.stderr) == (1, "", f"error: {message}\n"), command
         assert _state(git_mini) == before
 
@@ -499,7 +487,7 @@ def test_refused_targets(git_mini: Path, tmp_path: Path, args: list[str], messag
 def test_commit_on_a_detached_head_is_refused(git_mini: Path) -> None:
     git(git_mini, "checkout", "-q", "--detach")
     before = _state(git_mini)
-    run = _run(git_mini, *SWAP, "--commit")
+    run = run_cli(*SWAP, "--commit", repo=git_mini)
     assert (run.returncode, run.stdout, run.stderr) == (1, "", (
         "error: HEAD is detached (no branch is checked out), so --commit has no branch to commit on: `git switch "
         "BRANCH` first, or give --branch NAME\n"))
@@ -507,11 +495,11 @@ def test_commit_on_a_detached_head_is_refused(git_mini: Path) -> None:
 
 
 def test_one_slot_named_twice_is_refused(git_mini: Path) -> None:
-    run = _run(git_mini, "swap", "MID_DET_AGIPD1M-1", "Q1M2=AGIPD_M4", "AGIPD01=-", "--from", "2024-06-01T00:00:00Z",
-               "--reason", "r")
+    run = run_cli("swap", "MID_DET_AGIPD1M-1", "Q1M2=AGIPD_M4", "AGIPD01=-", "--from", "2024-06-01T00:00:00Z", "--reason", "r",
+                  repo=git_mini)
     assert (run.returncode, run.stderr) == (1, "error: Q1M2 and AGIPD01 both name slot AGIPD01: give each slot once\n")
-    twice = _run(git_mini, "swap", "MID_DET_AGIPD1M-1", "Q1M2=AGIPD_M4", "Q1M2=-", "--from", "2024-06-01T00:00:00Z",
-                 "--reason", "r")
+    twice = run_cli("swap", "MID_DET_AGIPD1M-1", "Q1M2=AGIPD_M4", "Q1M2=-", "--from", "2024-06-01T00:00:00Z", "--reason", "r",
+                    repo=git_mini)
     assert (twice.returncode, twice.stderr) == (1, "error: slot Q1M2 is given twice: give each slot once\n")
     assert git(git_mini, "status", "--porcelain") == "?? calcat-git.yaml"
 
@@ -519,11 +507,11 @@ def test_one_slot_named_twice_is_refused(git_mini: Path) -> None:
 def test_a_linked_worktree_writes_under_the_one_lock(git_mini: Path, tmp_path: Path) -> None:
     linked = tmp_path / "linked"
     git(git_mini, "worktree", "add", "-q", "-b", "side", str(linked))
-    run = _run(linked, *SWAP, "--commit")
+    run = run_cli(*SWAP, "--commit", repo=linked)
     assert run.returncode == 0, run.stderr
     assert (git_mini / ".git" / "calcat-git" / "write.lock").is_file() and not (linked / "calcat-git").exists()
     assert git(git_mini, "log", "-1", "--format=%s", "side") == "MID_DET_AGIPD1M-1: spare"
-    refused = _run(git_mini, *SWAP, "--branch", "side")  # checked out in the other working tree
+    refused = run_cli(*SWAP, "--branch", "side", repo=git_mini)  # checked out in the other working tree
     assert (refused.returncode, refused.stderr) == (1, f"error: branch 'side' is checked out in {linked}: a commit "
                                                        "onto it belongs in that working tree (--commit there); "
                                                        "nothing was written\n")
@@ -533,12 +521,12 @@ def test_old_problems_are_reported_not_blamed(git_mini: Path) -> None:
     (git_mini / "registry/instruments/FXE.yaml").write_text("identifier: FXE\nname: [\n")  # does not parse
     git(git_mini, "add", "registry/instruments/FXE.yaml")
     git(git_mini, "commit", "-q", "-m", "a broken file")
-    run = _run(git_mini, *SWAP, "--commit")
+    run = run_cli(*SWAP, "--commit", repo=git_mini)
     assert run.returncode == 0, run.stderr
     assert run.stderr.startswith("calcat-git: note: the catalog already had 1 problem(s) this change did not cause, "
                                  "e.g. registry/instruments/FXE.yaml:")
-    refused = _run(git_mini, "swap", "MID_DET_AGIPD1M-1", "Q1M1=Jungfrau_M001", "--from", "2024-07-01T00:00:00Z",
-                   "--reason", "wrong type", "--commit")
+    refused = run_cli("swap", "MID_DET_AGIPD1M-1", "Q1M1=Jungfrau_M001", "--from", "2024-07-01T00:00:00Z", "--reason",
+                      "wrong type", "--commit", repo=git_mini)
     assert refused.returncode == 1 and "FXE" not in refused.stderr  # only the change's own error is its fault
 
 

@@ -21,7 +21,7 @@ from calcat_git.lookup.conditions_base import ConditionsBase
 from calcat_git.model.selection import CCVRow, choose, condition_mismatch, eligibility
 from calcat_git.store.hdf5 import read_constant_file, write_constant
 
-from ..helpers import REPO_ROOT
+from ..helpers import REPO_ROOT, run_cli
 
 H = 3_600_000_000  # one hour in microseconds
 
@@ -226,8 +226,7 @@ def test_a_store_file_reading_data_outside_it_is_found(git_mini: Path, tmp_path:
     batch = git_mini / result.batch_path
     batch.write_text(batch.read_text().replace(good, bad).replace(good[:2] + "/", bad[:2] + "/"))
     subprocess.run(["git", "-C", str(git_mini), "commit", "-qam", "an old injection"], check=True)
-    run = subprocess.run([sys.executable, "-m", "calcat_git", "verify-store", "--repo", str(git_mini)],
-                         capture_output=True, text=True, check=False)
+    run = run_cli("verify-store", "--repo", str(git_mini))
     assert run.returncode == 1, run.stdout
     assert (f"data outside the file: {content_path(bad)}: /AGIPD_M3/Offset/0/data: dataset stored in external "
             "files (/etc/passwd): a constant file must hold all of its data") in run.stdout.splitlines()

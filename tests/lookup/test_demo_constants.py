@@ -4,8 +4,6 @@ and EXtra-style look-ups work on real files."""
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -15,7 +13,7 @@ from calcat_git.lookup.caldata import CalibrationData
 from calcat_git.lookup.conditions import AGIPDConditions
 from calcat_git.store.verify import verify
 
-from ..helpers import REPO_ROOT
+from ..helpers import REPO_ROOT, run_cli
 
 AGIPD = AGIPDConditions(sensor_bias_voltage=300, memory_cells=202, acquisition_rate=1.1, gain_setting=0, gain_mode=0)
 
@@ -35,8 +33,7 @@ def test_damaged_store_is_reported(demo_store: Path, tmp_path: Path) -> None:
     files = sorted(p for p in store.rglob("*.h5"))
     files[0].unlink()
     files[1].write_bytes(files[1].read_bytes() + b"x")
-    out = subprocess.run([sys.executable, "-m", "calcat_git", "verify-store", "--worktree", "--store", str(store),
-                          "--repo", str(REPO_ROOT), "--json"], capture_output=True, text=True, check=False)
+    out = run_cli("verify-store", "--worktree", "--store", str(store), "--repo", str(REPO_ROOT), "--json")
     report = json.loads(out.stdout)
     assert out.returncode == 1 and len(report["missing"]) == 1 and len(report["mismatch"]) == 1
 
@@ -70,16 +67,14 @@ def test_swapped_in_module_has_constants_only_after_the_swap() -> None:
               "--repo", str(REPO_ROOT), "--event-at", "2025-03-01T00:00:00Z"] + [f"--condition={c}" for c in (
                   "Sensor Bias Voltage=300", "Memory cells=202", "Acquisition rate=1.1", "Gain setting=0",
                   "Gain mode=0")]
-    out = subprocess.run([sys.executable, "-m", "calcat_git", "lookup", *common, "--json"],
-                         capture_output=True, text=True, check=False)
+    out = run_cli("lookup", *common, "--json")
     result = json.loads(out.stdout)
     assert out.returncode == 1
     assert result["missing"]["Offset"]["AGIPD00"] == ("AGIPD_SIV1_AGIPDV12_T119IN: only constants after "
                                                       "event_at under 'prior'")
     assert result["constants"]["Offset"]["AGIPD02"]["pdu"] == "AGIPD_SIV1_AGIPDV11_T001IN"
     assert set(result) == {"detector", "event_at", "commit", "committed_at", "strategy", "constants", "missing"}
-    explain = subprocess.run([sys.executable, "-m", "calcat_git", "explain", *common], capture_output=True, text=True,
-                             check=False)
+    explain = run_cli("explain", *common)
     assert explain.returncode == 1  # something is missing, as for lookup
     assert "lost: begins after event_at ('prior')" in explain.stdout and "WINNER" in explain.stdout
 

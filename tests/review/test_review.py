@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 from pathlib import Path
 
 import numpy as np
@@ -15,16 +13,11 @@ from calcat_git.git.repo import GitRepo
 from calcat_git.review.rules import prepare, review
 from calcat_git.store.hdf5 import write_constant
 
-from ..helpers import commit_all, edit, git
+from ..helpers import commit_all, edit, git, run_cli
 
 MID = "registry/mappings/MID_DET_AGIPD1M-1.yaml"
 SPB = "registry/mappings/SPB_DET_AGIPD1M-1.yaml"
 BATCH = "constants_index/MID_DET_AGIPD1M-1/2024/20240501T100000Z-dark.yaml"
-
-
-def cli(root: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "calcat_git", *args, "--repo", str(root)], capture_output=True,
-                          text=True, check=False)
 
 
 @pytest.fixture
@@ -32,7 +25,7 @@ def pr(mini: Path) -> Path:
     """The mini catalog on main (with CODEOWNERS), and a branch 'pr' checked out."""
     (mini / "calcat-git.yaml").write_text('admins: ["@xfel/calcat-admins"]\n')
     git(mini, "init", "-q", "-b", "main")
-    assert cli(mini, "codeowners").returncode == 0
+    assert run_cli("codeowners", repo=mini).returncode == 0
     commit_all(mini, "catalog", "2024-05-02T00:00:00Z")
     git(mini, "checkout", "-q", "-b", "pr")
     return mini
@@ -46,7 +39,7 @@ def found(root: Path, date: str = "2024-05-13T08:00:00Z") -> list[str]:
 def test_clean_change_passes(pr: Path) -> None:
     edit(pr, BATCH, "good_quality: true", "good_quality: false")  # a flag flip is allowed
     assert found(pr) == []
-    out = cli(pr, "check", "--base", "main")
+    out = run_cli("check", "--base", "main", repo=pr)
     assert out.returncode == 0 and out.stdout == "0 error(s), 0 warning(s)\n"
 
 
@@ -109,7 +102,7 @@ def test_move_that_forgets_the_old_slot_names_both_places(pr: Path) -> None:
         f"{SPB}:15: changes.2.modules.AGIPD01: PDU AGIPD_M3 would sit in SPB_DET_AGIPD1M-1/AGIPD01 and in "
         "MID_DET_AGIPD1M-1/AGIPD01 during [2024-05-01T00:00:00Z, …): empty the other slot first [one-slot]",
     ]
-    assert cli(pr, "check", "--base", "main").returncode == 1
+    assert run_cli("check", "--base", "main", repo=pr).returncode == 1
 
 
 def test_not_catalog_data_is_flagged(pr: Path) -> None:
@@ -124,13 +117,13 @@ def test_diff_summary_for_reviewers(pr: Path) -> None:
     edit(pr, BATCH, "good_quality: true", "good_quality: false")
     edit(pr, "registry/pdus/AGIPD-Type/AGIPD_M3.yaml", "status: active", "status: retired")
     commit_all(pr, "M2 back", "2024-05-13T08:00:00Z")
-    out = cli(pr, "diff", "main")
+    out = run_cli("diff", "main", repo=pr)
     assert out.returncode == 0, out.stderr
     assert ("AGIPD01: AGIPD\\_M3 → AGIPD\\_M2 from 2024-05-10 08:00 UTC, backdated 3 days: RAW data taken since then "
             "will now use AGIPD\\_M2's constants") in out.stdout
     assert "- retired: AGIPD\\_M3" in out.stdout
     assert "good\\_quality True → False" in out.stdout
-    data = json.loads(cli(pr, "diff", "main", "--format", "json").stdout)
+    data = json.loads(run_cli("diff", "main", "--format", "json", repo=pr).stdout)
     assert data["pdus"] == {"added": [], "retired": ["AGIPD_M3"], "moved": []}
     assert data["mappings"]["MID_DET_AGIPD1M-1"][0].startswith("AGIPD01: AGIPD_M3 → AGIPD_M2 from")
 
@@ -141,7 +134,7 @@ def test_diff_comment_keeps_free_text_on_its_line(pr: Path) -> None:
     edit(pr, MID, "AGIPD00: null", "AGIPD00: null\n  - from: \"2024-05-10T08:00:00Z\"\n    reason: M3 back to M2\n"
          f"    correction: \"{hostile}\"\n    modules:\n      AGIPD01: AGIPD_M2")
     commit_all(pr, "M2 back", "2024-05-13T08:00:00Z")
-    out = cli(pr, "diff", "main")
+    out = run_cli("diff", "main", repo=pr)
     assert out.returncode == 0, out.stderr
     sentence = [line for line in out.stdout.splitlines() if "correction" in line]
     assert sentence == ["- ⚠️ `registry/mappings/MID_DET_AGIPD1M-1.yaml:18` changes.3.correction past change corrected "
@@ -222,12 +215,12 @@ def test_diff_summarises_every_kind_of_record(pr: Path) -> None:
     edit(pr, "registry/detector_types/AGIPD-Type.yaml", "calibrations: [Offset, Noise]", "calibrations: [Offset, Noise, Probe]")
     edit(pr, "registry/pdus/AGIPD-Type/AGIPD_M3.yaml", "status: active", "status: retired")
     commit_all(pr, "a probe calibration", "2024-05-13T08:00:00Z")
-    data = json.loads(cli(pr, "diff", "main", "--format", "json").stdout)
+    data = json.loads(run_cli("diff", "main", "--format", "json", repo=pr).stdout)
     sentences = {r["sentence"]: r["admins"] for r in data["records"]}
     assert sentences == {"calibration Probe added": True,
                          'detector type AGIPD-Type: calibrations ["Offset", "Noise"] → ["Offset", "Noise", "Probe"]': True,
                          "PDU AGIPD_M3: status active → retired": True}
-    out = cli(pr, "diff", "main").stdout
+    out = run_cli("diff", "main", repo=pr).stdout
     assert "#### Registry records\n" in out and "\n- calibration Probe added (admins approve)\n" in out
 
 
@@ -245,7 +238,7 @@ def test_settings_are_checked_before_codeowners_uses_them(pr: Path, config: str,
     path) and `check` said nothing; a `javascript:` site_url became view_url."""
     before = (pr / "CODEOWNERS").read_text()
     (pr / "calcat-git.yaml").write_text(config + "\n")
-    written = cli(pr, "codeowners")
+    written = run_cli("codeowners", repo=pr)
     assert written.returncode == 1 and written.stderr.splitlines() == [f"error: {pr / 'calcat-git.yaml'}: {why}"]
     assert (pr / "CODEOWNERS").read_text() == before
     assert found(pr) == [f"calcat-git.yaml:1: calcat-git.yaml: {why} [codeowners]",
@@ -268,7 +261,7 @@ def test_a_change_dated_in_the_future_is_an_error(pr: Path) -> None:
     edit(pr, BATCH, "good_quality: true", "good_quality: false")
     commit_all(pr, "from the future", "2099-01-01T00:00:00Z")
     sha = git(pr, "rev-parse", "HEAD")
-    out = cli(pr, "check", "--base", "main")
+    out = run_cli("check", "--base", "main", repo=pr)
     assert out.returncode == 1
     assert out.stdout.splitlines() == [
         f"commit {sha[:12]}:1: committer time in the future: {sha[:12]} (2099-01-01T00:00:00Z) is later than now "
@@ -280,7 +273,7 @@ def test_diff_gives_the_reason_of_a_flag_change(pr: Path) -> None:
     from calcat_git import Catalog
 
     row = next(iter(Catalog.open(pr, branch="pr").backend.all_ccvs()))
-    flagged = cli(pr, "flag", row.ccv_id[:12], "--bad-quality", "--reason", "hot pixels in the dark run", "--commit")
+    flagged = run_cli("flag", row.ccv_id[:12], "--bad-quality", "--reason", "hot pixels in the dark run", "--commit", repo=pr)
     assert flagged.returncode == 0, flagged.stderr
-    out = cli(pr, "diff", "main")
+    out = run_cli("diff", "main", repo=pr)
     assert "good\\_quality True → False (reason: hot pixels in the dark run)" in out.stdout, out.stdout

@@ -5,8 +5,6 @@ working tree, and the forge links open the right editor."""
 from __future__ import annotations
 
 import shutil
-import subprocess
-import sys
 from collections.abc import Iterator
 from importlib import resources
 from pathlib import Path
@@ -15,7 +13,7 @@ from urllib.parse import parse_qs, urlsplit
 
 import pytest
 
-from ..helpers import ARGS, CHROMIUM, MINI, build_site, commit_all, git, require_chromium, serve, watch
+from ..helpers import ARGS, CHROMIUM, MINI, build_site, commit_all, git, require_chromium, run_cli, serve, watch
 
 pytestmark = pytest.mark.slow  # a site build and a browser
 
@@ -84,8 +82,7 @@ def _cli(repo: Path, tmp_path: Path, *args: str) -> Path:
     """The command, written into a copy of the catalog's working tree (no commit)."""
     clone = tmp_path / "clone"
     shutil.copytree(repo, clone)  # (tmp_path: a new folder for each command)
-    done = subprocess.run([sys.executable, "-m", "calcat_git", *args, "--repo", str(clone)], capture_output=True,
-                          text=True, check=False)
+    done = run_cli(*args, "--repo", str(clone))
     assert done.returncode == 0, done.stdout + done.stderr
     return clone
 

@@ -13,14 +13,13 @@ from pathlib import Path
 
 import pytest
 
-from ..helpers import REPO_ROOT, build_site, commit_all, edit, git
+from ..helpers import REPO_ROOT, build_site, commit_all, edit, git, run_cli
 
 pytestmark = pytest.mark.slow  # each case runs a real site build (a few seconds)
 
 
 def site_build(root: Path, *args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "calcat_git", "site", "build", "--repo", str(root), *args],
-                          cwd=root, capture_output=True, text=True, check=False, env=env)
+    return run_cli("site", "build", "--repo", str(root), *args, cwd=root, env=env)
 
 
 def tree(folder: Path) -> dict[str, bytes]:

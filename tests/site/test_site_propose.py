@@ -6,7 +6,6 @@ from __future__ import annotations
 import shlex
 import shutil
 import subprocess
-import sys
 import xml.etree.ElementTree as ET
 from collections.abc import Iterator
 from importlib import resources
@@ -15,7 +14,7 @@ from typing import Any
 
 import pytest
 
-from ..helpers import ARGS, CHROMIUM, MINI, build_site, commit_all, edit, git, serve, watch
+from ..helpers import ARGS, CHROMIUM, MINI, build_site, commit_all, edit, git, run_cli, serve, watch
 
 pytestmark = pytest.mark.slow  # every test here takes seconds (a site build, a browser, a benchmark)
 
@@ -82,8 +81,7 @@ def test_swap_form_produces_a_change_that_validates(site: tuple[Path, Path], bro
     words = shlex.split(command.splitlines()[0])  # the equivalent one-step command, run in a copy
     clone = tmp_path / "clone"
     shutil.copytree(repo, clone)
-    done = subprocess.run([sys.executable, "-m", "calcat_git", *words[1:], "--repo", str(clone)], capture_output=True,
-                          text=True, check=False)
+    done = run_cli(*words[1:], "--repo", str(clone))
     assert done.returncode == 0 and words[:2] == ["calcat-git", "swap"], done.stdout + done.stderr
     branch = words[words.index("--branch") + 1] if "--branch" in words else None  # --branch leaves the checkout
     committed = subprocess.run(["git", "-C", str(clone), "show", f"{branch}:registry/mappings/MID_DET_AGIPD1M-1.yaml"],
@@ -97,12 +95,10 @@ def test_swap_form_produces_a_change_that_validates(site: tuple[Path, Path], bro
     before = mapping.read_text()
     try:
         mapping.write_text(before + change)
-        done = subprocess.run([sys.executable, "-m", "calcat_git", "validate", str(repo)], capture_output=True,
-                              text=True, check=False)
+        done = run_cli("validate", str(repo))
         assert done.returncode == 0, done.stdout + done.stderr
         mapping.write_text(before + change.replace("AGIPD_M4", "AGIPD_M2"))  # what the form refuses, the validator too
-        done = subprocess.run([sys.executable, "-m", "calcat_git", "validate", str(repo)], capture_output=True,
-                              text=True, check=False)
+        done = run_cli("validate", str(repo))
         assert done.returncode != 0
     finally:
         mapping.write_text(before)

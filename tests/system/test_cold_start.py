@@ -7,6 +7,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+from ..helpers import run_cli
+
 LOOKUP = ["lookup", "MID_DET_AGIPD1M-1", "--event-at", "2024-06-01T00:00:00Z", "--calibration", "Offset",
           "--json"] + [f"--condition={c}" for c in ("Sensor Bias Voltage=300", "Memory cells=202")]  # the mini type's
 # Parsers and libraries a look-up through a current index has no use for (each costs start-up time).
@@ -24,8 +26,7 @@ print(json.dumps(sorted(m for m in sys.modules if m in {not_needed})), file=sys.
 
 
 def test_cold_lookup_imports_only_what_it_uses(git_mini: Path) -> None:
-    first = subprocess.run([sys.executable, "-m", "calcat_git", *LOOKUP], cwd=git_mini, capture_output=True,
-                           text=True, check=False)  # builds the index
+    first = run_cli(*LOOKUP, cwd=git_mini)  # builds the index
     code = IN_PROCESS.format(not_needed=repr(set(NOT_NEEDED)))
     second = subprocess.run([sys.executable, "-c", code, *LOOKUP], cwd=git_mini, capture_output=True, text=True,
                             check=False)

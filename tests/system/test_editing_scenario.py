@@ -7,8 +7,6 @@ return it, through all of them."""
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 from pathlib import Path
 from typing import Any, ClassVar
 from urllib.parse import urlencode
@@ -18,7 +16,7 @@ import pytest
 from calcat_git import CalibrationData, Catalog
 from calcat_git.store.hdf5 import write_constant
 
-from ..helpers import ARGS, CHROMIUM, build_site, require_chromium, serve
+from ..helpers import ARGS, CHROMIUM, build_site, require_chromium, run_cli, serve
 from ..server.test_serve import Server, stop_server
 
 DETECTOR = "MID_DET_AGIPD1M-1"
@@ -27,23 +25,16 @@ ASKED = {"Memory cells": 352.0, "Probe param": 5.0}
 EXPECTED_FILE_END = ".h5"
 
 
-def cli(root: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    done = subprocess.run([sys.executable, "-m", "calcat_git", *args, "--repo", str(root)], capture_output=True,
-                          text=True, check=False)
-    assert "Traceback" not in done.stderr, done.stderr
-    return done
-
-
 def ok(root: Path, *args: str) -> str:
-    done = cli(root, *args)
+    done = run_cli(*args, repo=root)
     assert done.returncode == 0, done.stdout + done.stderr
     return done.stdout
 
 
 def cli_lookup(root: Path, *snapshot: str) -> str | None:
     """The CCV (content id) the command line finds for AGIPD01, or None when it is missing."""
-    done = cli(root, "lookup", DETECTOR, "--event-at", EVENT, "--calibration", "ProbeCal", "--json",
-               *(f"--condition={k}={v}" for k, v in ASKED.items()), *snapshot)
+    done = run_cli("lookup", DETECTOR, "--event-at", EVENT, "--calibration", "ProbeCal", "--json",
+                   *(f"--condition={k}={v}" for k, v in ASKED.items()), *snapshot, repo=root)
     found = json.loads(done.stdout)["constants"].get("ProbeCal", {}).get("AGIPD01")
     return str(found["ccv_id"]) if found else None
 

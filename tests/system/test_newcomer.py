@@ -15,7 +15,7 @@ from calcat_git.cli.main import main
 from calcat_git.errors import InvalidInputError
 from calcat_git.lookup.conditions import AGIPDConditions, JUNGFRAUConditions
 
-from ..helpers import REPO_ROOT
+from ..helpers import REPO_ROOT, run_cli
 
 LOOKUP = ["lookup", "MID_DET_AGIPD1M-1", "--repo", str(REPO_ROOT), "--worktree", "--event-at", "2024-03-01T00:00:00Z",
           "--calibration", "Offset"]
@@ -94,15 +94,15 @@ def test_demo_replay_is_kept_and_reused(tmp_path: Path) -> None:
 
 from ..helpers import commit_all, edit, git  # noqa: E402
 from ..review import test_review  # noqa: E402
-from ..review.test_review import MID, SPB, cli, found  # noqa: E402
+from ..review.test_review import MID, SPB, found  # noqa: E402
 
 pr = test_review.pr  # the fixture: the mini catalog on main with a branch 'pr' checked out
 
 
 def test_swap_moves_a_pdu_and_empties_its_old_slot_on_a_new_branch(pr: Path) -> None:
     before, mid = (pr / SPB).read_text(), (pr / MID).read_text()
-    out = cli(pr, "swap", "MID_DET_AGIPD1M-1", "Q1M1=AGIPD_M5", "--from", "2024-06-01T10:00:00+02:00",
-              "--reason", "M5 from SPB replaces the empty Q1M1", "--branch", "mid-q1m1")
+    out = run_cli("swap", "MID_DET_AGIPD1M-1", "Q1M1=AGIPD_M5", "--from", "2024-06-01T10:00:00+02:00", "--reason",
+                  "M5 from SPB replaces the empty Q1M1", "--branch", "mid-q1m1", repo=pr)
     assert out.returncode == 0, out.stderr
     assert "committed" in out.stdout and "onto branch mid-q1m1; your checkout is unchanged" in out.stdout
     assert git(pr, "branch", "--show-current") == "pr" and (pr / MID).read_text() == mid  # the checkout as it was
@@ -120,37 +120,37 @@ def test_swap_moves_a_pdu_and_empties_its_old_slot_on_a_new_branch(pr: Path) -> 
       AGIPD01: null
 '''
     assert git(pr, "status", "--porcelain") == ""
-    assert cli(pr, "check", "--base", "main").returncode == 0
+    assert run_cli("check", "--base", "main", repo=pr).returncode == 0
 
 
 @pytest.mark.slow
 def test_swap_within_a_detector_and_refusals_leave_nothing(pr: Path) -> None:
-    out = cli(pr, "swap", "MID_DET_AGIPD1M-1", "AGIPD00=AGIPD_M3", "--from", "2024-06-01T00:00:00Z", "--reason", "r")
+    out = run_cli("swap", "MID_DET_AGIPD1M-1", "AGIPD00=AGIPD_M3", "--from", "2024-06-01T00:00:00Z", "--reason", "r", repo=pr)
     assert out.returncode == 0, out.stderr
     assert (pr / MID).read_text().endswith("      AGIPD00: AGIPD_M3\n      AGIPD01: null\n")  # M3 left Q1M2
     git(pr, "checkout", "-q", "--", ".")
-    early = cli(pr, "swap", "MID_DET_AGIPD1M-1", "AGIPD00=AGIPD_M3", "--from", "2023-06-01T00:00:00Z", "--reason", "r")
+    early = run_cli("swap", "MID_DET_AGIPD1M-1", "AGIPD00=AGIPD_M3", "--from", "2023-06-01T00:00:00Z", "--reason", "r", repo=pr)
     assert early.returncode == 1 and "correction: <why>" in early.stderr
-    clash = cli(pr, "swap", "MID_DET_AGIPD1M-1", "AGIPD00=AGIPD_M4", "--from", "2024-06-01T00:00:00Z", "--reason", "r",
-                "--branch", "x")
+    clash = run_cli("swap", "MID_DET_AGIPD1M-1", "AGIPD00=AGIPD_M4", "--from", "2024-06-01T00:00:00Z", "--reason", "r",
+                    "--branch", "x", repo=pr)
     assert clash.returncode == 0  # M4 leaves SPB's AGIPD00 … which M1 took in 2024-02: M4 sits nowhere then
     git(pr, "switch", "-q", "pr")
-    bad = cli(pr, "swap", "MID_DET_AGIPD1M-1", "Q9M9=AGIPD_M4", "--from", "2024-06-01T00:00:00Z", "--reason", "r")
+    bad = run_cli("swap", "MID_DET_AGIPD1M-1", "Q9M9=AGIPD_M4", "--from", "2024-06-01T00:00:00Z", "--reason", "r", repo=pr)
     assert bad.returncode == 1 and "has no module 'Q9M9'" in bad.stderr
     assert git(pr, "status", "--porcelain") == ""
 
 
 @pytest.mark.slow
 def test_add_pdu_writes_the_template_and_refuses_a_taken_uuid(pr: Path) -> None:
-    taken = cli(pr, "add-pdu", "AGIPD_M9", "--type", "AGIPD-Type", "--uuid", "100005")
+    taken = run_cli("add-pdu", "AGIPD_M9", "--type", "AGIPD-Type", "--uuid", "100005", repo=pr)
     assert taken.returncode == 1 and "uuid 100005 is already AGIPD_M5's" in taken.stderr
-    out = cli(pr, "add-pdu", "AGIPD_M9", "--type", "AGIPD-Type", "--uuid", "100009", "--commit")
+    out = run_cli("add-pdu", "AGIPD_M9", "--type", "AGIPD-Type", "--uuid", "100009", "--commit", repo=pr)
     assert out.returncode == 0, out.stderr
     assert (pr / "registry/pdus/AGIPD-Type/AGIPD_M9.yaml").read_text() == (
         "physical_name: AGIPD_M9\ndetector_type: AGIPD-Type\nuuid: 100009\nstatus: active\n")
-    assert cli(pr, "swap", "MID_DET_AGIPD1M-1", "AGIPD00=AGIPD_M9", "--from", "2024-06-01T00:00:00Z",
-               "--reason", "new", "--commit").returncode == 0
-    assert cli(pr, "check", "--base", "main").returncode == 0
+    assert run_cli("swap", "MID_DET_AGIPD1M-1", "AGIPD00=AGIPD_M9", "--from", "2024-06-01T00:00:00Z", "--reason", "new",
+                   "--commit", repo=pr).returncode == 0
+    assert run_cli("check", "--base", "main", repo=pr).returncode == 0
 
 
 def test_diff_names_exactly_the_slots_a_correction_changes(pr: Path) -> None:
@@ -158,7 +158,7 @@ def test_diff_names_exactly_the_slots_a_correction_changes(pr: Path) -> None:
          "    correction: Q1M2 was installed later\n")
     edit(pr, MID, "      AGIPD01: AGIPD_M2\n", "      AGIPD01: null\n")
     commit_all(pr, "correct", "2024-05-13T08:00:00Z")
-    data = json.loads(cli(pr, "diff", "main", "--format", "json").stdout)
+    data = json.loads(run_cli("diff", "main", "--format", "json", repo=pr).stdout)
     assert data["mappings"] == {"MID_DET_AGIPD1M-1": [
         "AGIPD01: AGIPD_M2 → (empty) from 2019-03-01 00:00 UTC until 2023-05-10 06:00 UTC, backdated 1900 days "
         "8 hours: RAW data taken then will now have no PDU in AGIPD01 (correction: Q1M2 was installed later)"]}
@@ -177,7 +177,7 @@ def test_moving_a_past_from_needs_a_correction_and_backdating_reads_the_same(pr:
          "    modules:\n      AGIPD00: AGIPD_M4\n")
     late = found(pr, "2024-05-13T20:00:00Z")
     assert any("backdated by 3 days 20 hours:" in p for p in late)
-    assert "backdated 3 days 20 hours: RAW data" in cli(pr, "diff", "main").stdout
+    assert "backdated 3 days 20 hours: RAW data" in run_cli("diff", "main", repo=pr).stdout
 
 
 # --- the site: plain mkdocs on a fresh clone; site build says where ----------------------------------------------

@@ -4,8 +4,6 @@ code 1, no traceback) and from the Python API alike."""
 
 from __future__ import annotations
 
-import subprocess
-import sys
 from pathlib import Path
 from typing import Any
 
@@ -15,7 +13,7 @@ import yaml
 from calcat_git import Catalog
 from calcat_git.index.parse import Invalid, parse_blob
 
-from ..helpers import HERE, git, problems
+from ..helpers import HERE, git, problems, run_cli
 
 CORPUS = HERE / "data" / "bad"
 MANIFEST: dict[str, Any] = yaml.safe_load((CORPUS / "expected.yaml").read_text("utf-8"))
@@ -29,8 +27,7 @@ def expected_lines(case: dict[str, Any]) -> list[str]:
 def validate_both(root: Path) -> list[str]:
     """Problems from the API; the CLI must print the same lines, exit 1 (0 if none), no traceback."""
     found = problems(root)
-    run = subprocess.run([sys.executable, "-m", "calcat_git", "validate", str(root)], capture_output=True,
-                         text=True, check=False)
+    run = run_cli("validate", str(root))
     assert "Traceback" not in run.stderr
     assert run.stdout.splitlines() == (found or [run.stdout.splitlines()[0]])  # valid: one summary line
     assert run.returncode == (1 if found else 0), run.stderr
@@ -198,8 +195,7 @@ def test_bad_constant_file(git_mini: Path, tmp_path: Path, name: str) -> None:
     with pytest.raises(InvalidInputError) as caught:
         inject(git_mini, [path], report_path="r/bad.pdf")
     assert [f"error: {caught.value}"] == expected
-    run = subprocess.run([sys.executable, "-m", "calcat_git", "inject", str(path), "--report", "r/bad.pdf", "--repo",
-                          str(git_mini)], capture_output=True, text=True, check=False)
+    run = run_cli("inject", str(path), "--report", "r/bad.pdf", "--repo", str(git_mini))
     assert (run.returncode, run.stdout, run.stderr.splitlines()) == (1, "", expected)
     assert sorted(p for p in (git_mini.parent).rglob("*") if ".git" not in p.parts) == before  # nothing left
 
@@ -207,8 +203,7 @@ def test_bad_constant_file(git_mini: Path, tmp_path: Path, name: str) -> None:
 @pytest.mark.parametrize("name", sorted(MANIFEST["cli"]))
 def test_bad_command_line(git_mini: Path, name: str) -> None:
     case = MANIFEST["cli"][name]
-    run = subprocess.run([sys.executable, "-m", "calcat_git", *case["args"], "--repo", str(git_mini)],
-                         capture_output=True, text=True, check=False)
+    run = run_cli(*case["args"], "--repo", str(git_mini))
     assert (run.returncode, run.stdout, run.stderr) == (1, "", case["stderr"].format(repo=git_mini) + "\n")
 
 
@@ -222,8 +217,7 @@ def test_bad_injection(git_mini: Path, tmp_path: Path, name: str) -> None:
     args = [str(path), "--report", case.get("report", "r/bad.pdf"), *case.get("args", []), "--repo", str(git_mini)]
     before = sorted(p for p in (git_mini.parent).rglob("*") if ".git" not in p.parts)
     refs = git(git_mini, "for-each-ref")
-    run = subprocess.run([sys.executable, "-m", "calcat_git", "inject", *args], capture_output=True, text=True,
-                         check=False)
+    run = run_cli("inject", *args)
     expected = [line.format(h5=path) for line in case["expect"]]
     assert (run.returncode, run.stdout, run.stderr.splitlines()) == (1, "", expected)
     assert sorted(p for p in (git_mini.parent).rglob("*") if ".git" not in p.parts) == before
@@ -237,8 +231,7 @@ def _tree(root: Path) -> list[tuple[str, bytes]]:
 
 def _import_refused(repo: Path, replies: Path, expected: str, file: Path | None = None) -> None:
     before, head = _tree(repo), git(repo, "rev-parse", "HEAD")
-    run = subprocess.run([sys.executable, "-m", "calcat_git", "import-calcat", "--replies", str(replies),
-                          "--repo", str(repo)], capture_output=True, text=True, check=False)
+    run = run_cli("import-calcat", "--replies", str(replies), "--repo", str(repo))
     assert (run.returncode, run.stdout, run.stderr) == (1, "", expected.format(file=file or replies) + "\n")
     assert _tree(repo) == before and git(repo, "rev-parse", "HEAD") == head  # nothing written, nothing committed
 

@@ -4,20 +4,18 @@ constants files only those that differ from REV. Real repos, the real CLI."""
 from __future__ import annotations
 
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
-from ..helpers import commit_all, edit
+from ..helpers import commit_all, edit, run_cli
 
 BATCH = "constants_index/MID_DET_AGIPD1M-1/2024/20240501T100000Z-dark.yaml"
 MID = "registry/mappings/MID_DET_AGIPD1M-1.yaml"
 
 
 def validate(root: Path, *args: str) -> list[str]:
-    done = subprocess.run([sys.executable, "-m", "calcat_git", "validate", str(root), *args], capture_output=True,
-                          text=True, check=False)
+    done = run_cli("validate", str(root), *args)
     assert "Traceback" not in done.stderr, done.stderr
     return done.stdout.splitlines()
 
@@ -48,15 +46,13 @@ def test_changed_since_names_a_case_collision_with_an_unread_file(git_mini: Path
 
 
 def test_changed_since_needs_a_commit(git_mini: Path) -> None:
-    done = subprocess.run([sys.executable, "-m", "calcat_git", "validate", str(git_mini), "--changed-since", "nope"],
-                          capture_output=True, text=True, check=False)
+    done = run_cli("validate", str(git_mini), "--changed-since", "nope")
     assert done.returncode == 1 and done.stderr.startswith("error: ") and "Traceback" not in done.stderr
 
 
 def validate_summary(root: Path) -> tuple[list[str], str]:
     """The problem lines and the summary line (stderr when there are problems)."""
-    done = subprocess.run([sys.executable, "-m", "calcat_git", "validate", str(root)], capture_output=True,
-                          text=True, check=False)
+    done = run_cli("validate", str(root))
     assert "Traceback" not in done.stderr, done.stderr
     lines = done.stdout.splitlines()
     return (lines, done.stderr.strip()) if done.stderr.strip() else (lines[:-1], lines[-1])
@@ -128,8 +124,7 @@ def test_changed_since_takes_a_commit_and_nothing_else(git_mini: Path, tmp_path:
     victim.write_text("a file outside the catalog")
     edit(git_mini, BATCH, "calibration: Offset", "calibration: Ofset")  # broken, not staged
     rev = rev.format(victim=victim)
-    done = subprocess.run([sys.executable, "-m", "calcat_git", "validate", str(git_mini), "--changed-since", rev],
-                          capture_output=True, text=True, check=False)
+    done = run_cli("validate", str(git_mini), "--changed-since", rev)
     assert done.returncode == 1 and done.stdout == ""
     assert done.stderr.splitlines() == [f"error: no commit {rev!r} in {git_mini}"]
     assert victim.read_text() == "a file outside the catalog"
