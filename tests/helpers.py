@@ -12,9 +12,17 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+from hypothesis import settings
+
 HERE = Path(__file__).parent
 REPO_ROOT = HERE.parent
 MINI = HERE / "data" / "mini"
+
+
+def examples(ci: int) -> int:
+    """How many examples a property test with ``ci`` examples under the ``ci`` hypothesis profile
+    draws under the loaded one (a fifth under ``dev``, at least 5; see conftest.py)."""
+    return max(5, ci * settings.default.max_examples // 100)
 
 
 def edit(root: Path, rel: str, old: str, new: str) -> None:

@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 
 from calcat_git import Catalog, RepositoryError
 
-from ..helpers import HERE
+from ..helpers import HERE, examples
 from .bench import NaiveReader, run
 
 pytestmark = pytest.mark.slow  # every test here takes seconds (a site build, a browser, a benchmark)
@@ -36,7 +36,7 @@ def readers(synthetic: Path) -> tuple[Catalog, NaiveReader]:
 moments = st.datetimes(min_value=datetime(2017, 6, 1), max_value=datetime(2026, 6, 1), timezones=st.just(UTC))
 
 
-@settings(max_examples=150, deadline=None)
+@settings(max_examples=examples(150))
 @given(event=moments, snapshot=moments, which=st.integers(0, 1000))
 def test_index_equals_naive_for_random_times(readers: tuple[Catalog, NaiveReader], event: datetime, snapshot: datetime,
                                               which: int) -> None:

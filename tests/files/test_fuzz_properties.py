@@ -16,7 +16,7 @@ from calcat_git.files.loading import load_registry
 from calcat_git.files.strict_yaml import YamlError, load_yaml
 from calcat_git.validation.run import run_checks
 
-from ..helpers import HERE, MINI
+from ..helpers import HERE, MINI, examples
 
 FILES = sorted((p.relative_to(MINI).as_posix(), p.read_bytes()) for p in MINI.rglob("*.yaml"))
 names = st.text(st.characters(codec="utf-8", exclude_categories=("Cs", "Cc", "Cf", "Zl", "Zp")), min_size=1,
@@ -29,7 +29,7 @@ documents = st.dictionaries(names, st.recursive(scalars, lambda inner: st.lists(
 
 
 @pytest.mark.slow
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=examples(300))
 @given(documents)
 def test_loader_reads_back_what_a_safe_dumper_wrote(data: dict[str, object]) -> None:
     text = yaml.safe_dump(data, allow_unicode=True, sort_keys=False)
@@ -39,7 +39,7 @@ def test_loader_reads_back_what_a_safe_dumper_wrote(data: dict[str, object]) -> 
     assert all(1 <= line <= lines for line in loaded.lines.values())
 
 
-@settings(max_examples=500, deadline=None)
+@settings(max_examples=examples(500))
 @given(st.binary(max_size=400) | st.text(max_size=400).map(lambda t: t.encode("utf-8", "surrogatepass")))
 def test_loader_on_anything_fails_only_with_one_line_yaml_errors(raw: bytes) -> None:
     try:
@@ -64,7 +64,7 @@ yaml_ish = st.lists(st.sampled_from(list("ab1.:-[]{},&*!<~#'\"\n ")) | st.sample
 
 
 @pytest.mark.slow
-@settings(max_examples=1000, deadline=None)
+@settings(max_examples=examples(1000))
 @given(yaml_ish | documents.map(lambda d: yaml.safe_dump(d, allow_unicode=True, sort_keys=False)))
 def test_fast_builder_accepts_nothing_the_careful_one_refuses(text: str) -> None:
     fast_agrees_with_careful(text)
@@ -88,7 +88,7 @@ def test_fast_builder_on_the_corpus_the_mini_catalog_and_the_limits() -> None:
         fast_agrees_with_careful(text)
 
 
-@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=examples(150), suppress_health_check=[HealthCheck.too_slow])
 @given(st.integers(0, len(FILES) - 1), st.integers(0, 10_000), st.binary(min_size=0, max_size=12),
        st.integers(0, 12))
 def test_validator_on_a_mutated_catalog_reports_problems_never_raises(which: int, at: int, insert: bytes,
@@ -109,7 +109,7 @@ changes = st.lists(st.tuples(st.integers(0, 3000 * 24 * 60),  # minutes after T0
 T0 = datetime(2016, 2, 29, tzinfo=UTC)  # a leap day
 
 
-@settings(max_examples=100, deadline=None)
+@settings(max_examples=examples(100))
 @given(changes, st.integers(-60, 3001 * 24 * 60))
 def test_mapping_fold_through_yaml_with_any_offset(raw: list[tuple[int, dict[str, str | None], timezone]],
                                                    minute: int) -> None:

@@ -13,6 +13,8 @@ from calcat_git import Catalog
 from calcat_git.catalog.snapshot import IndexedSnapshot
 from calcat_git.lookup.engine import Engine
 
+from ..helpers import examples
+
 
 @pytest.fixture(scope="module")
 def catalogs(synthetic: Path) -> tuple[Catalog, Catalog, list[dict[str, float | str]]]:
@@ -27,7 +29,7 @@ def catalogs(synthetic: Path) -> tuple[Catalog, Catalog, list[dict[str, float | 
 moments = st.datetimes(min_value=datetime(2018, 1, 1), max_value=datetime(2026, 3, 1), timezones=st.just(UTC))
 
 
-@settings(max_examples=80, deadline=None)
+@settings(max_examples=examples(80))
 @given(event=moments, snapshot=moments, which=st.integers(0, 10_000), shift=st.sampled_from([0.0, 0.0, 3.0, 50.0]),
        strategy=st.sampled_from(["closest", "prior"]), include_bad=st.booleans(), in_memory=st.booleans())
 @pytest.mark.slow
