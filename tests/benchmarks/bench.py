@@ -250,7 +250,7 @@ def main(argv: list[str] | None = None) -> int:
         repo = args.repo
         generated = None
         if repo is None:
-            from generate import generate
+            from .generate import generate
 
             repo = Path(tmp) / "catalog"
             generated = generate(repo, args.ccvs, args.commits, args.seed)
