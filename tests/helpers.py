@@ -5,15 +5,21 @@ from __future__ import annotations
 import contextlib
 import functools
 import http.server
+import os
+import re
+import select
+import socket
 import subprocess
 import sys
 import threading
-from collections.abc import Iterator
+import time
+from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from hypothesis import settings
 
+T = TypeVar("T")
 HERE = Path(__file__).parent
 REPO_ROOT = HERE.parent
 MINI = HERE / "data" / "mini"
@@ -167,3 +173,66 @@ def watch(page: Any, base: str, console: bool = True) -> tuple[list[str], list[s
 
     page.route("**/*", guard)
     return errors, outside
+
+
+def wait_for(ready: Callable[[], T], timeout: float, what: str, every: float = 0.05) -> T:
+    """Ask ``ready`` every ``every`` seconds until it returns something true, and return that;
+    fail saying ``what`` was awaited once ``timeout`` seconds have passed (be generous: the
+    machine may be busy; a test waits only as long as it must)."""
+    end = time.monotonic() + timeout
+    while not (value := ready()):
+        if time.monotonic() > end:
+            raise AssertionError(f"{what}: not within {timeout:g} s")
+        time.sleep(every)
+    return value
+
+
+def stop_process(proc: subprocess.Popen[bytes], timeout: float = 20) -> str:
+    """Stop ``proc``: SIGTERM, up to ``timeout`` seconds to finish, only then SIGKILL; what it
+    wrote (when its output is a pipe) that was not read before."""
+    proc.terminate()
+    try:
+        out, _ = proc.communicate(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        out, _ = proc.communicate()
+    return out.decode(errors="replace") if out else ""
+
+
+SERVING = re.compile(rb"^calcat-git serve: http://\S+?:(\d+)/api/", re.MULTILINE)
+
+
+def start_serving(command: list[str], timeout: float = 300, **popen: Any) -> tuple[subprocess.Popen[bytes], int]:
+    """Start ``command``, a ``calcat-git serve ... --port 0``, and return it with the port it bound
+    (its start line says it) once that port accepts connections. No port is chosen for it, so
+    none can be taken by another process in between."""
+    proc = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, **popen)
+    said: list[bytes] = []
+
+    def port_said() -> int | None:
+        assert proc.stdout is not None
+        if select.select([proc.stdout], [], [], 0.05)[0]:
+            chunk = os.read(proc.stdout.fileno(), 1 << 16)
+            if not chunk:
+                raise AssertionError(f"the server exited ({proc.wait()}): {b''.join(said).decode(errors='replace')}")
+            said.append(chunk)
+        match = SERVING.search(b"".join(said))
+        return int(match[1]) if match else None
+
+    try:
+        port = wait_for(port_said, timeout, f"the start line of {command}", every=0)
+        wait_for(lambda: proc.poll() is not None or accepts(port), timeout, f"{command} accepting on port {port}")
+        assert proc.poll() is None, f"the server exited ({proc.returncode}): {stop_process(proc)}"
+    except BaseException:
+        stop_process(proc)
+        raise
+    return proc, port
+
+
+def accepts(port: int) -> bool:
+    """Whether a connection to ``port`` on the loopback address is accepted."""
+    try:
+        with socket.create_connection(("127.0.0.1", port), timeout=1):
+            return True
+    except OSError:
+        return False

@@ -32,7 +32,8 @@ from typing import Any
 
 import yaml
 
-from .benchmarks.bench_serve import free_port, start_server, stop_server
+from .benchmarks.bench_serve import start_server
+from .helpers import stop_process
 
 HERE = Path(__file__).resolve().parent
 REPLIES = HERE / "data" / "calcat-replies"
@@ -261,12 +262,11 @@ def main() -> int:
     parser.add_argument("--replies", type=Path, default=REPLIES)
     parser.add_argument("--show", type=int, default=3, help="examples shown per field")
     args = parser.parse_args()
-    port = free_port()
-    proc = start_server(args.repo, port)
+    proc, port = start_server(args.repo)
     try:
         outcome = replay(f"http://127.0.0.1:{port}", args.replies)
     finally:
-        stop_server(proc)
+        stop_process(proc)
     print(outcome.summary())
     for key, n in explained(outcome).most_common():
         print(f"{n:6d}  explained: {key}")

@@ -40,7 +40,8 @@ import numpy as np
 
 from calcat_git.store.hdf5 import write_constant
 
-from .bench_serve import free_port, start_server, stop_server
+from ..helpers import stop_process
+from .bench_serve import start_server
 
 HERE = Path(__file__).resolve().parent
 
@@ -201,14 +202,13 @@ def on_main(origin: Path) -> list[str]:
 def run(clients: int = 8, ccvs: int = 25, read_seconds: float = 5.0, workers: int = 1) -> dict[str, Any]:
     with tempfile.TemporaryDirectory() as tmp:
         origin, store, tokens = setup(Path(tmp), clients, ccvs)
-        port = free_port()
-        proc = start_server(origin, port, workers, ("--write", "--store", str(store), "--tokens", str(tokens)))
+        proc, port = start_server(origin, workers, ("--write", "--store", str(store), "--tokens", str(tokens)))
         try:
             reads = _reads(port, clients, read_seconds)
             writes, ids = _writes(port, store, clients, ccvs)
             stored = on_main(origin)
         finally:
-            stop_server(proc)
+            stop_process(proc)
     new = [s for s in stored if s.startswith("xfel/cal/bench/")]
     return {"clients": clients, "ccvs": clients * ccvs, "reads": reads, "writes": writes,
             "distinct_ids": len(set(ids)), "ccvs_on_main": len(new), "distinct_on_main": len(set(new)),

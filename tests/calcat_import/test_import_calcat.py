@@ -23,8 +23,8 @@ from calcat_git.calcat_import.write import import_replies
 from calcat_git.errors import CatalogInvalidError
 from calcat_git.timeutil import parse_facility_time
 
-from ..benchmarks.bench_serve import free_port, start_server, stop_server
-from ..helpers import HERE, git, run_cli
+from ..benchmarks.bench_serve import start_server
+from ..helpers import HERE, git, run_cli, stop_process
 from ..replay_calcat import grouped
 from ..replay_calcat import replay as replay_recorded
 
@@ -246,12 +246,11 @@ def test_replay_every_recorded_request_against_serve(imported: Path, catalog_kin
         git(repo, "init", "-q", "-b", "main")
         git(repo, "add", "-A")
         git(repo, "commit", "-q", "-m", "the embedded catalog")
-    port = free_port()
-    proc = start_server(repo, port)
+    proc, port = start_server(repo)
     try:
         outcome = replay_recorded(f"http://127.0.0.1:{port}", REPLIES)
     finally:
-        stop_server(proc)
+        stop_process(proc)
     print(outcome.summary())
     assert outcome.requests == 158 and outcome.fields > 36_000
     assert outcome.unexplained == [], grouped(outcome.unexplained)
@@ -288,13 +287,12 @@ def test_a_condition_spans_every_value_calcat_matched_it_with(tmp_path: Path) ->
 def test_conditions_endpoint_round_trip(imported: Path, tmp_path: Path) -> None:
     """/api/conditions/<CALCAT id> is served for imported CCVs, and a conditions reply read by
     the importer gives the condition exactly (values and deviations), not inferred."""
-    port = free_port()
-    proc = start_server(imported, port)
+    proc, port = start_server(imported)
     try:
         with urllib.request.urlopen(f"http://127.0.0.1:{port}/api/conditions/10974", timeout=30) as answer:
             served = json.loads(answer.read())
     finally:
-        stop_server(proc)
+        stop_process(proc)
     assert served["id"] == 10974
     values = {p["parameter_name"]: p["value"] for p in served["parameters_conditions"]}
     assert values["Memory cells"] == 0.0 and values["Acquisition rate"] == 4.5

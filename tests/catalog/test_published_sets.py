@@ -14,7 +14,7 @@ import pytest
 from calcat_git import Catalog
 from calcat_git.errors import CatalogProblemWarning, InvalidInputError
 
-from ..helpers import commit_all, git, run_cli
+from ..helpers import commit_all, git, run_cli, stop_process
 
 NEW_BATCH = "constants_index/MID_DET_AGIPD1M-1/2024/20240601T000000Z-dark.yaml"
 LOOKUP = ("lookup", "MID_DET_AGIPD1M-1", "--event-at", "2024-06-02T00:00:00Z", "--condition", "Memory cells=352",
@@ -126,7 +126,7 @@ def test_a_set_marked_invalid_still_answers_and_warns(git_mini: Path, sets: dict
 def test_serve_pins_a_client_session_to_a_set_by_url(git_mini: Path, sets: dict[str, str]) -> None:
     import extra.calibration as extra  # euxfel-extra is in the test extra: a missing one must fail, not skip
 
-    from ..server.test_serve_hostile import _start, _stop
+    from ..server.test_serve_hostile import _start
 
     run_cli("tag", "v1", "--invalidate", "--reason", "wrong gain", "--commit", repo=git_mini)
     head = git(git_mini, "rev-parse", "HEAD")
@@ -156,7 +156,7 @@ def test_serve_pins_a_client_session_to_a_set_by_url(git_mini: Path, sets: dict[
         assert missing.value.code == 404 and "'nope' is not a commit, tag or branch" in json.loads(
             missing.value.read())["info"]
     finally:
-        _stop(proc)
+        stop_process(proc)
 
 
 def test_the_site_lists_the_published_sets(git_mini: Path, sets: dict[str, str], tmp_path: Path) -> None:

@@ -19,9 +19,9 @@ import pytest
 
 from calcat_git.store.hdf5 import read_constant_file, write_constant
 
-from ..benchmarks.bench_serve import free_port, start_server, stop_server
+from ..benchmarks.bench_serve import start_server
 from ..calibration_client import run_client
-from ..helpers import git
+from ..helpers import git, stop_process
 
 TOKEN = "pia-s3cret-token"
 AUTH = {"Authorization": f"Bearer {TOKEN}"}
@@ -54,8 +54,7 @@ def start_writer(origin: Path, store: Path, tmp_path: Path, *extra: str) -> Writ
     tokens = tmp_path / "tokens"
     tokens.write_text(f"# the pipeline\nsha256:{hashlib.sha256(TOKEN.encode()).hexdigest()}  Pia Pipeline "
                       "<pia@example.org>\n")
-    port = free_port()
-    proc = start_server(origin, port, extra=("--write", "--store", str(store), "--tokens", str(tokens), *extra))
+    proc, port = start_server(origin, extra=("--write", "--store", str(store), "--tokens", str(tokens), *extra))
     return Writer(origin, store, f"http://127.0.0.1:{port}", proc)
 
 
@@ -65,7 +64,7 @@ def writer(git_mini: Path, tmp_path: Path) -> Iterator[Writer]:
     git(tmp_path, "clone", "--quiet", "--bare", str(git_mini), str(origin))
     server = start_writer(origin, git_mini.parent / "store", tmp_path)
     yield server
-    stop_server(server.proc)
+    stop_process(server.proc)
 
 
 def constant_file(store: Path, name: str = "cal.1717236000.h5", memory_cells: int = 202,
@@ -240,7 +239,7 @@ def test_a_ccv_that_disagrees_with_its_file_is_refused(writer: Writer, change: s
 @pytest.mark.slow
 def test_eight_concurrent_writers_lose_and_duplicate_nothing() -> None:
     """8 pipeline jobs posting CCVs at once (the benchmark, small): every CCV on main once."""
-    from bench_gateway import run
+    from ..benchmarks.bench_gateway import run
 
     result = run(clients=8, ccvs=3, read_seconds=0.5)
     assert result["writes"]["failures"] == 0 and result["reads"]["failures"] == 0
@@ -259,7 +258,7 @@ def test_a_trusted_proxy_names_the_writer(git_mini: Path, tmp_path: Path) -> Non
                                      {"X-User-Email": "pia@example.org"})
         assert status == 401
     finally:
-        stop_server(plain.proc)
+        stop_process(plain.proc)
     trusting = start_writer(origin, store, tmp_path, "--trust-proxy-user-header")
     try:
         result = inject(trusting, inject_h(store, auto=True), headers={})  # the driver sends X-User-Email
@@ -267,4 +266,4 @@ def test_a_trusted_proxy_names_the_writer(git_mini: Path, tmp_path: Path) -> Non
         assert git(origin, "log", "-1", "--format=%an <%ae>", "main").strip() == \
             "pipeline <pipeline@example.org>"
     finally:
-        stop_server(trusting.proc)
+        stop_process(trusting.proc)

@@ -14,9 +14,9 @@ from pathlib import Path
 
 import pytest
 
-from ..benchmarks.bench_serve import free_port, start_server, stop_server
+from ..benchmarks.bench_serve import free_port, start_server
 from ..calibration_client import run_client
-from ..helpers import git
+from ..helpers import git, stop_process, wait_for
 from ..server.test_scale_out import FETCH_EVERY, STATED_DELAY, _keep_fresh
 from .test_gateway import AUTH, inject_h, start_writer
 
@@ -65,17 +65,21 @@ def _start_nginx(root: Path, **ports: int) -> subprocess.Popen[bytes]:
     conf.write_text(CONFIG.format(root=root, **ports))
     proc = subprocess.Popen([NGINX, "-p", str(root), "-c", str(conf), "-g", "daemon off;"],
                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise RuntimeError(f"nginx exited: {proc.stdout.read().decode() if proc.stdout else ''}")
+
+    def answers() -> bool:
+        assert proc.poll() is None, f"nginx exited: {stop_process(proc)}"
         try:
             _commit(ports["port"])
-            return proc
         except OSError:
-            time.sleep(0.1)
-    proc.kill()
-    raise RuntimeError(f"nginx did not answer: {(root / 'error.log').read_text()}")
+            return False
+        return True
+
+    try:
+        wait_for(answers, 120, f"nginx on port {ports['port']}")
+    except AssertionError:
+        stop_process(proc)
+        raise AssertionError(f"nginx did not answer: {(root / 'error.log').read_text()}") from None
+    return proc
 
 
 @pytest.mark.slow
@@ -90,8 +94,7 @@ def test_writes_through_nginx_reach_both_readers(git_mini: Path, tmp_path: Path)
         git(tmp_path, "clone", "--quiet", "--mirror", str(origin), str(replica))
     store = git_mini.parent / "store"
     writer = start_writer(origin, store, tmp_path)
-    readers = [free_port() for _ in replicas]
-    servers = [start_server(r, p) for r, p in zip(replicas, readers, strict=True)]
+    servers, readers = zip(*(start_server(r) for r in replicas), strict=True)
     stop = threading.Event()
     fetchers = [threading.Thread(target=_keep_fresh, args=(r, stop), daemon=True) for r in replicas]
     port = free_port()
@@ -126,8 +129,7 @@ def test_writes_through_nginx_reach_both_readers(git_mini: Path, tmp_path: Path)
         assert status == 200
     finally:
         stop.set()
-        nginx.terminate()
-        nginx.wait(10)
+        stop_process(nginx)
         for server in servers:
-            stop_server(server)
-        stop_server(writer.proc)
+            stop_process(server)
+        stop_process(writer.proc)

@@ -9,7 +9,6 @@ import shutil
 import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
@@ -19,7 +18,7 @@ from calcat_git.git.repo import GitRepo
 from calcat_git.index.reader import Index
 from calcat_git.index.schema import FORMAT, index_path
 
-from ..helpers import commit_all, edit, git, run_cli
+from ..helpers import commit_all, edit, git, run_cli, wait_for
 
 SPB = "registry/mappings/SPB_DET_AGIPD1M-1.yaml"
 QUERIES = [("2024-01-01T00:00:00Z", "2023-06-01T00:00:00Z"), ("2021-03-01T00:00:00Z", "2026-01-01T00:00:00Z")]
@@ -44,9 +43,8 @@ def naive_answers(repo: Path, detectors: list[str]) -> list[dict[str, str | None
 
 def kill_when(proc: subprocess.Popen[bytes], appears: Path, pattern: str) -> None:
     """SIGKILL ``proc`` as soon as a file matching ``pattern`` exists in ``appears``."""
-    while not list(appears.glob(pattern)):
-        assert proc.poll() is None, "the process finished before it could be killed"
-        time.sleep(0.002)
+    wait_for(lambda: proc.poll() is not None or any(appears.glob(pattern)), 600, f"{pattern} in {appears}", every=0.002)
+    assert proc.poll() is None, "the process finished before it could be killed"
     os.kill(proc.pid, signal.SIGKILL)
     proc.wait()
 

@@ -23,8 +23,8 @@ from calcat_git.cli.main import main
 from calcat_git.lookup.conditions import CONDITIONS_CLASSES, Epix100Conditions
 from calcat_git.lookup.rules import LookupRules
 
-from ..helpers import REPO_ROOT, commit_all, edit, git
-from ..server.test_serve import Server, stop_server
+from ..helpers import REPO_ROOT, commit_all, edit, git, stop_process
+from ..server.test_serve import Server
 
 REQUIRED: Any = MISSING
 KINDS = {"number": "float", "integer": "int", "boolean": "bool", "text": "str"}
@@ -457,7 +457,7 @@ def test_a_calibration_and_parameter_added_in_yaml_work_everywhere(tmp_path: Pat
                                                                             "value": "nine"}]})
         assert status == 400 and "Probe param: 'nine' is not a number" in data["info"]
     finally:
-        stop_server(server.proc)
+        stop_process(server.proc)
 
 
 def test_a_type_without_rules_asks_what_is_given() -> None:

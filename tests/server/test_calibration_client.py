@@ -28,7 +28,8 @@ from calcat_git.store.paths import store_root
 from calcat_git.timeutil import now_utc
 
 from ..calibration_client import run_client
-from .test_serve import Server, catalog_repo, stop_server
+from ..helpers import stop_process
+from .test_serve import Server, catalog_repo
 
 DET, MODULE, EVENT = "MID_DET_AGIPD1M-1", "AGIPD00", "2024-03-01T00:00:00+00:00"
 CONDITION = AGIPDConditions(sensor_bias_voltage=300, memory_cells=202, acquisition_rate=1.1, gain_setting=0, gain_mode=0)
@@ -402,7 +403,7 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Server, F
     repo = catalog_repo(tmp_path_factory.mktemp("client") / "catalog")
     server = Server(repo)
     yield server, facts_of(repo)
-    stop_server(server.proc)
+    stop_process(server.proc)
 
 
 @pytest.mark.slow

@@ -11,8 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from ..benchmarks.bench_serve import free_port, start_server, stop_server
-from ..helpers import commit_all, edit, git
+from ..benchmarks.bench_serve import start_server
+from ..helpers import commit_all, edit, git, stop_process
 
 pytestmark = pytest.mark.slow  # every test here takes seconds (a site build, a browser, a benchmark)
 
@@ -39,8 +39,7 @@ def test_two_replicas_serve_a_pushed_commit_within_the_stated_delay(repo: dict[s
     replicas = [tmp_path / f"replica{i}.git" for i in (1, 2)]
     for replica in replicas:
         git(tmp_path, "clone", "--quiet", "--mirror", str(origin), str(replica))
-    ports = [free_port() for _ in replicas]
-    servers = [start_server(replica, port) for replica, port in zip(replicas, ports, strict=True)]
+    servers, ports = zip(*(start_server(replica) for replica in replicas), strict=True)
     stop = threading.Event()
     fetchers = [threading.Thread(target=_keep_fresh, args=(r, stop), daemon=True) for r in replicas]
     try:
@@ -67,4 +66,4 @@ def test_two_replicas_serve_a_pushed_commit_within_the_stated_delay(repo: dict[s
     finally:
         stop.set()
         for server in servers:
-            stop_server(server)
+            stop_process(server)

@@ -24,8 +24,8 @@ from calcat_git.lookup.conditions import AGIPDConditions, JUNGFRAUConditions, LP
 from calcat_git.server.shapes import STABLE_BASE, stable_id
 from calcat_git.server.view import client_time
 
-from ..benchmarks.bench_serve import free_port, start_server, stop_server
-from ..helpers import HERE, REPO_ROOT, commit_all, edit, git
+from ..benchmarks.bench_serve import start_server
+from ..helpers import HERE, REPO_ROOT, commit_all, edit, git, stop_process
 
 SHAPES = json.loads((HERE / "data" / "calcat_reply_shapes.json").read_text())["shapes"]
 V2 = {"Accept": "application/json; version=2", "content-type": "application/json"}
@@ -33,8 +33,7 @@ V2 = {"Accept": "application/json; version=2", "content-type": "application/json
 
 class Server:
     def __init__(self, repo: Path, *args: str) -> None:
-        self.port = free_port()
-        self.proc = start_server(repo, self.port, extra=args)
+        self.proc, self.port = start_server(repo, extra=args)
         self.base = f"http://127.0.0.1:{self.port}"
 
     def get(self, path: str, params: dict[str, Any] | None = None, body: Any = None,
@@ -69,14 +68,14 @@ def embedded(tmp_path_factory: pytest.TempPathFactory, demo_store: Path) -> Iter
     repo = catalog_repo(tmp_path_factory.mktemp("serve") / "catalog")
     server = Server(repo, "--store", str(demo_store))
     yield server, repo
-    stop_server(server.proc)
+    stop_process(server.proc)
 
 
 @pytest.fixture
 def mini_server(repo: dict[str, str], mini: Path) -> Iterator[Server]:
     server = Server(mini)
     yield server
-    stop_server(server.proc)
+    stop_process(server.proc)
 
 
 AGIPD_BODY = {"parameters_conditions_attributes": [
@@ -277,7 +276,7 @@ def test_strict_snapshots_read_the_mapping_as_committed_then(repo: dict[str, str
             assert headers.get("x-calcat-git-mapping-commit") == (repo["swap"] if name == "strict" else None)
         assert answers == {"default": "AGIPD_M1", "strict": "AGIPD_M4"}
     finally:
-        stop_server(strict.proc)
+        stop_process(strict.proc)
 
 
 EXTRA_CASES = [

@@ -26,6 +26,8 @@ from calcat_git.server.following import ServeConfig
 from calcat_git.server.limits import MAX_BODY_BYTES
 from calcat_git.server.shapes import stable_id
 
+from ..helpers import start_serving, stop_process
+
 CONDITIONS = "calibration_constant_versions/get_by_detector_conditions"
 QUERY = {"detector_identifier": "MID_DET_AGIPD1M-1", "calibration_id": f"[{stable_id('calibration', 'Offset')}]",
          "event_at": "2024-06-01T00:00:00Z", "pdu_snapshot_at": "2024-06-01T00:00:00Z"}
@@ -174,29 +176,8 @@ def _start(repo: Path, *args: str, nofile: int | None = None) -> tuple[subproces
         if nofile is not None:
             resource.setrlimit(resource.RLIMIT_NOFILE, (nofile, nofile))
 
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = int(probe.getsockname()[1])
-    proc = subprocess.Popen([sys.executable, "-m", "calcat_git", "serve", "--repo", str(repo), "--port", str(port),
-                             *args], stdout=subprocess.PIPE, stderr=subprocess.STDOUT, preexec_fn=limit)
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline and proc.poll() is None:
-        try:
-            with socket.create_connection(("127.0.0.1", port), timeout=0.2):
-                return proc, port
-        except OSError:
-            time.sleep(0.1)
-    proc.kill()
-    raise RuntimeError(f"server did not start: {proc.communicate()[0].decode()}")
-
-
-def _stop(proc: subprocess.Popen[bytes]) -> str:
-    proc.terminate()
-    try:
-        return proc.communicate(timeout=20)[0].decode()
-    except subprocess.TimeoutExpired:
-        proc.kill()
-        return proc.communicate()[0].decode()
+    return start_serving([sys.executable, "-m", "calcat_git", "serve", "--repo", str(repo), "--port", "0", *args],
+                         preexec_fn=limit)
 
 
 def _rss_mib(pid: int) -> int:
@@ -252,7 +233,7 @@ def test_half_open_connections_do_not_deny_service(git_mini: Path) -> None:
     finally:
         for sock in held:
             sock.close()
-        _stop(proc)
+        stop_process(proc)
 
 
 @pytest.mark.slow
@@ -281,7 +262,7 @@ def test_held_request_bodies_keep_memory_bounded(git_mini: Path) -> None:
     finally:
         for sock, _ in pending:
             sock.close()
-        _stop(proc)
+        stop_process(proc)
 
 
 @pytest.mark.slow
@@ -296,7 +277,7 @@ def test_a_body_not_sent_in_time_is_dropped(git_mini: Path) -> None:
             assert time.monotonic() - started < 3
         assert _good(port)[0] == 200
     finally:
-        _stop(proc)
+        stop_process(proc)
 
 
 def _broken_name(root: Path, name: str) -> str:
@@ -333,5 +314,5 @@ def test_the_problem_header_is_printable_ascii_of_bounded_length(git_mini: Path,
         git(git_mini, "reset", "-q", "--soft", good)  # a force-push back: the problem goes
         assert "x-calcat-git-problem" not in _good(port)[1]
     finally:
-        log = _stop(proc)
+        log = stop_process(proc)
     assert "\r" not in log and "X-Forged: 1.yaml\n" not in log and len(log) < 10_000, log[-2000:]

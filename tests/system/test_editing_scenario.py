@@ -16,8 +16,8 @@ import pytest
 from calcat_git import CalibrationData, Catalog
 from calcat_git.store.hdf5 import write_constant
 
-from ..helpers import ARGS, CHROMIUM, build_site, require_chromium, run_cli, serve
-from ..server.test_serve import Server, stop_server
+from ..helpers import ARGS, CHROMIUM, build_site, require_chromium, run_cli, serve, stop_process
+from ..server.test_serve import Server
 
 DETECTOR = "MID_DET_AGIPD1M-1"
 EVENT = "2024-06-02T00:00:00Z"
@@ -104,7 +104,7 @@ def test_add_inject_find_everywhere_flag_and_tag(git_mini: Path, tmp_path: Path)
     try:
         newest, pinned = extra_lookup(server.base), extra_lookup(f"{server.base}/at/probe-v1")
     finally:
-        stop_server(server.proc)
+        stop_process(server.proc)
     assert newest is None and pinned is not None and pinned.endswith(EXPECTED_FILE_END)
 
     # the look-up page of a site built at the set, and of the newest

@@ -39,14 +39,14 @@ from calcat_git.lookup.conditions import CONDITIONS_CLASSES
 from calcat_git.lookup.rules import LookupRules, keyword, value_of
 from calcat_git.timeutil import format_timestamp, from_micros
 
-from ..helpers import build_site, git, require_chromium, serve
+from ..helpers import build_site, git, require_chromium, serve, stop_process
 
 try:  # calibration_client, the pipeline's client, runs in its own environment (tests/calibration_client.py)
     from ..calibration_client import run_client
 except ImportError:  # a checkout without it asks through the four other interfaces
     run_client = None
 from ..lookup.test_condition_rules import catalog_with_a_new_calibration
-from ..server.test_serve import Server, stop_server
+from ..server.test_serve import Server
 from ..site.test_site_browser import ARGS, CHROMIUM
 
 QUESTIONS = {"embedded": int(os.environ.get("CALCAT_GIT_EQUIVALENCE_QUESTIONS", "320")),  # at least 300
@@ -128,7 +128,7 @@ def world(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFacto
             browser.close()
     finally:
         for server in found.servers.values():
-            stop_server(server.proc)
+            stop_process(server.proc)
 
 
 # --- questions -----------------------------------------------------------------------------

@@ -15,7 +15,7 @@ from calcat_git.cli.main import main
 from calcat_git.errors import InvalidInputError
 from calcat_git.lookup.conditions import AGIPDConditions, JUNGFRAUConditions
 
-from ..helpers import REPO_ROOT, run_cli
+from ..helpers import REPO_ROOT, run_cli, stop_process
 
 LOOKUP = ["lookup", "MID_DET_AGIPD1M-1", "--repo", str(REPO_ROOT), "--worktree", "--event-at", "2024-03-01T00:00:00Z",
           "--calibration", "Offset"]
@@ -248,14 +248,14 @@ def test_outside_a_catalog_the_error_names_repo(tmp_path: Path, monkeypatch: pyt
 
 
 def test_serve_gives_absolute_report_paths_for_a_relative_store(git_mini: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    from ..server.test_serve import Server, stop_server
+    from ..server.test_serve import Server
 
     monkeypatch.chdir(git_mini)  # as a user runs it: `calcat-git serve --store ../store` from the catalog
     server = Server(git_mini, "--store", "../store")
     try:
         report = server.ok("reports/3757")
     finally:
-        stop_server(server.proc)
+        stop_process(server.proc)
     assert report["file_path"] == str((git_mini.parent / "store").resolve() / "xfel/reports/MID/AGIPD/dark_r0012.pdf")
 
 

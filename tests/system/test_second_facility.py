@@ -10,10 +10,8 @@ from __future__ import annotations
 
 import os
 import shutil
-import socket
 import subprocess
 import sys
-import time
 import zipfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -24,7 +22,7 @@ import numpy as np
 import pytest
 import yaml
 
-from ..helpers import REPO_ROOT
+from ..helpers import REPO_ROOT, start_serving, stop_process
 
 NAME = "Sirius calibration catalog"
 ZONE = "America/Sao_Paulo"
@@ -119,28 +117,11 @@ def test_the_wheel_ships_what_site_init_and_guide_need(venv: Venv) -> None:
         assert ours and ours <= names, (folder, sorted(ours - names))
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 def _serve(venv: Venv, root: Path) -> tuple[subprocess.Popen[bytes], str]:
     """The new environment's ``calcat-git serve`` on a free loopback port, once it answers."""
-    port = _free_port()
-    proc = subprocess.Popen([str(venv.path / "bin/calcat-git"), "serve", "--repo", str(root), "--port", str(port)],
-                            cwd=root, env=_env(venv.path), stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise AssertionError(f"serve exited: {proc.stdout.read().decode() if proc.stdout else ''}")
-        try:
-            with socket.create_connection(("127.0.0.1", port), timeout=0.2):
-                return proc, f"http://127.0.0.1:{port}"
-        except OSError:
-            time.sleep(0.1)
-    proc.kill()
-    raise AssertionError("serve did not answer within 60 s")
+    proc, port = start_serving([str(venv.path / "bin/calcat-git"), "serve", "--repo", str(root), "--port", "0"],
+                               cwd=root, env=_env(venv.path))
+    return proc, f"http://127.0.0.1:{port}"
 
 
 def _constant_file(path: Path, data: np.ndarray) -> None:
@@ -249,5 +230,4 @@ def test_a_second_facility_starts_from_the_wheel(venv: Venv, tmp_path: Path) -> 
         assert modules(HexaConditions, "2026-02-01 10:01:00", "prior") == {"HEXA00"}
         assert modules(HexaConditions, "2026-02-01 09:59:00", "prior") == set()
     finally:
-        proc.terminate()
-        proc.wait(10)
+        stop_process(proc)
