@@ -13,10 +13,11 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from typing import Any, TypeVar
 
+import pytest
 from hypothesis import settings
 
 T = TypeVar("T")
@@ -29,6 +30,17 @@ def examples(ci: int) -> int:
     """How many examples a property test with ``ci`` examples under the ``ci`` hypothesis profile
     draws under the loaded one (a fifth under ``dev``, at least 5; see conftest.py)."""
     return max(5, ci * settings.default.max_examples // 100)
+
+
+def fast_sample(values: Iterable[Any], keep: int) -> list[Any]:
+    """``values`` as the parameters of ``pytest.mark.parametrize``, all but ``keep`` of them
+    (spread evenly, the first among them) marked slow: `make test-fast` asks a sample, `make
+    test` every one. A tuple holds the values of several argument names."""
+    values = list(values)
+    step = max(1, len(values) // max(keep, 1))
+    fast = set(range(0, len(values), step)[:keep])
+    return [pytest.param(*(value if isinstance(value, tuple) else (value,)),
+                         marks=() if n in fast else pytest.mark.slow) for n, value in enumerate(values)]
 
 
 def edit(root: Path, rel: str, old: str, new: str) -> None:
@@ -125,10 +137,6 @@ def build_site(repo: Path, out: Path, *options: str) -> Path:
 
 def require_chromium() -> None:
     """Skip (CALCAT_GIT_SKIP_BROWSER=1) or fail with what to do when the browser is missing."""
-    import os
-
-    import pytest
-
     if os.environ.get("CALCAT_GIT_SKIP_BROWSER") == "1":
         pytest.skip(f"CALCAT_GIT_SKIP_BROWSER=1: {CHROMIUM_HINT}")
     if not Path(CHROMIUM).exists():

@@ -106,6 +106,7 @@ def test_importing_again_changes_nothing(imported: Path) -> None:
     assert git(imported, "rev-parse", "HEAD") == head
 
 
+@pytest.mark.slow
 def test_new_replies_add_only_what_is_new(tmp_path: Path, imported: Path) -> None:
     root = empty_repo(tmp_path / "catalog")
     first = import_replies(root, read_cassettes([REPLIES / "test_AGIPD_load_data.yaml"]))
@@ -154,6 +155,7 @@ def test_a_result_that_does_not_validate_writes_nothing(tmp_path: Path) -> None:
     assert "'../../etc/cal." in result.stderr
 
 
+@pytest.mark.slow
 def test_bad_replies_get_one_line_errors(tmp_path: Path) -> None:
     root = empty_repo(tmp_path / "catalog")
     (tmp_path / "not-a-cassette.yaml").write_text("just: a map\n")
@@ -207,6 +209,7 @@ def replay() -> Iterator[str]:
     server.shutdown()
 
 
+@pytest.mark.slow
 def test_live_path_reads_a_server_page_by_page(tmp_path: Path, replay: str) -> None:
     root = empty_repo(tmp_path / "catalog")
     result = run_cli("import-calcat", "--url", replay, "--detector", "SPB_DET_AGIPD1M-1", "--snapshot-at",
@@ -223,6 +226,7 @@ def test_live_path_reads_a_server_page_by_page(tmp_path: Path, replay: str) -> N
     assert report.id == 3757
 
 
+@pytest.mark.slow
 def test_cassettes_are_what_the_shared_folder_holds() -> None:
     shared = HERE.parent.parent / "shared" / "data" / "calcat-replies"
     if not shared.is_dir():

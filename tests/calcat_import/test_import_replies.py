@@ -21,7 +21,7 @@ from calcat_git.calcat_import.replies import read_cassettes
 from calcat_git.calcat_import.write import import_replies
 from calcat_git.errors import InvalidInputError
 
-from ..helpers import HERE, git, run_cli
+from ..helpers import HERE, fast_sample, git, run_cli
 
 LPD = HERE / "data" / "calcat-constructed" / "lpd_memory_cell_order.yaml"
 ORDER = ",".join(str(cell) for cell in range(1, 201))      # the condition's txt_value
@@ -84,6 +84,7 @@ def test_every_field_and_endpoint_of_the_recordings_is_known() -> None:
     assert report["ignored_fields"]["ccv_pdu.float_uuid"]["reason"] == "the uuid as a float: derived from uuid"
 
 
+@pytest.mark.slow
 def test_an_unknown_field_or_endpoint_is_listed_never_skipped(tmp_path: Path) -> None:
     items = _interactions()
     ccv = _body(items[4])
@@ -124,11 +125,11 @@ def test_a_text_condition_is_imported_as_its_text(tmp_path: Path) -> None:
     assert "LPD00" in _lookup(root, "0.0")["missing"]["Offset"]
 
 
-@pytest.mark.parametrize(("bad", "why"), [
+@pytest.mark.parametrize(("bad", "why"), fast_sample([
     ({"value": 3.0, "txt_value": "1,2"}, "both a number (value 3.0) and a text (txt_value '1,2'): which one CALCAT "
                                          "matches is not known"),
     ({"value": 0.0, "txt_value": 5}, "txt_value must be text or null, not 5"),
-    ({"value": None, "txt_value": None}, "needs a number in value or a text in txt_value, not value None")])
+    ({"value": None, "txt_value": None}, "needs a number in value or a text in txt_value, not value None")], keep=1))
 def test_a_condition_value_that_is_neither_is_refused(tmp_path: Path, bad: dict[str, Any], why: str) -> None:
     items = _interactions()
     condition = _body(items[5])
@@ -141,6 +142,7 @@ def test_a_condition_value_that_is_neither_is_refused(tmp_path: Path, bad: dict[
                           f"('Memory cell order'): {why}\n")
 
 
+@pytest.mark.slow
 def test_the_most_recent_recording_wins_and_changes_are_listed(tmp_path: Path) -> None:
     older, newer = _interactions()[:3], _interactions()[:1]
     detector, snapshot = _body(older[0]), _body(older[2])

@@ -159,6 +159,7 @@ def test_serve_pins_a_client_session_to_a_set_by_url(git_mini: Path, sets: dict[
         stop_process(proc)
 
 
+@pytest.mark.slow
 def test_the_site_lists_the_published_sets(git_mini: Path, sets: dict[str, str], tmp_path: Path) -> None:
     import jsonschema
 

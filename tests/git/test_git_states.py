@@ -16,7 +16,7 @@ from calcat_git import CalibrationData, Catalog
 from calcat_git.errors import BrokenCatalogError, CatalogProblemWarning
 from calcat_git.git.repo import GitRepo
 
-from ..helpers import commit_all, edit, git, run_cli
+from ..helpers import commit_all, edit, fast_sample, git, run_cli
 
 BATCH = "constants_index/MID_DET_AGIPD1M-1/2024/20240501T100000Z-dark.yaml"
 SUBMODULE = "symbolic link or submodule: catalog files must be regular files"
@@ -150,6 +150,7 @@ def _break(root: Path, path: str = BROKEN, date: str = "2024-06-02T00:00:00Z") -
     return commit_all(root, "a batch that does not parse", date)
 
 
+@pytest.mark.slow
 def test_a_lookup_depending_on_a_file_that_does_not_load_is_refused(git_mini: Path) -> None:
     bad = _break(git_mini)
     lookup = run_cli("lookup", "MID_DET_AGIPD1M-1", "--event-at", "2024-06-01T00:00:00Z", *AGIPD_CONDITIONS, repo=git_mini)
@@ -265,7 +266,7 @@ def test_server_rebuilds_an_index_damaged_in_place(git_mini: Path, caplog: pytes
         "the index failed (DatabaseError: file is not a database) and"]
 
 
-@pytest.mark.parametrize("damage", ["garbage", "truncated", "wrong-table", "symlink"])
+@pytest.mark.parametrize("damage", fast_sample(["garbage", "truncated", "wrong-table", "symlink"], keep=1))
 def test_a_damaged_validation_cache_is_said_and_rebuilt(git_mini: Path, tmp_path: Path, damage: str) -> None:
     """A damaged .git/calcat-git/validated.sqlite made validate (and the pre-commit hook) fail
     with a traceback; a symbolic link there was followed."""
@@ -435,6 +436,7 @@ def test_a_signal_during_the_commit_undoes_it(git_mini: Path) -> None:
     assert _state(git_mini) == before
 
 
+@pytest.mark.slow
 def test_failing_checks_write_nothing_anywhere(git_mini: Path) -> None:
     _busy(git_mini)
     before = _state(git_mini)
@@ -447,6 +449,7 @@ def test_failing_checks_write_nothing_anywhere(git_mini: Path) -> None:
         assert _state(git_mini) == before
 
 
+@pytest.mark.slow
 def test_a_branch_commit_holds_only_committed_files(git_mini: Path) -> None:
     assert run_cli("add-pdu", "AGIPD_M9", "--type", "AGIPD-Type", "--uuid", "100009", repo=git_mini).returncode == 0
     before = _state(git_mini)
@@ -462,7 +465,7 @@ def test_a_branch_commit_holds_only_committed_files(git_mini: Path) -> None:
                    repo=git_mini).returncode == 0  # the working tree holds it: written there
 
 
-@pytest.mark.parametrize(("args", "message"), [
+@pytest.mark.parametrize(("args", "message"), fast_sample([
     (["--branch", "main"], "branch 'main' is checked out here: a commit onto it is a --commit (the files and git's "
                            "index move with it); nothing was written"),
     (["--branch", "$(id)"], "--branch '$(id)': a branch name here has no shell characters ($`;|&<>()'\"!#{}): use "
@@ -473,7 +476,7 @@ def test_a_branch_commit_holds_only_committed_files(git_mini: Path) -> None:
     (["--branch", "origin/main"], "--branch 'origin/main' would shadow the remote-tracking branches of 'origin': give "
                                   "a name that does not start with 'origin/'"),
     (["--branch", "x", "--commit"], "give --commit or --branch, not both"),
-])
+], keep=1))
 def test_refused_targets(git_mini: Path, tmp_path: Path, args: list[str], message: str) -> None:
     git(git_mini, "remote", "add", "origin", str(tmp_path / "elsewhere.git"))
     before = _state(git_mini)
@@ -494,6 +497,7 @@ def test_commit_on_a_detached_head_is_refused(git_mini: Path) -> None:
     assert _state(git_mini) == before
 
 
+@pytest.mark.slow
 def test_one_slot_named_twice_is_refused(git_mini: Path) -> None:
     run = run_cli("swap", "MID_DET_AGIPD1M-1", "Q1M2=AGIPD_M4", "AGIPD01=-", "--from", "2024-06-01T00:00:00Z", "--reason", "r",
                   repo=git_mini)
@@ -504,6 +508,7 @@ def test_one_slot_named_twice_is_refused(git_mini: Path) -> None:
     assert git(git_mini, "status", "--porcelain") == "?? calcat-git.yaml"
 
 
+@pytest.mark.slow
 def test_a_linked_worktree_writes_under_the_one_lock(git_mini: Path, tmp_path: Path) -> None:
     linked = tmp_path / "linked"
     git(git_mini, "worktree", "add", "-q", "-b", "side", str(linked))
@@ -517,6 +522,7 @@ def test_a_linked_worktree_writes_under_the_one_lock(git_mini: Path, tmp_path: P
                                                        "nothing was written\n")
 
 
+@pytest.mark.slow
 def test_old_problems_are_reported_not_blamed(git_mini: Path) -> None:
     (git_mini / "registry/instruments/FXE.yaml").write_text("identifier: FXE\nname: [\n")  # does not parse
     git(git_mini, "add", "registry/instruments/FXE.yaml")

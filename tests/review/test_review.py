@@ -13,7 +13,7 @@ from calcat_git.git.repo import GitRepo
 from calcat_git.review.rules import prepare, review
 from calcat_git.store.hdf5 import write_constant
 
-from ..helpers import commit_all, edit, git, run_cli
+from ..helpers import commit_all, edit, fast_sample, git, run_cli
 
 MID = "registry/mappings/MID_DET_AGIPD1M-1.yaml"
 SPB = "registry/mappings/SPB_DET_AGIPD1M-1.yaml"
@@ -43,7 +43,7 @@ def test_clean_change_passes(pr: Path) -> None:
     assert out.returncode == 0 and out.stdout == "0 error(s), 0 warning(s)\n"
 
 
-@pytest.mark.parametrize(("file", "old", "new", "expected"), [
+@pytest.mark.parametrize(("file", "old", "new", "expected"), fast_sample([
     (BATCH, "dataset: /AGIPD_M3/Offset/0", "dataset: /AGIPD_M3/Offset/1",
      f"{BATCH}:8: constants.0: CCV {{id}} (Offset, AGIPD_M3) edited or removed: only good_quality and deployed may "
      "change [append-only]"),
@@ -64,7 +64,7 @@ def test_clean_change_passes(pr: Path) -> None:
      "2024-05-10T08:00:00Z until 2024-05-12T08:00:00Z [backdated]"),
     ("registry/detectors/MID_DET_AGIPD1M-1.yaml", '"@xfel/agipd-experts"', '"@xfel/mid-experts"',
      "CODEOWNERS:1: CODEOWNERS is out of date: run `calcat-git codeowners` and commit it [codeowners]"),
-])
+], keep=2))
 def test_change_rules(pr: Path, file: str, old: str, new: str, expected: str) -> None:
     edit(pr, file, old, new)
     problems = found(pr, "2024-05-12T08:00:00Z")
@@ -208,6 +208,7 @@ def test_diff_keeps_its_own_code_spans_as_code() -> None:
     assert "a \\`b" in markdown(data)
 
 
+@pytest.mark.slow
 def test_diff_summarises_every_kind_of_record(pr: Path) -> None:
     """New and changed calibrations, parameters, detector types and PDUs read as sentences, each
     saying the admins approve it (CODEOWNERS gives them those files)."""
@@ -224,7 +225,7 @@ def test_diff_summarises_every_kind_of_record(pr: Path) -> None:
     assert "#### Registry records\n" in out and "\n- calibration Probe added (admins approve)\n" in out
 
 
-@pytest.mark.parametrize(("config", "why"), [
+@pytest.mark.parametrize(("config", "why"), fast_sample([
     ('admins: ["@xfel/calcat-admins\\n* @evil"]',
      "admins.0: '@xfel/calcat-admins\\n* @evil' must be a GitHub/GitLab handle or team such as @xfel/agipd-experts"),
     ('admins: ["@xfel/calcat-admins", "evil@example.org /registry/"]',
@@ -232,7 +233,7 @@ def test_diff_summarises_every_kind_of_record(pr: Path) -> None:
     ('site_url: "javascript:alert(1)"',
      "site_url 'javascript:alert(1)' must be an http:// or https:// address, such as "
      "https://calibration.example/catalog"),
-])
+], keep=1))
 def test_settings_are_checked_before_codeowners_uses_them(pr: Path, config: str, why: str) -> None:
     """A newline in an `admins` entry added a final `* @evil` rule to CODEOWNERS (evil owned every
     path) and `check` said nothing; a `javascript:` site_url became view_url."""
@@ -269,6 +270,7 @@ def test_a_change_dated_in_the_future_is_an_error(pr: Path) -> None:
         "[commit-time]"]
 
 
+@pytest.mark.slow
 def test_diff_gives_the_reason_of_a_flag_change(pr: Path) -> None:
     from calcat_git import Catalog
 

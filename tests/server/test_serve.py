@@ -117,6 +117,7 @@ def _replies(server: Server) -> dict[str, Any]:
     }
 
 
+@pytest.mark.slow
 def test_every_reply_has_the_recorded_fields(embedded: tuple[Server, Path]) -> None:
     replies = _replies(embedded[0])
     assert set(replies) == set(SHAPES)
@@ -124,6 +125,7 @@ def test_every_reply_has_the_recorded_fields(embedded: tuple[Server, Path]) -> N
         assert keys(reply) == SHAPES[path], path
 
 
+@pytest.mark.slow
 def test_ids_are_calcats_for_imported_records_else_stable(embedded: tuple[Server, Path]) -> None:
     server, _repo = embedded
     assert server.ok("detectors", {"identifier": "SPB_DET_AGIPD1M-1"})[0]["id"] == 2  # calcat_id in the registry
@@ -144,6 +146,7 @@ def test_ids_are_calcats_for_imported_records_else_stable(embedded: tuple[Server
     assert {c["physical_detector_unit"]["karabo_da"] for c in one} == {"AGIPD01"} and len(one) == 3
 
 
+@pytest.mark.slow
 def test_pagination_headers(embedded: tuple[Server, Path]) -> None:
     server, _ = embedded
     everything = server.ok("calibrations", {"page_size": 500})
@@ -153,6 +156,7 @@ def test_pagination_headers(embedded: tuple[Server, Path]) -> None:
         == (str(len(everything)), str(-(-len(everything) // 5)), "2", "5")
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(("method", "path", "params", "status", "says"), [
     ("GET", "no_such_thing", None, 404, "Resource not found"),
     ("GET", "detectors/999999", None, 404, "no detector with id 999999"),
@@ -191,6 +195,7 @@ def test_errors_are_json_without_tracebacks(embedded: tuple[Server, Path], metho
         assert headers["allow"] == "GET"
 
 
+@pytest.mark.slow
 def test_bad_condition_bodies_get_400(embedded: tuple[Server, Path]) -> None:
     server, _ = embedded
     path = "calibration_constant_versions/get_by_detector_conditions"
@@ -211,6 +216,7 @@ def test_bad_condition_bodies_get_400(embedded: tuple[Server, Path]) -> None:
         assert (status, says in data["info"]) == (400, True), data
 
 
+@pytest.mark.slow
 def test_naive_time_is_read_in_the_facility_zone(embedded: tuple[Server, Path]) -> None:
     server, _ = embedded  # SPB's AGIPD00 changed at 2023-07-29T17:34:53Z = 19:34:53 in Berlin (summer time)
 
@@ -236,6 +242,7 @@ def test_client_time_is_the_one_place_naive_times_are_read() -> None:
         Catalog.open(REPO_ROOT, worktree=True).mapping("MID_DET_AGIPD1M-1", at="2024-07-01T12:00:00")  # API stays strict
 
 
+@pytest.mark.slow
 def test_every_reply_names_its_commit(embedded: tuple[Server, Path]) -> None:
     server, repo = embedded
     head = git(repo, "rev-parse", "main")
@@ -288,6 +295,7 @@ EXTRA_CASES = [
 ]
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(("detector", "event_at", "calibrations", "fields"), EXTRA_CASES,
                          ids=["AGIPD", "LPD", "JUNGFRAU"])
 def test_extra_client_gets_what_calcat_git_finds(embedded: tuple[Server, Path], demo_store: Path, detector: str,
@@ -337,6 +345,7 @@ def test_serve_binds_to_localhost_by_default() -> None:
     assert option.default == "127.0.0.1"
 
 
+@pytest.mark.slow
 def test_round_trip_serve_then_import(embedded: tuple[Server, Path], tmp_path: Path) -> None:
     """serve → import-calcat --url into an empty repository → the same records, ids and mapping."""
     server, repo = embedded
@@ -367,6 +376,7 @@ def test_round_trip_serve_then_import(embedded: tuple[Server, Path], tmp_path: P
     assert len(ccvs(copy)) == 128 and ccvs(copy) == ccvs(source)
 
 
+@pytest.mark.slow
 def test_view_url_and_condition_of_every_served_ccv(embedded: tuple[Server, Path]) -> None:
     """view_url is never null (a made-up CCV: its path on this server, no site_url being set);
     /api/conditions/<condition_id> gives the parameters the CCV was found with."""

@@ -99,6 +99,7 @@ from ..review.test_review import MID, SPB, found  # noqa: E402
 pr = test_review.pr  # the fixture: the mini catalog on main with a branch 'pr' checked out
 
 
+@pytest.mark.slow
 def test_swap_moves_a_pdu_and_empties_its_old_slot_on_a_new_branch(pr: Path) -> None:
     before, mid = (pr / SPB).read_text(), (pr / MID).read_text()
     out = run_cli("swap", "MID_DET_AGIPD1M-1", "Q1M1=AGIPD_M5", "--from", "2024-06-01T10:00:00+02:00", "--reason",

@@ -13,7 +13,7 @@ import yaml
 from calcat_git import Catalog
 from calcat_git.index.parse import Invalid, parse_blob
 
-from ..helpers import HERE, git, problems, run_cli
+from ..helpers import HERE, fast_sample, git, problems, run_cli
 
 CORPUS = HERE / "data" / "bad"
 MANIFEST: dict[str, Any] = yaml.safe_load((CORPUS / "expected.yaml").read_text("utf-8"))
@@ -39,7 +39,7 @@ def test_corpus_and_manifest_agree() -> None:
     assert files == set(MANIFEST["files"]), "every corpus file has a manifest entry and vice versa"
 
 
-@pytest.mark.parametrize("name", sorted(MANIFEST["files"]))
+@pytest.mark.parametrize("name", fast_sample(sorted(MANIFEST["files"]), keep=4))
 def test_corpus_file(mini: Path, name: str) -> None:
     case = MANIFEST["files"][name]
     target = PATHS[case["at"]]
@@ -81,7 +81,7 @@ def _make(root: Path, outside: Path, name: str) -> None:
         raise AssertionError(f"no recipe for {name}")
 
 
-@pytest.mark.parametrize("name", sorted(MANIFEST["made"]))
+@pytest.mark.parametrize("name", fast_sample(sorted(MANIFEST["made"]), keep=3))
 def test_made_case(mini: Path, tmp_path: Path, name: str) -> None:
     outside = tmp_path / "outside"
     outside.mkdir()
@@ -177,7 +177,7 @@ def _h5_elsewhere(handle: Any, ccv: Any, cond: Any, name: str) -> None:
         raise AssertionError(f"no recipe for {name}")
 
 
-@pytest.mark.parametrize("name", sorted(MANIFEST["hdf5"]))
+@pytest.mark.parametrize("name", fast_sample(sorted(MANIFEST["hdf5"]), keep=2))
 def test_bad_constant_file(git_mini: Path, tmp_path: Path, name: str) -> None:
     from calcat_git import InvalidInputError
     from calcat_git.edit.change import inject
@@ -200,14 +200,14 @@ def test_bad_constant_file(git_mini: Path, tmp_path: Path, name: str) -> None:
     assert sorted(p for p in (git_mini.parent).rglob("*") if ".git" not in p.parts) == before  # nothing left
 
 
-@pytest.mark.parametrize("name", sorted(MANIFEST["cli"]))
+@pytest.mark.parametrize("name", fast_sample(sorted(MANIFEST["cli"]), keep=2))
 def test_bad_command_line(git_mini: Path, name: str) -> None:
     case = MANIFEST["cli"][name]
     run = run_cli(*case["args"], "--repo", str(git_mini))
     assert (run.returncode, run.stdout, run.stderr) == (1, "", case["stderr"].format(repo=git_mini) + "\n")
 
 
-@pytest.mark.parametrize("name", sorted(MANIFEST["inject"]))
+@pytest.mark.parametrize("name", fast_sample(sorted(MANIFEST["inject"]), keep=1))
 def test_bad_injection(git_mini: Path, tmp_path: Path, name: str) -> None:
     """Arguments of inject that `validate` or git would refuse: exit 1, one line, nothing written or committed."""
 
@@ -236,12 +236,12 @@ def _import_refused(repo: Path, replies: Path, expected: str, file: Path | None 
     assert _tree(repo) == before and git(repo, "rev-parse", "HEAD") == head  # nothing written, nothing committed
 
 
-@pytest.mark.parametrize("name", sorted(MANIFEST["replies"]))
+@pytest.mark.parametrize("name", fast_sample(sorted(MANIFEST["replies"]), keep=1))
 def test_bad_calcat_reply(git_mini: Path, name: str) -> None:
     _import_refused(git_mini, CORPUS / "replies" / f"{name}.yaml", MANIFEST["replies"][name])
 
 
-@pytest.mark.parametrize("name", sorted(MANIFEST["replies_made"]))
+@pytest.mark.parametrize("name", fast_sample(sorted(MANIFEST["replies_made"]), keep=1))
 def test_bad_calcat_reply_made(git_mini: Path, tmp_path: Path, name: str) -> None:
     folder = tmp_path / "replies"
     folder.mkdir()

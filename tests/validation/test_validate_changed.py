@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from ..helpers import commit_all, edit, run_cli
+from ..helpers import commit_all, edit, fast_sample, run_cli
 
 BATCH = "constants_index/MID_DET_AGIPD1M-1/2024/20240501T100000Z-dark.yaml"
 MID = "registry/mappings/MID_DET_AGIPD1M-1.yaml"
@@ -116,7 +116,7 @@ def test_worker_processes_find_what_one_process_finds(git_mini: Path, monkeypatc
     assert not done.registry.batches  # no batch record kept
 
 
-@pytest.mark.parametrize("rev", ["--output={victim}", "--cached", "--diff-filter=X", "HEAD~5", "main..HEAD"])
+@pytest.mark.parametrize("rev", fast_sample(["--output={victim}", "--cached", "--diff-filter=X", "HEAD~5", "main..HEAD"], keep=2))
 def test_changed_since_takes_a_commit_and_nothing_else(git_mini: Path, tmp_path: Path, rev: str) -> None:
     """REV went to `git diff` as it was: `--output=F` cut a file outside the repository to 0 bytes;
     `--cached` and `--diff-filter=X` made a broken batch pass. Now REV is resolved to a commit first."""
