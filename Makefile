@@ -54,7 +54,7 @@ lint: $(TEST_STAMP)
 test: lint chromium nginx
 	$(BIN)/python -m pytest
 
-# The edit-test loop: every test not marked slow (mark a test taking more than ~3 s with @pytest.mark.slow), with
+# The edit-test loop: every test not marked slow (mark a test taking more than ~1 s with @pytest.mark.slow), with
 # hypothesis's dev profile (a fifth of the examples; tests/conftest.py). `make test` runs all with the ci profile.
 test-fast: $(TEST_STAMP)
 	$(BIN)/python -m pytest -m "not slow" -q --hypothesis-profile=dev
