@@ -131,6 +131,7 @@ def _altered(tmp_path: Path, old: str, new: str) -> Path:
     return target
 
 
+@pytest.mark.slow
 def test_conflicting_ccv_is_reported_not_overwritten(tmp_path: Path, imported: Path) -> None:
     root = tmp_path / "copy"
     shutil.copytree(imported, root)

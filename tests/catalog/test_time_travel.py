@@ -91,6 +91,7 @@ def test_first_parent_merge(mini: Path, repo: dict[str, str]) -> None:
     assert pinned.mapping("SPB_DET_AGIPD1M-1", at="2024-03-01T00:00:00Z")["AGIPD00"] == "AGIPD_M1"
 
 
+@pytest.mark.slow
 def test_verify_history(mini: Path, repo: dict[str, str]) -> None:
     ok = run_cli("verify-history", "--repo", str(mini))
     assert ok.returncode == 0, ok.stderr

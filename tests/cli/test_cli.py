@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from ..helpers import REPO_ROOT, edit, run_cli
+from ..helpers import REPO_ROOT, edit, fast_sample, run_cli
 
 MAP = "registry/mappings/MID_DET_AGIPD1M-1.yaml"
 
@@ -64,7 +64,7 @@ def test_embedded_real_fact() -> None:
     assert json.loads(result.stdout)["modules"]["AGIPD01"] == "AGIPD_SIV1_AGIPDV11_M315"
 
 
-@pytest.mark.parametrize(("args", "message"), [
+@pytest.mark.parametrize(("args", "message"), fast_sample([
     (["mapping", "SPB_DET_AGIPD1M", "--event-at", "2020-01-07T12:00:00Z"],
      "error: unknown detector 'SPB_DET_AGIPD1M' (did you mean SPB_DET_AGIPD1M-1"),
     (["mapping", "SPB_DET_AGIPD1M-1", "--event-at", "2020-01-07 12:00"],
@@ -74,7 +74,7 @@ def test_embedded_real_fact() -> None:
     (["validate", "--skip", "one-slt"], "error: no check named 'one-slt' (did you mean one-slot?)"),
     (["mapping", "X", "--repo", "/nonexistent"], "error: /nonexistent is not in a git repository, so not a calcat-git catalog"),
     (["mapping", "X", "--repo", "/nonexistent", "--worktree"], "error: /nonexistent has no registry/ folder"),
-])
+], keep=2))
 def test_errors_are_one_line_exit_1(args: list[str], message: str) -> None:
     result = run_cli(*args)
     assert result.returncode == 1
@@ -122,6 +122,7 @@ def test_each_command_module_is_imported_when_its_command_runs() -> None:
     assert done.stdout.strip().splitlines()[-1] == "['calcat_git.cli.common', 'calcat_git.cli.constants', 'calcat_git.cli.main']"
 
 
+@pytest.mark.slow
 def test_pdus_lists_where_each_sits_and_the_free_ones(git_mini: Path) -> None:
     at = ["--event-at", "2024-03-01T00:00:00Z", "--repo", str(git_mini)]
     data = json.loads(run_cli("pdus", "--type", "AGIPD-Type", *at, "--json").stdout)

@@ -185,6 +185,7 @@ def test_flag_update_of_a_served_ccv_is_a_flag_commit(writer: Writer) -> None:
     assert extra_finds(writer) == {}
 
 
+@pytest.mark.slow
 def test_a_write_without_a_writer_changes_nothing(writer: Writer) -> None:
     h = inject_h(writer.store, auto=True)
     refs, records = writer.refs(), sorted(writer.origin.rglob("*.json"))

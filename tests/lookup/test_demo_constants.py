@@ -62,6 +62,7 @@ def test_bad_quality_constant_is_skipped_unless_asked() -> None:
     assert normal[bad.calibration][module].begin_at < bad.begin_at  # the previous good one
 
 
+@pytest.mark.slow
 def test_swapped_in_module_has_constants_only_after_the_swap() -> None:
     common = ["HED_DET_AGIPD500K2G", "--calibration", "Offset", "--strategy", "prior", "--worktree",
               "--repo", str(REPO_ROOT), "--event-at", "2025-03-01T00:00:00Z"] + [f"--condition={c}" for c in (

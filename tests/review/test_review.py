@@ -94,6 +94,7 @@ def test_removals(pr: Path) -> None:
            "a new change instead; to fix a wrong `from`, edit it and add `correction: <why>` to it [mapping-history]" in problems
 
 
+@pytest.mark.slow
 def test_move_that_forgets_the_old_slot_names_both_places(pr: Path) -> None:
     edit(pr, SPB, "AGIPD00: AGIPD_M1\n", "AGIPD00: AGIPD_M1\n  - from: \"2024-05-01T00:00:00Z\"\n"
          "    reason: M3 moves to SPB\n    modules:\n      AGIPD01: AGIPD_M3\n")
@@ -128,6 +129,7 @@ def test_diff_summary_for_reviewers(pr: Path) -> None:
     assert data["mappings"]["MID_DET_AGIPD1M-1"][0].startswith("AGIPD01: AGIPD_M3 → AGIPD_M2 from")
 
 
+@pytest.mark.slow
 def test_diff_comment_keeps_free_text_on_its_line(pr: Path) -> None:
     """A correction with line breaks and markdown starts no paragraph, heading, table or code block."""
     hostile = "typo\\n\\n# Heading\\n| a | b |\\n|---|---|\\n```\\ncode\\n![x](http://evil.example/x.png)"
@@ -257,6 +259,7 @@ def test_codeowners_refuses_an_owner_that_is_not_one(pr: Path) -> None:
         render(Catalog.open(pr, worktree=True).registry, ["@a\n* @evil"])
 
 
+@pytest.mark.slow
 def test_a_change_dated_in_the_future_is_an_error(pr: Path) -> None:
     """`check` passed a head commit dated years ahead; `verify-history` refuses such a time."""
     edit(pr, BATCH, "good_quality: true", "good_quality: false")

@@ -424,6 +424,7 @@ def test_every_read_method_of_calibration_client(served: tuple[Server, Facts]) -
     assert not failed, "\n".join(failed)
 
 
+@pytest.mark.slow
 def test_calcat_ids_of_an_imported_constant_and_its_condition(served: tuple[Server, Facts]) -> None:
     """An imported CCV's calibration constant and condition keep CALCAT's ids and fields."""
     server, facts = served
