@@ -54,9 +54,10 @@ lint: $(TEST_STAMP)
 test: lint chromium nginx
 	$(BIN)/python -m pytest
 
-# The edit-test loop: every test not marked slow (mark a test taking more than ~3 s with @pytest.mark.slow).
+# The edit-test loop: every test not marked slow (mark a test taking more than ~1 s with @pytest.mark.slow), with
+# hypothesis's dev profile (a fifth of the examples; tests/conftest.py). `make test` runs all with the ci profile.
 test-fast: $(TEST_STAMP)
-	$(BIN)/python -m pytest -m "not slow" -q
+	$(BIN)/python -m pytest -m "not slow" -q --hypothesis-profile=dev
 
 # Browser tests drive Debian's chromium (never a downloaded browser): installed here as root, else explained.
 CHROMIUM_HINT := the browser tests need Debian's chromium at /usr/bin/chromium: install it once with \

@@ -1,11 +1,21 @@
 from __future__ import annotations
 
+import os
 import shutil
 from pathlib import Path
 
 import pytest
+from hypothesis import settings
 
-from .helpers import HERE, LATE_MID, LATE_SPB, MID, MINI, REPO_ROOT, SPB, SWAP, commit_all, edit, git
+from .helpers import LATE_MID, LATE_SPB, MID, MINI, REPO_ROOT, SPB, SWAP, commit_all, edit, git
+
+# Hypothesis profiles: `ci` (`make test`) and `dev`, a fifth of the examples (`make test-fast`). Chosen with
+# `--hypothesis-profile=dev` or CALCAT_GIT_HYPOTHESIS_PROFILE=dev; a test asks `examples(n)` (helpers) for its share.
+# No deadline: examples start processes and git on machines shared with other work, where one slow example says
+# nothing about the code.
+settings.register_profile("ci", max_examples=100, deadline=None, print_blob=True)
+settings.register_profile("dev", max_examples=20, deadline=None)
+settings.load_profile(os.environ.get("CALCAT_GIT_HYPOTHESIS_PROFILE", "ci"))
 
 
 @pytest.fixture(autouse=True)
@@ -37,10 +47,7 @@ def git_mini(mini: Path) -> Path:
 @pytest.fixture(scope="session")
 def synthetic(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A synthetic catalog repository (5k CCVs, 500 commits), shared read-only; copy it to change it."""
-    import sys
-
-    sys.path.insert(0, str(HERE / "benchmarks"))
-    from generate import generate
+    from .benchmarks.generate import generate
 
     repo = tmp_path_factory.mktemp("synthetic") / "catalog"
     generate(repo, ccvs=5000, commits=500, seed=7)

@@ -9,7 +9,7 @@ reasons); every other one is *unexplained*.
 
 Run by hand::
 
-    .venv/bin/python tests/replay_calcat.py --repo CATALOG [--replies DIR] [--show N]
+    .venv/bin/python -m tests.replay_calcat --repo CATALOG [--replies DIR] [--show N]
 
 starts the server on the catalog, replays, prints the counts and the unexplained
 differences grouped by field.
@@ -31,6 +31,9 @@ from pathlib import Path
 from typing import Any
 
 import yaml
+
+from .benchmarks.bench_serve import start_server
+from .helpers import stop_process
 
 HERE = Path(__file__).resolve().parent
 REPLIES = HERE / "data" / "calcat-replies"
@@ -254,20 +257,16 @@ def grouped(lines: list[str]) -> Counter[str]:
 
 
 def main() -> int:
-    sys.path.insert(0, str(HERE / "benchmarks"))
-    from bench_serve import free_port, start_server, stop_server
-
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--repo", type=Path, required=True)
     parser.add_argument("--replies", type=Path, default=REPLIES)
     parser.add_argument("--show", type=int, default=3, help="examples shown per field")
     args = parser.parse_args()
-    port = free_port()
-    proc = start_server(args.repo, port)
+    proc, port = start_server(args.repo)
     try:
         outcome = replay(f"http://127.0.0.1:{port}", args.replies)
     finally:
-        stop_server(proc)
+        stop_process(proc)
     print(outcome.summary())
     for key, n in explained(outcome).most_common():
         print(f"{n:6d}  explained: {key}")

@@ -42,7 +42,8 @@ def _files(root: Path, repo: GitRepo | None = None, commit: Commit | None = None
 def _check_catalog(repo: GitRepo, rev: str, root: Path) -> None:
     if not repo.has_path(rev, "registry"):
         raise RepositoryError(f"{root.resolve()} is a git repository but not a calcat-git catalog: {rev} has no "
-                              "registry/ folder; pass --repo PATH (the folder holding registry/)")
+                              "registry/ folder; open the folder holding registry/ (Catalog.open(PATH), --repo PATH "
+                              "on the command line)")
 
 
 class Catalog:
@@ -103,8 +104,9 @@ class Catalog:
         try:
             repo = GitRepo(root)
         except RepositoryError as exc:
-            raise RepositoryError(f"{root.resolve()} is not in a git repository, so not a calcat-git catalog: run "
-                                  "inside one or pass --repo PATH (the folder holding registry/)") from exc
+            raise RepositoryError(f"{root.resolve()} is not in a git repository, so not a calcat-git catalog: open "
+                                  "the folder holding registry/ (Catalog.open(PATH), --repo PATH on the command line, "
+                                  "or run inside it)") from exc
         rev = repo.resolve_branch(branch)
         if check:
             _check_catalog(repo, rev, root)
@@ -120,9 +122,10 @@ class Catalog:
         if current and current != self._rev and any(
                 f.endswith(f"/{name}.yaml") for f in self._repo.list_files(current, ["registry"])):
             return (f"; it exists on the checked-out branch {current!r}, and {self._rev} is read by default: "
-                    f"pass --branch {current}")
+                    f"pass --branch {current} (branch={current!r} to Catalog.open)")
         if any((self.root / "registry").glob(f"**/{name}.yaml")):
-            return f"; it exists in the working tree (not committed on {self._rev}): pass --worktree, or commit it"
+            return (f"; it exists in the working tree (not committed on {self._rev}): pass --worktree (worktree=True "
+                    "to Catalog.open), or commit it")
         return ""
 
     @staticmethod

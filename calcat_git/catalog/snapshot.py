@@ -2,7 +2,7 @@
 
 :class:`Catalog` picks one once (``Catalog.backend``); the look-up, the site, the store
 check and the server ask it and never branch on "index or not" themselves. Both answer
-the same questions with the same results (``tests/test_lookup_property.py`` compares
+the same questions with the same results (``tests/lookup/test_lookup_property.py`` compares
 them): records by name, the mapping at a time, and candidate CCVs. Storage returns
 candidates; which one wins (``selection.choose``) is decided by the caller.
 """

@@ -15,10 +15,12 @@ request may ask (body size, parameters, JSON depth, integers) is bounded in ``li
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import os
 import resource
+import sys
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, replace
 from datetime import datetime
@@ -49,6 +51,7 @@ ENV_CONFIG = "CALCAT_GIT_SERVE_CONFIG"
 MAPPING_COMMIT_HEADER = "X-Calcat-Git-Mapping-Commit"
 KEEP_ALIVE_SECONDS = 5  # an idle keep-alive connection is closed after this (uvicorn's timeout_keep_alive)
 SHUTDOWN_SECONDS = 5  # on stop, requests still running get this long (a stalled client never holds it up)
+STARTUP_FAILURE = 3  # the exit status of a server that could not start (uvicorn's own)
 SPARE_FILES = 64  # file descriptors kept beside the connections (index, git, logs)
 log = logging.getLogger("calcat_git.server.app")
 
@@ -208,18 +211,31 @@ def app_from_environment() -> Starlette:
 
 def serve(config: ServeConfig, host: str, port: int, workers: int = 1, access_log: bool = False,
           factory: str = "calcat_git.server.app:app_from_environment", mode: str = "read-only") -> None:
-    """Run the server until interrupted (``factory``: the application of each worker)."""
+    """Run the server until interrupted (``factory``: the application of each worker). One
+    process binds its socket before it says where it serves, so ``port`` 0 is said as the
+    port it got (the tests start servers so)."""
     config = replace(config, max_connections=connection_cap(config.max_connections))
     os.environ[ENV_CONFIG] = json.dumps(asdict(config))
     following = Following(config, seeks=False)  # fail early (and build the index once) before workers start
-    print(f"calcat-git serve: http://{host}:{port}/api/ from {config.repo} ({following.rev} at {following.served}), {mode}; "
-          f"naive times are read in {config.facility_tz}; {format_timestamp(now_utc())}", flush=True)
+    options: dict[str, Any] = dict(
+        factory=True, host=host, port=port, workers=workers, access_log=access_log,
+        log_level="info" if access_log else "warning", http="calcat_git.server.guard:GuardedProtocol",
+        timeout_keep_alive=KEEP_ALIVE_SECONDS, timeout_graceful_shutdown=SHUTDOWN_SECONDS,
+        h11_max_incomplete_event_size=MAX_HEADER_BYTES)
+    server = uvicorn.Server(uvicorn.Config(factory, **options)) if workers == 1 else None
+    sockets = [server.config.bind_socket()] if server else []
+    bound = sockets[0].getsockname()[1] if sockets else port
+    print(f"calcat-git serve: http://{host}:{bound}/api/ from {config.repo} ({following.rev} at {following.served}), "
+          f"{mode}; naive times are read in {config.facility_tz}; {format_timestamp(now_utc())}", flush=True)
     if following.problem:
         print(f"calcat-git serve: {following.problem}", flush=True)
-    uvicorn.run(factory, factory=True, host=host, port=port, workers=workers,
-                access_log=access_log, log_level="info" if access_log else "warning",
-                http="calcat_git.server.guard:GuardedProtocol", timeout_keep_alive=KEEP_ALIVE_SECONDS,
-                timeout_graceful_shutdown=SHUTDOWN_SECONDS, h11_max_incomplete_event_size=MAX_HEADER_BYTES)
+    if server is None:
+        uvicorn.run(factory, **options)
+        return
+    with contextlib.suppress(KeyboardInterrupt):
+        server.run(sockets=sockets)
+    if not server.started:
+        sys.exit(STARTUP_FAILURE)
 
 
 def connection_cap(wanted: int) -> int:

@@ -1,6 +1,6 @@
 """Scale benchmark of snapshots, mapping look-ups and the index.
 
-    python tests/benchmarks/bench.py --ccvs 1000000 --commits 50000 --json
+    python -m tests.benchmarks.bench --ccvs 1000000 --commits 50000 --json
 
 Generates a synthetic catalog (tests/benchmarks/generate.py) unless --repo is given,
 then prints each figure beside a naive baseline measured in the same run. Naive means:
@@ -24,14 +24,12 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-HERE = Path(__file__).resolve().parent
-sys.path.insert(0, str(HERE.parent.parent))
-sys.path.insert(0, str(HERE))
+from calcat_git import Catalog, Detector, Mapping
+from calcat_git.files.strict_yaml import load_yaml
+from calcat_git.git.history import Timeline
+from calcat_git.git.repo import GitRepo
 
-from calcat_git import Catalog, Detector, Mapping  # noqa: E402
-from calcat_git.files.strict_yaml import load_yaml  # noqa: E402
-from calcat_git.git.history import Timeline  # noqa: E402
-from calcat_git.git.repo import GitRepo  # noqa: E402
+HERE = Path(__file__).resolve().parent
 
 TARGETS = {"snapshot_ms": 0.5, "mapping_ms": 1.0, "cold_cli_s": 0.3, "incremental_s": 0.3, "build_s": 90,
            "build_rss_mib": 1024, "query_rss_mib": 150, "lookup_ms": 5.0, "cold_lookup_cli_s": 0.4, "check_pr_s": 5.0,
@@ -123,13 +121,12 @@ for det, event, snap in queries:
     cat.at(snap).mapping(det, at=event)
 out = {'seconds': time.perf_counter() - t}
 """
-NAIVE_CLI = f"""
+NAIVE_CLI = """
 from datetime import datetime
-sys.path.insert(0, {str(HERE)!r})
-from bench import NaiveReader
+from tests.benchmarks.bench import NaiveReader
 det, event, snap = json.loads(sys.argv[2])
 NaiveReader(sys.argv[1]).mapping(det, datetime.fromisoformat(event), datetime.fromisoformat(snap))
-out = {{}}
+out = {}
 """
 
 
@@ -219,7 +216,7 @@ def run(repo: Path, queries: int = 2000, seed: int = 0) -> dict[str, Any]:
     check = [str(Path(sys.executable).with_name("calcat-git")), "check", "--base", "main~1", "--head", "main", "--repo",
              str(repo), "--json"]
     figures["check_pr_s"] = {"value": round(_time_each(lambda: subprocess.run(check, capture_output=True), [()] * 3), 3)}
-    from bench_lookup import lookup_figures
+    from .bench_lookup import lookup_figures
 
     figures.update(lookup_figures(repo, Catalog.open(repo), _time_each, _ratio, min(queries, 200), seed))
     site = _child(SITE, str(repo))
@@ -251,7 +248,7 @@ def main(argv: list[str] | None = None) -> int:
         repo = args.repo
         generated = None
         if repo is None:
-            from generate import generate
+            from .generate import generate
 
             repo = Path(tmp) / "catalog"
             generated = generate(repo, args.ccvs, args.commits, args.seed)

@@ -1,7 +1,7 @@
 """Load benchmark of ``calcat-git serve --write``: sustained CCV POSTs of 8 concurrent
 pipeline jobs, beside a read baseline measured in the same run.
 
-    python tests/benchmarks/bench_gateway.py [--clients 8] [--ccvs 25] [--json]
+    python -m tests.benchmarks.bench_gateway [--clients 8] [--ccvs 25] [--json]
 
 The benchmark makes the small test catalog a bare repository (the writer's origin), a
 constant store, one constant file per CCV (AGIPD, begin_at a minute apart) and a token
@@ -40,9 +40,10 @@ import numpy as np
 
 from calcat_git.store.hdf5 import write_constant
 
+from ..helpers import stop_process
+from .bench_serve import start_server
+
 HERE = Path(__file__).resolve().parent
-sys.path.insert(0, str(HERE))
-from bench_serve import free_port, start_server, stop_server  # noqa: E402
 
 MINI = HERE.parent / "data" / "mini"
 TOKEN = "bench-token"
@@ -201,14 +202,13 @@ def on_main(origin: Path) -> list[str]:
 def run(clients: int = 8, ccvs: int = 25, read_seconds: float = 5.0, workers: int = 1) -> dict[str, Any]:
     with tempfile.TemporaryDirectory() as tmp:
         origin, store, tokens = setup(Path(tmp), clients, ccvs)
-        port = free_port()
-        proc = start_server(origin, port, workers, ("--write", "--store", str(store), "--tokens", str(tokens)))
+        proc, port = start_server(origin, workers, ("--write", "--store", str(store), "--tokens", str(tokens)))
         try:
             reads = _reads(port, clients, read_seconds)
             writes, ids = _writes(port, store, clients, ccvs)
             stored = on_main(origin)
         finally:
-            stop_server(proc)
+            stop_process(proc)
     new = [s for s in stored if s.startswith("xfel/cal/bench/")]
     return {"clients": clients, "ccvs": clients * ccvs, "reads": reads, "writes": writes,
             "distinct_ids": len(set(ids)), "ccvs_on_main": len(new), "distinct_on_main": len(set(new)),

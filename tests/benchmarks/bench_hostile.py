@@ -1,6 +1,6 @@
 """``calcat-git serve`` with hostile requests beside normal ones: does it stay up and fast?
 
-    python tests/benchmarks/bench_hostile.py --repo /tmp/big1m --clients 8 --hostile 4 --seconds 20 [--json]
+    python -m tests.benchmarks.bench_hostile --repo /tmp/big1m --clients 8 --hostile 4 --seconds 20 [--json]
 
 One server on a free loopback port. *Quiet*: ``--clients`` normal clients (the full-detector
 CCV query of ``bench_serve``, distinct questions) alone; this is the baseline, measured in
@@ -28,7 +28,8 @@ from collections import Counter
 from pathlib import Path
 from typing import Any
 
-from bench_serve import HEADERS, QueryMaker, free_port, load, start_server, stop_server
+from ..helpers import stop_process
+from .bench_serve import HEADERS, QueryMaker, load, start_server
 
 MIB = 1 << 20
 CONDITIONS = "/api/calibration_constant_versions/get_by_detector_conditions"
@@ -96,8 +97,7 @@ def attacker(port: int, requests: list[Hostile], stop_at: float, seed: int, out:
 def run(repo: Path, clients: int = 8, hostile: int = 4, seconds: float = 20.0, seed: int = 0) -> dict[str, Any]:
     maker = QueryMaker(repo)
     requests = hostile_requests(maker.make(random.Random(seed)))
-    port = free_port()
-    server = start_server(repo, port)
+    server, port = start_server(repo)
     replies: Counter[tuple[str, str]] = Counter()
     try:
         load(port, maker.make, clients, min(5.0, seconds), seed + 1)  # warm-up
@@ -112,7 +112,7 @@ def run(repo: Path, clients: int = 8, hostile: int = 4, seconds: float = 20.0, s
             thread.join()
         alive = server.poll() is None
     finally:
-        stop_server(server)
+        stop_process(server)
     expected = {name: allowed for name, *_, allowed in requests}
     bad = sum(n for (name, status), n in replies.items() if status not in expected[name])
     ratio = round(attacked["p99_ms"] / quiet["p99_ms"], 2) if quiet["p99_ms"] and attacked["p99_ms"] else None

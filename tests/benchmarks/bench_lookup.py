@@ -95,5 +95,5 @@ def lookup_figures(repo: Path, cat: Catalog, time_each: Any, ratio: Any, n: int,
     cli += [f"--condition={k}={v}" for k, v in next(iter(asked.values())).items()]
     cold = time_each(lambda: subprocess.run(cli, capture_output=True, check=False), [()] * 5)
     # No answer check against this naive: it skips CCVs filed under other detectors (moved PDUs) on
-    # purpose; tests/test_lookup_property.py checks the index against a full brute force instead.
+    # purpose; tests/lookup/test_lookup_property.py checks the index against a full brute force instead.
     return {"lookup_ms": figure, "cold_lookup_cli_s": {"value": round(cold, 4)}}

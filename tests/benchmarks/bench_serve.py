@@ -1,6 +1,6 @@
 """Load benchmark of ``calcat-git serve``: N concurrent clients on loopback, bounded time.
 
-    python tests/benchmarks/bench_serve.py --repo /tmp/big1m --clients 16 --seconds 20 [--workers 2] [--json]
+    python -m tests.benchmarks.bench_serve --repo /tmp/big1m --clients 16 --seconds 20 [--workers 2] [--json]
 
 The benchmark starts the server on a free loopback port. A query is the full-detector
 CCV query EXtra sends (``calibration_constant_versions/get_by_detector_conditions``):
@@ -42,6 +42,8 @@ from calcat_git.catalog.snapshot import IndexedSnapshot
 from calcat_git.server.shapes import record_id
 from calcat_git.timeutil import micros
 
+from ..helpers import start_serving, stop_process
+
 DARK = ("Offset", "Noise", "BadPixelsDark", "ThresholdsDark")
 TARGET_P99_MS = 20.0
 TARGET_CPU_MS = 0.5
@@ -54,29 +56,13 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-def start_server(repo: Path, port: int, workers: int = 1, extra: tuple[str, ...] = ()) -> subprocess.Popen[bytes]:
-    """``calcat-git serve`` on 127.0.0.1:``port``, returned once it answers."""
-    proc = subprocess.Popen([sys.executable, "-m", "calcat_git", "serve", "--repo", str(repo), "--port", str(port),
-                             "--workers", str(workers), *extra], stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
-    deadline = time.monotonic() + 300
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise RuntimeError(f"server exited: {proc.stdout.read().decode() if proc.stdout else ''}")
-        try:
-            with socket.create_connection(("127.0.0.1", port), timeout=0.2):
-                return proc
-        except OSError:
-            time.sleep(0.1)
-    proc.kill()
-    raise RuntimeError("server did not start")
-
-
-def stop_server(proc: subprocess.Popen[bytes]) -> None:
-    proc.terminate()
-    try:
-        proc.wait(10)
-    except subprocess.TimeoutExpired:
-        proc.kill()
+def start_server(repo: Path, workers: int = 1, extra: tuple[str, ...] = ()) -> tuple[subprocess.Popen[bytes], int]:
+    """``calcat-git serve`` on a loopback port, returned with the port once it answers. One
+    process binds a port of its own (``--port 0``) and says which; more workers are given a
+    port that was free a moment ago."""
+    port = 0 if workers == 1 else free_port()
+    return start_serving([sys.executable, "-m", "calcat_git", "serve", "--repo", str(repo), "--port", str(port),
+                          "--workers", str(workers), *extra])
 
 
 Query = tuple[str, bytes, dict[str, Any]]  # path with query string, JSON body, the query for the CLI
@@ -243,15 +229,14 @@ def run(repo: Path, clients: int = 16, seconds: float = 20.0, workers: int = 1, 
     def from_pool(rng: random.Random) -> Query:
         return rng.choice(pool)
 
-    port = free_port()
-    server = start_server(repo, port, workers)
+    server, port = start_server(repo, workers)
     try:
         load(port, maker.make, clients, min(8.0, seconds), seed + 1)  # warm-up: caches and the in-memory seek table
         distinct = load(port, maker.make, clients, seconds, seed + 2)
         repeat = load(port, from_pool, clients, seconds, seed + 3)
         single = load(port, maker.make, 1, max(1.0, seconds / 4), seed + 4)
     finally:
-        stop_server(server)
+        stop_process(server)
     cli_s = cli_baseline(repo, pool[:cli_queries]) if cli_queries else None
     cpu_ms = server_cpu_ms(repo, maker, questions=max(20, int(15 * seconds)), seed=seed + 5)
     return {

@@ -1,6 +1,6 @@
 """Browser benchmark of the static site at scale: build, then read it in Chromium.
 
-    python tests/benchmarks/bench_site.py --repo /tmp/big --baseline /work/baseline [--json]
+    python -m tests.benchmarks.bench_site --repo /tmp/big --baseline /work/baseline [--json]
 
 ``--repo`` is a catalog made by ``generate.py`` (its index is built first if missing). The
 site is built by this checkout's code and, with ``--baseline``, by another checkout's code
@@ -40,8 +40,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
-from tests.helpers import watch
+from ..helpers import watch
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent.parent
@@ -178,7 +177,6 @@ DONE = "document.getElementById('lk-status').textContent.startsWith('done')"
 
 def questions(repo: Path) -> tuple[str, str]:
     """A 16-module detector and a look-up of it (its newest batch's conditions, a time in 2024)."""
-    sys.path.insert(0, str(ROOT))
     from calcat_git import Catalog
 
     catalog = Catalog.open(repo)
@@ -255,7 +253,7 @@ def main(argv: list[str] | None = None) -> int:
     report["build"] = build(ROOT, repo, work / "site")
     report["site"] = browse(work / "site", detector, lookup, args.repeat)
     if not args.no_incremental:
-        from bench import _add_typical_commit
+        from .bench import _add_typical_commit
 
         _add_typical_commit(repo)
         report["incremental_build"] = build(ROOT, repo, work / "site")

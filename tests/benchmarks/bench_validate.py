@@ -1,7 +1,7 @@
 """Validate benchmark: `calcat-git validate` of a whole working tree, cold and warm, and
 the pre-commit hook after one mapping file is edited.
 
-    python tests/benchmarks/bench_validate.py --tree /tmp/tree [--build] [--json]
+    python -m tests.benchmarks.bench_validate --tree /tmp/tree [--build] [--json]
 
 ``--tree`` is a working tree of a catalog (``git clone`` of a generate.py repository, or
 ``generate.py --checkout``). Every figure runs the real CLI in a fresh process and is

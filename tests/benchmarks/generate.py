@@ -1,6 +1,6 @@
 """Build a realistic synthetic calcat-git catalog repository, fast.
 
-    python tests/benchmarks/generate.py --ccvs 1000000 --commits 50000 --out /tmp/bench [--seed 0] [--checkout]
+    python -m tests.benchmarks.generate --ccvs 1000000 --commits 50000 --out /tmp/bench [--seed 0] [--checkout]
 
 The whole history is written as one stream into ``git fast-import`` (one git process,
 never one per commit), while Python produces the next commits: the two run side by side.
