@@ -53,7 +53,7 @@ def test_index_equals_naive_for_random_times(readers: tuple[Catalog, NaiveReader
 
 
 def test_constant_layer_benchmark_runs(synthetic: Path) -> None:
-    from bench_constants import measure
+    from .bench_constants import measure
 
     found = measure(synthetic)  # this code only, in this process (a run measures each code in its own)
     assert found["ccvs"] == 5000 and found["ccs"] > 0 and found["versions"] > 0
