@@ -4,7 +4,10 @@ removes, the store files it adds, and the problems the result would have.
 Nothing here writes anything: :mod:`calcat_git.edit.write` does, all of it or nothing.
 The files a change starts from are those its commit will hold: the working tree's for a
 change that is only written, else the commit it builds on (so what a branch commit
-contains is exactly what is validated).
+contains is exactly what is validated). A change that writes only constants files is
+validated as ``validate --changed-since`` validates: the registry, every path's name and
+the constants files it writes; the others are listed, not read (a constants file's
+problems depend on it and the registry alone, so theirs are the same before and after).
 """
 
 from __future__ import annotations
@@ -16,13 +19,22 @@ from pathlib import Path
 from calcat_git.edit.target import Target
 from calcat_git.errors import InvalidInputError
 from calcat_git.files.limits import MAX_BYTES
-from calcat_git.files.loading import ParseCache, Registry, Unread, iter_worktree, load_registry, read_worktree_file
+from calcat_git.files.loading import (
+    UNREAD,
+    ParseCache,
+    Registry,
+    Unread,
+    iter_worktree,
+    load_registry,
+    read_worktree_file,
+)
 from calcat_git.files.parse import DATA_ROOTS, ROOT_FILES
 from calcat_git.git.repo import GitRepo
 from calcat_git.model.problems import Problem
 from calcat_git.validation.run import run_checks
 
 Raw = bytes | Problem | Unread | None
+BATCHES = "constants_index/"
 
 
 def check_catalog_path(path: str) -> None:
@@ -123,12 +135,21 @@ class Draft:
             self._registry = load_registry(((p, raw) for p, raw in self._view() if p not in ROOT_FILES), self.cache)
         return self._registry
 
+    def _load(self, files: Iterator[tuple[str, Raw]]) -> Registry:
+        """``files`` loaded for validation, every constants file the change does not write
+        listed but not read (see the module)."""
+        return load_registry(((p, UNREAD if p.startswith(BATCHES) and p not in self.files and isinstance(raw, bytes)
+                               else raw) for p, raw in files), self.cache)
+
     def problems(self) -> Verdict:
         """One rule for every write: the change's new errors block it; problems the catalog
         had before are old (reported with it, not blamed on it)."""
-        after = run_checks(self.registry())
+        batches_only = all(p.startswith(BATCHES) for p in self.files)
+        view = (item for item in self._view() if item[0] not in ROOT_FILES)
+        after = run_checks(self._load(view) if batches_only else self.registry())
         if not after:
             return Verdict()
-        before = {_key(p) for p in run_checks(load_registry(self.base().items(), self.cache))}
+        base = iter(self.base().items())
+        before = {_key(p) for p in run_checks(self._load(base) if batches_only else load_registry(base, self.cache))}
         return Verdict(new=tuple(p for p in after if _key(p) not in before),
                        old=tuple(p for p in after if _key(p) in before))
