@@ -66,10 +66,32 @@ def _key(problem: Problem) -> tuple[str, str, str, str, str]:  # no line: lines 
     return (problem.file, problem.field, problem.message, problem.check, problem.severity)
 
 
+class TreeFiles:
+    """The catalog files of the last few commits a long-lived writer read or made, by
+    commit (a commit's files never change), so that a change built on the commit the
+    previous one made reads nothing from git."""
+
+    def __init__(self, keep: int = 2) -> None:
+        self.keep = keep
+        self._files: dict[str, dict[str, Raw]] = {}
+
+    def get(self, sha: str) -> dict[str, Raw] | None:
+        found = self._files.get(sha)
+        return dict(found) if found is not None else None
+
+    def put(self, sha: str, files: dict[str, Raw]) -> None:
+        self._files.pop(sha, None)
+        self._files[sha] = dict(files)
+        while len(self._files) > self.keep:
+            del self._files[next(iter(self._files))]
+
+
 class Draft:
-    def __init__(self, root: Path, repo: GitRepo | None, target: Target, cache: ParseCache | None = None) -> None:
+    def __init__(self, root: Path, repo: GitRepo | None, target: Target, cache: ParseCache | None = None,
+                 trees: TreeFiles | None = None) -> None:
         self.root, self.repo, self.target = root, repo, target
         self.cache = cache  # parsed files shared with other drafts (a long-lived writer)
+        self.trees = trees  # the files of commits read or made before (a long-lived writer)
         self.files: dict[str, bytes | None] = {}  # path → new content (None: removed), in the order given
         self.store: dict[str, Path] = {}  # sha256 → a source file for the store's content path
         self._base: dict[str, Raw] | None = None
@@ -85,8 +107,22 @@ class Draft:
             elif self.target.parent is None or self.repo is None:
                 self._base = {}
             else:
-                self._base = dict(self.repo.tree_files(self.target.parent, [*DATA_ROOTS, *ROOT_FILES], MAX_BYTES))
+                self._base = self.trees.get(self.target.parent) if self.trees is not None else None
+                if self._base is None:
+                    self._base = dict(self.repo.tree_files(self.target.parent, [*DATA_ROOTS, *ROOT_FILES], MAX_BYTES))
+                    if self.trees is not None:
+                        self.trees.put(self.target.parent, self._base)
         return self._base
+
+    def result(self) -> dict[str, Raw]:
+        """The catalog files with the change, as :meth:`base` reads a commit's."""
+        files = dict(self.base())
+        for path, raw in self.files.items():
+            if raw is None:
+                files.pop(path, None)
+            else:
+                files[path] = raw[:MAX_BYTES + 1]
+        return files
 
     def read(self, path: str) -> bytes | None:
         """The file as the change leaves it (None: absent, or not a regular file)."""
