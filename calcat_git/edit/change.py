@@ -25,7 +25,7 @@ from types import TracebackType
 from typing import Any
 
 from calcat_git.edit import flags, mapping, registry
-from calcat_git.edit.draft import Draft, Verdict
+from calcat_git.edit.draft import Draft, TreeFiles, Verdict
 from calcat_git.edit.inject import InjectResult
 from calcat_git.edit.inject import inject as inject_files
 from calcat_git.edit.target import commits_to, resolve_target
@@ -73,18 +73,20 @@ class Change:
     def __init__(self, root: str | os.PathLike[str], message: str | None = None, *, branch: str | None = None,
                  commit: bool = True, store: str | os.PathLike[str] | None = None,
                  identity: tuple[str, str] | None = None, lock_held: bool = False,
-                 cache: ParseCache | None = None) -> None:
+                 cache: ParseCache | None = None, trees: TreeFiles | None = None) -> None:
         self.root = Path(root)
         self.message = message
         self.identity = identity
         self._held = lock_held  # the caller holds write_lock() (e.g. to read the branches it builds on)
         self._cache = cache  # parsed files kept between changes (a server that writes)
+        self._trees = trees  # the files of commits read or made before (a server that writes)
         if branch is not None and not commit:
             raise InvalidInputError("a change onto a branch is a commit: leave commit=True, or give no branch to "
                                     "write the working tree only")
         self._branch, self._commit, self._store = branch, commit and branch is None, store
         self.repo = _repo(self.root, needed=branch is not None or commit)
-        self.draft = Draft(self.root, self.repo, resolve_target(self.repo, branch, self._commit), cache)
+        self.draft = Draft(self.root, self.repo, resolve_target(self.repo, branch, self._commit), cache,
+                           trees)
         self.written: Written | None = None
         self._lock: ExitStack | None = None
 
@@ -101,7 +103,7 @@ class Change:
         try:
             if not self.draft.files:  # what the change builds on, read again under the lock
                 self.draft = Draft(self.root, self.repo, resolve_target(self.repo, self._branch, self._commit),
-                                   self._cache)
+                                   self._cache, self._trees)
         except BaseException:
             self._lock.close()
             self._lock = None
@@ -233,6 +235,8 @@ class Change:
             except CatalogInvalidError as exc:
                 _hint(exc, self.draft)
                 raise
+        if self._trees is not None and self.written.commit is not None and self.target == "branch":
+            self._trees.put(self.written.commit, self.draft.result())  # built from exactly these files
         return self.written.commit
 
     def result(self) -> dict[str, Any]:

@@ -18,6 +18,7 @@ from calcat_git.edit.change import Change
 from calcat_git.gateway.auth import Writer
 from calcat_git.gateway.context import Gateway
 from calcat_git.git import commits
+from calcat_git.git.repo import GitRepo
 from calcat_git.model.problems import Problem
 from calcat_git.review.rules import prepare, prepare_files, review
 
@@ -37,12 +38,14 @@ class Approval:
 
 
 def approve(gateway: Gateway, branch: str, head: str, auto: bool, writer: Writer,
-            validated: tuple[Problem, ...] | None = None, written: Change | None = None) -> Approval:
+            validated: tuple[Problem, ...] | None = None, written: Change | None = None,
+            along: dict[str, str | None] | None = None) -> Approval:
     """Merge ``branch`` (at ``head``) into the served branch if ``auto`` and ``check`` is
     clean; ``validated``: the head's validation problems as the write path found them
     (its commit was refused if it brought an error of its own), so only the change rules run;
     ``written``: the change that made ``head`` on the served branch's head, whose files the
-    review reads instead of asking git for them again."""
+    review reads instead of asking git for them again; ``along``: branches (→ where they
+    point now) moved to the merged commit with the served branch, all or none."""
     if not auto:
         return Approval(branch, None, "left for review: its calibration constant is not auto-approved")
     repo = gateway.repo
@@ -60,14 +63,22 @@ def approve(gateway: Gateway, branch: str, head: str, auto: bool, writer: Writer
     if errors:
         log.warning("%s left for review: check finds %s", branch, errors[0])
         return Approval(branch, None, f"left for review: check finds {len(errors)} error(s), e.g. {errors[0]}")
-    if repo.is_ancestor(served, head):
-        commits.move_branch(repo, gateway.branch, head, served)
+    made_on_served = (written is not None and written.written is not None and written.written.commit == head
+                      and written.draft.target.parent == served)  # its parent: no need to ask git
+    if made_on_served or repo.is_ancestor(served, head):
+        _move(repo, gateway.branch, head, served, along)
         return Approval(branch, head, "merged")
     merged = commits.merge_commit(repo, served, head, f"Merge branch '{branch}' (auto-approved)", writer.identity())
     if merged is None:
         return Approval(branch, None, f"left for review: it does not merge cleanly into {gateway.branch}")
-    commits.move_branch(repo, gateway.branch, merged, served)
+    _move(repo, gateway.branch, merged, served, along)
     return Approval(branch, merged, "merged")
+
+
+def _move(repo: GitRepo, served_branch: str, new: str, served: str, along: dict[str, str | None] | None) -> None:
+    """The served branch (and ``along``) to ``new``, in one transaction."""
+    others = [(name, new, old) for name, old in (along or {}).items() if old != new]
+    commits.move_branches(repo, [(served_branch, new, served), *others])
 
 
 def validated(change: Change) -> tuple[Problem, ...] | None:

@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from calcat_git.edit.change import Change
+from calcat_git.edit.draft import TreeFiles
 from calcat_git.errors import CalcatGitError, InvalidInputError
 from calcat_git.files.loading import ParseCache
 from calcat_git.gateway.auth import Writer
@@ -36,15 +37,18 @@ class Gateway:
     repo: GitRepo = field(init=False)
     records: Records = field(init=False)
     cache: ParseCache = field(init=False)  # catalog files parsed once for all the writes (under the lock)
+    trees: TreeFiles = field(init=False)  # the catalog files of the commits last read or made (under the lock)
 
     def __post_init__(self) -> None:
         self.repo = GitRepo(self.repo_path)
         self.records = Records(self.repo)
         self.cache = ParseCache()
+        self.trees = TreeFiles()
 
     def change(self, branch: str, writer: Writer) -> Change:
         """A change onto ``branch`` for ``writer`` (the caller holds the write lock)."""
-        return Change(self.repo_path, branch=branch, identity=writer.identity(), lock_held=True, cache=self.cache)
+        return Change(self.repo_path, branch=branch, identity=writer.identity(), lock_held=True, cache=self.cache,
+                      trees=self.trees)
 
 
 def envelope(body: bytes, name: str, fields: frozenset[str]) -> dict[str, Any]:

@@ -129,7 +129,9 @@ class Committer:
             sha = change.commit(f"inject {sum(len(v) for v in batches.values())} constant(s) of {len(batches)} "
                                 f"report(s)\n\nthrough CALCAT's API, for {jobs[0].writer.email}")
             assert sha is not None
-            approval = approve(gateway, STAGING, sha, True, jobs[0].writer, validated(change), change)
+            reports = {report_branch(items[0][0].posted) for items in batches.values()}
+            approval = approve(gateway, STAGING, sha, True, jobs[0].writer, validated(change), change,
+                               {name: repo.head_ref(name) for name in sorted(reports)})
         except CalcatGitError:
             for job in jobs:
                 job.outcome = None
@@ -156,12 +158,7 @@ class Committer:
 
     def _answer(self, batches: dict[tuple[int, str], list[tuple[Job, CCVRow]]],
                 written: dict[tuple[int, str], tuple[str, dict[str, Any]]], merged: str) -> None:
-        repo, records = self.gateway.repo, self.gateway.records
-        moves = []
-        for items in batches.values():
-            branch = report_branch(items[0][0].posted)
-            moves.append((branch, merged, repo.head_ref(branch)))
-        commits.move_branches(repo, [m for m in moves if m[1] != m[2]])
+        records = self.gateway.records  # the report branches moved to the merged commit with the served branch
         for key, items in batches.items():
             path, batch = written[key]
             rows = {r.ccv_id: r for r in rows_of(batch, path)}

@@ -188,15 +188,33 @@ def _writes(port: int, store: Path, clients: int, ccvs: int) -> tuple[dict[str, 
         [x for part in made for x in part]
 
 
-def on_main(origin: Path) -> list[str]:
+def on_main(origin: Path, branch: str = "main") -> list[str]:
     """The (file, dataset) of every CCV in a batch file on main (one line each)."""
+    return [f"{c['file']} {c['dataset']}" for _, c in _ccvs(origin, branch)]
+
+
+def _ccvs(origin: Path, branch: str, name: str = "") -> list[tuple[str, dict[str, Any]]]:
+    """(report path, CCV) of every CCV in a batch file on ``branch`` (whose name holds ``name``)."""
     import yaml
 
     out = []
-    for path in _git(origin, "ls-tree", "-r", "--name-only", "main", "constants_index").split():
-        batch = yaml.safe_load(_git(origin, "show", f"main:{path}"))
-        out.extend(f"{c['file']} {c['dataset']}" for c in batch["constants"])
+    for path in _git(origin, "ls-tree", "-r", "--name-only", branch, "constants_index").split():
+        if name not in path.rsplit("/", 1)[-1]:
+            continue
+        batch = yaml.safe_load(_git(origin, "show", f"{branch}:{path}"))
+        out.extend((batch["report"]["path"], c) for c in batch["constants"])
     return out
+
+
+def whole_reports(origin: Path, ccvs: int) -> int:
+    """How many reports have a branch (``inject/report-<id>``) holding every one of their ``ccvs`` CCVs."""
+    whole = set()
+    for branch in _git(origin, "for-each-ref", "--format=%(refname:short)", "refs/heads/inject/report-*").split():
+        counts: dict[str, int] = {}
+        for report, _ in _ccvs(origin, branch, "-job"):  # the batch files of the benchmark's reports
+            counts[report] = counts.get(report, 0) + 1
+        whole |= {r for r, n in counts.items() if r.startswith("xfel/reports/bench/") and n == ccvs}
+    return len(whole)
 
 
 def run(clients: int = 8, ccvs: int = 25, read_seconds: float = 5.0, workers: int = 1) -> dict[str, Any]:
@@ -207,11 +225,13 @@ def run(clients: int = 8, ccvs: int = 25, read_seconds: float = 5.0, workers: in
             reads = _reads(port, clients, read_seconds)
             writes, ids = _writes(port, store, clients, ccvs)
             stored = on_main(origin)
+            whole = whole_reports(origin, ccvs)
         finally:
             stop_process(proc)
     new = [s for s in stored if s.startswith("xfel/cal/bench/")]
     return {"clients": clients, "ccvs": clients * ccvs, "reads": reads, "writes": writes,
             "distinct_ids": len(set(ids)), "ccvs_on_main": len(new), "distinct_on_main": len(set(new)),
+            "reports_whole_on_their_branch": whole,
             "load_average": os.getloadavg(), "cpus": os.cpu_count()}
 
 

@@ -248,6 +248,7 @@ def test_eight_concurrent_writers_lose_and_duplicate_nothing() -> None:
     result = run(clients=8, ccvs=3, read_seconds=0.5)
     assert result["writes"]["failures"] == 0 and result["reads"]["failures"] == 0
     assert result["distinct_ids"] == result["ccvs_on_main"] == result["distinct_on_main"] == 24
+    assert result["reports_whole_on_their_branch"] == 8  # each report's branch moved to where its CCVs merged
 
 
 @pytest.mark.slow

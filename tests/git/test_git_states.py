@@ -13,7 +13,11 @@ from typing import Any
 import pytest
 
 from calcat_git import CalibrationData, Catalog
+from calcat_git.edit.change import Change
+from calcat_git.edit.draft import TreeFiles
 from calcat_git.errors import BrokenCatalogError, CatalogProblemWarning
+from calcat_git.files.limits import MAX_BYTES
+from calcat_git.files.parse import DATA_ROOTS, ROOT_FILES
 from calcat_git.git.repo import GitRepo
 
 from ..helpers import commit_all, edit, fast_sample, git, run_cli
@@ -564,3 +568,40 @@ def test_python_change_is_one_commit_or_nothing(git_mini: Path, tmp_path: Path) 
     with pytest.raises(RepositoryError, match="checked out here"):
         catalog.change("x", branch="main")
     assert git(git_mini, "rev-parse", "main") == head and git(git_mini, "status", "--porcelain") == "?? calcat-git.yaml"
+
+
+def test_a_change_of_constants_files_only_is_validated_without_reading_the_others(git_mini: Path) -> None:
+    broken = BATCH.replace("20240501T100000Z-dark", "20240502T100000Z-broken")
+    (git_mini / broken).write_text("detector: [\n")  # does not parse
+    commit_all(git_mini, "a broken batch", "2024-05-03T00:00:00Z")
+    good = (git_mini / BATCH).read_text()
+    catalog = Catalog.open(git_mini)
+    with catalog.change("another dark", branch="dark") as change:
+        change.put(BATCH.replace("20240501T100000Z", "20240503T100000Z"), good)
+    assert change.written is not None and change.written.commit is not None
+    assert change.written.old_problems == ()  # the broken batch was listed, not read
+    with pytest.raises(CatalogInvalidError, match="Offsett"), catalog.change("a bad dark", branch="bad") as change:
+        change.put(BATCH.replace("20240501T100000Z", "20240504T100000Z"), good.replace("Offset", "Offsett"))
+    with catalog.change("a dark and a pdu", branch="both") as change:
+        change.put(BATCH.replace("20240501T100000Z", "20240505T100000Z"), good)
+        change.add_pdu("AGIPD_M9", detector_type="AGIPD-Type", uuid=99)
+    assert change.written is not None and [p.file for p in change.written.old_problems] == [broken]
+
+
+def test_a_writer_builds_on_the_files_of_the_commit_it_made_as_git_reads_them(git_mini: Path,
+                                                                                monkeypatch: pytest.MonkeyPatch) -> None:
+    trees, good = TreeFiles(), (git_mini / BATCH).read_text()
+    with Change(git_mini, "a dark and a pdu", branch="dark", trees=trees) as change:
+        change.put(BATCH.replace("20240501T100000Z", "20240503T100000Z"), good)
+        change.add_pdu("AGIPD_M9", detector_type="AGIPD-Type", uuid=99)
+    sha = change.written.commit if change.written else None
+    assert sha is not None and trees.get(sha) == dict(GitRepo(git_mini).tree_files(sha, [*DATA_ROOTS, *ROOT_FILES],
+                                                                                     MAX_BYTES))
+
+    def unread(*args: object) -> None:
+        raise AssertionError("the files of a commit the writer made are read again")
+
+    monkeypatch.setattr(GitRepo, "tree_files", unread)
+    with Change(git_mini, "another dark", branch="dark", trees=trees) as change:
+        change.put(BATCH.replace("20240501T100000Z", "20240504T100000Z"), good)
+    assert change.written is not None and git(git_mini, "rev-parse", "dark^") == sha
