@@ -23,7 +23,6 @@ import resource
 import sys
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, replace
-from datetime import datetime
 from typing import Any
 
 import uvicorn
@@ -57,12 +56,11 @@ log = logging.getLogger("calcat_git.server.app")
 
 
 # --- handlers -------------------------------------------------------------------------------
-def _mapping(call: Call, detector: str, now: datetime | None = None) -> dict[str, str | None]:
-    """Slot → PDU of ``detector`` at pdu_snapshot_at (default ``now``, itself by default the
-    time of the request): in the catalog served (the newest, or the one pinned by URL), or
-    with --strict-snapshots in the catalog as committed then (as CALCAT answers; never later
-    than the one served)."""
-    moment = call.query.time("pdu_snapshot_at") or now or now_utc()
+def _mapping(call: Call, detector: str) -> dict[str, str | None]:
+    """Slot → PDU of ``detector`` at pdu_snapshot_at (default: the time of the request) in the
+    catalog served (the newest, or the one pinned by URL), or with --strict-snapshots in the
+    catalog as committed then (as CALCAT answers; never later than the one served)."""
+    moment = call.query.time("pdu_snapshot_at") or call.now
     catalog = call.view.catalog
     if call.following.config.strict_snapshots:
         try:
@@ -127,9 +125,8 @@ def ccvs_by_conditions(call: Call) -> Any:
 
 
 def _ccvs_by_conditions(call: Call, question: ConditionsQuery) -> Encoded:
-    now = now_utc()  # the one default of both times of this request
     return call.view.ccvs_by_conditions(question.detector, list(question.calibration_ids), dict(question.asked),
-                                        question.event_at or now, _mapping(call, question.detector, now),
+                                        question.event_at or call.now, _mapping(call, question.detector),
                                         question.strategy, question.karabo_da)
 
 

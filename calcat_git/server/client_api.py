@@ -16,7 +16,6 @@ from calcat_git.server.constants import Constants, not_found
 from calcat_git.server.endpoints import Call, endpoint
 from calcat_git.server.request import client_time, id_list, json_body
 from calcat_git.server.shapes import JSON, Slot, record_id, report_json
-from calcat_git.timeutil import now_utc
 
 ANONYMOUS = {"id": 0, "email": "anonymous@calcat-git.invalid", "provider": "calcat-git",
              "contact_email": "anonymous@calcat-git.invalid", "name": "Anonymous", "first_name": "Anonymous",
@@ -90,8 +89,8 @@ def _pdu(call: Call) -> str:
 def version(call: Call) -> JSON:
     """``get_version``: the CC's version valid at event_at for the PDU (begun by then, not ended)."""
     layer = Constants.of(call.view)
-    chosen = layer.choose(layer.rows([call.path_id], _pdu(call), call.query.time("snapshot_at")), call.query.time("event_at"),
-                          "prior")
+    chosen = layer.choose(layer.rows([call.path_id], _pdu(call), call.query.time("snapshot_at")),
+                          call.query.time("event_at") or call.now, "prior")
     if chosen is None:
         raise not_found("no version of this calibration constant for this PDU at event_at")
     return layer.ccv_json(chosen)
@@ -103,7 +102,7 @@ def chosen_version(strategy: str) -> Any:
     def answer(call: Call) -> JSON:
         layer = Constants.of(call.view)
         rows = layer.rows(_cc_ids(call), _pdu(call), call.query.time("snapshot_at"))
-        chosen = layer.choose(rows, call.query.time("event_at"), strategy)
+        chosen = layer.choose(rows, call.query.time("event_at") or call.now, strategy)
         if chosen is None:
             raise not_found(f"no version of these calibration constants for this PDU ({strategy})")
         return layer.ccv_json(chosen)
@@ -129,9 +128,9 @@ def closest_by_detector(call: Call) -> list[JSON]:
     det, karabo_da = view.catalog.detector(detector), call.query.text("karabo_da")
     if karabo_da is not None and karabo_da not in det.aggregators:
         raise InvalidInputError(f"{detector} has no module {karabo_da!r} (modules: {', '.join(det.aggregators)})")
-    ids, event_at, snapshot_at = _cc_ids(call), call.query.time("event_at"), call.query.time("snapshot_at")
+    ids, event_at, snapshot_at = _cc_ids(call), call.query.time("event_at") or call.now, call.query.time("snapshot_at")
     modules, out = {m.aggregator: m for m in det.modules}, []
-    for aggregator, pdu in sorted(view.catalog.mapping(detector, at=event_at or now_utc()).items()):
+    for aggregator, pdu in sorted(view.catalog.mapping(detector, at=event_at).items()):
         if pdu is None or karabo_da not in (None, aggregator):
             continue
         chosen = layer.choose(layer.rows(ids, pdu, snapshot_at), event_at, "closest")
@@ -151,7 +150,7 @@ def _asked(call: Call) -> tuple[Any, Any]:
 
 def possible_conditions(call: Call) -> list[JSON]:
     asked, event_at = _asked(call)
-    return Constants.of(call.view).possible(asked, event_at)
+    return Constants.of(call.view).possible(asked, event_at or call.now)
 
 
 def expected_condition(call: Call) -> JSON:

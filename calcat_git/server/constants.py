@@ -37,7 +37,7 @@ from calcat_git.model.selection import Asked, CCVRow, choose, condition_mismatch
 from calcat_git.server.ccvs import Memo
 from calcat_git.server.shapes import JSON, Slot, calcat_time, calibration_constant_json, kept_constant, record_id
 from calcat_git.server.view import CalcatView
-from calcat_git.timeutil import from_micros, micros, now_utc
+from calcat_git.timeutil import from_micros, micros
 
 PDU_GROUPS = 256  # PDUs whose groups (by CC) a layer keeps: a few kB each
 
@@ -221,8 +221,8 @@ class Constants:
             found += [row for group in groups.get(cc_id, ()) for row in self.view.backend.group_ccvs(group)]
         return [row for row in found if limit is None or self.created_us(row) <= limit]
 
-    def choose(self, rows: list[CCVRow], event_at: datetime | None, strategy: str) -> CCVRow | None:
-        event_us = micros(event_at or now_utc())
+    def choose(self, rows: list[CCVRow], event_at: datetime, strategy: str) -> CCVRow | None:
+        event_us = micros(event_at)
         usable = [r for r in rows if eligibility(r, event_us, include_bad=False) is None]
         return choose(usable, event_us, strategy)
 
@@ -248,10 +248,10 @@ class Constants:
                 return self.condition_json(self.conditions[int_id])
         raise not_found("no condition has exactly these parameters and values")
 
-    def possible(self, asked: Asked, event_at: datetime | None) -> list[JSON]:
+    def possible(self, asked: Asked, event_at: datetime) -> list[JSON]:
         """The conditions whose deviations cover the asked values, the one first used closest
         to ``event_at`` first."""
-        defaults, event_us = self.view.catalog.parameter_deviations(), micros(event_at or now_utc())
+        defaults, event_us = self.view.catalog.parameter_deviations(), micros(event_at)
         found = [c for c in self.conditions.values() if condition_mismatch(c.conditions, asked, defaults) is None]
         if not found:
             raise not_found("no condition covers these parameters and values")

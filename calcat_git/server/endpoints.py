@@ -8,6 +8,7 @@ import logging
 import sqlite3
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from starlette.requests import Request
@@ -19,6 +20,7 @@ from calcat_git.server.following import Following, Unavailable, printable
 from calcat_git.server.pinned import PINNED_KEY
 from calcat_git.server.request import Query
 from calcat_git.server.view import CalcatView
+from calcat_git.timeutil import now_utc
 
 COMMIT_HEADER = "X-Calcat-Git-Commit"
 PROBLEM_HEADER = "X-Calcat-Git-Problem"  # why the branch head is not served (printable ASCII, at most 512 bytes)
@@ -30,7 +32,8 @@ log = logging.getLogger("calcat_git.server.app")
 
 @dataclass
 class Call:
-    """One request as a handler sees it."""
+    """One request as a handler sees it. ``now`` is the request's one default of the times
+    it does not give (event_at, pdu_snapshot_at, snapshot_at): read once, as it arrives."""
 
     view: CalcatView
     query: Query
@@ -38,6 +41,7 @@ class Call:
     path_id: int
     following: Following
     headers: dict[str, str]
+    now: datetime
 
 
 Handler = Callable[[Call], Any]
@@ -92,7 +96,8 @@ def endpoint(handler: Handler, allowed: tuple[str, ...] = (), paged: bool = Fals
         if view.catalog.notes:
             headers[WARNING_HEADER] = printable("; ".join(view.catalog.notes))
         query = Query(request, allowed, view.zone, paged)
-        call = Call(view, query, body, int(request.path_params.get("id", 0)), following, headers)
+        call = Call(view, query, body, int(request.path_params.get("id", 0)), following, headers,
+                    now_utc())
         data = handler(call)
         if paged:
             data, page_headers = call.query.page(data)
