@@ -114,10 +114,10 @@ def all_versions(call: Call) -> list[JSON]:
     """``get_all_versions``: every CCV of the CCs for the PDU injected by snapshot_at, newest
     begin_at first (``event_at`` does not narrow the list)."""
     call.query.time("event_at")  # checked, as every time a client sends
-    layer = Constants.of(call.view)
-    rows = sorted(layer.rows(_cc_ids(call), _pdu(call), call.query.time("snapshot_at")),
-                  key=lambda r: (-r.begin_at, r.ccv_id))
-    return [layer.ccv_json(row) for row in rows]
+    layer, pdu = Constants.of(call.view), _pdu(call)
+    rows = sorted(layer.rows(_cc_ids(call), pdu, call.query.time("snapshot_at")), key=lambda r: (-r.begin_at, r.ccv_id))
+    slot = call.view.slots_now().get(pdu)  # every row is this PDU's: where it sits now, worked out once
+    return [call.view.ccvs.json(row, slot) for row in rows]
 
 
 def closest_by_detector(call: Call) -> list[JSON]:
