@@ -16,7 +16,8 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 
 from calcat_git.errors import NotFoundError, closest_names
-from calcat_git.index.reader import Group, Index
+from calcat_git.index.reader import Index
+from calcat_git.index.schema import Group
 from calcat_git.index.seeks import Seek
 
 if TYPE_CHECKING:

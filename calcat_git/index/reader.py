@@ -25,7 +25,7 @@ from typing import Any, TypeVar
 from calcat_git.errors import RepositoryError, no_snapshot
 from calcat_git.git.history import Commit
 from calcat_git.git.repo import GitRepo
-from calcat_git.index.schema import index_path
+from calcat_git.index.schema import Group, index_path
 from calcat_git.index.seeks import Seek, SeekTable
 from calcat_git.index.usable import extends, open_usable
 from calcat_git.locks import exclusive
@@ -33,7 +33,6 @@ from calcat_git.model.selection import Asked, CCVRow, Deviations, Question, cond
 from calcat_git.timeutil import format_timestamp, micros
 
 R = TypeVar("R")
-Group = tuple[Any, ...]  # a row of Index.constant_groups
 ROW_COLUMNS = ("ccv_id, detector, calibration, pdu, begin_at, end_at, file, dataset, sha256, good_quality, deployed, "
                "condition_id, batch, report_id, report_path, calcat_id")
 SQL_SNAPSHOTS = 32  # snapshot look-ups answered by SQL before commit times are loaded
@@ -348,21 +347,21 @@ class Index:
         """The CCVs of snapshot ``seq`` (only ``pdu``'s, or only those of CALCAT's calibration
         constant ``constant_id``) grouped by what makes their calibration constant: PDU,
         calibration, condition set and the kept ids of CALCAT's constant and condition. One
-        row per group, not per CCV, streamed: (pdu, calibration, condition_id, constant_id,
-        constant_condition, first begin_at, first injected_at, whether any CCV is imported)."""
+        row per group, not per CCV, streamed."""
         where = "pdu = :p AND " if pdu is not None else "constant_id = :x AND " if constant_id is not None else ""
-        return self.conn.execute(
+        return map(Group._make, self.conn.execute(
             "SELECT pdu, calibration, condition_id, constant_id, constant_condition, MIN(begin_at), MIN(injected_at), "
             f"MAX(calcat_id IS NOT NULL) FROM ccvs WHERE {where}{VISIBLE} "
             "GROUP BY pdu, calibration, condition_id, constant_id, constant_condition",
-            {"p": pdu, "x": constant_id, "s": seq})
+            {"p": pdu, "x": constant_id, "s": seq}))
 
     def group_ccvs(self, group: Group, seq: int, first: bool = False) -> list[CCVRow]:
         """The CCVs of one of :meth:`constant_groups`'s groups in snapshot ``seq``, by begin_at
         (with ``first``, only the first)."""
         return self._rows(f"pdu = :p AND calibration = :c AND condition_id = :k AND constant_id IS :x "
                           f"AND constant_condition IS :y AND {VISIBLE} ORDER BY begin_at{' LIMIT 1' if first else ''}",
-                          {"p": group[0], "c": group[1], "k": group[2], "x": group[3], "y": group[4], "s": seq})
+                          {"p": group.pdu, "c": group.calibration, "k": group.condition_set, "x": group.kept_constant,
+                           "y": group.kept_condition, "s": seq})
 
     def named_ccvs(self, name: str, seq: int) -> list[CCVRow]:
         """The CCVs of snapshot ``seq`` named ``name``: CALCAT's name kept by an imported CCV,

@@ -3,10 +3,25 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import NamedTuple
 
 from calcat_git.git.repo import GitRepo
 
 FORMAT = "5"
+
+
+class Group(NamedTuple):
+    """A row of ``Index.constant_groups``: the CCVs of a snapshot that share a PDU, a
+    calibration, a condition set and the kept ids of CALCAT's constant and condition."""
+
+    pdu: str
+    calibration: str
+    condition_set: int  # ccvs.condition_id: the index's id of the condition set
+    kept_constant: int | None  # CALCAT's calibration constant id an imported CCV keeps
+    kept_condition: int | None  # CALCAT's condition id an imported CCV keeps
+    first_begin_us: int  # the earliest begin_at of its CCVs
+    first_injected_us: int  # the earliest injected_at of its CCVs
+    imported: int  # 1 if any of its CCVs was imported from CALCAT
 APPLICATION_ID = 0x43414C47  # "CALG"
 
 SCHEMA = """

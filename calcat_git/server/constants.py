@@ -31,7 +31,7 @@ from datetime import datetime
 from typing import Any
 
 from calcat_git.errors import InvalidInputError, NotFoundError
-from calcat_git.index.reader import Group
+from calcat_git.index.schema import Group
 from calcat_git.model.calcat_ids import calibration_constant_id, condition_set_id
 from calcat_git.model.selection import Asked, CCVRow, choose, condition_mismatch, eligibility
 from calcat_git.server.ccvs import Memo
@@ -60,7 +60,7 @@ class Constant:
     @property
     def first_us(self) -> int:
         """begin_at of its first CCV."""
-        return int(self.first[5])
+        return self.first.first_begin_us
 
 
 @dataclass
@@ -115,11 +115,11 @@ class Constants:
     # --- groups and the directory --------------------------------------------------------------
     def _identify(self, group: Group) -> tuple[int, int, str, str]:
         """A group's CC id, condition id, detector type and condition key."""
-        pdu, calibration, set_id, kept_cc, kept_condition = group[:5]
-        type_name = self.view.ccvs.type_of(pdu)[0]
-        key = self.view.ccvs.condition_key(self.view.backend.index.condition_sets()[set_id])
-        cc_id = kept_cc if kept_cc is not None else calibration_constant_id(type_name, calibration, key)
-        cond = kept_condition if kept_condition is not None else condition_set_id(key)
+        type_name = self.view.ccvs.type_of(group.pdu)[0]
+        key = self.view.ccvs.condition_key(self.view.backend.index.condition_sets()[group.condition_set])
+        cc_id = group.kept_constant if group.kept_constant is not None else calibration_constant_id(
+            type_name, group.calibration, key)
+        cond = group.kept_condition if group.kept_condition is not None else condition_set_id(key)
         return cc_id, cond, type_name, key
 
     def _gather(self, groups: Iterable[Group], into: Directory) -> Directory:
@@ -127,15 +127,15 @@ class Constants:
         sets = self.view.backend.index.condition_sets()
         for group in groups:
             cc_id, cond, type_name, key = self._identify(group)
-            first_us, conditions = group[5], sets[group[2]]
+            first_us, conditions = group.first_begin_us, sets[group.condition_set]
             known = into.constants.get(cc_id)
             if known is None or first_us < known.first_us:
-                into.constants[cc_id] = Constant(cc_id, group[1], type_name, key, cond, conditions, group)
+                into.constants[cc_id] = Constant(cc_id, group.calibration, type_name, key, cond, conditions, group)
             found = into.conditions.get(cond)
             if found is None:
-                into.conditions[cond] = Condition(cond, conditions, group[6], first_us)
+                into.conditions[cond] = Condition(cond, conditions, group.first_injected_us, first_us)
             else:
-                found.first_us = min(found.first_us, group[6])
+                found.first_us = min(found.first_us, group.first_injected_us)
                 if first_us < found.first_begin:
                     found.conditions, found.first_begin = conditions, first_us
         return into
@@ -176,7 +176,7 @@ class Constants:
     def kept(self, cc: Constant) -> dict[str, Any] | None:
         """CALCAT's kept ``calibration_constant`` block of the CC's first CCV (None unless imported)."""
         if cc.kept_block is _UNREAD:
-            rows = self.view.backend.group_ccvs(cc.first, first=True) if cc.first[7] else []
+            rows = self.view.backend.group_ccvs(cc.first, first=True) if cc.first.imported else []
             cc.kept_block = kept_constant(self.view.ccvs.kept(rows[0])[0]) if rows else None
         found: dict[str, Any] | None = cc.kept_block
         return found
